@@ -1,0 +1,1 @@
+"""Classifiers and the pipeline registry (classical scikit-learn pipelines and Keras models)."""
