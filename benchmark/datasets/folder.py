@@ -1,0 +1,198 @@
+"""Loader for image folders: ``PATH/{train,val,test}/CLASS/*`` or ``PATH/CLASS/*``.
+
+Class names are the sorted class sub-folder names (the union over splits). Image files are those
+with an extension in :data:`benchmark.datasets.images.IMAGE_EXTENSIONS` (any case), found anywhere
+below a class folder; hidden files and folders are skipped and other files are counted in
+``problems["ignored_files"]``. Ids are paths relative to PATH with forward slashes; groups are
+patient ids parsed from Kermany-style file names (:func:`patient_id`), else the file stem.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.datasets import info
+from benchmark.datasets.dataset import SPLITS, Dataset
+from benchmark.datasets.images import DEFAULT_IMAGE_SIZE, is_image_file, load_images
+from benchmark.errors import MedbenchError
+
+_PATIENT_PATTERNS = (
+    re.compile(r"^(person\d+)_"),  # person1000_bacteria_2931.jpeg -> person1000
+    re.compile(r"^((?:[A-Za-z0-9]+-)?IM-\d+)-\d+"),  # IM-0115-0001, NORMAL2-IM-0588-0001 -> IM-0115, NORMAL2-IM-0588
+)
+GROUP_SOURCE_PATIENT = "file name (Kermany-style patient ids: personNNN, IM-NNNN, NORMAL2-IM-NNNN)"
+GROUP_SOURCE_NONE = "none (no patient ids in file names: each image is its own group)"
+MAX_LISTED_FILES = 20
+
+
+def patient_id(filename: str) -> str | None:
+    """Patient id in a Kermany-style file name (``person1000_bacteria_2931.jpeg`` -> ``person1000``)."""
+    name = os.path.basename(filename)
+    for pattern in _PATIENT_PATTERNS:
+        m = pattern.match(name)
+        if m:
+            return m.group(1)
+    return None
+
+
+def groups_for(filenames: list[str]) -> tuple[np.ndarray, str]:
+    """Group per file (patient id, else the file stem) and a description for ``Dataset.group_source``."""
+    groups, parsed = [], 0
+    for f in filenames:
+        pid = patient_id(f)
+        parsed += pid is not None
+        groups.append(pid if pid is not None else os.path.splitext(os.path.basename(f))[0])
+    if parsed == len(filenames):
+        source = GROUP_SOURCE_PATIENT
+    elif parsed == 0:
+        source = GROUP_SOURCE_NONE
+    else:
+        source = (f"{GROUP_SOURCE_PATIENT} for {parsed} of {len(filenames)} images; "
+                  f"the others are grouped by file stem (each image its own group)")
+    return np.array(groups, dtype=str), source
+
+
+def positive_class_index(class_names: list[str]) -> int | None:
+    """Binary normal-vs-disease sets: the index of the class that is not 'normal'; else None."""
+    if len(class_names) != 2:
+        return None
+    normal = [i for i, c in enumerate(class_names) if c.strip().lower().startswith("normal")]
+    return 1 - normal[0] if len(normal) == 1 else None
+
+
+def warn(message: str) -> None:
+    print(f"medbench: warning: {message}", file=sys.stderr)
+
+
+def _visible_dirs(path: Path) -> list[str]:
+    try:
+        return sorted(e.name for e in os.scandir(path) if e.is_dir() and not e.name.startswith("."))
+    except OSError as exc:
+        raise MedbenchError(f"cannot list folder {path} ({exc.strerror or exc}); check its permissions") from exc
+
+
+def _scan_class(folder: Path, root: Path, ignored: list[str]) -> list[str]:
+    """Relative paths (forward slashes) of image files anywhere below ``folder``, sorted."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=None):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            rel = Path(dirpath, name).relative_to(root).as_posix()
+            if is_image_file(name):
+                found.append(rel)
+            elif not name.startswith("."):
+                ignored.append(rel)
+    return found
+
+
+def _failure_summary(failures: list[tuple[str, str]], label_of: dict[str, str]) -> dict[str, Any]:
+    per_label = Counter(label_of[rel] for rel, _ in failures)
+    return {
+        "count": len(failures),
+        "per_label": dict(sorted(per_label.items())),
+        "files": [f"{rel}: {reason}" for rel, reason in failures[:MAX_LISTED_FILES]],
+    }
+
+
+def load_folder(path: str | os.PathLike, *, spec: str | None = None, image_size: int = DEFAULT_IMAGE_SIZE,
+                allow_missing: bool = False) -> Dataset:
+    """Load an image-folder dataset (see the module docstring for the layout and rules)."""
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise MedbenchError(f"dataset folder {root} does not exist; pass the folder that holds the class "
+                            f"sub-folders (or train/ val/ test/)")
+    if not root.is_dir():
+        raise MedbenchError(f"dataset path {root} is not a folder; pass the folder that holds the class "
+                            f"sub-folders (or train/ val/ test/)")
+    root = root.resolve()
+    top = _visible_dirs(root)
+    split_dirs = {d.lower(): d for d in top if d.lower() in SPLITS}
+    problems: dict[str, Any] = {}
+    ignored: list[str] = []
+    if split_dirs:
+        layout = [(s, split_dirs[s]) for s in SPLITS if s in split_dirs]
+        others = [d for d in top if d.lower() not in SPLITS]
+        if others:
+            problems["ignored_folders"] = others
+    else:
+        layout = [(None, "")]
+    ignored.extend(e.name for e in os.scandir(root) if e.is_file() and not e.name.startswith("."))
+
+    # (split, class, rel path) for every image file
+    entries: list[tuple[str | None, str, str]] = []
+    classes_per_split: dict[str | None, list[str]] = {}
+    for split, sub in layout:
+        base = root / sub if sub else root
+        classes = _visible_dirs(base)
+        if not classes:
+            where = f"{base}/" if sub else f"{root}"
+            raise MedbenchError(f"no class folders in {where}: put each class's images in its own sub-folder "
+                                f"(e.g. {base}/NORMAL/, {base}/PNEUMONIA/)")
+        classes_per_split[split] = classes
+        if sub:
+            ignored.extend(f"{sub}/{e.name}" for e in os.scandir(base) if e.is_file() and not e.name.startswith("."))
+        for cls in classes:
+            files = _scan_class(base / cls, root, ignored)
+            if not files:
+                raise MedbenchError(f"empty class folder {base / cls}: add images or remove the folder")
+            entries.extend((split, cls, rel) for rel in files)
+
+    class_names = sorted({c for cs in classes_per_split.values() for c in cs})
+    if len(class_names) < 2:
+        hint = (f"; if {root / class_names[0]} holds the dataset, pass that folder instead"
+                if class_names and not split_dirs else "")
+        raise MedbenchError(f"dataset folder {root} has {len(class_names)} class folder(s) "
+                            f"({', '.join(class_names)}): a classification needs at least 2{hint}")
+    lacking = {s: sorted(set(class_names) - set(cs)) for s, cs in classes_per_split.items()}
+    notes = [f"{s}/ has no class folder {', '.join(m)}" for s, m in lacking.items() if m]
+    if notes:
+        problems["class_mismatch"] = notes
+    if ignored:
+        problems["ignored_files"] = {"count": len(ignored), "files": ignored[:MAX_LISTED_FILES]}
+
+    rels = [rel for _, _, rel in entries]
+    label_of = {rel: cls for _, cls, rel in entries}
+    images, failures = load_images(root, rels, image_size, desc=f"decoding {root.name}")
+    if failures:
+        summary = _failure_summary(failures, label_of)
+        if not allow_missing:
+            first = "; ".join(f"{rel} ({reason})" for rel, reason in failures[:3])
+            raise MedbenchError(f"{len(failures)} unreadable image file(s) in {root} (first: {first}); "
+                                f"fix or remove them, or pass --allow-missing to skip them")
+        per = ", ".join(f"{k}: {v}" for k, v in summary["per_label"].items())
+        warn(f"skipping {len(failures)} unreadable image file(s) in {root} ({per})")
+        problems["unreadable"] = summary
+        failed = {rel for rel, _ in failures}
+        entries = [e for e in entries if e[2] not in failed]
+        left = Counter(cls for _, cls, _ in entries)
+        emptied = [c for c in class_names if left[c] == 0]
+        if emptied:
+            raise MedbenchError(f"class {emptied[0]} in {root} has no readable images left after skipping "
+                                f"unreadable files; fix the files or remove the class folder")
+
+    index = {c: i for i, c in enumerate(class_names)}
+    ids = [rel for _, _, rel in entries]
+    groups, group_source = groups_for(ids)
+    return Dataset(
+        name=root.name,
+        spec=spec or f"folder:{path}",
+        title=f"{info.PATH_KINDS['folder']['title']} {root.name}",
+        class_names=class_names,
+        images=images,
+        labels=np.array([index[cls] for _, cls, _ in entries], dtype=np.int64),
+        ids=np.array(ids, dtype=str),
+        groups=groups,
+        official_split=np.array([s for s, _, _ in entries], dtype=str) if split_dirs else None,
+        positive_class=positive_class_index(class_names),
+        task="binary" if len(class_names) == 2 else "multiclass",
+        source={"path": str(root), "layout": "split folders" if split_dirs else "class folders"},
+        problems=problems,
+        group_source=group_source,
+    )
