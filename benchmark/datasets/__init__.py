@@ -60,7 +60,7 @@ def describe_datasets() -> list[dict[str, str]]:
             "split": f"official: train {n['train']} / val {n['val']} / test {n['test']}",
             "source": facts["url"],
         })
-    for kind, facts in info.PATH_KINDS.items():
+    for facts in info.PATH_KINDS.values():
         tasks = facts.get("tasks")
         rows.append({
             "dataset": facts["usage"],

@@ -1,0 +1,91 @@
+"""Classification metrics on the test split, and the decision threshold chosen on validation.
+
+All metrics take integer labels, the predicted labels, and class-probability scores. Binary tasks
+have a positive class (the disease); sensitivity is its recall and specificity the recall of the
+other class. ROC-AUC is one-vs-rest, macro-averaged, for multi-class tasks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+    roc_auc_score,
+    roc_curve,
+)
+
+
+def choose_threshold(y_val: np.ndarray, p_val: np.ndarray, positive: int = 1) -> dict[str, Any]:
+    """Binary decision threshold on P(positive) maximising Youden's J (sensitivity + specificity - 1)
+    on the validation split; ties go to the threshold closest to 0.5. A score without any
+    discrimination (constant) keeps 0.5."""
+    y = (np.asarray(y_val) == positive).astype(int)
+    score = np.asarray(p_val)[:, positive]
+    if len(np.unique(y)) < 2 or np.ptp(score) == 0:
+        return {"threshold": 0.5, "method": "default 0.5 (validation scores carry no ranking)", "youden_j": 0.0}
+    fpr, tpr, thr = roc_curve(y, score)
+    thr = np.clip(thr, 0.0, 1.0)
+    j = tpr - fpr
+    best = np.flatnonzero(np.isclose(j, j.max()))
+    # roc_curve thresholds are the scores themselves: predict positive when score >= threshold.
+    pick = best[np.argmin(np.abs(thr[best] - 0.5))]
+    return {"threshold": float(thr[pick]), "method": "max Youden's J on validation", "youden_j": float(j[pick])}
+
+
+def predict_with_threshold(proba: np.ndarray, threshold: float | None, positive: int | None) -> np.ndarray:
+    proba = np.asarray(proba)
+    if threshold is None or positive is None or proba.shape[1] != 2:
+        return proba.argmax(axis=1)
+    other = 1 - positive
+    return np.where(proba[:, positive] >= threshold, positive, other)
+
+
+def roc_auc(y_true: np.ndarray, proba: np.ndarray, n_classes: int, positive: int | None = None) -> float | None:
+    y_true = np.asarray(y_true)
+    if len(np.unique(y_true)) < 2:
+        return None
+    if n_classes == 2:
+        pos = 1 if positive is None else positive
+        return float(roc_auc_score((y_true == pos).astype(int), proba[:, pos]))
+    present = np.unique(y_true)
+    if len(present) < n_classes:  # OvR AUC over the classes present, probabilities renormalised
+        sub = proba[:, present] / np.clip(proba[:, present].sum(axis=1, keepdims=True), 1e-12, None)
+        return float(roc_auc_score(y_true, sub, multi_class="ovr", average="macro", labels=present))
+    return float(roc_auc_score(y_true, proba, multi_class="ovr", average="macro", labels=np.arange(n_classes)))
+
+
+def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray,
+                           class_names: list[str], positive: int | None = None) -> dict[str, Any]:
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    n = len(class_names)
+    labels = np.arange(n)
+    prec, rec, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    out: dict[str, Any] = {
+        "n": int(len(y_true)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "roc_auc": roc_auc(y_true, proba, n, positive),
+    }
+    if n == 2:
+        pos = 1 if positive is None else positive
+        neg = 1 - pos
+        out["sensitivity"] = float(rec[pos])
+        out["specificity"] = float(rec[neg])
+        out["f1"] = float(f1[pos])
+    out["per_class"] = {
+        name: {"precision": float(prec[i]), "recall": float(rec[i]), "f1": float(f1[i]), "support": int(support[i])}
+        for i, name in enumerate(class_names)
+    }
+    out["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels=labels).tolist()
+    return out
+
+
+# Headline metrics, in table order (the per-class entries and confusion matrix are kept separately).
+HEADLINE = ("accuracy", "balanced_accuracy", "sensitivity", "specificity", "f1", "macro_f1", "roc_auc")
