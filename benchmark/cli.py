@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import shlex
 import sys
 from pathlib import Path
@@ -20,6 +21,10 @@ environment:
   MEDBENCH_DATA_DIR   folder holding dataset files (pneumoniamnist.npz); default: user cache
   MEDBENCH_CACHE_DIR  folder for decoded images, features and embeddings; default: user cache
 """
+
+# Modules adding sub-commands: each has ``register(subparsers)``, which adds its parser and sets
+# ``handler`` (a function taking the parsed args and returning the exit status) with set_defaults.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _parse_options(items: list[str]) -> dict[str, dict[str, str]]:
@@ -72,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("pipelines", help="list the registered pipelines")
     rep = sub.add_parser("report", help="rebuild report.md from a results folder, without re-running")
     rep.add_argument("results", type=Path, help="results folder or results.json")
+    for name in COMMAND_MODULES:  # further sub-commands live in their own modules
+        importlib.import_module(name).register(sub)
     return parser
 
 
@@ -79,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return {"run": cmd_run, "datasets": cmd_datasets, "pipelines": cmd_pipelines,
-                "report": cmd_report}[args.command](args)
+        handler = getattr(args, "handler", None) or {
+            "run": cmd_run, "datasets": cmd_datasets, "pipelines": cmd_pipelines, "report": cmd_report,
+        }[args.command]
+        return handler(args)
     except MedbenchError as exc:
         print(f"medbench: error: {exc}", file=sys.stderr)
         return 2

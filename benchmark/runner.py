@@ -9,6 +9,7 @@ interrupted run resumes where it stopped and jobs can later be farmed out in par
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import inspect
 import json
@@ -120,12 +121,34 @@ def _latency(pipe: Pipeline, X: np.ndarray) -> dict[str, float]:
     }
 
 
+def _literal(value: str) -> Any:
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value  # a bare word such as "balanced" or "sqrt"
+
+
+def apply_param_options(pipe: Pipeline, options: dict[str, str]) -> Pipeline:
+    """Options named like scikit-learn parameters (``step__param``, e.g. ``hog__pixels_per_cell=4``)
+    are set on the built pipeline; other options are the builder's to read."""
+    params = {k: _literal(v) for k, v in options.items() if "__" in k}
+    if params:
+        valid = pipe.get_params(deep=True)
+        bad = sorted(set(params) - set(valid))
+        if bad:
+            steps = [k for k in valid if "__" in k and k.split("__", 1)[0] not in ("steps", "memory")]
+            raise MedbenchError(f"option {bad[0]!r} is not a parameter of this pipeline; valid names look like "
+                                f"{', '.join(steps[:4])}, … (scikit-learn step__param)")
+        pipe.set_params(**params)
+    return pipe
+
+
 def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1) -> dict[str, Any]:
     """Run one job and return its record (no I/O)."""
     spec = registry.get(job.pipeline)
     ctx = registry.BuildContext(n_classes=ds.n_classes, image_shape=ds.image_shape, seed=job.seed,
                                 n_jobs=n_jobs, options=dict(job.options))
-    pipe = spec.build(ctx)
+    pipe = apply_param_options(spec.build(ctx), job.options)
     X = {s: ds.images[split.indices(s)] for s in ("train", "val", "test")}
     y = {s: ds.labels[split.indices(s)] for s in ("train", "val", "test")}
     runtime: dict[str, Any] = {}
