@@ -56,6 +56,8 @@ def roc_auc(y_true: np.ndarray, proba: np.ndarray, n_classes: int, positive: int
     present = np.unique(y_true)
     if len(present) < n_classes:  # OvR AUC over the classes present, probabilities renormalised
         sub = proba[:, present] / np.clip(proba[:, present].sum(axis=1, keepdims=True), 1e-12, None)
+        if len(present) == 2:  # scikit-learn treats two labels as a binary task: score the second class
+            return float(roc_auc_score((y_true == present[1]).astype(int), sub[:, 1]))
         return float(roc_auc_score(y_true, sub, multi_class="ovr", average="macro", labels=present))
     return float(roc_auc_score(y_true, proba, multi_class="ovr", average="macro", labels=np.arange(n_classes)))
 

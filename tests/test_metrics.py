@@ -1,0 +1,205 @@
+"""benchmark.metrics on small cases worked out by hand (in the comments)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from benchmark.metrics import (
+    HEADLINE,
+    choose_threshold,
+    classification_metrics,
+    predict_with_threshold,
+    roc_auc,
+)
+
+# ---------------------------------------------------------------- confusion-based metrics
+
+# 10 samples, positive class 1 ("pneumonia"): 6 positives, 4 negatives.
+Y_TRUE = np.array([1, 1, 1, 1, 1, 1, 0, 0, 0, 0])
+Y_PRED = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 1])
+# TP = 4 (first four), FN = 2 (samples 5, 6), TN = 3 (samples 7-9), FP = 1 (sample 10).
+# Confusion matrix, rows true / columns predicted (0, 1): [[TN, FP], [FN, TP]] = [[3, 1], [2, 4]].
+
+
+def _proba_from_pred(y_pred: np.ndarray, n_classes: int = 2) -> np.ndarray:
+    return np.eye(n_classes)[y_pred]
+
+
+def test_binary_metrics_by_hand():
+    m = classification_metrics(Y_TRUE, Y_PRED, _proba_from_pred(Y_PRED), ["normal", "pneumonia"], positive=1)
+    assert m["n"] == 10
+    # accuracy = (TP + TN) / n = 7 / 10
+    assert m["accuracy"] == pytest.approx(0.7)
+    # sensitivity = TP / (TP + FN) = 4 / 6; specificity = TN / (TN + FP) = 3 / 4
+    assert m["sensitivity"] == pytest.approx(4 / 6)
+    assert m["specificity"] == pytest.approx(3 / 4)
+    # balanced accuracy = (4/6 + 3/4) / 2 = 17/24 = 0.7083
+    assert m["balanced_accuracy"] == pytest.approx(17 / 24)
+    # F1 of the positive class = 2TP / (2TP + FP + FN) = 8 / 11
+    assert m["f1"] == pytest.approx(8 / 11)
+    # F1 of the negative class = 2TN / (2TN + FN + FP) = 6 / 9; macro F1 = (8/11 + 6/9) / 2 = 23/33
+    assert m["macro_f1"] == pytest.approx(23 / 33)
+    assert m["confusion_matrix"] == [[3, 1], [2, 4]]
+    # per class: precision(pos) = TP / (TP + FP) = 4/5; precision(neg) = TN / (TN + FN) = 3/5
+    pc = m["per_class"]
+    assert pc["pneumonia"]["precision"] == pytest.approx(4 / 5)
+    assert pc["pneumonia"]["recall"] == pytest.approx(4 / 6)
+    assert pc["normal"]["precision"] == pytest.approx(3 / 5)
+    assert pc["normal"]["recall"] == pytest.approx(3 / 4)
+    assert pc["normal"]["support"] == 4 and pc["pneumonia"]["support"] == 6
+    assert set(HEADLINE) <= set(m)
+
+
+def test_positive_class_zero_swaps_sensitivity_and_specificity():
+    # Same predictions, but class 0 is the disease: sensitivity = recall of class 0 = 3/4,
+    # specificity = recall of class 1 = 4/6, F1 = F1 of class 0 = 6/9.
+    m = classification_metrics(Y_TRUE, Y_PRED, _proba_from_pred(Y_PRED), ["disease", "healthy"], positive=0)
+    assert m["sensitivity"] == pytest.approx(3 / 4)
+    assert m["specificity"] == pytest.approx(4 / 6)
+    assert m["f1"] == pytest.approx(6 / 9)
+    assert m["accuracy"] == pytest.approx(0.7)
+
+
+def test_multiclass_metrics_have_no_binary_entries():
+    y_true = np.array([0, 0, 1, 1, 2, 2])
+    y_pred = np.array([0, 1, 1, 1, 2, 0])
+    # recalls: class 0 1/2, class 1 2/2, class 2 1/2 -> balanced accuracy = 2/3; accuracy = 4/6
+    m = classification_metrics(y_true, y_pred, _proba_from_pred(y_pred, 3), ["a", "b", "c"])
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["balanced_accuracy"] == pytest.approx(2 / 3)
+    # F1: class 0: P 1/2, R 1/2 -> 1/2; class 1: P 2/3, R 1 -> 4/5; class 2: P 1, R 1/2 -> 2/3
+    assert m["macro_f1"] == pytest.approx((1 / 2 + 4 / 5 + 2 / 3) / 3)
+    assert "sensitivity" not in m and "specificity" not in m and "f1" not in m
+    assert m["confusion_matrix"] == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+
+
+# ---------------------------------------------------------------- ROC-AUC
+
+
+def _pairwise_auc(y: np.ndarray, score: np.ndarray) -> float:
+    """AUC as the share of (positive, negative) pairs ranked correctly, ties counting 1/2."""
+    pos, neg = score[y == 1], score[y == 0]
+    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p, n in itertools.product(pos, neg))
+    return wins / (len(pos) * len(neg))
+
+
+def test_binary_auc_by_hand():
+    y = np.array([1, 0, 1, 0, 1])
+    p1 = np.array([0.9, 0.8, 0.4, 0.4, 0.7])
+    # positives score 0.9, 0.4, 0.7; negatives 0.8, 0.4. The 6 pairs (pos, neg):
+    # (.9,.8) 1, (.9,.4) 1, (.4,.8) 0, (.4,.4) 1/2 (tie), (.7,.8) 0, (.7,.4) 1 -> 3.5 / 6 = 7/12
+    proba = np.column_stack([1 - p1, p1])
+    assert roc_auc(y, proba, 2) == pytest.approx(7 / 12)
+    assert _pairwise_auc(y, p1) == pytest.approx(7 / 12)
+    # class 0 as positive: its score is 1 - p1, the labels flip: the same ranking, the same AUC
+    assert roc_auc(1 - y, proba[:, ::-1], 2, positive=0) == pytest.approx(7 / 12)
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+def test_auc_is_none_with_one_class():
+    proba = np.array([[0.2, 0.8], [0.6, 0.4]])
+    assert roc_auc(np.array([1, 1]), proba, 2) is None
+    m = classification_metrics(np.array([1, 1]), np.array([1, 0]), proba, ["n", "p"], positive=1)
+    assert m["roc_auc"] is None
+
+
+def test_multiclass_ovr_macro_auc_matches_manual_average():
+    rng = np.random.default_rng(7)
+    y = np.repeat([0, 1, 2], 6)
+    proba = rng.dirichlet([1, 1, 1], size=len(y))
+    proba[np.arange(len(y)), y] += 0.3  # some signal, not perfect
+    proba /= proba.sum(axis=1, keepdims=True)
+    manual = np.mean([_pairwise_auc((y == c).astype(int), proba[:, c]) for c in range(3)])
+    assert roc_auc(y, proba, 3) == pytest.approx(manual)
+
+
+def test_multiclass_auc_with_a_class_absent_from_the_labels():
+    # 4 classes, only 0, 1 and 3 present: OvR macro over the present classes, on probabilities
+    # renormalised over those classes.
+    rng = np.random.default_rng(3)
+    y = np.array([0, 0, 0, 1, 1, 1, 3, 3, 3])
+    proba = rng.dirichlet([1, 1, 1, 1], size=len(y))
+    present = [0, 1, 3]
+    sub = proba[:, present] / proba[:, present].sum(axis=1, keepdims=True)
+    manual = np.mean([_pairwise_auc((y == c).astype(int), sub[:, k]) for k, c in enumerate(present)])
+    assert roc_auc(y, proba, 4) == pytest.approx(manual)
+
+
+def test_multiclass_auc_with_only_two_classes_present():
+    # A 3-class task whose test labels hold only classes 0 and 2 (e.g. a small split missing a class).
+    # Renormalised over {0, 2}, it is a binary problem: AUC of P(2 | 0 or 2) for class 2 vs class 0.
+    y = np.array([0, 2, 0, 2, 0, 2])
+    proba = np.array([[0.6, 0.3, 0.1], [0.2, 0.2, 0.6], [0.5, 0.1, 0.4],
+                      [0.3, 0.4, 0.3], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]])
+    # P(2 | {0, 2}): 0.1/0.7=.143, 0.6/0.8=.75, 0.4/0.9=.444, 0.3/0.6=.5, 0.1/0.2=.5, 0.8/0.9=.889
+    # positives (class 2): .75, .5, .889; negatives: .143, .444, .5
+    # pairs: .75 beats all 3; .5 beats .143, .444 and ties .5 -> 2.5; .889 beats all 3 -> 8.5 / 9
+    assert roc_auc(y, proba, 3) == pytest.approx(8.5 / 9)
+
+
+# ---------------------------------------------------------------- threshold on validation
+
+
+def test_choose_threshold_youden_by_hand():
+    # 4 negatives, 3 positives, sorted by P(positive):
+    y = np.array([0, 0, 0, 1, 0, 1, 1])
+    p1 = np.array([0.10, 0.20, 0.30, 0.45, 0.55, 0.70, 0.90])
+    # "positive if score >= t":     TPR   FPR   J = TPR - FPR
+    #   t = 0.90                    1/3   0     0.333
+    #   t = 0.70                    2/3   0     0.667
+    #   t = 0.55                    2/3   1/4   0.417
+    #   t = 0.45                    1     1/4   0.750   <- best
+    #   t = 0.30                    1     2/4   0.500
+    out = choose_threshold(y, np.column_stack([1 - p1, p1]), positive=1)
+    assert out["threshold"] == pytest.approx(0.45)
+    assert out["youden_j"] == pytest.approx(0.75)
+    assert "Youden" in out["method"]
+    # at that threshold the sample scoring exactly 0.45 is positive: sensitivity 1, specificity 3/4
+    pred = predict_with_threshold(np.column_stack([1 - p1, p1]), out["threshold"], 1)
+    assert pred.tolist() == [0, 0, 0, 1, 1, 1, 1]
+
+
+def test_choose_threshold_tie_goes_to_threshold_nearest_half():
+    y = np.array([0, 0, 0, 1, 0, 1, 1, 1])
+    p1 = np.array([0.10, 0.20, 0.30, 0.35, 0.40, 0.60, 0.70, 0.80])
+    # t = 0.60: TPR 3/4, FPR 0 -> J 0.75; t = 0.35: TPR 1, FPR 1/4 -> J 0.75 (a tie);
+    # |0.60 - 0.5| = 0.10 < |0.35 - 0.5| = 0.15 -> 0.60
+    out = choose_threshold(y, np.column_stack([1 - p1, p1]), positive=1)
+    assert out["threshold"] == pytest.approx(0.60)
+    assert out["youden_j"] == pytest.approx(0.75)
+
+
+def test_choose_threshold_positive_class_zero():
+    # Same example as the Youden one, with the disease as class 0 (its score in column 0).
+    y = np.array([1, 1, 1, 0, 1, 0, 0])
+    p0 = np.array([0.10, 0.20, 0.30, 0.45, 0.55, 0.70, 0.90])
+    out = choose_threshold(y, np.column_stack([p0, 1 - p0]), positive=0)
+    assert out["threshold"] == pytest.approx(0.45)
+
+
+@pytest.mark.parametrize("y, p1", [
+    (np.array([0, 1, 0, 1]), np.full(4, 0.8)),  # constant scores: no ranking
+    (np.array([1, 1, 1, 1]), np.array([0.1, 0.4, 0.6, 0.9])),  # one class only
+])
+def test_choose_threshold_defaults_to_half(y, p1):
+    out = choose_threshold(y, np.column_stack([1 - p1, p1]), positive=1)
+    assert out["threshold"] == 0.5
+    assert out["youden_j"] == 0.0
+
+
+def test_predict_with_threshold_semantics():
+    proba = np.array([[0.7, 0.3], [0.6, 0.4], [0.5, 0.5], [0.1, 0.9]])
+    # >= threshold is positive: 0.4 >= 0.4 -> positive, 0.3 < 0.4 -> negative
+    assert predict_with_threshold(proba, 0.4, positive=1).tolist() == [0, 1, 1, 1]
+    assert predict_with_threshold(proba, 0.9, positive=1).tolist() == [0, 0, 0, 1]
+    # positive class 0: P(class 0) >= 0.6 -> 0, else 1
+    assert predict_with_threshold(proba, 0.6, positive=0).tolist() == [0, 0, 1, 1]
+    # no threshold or no positive class: argmax
+    assert predict_with_threshold(proba, None, positive=1).tolist() == proba.argmax(1).tolist()
+    assert predict_with_threshold(proba, 0.4, positive=None).tolist() == proba.argmax(1).tolist()
+    # multi-class: always argmax
+    p3 = np.array([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]])
+    assert predict_with_threshold(p3, 0.1, positive=1).tolist() == [1, 0]
