@@ -155,6 +155,9 @@ def load_manifest(ds: Dataset, path: str | Path) -> Split:
         parts[s] = np.array(sorted(where[i] for i in ids.get(s, [])), dtype=np.int64)
     split = Split(parts["train"], parts["val"], parts["test"], f"manifest {path.name}",
                   int(manifest.get("seed", 0)), list(manifest.get("notes", [])))
+    own = manifest.get("labels")  # the manifest's own record must agree with its fingerprint too
+    if not isinstance(own, dict) or fingerprint(manifest["class_names"], ids, own) != manifest.get("fingerprint"):
+        raise MedbenchError(f"{path}: fingerprint does not match the file's own ids and labels (file edited)")
     if split.fingerprint(ds) != manifest.get("fingerprint"):
         raise MedbenchError(f"{path}: fingerprint does not match its ids and labels (labels changed or file edited)")
     return split
