@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args._argv = list(sys.argv[1:] if argv is None else argv)  # what was run, for results/report
     try:
         handler = getattr(args, "handler", None) or {
             "run": cmd_run, "datasets": cmd_datasets, "pipelines": cmd_pipelines, "report": cmd_report,
@@ -174,7 +175,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     split_info = {k: manifest[k] for k in ("fingerprint", "method", "seed", "notes", "counts")}
     split_info["manifest"] = "split.json"
     env = environment()
-    command = "medbench " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "medbench run"
+    argv = getattr(args, "_argv", sys.argv[1:])
+    command = "medbench " + " ".join(shlex.quote(a) for a in argv) if argv else "medbench run"
     jobs = [Job(p.name, seed, options.get(p.name, {})) for p in specs for seed in args.seeds]
     records: list[dict[str, Any]] = []
     with tqdm(jobs, desc="pipelines", unit="job", disable=None) as bar:
