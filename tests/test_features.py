@@ -29,7 +29,7 @@ def mnist_images(pneumonia_small: Dataset) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def xray_images(chest_xray_dir: Path, tmp_path_factory) -> np.ndarray:
+def xray_images(chest_xray_dir: Path) -> np.ndarray:
     """12 real 224x224 chest_xray images."""
     return load_dataset(f"folder:{chest_xray_dir / 'val'}").images[:12]
 
