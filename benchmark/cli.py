@@ -16,7 +16,8 @@ EPILOG = """examples:
   medbench run                                   # every pipeline on PneumoniaMNIST -> results/pneumoniamnist
   medbench run --dataset folder:data/chest_xray --pipelines hog-svm cnn
   medbench run --dataset coronahack:data/coronahack --task etiology --allow-missing
-  medbench report results/pneumoniamnist        # rebuild report.md from results.json
+  medbench run --pipelines classical baseline --seeds 0 1 2   # mean ± sd over seeds, CIs, tests
+  medbench report results/pneumoniamnist        # rebuild report.md/.html and figures from results.json
 environment:
   MEDBENCH_DATA_DIR   folder holding dataset files (pneumoniamnist.npz); default: user cache
   MEDBENCH_CACHE_DIR  folder for decoded images, features and embeddings; default: user cache
@@ -62,7 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--pipelines", nargs="+", default=["all"], metavar="NAME",
                      help="pipeline names or families (baseline, classical, deep); 'all' = every default pipeline")
     run.add_argument("--seeds", nargs="+", type=int, default=[0], metavar="SEED",
-                     help="run every pipeline once per seed (same split)")
+                     help="run every pipeline once per seed (same split unless --resplit-per-seed); the "
+                          "report gives mean ± sd over seeds beside the per-seed values")
+    run.add_argument("--resplit-per-seed", action="store_true",
+                     help="carve a new split for every seed (split seed = the seed) wherever medbench carves "
+                          "one (no official split, or validation carved from train); official parts stay")
+    run.add_argument("--bootstrap-resamples", type=int, default=1000, metavar="N",
+                     help="stratified bootstrap resamples of the test images behind every 95%% CI")
+    run.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the bootstrap resamples")
     run.add_argument("--split-seed", type=int, default=0, help="seed for any split carved by medbench")
     run.add_argument("--split-manifest", type=Path, help="re-use a saved split (a split.json from an earlier run)")
     run.add_argument("--val-fraction", type=float, default=0.1, help="validation share carved from train when needed")
@@ -75,7 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("datasets", help="list the datasets medbench knows")
     sub.add_parser("pipelines", help="list the registered pipelines")
-    rep = sub.add_parser("report", help="rebuild report.md from a results folder, without re-running")
+    rep = sub.add_parser("report", help="rebuild report.md, report.html and figures from a results folder, "
+                                        "without re-running",
+                         description="Rebuild report.md (byte for byte as the run wrote it), report.html and "
+                                     "figures/ from results.json alone; figures/samples.png, drawn by `run` from "
+                                     "the images, is kept when present.")
     rep.add_argument("results", type=Path, help="results folder or results.json")
     for name in COMMAND_MODULES:  # further sub-commands live in their own modules
         importlib.import_module(name).register(sub)
@@ -128,7 +140,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     res = results_mod.load(args.results)
     out = args.results if args.results.is_dir() else args.results.parent
     path = write_report(res, out)
-    print(f"wrote {path}")
+    print(f"wrote {path}, {path.with_suffix('.html')} and {out / 'figures'}")
     return 0
 
 
@@ -148,6 +160,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     for frac, name in ((args.val_fraction, "--val-fraction"), (args.test_fraction, "--test-fraction")):
         if not 0 < frac < 0.5:
             raise MedbenchError(f"{name} {frac} must be between 0 and 0.5")
+    if args.resplit_per_seed and args.split_manifest:
+        raise MedbenchError("--resplit-per-seed carves a split per seed; it cannot be combined with --split-manifest")
+    if args.bootstrap_resamples < 1:
+        raise MedbenchError(f"--bootstrap-resamples {args.bootstrap_resamples} must be at least 1 (default 1000)")
     specs = registry.resolve(args.pipelines)
     options = _parse_options(args.option)
     unknown = set(options) - set(registry.all_pipelines())
@@ -157,11 +173,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.split_manifest:
         split = load_manifest(ds, args.split_manifest)
     else:
-        split = make_split(ds, seed=args.split_seed, val_fraction=args.val_fraction,
-                           test_fraction=args.test_fraction)
+        split = make_split(ds, seed=args.seeds[0] if args.resplit_per_seed else args.split_seed,
+                           val_fraction=args.val_fraction, test_fraction=args.test_fraction)
     out = args.out or Path("results") / ds.name
     manifest = split.manifest(ds)
     save_manifest(ds, split, out / "split.json")
+    _save_samples(ds, split, out)
     print(f"medbench {__version__}: {ds.title} ({len(ds)} images, {ds.n_classes} classes), split "
           f"{manifest['fingerprint'][:12]} ({split.method}); train {len(split.train)} / val {len(split.val)} / "
           f"test {len(split.test)}; results in {out}", file=sys.stderr)
@@ -171,9 +188,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         "split_seed": args.split_seed, "split_manifest": str(args.split_manifest) if args.split_manifest else None,
         "val_fraction": args.val_fraction, "test_fraction": args.test_fraction, "options": options,
         "n_jobs": args.n_jobs,
+        "resplit_per_seed": args.resplit_per_seed, "bootstrap_resamples": args.bootstrap_resamples,
+        "bootstrap_seed": args.bootstrap_seed,
     }
     split_info = {k: manifest[k] for k in ("fingerprint", "method", "seed", "notes", "counts")}
     split_info["manifest"] = "split.json"
+    seed_splits = {seed: (split, manifest["fingerprint"]) for seed in args.seeds}
+    if args.resplit_per_seed:
+        seed_splits = _resplit(ds, args, out, split_info)
     env = environment()
     argv = getattr(args, "_argv", sys.argv[1:])
     command = "medbench " + " ".join(shlex.quote(a) for a in argv) if argv else "medbench run"
@@ -182,13 +204,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     with tqdm(jobs, desc="pipelines", unit="job", disable=None) as bar:
         for job in bar:
             bar.set_postfix_str(f"{job.pipeline} seed {job.seed}")
-            rec = run_job(ds, split, job, out, n_jobs=args.n_jobs, split_fingerprint=manifest["fingerprint"],
+            job_split, job_fp = seed_splits[job.seed]
+            rec = run_job(ds, job_split, job, out, n_jobs=args.n_jobs, split_fingerprint=job_fp,
                           reuse=not args.fresh)
             records.append(rec)
             tqdm.write(_job_line(rec), file=sys.stderr)
             res = results_mod.assemble(config=config, dataset=ds.card(), split=split_info, environment=env,
                                        jobs=records, command=command)
             results_mod.write(res, out)  # after every job: an interrupted run keeps a readable partial result
+    # CIs and paired tests once, at the end (`medbench report` reuses them: same report, byte for byte).
+    res = results_mod.add_statistics(res, n_resamples=args.bootstrap_resamples, seed=args.bootstrap_seed)
+    results_mod.write(res, out)
     path = write_report(res, out)
     print(tabulate(*reversed(leaderboard(res)), tablefmt="simple", disable_numparse=True))
     print(f"\nreport: {path}", file=sys.stderr)
@@ -196,6 +222,40 @@ def cmd_run(args: argparse.Namespace) -> int:
     for r in failed:
         print(f"medbench: error: {r['pipeline']} (seed {r['seed']}): {r['error']}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _save_samples(ds, split, out: Path) -> None:
+    """figures/samples.png (needs the pixels, so only `run` can draw it); a failure only warns."""
+    from reports.figures import SAMPLES, save_samples
+
+    try:
+        save_samples(ds, split, out / "figures" / SAMPLES)
+    except Exception as exc:  # noqa: BLE001 - a figure must never cost a benchmark run
+        print(f"medbench: warning: could not draw {SAMPLES}: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+
+def _resplit(ds, args: argparse.Namespace, out: Path, split_info: dict[str, Any]) -> dict[int, tuple[Any, str]]:
+    """--resplit-per-seed: seed S runs on ``make_split(seed=S)``, saved as OUT/split-seedS.json and listed
+    in ``split_info["per_seed"]``; returns ``{seed: (split, fingerprint)}``."""
+    from benchmark.splits import make_split, save_manifest
+
+    seed_splits: dict[int, tuple[Any, str]] = {}
+    per_seed: dict[str, dict[str, Any]] = {}
+    for seed in dict.fromkeys(args.seeds):
+        split = make_split(ds, seed=seed, val_fraction=args.val_fraction, test_fraction=args.test_fraction)
+        manifest = split.manifest(ds)
+        name = f"split-seed{seed}.json"
+        save_manifest(ds, split, out / name)
+        seed_splits[seed] = (split, manifest["fingerprint"])
+        per_seed[str(seed)] = {k: manifest[k] for k in ("fingerprint", "method", "seed", "notes", "counts")}
+        per_seed[str(seed)]["manifest"] = name
+    split_info["per_seed"] = per_seed
+    if len({fp for _, fp in seed_splits.values()}) == 1:
+        note = ("--resplit-per-seed: this dataset's split is entirely official (nothing is carved), so every seed "
+                "has the same split")
+        split_info["notes"] = [*split_info.get("notes", []), note]
+        print(f"medbench: note: {note}", file=sys.stderr)
+    return seed_splits
 
 
 def _job_line(rec: dict[str, Any]) -> str:

@@ -1,4 +1,29 @@
-"""results.json (versioned schema) and metrics.csv: assembling a run's job records into files."""
+"""results.json (versioned schema) and metrics.csv: assembling a run's job records into files.
+
+Top-level keys of results.json (schema ``medbench.results``, version 1): ``schema``,
+``schema_version``, ``medbench_version``, ``created``, ``command``, ``config``, ``dataset`` (the
+dataset card), ``split`` (fingerprint, method, seed, notes, counts, manifest; with
+``--resplit-per-seed`` also ``per_seed``: ``{seed: {fingerprint, method, seed, notes, counts,
+manifest}}``), ``environment``, ``jobs`` (one record per pipeline and seed, see
+:mod:`benchmark.runner`) and, once a run has finished, ``statistics`` (:func:`compute_statistics`):
+
+* ``settings``: ``n_resamples``, ``seed``, ``level`` of the bootstrap and the tests used;
+* ``jobs``: ``{job_id: {"n": test images, "metrics_ci": {metric: [low, high] or null}}}`` - percentile
+  intervals of a stratified bootstrap over the test images (:mod:`benchmark.stats`);
+* ``pipelines``: one entry per pipeline, best first (by mean test ROC-AUC, then accuracy):
+  ``pipeline``, ``name``, ``family``, ``seeds``, ``job_ids``, and ``metrics`` / ``runtime``:
+  ``{key: {"mean", "sd", "n", "values"}}`` over the seeds (sd with ddof=1, null for one seed);
+* ``reference``: the best pipeline, which ``comparisons`` test every other pipeline against;
+* ``comparisons``: per other pipeline and seed (same test images): ``a`` (the pipeline's job id),
+  ``b`` (the reference's), ``a_pipeline``, ``b_pipeline``, ``seed``, ``n``, ``accuracy`` (``diff`` a - b, paired-bootstrap ``ci``),
+  ``mcnemar`` (``b``: a right and b wrong, ``c``: the reverse, ``p``, ``p_holm``, ``method``),
+  ``roc_auc`` (``diff``, ``ci``, ``p``, ``p_holm``, ``test``: DeLong for binary tasks, paired
+  bootstrap otherwise) - or ``paired: false`` with a ``reason``;
+* ``headline``: best classical vs best deep pipeline (``classical``, ``deep``, ``comparisons``
+  per seed in the same form, a = classical), or null when either family is absent.
+
+:func:`statistics` returns the stored section, or computes it (deterministically) when absent.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +34,22 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from benchmark import __version__
+from benchmark import stats as st
 from benchmark.atomic import write_json, write_text
 from benchmark.errors import MedbenchError
 from benchmark.metrics import HEADLINE
 
 SCHEMA = "medbench.results"
 SCHEMA_VERSION = 1
+
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 0
+CI_LEVEL = 0.95
+SUMMARY_RUNTIME = ("latency_ms_per_image", "throughput_img_per_s", "single_image_latency_ms", "fit_time_s",
+                   "feature_time_s", "peak_rss_mb", "model_size_bytes")
 
 CSV_RUNTIME = ("feature_time_s", "fit_time_s", "predict_time_s", "latency_ms_per_image",
                "throughput_img_per_s", "single_image_latency_ms", "peak_rss_mb", "model_size_bytes")
@@ -80,3 +114,168 @@ def load(path: str | Path) -> dict[str, Any]:
         raise MedbenchError(f"{path} has schema version {results['schema_version']}; this medbench reads "
                             f"up to {SCHEMA_VERSION}: upgrade medbench")
     return results
+
+
+# --- statistics (CIs, repeated seeds, paired tests) ---------------------------------------------
+
+def ok_jobs(results: dict[str, Any]) -> list[dict[str, Any]]:
+    return [j for j in results["jobs"] if j["status"] == "ok"]
+
+
+def positive_index(results: dict[str, Any]) -> int | None:
+    """Index of the positive class of a binary task (class 1 when none is named); None otherwise."""
+    names = results["dataset"]["class_names"]
+    if len(names) != 2:
+        return None
+    pos = results["dataset"].get("positive_class")
+    return names.index(pos) if pos in names else 1
+
+
+def _job_id(job: dict[str, Any]) -> str:
+    return job.get("job_id") or f"{job['pipeline']}__seed{job['seed']}"
+
+
+def _arrays(job: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    p = job["predictions"]
+    return np.asarray(p["y_true"]), np.asarray(p["y_pred"]), np.asarray(p["proba"], dtype=np.float64)
+
+
+def _has_predictions(job: dict[str, Any]) -> bool:
+    p = job.get("predictions") or {}
+    return bool(p.get("y_true")) and len(p.get("proba") or []) == len(p["y_true"])
+
+
+def _rank_key(metrics: dict[str, dict[str, Any]]) -> tuple[float, float]:
+    return -(metrics["roc_auc"]["mean"] or 0.0), -(metrics["accuracy"]["mean"] or 0.0)
+
+
+def pipeline_groups(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Successful jobs grouped by pipeline, best first, with mean / sd over seeds."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for job in ok_jobs(results):
+        groups.setdefault(job["pipeline"], []).append(job)
+    out = []
+    for pipeline, jobs in groups.items():
+        jobs = sorted(jobs, key=lambda j: j["seed"])
+        out.append({
+            "pipeline": pipeline, "name": jobs[0].get("name", pipeline), "family": jobs[0].get("family", ""),
+            "seeds": [j["seed"] for j in jobs], "job_ids": [_job_id(j) for j in jobs],
+            "metrics": {m: st.mean_sd([j["metrics"].get(m) for j in jobs]) for m in HEADLINE
+                        if m in jobs[0]["metrics"]},
+            "runtime": {k: st.mean_sd([j["runtime"].get(k) for j in jobs]) for k in SUMMARY_RUNTIME},
+        })
+    return sorted(out, key=lambda g: _rank_key(g["metrics"]))
+
+
+def _compare(a: dict[str, Any], b: dict[str, Any], samples: dict[str, dict[str, np.ndarray]],
+             n_classes: int, positive: int | None, level: float) -> dict[str, Any]:
+    """Paired comparison of jobs ``a`` and ``b`` (differences are a - b)."""
+    head = {"a": _job_id(a), "b": _job_id(b), "a_pipeline": a["pipeline"], "b_pipeline": b["pipeline"],
+            "seed": a["seed"]}
+    if not (_has_predictions(a) and _has_predictions(b)):
+        return {**head, "paired": False, "reason": "no stored test predictions"}
+    ya, pred_a, proba_a = _arrays(a)
+    yb, pred_b, proba_b = _arrays(b)
+    if a["predictions"]["ids"] != b["predictions"]["ids"] or not np.array_equal(ya, yb):
+        return {**head, "paired": False, "reason": "the two jobs were scored on different test images"}
+    sa, sb = samples[head["a"]], samples[head["b"]]
+    out: dict[str, Any] = {**head, "paired": True, "n": int(len(ya))}
+    out["accuracy"] = {"diff": a["metrics"]["accuracy"] - b["metrics"]["accuracy"],
+                       "ci": _list(st.percentile_ci(sa["accuracy"] - sb["accuracy"], level))}
+    out["mcnemar"] = st.mcnemar(pred_a == ya, pred_b == yb)
+    auc_a, auc_b = a["metrics"].get("roc_auc"), b["metrics"].get("roc_auc")
+    if auc_a is None or auc_b is None:
+        out["roc_auc"] = None
+    elif n_classes == 2:
+        diff = auc_a - auc_b
+        try:
+            d = st.delong(ya == positive, proba_a[:, positive], proba_b[:, positive], level)
+        except ValueError:
+            out["roc_auc"] = {"diff": diff, "ci": None, "p": None, "test": "DeLong (too few images)"}
+        else:  # interval centred on the reported difference, with DeLong's standard error
+            half = (d["ci"][1] - d["ci"][0]) / 2
+            out["roc_auc"] = {"diff": diff, "ci": [diff - half, diff + half], "p": d["p"], "test": "DeLong"}
+    else:
+        d_samples = sa["roc_auc"] - sb["roc_auc"]
+        out["roc_auc"] = {"diff": auc_a - auc_b, "ci": _list(st.percentile_ci(d_samples, level)),
+                          "p": st.bootstrap_p(d_samples), "test": "paired bootstrap"}
+    return out
+
+
+def _list(ci: tuple[float, float] | None) -> list[float] | None:
+    return None if ci is None else [ci[0], ci[1]]
+
+
+def _pairs(a_jobs: list[dict[str, Any]], b_jobs: list[dict[str, Any]]) -> list[tuple[dict, dict]]:
+    by_seed = {j["seed"]: j for j in b_jobs}
+    return [(j, by_seed[j["seed"]]) for j in a_jobs if j["seed"] in by_seed]
+
+
+def compute_statistics(results: dict[str, Any], n_resamples: int = BOOTSTRAP_RESAMPLES,
+                       seed: int = BOOTSTRAP_SEED, level: float = CI_LEVEL) -> dict[str, Any]:
+    """The ``statistics`` section (see the module docstring) from the jobs' test predictions alone."""
+    n_classes = len(results["dataset"]["class_names"])
+    positive = positive_index(results)
+    jobs = ok_jobs(results)
+    samples, per_job = {}, {}
+    for job in jobs:
+        if not _has_predictions(job):  # e.g. a trimmed results file: no intervals, no paired tests
+            per_job[_job_id(job)] = {"n": None, "metrics_ci": dict.fromkeys(
+                (m for m in HEADLINE if m in job["metrics"]), None)}
+            continue
+        y, pred, proba = _arrays(job)
+        boot = st.bootstrap_metrics(y, pred, proba, n_classes, positive, n_resamples, seed)
+        samples[_job_id(job)] = boot
+        per_job[_job_id(job)] = {"n": int(len(y)), "metrics_ci": {
+            m: _list(st.percentile_ci(boot[m], level)) if job["metrics"].get(m) is not None else None
+            for m in HEADLINE if m in job["metrics"]}}
+    groups = pipeline_groups(results)
+    by_pipe = {p: sorted((j for j in jobs if j["pipeline"] == p), key=lambda j: j["seed"])
+               for p in (g["pipeline"] for g in groups)}
+    cmp = lambda a, b: _compare(a, b, samples, n_classes, positive, level)  # noqa: E731
+    reference = groups[0]["pipeline"] if groups else None
+    comparisons = [cmp(a, b) for g in groups[1:] for a, b in _pairs(by_pipe[g["pipeline"]], by_pipe[reference])]
+    paired = [c for c in comparisons if c["paired"]]
+    for key in ("mcnemar", "roc_auc"):
+        holders = [c[key] for c in paired if c[key] is not None and c[key].get("p") is not None]
+        for h, adj in zip(holders, st.holm([h["p"] for h in holders])):
+            h["p_holm"] = adj
+    best = {fam: next((g["pipeline"] for g in groups if g["family"] == fam), None) for fam in ("classical", "deep")}
+    headline = None
+    if best["classical"] and best["deep"]:
+        headline = {"classical": best["classical"], "deep": best["deep"], "comparisons": [
+            cmp(a, b) for a, b in _pairs(by_pipe[best["classical"]], by_pipe[best["deep"]])]}
+    auc_test = "DeLong" if n_classes == 2 else "paired stratified bootstrap"
+    return {
+        "settings": {
+            "n_resamples": n_resamples, "seed": seed, "level": level,
+            "ci": "percentile interval of a stratified bootstrap over the test images (classes resampled "
+                  "within themselves; the same resamples for every pipeline on the same test images)",
+            "mcnemar": f"exact binomial when b + c < {st.EXACT_BELOW}, else chi-square with continuity correction",
+            "roc_auc_test": auc_test,
+            "multiple_comparisons": "Holm over the comparisons with the reference",
+        },
+        "jobs": per_job,
+        "pipelines": groups,
+        "reference": reference,
+        "comparisons": comparisons,
+        "headline": headline,
+    }
+
+
+def add_statistics(results: dict[str, Any], n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                   level: float = CI_LEVEL) -> dict[str, Any]:
+    """A copy of ``results`` with its ``statistics`` section (computed now)."""
+    return {**results, "statistics": compute_statistics(results, n_resamples, seed, level)}
+
+
+def statistics(results: dict[str, Any]) -> dict[str, Any]:
+    """The stored ``statistics`` when they cover exactly the successful jobs; otherwise computed now
+    with the stored settings (or the defaults). Deterministic either way."""
+    stored = results.get("statistics")
+    ids = sorted(_job_id(j) for j in ok_jobs(results))
+    if stored and sorted(stored.get("jobs", {})) == ids:
+        return stored
+    cfg = (stored or {}).get("settings", {})
+    return compute_statistics(results, cfg.get("n_resamples", BOOTSTRAP_RESAMPLES),
+                              cfg.get("seed", BOOTSTRAP_SEED), cfg.get("level", CI_LEVEL))

@@ -1,4 +1,10 @@
-"""report.md: the human-readable report of one run, built with tabulate from results.json alone."""
+"""report.md: the human-readable report of one run, built with tabulate from results.json alone.
+
+:func:`render` is a pure function of the results (and whether ``figures/samples.png`` exists), so
+``medbench report`` rebuilds the report a run wrote byte for byte: nothing time-dependent or random
+goes in beyond what results.json holds, and the statistics come from its ``statistics`` section
+(or are recomputed deterministically).
+"""
 
 from __future__ import annotations
 
@@ -6,37 +12,136 @@ from typing import Any
 
 from tabulate import tabulate
 
+from benchmark import results as results_mod
+from benchmark import stats as st
 from reports import tables
+from reports.figures import SAMPLES, planned
+
+ALPHA = 0.05
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
-def summary(results: dict[str, Any]) -> list[str]:
-    ranked = tables.ranked(results)
-    if not ranked:
+def _figure(results: dict[str, Any], key: str, caption: str = "") -> list[str]:
+    spec = planned(results).get(key)
+    if spec is None:
+        return []
+    return [f"![{spec.title}](figures/{spec.file})", ""] + ([f"*{caption}*", ""] if caption else [])
+
+
+def _group(stats: dict[str, Any], pipeline: str) -> dict[str, Any]:
+    return next(g for g in stats["pipelines"] if g["pipeline"] == pipeline)
+
+
+def _job(results: dict[str, Any], job_id: str) -> dict[str, Any]:
+    return next(j for j in tables.ok_jobs(results) if (j.get("job_id") or f"{j['pipeline']}__seed{j['seed']}") == job_id)
+
+
+def _value(results: dict[str, Any], stats: dict[str, Any], g: dict[str, Any], metric: str) -> str:
+    """``0.956 [0.940, 0.971]`` for one seed; ``0.956 ± 0.003`` over several."""
+    if len(g["seeds"]) > 1:
+        return tables.fmt_mean_sd(g["metrics"][metric])
+    job = _job(results, g["job_ids"][0])
+    return tables.fmt_ci(job["metrics"].get(metric), tables.job_ci(stats, job, metric))
+
+
+def _seeds_note(g: dict[str, Any]) -> str:
+    return f" (mean ± sd over {len(g['seeds'])} seeds)" if len(g["seeds"]) > 1 else ""
+
+
+def summary(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
+    groups = stats["pipelines"]
+    if not groups:
         return ["No pipeline finished; see *Not run* below."]
-    best = ranked[0]
-    lines = [f"- Best pipeline by test ROC-AUC: **{best['name']}** "
-             f"(ROC-AUC {tables.fmt(best['metrics']['roc_auc'])}, accuracy {tables.fmt(best['metrics']['accuracy'])})."]
-    by_family = {}
-    for job in ranked:
-        by_family.setdefault(job["family"], job)
-    if "classical" in by_family and "deep" in by_family:
-        c, d = by_family["classical"], by_family["deep"]
-        diff = (c["metrics"]["roc_auc"] or 0) - (d["metrics"]["roc_auc"] or 0)
-        speed = d["runtime"]["latency_ms_per_image"] / max(c["runtime"]["latency_ms_per_image"], 1e-9)
-        lines.append(f"- Best classical: **{c['name']}** vs best deep: **{d['name']}**: ROC-AUC difference "
-                     f"{diff:+.3f} (classical − deep); the classical pipeline is {speed:.1f}x "
-                     f"{'faster' if speed >= 1 else 'slower'} per image.")
-    if "baseline" in by_family:
-        b = by_family["baseline"]
-        lines.append(f"- Floor (majority class): accuracy {tables.fmt(b['metrics']['accuracy'])}.")
+    best = groups[0]
+    binary = len(results["dataset"]["class_names"]) == 2
+    line = (f"- **Best pipeline: {best['name']}** ({best['family']}): ROC-AUC {_value(results, stats, best, 'roc_auc')}, "
+            f"accuracy {_value(results, stats, best, 'accuracy')}{_seeds_note(best)}.")
+    if binary and "sensitivity" in best["metrics"]:
+        thr = _job(results, best["job_ids"][0]).get("threshold") or {}
+        where = (f"at the threshold {tables.fmt(thr.get('threshold'))} ({thr.get('method', 'arg-max')})"
+                 if len(best["seeds"]) == 1 else "at each seed's threshold chosen on validation")
+        line += (f" Sensitivity {_value(results, stats, best, 'sensitivity')} and specificity "
+                 f"{_value(results, stats, best, 'specificity')} {where}.")
+    lines = [line]
+    lines += _classical_vs_deep(results, stats)
+    floor = next((g for g in groups if g["family"] == "baseline"), None)
+    if floor:
+        lines.append(f"- Floor ({floor['name']}): accuracy {tables.fmt(floor['metrics']['accuracy']['mean'])}, "
+                     f"ROC-AUC {tables.fmt(floor['metrics']['roc_auc']['mean'])}: what knowing only the class "
+                     "balance achieves.")
     return lines
 
 
-def dataset_card(results: dict[str, Any]) -> list[str]:
+def _classical_vs_deep(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
+    head = stats.get("headline")
+    families = {g["family"] for g in stats["pipelines"]}
+    if not head:
+        missing = [f for f in ("classical", "deep") if f not in families]
+        failed = [j for j in results["jobs"] if j["status"] != "ok" and j.get("family", _family(j)) in missing]
+        why = " (it failed: see *Not run*)" if failed else ""
+        return [f"- No {' or '.join(missing)} pipeline finished in this run{why}, so there is no classical-vs-deep "
+                f"comparison; run with `--pipelines all` to include both families."]
+    c, d = _group(stats, head["classical"]), _group(stats, head["deep"])
+    comps = [x for x in head["comparisons"] if x["paired"]]
+    test = "DeLong" if stats["settings"]["roc_auc_test"].startswith("DeLong") else "paired-bootstrap"
+    out = [f"- **Classical vs deep:** best classical **{c['name']}** vs best deep **{d['name']}**: ROC-AUC "
+           f"{_value(results, stats, c, 'roc_auc')} vs {_value(results, stats, d, 'roc_auc')}."]
+    if len(comps) == 1:
+        x = comps[0]
+        auc, acc = x["roc_auc"] or {}, x["accuracy"]
+        out.append(f"  Difference (classical − deep): ROC-AUC {tables.fmt_diff(auc.get('diff'), auc.get('ci'))}, "
+                   f"{test} {tables.fmt_p_eq(auc.get('p'))}; accuracy {tables.fmt_diff(acc['diff'], acc['ci'])}, "
+                   f"McNemar {tables.fmt_p_eq(x['mcnemar']['p'])}.")
+    elif comps:
+        diffs = [x["roc_auc"]["diff"] for x in comps if x["roc_auc"]]
+        ms = st.mean_sd(diffs)
+        out.append(f"  Difference (classical − deep) in ROC-AUC over {len(comps)} seeds: "
+                   f"{ms['mean']:+.3f} ± {ms['sd'] or 0:.3f} (mean ± sd); per seed:")
+        for x in comps:
+            auc, acc = x["roc_auc"] or {}, x["accuracy"]
+            out.append(f"    - seed {x['seed']}: ROC-AUC {tables.fmt_diff(auc.get('diff'), auc.get('ci'))}, "
+                       f"{test} {tables.fmt_p_eq(auc.get('p'))}; accuracy {tables.fmt_diff(acc['diff'], acc['ci'])}, "
+                       f"McNemar {tables.fmt_p_eq(x['mcnemar']['p'])}")
+    lat_c, lat_d = c["runtime"]["latency_ms_per_image"]["mean"], d["runtime"]["latency_ms_per_image"]["mean"]
+    if lat_c and lat_d:
+        ratio = lat_d / lat_c
+        speed = f"{ratio:.1f}x faster" if ratio >= 1 else f"{1 / ratio:.1f}x slower"
+        fit_c, fit_d = c["runtime"]["fit_time_s"]["mean"], d["runtime"]["fit_time_s"]["mean"]
+        out.append(f"- **Cost:** per image, {c['name']} takes {lat_c:.2f} ms and {d['name']} {lat_d:.2f} ms: "
+                   f"the classical pipeline is **{speed}** (training: {tables.fmt(fit_c, 1)} s vs "
+                   f"{tables.fmt(fit_d, 1)} s).")
+        out.append("- **Verdict:** " + _verdict(comps, speed))
+    return out
+
+
+def _family(job: dict[str, Any]) -> str:
+    from models import registry
+
+    try:
+        return registry.get(job["pipeline"]).family
+    except Exception:  # noqa: BLE001 - an unknown pipeline has no family
+        return ""
+
+
+def _verdict(comps: list[dict[str, Any]], speed: str) -> str:
+    aucs = [x["roc_auc"] for x in comps if x["roc_auc"] and x["roc_auc"].get("p") is not None]
+    if not aucs:
+        return f"no paired ROC-AUC comparison was possible; the classical pipeline is {speed} per image."
+    mean = sum(a["diff"] for a in aucs) / len(aucs)
+    sig = sum(a["p"] < ALPHA for a in aucs)
+    direction = "better" if mean > 0 else "worse"
+    if len(aucs) == 1:
+        judged = "significant" if sig else "not significant"
+        how = f"{judged} at the {ALPHA:.0%} level, {tables.fmt_p_eq(aucs[0]['p'])}"
+    else:
+        how = f"significant at the {ALPHA:.0%} level in {sig} of {len(aucs)} seeds"
+    return (f"classical is {direction} by {abs(mean):.3f} ROC-AUC ({how}) and {speed} per image.")
+
+
+def dataset_card(results: dict[str, Any], samples: bool) -> list[str]:
     ds, split = results["dataset"], results["split"]
     src = ds.get("source", {})
     lines = [
@@ -55,10 +160,22 @@ def dataset_card(results: dict[str, Any]) -> list[str]:
                  f"fingerprint `{split['fingerprint']}`; manifest `{split.get('manifest', 'split.json')}`")
     for note in split.get("notes", []):
         lines.append(f"- Split note: {note}")
+    per_seed = split.get("per_seed") or {}
+    if per_seed:
+        lines.append("- One split per seed (`--resplit-per-seed`): "
+                     + "; ".join(f"seed {s}: `{p['fingerprint'][:12]}` ({p.get('manifest', '')})"
+                                 for s, p in per_seed.items())
+                     + ". The counts below are the first seed's.")
     counts = split["counts"]
     headers = ["Split", *ds["class_names"], "Total"]
     rows = [[s, *[str(counts[s][c]) for c in ds["class_names"]], str(sum(counts[s].values()))] for s in counts]
-    return lines + ["", _table(headers, rows)]
+    out = lines + ["", _table(headers, rows), ""] + _figure(results, "class_distribution")
+    if samples:
+        out += [f"![Sample images per class](figures/{SAMPLES})", ""]
+    else:
+        out += [f"*Sample images: `figures/{SAMPLES}` is not in this folder. `medbench run` draws it from the "
+                "images; results.json alone cannot recreate it.*", ""]
+    return out
 
 
 def _short(value: Any) -> str:
@@ -69,13 +186,71 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-def confusion_matrices(results: dict[str, Any]) -> list[str]:
+def _bootstrap_words(stats: dict[str, Any]) -> str:
+    s = stats["settings"]
+    return (f"{s['level']:.0%} CIs are percentile intervals of a stratified bootstrap over the test images "
+            f"({s['n_resamples']} resamples, seed {s['seed']}; each class is resampled within itself, so class "
+            "counts stay fixed and a constant predictor's accuracy has a zero-width interval)")
+
+
+def leaderboard_section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
+    n = tables.n_seeds(stats)
+    resplit = bool(results["split"].get("per_seed"))
+    if n > 1:
+        same = "each seed on its own split" if resplit else "the same split for every seed"
+        intro = (f"Ranked by mean test ROC-AUC. Cells: mean ± sd (ddof 1) over {n} seeds ({same}); the per-seed "
+                 f"estimates follow with their CIs. {_bootstrap_words(stats)}.")
+    else:
+        intro = f"Ranked by test ROC-AUC. Cells: estimate [95% CI]. {_bootstrap_words(stats)}."
+    out = [intro, "", _table(*tables.leaderboard(results, stats)), ""]
+    if n > 1:
+        out += ["### Per seed", "", _table(*tables.per_seed_table(results, stats)), ""]
+    out += _figure(results, "leaderboard")
+    out += ["### Operating point", ""]
+    if len(results["dataset"]["class_names"]) == 2:
+        out += ["Each pipeline's decision threshold on P(positive) was chosen on the validation split (how: *Chosen "
+                "by*); sensitivity and specificity are measured on the test split at that threshold, beside the "
+                "threshold-free ROC-AUC.", "", _table(*tables.operating_point_table(results, stats)), ""]
+    else:
+        out += ["Multi-class task: the predicted class is the arg-max of the class probabilities (no threshold).", ""]
+    return out
+
+
+def significance_section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
+    if not stats["comparisons"]:
+        return ["Only one pipeline finished: nothing to compare.", ""]
+    ref = _group(stats, stats["reference"])
+    s = stats["settings"]
+    auc = ("DeLong's test, with its normal-approximation CI" if s["roc_auc_test"].startswith("DeLong")
+           else "a paired stratified bootstrap (CI and two-sided p)")
+    return [f"Every pipeline against the best one, **{ref['name']}**, on the same test images and seed "
+            f"(Δ = pipeline − {ref['name']}). Accuracy: paired bootstrap CI (the same resamples for both) and "
+            f"McNemar's test ({s['mcnemar']}) on the images exactly one of the two gets right. ROC-AUC: {auc}. "
+            f"In brackets: Holm-adjusted p over the table's comparisons. A CI excluding 0 says the gap is unlikely "
+            f"to be test-set noise; variation between training runs shows in the seeds.", "",
+            _table(*tables.significance_table(results, stats)), ""]
+
+
+def per_class_section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
+    out = [_table(*tables.per_class_table(results, stats)), ""]
     names = results["dataset"]["class_names"]
-    out = []
-    for job in tables.ranked(results):
-        cm = job["metrics"]["confusion_matrix"]
-        out += [f"**{job['name']}** (seed {job['seed']}; rows: true, columns: predicted)", "",
-                _table(["", *names], [[names[i], *map(str, row)] for i, row in enumerate(cm)]), ""]
+    if len(names) == 2:
+        pos = names[results_mod.positive_index(results)]
+        out += [f"Confusion counts (positive class: {pos}):", "", _table(*tables.confusion_table(results, stats)), ""]
+    else:
+        for job in tables.ranked(results, stats):
+            cm = job["metrics"]["confusion_matrix"]
+            out += [f"**{job['name']}** (seed {job['seed']}; rows: true, columns: predicted)", "",
+                    _table(["", *names], [[names[i], *map(str, row)] for i, row in enumerate(cm)]), ""]
+    return out
+
+
+def figures_section(results: dict[str, Any]) -> list[str]:
+    out = _figure(results, "roc") + _figure(results, "confusion")
+    if "training_curves" in planned(results):
+        out += _figure(results, "training_curves")
+    else:
+        out += ["*No training curves: no deep model with a recorded training history in this run.*", ""]
     return out
 
 
@@ -86,34 +261,47 @@ def not_run(results: dict[str, Any]) -> list[str]:
 def environment(results: dict[str, Any]) -> list[str]:
     env = results["environment"]
     libs = ", ".join(f"{k} {v}" for k, v in env.get("libraries", {}).items())
-    lines = [f"- {env.get('cpu')} ({env.get('cpu_count')} logical CPUs, {env.get('memory_gb')} GB RAM), "
-             f"{env.get('platform')}, Python {env.get('python')}",
-             f"- Keras backend: {env.get('keras_backend')}", f"- Libraries: {libs}"]
+    lines = [f"- CPU: {env.get('cpu')} ({env.get('cpu_count')} logical CPUs, {env.get('memory_gb')} GB RAM), "
+             f"{env.get('platform')}, Python {env.get('python')}"]
+    gpus = sorted({(j.get("model_info") or {}).get("device_name") or "GPU" for j in tables.ok_jobs(results)
+                   if (j.get("model_info") or {}).get("device") == "gpu"})
+    lines.append(f"- GPU: {', '.join(gpus)}" if gpus else "- GPU: none used (every pipeline ran on the CPU)")
+    lines += [f"- Keras backend: {env.get('keras_backend')}", f"- Libraries: {libs}"]
     for job in tables.ok_jobs(results):
         info = job.get("model_info") or {}
         if info.get("device"):
-            lines.append(f"- {job['name']}: device {info.get('device')}, backend {info.get('backend')}, "
-                         f"precision {info.get('precision')}, batch size {info.get('batch_size')}")
+            lines.append(f"- {job['name']} (seed {job['seed']}): device {info.get('device')}, backend "
+                         f"{info.get('backend')}, precision {info.get('precision')}, batch size {info.get('batch_size')}")
     return lines
 
 
-def render(results: dict[str, Any]) -> str:
-    ds = results["dataset"]
+def render(results: dict[str, Any], stats: dict[str, Any] | None = None, samples: bool = False) -> str:
+    """The report's markdown; ``samples``: whether ``figures/samples.png`` exists beside it."""
+    stats = stats if stats is not None else results_mod.statistics(results)
+    ds, split = results["dataset"], results["split"]
+    seeds = sorted({j["seed"] for j in tables.ok_jobs(results)})
     parts = [f"# medbench report: {ds['title']}", "",
-             f"medbench {results['medbench_version']} · schema {results['schema_version']} · {results['created']}", "",
-             "## Summary", "", *summary(results), "",
-             "## Dataset card", "", *dataset_card(results), "",
-             "## Leaderboard (test split)", "",
-             "Thresholds were chosen on the validation split (max Youden's J); the test split was scored once.", "",
-             _table(*tables.leaderboard(results)), "",
+             f"medbench {results['medbench_version']} · schema {results['schema_version']} · {results['created']} · "
+             f"{len(stats['pipelines'])} pipelines · seeds {', '.join(map(str, seeds)) or '–'} · "
+             f"split `{split['fingerprint'][:12]}`", "",
+             "## Summary", "", *summary(results, stats), "",
+             *_figure(results, "tradeoff", "Each point is a pipeline; the dashed line joins the Pareto front (no "
+                                           "other pipeline is both faster and better). The majority floor is not "
+                                           "a contender."),
+             "## Dataset card", "", *dataset_card(results, samples),
+             "## Leaderboard (test split)", "", *leaderboard_section(results, stats),
              "## Runtime and memory", "",
-             "Latency is end to end (features recomputed, caches off) on a batch of test images.", "",
-             _table(*tables.runtime_table(results)), "",
-             "## Per-class metrics (test split)", "", _table(*tables.per_class_table(results)), "",
-             "## Confusion matrices (test split)", "", *confusion_matrices(results)]
+             "Latency is end to end (features recomputed, caches off) on a batch of test images; single image is "
+             "the median over single-image calls. Means over seeds.", "",
+             _table(*tables.runtime_table(results, stats)), "",
+             "## Significance", "", *significance_section(results, stats),
+             "## Per-class metrics (test split)", "", *per_class_section(results, stats),
+             "## Figures", "", *figures_section(results)]
     missing = not_run(results)
     if missing:
         parts += ["## Not run", "", *missing, ""]
     parts += ["## Environment", "", *environment(results), "",
-              "## Reproduce", "", "```", results.get("command", ""), "```", ""]
+              "## Reproduce", "", "```", results.get("command", ""), "```", "",
+              "Rebuild this report (markdown, HTML, figures) from results.json without re-running: "
+              "`medbench report <this folder>`.", ""]
     return "\n".join(parts)

@@ -1,9 +1,16 @@
-"""Tables of a results dict (rows of plain values), shared by the markdown report and the CLI."""
+"""Tables of a results dict (rows of plain strings), shared by the markdown report and the CLI.
+
+Every table takes the results and their statistics section (:func:`benchmark.results.statistics`;
+computed when not passed). Single-seed cells read ``0.862 [0.835, 0.889]`` (estimate and 95%
+bootstrap CI); with several seeds the leaderboard reads ``mean ± sd`` over the seeds and the
+per-seed table carries the per-seed estimates with their CIs.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from benchmark import results as results_mod
 from benchmark.metrics import HEADLINE
 
 METRIC_LABELS = {
@@ -15,20 +22,32 @@ METRIC_LABELS = {
     "macro_f1": "Macro F1",
     "roc_auc": "ROC-AUC",
 }
+# Leaderboard order: the ranking metric, the operating point, then the rest.
+TABLE_ORDER = ("roc_auc", "sensitivity", "specificity", "accuracy", "balanced_accuracy", "f1", "macro_f1")
+Table = tuple[list[str], list[list[str]]]
 
 
 def ok_jobs(results: dict[str, Any]) -> list[dict[str, Any]]:
-    return [j for j in results["jobs"] if j["status"] == "ok"]
+    return results_mod.ok_jobs(results)
 
 
-def ranked(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Successful jobs, best first: by test ROC-AUC, then accuracy."""
-    return sorted(ok_jobs(results), key=lambda j: (-(j["metrics"].get("roc_auc") or 0), -j["metrics"]["accuracy"]))
+def _stats(results: dict[str, Any], stats: dict[str, Any] | None) -> dict[str, Any]:
+    return stats if stats is not None else results_mod.statistics(results)
+
+
+def ranked(results: dict[str, Any], stats: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Successful jobs, best pipeline first (mean test ROC-AUC over seeds, then accuracy), then by seed."""
+    order = {g["pipeline"]: i for i, g in enumerate(_stats(results, stats)["pipelines"])}
+    return sorted(ok_jobs(results), key=lambda j: (order.get(j["pipeline"], len(order)), j["seed"]))
+
+
+def n_seeds(stats: dict[str, Any]) -> int:
+    return max((len(g["seeds"]) for g in stats["pipelines"]), default=0)
 
 
 def metric_columns(results: dict[str, Any]) -> list[str]:
     binary = len(results["dataset"]["class_names"]) == 2
-    return [m for m in HEADLINE if binary or m not in ("sensitivity", "specificity", "f1")]
+    return [m for m in TABLE_ORDER if m in HEADLINE and (binary or m not in ("sensitivity", "specificity", "f1"))]
 
 
 def fmt(v: Any, digits: int = 3) -> str:
@@ -39,18 +58,93 @@ def fmt(v: Any, digits: int = 3) -> str:
     return str(v)
 
 
-def leaderboard(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+def fmt_ci(value: float | None, ci: list[float] | None, digits: int = 3) -> str:
+    """``0.862 [0.835, 0.889]``; the bare value when there is no interval."""
+    if value is None:
+        return "–"
+    if not ci:
+        return fmt(value, digits)
+    return f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+
+def fmt_diff(diff: float | None, ci: list[float] | None, digits: int = 3) -> str:
+    """A signed difference with its CI: ``+0.012 [-0.010, +0.034]``."""
+    if diff is None:
+        return "–"
+    text = f"{diff:+.{digits}f}"
+    return text if not ci else f"{text} [{ci[0]:+.{digits}f}, {ci[1]:+.{digits}f}]"
+
+
+def fmt_mean_sd(ms: dict[str, Any], digits: int = 3) -> str:
+    """``0.862 ± 0.004`` (mean ± sd over seeds); the mean alone for one seed."""
+    if ms["mean"] is None:
+        return "–"
+    return f"{ms['mean']:.{digits}f}" + ("" if ms["sd"] is None else f" ± {ms['sd']:.{digits}f}")
+
+
+def fmt_p(p: float | None) -> str:
+    if p is None:
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def fmt_p_eq(p: float | None) -> str:
+    """``p = 0.021`` / ``p < 0.001`` for running text."""
+    text = fmt_p(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def job_ci(stats: dict[str, Any], job: dict[str, Any], metric: str) -> list[float] | None:
+    entry = stats["jobs"].get(job.get("job_id") or f"{job['pipeline']}__seed{job['seed']}", {})
+    return entry.get("metrics_ci", {}).get(metric)
+
+
+def leaderboard(results: dict[str, Any], stats: dict[str, Any] | None = None) -> Table:
+    """One row per pipeline, best first: estimate [95% CI] for one seed, mean ± sd over several."""
+    stats = _stats(results, stats)
     cols = metric_columns(results)
-    headers = ["#", "Pipeline", "Family", "Seed", *[METRIC_LABELS[c] for c in cols], "Threshold"]
+    multi = n_seeds(stats) > 1
+    headers = ["#", "Pipeline", "Family", "Seeds" if multi else "Seed", *[METRIC_LABELS[c] for c in cols]]
+    by_id = {j.get("job_id") or f"{j['pipeline']}__seed{j['seed']}": j for j in ok_jobs(results)}
     rows = []
-    for i, job in enumerate(ranked(results), 1):
-        thr = job.get("threshold")
-        rows.append([str(i), job["name"], job["family"], str(job["seed"]),
-                     *[fmt(job["metrics"].get(c)) for c in cols], fmt(thr["threshold"]) if thr else "argmax"])
+    for i, g in enumerate(stats["pipelines"], 1):
+        seeds = ", ".join(map(str, g["seeds"]))
+        if multi:
+            cells = [fmt_mean_sd(g["metrics"][c]) if c in g["metrics"] else "–" for c in cols]
+        else:
+            job = by_id[g["job_ids"][0]]
+            cells = [fmt_ci(job["metrics"].get(c), job_ci(stats, job, c)) for c in cols]
+        rows.append([str(i), g["name"], g["family"], seeds, *cells])
     return headers, rows
 
 
-def human_bytes(n: int | None) -> str:
+def per_seed_table(results: dict[str, Any], stats: dict[str, Any] | None = None) -> Table:
+    """Every (pipeline, seed) job: estimate [95% CI]."""
+    stats = _stats(results, stats)
+    cols = metric_columns(results)
+    headers = ["Pipeline", "Seed", *[METRIC_LABELS[c] for c in cols]]
+    rows = [[job["name"], str(job["seed"]), *[fmt_ci(job["metrics"].get(c), job_ci(stats, job, c)) for c in cols]]
+            for job in ranked(results, stats)]
+    return headers, rows
+
+
+def operating_point_table(results: dict[str, Any], stats: dict[str, Any] | None = None) -> Table:
+    """Binary tasks: the validation-chosen threshold, how it was chosen, and sensitivity / specificity
+    at it beside the threshold-free ROC-AUC."""
+    stats = _stats(results, stats)
+    headers = ["Pipeline", "Seed", "Threshold", "Chosen by", "Youden's J (val)", "Sensitivity", "Specificity",
+               "ROC-AUC"]
+    rows = []
+    for job in ranked(results, stats):
+        thr = job.get("threshold") or {}
+        m = job["metrics"]
+        rows.append([job["name"], str(job["seed"]), fmt(thr.get("threshold")), thr.get("method", "arg-max"),
+                     fmt(thr.get("youden_j")),
+                     *[fmt_ci(m.get(k), job_ci(stats, job, k)) for k in ("sensitivity", "specificity", "roc_auc")]])
+    return headers, rows
+
+
+def human_bytes(n: int | float | None) -> str:
     if n is None:
         return "–"
     for unit in ("B", "KB", "MB", "GB"):
@@ -60,24 +154,64 @@ def human_bytes(n: int | None) -> str:
     return str(n)
 
 
-def runtime_table(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    headers = ["Pipeline", "Seed", "Features (s)", "Fit (s)", "Predict test (s)", "Latency (ms/img)",
-               "Throughput (img/s)", "Single image (ms)", "Peak RSS (MB)", "Model size"]
+def runtime_table(results: dict[str, Any], stats: dict[str, Any] | None = None) -> Table:
+    """One row per pipeline (means over seeds): inference latency first, then training cost."""
+    stats = _stats(results, stats)
+    headers = ["Pipeline", "Family", "Latency (ms/img)", "Throughput (img/s)", "Single image (ms)",
+               "Features (s)", "Fit (s)", "Peak RSS (MB)", "Model size"]
     rows = []
-    for job in ranked(results):
-        rt = job["runtime"]
-        rows.append([job["name"], str(job["seed"]), fmt(rt["feature_time_s"], 1), fmt(rt["fit_time_s"], 1),
-                     fmt(rt["predict_time_s"], 2), fmt(rt["latency_ms_per_image"], 2),
-                     fmt(rt["throughput_img_per_s"], 0), fmt(rt["single_image_latency_ms"], 1),
+    for g in stats["pipelines"]:
+        rt = {k: v["mean"] for k, v in g["runtime"].items()}
+        rows.append([g["name"], g["family"], fmt(rt["latency_ms_per_image"], 2), fmt(rt["throughput_img_per_s"], 0),
+                     fmt(rt["single_image_latency_ms"], 1), fmt(rt["feature_time_s"], 1), fmt(rt["fit_time_s"], 1),
                      fmt(rt["peak_rss_mb"], 0), human_bytes(rt.get("model_size_bytes"))])
     return headers, rows
 
 
-def per_class_table(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    names = results["dataset"]["class_names"]
-    headers = ["Pipeline", *[f"{c} {m}" for c in names for m in ("P", "R", "F1")]]
+def significance_table(results: dict[str, Any], stats: dict[str, Any] | None = None) -> Table:
+    """Each pipeline against the reference (best) pipeline, per seed, on the same test images."""
+    stats = _stats(results, stats)
+    names = {g["pipeline"]: g["name"] for g in stats["pipelines"]}
+    auc_test = "DeLong" if stats["settings"]["roc_auc_test"].startswith("DeLong") else "Bootstrap"
+    headers = ["Pipeline", "Seed", "Δ Accuracy [95% CI]", "Only pipeline right / only reference right",
+               "McNemar p (Holm)", "Δ ROC-AUC [95% CI]", f"{auc_test} p (Holm)"]
     rows = []
-    for job in ranked(results):
+    for c in stats["comparisons"]:
+        name = names.get(c["a_pipeline"], c["a_pipeline"])
+        if not c["paired"]:
+            rows.append([name, str(c["seed"]), c["reason"], "–", "–", "–", "–"])
+            continue
+        mc, auc = c["mcnemar"], c["roc_auc"] or {}
+        rows.append([name, str(c["seed"]), fmt_diff(c["accuracy"]["diff"], c["accuracy"]["ci"]),
+                     f"{mc['b']} / {mc['c']}", _p_holm(mc),
+                     fmt_diff(auc.get("diff"), auc.get("ci")), _p_holm(auc) if auc else "–"])
+    return headers, rows
+
+
+def _p_holm(d: dict[str, Any]) -> str:
+    p = fmt_p(d.get("p"))
+    return p if d.get("p_holm") is None else f"{p} ({fmt_p(d['p_holm'])})"
+
+
+def per_class_table(results: dict[str, Any], stats: dict[str, Any] | None = None) -> Table:
+    names = results["dataset"]["class_names"]
+    headers = ["Pipeline", "Seed", *[f"{c} {m}" for c in names for m in ("P", "R", "F1")]]
+    rows = []
+    for job in ranked(results, stats):
         pc = job["metrics"]["per_class"]
-        rows.append([job["name"], *[fmt(pc[c][m]) for c in names for m in ("precision", "recall", "f1")]])
+        rows.append([job["name"], str(job["seed"]),
+                     *[fmt(pc[c][m]) for c in names for m in ("precision", "recall", "f1")]])
+    return headers, rows
+
+
+def confusion_table(results: dict[str, Any], stats: dict[str, Any] | None = None) -> Table:
+    """Binary tasks: TN / FP / FN / TP per job (positive = the disease class)."""
+    pos = results_mod.positive_index(results)
+    headers = ["Pipeline", "Seed", "TN", "FP", "FN", "TP"]
+    rows = []
+    for job in ranked(results, stats):
+        cm = job["metrics"]["confusion_matrix"]
+        neg = 1 - pos
+        rows.append([job["name"], str(job["seed"]),
+                     *map(str, (cm[neg][neg], cm[neg][pos], cm[pos][neg], cm[pos][pos]))])
     return headers, rows

@@ -1,0 +1,246 @@
+"""Statistics that make a comparison honest: pure, deterministic functions over arrays.
+
+* :func:`bootstrap_metrics` - the headline metrics of ``n_resamples`` stratified bootstrap
+  resamples of the test images (each class resampled with replacement within itself, so every
+  resample has the test split's class counts), vectorised; :func:`percentile_ci` turns them into a
+  percentile confidence interval. The resample indices depend only on the labels, the number of
+  resamples and the seed, so two pipelines scored on the same test images get the *same*
+  resamples: the difference of their bootstrap samples is a paired bootstrap of the difference.
+* :func:`mcnemar` - McNemar's test on the discordant pairs of two classifiers' right/wrong
+  answers: exact two-sided binomial test for fewer than 25 discordant pairs, chi-square with
+  continuity correction otherwise.
+* :func:`delong` - DeLong's test for two correlated ROC-AUCs (DeLong et al. 1988, with the
+  mid-rank algorithm of Sun & Xu 2014), and the AUC covariance it rests on.
+* :func:`mean_sd` (repeated seeds), :func:`holm` (multiple comparisons), :func:`pareto_front`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy import stats as sps
+
+EXACT_BELOW = 25  # McNemar: exact binomial test when b + c is below this
+
+
+# --- bootstrap -------------------------------------------------------------------------------
+
+def stratified_indices(y_true: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
+    """``(n_resamples, n)`` resample indices: for every class (in sorted order) its members drawn
+    with replacement, as many as it has. Columns are grouped by class, so ``y_true[idx]`` is the
+    same in every row."""
+    y = np.asarray(y_true)
+    rng = np.random.default_rng(seed)
+    blocks = []
+    for c in np.unique(y):
+        members = np.flatnonzero(y == c)
+        blocks.append(members[rng.integers(0, len(members), size=(n_resamples, len(members)))])
+    return np.concatenate(blocks, axis=1) if blocks else np.zeros((n_resamples, 0), dtype=np.int64)
+
+
+def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray, idx: np.ndarray, n_classes: int) -> np.ndarray:
+    """``(B, K, K)`` confusion matrices (rows: true, columns: predicted) of the resamples ``idx``."""
+    k = n_classes
+    codes = np.asarray(y_true)[idx] * k + np.asarray(y_pred)[idx]
+    codes = codes + (np.arange(idx.shape[0]) * k * k)[:, None]
+    return np.bincount(codes.ravel(), minlength=idx.shape[0] * k * k).reshape(idx.shape[0], k, k)
+
+
+def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den > 0)
+
+
+def metrics_from_confusion(cm: np.ndarray, positive: int | None = None) -> dict[str, np.ndarray]:
+    """Headline metrics of ``(B, K, K)`` confusion matrices, as scikit-learn defines them
+    (zero_division=0; balanced accuracy over the classes present in the true labels)."""
+    cm = np.asarray(cm, dtype=np.float64)
+    tp = np.diagonal(cm, axis1=1, axis2=2)
+    support = cm.sum(axis=2)
+    predicted = cm.sum(axis=1)
+    recall = _safe_div(tp, support)
+    f1 = _safe_div(2 * tp, support + predicted)
+    present = support > 0
+    out = {
+        "accuracy": tp.sum(axis=1) / cm.sum(axis=(1, 2)),
+        "balanced_accuracy": (recall * present).sum(axis=1) / np.maximum(present.sum(axis=1), 1),
+        "macro_f1": f1.mean(axis=1),
+    }
+    if cm.shape[1] == 2:
+        pos = 1 if positive is None else positive
+        out["sensitivity"] = recall[:, pos]
+        out["specificity"] = recall[:, 1 - pos]
+        out["f1"] = f1[:, pos]
+    return out
+
+
+def resampled_auc(score: np.ndarray, is_pos: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Mann-Whitney ROC-AUC (ties count one half) of each resample ``idx`` (B, n') of the images
+    with scores ``score`` (n,) and labels ``is_pos`` (n,). Counts, per resample, the positives and
+    negatives drawn at each distinct score level: O(B x levels), no sorting per resample."""
+    score, is_pos = np.asarray(score, dtype=np.float64), np.asarray(is_pos, dtype=bool)
+    idx = np.atleast_2d(idx)
+    levels, code = np.unique(score, return_inverse=True)
+    n_lv, b = len(levels), idx.shape[0]
+    offset = (np.arange(b) * n_lv)[:, None]
+    drawn_pos = is_pos[idx]
+    n1 = drawn_pos.sum(axis=1)
+    n0 = idx.shape[1] - n1
+    pos = np.bincount((code[idx] + offset)[drawn_pos], minlength=b * n_lv).reshape(b, n_lv)
+    neg = np.bincount((code[idx] + offset)[~drawn_pos], minlength=b * n_lv).reshape(b, n_lv)
+    below = np.cumsum(neg, axis=1) - neg
+    wins = (pos * (below + 0.5 * neg)).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((n1 > 0) & (n0 > 0), wins / (n1 * n0), np.nan)
+
+
+def auc_scores(y_true: np.ndarray, proba: np.ndarray, idx: np.ndarray, n_classes: int,
+               positive: int | None = None) -> np.ndarray:
+    """ROC-AUC of the resamples ``idx`` (e.g. from :func:`stratified_indices`), matching
+    :func:`benchmark.metrics.roc_auc`: binary on P(positive); otherwise one-vs-rest, macro-averaged
+    over the classes present (probabilities renormalised over them when some are absent)."""
+    y, proba = np.asarray(y_true), np.asarray(proba, dtype=np.float64)
+    present = np.unique(y)
+    if len(present) < 2:
+        return np.full(idx.shape[0], np.nan)
+    if n_classes == 2:
+        pos = 1 if positive is None else positive
+        return resampled_auc(proba[:, pos], y == pos, idx)
+    if len(present) < n_classes:
+        sub = proba[:, present]
+        proba = np.zeros_like(proba)
+        proba[:, present] = sub / np.clip(sub.sum(axis=1, keepdims=True), 1e-12, None)
+    return np.mean([resampled_auc(proba[:, c], y == c, idx) for c in present], axis=0)
+
+
+def bootstrap_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, n_classes: int,
+                      positive: int | None = None, n_resamples: int = 1000, seed: int = 0) -> dict[str, np.ndarray]:
+    """Every headline metric on ``n_resamples`` stratified bootstrap resamples: ``{metric: (B,)}``."""
+    idx = stratified_indices(y_true, n_resamples, seed)
+    out = metrics_from_confusion(confusion_counts(y_true, y_pred, idx, n_classes), positive)
+    out["roc_auc"] = auc_scores(y_true, proba, idx, n_classes, positive)
+    return out
+
+
+def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, float] | None:
+    """Percentile interval of bootstrap ``samples``; None when they are undefined (NaN)."""
+    samples = np.asarray(samples, dtype=np.float64)
+    if samples.size == 0 or np.isnan(samples).any():
+        return None
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(samples, [alpha, 1 - alpha])
+    return float(lo), float(hi)
+
+
+def bootstrap_p(diff_samples: np.ndarray) -> float | None:
+    """Two-sided paired-bootstrap p-value of "difference = 0": twice the smaller tail share of the
+    bootstrap differences on either side of 0 (with the +1 correction), at most 1."""
+    d = np.asarray(diff_samples, dtype=np.float64)
+    if d.size == 0 or np.isnan(d).any():
+        return None
+    b = d.size
+    tail = min((np.sum(d <= 0) + 1) / (b + 1), (np.sum(d >= 0) + 1) / (b + 1))
+    return float(min(1.0, 2 * tail))
+
+
+# --- McNemar ---------------------------------------------------------------------------------
+
+def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray, exact_below: int = EXACT_BELOW) -> dict[str, Any]:
+    """McNemar's test of two classifiers on the same images (paired right/wrong answers).
+
+    ``b``: images A gets right and B wrong; ``c``: the reverse. With ``b + c < exact_below`` the
+    exact two-sided binomial p-value ``min(1, 2 * P(X <= min(b, c)))``, X ~ Bin(b + c, 1/2);
+    otherwise the chi-square statistic ``(|b - c| - 1)^2 / (b + c)`` on 1 degree of freedom.
+    """
+    a, b_ = np.asarray(correct_a, dtype=bool), np.asarray(correct_b, dtype=bool)
+    if a.shape != b_.shape:
+        raise ValueError(f"correct_a {a.shape} and correct_b {b_.shape} differ: not paired")
+    b, c = int(np.sum(a & ~b_)), int(np.sum(~a & b_))
+    n = b + c
+    if n == 0:
+        return {"b": 0, "c": 0, "statistic": None, "p": 1.0, "method": "exact binomial"}
+    if n < exact_below:
+        p = min(1.0, 2 * float(sps.binom.cdf(min(b, c), n, 0.5)))
+        return {"b": b, "c": c, "statistic": None, "p": p, "method": "exact binomial"}
+    stat = (abs(b - c) - 1) ** 2 / n
+    return {"b": b, "c": c, "statistic": float(stat), "p": float(sps.chi2.sf(stat, 1)),
+            "method": "chi-square, continuity-corrected"}
+
+
+# --- DeLong ----------------------------------------------------------------------------------
+
+def _midranks(x: np.ndarray) -> np.ndarray:
+    return sps.rankdata(x, method="average")
+
+
+def delong_covariance(is_pos: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """AUCs ``(k,)`` of ``k`` score vectors ``(k, n)`` on the same images, and DeLong's ``(k, k)``
+    covariance matrix of them: ``S10 / m + S01 / n`` with S10, S01 the sample covariances (ddof=1)
+    of the structural components V10 (one per positive) and V01 (one per negative)."""
+    is_pos = np.asarray(is_pos, dtype=bool)
+    scores = np.atleast_2d(np.asarray(scores, dtype=np.float64))
+    m, n = int(is_pos.sum()), int((~is_pos).sum())
+    if m < 2 or n < 2:
+        raise ValueError("DeLong needs at least two positive and two negative images")
+    pos, neg = scores[:, is_pos], scores[:, ~is_pos]
+    tz = np.array([_midranks(np.concatenate([p, q])) for p, q in zip(pos, neg)])
+    tx = np.array([_midranks(p) for p in pos])
+    ty = np.array([_midranks(q) for q in neg])
+    v10 = (tz[:, :m] - tx) / n  # for each positive: share of negatives scored below it (ties 1/2)
+    v01 = 1 - (tz[:, m:] - ty) / m  # for each negative: share of positives scored above it
+    aucs = v10.mean(axis=1)
+    cov = np.atleast_2d(np.cov(v10)) / m + np.atleast_2d(np.cov(v01)) / n
+    return aucs, cov
+
+
+def delong(is_pos: np.ndarray, score_a: np.ndarray, score_b: np.ndarray, level: float = 0.95) -> dict[str, Any]:
+    """DeLong's test of ``AUC(a) = AUC(b)`` for two scores on the same images (two-sided, normal),
+    with the normal confidence interval of ``AUC(a) - AUC(b)``."""
+    aucs, cov = delong_covariance(is_pos, np.vstack([score_a, score_b]))
+    diff = float(aucs[0] - aucs[1])
+    var = float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
+    z_crit = float(sps.norm.ppf(0.5 + level / 2))
+    if var <= 1e-15:  # identical rankings: no evidence of any difference
+        return {"auc_a": float(aucs[0]), "auc_b": float(aucs[1]), "diff": diff, "var": max(var, 0.0),
+                "z": None, "p": 1.0 if abs(diff) < 1e-12 else 0.0, "ci": [diff, diff]}
+    se = math.sqrt(var)
+    z = diff / se
+    return {"auc_a": float(aucs[0]), "auc_b": float(aucs[1]), "diff": diff, "var": var, "z": z,
+            "p": float(2 * sps.norm.sf(abs(z))), "ci": [diff - z_crit * se, diff + z_crit * se]}
+
+
+# --- repeated runs, multiple comparisons, trade-offs -----------------------------------------
+
+def mean_sd(values: list[float | None]) -> dict[str, Any]:
+    """Mean and sample standard deviation (ddof=1; None for a single value) over repeated seeds;
+    None values (undefined metrics) are left out."""
+    vals = [float(v) for v in values if v is not None]
+    if not vals:
+        return {"mean": None, "sd": None, "n": 0, "values": list(values)}
+    sd = float(np.std(vals, ddof=1)) if len(vals) > 1 else None
+    return {"mean": float(np.mean(vals)), "sd": sd, "n": len(vals), "values": list(values)}
+
+
+def holm(pvalues: list[float | None]) -> list[float | None]:
+    """Holm-Bonferroni adjusted p-values (step-down, monotone, capped at 1); None stays None."""
+    known = [(p, i) for i, p in enumerate(pvalues) if p is not None]
+    out: list[float | None] = [None] * len(pvalues)
+    k, running = len(known), 0.0
+    for rank, (p, i) in enumerate(sorted(known)):
+        running = max(running, min(1.0, (k - rank) * p))
+        out[i] = running
+    return out
+
+
+def pareto_front(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Indices of the points no other point beats (lower or equal cost and higher or equal value,
+    one of them strictly), sorted by cost."""
+    cost, value = np.asarray(cost, dtype=float), np.asarray(value, dtype=float)
+    order = np.lexsort((-value, cost))  # by cost, best value first among equal costs
+    front, best = [], -np.inf
+    for i in order:
+        if value[i] > best:
+            front.append(int(i))
+            best = value[i]
+    return np.array(front, dtype=np.int64)

@@ -1,0 +1,53 @@
+"""report.html: report.md rendered by the ``markdown`` package (tables, fenced code) in a small page.
+
+The page is a pure function of the markdown (no timestamps, no scripts), images stay relative
+(``figures/*.png`` beside it), and a short stylesheet keeps the wide tables readable.
+"""
+
+from __future__ import annotations
+
+import html
+
+import markdown
+
+CSS = """
+body { font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #1f2328;
+       line-height: 1.5; max-width: 1240px; margin: 0 auto; padding: 24px 28px 64px; font-size: 15px; }
+h1 { font-size: 1.8em; border-bottom: 2px solid #d0d7de; padding-bottom: .3em; }
+h2 { font-size: 1.35em; margin-top: 2em; border-bottom: 1px solid #d0d7de; padding-bottom: .25em; }
+h3 { font-size: 1.1em; margin-top: 1.5em; }
+table { border-collapse: collapse; margin: .8em 0 1.2em; font-size: 12.5px; display: block; overflow-x: auto;
+        max-width: 100%; }
+th, td { border: 1px solid #d0d7de; padding: 4px 8px; white-space: nowrap; }
+th { background: #f3f5f8; font-weight: 600; }
+tr:nth-child(even) td { background: #f9fafb; }
+td:first-child { font-weight: 600; }
+code { background: #f3f5f8; padding: .1em .3em; border-radius: 4px; font-size: 90%; }
+pre { background: #f6f8fa; padding: 12px 14px; border-radius: 6px; overflow-x: auto; }
+pre code { background: none; padding: 0; }
+img { max-width: 100%; height: auto; display: block; margin: .6em 0; }
+ul { padding-left: 1.4em; }
+li { margin: .2em 0; }
+em { color: #57606a; }
+"""
+
+TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>{css}</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+
+def render(md_text: str) -> str:
+    """The HTML page of a report's markdown; its title is the first ``# `` heading."""
+    title = next((line[2:].strip() for line in md_text.splitlines() if line.startswith("# ")), "medbench report")
+    body = markdown.markdown(md_text, extensions=["tables", "fenced_code"], output_format="html")
+    return TEMPLATE.format(title=html.escape(title), css=CSS, body=body)

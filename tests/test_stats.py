@@ -1,0 +1,300 @@
+"""benchmark.stats against hand-worked and textbook cases, and the statistics section of results.
+
+Expected values are literals derived by hand in the comments (cross-checked once with scipy:
+``scipy.stats.binomtest``, ``scipy.stats.chi2.sf``, ``scipy.stats.norm.sf``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pytest
+from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score, roc_auc_score
+
+from benchmark import results as results_mod
+from benchmark import stats as st
+
+# --- bootstrap -------------------------------------------------------------------------------
+
+
+def test_stratified_indices_keep_class_counts_and_are_seeded():
+    y = np.array([0, 1, 1, 0, 1, 2, 2, 1])
+    idx = st.stratified_indices(y, 200, seed=3)
+    assert idx.shape == (200, 8)
+    # columns are grouped by class: 2 zeros, 4 ones, 2 twos in every resample
+    assert (y[idx] == np.array([0, 0, 1, 1, 1, 1, 2, 2])).all()
+    assert np.array_equal(idx, st.stratified_indices(y, 200, seed=3))
+    assert not np.array_equal(idx, st.stratified_indices(y, 200, seed=4))
+
+
+def test_bootstrap_metrics_match_sklearn_on_every_resample():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 120)
+    score = np.clip(0.35 * y + rng.normal(0.4, 0.25, 120), 0, 1).round(2)  # rounded: ties on purpose
+    proba = np.column_stack([1 - score, score])
+    pred = (score >= 0.5).astype(int)
+    boot = st.bootstrap_metrics(y, pred, proba, n_classes=2, positive=1, n_resamples=40, seed=7)
+    for b, i in enumerate(st.stratified_indices(y, 40, seed=7)):
+        yt, yp = y[i], pred[i]
+        assert boot["accuracy"][b] == pytest.approx(np.mean(yt == yp), abs=1e-12)
+        assert boot["balanced_accuracy"][b] == pytest.approx(balanced_accuracy_score(yt, yp), abs=1e-12)
+        assert boot["sensitivity"][b] == pytest.approx(recall_score(yt, yp, pos_label=1), abs=1e-12)
+        assert boot["specificity"][b] == pytest.approx(recall_score(yt, yp, pos_label=0), abs=1e-12)
+        assert boot["f1"][b] == pytest.approx(f1_score(yt, yp, zero_division=0), abs=1e-12)
+        assert boot["macro_f1"][b] == pytest.approx(f1_score(yt, yp, average="macro", zero_division=0), abs=1e-12)
+        assert boot["roc_auc"][b] == pytest.approx(roc_auc_score(yt, score[i]), abs=1e-12)
+
+
+def test_bootstrap_auc_multiclass_matches_sklearn_ovr_macro():
+    rng = np.random.default_rng(1)
+    y = np.repeat([0, 1, 2], 30)
+    proba = rng.dirichlet([1, 1, 1], 90) + np.eye(3)[y] * 0.5
+    proba /= proba.sum(axis=1, keepdims=True)
+    boot = st.bootstrap_metrics(y, proba.argmax(1), proba, n_classes=3, n_resamples=10, seed=0)
+    for b, i in enumerate(st.stratified_indices(y, 10, seed=0)):
+        expected = roc_auc_score(y[i], proba[i], multi_class="ovr", average="macro")
+        assert boot["roc_auc"][b] == pytest.approx(expected, abs=1e-12)
+    assert "sensitivity" not in boot
+
+
+def test_bootstrap_hand_enumerated_distribution():
+    # Class 0 has two images (one right, one wrong), class 1 one image (right). A stratified resample
+    # draws class 0's two images with replacement: both right (1/4) -> accuracy 3/3, one right (1/2) ->
+    # 2/3, none right (1/4) -> 1/3. So the 95% percentile interval is [1/3, 1] and the mean is 2/3.
+    y, pred = np.array([0, 0, 1]), np.array([0, 1, 1])
+    proba = np.eye(2)[pred]
+    acc = st.bootstrap_metrics(y, pred, proba, 2, 1, n_resamples=20000, seed=0)["accuracy"]
+    shares = [np.mean(np.isclose(acc, v)) for v in (1 / 3, 2 / 3, 1.0)]
+    assert shares == pytest.approx([0.25, 0.5, 0.25], abs=0.015)
+    assert st.percentile_ci(acc) == pytest.approx((1 / 3, 1.0))
+
+
+def test_percentile_ci_and_degenerate_cases():
+    # 0, 0.001, ..., 1.000: the 2.5% and 97.5% quantiles (linear interpolation) are exactly 0.025, 0.975
+    assert st.percentile_ci(np.arange(1001) / 1000) == pytest.approx((0.025, 0.975))
+    assert st.percentile_ci(np.arange(1001) / 1000, level=0.9) == pytest.approx((0.05, 0.95))
+    assert st.percentile_ci(np.array([0.5, np.nan])) is None
+    # a perfect classifier: every resample is perfect, the interval is a point
+    y = np.array([0, 0, 1, 1, 1])
+    boot = st.bootstrap_metrics(y, y, np.eye(2)[y], 2, 1, n_resamples=100, seed=0)
+    assert all(st.percentile_ci(v) == (1.0, 1.0) for v in boot.values())
+    # one class only: AUC undefined
+    assert np.isnan(st.bootstrap_metrics(np.zeros(4, int), np.zeros(4, int), np.eye(2)[[0] * 4], 2, 1, 5, 0)[
+        "roc_auc"]).all()
+
+
+def test_bootstrap_p_two_sided():
+    assert st.bootstrap_p(np.full(999, 0.1)) == pytest.approx(2 / 1000)  # (0 + 1) / (999 + 1), doubled
+    assert st.bootstrap_p(np.linspace(-1, 1, 1001)) == 1.0
+
+
+# --- McNemar ---------------------------------------------------------------------------------
+
+
+def _pairs(b: int, c: int, both: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Right/wrong vectors with b images only A gets right and c only B gets right."""
+    a = np.r_[np.ones(b), np.zeros(c), np.ones(both)].astype(bool)
+    bb = np.r_[np.zeros(b), np.ones(c), np.ones(both)].astype(bool)
+    return a, bb
+
+
+def test_mcnemar_exact_b1_c9():
+    # b + c = 10 < 25: exact. P(X <= 1), X ~ Bin(10, 1/2) = (C(10,0) + C(10,1)) / 2^10 = 11/1024;
+    # two-sided p = 22/1024 = 0.021484375 (= scipy.stats.binomtest(1, 10, 0.5).pvalue).
+    out = st.mcnemar(*_pairs(1, 9))
+    assert (out["b"], out["c"], out["method"]) == (1, 9, "exact binomial")
+    assert out["p"] == pytest.approx(0.021484375, rel=1e-12)
+    assert st.mcnemar(*_pairs(9, 1))["p"] == pytest.approx(0.021484375, rel=1e-12)
+
+
+def test_mcnemar_exact_at_24_and_chi_square_at_25():
+    # b=3, c=21 (24 discordant): 2 * (C(24,0)+C(24,1)+C(24,2)+C(24,3)) / 2^24 = 2 * 2325 / 16777216
+    out = st.mcnemar(*_pairs(3, 21))
+    assert out["method"] == "exact binomial"
+    assert out["p"] == pytest.approx(4650 / 16777216, rel=1e-12)
+    assert st.mcnemar(*_pairs(3, 22))["method"] == "chi-square, continuity-corrected"
+
+
+def test_mcnemar_chi_square_b10_c30():
+    # (|10 - 30| - 1)^2 / 40 = 361/40 = 9.025; p = P(chi2_1 > 9.025) = erfc(sqrt(9.025 / 2)) = 0.0026631192591...
+    out = st.mcnemar(*_pairs(10, 30))
+    assert out["statistic"] == pytest.approx(9.025)
+    assert out["p"] == pytest.approx(0.002663119259138554, rel=1e-9)
+    assert out["p"] == pytest.approx(math.erfc(math.sqrt(9.025 / 2)), rel=1e-9)
+
+
+def test_mcnemar_no_or_balanced_disagreement_is_p1():
+    assert st.mcnemar(*_pairs(0, 0))["p"] == 1.0
+    assert st.mcnemar(*_pairs(5, 5))["p"] == 1.0  # 2 * P(X <= 5 | n=10) = 2 * 638/1024 > 1, capped
+    with pytest.raises(ValueError):
+        st.mcnemar(np.ones(3, bool), np.ones(4, bool))
+
+
+# --- DeLong ----------------------------------------------------------------------------------
+
+IS_POS = np.array([True, True, False, False])
+SCORE_A = np.array([0.8, 0.6, 0.7, 0.2])
+SCORE_B = np.array([0.3, 0.9, 0.5, 0.3])
+
+
+def test_delong_variance_hand_worked():
+    # Positives X, negatives Y; psi(x, y) = 1 if x > y, 1/2 if equal, 0 otherwise.
+    # A: X = (0.8, 0.6), Y = (0.7, 0.2). V10 (per positive, mean over Y) = (1, 1/2);
+    #    V01 (per negative, mean over X) = (1/2, 1); AUC = 3/4.
+    # B: X = (0.3, 0.9), Y = (0.5, 0.3) (a tie: 0.3 vs 0.3 counts 1/2). V10 = (1/4, 1); V01 = (1/2, 3/4);
+    #    AUC = 5/8.
+    # S10 (ddof 1): var A = 1/8, var B = 9/32, cov = (1/4)(-3/8) + (-1/4)(3/8) = -3/16.
+    # S01: var A = 1/8, var B = 1/32, cov = (-1/4)(-1/8) + (1/4)(1/8) = 1/16.
+    # Cov = S10/m + S01/n (m = n = 2): var A = 1/8, var B = 5/32, cov = (-3/16 + 1/16)/2 = -1/16.
+    aucs, cov = st.delong_covariance(IS_POS, np.vstack([SCORE_A, SCORE_B]))
+    assert aucs == pytest.approx([0.75, 0.625])
+    assert cov == pytest.approx(np.array([[1 / 8, -1 / 16], [-1 / 16, 5 / 32]]))
+    # Var(A - B) = 1/8 + 5/32 + 2/16 = 13/32; z = (1/8) / sqrt(13/32) = 0.196116135...;
+    # p = 2 * (1 - Phi(z)) = 0.844519267... (scipy.stats.norm.sf)
+    out = st.delong(IS_POS, SCORE_A, SCORE_B)
+    assert out["diff"] == pytest.approx(0.125)
+    assert out["var"] == pytest.approx(13 / 32)
+    assert out["z"] == pytest.approx(0.19611613513818404)
+    assert out["p"] == pytest.approx(0.84451926747294, rel=1e-9)
+
+
+def test_delong_identical_predictors_p1():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200).astype(bool)
+    s = rng.random(200) + y * 0.3
+    out = st.delong(y, s, s)
+    assert out["p"] == 1.0 and out["diff"] == 0.0
+    # a monotone transform ranks identically: same AUC, no evidence of a difference
+    assert st.delong(y, s, s ** 3)["p"] == 1.0
+
+
+def test_delong_matches_sklearn_auc_and_detects_a_real_gap():
+    rng = np.random.default_rng(2)
+    y = np.repeat([True, False], 300)
+    good = rng.normal(0, 1, 600) + 1.5 * y
+    bad = rng.normal(0, 1, 600) + 0.3 * y
+    out = st.delong(y, good, bad)
+    assert out["auc_a"] == pytest.approx(roc_auc_score(y, good))
+    assert out["auc_b"] == pytest.approx(roc_auc_score(y, bad))
+    assert out["p"] < 1e-10 and out["ci"][0] > 0
+    # DeLong's variance of a single AUC agrees with the bootstrap variance on a large sample
+    _, cov = st.delong_covariance(y, good[None])
+    idx = st.stratified_indices(y.astype(int), 2000, seed=0)
+    boot = st.resampled_auc(good, y, idx)
+    assert cov[0, 0] == pytest.approx(np.var(boot), rel=0.15)
+
+
+def test_delong_needs_two_of_each_class():
+    with pytest.raises(ValueError):
+        st.delong(np.array([True, False, False]), np.array([0.1, 0.2, 0.3]), np.array([0.3, 0.2, 0.1]))
+
+
+# --- repeated seeds, multiple comparisons, Pareto front -------------------------------------
+
+
+def test_mean_sd():
+    # mean 0.9; sd (ddof 1) = sqrt((0.01 + 0 + 0.01) / 2) = 0.1
+    out = st.mean_sd([0.8, 0.9, 1.0])
+    assert out["mean"] == pytest.approx(0.9) and out["sd"] == pytest.approx(0.1) and out["n"] == 3
+    assert st.mean_sd([0.7])["sd"] is None
+    assert st.mean_sd([None, 0.5, 0.7])["mean"] == pytest.approx(0.6)
+    assert st.mean_sd([None])["mean"] is None
+
+
+def test_holm():
+    # sorted 0.01, 0.03, 0.04 -> 3 * 0.01 = 0.03, 2 * 0.03 = 0.06, max(0.06, 1 * 0.04) = 0.06
+    assert st.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert st.holm([0.5, None, 0.9]) == [1.0, None, 1.0]
+
+
+def test_pareto_front():
+    cost, value = [1, 2, 3, 4, 2], [0.5, 0.9, 0.8, 0.95, 0.7]
+    assert st.pareto_front(cost, value).tolist() == [0, 1, 3]
+
+
+# --- the statistics section of results.json ---------------------------------------------------
+
+
+def _job(pipeline: str, seed: int, family: str, y, pred, score) -> dict:
+    from benchmark.metrics import classification_metrics
+
+    proba = np.column_stack([1 - np.asarray(score), score])
+    return {"job_id": f"{pipeline}__seed{seed}", "pipeline": pipeline, "name": pipeline, "family": family,
+            "seed": seed, "status": "ok",
+            "metrics": classification_metrics(y, pred, proba, ["normal", "pneumonia"], 1),
+            "runtime": {"latency_ms_per_image": 1.0 if family == "classical" else 10.0, "fit_time_s": 1.0},
+            "predictions": {"ids": [f"t{i}" for i in range(len(y))], "y_true": list(map(int, y)),
+                            "y_pred": list(map(int, pred)), "proba": proba.tolist()}}
+
+
+def _results(jobs: list[dict]) -> dict:
+    return {"dataset": {"class_names": ["normal", "pneumonia"], "positive_class": "pneumonia"},
+            "split": {"counts": {}}, "jobs": jobs}
+
+
+def _synthetic(seeds=(0, 1)) -> dict:
+    rng = np.random.default_rng(5)
+    y = np.repeat([0, 1], 60)
+    jobs = []
+    for seed in seeds:
+        for name, family, strength in (("good", "classical", 2.0), ("cnn", "deep", 1.0), ("weak", "classical", 0.3)):
+            score = 1 / (1 + np.exp(-(rng.normal(0, 1, 120) + strength * (2 * y - 1))))
+            jobs.append(_job(name, seed, family, y, (score >= 0.5).astype(int), score))
+    return _results(jobs)
+
+
+def test_compute_statistics_groups_seeds_and_compares_pairs():
+    res = _synthetic()
+    stats = results_mod.compute_statistics(res, n_resamples=200, seed=0)
+    assert [g["pipeline"] for g in stats["pipelines"]] == ["good", "cnn", "weak"]
+    good = stats["pipelines"][0]
+    aucs = [j["metrics"]["roc_auc"] for j in res["jobs"] if j["pipeline"] == "good"]
+    assert good["metrics"]["roc_auc"]["mean"] == pytest.approx(np.mean(aucs))
+    assert good["metrics"]["roc_auc"]["sd"] == pytest.approx(np.std(aucs, ddof=1))
+    assert good["seeds"] == [0, 1] and good["job_ids"] == ["good__seed0", "good__seed1"]
+    # every job has a CI containing its estimate
+    for job in res["jobs"]:
+        ci = stats["jobs"][job["job_id"]]["metrics_ci"]["roc_auc"]
+        assert ci[0] <= job["metrics"]["roc_auc"] <= ci[1]
+    # every other pipeline against "good", once per seed, with Holm-adjusted p-values
+    assert stats["reference"] == "good"
+    assert [(c["a"], c["b"]) for c in stats["comparisons"]] == [
+        ("cnn__seed0", "good__seed0"), ("cnn__seed1", "good__seed1"),
+        ("weak__seed0", "good__seed0"), ("weak__seed1", "good__seed1")]
+    for c in stats["comparisons"]:
+        assert c["roc_auc"]["test"] == "DeLong" and c["roc_auc"]["diff"] < 0
+        assert c["roc_auc"]["p_holm"] >= c["roc_auc"]["p"] and c["mcnemar"]["p_holm"] >= c["mcnemar"]["p"]
+    head = stats["headline"]
+    assert (head["classical"], head["deep"]) == ("good", "cnn")
+    assert [c["a"] for c in head["comparisons"]] == ["good__seed0", "good__seed1"]
+
+
+def test_statistics_reuses_stored_section_and_recomputes_stale_one():
+    res = results_mod.add_statistics(_synthetic(seeds=(0,)), n_resamples=50, seed=1)
+    assert results_mod.statistics(res) is res["statistics"]
+    stale = copy.deepcopy(res)
+    stale["jobs"] = stale["jobs"][:2]
+    fresh = results_mod.statistics(stale)
+    assert sorted(fresh["jobs"]) == ["cnn__seed0", "good__seed0"]
+    assert fresh["settings"]["n_resamples"] == 50 and fresh["settings"]["seed"] == 1
+    # deterministic: computing again gives the same numbers
+    assert results_mod.compute_statistics(stale, 50, 1) == fresh
+
+
+def test_unpaired_jobs_are_not_compared():
+    res = _synthetic(seeds=(0,))
+    res["jobs"][1]["predictions"]["ids"] = [f"other{i}" for i in range(120)]
+    stats = results_mod.compute_statistics(res, n_resamples=50)
+    cnn = next(c for c in stats["comparisons"] if c["a"] == "cnn__seed0")
+    assert cnn["paired"] is False and "different test images" in cnn["reason"]
+
+
+def test_jobs_without_predictions_get_no_intervals():
+    res = _synthetic(seeds=(0,))
+    del res["jobs"][0]["predictions"]
+    stats = results_mod.compute_statistics(res, n_resamples=50)
+    assert stats["jobs"]["good__seed0"]["metrics_ci"]["roc_auc"] is None
+    assert all(not c["paired"] for c in stats["comparisons"] if "good__seed0" in (c["a"], c["b"]))
+    assert stats["jobs"]["cnn__seed0"]["metrics_ci"]["roc_auc"] is not None
