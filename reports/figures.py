@@ -316,37 +316,64 @@ def confusion_grid(results: dict[str, Any], stats: dict[str, Any]):
     return fig
 
 
+def _phases(job: dict[str, Any]) -> list[tuple[dict[str, list[float]], int | None, int]]:
+    """``(history, best_epoch, first_epoch_offset)`` per training phase: the main fit, then a fine-tuning
+    phase (``model_info.finetune.history``) continuing its epoch count, when there is one."""
+    info = job.get("model_info") or {}
+    phases = [(_history(job), info.get("best_epoch"), 0)]
+    fine = info.get("finetune") if isinstance(info.get("finetune"), dict) else None
+    if fine and _history({"model_info": fine}):
+        offset = max((len(v) for v in phases[0][0].values()), default=0)
+        phases.append((_history({"model_info": fine}), fine.get("best_epoch"), offset))
+    return phases
+
+
 def training_curves(results: dict[str, Any], stats: dict[str, Any]):
     """Per deep pipeline: each recorded metric per epoch, training (solid) and validation (dashed),
-    every seed; the dotted line marks the best (restored) epoch."""
-    deep = [(g, [j for j in _jobs_by_id(results).values() if j["pipeline"] == g["pipeline"] and _history(j)])
-            for g in stats["pipelines"] if g["family"] == "deep"]
-    deep = [(g, sorted(jobs, key=lambda j: j["seed"])) for g, jobs in deep if jobs]
-    bases = []
+    every seed; dotted lines mark the best (restored) epoch, dash-dotted grey the start of fine-tuning."""
+    from matplotlib.ticker import MaxNLocator
+
+    by_id = _jobs_by_id(results)
+    deep = []
+    for g in stats["pipelines"]:
+        jobs = [by_id[i] for i in g["job_ids"] if _history(by_id[i])]
+        if g["family"] == "deep" and jobs:
+            deep.append((g, jobs))
+    bases: list[str] = []
     for _, jobs in deep:
         for job in jobs:
-            bases += [k for k in _history(job) if not k.startswith("val_") and k not in bases]
-    bases = sorted(bases, key=lambda k: (k != "loss", k))[:3]
+            for hist, _, _ in _phases(job):
+                for key in hist:
+                    if key.removeprefix("val_") not in bases:
+                        bases.append(key.removeprefix("val_"))
+    order = {"loss": 0, "accuracy": 1, "auc": 2}
+    bases = sorted(bases, key=lambda k: (order.get(k, 3), k))[:3]
     fig = _figure(3.6 * len(bases), 2.8 * len(deep) + 0.3)
     axes = np.atleast_2d(fig.subplots(len(deep), len(bases), squeeze=False))
     for row, (g, jobs) in enumerate(deep):
+        palette = _palette(len(jobs))
         for col, base in enumerate(bases):
             ax = axes[row, col]
-            for k, job in enumerate(jobs):
-                hist = _history(job)
-                color = _palette(max(len(jobs), 1))[k]
-                for key, ls, what in ((base, "-", "train"), (f"val_{base}", "--", "val")):
-                    if key in hist:
-                        ep = np.arange(1, len(hist[key]) + 1)
-                        ax.plot(ep, hist[key], ls=ls, color=color, lw=1.4, label=f"seed {job['seed']} {what}")
-                best = (job.get("model_info") or {}).get("best_epoch")
-                if best:
-                    ax.axvline(best, color=color, ls=":", lw=1)
+            for color, job in zip(palette, jobs):
+                for n, (hist, best, offset) in enumerate(_phases(job)):
+                    for key, ls, what in ((base, "-", "train"), (f"val_{base}", "--", "val")):
+                        if key in hist:
+                            ep = offset + np.arange(1, len(hist[key]) + 1)
+                            label = f"seed {job['seed']} {what}" if n == 0 else None
+                            ax.plot(ep, hist[key], ls=ls, color=color, lw=1.4, label=label)
+                    if best:
+                        ax.axvline(offset + best, color=color, ls=":", lw=1)
+                    if offset:
+                        ax.axvline(offset + 0.5, color="#8c8c8c", ls="-.", lw=1)
             ax.set_title(f"{g['name']}: {base}", fontsize=9)
             ax.set_xlabel("epoch", fontsize=8)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(True, alpha=0.3)
-            ax.legend(fontsize=7)
-    fig.suptitle("Training curves (solid: train, dashed: validation, dotted: best epoch)", fontsize=10)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7)
+    tuned = any(len(_phases(j)) > 1 for _, jobs in deep for j in jobs)
+    fig.suptitle("Training curves (solid: train, dashed: validation, dotted: best epoch"
+                 + ("; dash-dotted grey: fine-tuning starts)" if tuned else ")"), fontsize=10)
     return fig
 
 

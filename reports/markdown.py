@@ -99,7 +99,7 @@ def _classical_vs_deep(results: dict[str, Any], stats: dict[str, Any]) -> list[s
         diffs = [x["roc_auc"]["diff"] for x in comps if x["roc_auc"]]
         ms = st.mean_sd(diffs)
         out.append(f"  Difference (classical − deep) in ROC-AUC over {len(comps)} seeds: "
-                   f"{ms['mean']:+.3f} ± {ms['sd'] or 0:.3f} (mean ± sd); per seed:")
+                   f"{tables.signed(ms['mean'])} ± {ms['sd'] or 0:.3f} (mean ± sd); per seed:")
         for x in comps:
             auc, acc = x["roc_auc"] or {}, x["accuracy"]
             out.append(f"    - seed {x['seed']}: ROC-AUC {tables.fmt_diff(auc.get('diff'), auc.get('ci'))}, "
@@ -128,17 +128,23 @@ def _family(job: dict[str, Any]) -> str:
 
 def _verdict(comps: list[dict[str, Any]], speed: str) -> str:
     aucs = [x["roc_auc"] for x in comps if x["roc_auc"] and x["roc_auc"].get("p") is not None]
+    cost = f"the classical pipeline is {speed} per image."
     if not aucs:
-        return f"no paired ROC-AUC comparison was possible; the classical pipeline is {speed} per image."
+        return f"no paired ROC-AUC comparison was possible; {cost}"
     mean = sum(a["diff"] for a in aucs) / len(aucs)
     sig = sum(a["p"] < ALPHA for a in aucs)
     direction = "better" if mean > 0 else "worse"
     if len(aucs) == 1:
-        judged = "significant" if sig else "not significant"
-        how = f"{judged} at the {ALPHA:.0%} level, {tables.fmt_p_eq(aucs[0]['p'])}"
-    else:
-        how = f"significant at the {ALPHA:.0%} level in {sig} of {len(aucs)} seeds"
-    return (f"classical is {direction} by {abs(mean):.3f} ROC-AUC ({how}) and {speed} per image.")
+        if sig:
+            return (f"classical is **{direction}** by {abs(mean):.3f} ROC-AUC (significant at the {ALPHA:.0%} level, "
+                    f"{tables.fmt_p_eq(aucs[0]['p'])}); {cost}")
+        return (f"**no significant ROC-AUC difference** between classical and deep ({tables.signed(mean)}, "
+                f"{tables.fmt_p_eq(aucs[0]['p'])}); {cost}")
+    if sig == 0:
+        return (f"**no significant ROC-AUC difference** between classical and deep in any of {len(aucs)} seeds "
+                f"(mean {tables.signed(mean)}); {cost}")
+    return (f"classical is **{direction}** by {abs(mean):.3f} ROC-AUC on average (significant at the {ALPHA:.0%} "
+            f"level in {sig} of {len(aucs)} seeds); {cost}")
 
 
 def dataset_card(results: dict[str, Any], samples: bool) -> list[str]:
@@ -218,7 +224,7 @@ def leaderboard_section(results: dict[str, Any], stats: dict[str, Any]) -> list[
 
 def significance_section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
     if not stats["comparisons"]:
-        return ["Only one pipeline finished: nothing to compare.", ""]
+        return ["Fewer than two pipelines finished (with a seed in common): nothing to compare.", ""]
     ref = _group(stats, stats["reference"])
     s = stats["settings"]
     auc = ("DeLong's test, with its normal-approximation CI" if s["roc_auc_test"].startswith("DeLong")

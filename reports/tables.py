@@ -67,12 +67,18 @@ def fmt_ci(value: float | None, ci: list[float] | None, digits: int = 3) -> str:
     return f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
 
+def signed(v: float, digits: int = 3) -> str:
+    """``+0.012`` / ``-0.010``; a value that rounds to zero has no sign (``0.000``)."""
+    text = f"{v:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
+
+
 def fmt_diff(diff: float | None, ci: list[float] | None, digits: int = 3) -> str:
     """A signed difference with its CI: ``+0.012 [-0.010, +0.034]``."""
     if diff is None:
         return "–"
-    text = f"{diff:+.{digits}f}"
-    return text if not ci else f"{text} [{ci[0]:+.{digits}f}, {ci[1]:+.{digits}f}]"
+    text = signed(diff, digits)
+    return text if not ci else f"{text} [{signed(ci[0], digits)}, {signed(ci[1], digits)}]"
 
 
 def fmt_mean_sd(ms: dict[str, Any], digits: int = 3) -> str:

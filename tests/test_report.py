@@ -151,7 +151,11 @@ def _fake_deep(results: dict) -> dict:
                               "best_epoch": 3, "epochs_run": 5,
                               "history": {"loss": [0.7, 0.5, 0.4, 0.35, 0.3], "val_loss": [0.68, 0.5, 0.45, 0.47, 0.5],
                                           "accuracy": [0.6, 0.75, 0.8, 0.83, 0.86],
-                                          "val_accuracy": [0.62, 0.74, 0.79, 0.78, 0.77]}}
+                                          "val_accuracy": [0.62, 0.74, 0.79, 0.78, 0.77],
+                                          "val_auc": [0.7, 0.8, 0.84, 0.83, 0.82]}}
+        if job["seed"] == 1:  # a second, fine-tuning phase (as ResNet50 records it)
+            deep["model_info"]["finetune"] = {"best_epoch": 2, "history": {
+                "loss": [0.3, 0.25, 0.24], "val_loss": [0.44, 0.42, 0.43], "val_auc": [0.85, 0.86, 0.855]}}
         res["jobs"].append(deep)
     return res
 
@@ -167,7 +171,10 @@ def test_report_with_deep_models(run_results, tmp_path):
     assert (head["classical"], head["deep"]) == ("hog-tree", "cnn") and len(head["comparisons"]) == 2
     assert "**Classical vs deep:** best classical **hog-tree** vs best deep **cnn**" in md
     assert re.search(r"- seed 1: ROC-AUC [+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\], DeLong p ", md)
-    assert "the classical pipeline is **20.0x faster**" in md and "**Verdict:** classical is" in md
+    assert "the classical pipeline is **20.0x faster**" in md
+    significant = any(c["roc_auc"]["p"] < 0.05 for c in head["comparisons"])
+    verdict = "**Verdict:** classical is **" if significant else "**Verdict:** **no significant ROC-AUC difference**"
+    assert verdict in md
     assert "](figures/training_curves.png)" in md and "No training curves" not in md
     assert "cnn (seed 0): device cpu, backend tensorflow" in md
     # rebuilt from the stored results (statistics reused): the same markdown
@@ -230,6 +237,25 @@ def test_resplit_per_seed(make_image_folder, tmp_path):
     assert "One split per seed" in md and "each seed on its own split" in md
 
 
+def test_resplit_on_an_official_split_says_nothing_changes(shared_datasets, tmp_path):
+    out = tmp_path / "out"
+    assert _cli(["run", "--pipelines", "majority", "--seeds", "0", "1", "--resplit-per-seed",
+                 "--bootstrap-resamples", "100", "--out", str(out)]) == 0
+    res = results_mod.load(out)
+    assert len({p["fingerprint"] for p in res["split"]["per_seed"].values()}) == 1
+    assert "entirely official" in (out / "report.md").read_text()
+
+
+def test_report_when_every_job_failed(run_results, tmp_path):
+    res = copy.deepcopy(run_results)
+    res.pop("statistics")
+    res["jobs"] = [{"job_id": "cnn__seed0", "pipeline": "cnn", "seed": 0, "status": "error", "error": "boom"}]
+    md = write_report(res, tmp_path).read_text()
+    assert "No pipeline finished" in md and "**cnn** (seed 0): boom" in md and "nothing to compare" in md
+    assert list(figures.planned(res)) == ["class_distribution"]
+    _assert_pngs(tmp_path / "figures", ["class_distribution.png"])
+
+
 def test_resplit_rejects_split_manifest(tmp_path):
     assert _cli(["run", "--pipelines", "majority", "--resplit-per-seed", "--split-manifest",
                  str(tmp_path / "split.json"), "--out", str(tmp_path / "o")]) == 2
@@ -269,3 +295,16 @@ def test_html_renders_in_chromium(run_dir, tmp_path):
     saturation = img.max(axis=2) - img.min(axis=2)
     assert (img.mean(axis=2) < 0.3).mean() > 0.005
     assert (saturation > 0.3).sum() > 3000
+
+
+def test_verdict_wording():
+    from reports.markdown import _verdict
+
+    worse = {"roc_auc": {"diff": -0.031, "p": 0.002}}
+    level = {"roc_auc": {"diff": -0.0002, "p": 0.97}}
+    assert _verdict([worse], "12.0x faster") == ("classical is **worse** by 0.031 ROC-AUC (significant at the 5% "
+                                                 "level, p = 0.002); the classical pipeline is 12.0x faster per image.")
+    assert _verdict([level], "2.0x slower").startswith("**no significant ROC-AUC difference** between classical and "
+                                                       "deep (0.000, p = 0.970)")
+    assert "in 1 of 2 seeds" in _verdict([worse, level], "3.0x faster")
+    assert "in any of 2 seeds" in _verdict([level, level], "3.0x faster")
