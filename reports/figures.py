@@ -264,7 +264,7 @@ def roc_curves(results: dict[str, Any], stats: dict[str, Any]):
             onehot = np.eye(n_classes, dtype=bool)[y]
             fpr, tpr, _ = roc_curve(onehot.ravel(), proba.ravel())
         ls = "--" if job.get("family") == "deep" else ("-" if job.get("family") == "classical" else ":")
-        line, = ax.plot(fpr, tpr, lw=1.5, ls=ls, color=color, label=f"{job['name']} (AUC {auc:.3f})")
+        line, = ax.plot(fpr, tpr, lw=1.5, ls=ls, color=color, label=f"{job['name']} ({'' if n_classes == 2 else 'macro '}AUC {auc:.3f})")
         if n_classes == 2 and job["metrics"].get("sensitivity") is not None:
             ax.plot(1 - job["metrics"]["specificity"], job["metrics"]["sensitivity"], "o", ms=6,
                     color=line.get_color(), mec="black", mew=0.6)
