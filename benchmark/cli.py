@@ -25,7 +25,8 @@ environment:
 
 # Modules adding sub-commands: each has ``register(subparsers)``, which adds its parser and sets
 # ``handler`` (a function taking the parsed args and returning the exit status) with set_defaults.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("benchmark.commands.compare", "benchmark.commands.baseline",
+                                    "benchmark.commands.profiles")
 
 
 def _parse_options(items: list[str]) -> dict[str, dict[str, str]]:
@@ -148,6 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tabulate import tabulate
     from tqdm.auto import tqdm
 
+    from benchmark import profiles
     from benchmark import results as results_mod
     from benchmark.datasets import load_dataset
     from benchmark.profiling import environment
@@ -164,6 +166,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise MedbenchError("--resplit-per-seed carves a split per seed; it cannot be combined with --split-manifest")
     if args.bootstrap_resamples < 1:
         raise MedbenchError(f"--bootstrap-resamples {args.bootstrap_resamples} must be at least 1 (default 1000)")
+    profiles.apply(args)  # --profile NAME: its pipelines (unless --pipelines is given) and options
     specs = registry.resolve(args.pipelines)
     options = _parse_options(args.option)
     unknown = set(options) - set(registry.all_pipelines())
@@ -187,7 +190,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "allow_missing": args.allow_missing, "pipelines": [p.name for p in specs], "seeds": args.seeds,
         "split_seed": args.split_seed, "split_manifest": str(args.split_manifest) if args.split_manifest else None,
         "val_fraction": args.val_fraction, "test_fraction": args.test_fraction, "options": options,
-        "n_jobs": args.n_jobs,
+        "n_jobs": args.n_jobs, "profile": getattr(args, "profile", None),
         "resplit_per_seed": args.resplit_per_seed, "bootstrap_resamples": args.bootstrap_resamples,
         "bootstrap_seed": args.bootstrap_seed,
     }

@@ -1,0 +1,73 @@
+"""``medbench compare BASE NEW``: metric deltas, noise and runtime ratios; the exit status is the verdict."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DESCRIPTION = """Compare two runs on the same dataset and split: per pipeline and seed (and the mean over
+seeds) every metric's change against its tolerance and against the noise (confidence intervals,
+when the results have them), plus runtime ratios. Prints a report, writes compare.json and, on
+request, a markdown report for a pull-request comment."""
+EPILOG = """exit status: 0 no regression, 1 regression (a metric dropped by more than its tolerance, a
+runtime ratio above its limit, a BASE pipeline missing or failed in NEW), 2 usage or input error
+(e.g. runs on different datasets or splits without --force).
+
+examples:
+  medbench compare results/v1 results/v2
+  medbench compare pneumoniamnist-fast results/regress --no-runtime --markdown compare.md
+  medbench compare a/results.json b/results.json --tolerances my-tolerances.toml
+tolerances: --tolerances FILE, else tolerances.toml beside BASE's results.json, else built-in defaults
+(see benchmark/tolerances.py and the README section "Regression testing across versions").
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare", help="compare two runs (BASE vs NEW) and flag regressions (exit 1)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+                       description=DESCRIPTION)
+    p.add_argument("base", help="BASE: results folder, results.json, or the name of a stored baseline")
+    p.add_argument("new", help="NEW: results folder or results.json")
+    p.add_argument("--tolerances", type=Path, metavar="TOML", help="tolerance file (TOML)")
+    p.add_argument("--force", action="store_true",
+                   help="compare even when datasets or splits differ (the report says so)")
+    p.add_argument("--no-runtime", action="store_true",
+                   help="show runtime ratios but never fail on them (for CI machines unlike BASE's)")
+    p.add_argument("--significant-only", action="store_true",
+                   help="a drop beyond tolerance fails only if the CIs do not overlap (mode = significant)")
+    p.add_argument("--markdown", type=Path, metavar="FILE", help="also write a markdown report (PR comment)")
+    p.add_argument("--json", type=Path, metavar="FILE",
+                   help="where to write compare.json (default: beside NEW's results.json)")
+    p.add_argument("--store", type=Path, metavar="DIR",
+                   help="baseline store for BASE names (default: $MEDBENCH_BASELINES or ./baselines)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the verdict line")
+    p.set_defaults(handler=cmd_compare)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from benchmark import baseline, tolerances
+    from benchmark import results as results_mod
+    from benchmark.atomic import write_json, write_text
+    from reports.compare import compare, markdown_report, text_report, verdict_line, with_statistics
+
+    base_path = baseline.resolve(args.base, args.store)
+    new_path = baseline.resolve(args.new, args.store)
+    base, new = with_statistics(results_mod.load(base_path)), with_statistics(results_mod.load(new_path))
+    tol_path = args.tolerances or tolerances.find_for(base_path)
+    tol = tolerances.load(tol_path) if tol_path else tolerances.defaults()
+    if args.significant_only:
+        tol.mode = "significant"
+        for rules in tol.pipelines.values():
+            rules.mode = None
+    report = compare(base, new, tol, force=args.force, runtime=not args.no_runtime,
+                     base_label=str(base_path), new_label=str(new_path))
+    json_path = args.json or (new_path if new_path.is_dir() else new_path.parent) / "compare.json"
+    write_json(json_path, report)
+    written = [str(json_path)]
+    if args.markdown:
+        write_text(args.markdown, markdown_report(report))
+        written.append(str(args.markdown))
+    print(verdict_line(report) if args.quiet else text_report(report), end="\n" if args.quiet else "")
+    print(f"wrote {', '.join(written)}", file=sys.stderr)
+    return report["exit_status"]

@@ -1,0 +1,54 @@
+"""Timing micro-benchmarks of each classifier's ``predict_proba`` on a batch of 256 HOG feature vectors
+(pytest-benchmark), with the classifiers medbench builds (models.classifiers), fitted on 800 real
+PneumoniaMNIST training images (validation: 200 images; XGBoost: one thread, at most 200 rounds, to
+keep the fixture fast and the timing independent of the core count). Skipped when the data is absent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.preprocessing import StandardScaler
+
+from features.hog import _hog_one
+from models import classifiers
+
+pytestmark = pytest.mark.perf
+N_TRAIN, N_VAL, BATCH = 800, 200, 256
+
+
+def _hog(x: np.ndarray) -> np.ndarray:
+    params = {"image_size": 28, "orientations": 9, "pixels_per_cell": 4, "cells_per_block": 2}
+    return np.stack([_hog_one(img, **params) for img in x])
+
+
+@pytest.fixture(scope="module")
+def data(shared_datasets) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    path = shared_datasets / "pneumoniamnist.npz"
+    if not path.is_file():
+        pytest.skip(f"real data not found: {path}")
+    with np.load(path) as z:
+        parts = {"train": (z["train_images"][:N_TRAIN], z["train_labels"][:N_TRAIN]),
+                 "val": (z["val_images"][:N_VAL], z["val_labels"][:N_VAL]),
+                 "test": (z["test_images"][:BATCH], z["test_labels"][:BATCH])}
+    scaler = StandardScaler().fit(_hog(parts["train"][0]))
+    return {s: (scaler.transform(_hog(x)).astype(np.float32), y.reshape(-1)) for s, (x, y) in parts.items()}
+
+
+def _fitted(name: str, data) -> object:
+    x, y = data["train"]
+    if name == "svm":
+        return classifiers.svm(0).fit(x, y, validation_data=data["val"])
+    if name == "tree":
+        return classifiers.tree(0).set_params(max_depth=12).fit(x, y)
+    xgb = classifiers.xgboost(0, n_jobs=1).set_params(n_estimators=200)
+    return xgb.fit(x, y, validation_data=data["val"])
+
+
+@pytest.mark.parametrize("name", ["svm", "tree", "xgboost"])
+def test_predict_proba_batch(benchmark, data, name):
+    model = _fitted(name, data)
+    x_test = data["test"][0]
+    proba = benchmark(model.predict_proba, x_test)
+    assert proba.shape == (BATCH, 2)
+    assert np.allclose(proba.sum(axis=1), 1, atol=1e-5)

@@ -1,0 +1,68 @@
+"""Timing micro-benchmarks of deep-model inference (pytest-benchmark): the ``cnn`` and ``resnet50``
+pipelines' ``predict_proba`` on a batch of 64 real PneumoniaMNIST images, caches off.
+
+The models are built through the pipeline registry, as ``medbench run`` builds them, and fitted for
+one epoch on 256 images (inference time does not depend on how well a model is trained); ResNet50
+uses random weights (no download). Skipped with a reason when models/cnn.py or models/resnet.py is
+absent, and in the normal test run (TensorFlow start-up would dominate it): ``tox -e perf`` or
+``pytest -m perf --benchmark-enable tests/benchmarks`` times them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from features import cache
+
+pytestmark = pytest.mark.perf
+N_TRAIN, N_VAL, BATCH = 256, 64, 64
+CASES = [("cnn", "models.cnn", {"epochs": "1"}),
+         ("resnet50", "models.resnet", {"weights": "random", "epochs": "1"})]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _only_when_timed(request):
+    cfg = request.config
+    disabled = cfg.getoption("benchmark_disable", False) and not cfg.getoption("benchmark_enable", False)
+    if disabled and "perf" not in (cfg.getoption("markexpr", "") or ""):
+        pytest.skip("deep inference benchmarks load TensorFlow: timed by tox -e perf "
+                    "(or -m perf --benchmark-enable)")
+
+
+@pytest.fixture(scope="module")
+def data(shared_datasets) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    path = shared_datasets / "pneumoniamnist.npz"
+    if not path.is_file():
+        pytest.skip(f"real data not found: {path}")
+    with np.load(path) as z:
+        return {"train": (z["train_images"][:N_TRAIN], z["train_labels"][:N_TRAIN].reshape(-1)),
+                "val": (z["val_images"][:N_VAL], z["val_labels"][:N_VAL].reshape(-1)),
+                "test": (z["test_images"][:BATCH], z["test_labels"][:BATCH].reshape(-1))}
+
+
+def _fitted(pipeline: str, module: str, options: dict[str, str], data):
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module.replace('.', '/')}.py is not there yet (the deep pipelines land separately)")
+    from models import registry
+
+    if pipeline not in registry.all_pipelines():
+        pytest.skip(f"pipeline {pipeline!r} is not registered")
+    ctx = registry.BuildContext(n_classes=2, image_shape=(28, 28), seed=0, n_jobs=1, options=dict(options))
+    model = registry.get(pipeline).build(ctx).steps[-1][1]
+    with cache.disabled():
+        model.fit(*data["train"], validation_data=data["val"])
+    return model
+
+
+@pytest.mark.parametrize("pipeline, module, options", CASES, ids=[c[0] for c in CASES])
+def test_predict_proba_batch(benchmark, data, pipeline, module, options):
+    model = _fitted(pipeline, module, options, data)
+    x = data["test"][0]
+    with cache.disabled():
+        model.predict_proba(x[:2])  # warm-up: graph tracing is not inference
+        proba = benchmark(model.predict_proba, x)
+    assert proba.shape == (BATCH, 2)
+    assert np.allclose(proba.sum(axis=1), 1, atol=1e-4)
