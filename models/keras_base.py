@@ -1,0 +1,261 @@
+"""Shared plumbing for the Keras estimators: input checks, seeding and determinism, device / backend
+detection, mixed precision, class weights, early-stopped training with history, and model size.
+
+Nothing here imports Keras at module level (``medbench pipelines`` must stay light): every function
+that needs it imports it on call. Model code stays backend-agnostic Keras 3; the only
+backend-specific lines (the determinism switch and GPU detection) live in this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from benchmark.errors import MedbenchError
+
+
+def import_keras():
+    """Import Keras (quietly: TensorFlow's C++ info logs off unless the user asked for them)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    return keras
+
+
+def as_images(X, name: str = "X") -> np.ndarray:
+    """``(N, H, W)`` / ``(N, H, W, 1)`` / ``(N, H, W, 3)`` images -> ``(N, H, W, 1)`` uint8."""
+    X = np.asarray(X)
+    if X.ndim == 4 and X.shape[-1] == 3:
+        X = X.astype(np.float32).mean(axis=-1)
+    if X.ndim == 4 and X.shape[-1] == 1:
+        X = X[..., 0]
+    if X.ndim != 3 or min(X.shape[1:]) < 1:
+        raise MedbenchError(f"{name} must be a (N, H, W) grayscale image array, got shape {X.shape}")
+    if X.dtype != np.uint8:
+        X = np.clip(np.rint(X), 0, 255).astype(np.uint8)
+    return X[..., None]
+
+
+def encode_labels(y, n_classes: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(classes_, y_as_indices)``; ``classes_`` is ``0..n_classes-1`` when ``n_classes`` is set."""
+    y = np.asarray(y).ravel()
+    seen = np.unique(y)
+    if n_classes is not None and np.issubdtype(y.dtype, np.integer) and seen.min() >= 0:
+        classes = np.arange(max(int(n_classes), int(seen.max()) + 1))
+    else:
+        classes = seen
+    if len(classes) < 2:
+        raise MedbenchError(f"need at least 2 classes to train, got labels {seen.tolist()}")
+    return classes, np.searchsorted(classes, y).astype(np.int32)
+
+
+def encode_validation(validation_data, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The runner's ``(X_val, y_val)`` as ``(uint8 (N, H, W, 1) images, label indices)``, or ``None``."""
+    if validation_data is None:
+        return None
+    x_val, y_val = validation_data
+    return as_images(x_val, "X_val"), np.searchsorted(classes, np.asarray(y_val).ravel()).astype(np.int32)
+
+
+def class_weights(y_idx: np.ndarray, n_classes: int) -> dict[int, float]:
+    """Balanced class weights ``n / (k * n_c)`` for the classes present in ``y_idx``."""
+    counts = np.bincount(y_idx, minlength=n_classes)
+    present = counts > 0
+    k = int(present.sum())
+    return {int(c): float(len(y_idx) / (k * counts[c])) for c in range(n_classes) if present[c]}
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> bool:
+    """Seed Python, NumPy and the backend; switch the backend to deterministic ops where it has them.
+
+    Returns whether a determinism switch was applied. TensorFlow: ``enable_op_determinism``; torch:
+    ``use_deterministic_algorithms`` (warn-only); JAX is deterministic on CPU (on GPU set
+    ``XLA_FLAGS=--xla_gpu_deterministic_ops=true`` before the process starts).
+    """
+    keras = import_keras()
+    keras.utils.set_random_seed(int(seed))
+    if not deterministic:
+        return False
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+        return True
+    if backend == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        return True
+    return backend == "jax" and device_info()["device"] == "cpu"
+
+
+def device_info() -> dict[str, str]:
+    """The Keras backend and the device it computes on (``gpu`` when the backend sees one)."""
+    keras = import_keras()
+    backend = keras.backend.backend()
+    device, name = "cpu", "cpu"
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            if gpus:
+                device, name = "gpu", gpus[0].name
+        elif backend == "jax":
+            import jax
+
+            dev = jax.devices()[0]
+            if dev.platform == "gpu":
+                device, name = "gpu", str(dev.device_kind)
+        elif backend == "torch":
+            import torch
+
+            if torch.cuda.is_available():
+                device, name = "gpu", torch.cuda.get_device_name(0)
+    except Exception:  # noqa: BLE001 - detection failure just means "cpu"
+        pass
+    return {"backend": backend, "device": device, "device_name": name, "keras_version": keras.__version__}
+
+
+def resolve_precision(mixed_precision: str, device: str) -> str:
+    """``auto`` -> ``mixed_float16`` on a GPU, ``float32`` on a CPU; ``1``/``0`` force it on / off."""
+    if mixed_precision == "auto":
+        return "mixed_float16" if device == "gpu" else "float32"
+    return "mixed_float16" if mixed_precision in ("1", "true", True) else "float32"
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str) -> Iterator[None]:
+    """Build layers under the dtype policy ``name`` (Keras' policy is global: restore it afterwards)."""
+    keras = import_keras()
+    old = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(old)
+
+
+def history_dict(history) -> dict[str, list[float]]:
+    """A Keras ``History`` as ``{metric: [per-epoch floats]}``."""
+    return {k: [float(v) for v in vals] for k, vals in (getattr(history, "history", None) or {}).items()}
+
+
+def val_auc(y_idx: np.ndarray, proba: np.ndarray) -> float | None:
+    """ROC-AUC on the validation split (binary, or macro one-vs-rest); ``None`` when undefined."""
+    from sklearn.metrics import roc_auc_score
+
+    present = np.unique(y_idx)
+    if len(present) < 2:
+        return None
+    if proba.shape[1] == 2:
+        return float(roc_auc_score(y_idx, proba[:, 1]))
+    if len(present) < proba.shape[1]:
+        return None
+    return float(roc_auc_score(y_idx, _normalise(proba), multi_class="ovr", average="macro"))
+
+
+def _normalise(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-12, None)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def _auc_callback(keras, x_val, y_val, batch_size: int):
+    """Adds ``val_auc`` to each epoch's logs (before early stopping and History read them)."""
+
+    class ValidationAUC(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if logs is not None:
+                proba = predict_batches(self.model, x_val, batch_size)
+                auc = val_auc(y_val, proba)
+                logs["val_auc"] = -float(logs.get("val_loss", 0.0)) if auc is None else auc
+
+    return ValidationAUC()
+
+
+def fit_keras(model, x, y, *, validation_data, epochs: int, batch_size: int, patience: int,
+              class_weight: dict[int, float] | None, verbose: int = 0) -> dict[str, Any]:
+    """``model.fit`` with early stopping on the validation ROC-AUC (best weights restored).
+
+    The validation split serves only checkpoint selection: after each epoch its ROC-AUC (binary, or
+    macro one-vs-rest; minus the loss where AUC is undefined) is logged as ``val_auc`` and the epoch
+    with the best one is kept, training stopping ``patience`` epochs after it. Returns ``history``
+    (per-epoch metrics), ``epochs_run``, ``best_epoch`` (1-based) and ``fit_time_s``.
+    """
+    keras = import_keras()
+    callbacks = []
+    if validation_data is not None:
+        callbacks.append(_auc_callback(keras, validation_data[0], validation_data[1], max(batch_size, 256)))
+        if patience > 0:
+            callbacks.append(keras.callbacks.EarlyStopping(
+                monitor="val_auc", mode="max", patience=patience, restore_best_weights=True, verbose=0))
+    t0 = time.perf_counter()
+    hist = model.fit(x, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size,
+                     class_weight=class_weight, shuffle=True, callbacks=callbacks, verbose=verbose)
+    fit_time = time.perf_counter() - t0
+    history = history_dict(hist)
+    epochs_run = len(history.get("loss", []))
+    best_epoch = epochs_run
+    if history.get("val_auc") and patience > 0:
+        best_epoch = int(np.argmax(history["val_auc"])) + 1
+    return {"history": history, "epochs_run": epochs_run, "best_epoch": best_epoch, "fit_time_s": fit_time}
+
+
+def predict_batches(model, x: np.ndarray, batch_size: int) -> np.ndarray:
+    """``model.predict`` (``predict_on_batch`` for a single batch: no per-call data-pipeline overhead)."""
+    if len(x) <= batch_size:
+        out = model.predict_on_batch(x)
+    else:
+        out = model.predict(x, batch_size=batch_size, verbose=0)
+    return np.asarray(out, dtype=np.float32)
+
+
+def to_proba(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), 0.0, None)
+    s = p.sum(axis=1, keepdims=True)
+    return np.divide(p, s, out=np.full_like(p, 1.0 / p.shape[1]), where=s > 0)
+
+
+def saved_size_bytes(*models) -> int:
+    """Bytes of the models' weights as saved by ``save_weights`` (what a deployment would ship)."""
+    total = 0
+    with tempfile.TemporaryDirectory(prefix="medbench-size-") as tmp:
+        for i, model in enumerate(models):
+            path = Path(tmp) / f"model{i}.weights.h5"
+            model.save_weights(str(path))
+            total += path.stat().st_size
+    return total
+
+
+def count_params(model) -> dict[str, int]:
+    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    return {"params": int(model.count_params()), "trainable_params": trainable}
+
+
+class KerasClassifierBase(ClassifierMixin, BaseEstimator):
+    """sklearn face of a Keras model: ``predict`` from ``predict_proba``; subclasses implement the rest.
+
+    Fitted attributes shared by all subclasses: ``classes_``, ``variant_`` (``None`` or ``"random
+    init"``), ``report_info_`` (JSON-able) and ``model_size_bytes_``.
+    """
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "classes_"):
+            raise MedbenchError(f"{type(self).__name__} is not fitted yet: call fit first")
+
+    def _check_shape(self, x: np.ndarray) -> None:
+        if tuple(x.shape[1:3]) != tuple(self.input_shape_[:2]):
+            raise MedbenchError(f"{type(self).__name__} was fitted on {self.input_shape_[0]}x"
+                                f"{self.input_shape_[1]} images, got {x.shape[1]}x{x.shape[2]}")
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
