@@ -492,8 +492,9 @@ def _context(report: dict[str, Any], md: bool) -> list[str]:
     q = "`" if md else ""
     same = "identical in both runs" if report["comparable"] else "DIFFERENT (forced)"
     n_ci = sum(r["ci_overlap"] is not None for r in report["metrics"])
-    noise = (f"noise: confidence intervals of both runs on {n_ci} of {len(report['metrics'])} rows "
-             "(overlap = within noise)" if n_ci else "noise: no confidence intervals (tolerances only)")
+    noise = (f"noise: both runs have confidence intervals on {n_ci} of {len(report['metrics'])} rows "
+             "(overlapping CIs: a change within noise)" if n_ci
+             else "noise: no confidence intervals in the results (tolerances only)")
     return [
         f"BASE {q}{b['path']}{q} (medbench {b['medbench_version']}, {b['created']}, {b['machine']})",
         f"NEW  {q}{n['path']}{q} (medbench {n['medbench_version']}, {n['created']}, {n['machine']})",

@@ -13,17 +13,24 @@ from benchmark import baseline, profiles, tolerances
 from benchmark import results as results_mod
 from benchmark.cli import main
 from benchmark.errors import MedbenchError
+from benchmark.paths import data_dir
 from reports.compare import compare
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "baselines" / "pneumoniamnist-fast"
 
 
+def _npz() -> Path:
+    path = data_dir() / "pneumoniamnist.npz"
+    if not path.is_file():
+        pytest.skip(f"real data not found: {path} (set MEDBENCH_DATA_DIR)")
+    return path
+
+
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, shared_datasets) -> Path:
+def run(tmp_path_factory) -> Path:
     """A real run through `medbench run --profile fast`, with --pipelines narrowing it to two quick ones."""
-    if not (shared_datasets / "pneumoniamnist.npz").is_file():
-        pytest.skip(f"real data not found: {shared_datasets / 'pneumoniamnist.npz'}")
+    _npz()
     out = tmp_path_factory.mktemp("bl") / "run"
     assert main(["run", "--profile", "fast", "--pipelines", "majority", "hog-xgboost", "--out", str(out),
                  "--option", "hog-xgboost.xgboost__n_estimators=5"]) == 0
@@ -108,9 +115,13 @@ def test_profiles_apply():
         profiles.get("slow")
 
 
-def test_committed_baseline_matches_the_fast_profile(pneumonia_full):
+def test_committed_baseline_matches_the_fast_profile():
     """The regression baseline (tox -e regress) is complete, current and on today's data and split."""
+    from benchmark.datasets import load_dataset
     from benchmark.splits import make_split
+
+    _npz()
+    pneumonia_full = load_dataset("pneumoniamnist")
 
     res = results_mod.load(COMMITTED)
     assert res["config"]["profile"] == "fast"

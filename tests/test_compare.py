@@ -22,6 +22,7 @@ from benchmark import results as results_mod
 from benchmark import tolerances
 from benchmark.cli import main
 from benchmark.errors import MedbenchError
+from benchmark.paths import data_dir
 from reports import compare as cmp
 
 PIPES = ["majority", "hog-tree", "hog-xgboost"]
@@ -40,10 +41,10 @@ def _run(out: Path, *args: str, reuse_from: Path | None = None) -> Path:
 
 
 @pytest.fixture(scope="session")
-def runs(tmp_path_factory, shared_datasets) -> dict[str, Path]:
-    """Real runs (the session's data and cold feature cache come from conftest.py)."""
-    if not (shared_datasets / "pneumoniamnist.npz").is_file():
-        pytest.skip(f"real data not found: {shared_datasets / 'pneumoniamnist.npz'}")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    """Real runs (conftest.py gives the session a cold feature cache and, with ../shared, the data dir)."""
+    if not (data_dir() / "pneumoniamnist.npz").is_file():
+        pytest.skip(f"real data not found: {data_dir() / 'pneumoniamnist.npz'} (set MEDBENCH_DATA_DIR)")
     root = tmp_path_factory.mktemp("runs")
     out = {"a": _run(root / "a", "--pipelines", *PIPES, "--option", XGB, *FAST)}
     out["b"] = _run(root / "b", "--pipelines", *PIPES, "--option", XGB, *FAST)  # fresh: same code, same data

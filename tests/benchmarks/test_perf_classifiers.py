@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from sklearn.preprocessing import StandardScaler
 
+from benchmark.paths import data_dir
 from features.hog import _hog_one
 from models import classifiers
 
@@ -23,10 +24,10 @@ def _hog(x: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def data(shared_datasets) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    path = shared_datasets / "pneumoniamnist.npz"
+def data() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    path = data_dir() / "pneumoniamnist.npz"
     if not path.is_file():
-        pytest.skip(f"real data not found: {path}")
+        pytest.skip(f"real data not found: {path} (set MEDBENCH_DATA_DIR)")
     with np.load(path) as z:
         parts = {"train": (z["train_images"][:N_TRAIN], z["train_labels"][:N_TRAIN]),
                  "val": (z["val_images"][:N_VAL], z["val_labels"][:N_VAL]),

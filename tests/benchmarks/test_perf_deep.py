@@ -15,9 +15,11 @@ import importlib.util
 import numpy as np
 import pytest
 
+from benchmark.paths import data_dir
 from features import cache
 
-pytestmark = pytest.mark.perf
+pytestmark = [pytest.mark.perf,  # Keras on NumPy 2 warns on every predict; nothing medbench can change
+              pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")]
 N_TRAIN, N_VAL, BATCH = 256, 64, 64
 CASES = [("cnn", "models.cnn", {"epochs": "1"}),
          ("resnet50", "models.resnet", {"weights": "random", "epochs": "1"})]
@@ -33,10 +35,10 @@ def _only_when_timed(request):
 
 
 @pytest.fixture(scope="module")
-def data(shared_datasets) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    path = shared_datasets / "pneumoniamnist.npz"
+def data() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    path = data_dir() / "pneumoniamnist.npz"
     if not path.is_file():
-        pytest.skip(f"real data not found: {path}")
+        pytest.skip(f"real data not found: {path} (set MEDBENCH_DATA_DIR)")
     with np.load(path) as z:
         return {"train": (z["train_images"][:N_TRAIN], z["train_labels"][:N_TRAIN].reshape(-1)),
                 "val": (z["val_images"][:N_VAL], z["val_labels"][:N_VAL].reshape(-1)),

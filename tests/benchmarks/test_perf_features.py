@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from sklearn.cluster import MiniBatchKMeans
 
+from benchmark.paths import data_dir
 from features import cache
 from features.hog import HOG, _hog_one
 from features.resize import to_size
@@ -21,10 +22,10 @@ BATCH = 64
 
 
 @pytest.fixture(scope="module")
-def images(shared_datasets) -> np.ndarray:
-    path = shared_datasets / "pneumoniamnist.npz"
+def images() -> np.ndarray:
+    path = data_dir() / "pneumoniamnist.npz"
     if not path.is_file():
-        pytest.skip(f"real data not found: {path}")
+        pytest.skip(f"real data not found: {path} (set MEDBENCH_DATA_DIR)")
     with np.load(path) as z:
         return np.ascontiguousarray(z["test_images"][:BATCH])
 
