@@ -18,6 +18,19 @@ pytestmark = pytest.mark.perf
 N_TRAIN, N_VAL, BATCH = 800, 200, 256
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Time one thread's work (OpenMP / BLAS pools and OpenCV at 1 thread): stable, comparable numbers."""
+    import cv2
+    from threadpoolctl import threadpool_limits
+
+    old = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    with threadpool_limits(1):
+        yield
+    cv2.setNumThreads(old)
+
+
 def _hog(x: np.ndarray) -> np.ndarray:
     params = {"image_size": 28, "orientations": 9, "pixels_per_cell": 4, "cells_per_block": 2}
     return np.stack([_hog_one(img, **params) for img in x])

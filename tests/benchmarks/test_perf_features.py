@@ -21,6 +21,19 @@ pytestmark = pytest.mark.perf
 BATCH = 64
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Time one thread's work (OpenMP / BLAS pools and OpenCV at 1 thread): stable, comparable numbers."""
+    import cv2
+    from threadpoolctl import threadpool_limits
+
+    old = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    with threadpool_limits(1):
+        yield
+    cv2.setNumThreads(old)
+
+
 @pytest.fixture(scope="module")
 def images() -> np.ndarray:
     path = data_dir() / "pneumoniamnist.npz"
