@@ -42,7 +42,17 @@ def compatibility(base: dict[str, Any], new: dict[str, Any]) -> list[str]:
     bs, ns = (base.get("split") or {}).get("fingerprint"), (new.get("split") or {}).get("fingerprint")
     if bs != ns:
         problems.append(f"split fingerprints differ ({_fp(bs)} vs {_fp(ns)})")
+    else:  # one split per seed (--resplit-per-seed): the jobs of each seed must share it too
+        b_seed, n_seed = _seed_splits(base), _seed_splits(new)
+        for seed in sorted(set(b_seed) & set(n_seed)):
+            if b_seed[seed] != n_seed[seed]:
+                problems.append(f"split fingerprints of seed {seed} differ ({_fp(b_seed[seed])} vs "
+                                f"{_fp(n_seed[seed])})")
     return problems
+
+
+def _seed_splits(results: dict[str, Any]) -> dict[int, str]:
+    return {j["seed"]: j["split_fingerprint"] for j in results.get("jobs", []) if j.get("split_fingerprint")}
 
 
 def _fp(value: Any) -> str:

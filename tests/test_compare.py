@@ -158,6 +158,16 @@ def test_refuses_other_split(runs, tmp_path, capsys):
     assert status == 1  # hog-tree and hog-xgboost are not in that run: missing counts as a regression
 
 
+def test_refuses_other_split_of_one_seed(runs, tmp_path, capsys):
+    def resplit(res):  # --resplit-per-seed: seed 1's jobs were scored on another split
+        for job in res["jobs"]:
+            if job["seed"] == 1:
+                job["split_fingerprint"] = "e" * 64
+    other = _edited(runs["seeds"], tmp_path / "resplit", resplit)
+    status, _, err = _compare(capsys, runs["seeds"], other)
+    assert status == 2 and "split fingerprints of seed 1 differ" in err
+
+
 def test_refuses_other_dataset(runs, tmp_path, capsys):
     def edit(res):
         res["dataset"]["spec"] = "folder:/data/xray"
