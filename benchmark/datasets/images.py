@@ -33,15 +33,16 @@ modification times, the image size and ``REPRESENTATION_VERSION``.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
 
+from benchmark.atomic import write_bytes
 from benchmark.errors import MedbenchError
 from benchmark.paths import cache_dir
 
@@ -188,19 +189,10 @@ def _read_cache(path: Path, n: int, image_size: int) -> tuple[np.ndarray, np.nda
 
 
 def _write_cache(path: Path, images: np.ndarray, ok: np.ndarray, reasons: list[str]) -> None:
+    buf = io.BytesIO()
+    np.savez(buf, images=images, ok=ok, reasons=np.array(reasons, dtype=str))
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, images=images, ok=ok, reasons=np.array(reasons, dtype=str))
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        write_bytes(path, buf.getvalue())
     except OSError as exc:  # a cache is an optimisation: never fail a run because it cannot be written
         print(f"medbench: warning: could not write image cache {path} ({exc}); "
               f"images will be decoded again next time", file=sys.stderr)

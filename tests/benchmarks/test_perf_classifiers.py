@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from sklearn.preprocessing import StandardScaler
 
-from benchmark.paths import data_dir
 from features.hog import _hog_one
 from models import classifiers
 
@@ -19,16 +18,8 @@ N_TRAIN, N_VAL, BATCH = 800, 200, 256
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Time one thread's work (OpenMP / BLAS pools and OpenCV at 1 thread): stable, comparable numbers."""
-    import cv2
-    from threadpoolctl import threadpool_limits
-
-    old = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    with threadpool_limits(1):
-        yield
-    cv2.setNumThreads(old)
+def _one_thread(one_thread):
+    """Every benchmark in this module times one thread's work."""
 
 
 def _hog(x: np.ndarray) -> np.ndarray:
@@ -37,16 +28,10 @@ def _hog(x: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def data() -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    path = data_dir() / "pneumoniamnist.npz"
-    if not path.is_file():
-        pytest.skip(f"real data not found: {path} (set MEDBENCH_DATA_DIR)")
-    with np.load(path) as z:
-        parts = {"train": (z["train_images"][:N_TRAIN], z["train_labels"][:N_TRAIN]),
-                 "val": (z["val_images"][:N_VAL], z["val_labels"][:N_VAL]),
-                 "test": (z["test_images"][:BATCH], z["test_labels"][:BATCH])}
+def data(pneumonia_parts) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    parts = pneumonia_parts(N_TRAIN, N_VAL, BATCH)
     scaler = StandardScaler().fit(_hog(parts["train"][0]))
-    return {s: (scaler.transform(_hog(x)).astype(np.float32), y.reshape(-1)) for s, (x, y) in parts.items()}
+    return {s: (scaler.transform(_hog(x)).astype(np.float32), y) for s, (x, y) in parts.items()}
 
 
 def _fitted(name: str, data) -> object:

@@ -15,7 +15,6 @@ import importlib.util
 import numpy as np
 import pytest
 
-from benchmark.paths import data_dir
 from features import cache
 
 pytestmark = [pytest.mark.perf,  # Keras on NumPy 2 warns on every predict; nothing medbench can change
@@ -35,14 +34,8 @@ def _only_when_timed(request):
 
 
 @pytest.fixture(scope="module")
-def data() -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    path = data_dir() / "pneumoniamnist.npz"
-    if not path.is_file():
-        pytest.skip(f"real data not found: {path} (set MEDBENCH_DATA_DIR)")
-    with np.load(path) as z:
-        return {"train": (z["train_images"][:N_TRAIN], z["train_labels"][:N_TRAIN].reshape(-1)),
-                "val": (z["val_images"][:N_VAL], z["val_labels"][:N_VAL].reshape(-1)),
-                "test": (z["test_images"][:BATCH], z["test_labels"][:BATCH].reshape(-1))}
+def data(pneumonia_parts) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    return pneumonia_parts(N_TRAIN, N_VAL, BATCH)
 
 
 def _fitted(pipeline: str, module: str, options: dict[str, str], data):

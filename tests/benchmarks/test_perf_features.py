@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from sklearn.cluster import MiniBatchKMeans
 
-from benchmark.paths import data_dir
 from features import cache
 from features.hog import HOG, _hog_one
 from features.resize import to_size
@@ -22,25 +21,13 @@ BATCH = 64
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Time one thread's work (OpenMP / BLAS pools and OpenCV at 1 thread): stable, comparable numbers."""
-    import cv2
-    from threadpoolctl import threadpool_limits
-
-    old = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    with threadpool_limits(1):
-        yield
-    cv2.setNumThreads(old)
+def _one_thread(one_thread):
+    """Every benchmark in this module times one thread's work."""
 
 
 @pytest.fixture(scope="module")
-def images() -> np.ndarray:
-    path = data_dir() / "pneumoniamnist.npz"
-    if not path.is_file():
-        pytest.skip(f"real data not found: {path} (set MEDBENCH_DATA_DIR)")
-    with np.load(path) as z:
-        return np.ascontiguousarray(z["test_images"][:BATCH])
+def images(pneumonia_parts) -> np.ndarray:
+    return np.ascontiguousarray(pneumonia_parts(0, 0, BATCH)["test"][0])
 
 
 @pytest.fixture(scope="module")
