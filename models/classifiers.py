@@ -81,10 +81,13 @@ class BalancedXGBClassifier(XGBClassifier):
 
 
 def xgboost(seed: int = 0, n_jobs: int = -1) -> BalancedXGBClassifier:
-    """Gradient-boosted trees (hist), up to 600 rounds with early stopping after 40 without gain."""
+    """Gradient-boosted trees (hist), up to 600 rounds with early stopping after 40 without gain.
+
+    The early-stopping metric is XGBoost's default for the objective it picks from the labels:
+    log-loss for two classes, multi-class log-loss for more."""
     return BalancedXGBClassifier(
         n_estimators=600, learning_rate=0.05, max_depth=4, subsample=0.8, colsample_bytree=0.5,
-        tree_method="hist", early_stopping_rounds=40, eval_metric="logloss", random_state=seed,
+        tree_method="hist", early_stopping_rounds=40, random_state=seed,
         n_jobs=n_jobs if n_jobs > 0 else None,
     )
 
