@@ -119,11 +119,8 @@ class KerasCNNClassifier(kb.KerasClassifierBase):
     def fit(self, X, y, validation_data=None):
         t0 = time.perf_counter()
         keras = kb.import_keras()
-        x = kb.as_images(X)
-        self.classes_, y_idx = kb.encode_labels(y, self.n_classes)
+        x, y_idx, val = kb.prepare_fit(self, X, y, validation_data)
         n_classes = len(self.classes_)
-        val = kb.encode_validation(validation_data, self.classes_)
-        self.input_shape_ = x.shape[1:3]
         size = working_size(min(self.input_shape_), self.image_size)
         deterministic = kb.seed_everything(self.random_state, self.deterministic)
         dev = kb.device_info()

@@ -65,6 +65,15 @@ def encode_validation(validation_data, classes: np.ndarray) -> tuple[np.ndarray,
     return as_images(x_val, "X_val"), np.searchsorted(classes, np.asarray(y_val).ravel()).astype(np.int32)
 
 
+def prepare_fit(est, X, y, validation_data):
+    """The common start of a Keras estimator's ``fit``: checked images, label indices (setting
+    ``est.classes_`` and ``est.input_shape_``) and the encoded validation pair (or None)."""
+    x = as_images(X)
+    est.classes_, y_idx = encode_labels(y, est.n_classes)
+    est.input_shape_ = x.shape[1:3]
+    return x, y_idx, encode_validation(validation_data, est.classes_)
+
+
 def class_weights(y_idx: np.ndarray, n_classes: int) -> dict[int, float]:
     """Balanced class weights ``n / (k * n_c)`` for the classes present in ``y_idx``."""
     counts = np.bincount(y_idx, minlength=n_classes)

@@ -319,11 +319,8 @@ class ResNet50Classifier(kb.KerasClassifierBase):
         if self.strategy not in ("frozen", "finetune"):
             raise MedbenchError(f"resnet50 strategy must be frozen or finetune, got {self.strategy!r}")
         keras = kb.import_keras()
-        x = kb.as_images(X)
-        self.classes_, y_idx = kb.encode_labels(y, self.n_classes)
+        x, y_idx, val = kb.prepare_fit(self, X, y, validation_data)
         n_classes = len(self.classes_)
-        val = kb.encode_validation(validation_data, self.classes_)
-        self.input_shape_ = x.shape[1:3]
         size = int(self.image_size or default_size(min(self.input_shape_)))
         if size < 32:
             raise MedbenchError(f"resnet50 image_size must be at least 32, got {size}")
