@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
@@ -90,7 +89,3 @@ def xgboost(seed: int = 0, n_jobs: int = -1) -> BalancedXGBClassifier:
         tree_method="hist", early_stopping_rounds=40, random_state=seed,
         n_jobs=n_jobs if n_jobs > 0 else None,
     )
-
-
-def balanced_weights(y: np.ndarray) -> np.ndarray:
-    return compute_sample_weight("balanced", y)

@@ -34,22 +34,21 @@ from models.resnet import WEIGHT_KEYWORDS, ResNet50Classifier
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
-def _int(lo: int, hi: int) -> Callable[[str], int]:
-    def parse(v: str) -> int:
-        n = int(v)
-        if not lo <= n <= hi:
-            raise ValueError(f"expected an integer in [{lo}, {hi}]")
-        return n
+def _ranged(cast: Callable[[str], Any], kind: str, lo: float, hi: float) -> Callable[[str], Any]:
+    def parse(v: str):
+        x = cast(v)
+        if not lo <= x <= hi:
+            raise ValueError(f"expected {kind} in [{lo}, {hi}]")
+        return x
     return parse
+
+
+def _int(lo: int, hi: int) -> Callable[[str], int]:
+    return _ranged(int, "an integer", lo, hi)
 
 
 def _float(lo: float, hi: float) -> Callable[[str], float]:
-    def parse(v: str) -> float:
-        x = float(v)
-        if not lo <= x <= hi:
-            raise ValueError(f"expected a number in [{lo}, {hi}]")
-        return x
-    return parse
+    return _ranged(float, "a number", lo, hi)
 
 
 def _bool(v: str) -> bool:
