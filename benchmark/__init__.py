@@ -1,3 +1,12 @@
-"""medbench harness: datasets, identical splits, the job runner, metrics and the CLI."""
+"""medbench: honest benchmarks of classical computer-vision pipelines against deep models on medical images.
 
-__version__ = "0.1.0"
+The package's layers, bottom to top (``tox -e lint`` checks them with import-linter):
+``medbench.core`` (errors, atomic writes, paths, settings, cache keys) <- ``medbench.features`` <-
+``medbench.models`` <- the harness (``datasets``, ``splits``, ``runner``, ``metrics``, ``stats``,
+``results``, ``regression``, ...) <- ``medbench.reports`` (rendering only) <- ``medbench.api`` <-
+``medbench.cli``.
+"""
+
+from medbench.core.version import __version__
+
+__all__ = ["__version__"]

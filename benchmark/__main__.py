@@ -1,5 +1,5 @@
-"""``python -m benchmark`` is the same as the ``medbench`` command."""
+"""``python -m medbench`` is the same as the ``medbench`` command."""
 
-from benchmark.cli import main
+from medbench.cli import main
 
 raise SystemExit(main())

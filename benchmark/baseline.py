@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmark import results as results_mod
-from benchmark.atomic import write_text
-from benchmark.errors import MedbenchError
+from medbench import results as results_mod
+from medbench.core.atomic import write_text
+from medbench.core.errors import MedbenchError
 
 STORE_ENV = "MEDBENCH_BASELINES"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmark import __version__
-from benchmark.errors import MedbenchError
+from medbench.core.errors import MedbenchError
+from medbench.core.version import __version__
 
 EPILOG = """examples:
   medbench run                                   # every pipeline on PneumoniaMNIST -> results/pneumoniamnist
@@ -25,8 +25,8 @@ environment:
 
 # Modules adding sub-commands: each has ``register(subparsers)``, which adds its parser and sets
 # ``handler`` (a function taking the parsed args and returning the exit status) with set_defaults.
-COMMAND_MODULES: tuple[str, ...] = ("benchmark.commands.compare", "benchmark.commands.baseline",
-                                    "benchmark.commands.profiles")
+COMMAND_MODULES: tuple[str, ...] = ("medbench.commands.compare", "medbench.commands.baseline",
+                                    "medbench.commands.profiles")
 
 
 def _parse_options(items: list[str]) -> dict[str, dict[str, str]]:
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_datasets(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from benchmark.datasets import describe_datasets
+    from medbench.datasets import describe_datasets
 
     print(tabulate(describe_datasets(), headers="keys", tablefmt="simple"))
     return 0
@@ -125,7 +125,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 def cmd_pipelines(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from models import registry
+    from medbench.models import registry
 
     rows = [{"pipeline": p.name, "family": p.family, "what": p.summary,
              "tuned on validation": ", ".join(f"{k} in {v}" for k, v in p.param_grid.items()) or "–"}
@@ -135,8 +135,8 @@ def cmd_pipelines(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from benchmark import results as results_mod
-    from reports.build import write_report
+    from medbench import results as results_mod
+    from medbench.reports.build import write_report
 
     res = results_mod.load(args.results)
     out = args.results if args.results.is_dir() else args.results.parent
@@ -149,15 +149,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tabulate import tabulate
     from tqdm.auto import tqdm
 
-    from benchmark import profiles
-    from benchmark import results as results_mod
-    from benchmark.datasets import load_dataset
-    from benchmark.profiling import environment
-    from benchmark.runner import Job, run_job
-    from benchmark.splits import load_manifest, make_split, save_manifest
-    from models import registry
-    from reports.build import write_report
-    from reports.tables import leaderboard
+    from medbench import profiles
+    from medbench import results as results_mod
+    from medbench.datasets import load_dataset
+    from medbench.models import registry
+    from medbench.profiling import environment
+    from medbench.reports.build import write_report
+    from medbench.reports.tables import leaderboard
+    from medbench.runner import Job, run_job
+    from medbench.splits import load_manifest, make_split, save_manifest
 
     for frac, name in ((args.val_fraction, "--val-fraction"), (args.test_fraction, "--test-fraction")):
         if not 0 < frac < 0.5:
@@ -229,7 +229,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _save_samples(ds, split, out: Path) -> None:
     """figures/samples.png (needs the pixels, so only `run` can draw it); a failure only warns."""
-    from reports.figures import SAMPLES, save_samples
+    from medbench.reports.figures import SAMPLES, save_samples
 
     try:
         save_samples(ds, split, out / "figures" / SAMPLES)
@@ -240,7 +240,7 @@ def _save_samples(ds, split, out: Path) -> None:
 def _resplit(ds, args: argparse.Namespace, out: Path, split_info: dict[str, Any]) -> dict[int, tuple[Any, str]]:
     """--resplit-per-seed: seed S runs on ``make_split(seed=S)``, saved as OUT/split-seedS.json and listed
     in ``split_info["per_seed"]``; returns ``{seed: (split, fingerprint)}``."""
-    from benchmark.splits import make_split, save_manifest
+    from medbench.splits import make_split, save_manifest
 
     seed_splits: dict[int, tuple[Any, str]] = {}
     per_seed: dict[str, dict[str, Any]] = {}

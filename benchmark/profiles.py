@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from benchmark.errors import MedbenchError
+from medbench.core.errors import MedbenchError
 
 
 @dataclass(frozen=True)

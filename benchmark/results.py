@@ -36,11 +36,11 @@ from typing import Any
 
 import numpy as np
 
-from benchmark import __version__
-from benchmark import stats as st
-from benchmark.atomic import write_json, write_text
-from benchmark.errors import MedbenchError
-from benchmark.metrics import HEADLINE
+from medbench import stats as st
+from medbench.core.atomic import write_json, write_text
+from medbench.core.errors import MedbenchError
+from medbench.core.version import __version__
+from medbench.metrics import HEADLINE
 
 SCHEMA = "medbench.results"
 SCHEMA_VERSION = 1

@@ -26,15 +26,15 @@ from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 
-from benchmark import __version__
-from benchmark.atomic import write_json
-from benchmark.datasets.dataset import Dataset
-from benchmark.errors import MedbenchError
-from benchmark.metrics import choose_threshold, classification_metrics, predict_with_threshold, roc_auc
-from benchmark.profiling import PeakMemory, timer
-from benchmark.splits import Split
-from features import cache
-from models import registry
+from medbench.core.atomic import write_json
+from medbench.core.errors import MedbenchError
+from medbench.core.version import __version__
+from medbench.datasets.dataset import Dataset
+from medbench.features import cache
+from medbench.metrics import choose_threshold, classification_metrics, predict_with_threshold, roc_auc
+from medbench.models import registry
+from medbench.profiling import PeakMemory, timer
+from medbench.splits import Split
 
 LATENCY_BATCH = 256
 LATENCY_SINGLE = 10

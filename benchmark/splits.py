@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
-from benchmark.atomic import write_json
-from benchmark.datasets.dataset import SPLITS, Dataset
-from benchmark.errors import MedbenchError
+from medbench.core.atomic import write_json
+from medbench.core.errors import MedbenchError
+from medbench.datasets.dataset import SPLITS, Dataset
 
 MANIFEST_VERSION = 1
 

@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmark.errors import MedbenchError
-from benchmark.metrics import HEADLINE
+from medbench.core.errors import MedbenchError
+from medbench.metrics import HEADLINE
 
 if sys.version_info >= (3, 11):
     import tomllib

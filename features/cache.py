@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.atomic import write_bytes
-from benchmark.paths import cache_dir
+from medbench.core.atomic import write_bytes
+from medbench.core.paths import cache_dir
 
 _state = threading.local()
 _stats = {"hits": 0, "misses": 0}

@@ -16,9 +16,9 @@ import numpy as np
 from skimage.feature import hog
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from features import cache
-from features.parallel import map_images
-from features.resize import to_size
+from medbench.features import cache
+from medbench.features.parallel import map_images
+from medbench.features.resize import to_size
 
 
 def _hog_one(img: np.ndarray, *, image_size: int, orientations: int, pixels_per_cell: int,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from features.resize import to_size
+from medbench.features.resize import to_size
 
 
 class Pixels(TransformerMixin, BaseEstimator):

@@ -20,9 +20,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.cluster import MiniBatchKMeans
 
-from features import cache
-from features.parallel import map_images
-from features.resize import to_size
+from medbench.features import cache
+from medbench.features.parallel import map_images
+from medbench.features.resize import to_size
 
 
 def grid_points(image_size: int, step: int, patch_size: int) -> np.ndarray:

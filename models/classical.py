@@ -12,11 +12,11 @@ from sklearn.dummy import DummyClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from features.hog import HOG
-from features.pixels import Pixels
-from features.sift import SIFTBoVW
-from models import classifiers
-from models.registry import BuildContext, PipelineSpec, register
+from medbench.features.hog import HOG
+from medbench.features.pixels import Pixels
+from medbench.features.sift import SIFTBoVW
+from medbench.models import classifiers
+from medbench.models.registry import BuildContext, PipelineSpec, register
 
 
 def hog_features(ctx: BuildContext) -> HOG:

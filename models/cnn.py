@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from models import keras_base as kb
+from medbench.models import keras_base as kb
 
 AUTO_SIZE_LIMIT = 64  # images up to this side are used at native size
 AUTO_LARGE_SIZE = 96  # working size for larger images (e.g. 224 px folders)

@@ -26,10 +26,10 @@ from typing import Any
 
 from sklearn.pipeline import Pipeline
 
-from benchmark.errors import MedbenchError
-from models.cnn import KerasCNNClassifier
-from models.registry import BuildContext, PipelineSpec, register
-from models.resnet import WEIGHT_KEYWORDS, ResNet50Classifier
+from medbench.core.errors import MedbenchError
+from medbench.models.cnn import KerasCNNClassifier
+from medbench.models.registry import BuildContext, PipelineSpec, register
+from medbench.models.resnet import WEIGHT_KEYWORDS, ResNet50Classifier
 
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 

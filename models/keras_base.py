@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from benchmark.errors import MedbenchError
+from medbench.core.errors import MedbenchError
 
 
 def import_keras():

@@ -21,11 +21,11 @@ from typing import Any
 
 from sklearn.pipeline import Pipeline
 
-from benchmark.errors import MedbenchError
+from medbench.core.errors import MedbenchError
 
 FAMILIES = ("baseline", "classical", "deep")
 # Modules whose import registers pipelines (kept cheap: no heavy imports at module level).
-_MODULES = ("models.classical", "models.deep")
+_MODULES = ("medbench.models.classical", "medbench.models.deep")
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.errors import MedbenchError
-from features import cache
-from models import keras_base as kb
+from medbench.core.errors import MedbenchError
+from medbench.features import cache
+from medbench.models import keras_base as kb
 
 NOTOP_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
 WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
@@ -387,7 +387,7 @@ class ResNet50Classifier(kb.KerasClassifierBase):
 
     def _finetune(self, x, y_idx, val, cw, precision) -> dict[str, Any]:
         """Unfreeze ``conv5`` (batch-norm layers stay frozen, in inference mode); train it with the head."""
-        from models.cnn import augmentation
+        from medbench.models.cnn import augmentation
 
         keras = kb.import_keras()
         GrayResize, ImagenetGray = _layers()

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from benchmark import results as results_mod
-from benchmark.atomic import write_text
-from reports import figures, html, markdown
+from medbench import results as results_mod
+from medbench.core.atomic import write_text
+from medbench.reports import figures, html, markdown
 
 
 def write_report(results: dict[str, Any], out_dir: Path) -> Path:

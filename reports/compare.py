@@ -14,11 +14,11 @@ import math
 import time
 from typing import Any
 
-from benchmark import __version__
-from benchmark.errors import MedbenchError
-from benchmark.metrics import HEADLINE
-from benchmark.tolerances import RUNTIME, Tolerances
-from reports.tables import METRIC_LABELS
+from medbench.core.errors import MedbenchError
+from medbench.core.version import __version__
+from medbench.metrics import HEADLINE
+from medbench.reports.tables import METRIC_LABELS
+from medbench.tolerances import RUNTIME, Tolerances
 
 SCHEMA = "medbench.compare"
 SCHEMA_VERSION = 1
@@ -141,7 +141,7 @@ def with_statistics(results: dict[str, Any]) -> dict[str, Any]:
     """``results`` with a "statistics" section (bootstrap CIs) when it can have one: the stored section if
     it covers the jobs, else one computed now from the test predictions (``benchmark.results.statistics``,
     deterministic); unchanged when medbench has no statistics or the jobs carry no predictions."""
-    from benchmark import results as results_mod
+    from medbench import results as results_mod
 
     compute = getattr(results_mod, "statistics", None)
     if compute is None or not results.get("jobs"):

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from benchmark import results as results_mod
-from benchmark import stats as st
-from benchmark.atomic import write_bytes
+from medbench import results as results_mod
+from medbench import stats as st
+from medbench.core.atomic import write_bytes
 
 FAMILY_COLORS = {"baseline": "#8c8c8c", "classical": "#1f77b4", "deep": "#e6550d"}
 SAMPLES = "samples.png"

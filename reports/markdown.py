@@ -12,10 +12,10 @@ from typing import Any
 
 from tabulate import tabulate
 
-from benchmark import results as results_mod
-from benchmark import stats as st
-from reports import tables
-from reports.figures import SAMPLES, planned
+from medbench import results as results_mod
+from medbench import stats as st
+from medbench.reports import tables
+from medbench.reports.figures import SAMPLES, planned
 
 ALPHA = 0.05
 
@@ -118,7 +118,7 @@ def _classical_vs_deep(results: dict[str, Any], stats: dict[str, Any]) -> list[s
 
 
 def _family(job: dict[str, Any]) -> str:
-    from models import registry
+    from medbench.models import registry
 
     try:
         return registry.get(job["pipeline"]).family

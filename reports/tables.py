@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmark import results as results_mod
-from benchmark.metrics import HEADLINE
+from medbench import results as results_mod
+from medbench.metrics import HEADLINE
 
 METRIC_LABELS = {
     "accuracy": "Accuracy",

@@ -18,13 +18,13 @@ Fixtures (names are stable: other test modules rely on them):
     The session's ``MEDBENCH_CACHE_DIR`` (a ``Path``). A test that needs a cold cache of its own sets
     ``monkeypatch.setenv("MEDBENCH_CACHE_DIR", str(tmp_path))`` instead.
 ``pneumonia_full`` (session)
-    The whole real PneumoniaMNIST :class:`~benchmark.datasets.dataset.Dataset` (5,856 images, 28x28,
+    The whole real PneumoniaMNIST :class:`~medbench.datasets.dataset.Dataset` (5,856 images, 28x28,
     official split), loaded through ``load_dataset("pneumoniamnist")``.
 ``pneumonia_small`` (session)
     A real, small PneumoniaMNIST Dataset: the first 300 train / 100 val / 150 test images of the official
     split (ids, labels and ``official_split`` kept), for fast pipeline tests. Do not mutate it.
 ``pneumonia_small_split`` (session)
-    Its :class:`~benchmark.splits.Split` (``make_split``: the official one, 300 / 100 / 150).
+    Its :class:`~medbench.splits.Split` (``make_split``: the official one, 300 / 100 / 150).
 ``make_image_folder`` (function)
     Factory ``make_image_folder(n_per_class, *, layout="flat" | "split", name="xray", splits=...)``
     that copies real chest_xray JPEGs into ``tmp_path/name`` and returns the folder: ``flat`` gives
@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.datasets.dataset import SPLITS, Dataset
+from medbench.datasets.dataset import SPLITS, Dataset
 
 SMALL_COUNTS = {"train": 300, "val": 100, "test": 150}
 
@@ -91,7 +91,7 @@ def chest_xray_dir(shared_datasets: Path) -> Path:
 def pneumonia_full(shared_datasets: Path) -> Dataset:
     if not (shared_datasets / "pneumoniamnist.npz").is_file():
         pytest.skip(f"real data not found: {shared_datasets / 'pneumoniamnist.npz'}")
-    from benchmark.datasets import load_dataset
+    from medbench.datasets import load_dataset
 
     return load_dataset("pneumoniamnist")
 
@@ -119,7 +119,7 @@ def pneumonia_small(pneumonia_full: Dataset) -> Dataset:
 
 @pytest.fixture(scope="session")
 def pneumonia_small_split(pneumonia_small: Dataset):
-    from benchmark.splits import make_split
+    from medbench.splits import make_split
 
     split = make_split(pneumonia_small, seed=0)
     assert split.method == "official", split.method

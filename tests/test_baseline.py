@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import baseline, profiles, tolerances
-from benchmark import results as results_mod
-from benchmark.cli import main
-from benchmark.errors import MedbenchError
-from benchmark.paths import data_dir
-from reports.compare import compare
+from medbench import baseline, profiles, tolerances
+from medbench import results as results_mod
+from medbench.cli import main
+from medbench.core.errors import MedbenchError
+from medbench.core.paths import data_dir
+from medbench.reports.compare import compare
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "baselines" / "pneumoniamnist-fast"
@@ -117,8 +117,8 @@ def test_profiles_apply():
 
 def test_committed_baseline_matches_the_fast_profile():
     """The regression baseline (tox -e regress) is complete, current and on today's data and split."""
-    from benchmark.datasets import load_dataset
-    from benchmark.splits import make_split
+    from medbench.datasets import load_dataset
+    from medbench.splits import make_split
 
     _npz()
     pneumonia_full = load_dataset("pneumoniamnist")

@@ -1,4 +1,4 @@
-"""The real ``medbench`` command line, in-process (``benchmark.cli.main``) and once as a subprocess, on real
+"""The real ``medbench`` command line, in-process (``medbench.cli.main``) and once as a subprocess, on real
 chest_xray images copied into temporary folders."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.cli import main
+from medbench.cli import main
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -32,7 +32,7 @@ def _assert_one_line_error(code: int, err: str, *needles: str) -> None:
 
 
 def test_module_help_as_subprocess(tmp_path: Path):
-    proc = subprocess.run([sys.executable, "-m", "benchmark", "--help"], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "medbench", "--help"], capture_output=True, text=True,
                           cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
     for command in ("run", "datasets", "pipelines", "report"):
@@ -48,7 +48,7 @@ def test_datasets_lists_known_datasets(capsys):
 
 
 def test_pipelines_lists_registered_pipelines(capsys):
-    from models import registry
+    from medbench.models import registry
 
     code, out, _ = _run(capsys, "pipelines")
     assert code == 0

@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark import results as results_mod
-from benchmark import tolerances
-from benchmark.cli import main
-from benchmark.errors import MedbenchError
-from benchmark.paths import data_dir
-from reports import compare as cmp
+from medbench import results as results_mod
+from medbench import tolerances
+from medbench.cli import main
+from medbench.core.errors import MedbenchError
+from medbench.core.paths import data_dir
+from medbench.reports import compare as cmp
 
 PIPES = ["majority", "hog-tree", "hog-xgboost"]
 # Options keeping the session's runs quick on 2 cores: a 20-round one-thread XGBoost, a tree on 20% of
@@ -58,8 +58,8 @@ def runs(tmp_path_factory) -> dict[str, Path]:
 
 def _other_split(root: Path) -> Path:
     """A real, valid split manifest differing from the official split: 20 test images moved to train."""
-    from benchmark.datasets import load_dataset
-    from benchmark.splits import Split, make_split, save_manifest
+    from medbench.datasets import load_dataset
+    from medbench.splits import Split, make_split, save_manifest
 
     ds = load_dataset("pneumoniamnist")
     s = make_split(ds, seed=0, val_fraction=0.1, test_fraction=0.2)
@@ -273,7 +273,7 @@ def test_confidence_intervals_when_present(runs, tmp_path, capsys):
 
 def test_exit_status_of_the_command(runs, tmp_path):
     def medbench(*args):
-        return subprocess.run([sys.executable, "-m", "benchmark", "compare", *map(str, args), "--quiet",
+        return subprocess.run([sys.executable, "-m", "medbench", "compare", *map(str, args), "--quiet",
                                "--json", str(tmp_path / "x.json")], capture_output=True, text=True)
     ok = medbench(runs["a"], runs["b"], "--no-runtime")
     bad = medbench(runs["a"], runs["weak"], "--no-runtime")

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.errors import MedbenchError
-from features import cache
-from models import registry
+from medbench.core.errors import MedbenchError
+from medbench.features import cache
+from medbench.models import registry
 
 # Keras' own save_weights under NumPy 2 (not ours): keep the report readable.
 pytestmark = pytest.mark.filterwarnings(
@@ -43,7 +43,7 @@ def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("MEDBENCH_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("MEDBENCH_NO_CACHE", raising=False)
     monkeypatch.delenv("MEDBENCH_RESNET50_WEIGHTS", raising=False)
-    from models import resnet
+    from medbench.models import resnet
 
     monkeypatch.setattr(resnet, "WEIGHTS_URL", "http://127.0.0.1:9/")
 
@@ -191,7 +191,7 @@ def test_resnet50_finetune_runs(pneumonia):
 @pytest.fixture(scope="module")
 def weights_file(tmp_path_factory):
     """Random-init notop ResNet50 weights saved like a user's own file, with their sha256."""
-    from models.keras_base import import_keras
+    from medbench.models.keras_base import import_keras
 
     keras = import_keras()
     keras.utils.set_random_seed(123)
@@ -218,8 +218,8 @@ def test_resnet50_imagenet_from_keras_cache_in_official_format(tmp_path, monkeyp
     h5py = pytest.importorskip("h5py")
     from keras.src.legacy.saving import legacy_h5_format
 
-    from models import resnet
-    from models.keras_base import import_keras
+    from medbench.models import resnet
+    from medbench.models.keras_base import import_keras
 
     keras = import_keras()
     keras.utils.set_random_seed(5)
@@ -239,7 +239,7 @@ def test_resnet50_imagenet_from_keras_cache_in_official_format(tmp_path, monkeyp
 
 
 def test_resnet50_wrong_hash_is_refused(weights_file, monkeypatch):
-    from models.resnet import resolve_weights
+    from medbench.models.resnet import resolve_weights
 
     path, sha, _ = weights_file
     wrong = "0" * 64
@@ -259,7 +259,7 @@ def test_resnet50_wrong_hash_is_refused(weights_file, monkeypatch):
 
 
 def test_resnet50_without_imagenet_weights_refuses_in_one_line(pneumonia, tmp_path, monkeypatch, capsys):
-    from models.resnet import NOTOP_FILE, resolve_weights
+    from medbench.models.resnet import NOTOP_FILE, resolve_weights
 
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))

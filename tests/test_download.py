@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.datasets import info, load_dataset
-from benchmark.datasets.download import fetch, md5sum
-from benchmark.errors import MedbenchError
+from medbench.core.errors import MedbenchError
+from medbench.datasets import info, load_dataset
+from medbench.datasets.download import fetch, md5sum
 
 FACTS = info.MEDMNIST["pneumoniamnist"]
 FILE, MD5 = FACTS["file"], FACTS["md5"]

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from benchmark.datasets import load_dataset
-from benchmark.datasets.dataset import Dataset
-from features import cache
-from features.hog import HOG
-from features.pixels import Pixels
-from features.sift import SIFTBoVW, grid_points
+from medbench.datasets import load_dataset
+from medbench.datasets.dataset import Dataset
+from medbench.features import cache
+from medbench.features.hog import HOG
+from medbench.features.pixels import Pixels
+from medbench.features.sift import SIFTBoVW, grid_points
 
 
 def hog_length(image_size: int, pixels_per_cell: int, cells_per_block: int, orientations: int) -> int:

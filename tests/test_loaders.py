@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from benchmark.datasets import images as images_mod
-from benchmark.datasets import load_dataset
-from benchmark.datasets.coronahack import load_coronahack
-from benchmark.datasets.folder import load_folder, patient_id
-from benchmark.datasets.images import UnreadableImage, decode_image, decode_many, load_images
-from benchmark.errors import MedbenchError
+from medbench.core.errors import MedbenchError
+from medbench.datasets import images as images_mod
+from medbench.datasets import load_dataset
+from medbench.datasets.coronahack import load_coronahack
+from medbench.datasets.folder import load_folder, patient_id
+from medbench.datasets.images import UnreadableImage, decode_image, decode_many, load_images
 
 
 def _shared() -> Path:

@@ -1,4 +1,4 @@
-"""benchmark.metrics on small cases worked out by hand (in the comments)."""
+"""medbench.metrics on small cases worked out by hand (in the comments)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from benchmark.metrics import (
+from medbench.metrics import (
     HEADLINE,
     choose_threshold,
     classification_metrics,

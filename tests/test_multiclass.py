@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from benchmark.datasets import load_dataset
-from benchmark.datasets.dataset import SPLITS, Dataset
-from benchmark.runner import Job, fit_and_evaluate
-from benchmark.splits import make_split
-from models import registry
+from medbench.datasets import load_dataset
+from medbench.datasets.dataset import SPLITS, Dataset
+from medbench.models import registry
+from medbench.runner import Job, fit_and_evaluate
+from medbench.splits import make_split
 
 PER_CLASS = {"train": 80, "val": 30, "test": 40}
 

@@ -9,11 +9,11 @@ from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from benchmark.datasets.dataset import Dataset
-from benchmark.metrics import HEADLINE, choose_threshold
-from benchmark.runner import Job, fit_and_evaluate
-from benchmark.splits import Split
-from models import registry
+from medbench.datasets.dataset import Dataset
+from medbench.metrics import HEADLINE, choose_threshold
+from medbench.models import registry
+from medbench.runner import Job, fit_and_evaluate
+from medbench.splits import Split
 
 PIPELINES = [p.name for p in registry.resolve(["classical", "baseline"])]
 

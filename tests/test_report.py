@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark import results as results_mod
-from benchmark.cli import main
-from benchmark.metrics import classification_metrics
-from reports import figures
-from reports.build import write_report
+from medbench import results as results_mod
+from medbench.cli import main
+from medbench.metrics import classification_metrics
+from medbench.reports import figures
+from medbench.reports.build import write_report
 
 PNG = b"\x89PNG\r\n\x1a\n"
 RUN_ARGS = ["run", "--dataset", "pneumoniamnist", "--pipelines", "majority", "hog-tree", "--seeds", "0", "1",
@@ -298,7 +298,7 @@ def test_html_renders_in_chromium(run_dir, tmp_path):
 
 
 def test_verdict_wording():
-    from reports.markdown import _verdict
+    from medbench.reports.markdown import _verdict
 
     worse = {"roc_auc": {"diff": -0.031, "p": 0.002}}
     level = {"roc_auc": {"diff": -0.0002, "p": 0.97}}

@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from benchmark import atomic
-from benchmark import results as results_mod
-from benchmark.datasets.dataset import Dataset
-from benchmark.errors import MedbenchError
-from benchmark.metrics import HEADLINE
-from benchmark.profiling import environment
-from benchmark.runner import Job, job_path, run_job
-from benchmark.splits import Split, save_manifest
+from medbench.core import atomic
+from medbench import results as results_mod
+from medbench.core.errors import MedbenchError
+from medbench.datasets.dataset import Dataset
+from medbench.metrics import HEADLINE
+from medbench.profiling import environment
+from medbench.runner import Job, job_path, run_job
+from medbench.splits import Split, save_manifest
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -1,4 +1,4 @@
-"""benchmark.splits on real data: official, carved-validation and seeded group-aware splits, fingerprints
+"""medbench.splits on real data: official, carved-validation and seeded group-aware splits, fingerprints
 and manifests."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.datasets import load_dataset
-from benchmark.datasets.dataset import SPLITS, Dataset
-from benchmark.errors import MedbenchError
-from benchmark.splits import Split, load_manifest, make_split, save_manifest
+from medbench.core.errors import MedbenchError
+from medbench.datasets import load_dataset
+from medbench.datasets.dataset import SPLITS, Dataset
+from medbench.splits import Split, load_manifest, make_split, save_manifest
 
 # Regression guard, computed once from the real pneumoniamnist.npz (MD5 28209eda62fecd6e6a2d98b1501bb15f)
 # with make_split(ds) and pinned here: the official split's fingerprint must never change silently

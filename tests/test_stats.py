@@ -1,4 +1,4 @@
-"""benchmark.stats against hand-worked and textbook cases, and the statistics section of results.
+"""medbench.stats against hand-worked and textbook cases, and the statistics section of results.
 
 Expected values are literals derived by hand in the comments (cross-checked once with scipy:
 ``scipy.stats.binomtest``, ``scipy.stats.chi2.sf``, ``scipy.stats.norm.sf``).
@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score, roc_auc_score
 
-from benchmark import results as results_mod
-from benchmark import stats as st
+from medbench import results as results_mod
+from medbench import stats as st
 
 # --- bootstrap -------------------------------------------------------------------------------
 
@@ -218,7 +218,7 @@ def test_pareto_front():
 
 
 def _job(pipeline: str, seed: int, family: str, y, pred, score) -> dict:
-    from benchmark.metrics import classification_metrics
+    from medbench.metrics import classification_metrics
 
     proba = np.column_stack([1 - np.asarray(score), score])
     return {"job_id": f"{pipeline}__seed{seed}", "pipeline": pipeline, "name": pipeline, "family": family,

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    from benchmark import baseline
+    from medbench import baseline
 
     path = baseline.update(args.results, args.name, args.store)
     tol = path.parent / "tolerances.toml"
@@ -41,7 +41,7 @@ def cmd_update(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from benchmark import baseline
+    from medbench import baseline
 
     rows = [{"name": e["name"], "dataset": e.get("dataset", "?"), "split": e.get("split", "?"),
              "pipelines": len(e.get("pipelines", [])), "seeds": " ".join(map(str, e.get("seeds", []))),
@@ -60,10 +60,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from benchmark import baseline
-    from benchmark import results as results_mod
-    from benchmark.errors import MedbenchError
-    from reports.tables import leaderboard
+    from medbench import baseline
+    from medbench import results as results_mod
+    from medbench.core.errors import MedbenchError
+    from medbench.reports.tables import leaderboard
 
     path = baseline.store_dir(args.store) / args.name
     if not (path / "results.json").is_file():

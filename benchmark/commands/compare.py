@@ -46,10 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from benchmark import baseline, tolerances
-    from benchmark import results as results_mod
-    from benchmark.atomic import write_json, write_text
-    from reports.compare import compare, markdown_report, text_report, verdict_line, with_statistics
+    from medbench import baseline, tolerances
+    from medbench import results as results_mod
+    from medbench.core.atomic import write_json, write_text
+    from medbench.reports.compare import compare, markdown_report, text_report, verdict_line, with_statistics
 
     base_path = baseline.resolve(args.base, args.store)
     new_path = baseline.resolve(args.new, args.store)

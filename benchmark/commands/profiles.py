@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from benchmark import profiles
+from medbench import profiles
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmark.datasets import info
-from benchmark.datasets.dataset import SPLITS, Dataset
-from benchmark.errors import MedbenchError
+from medbench.core.errors import MedbenchError
+from medbench.datasets import info
+from medbench.datasets.dataset import SPLITS, Dataset
 
 __all__ = ["Dataset", "SPLITS", "load_dataset", "describe_datasets"]
 
@@ -25,7 +25,7 @@ def load_dataset(spec: str, *, task: str | None = None, image_size: int | None =
     if kind in info.MEDMNIST and not path:
         if task not in (None, info.MEDMNIST[kind]["task"]):
             raise MedbenchError(f"dataset {kind} has no task {task!r}")
-        from benchmark.datasets.medmnist import load_medmnist
+        from medbench.datasets.medmnist import load_medmnist
 
         return load_medmnist(kind, spec)
     if kind in info.PATH_KINDS:
@@ -35,13 +35,13 @@ def load_dataset(spec: str, *, task: str | None = None, image_size: int | None =
         if image_size is not None:
             opts["image_size"] = image_size
         if kind == "folder":
-            from benchmark.datasets.folder import load_folder
+            from medbench.datasets.folder import load_folder
 
             if task is not None:
                 raise MedbenchError("folder datasets have one task (their class folders); drop --task")
             return load_folder(path, spec=spec, **opts)
         if kind == "coronahack":
-            from benchmark.datasets.coronahack import load_coronahack
+            from medbench.datasets.coronahack import load_coronahack
 
             return load_coronahack(path, spec=spec, task=task, **opts)
     known = ", ".join(list(info.MEDMNIST) + [v["usage"] for v in info.PATH_KINDS.values()])

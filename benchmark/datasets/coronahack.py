@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.datasets import info
-from benchmark.datasets.dataset import Dataset
-from benchmark.datasets.folder import MAX_LISTED_FILES, groups_for, warn
-from benchmark.datasets.images import DEFAULT_IMAGE_SIZE, is_image_file, load_images
-from benchmark.errors import MedbenchError
+from medbench.core.errors import MedbenchError
+from medbench.datasets import info
+from medbench.datasets.dataset import Dataset
+from medbench.datasets.folder import MAX_LISTED_FILES, groups_for, warn
+from medbench.datasets.images import DEFAULT_IMAGE_SIZE, is_image_file, load_images
 
 METADATA_CSV = "Chest_xray_Corona_Metadata.csv"
 IMAGE_DIR = "Coronahack-Chest-XRay-Dataset"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from benchmark.errors import MedbenchError
-from benchmark.paths import DATA_DIR_ENV, data_dir
+from medbench.core.errors import MedbenchError
+from medbench.core.paths import DATA_DIR_ENV, data_dir
 
 
 def md5sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

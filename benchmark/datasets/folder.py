@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.datasets import info
-from benchmark.datasets.dataset import SPLITS, Dataset
-from benchmark.datasets.images import DEFAULT_IMAGE_SIZE, is_image_file, load_images
-from benchmark.errors import MedbenchError
+from medbench.core.errors import MedbenchError
+from medbench.datasets import info
+from medbench.datasets.dataset import SPLITS, Dataset
+from medbench.datasets.images import DEFAULT_IMAGE_SIZE, is_image_file, load_images
 
 _PATIENT_PATTERNS = (
     re.compile(r"^(person\d+)_"),  # person1000_bacteria_2931.jpeg -> person1000

@@ -42,9 +42,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from benchmark.atomic import write_bytes
-from benchmark.errors import MedbenchError
-from benchmark.paths import cache_dir
+from medbench.core.atomic import write_bytes
+from medbench.core.errors import MedbenchError
+from medbench.core.paths import cache_dir
 
 REPRESENTATION_VERSION = 1
 DEFAULT_IMAGE_SIZE = 224

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.datasets import info
-from benchmark.datasets.dataset import SPLITS, Dataset
-from benchmark.datasets.download import fetch
-from benchmark.errors import MedbenchError
+from medbench.core.errors import MedbenchError
+from medbench.datasets import info
+from medbench.datasets.dataset import SPLITS, Dataset
+from medbench.datasets.download import fetch
 
 
 def load_medmnist(name: str, spec: str | None = None) -> Dataset:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.paths import data_dir
+from medbench.core.paths import data_dir
 
 
 def _pneumonia_parts(n_train: int, n_val: int, n_test: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:

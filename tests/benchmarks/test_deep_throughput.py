@@ -31,7 +31,7 @@ def _only_when_asked(request):
 
 @pytest.fixture(scope="module")
 def models():
-    from models.resnet import Weights, build_backbone, build_extractor, embedding_params
+    from medbench.models.resnet import Weights, build_backbone, build_extractor, embedding_params
 
     backbone = build_backbone(Weights("random", "benchmark"), SIZE)
     extractor = build_extractor(backbone, (28, 28), SIZE)
@@ -51,8 +51,8 @@ def bare(backbone, x_ready):
 
 
 def extraction(extractor, x_uint8, params):
-    from features import cache
-    from models.resnet import extract_embeddings
+    from medbench.features import cache
+    from medbench.models.resnet import extract_embeddings
 
     with cache.disabled():
         return extract_embeddings(extractor, x_uint8, BATCH, params)[0]

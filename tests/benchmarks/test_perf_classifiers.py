@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from sklearn.preprocessing import StandardScaler
 
-from features.hog import _hog_one
-from models import classifiers
+from medbench.features.hog import _hog_one
+from medbench.models import classifiers
 
 pytestmark = pytest.mark.perf
 N_TRAIN, N_VAL, BATCH = 800, 200, 256

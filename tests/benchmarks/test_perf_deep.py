@@ -15,13 +15,13 @@ import importlib.util
 import numpy as np
 import pytest
 
-from features import cache
+from medbench.features import cache
 
 pytestmark = [pytest.mark.perf,  # Keras on NumPy 2 warns on every predict; nothing medbench can change
               pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")]
 N_TRAIN, N_VAL, BATCH = 256, 64, 64
-CASES = [("cnn", "models.cnn", {"epochs": "1"}),
-         ("resnet50", "models.resnet", {"weights": "random", "epochs": "1"})]
+CASES = [("cnn", "medbench.models.cnn", {"epochs": "1"}),
+         ("resnet50", "medbench.models.resnet", {"weights": "random", "epochs": "1"})]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -41,7 +41,7 @@ def data(pneumonia_parts) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def _fitted(pipeline: str, module: str, options: dict[str, str], data):
     if importlib.util.find_spec(module) is None:
         pytest.skip(f"{module.replace('.', '/')}.py is not there yet (the deep pipelines land separately)")
-    from models import registry
+    from medbench.models import registry
 
     if pipeline not in registry.all_pipelines():
         pytest.skip(f"pipeline {pipeline!r} is not registered")

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from sklearn.cluster import MiniBatchKMeans
 
-from features import cache
-from features.hog import HOG, _hog_one
-from features.resize import to_size
-from features.sift import SIFTBoVW, _sift_one, grid_points
+from medbench.features import cache
+from medbench.features.hog import HOG, _hog_one
+from medbench.features.resize import to_size
+from medbench.features.sift import SIFTBoVW, _sift_one, grid_points
 
 pytestmark = pytest.mark.perf
 BATCH = 64
