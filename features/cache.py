@@ -1,28 +1,35 @@
-"""Content-keyed disk cache for expensive per-image computations (features, CNN embeddings).
+"""Content-keyed disk cache for expensive per-image computations (features, codebooks, embeddings).
 
-Entries are keyed by a hash of the input array's bytes plus the computation's parameters, so a
-second run on the same images with the same parameters does not recompute them, while any change
-in pixels or parameters misses. Entries are written atomically. The cache lives in
-``$MEDBENCH_CACHE_DIR/<namespace>`` and can be switched off for a block with :func:`disabled`
+An entry's key (:mod:`medbench.core.cachekeys`) covers the input array's bytes, the computation's
+parameters, the hash of the medbench source that computes it (``code``: by default the
+``medbench.features`` and ``medbench.core`` packages) and the versions of the libraries involved
+(``libs``). Editing ``hog.py`` or upgrading scikit-image therefore misses, never returns stale
+features. Each entry ``<key>.npy`` has a sidecar ``<key>.json`` with its key inputs, which
+:func:`describe` and ``medbench cache info`` read. Entries are written atomically. The cache lives
+in ``$MEDBENCH_CACHE_DIR/<namespace>`` and can be switched off for a block with :func:`disabled`
 (the runner does this when it measures inference latency) or globally with ``MEDBENCH_NO_CACHE=1``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
-import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from medbench.core.atomic import write_bytes
+from medbench.core import cachekeys, settings
+from medbench.core.atomic import write_bytes, write_json
+from medbench.core.cachekeys import array_digest
 from medbench.core.paths import cache_dir
+
+__all__ = ["array_digest", "cached_array", "describe", "disabled", "enabled", "reset_stats", "stats"]
+
+FEATURE_CODE = ("medbench.features", "medbench.core")
 
 _state = threading.local()
 _stats = {"hits": 0, "misses": 0}
@@ -38,7 +45,7 @@ def reset_stats() -> None:
 
 
 def enabled() -> bool:
-    if os.environ.get("MEDBENCH_NO_CACHE", "") not in ("", "0"):
+    if settings.flag(settings.NO_CACHE_ENV):
         return False
     return getattr(_state, "enabled", True)
 
@@ -54,24 +61,20 @@ def disabled() -> Iterator[None]:
         _state.enabled = old
 
 
-def array_digest(x: np.ndarray) -> str:
-    h = hashlib.sha256()
-    h.update(f"{x.dtype.str}{x.shape}".encode())
-    h.update(np.ascontiguousarray(x).data)
-    return h.hexdigest()
+def key_inputs(namespace: str, x: np.ndarray, params: dict[str, Any], *, code: Iterable[str] = FEATURE_CODE,
+               libs: Iterable[str] = cachekeys.LIBS_CLASSICAL) -> dict[str, Any]:
+    """Everything the entry for input ``x`` depends on (see :func:`medbench.core.cachekeys.key_inputs`)."""
+    return cachekeys.key_inputs(namespace, code=code, libs=libs, input=array_digest(x), **params)
 
 
-def key_for(x: np.ndarray, params: dict[str, Any]) -> str:
-    blob = json.dumps(params, sort_keys=True, default=str)
-    return hashlib.sha256((array_digest(x) + blob).encode()).hexdigest()[:32]
-
-
-def cached_array(namespace: str, x: np.ndarray, params: dict[str, Any],
-                 compute: Callable[[], np.ndarray]) -> tuple[np.ndarray, bool]:
-    """Return ``(result, hit)``: the cached result of ``compute()`` for input ``x`` and ``params``."""
+def cached_array(namespace: str, x: np.ndarray, params: dict[str, Any], compute: Callable[[], np.ndarray], *,
+                 code: Iterable[str] = FEATURE_CODE,
+                 libs: Iterable[str] = cachekeys.LIBS_CLASSICAL) -> tuple[np.ndarray, bool]:
+    """Return ``(result, hit)``: the cached result of ``compute()`` for input ``x``, ``params``, code, libs."""
     if not enabled():
         return compute(), False
-    path = Path(cache_dir()) / namespace / f"{key_for(x, params)}.npy"
+    inputs = key_inputs(namespace, x, params, code=code, libs=libs)
+    path = Path(cache_dir()) / namespace / f"{cachekeys.digest(inputs)[:32]}.npy"
     if path.exists():
         try:
             result = np.load(path, allow_pickle=False)
@@ -84,7 +87,22 @@ def cached_array(namespace: str, x: np.ndarray, params: dict[str, Any],
     buf = io.BytesIO()
     np.save(buf, result, allow_pickle=False)
     try:
+        write_json(path.with_suffix(".json"), inputs)
         write_bytes(path, buf.getvalue())
     except OSError:
         pass  # a read-only or full cache never fails a run
     return result, False
+
+
+def describe(namespace: str | None = None) -> list[dict[str, Any]]:
+    """The stored key inputs of every entry (of one namespace, or all), for ``medbench cache info``."""
+    root = Path(cache_dir())
+    out = []
+    for side in sorted(root.glob(f"{namespace or '*'}/*.json")):
+        try:
+            inputs = json.loads(side.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(inputs, dict):
+            out.append({"entry": str(side.with_suffix(".npy").relative_to(root)), **inputs})
+    return out

@@ -61,6 +61,6 @@ class HOG(TransformerMixin, BaseEstimator):
         X = np.asarray(X)
         fn = partial(_hog_one, **self._params())
         feats, self.cache_hit_ = cache.cached_array(
-            "hog", X, {"v": 1, **self._params()}, lambda: map_images(fn, X, n_jobs=self.n_jobs, desc="HOG")
+            "hog", X, self._params(), lambda: map_images(fn, X, n_jobs=self.n_jobs, desc="HOG")
         )
         return feats

@@ -63,7 +63,7 @@ class SIFTBoVW(TransformerMixin, BaseEstimator):
         params = {"image_size": self.image_size, "step": self.step, "patch_size": self.patch_size}
         fn = partial(_sift_one, **params)
         desc, self.cache_hit_ = cache.cached_array(
-            "sift", np.asarray(X), {"v": 1, **params}, lambda: map_images(fn, np.asarray(X), n_jobs=self.n_jobs,
+            "sift", np.asarray(X), params, lambda: map_images(fn, np.asarray(X), n_jobs=self.n_jobs,
                                                                           desc="SIFT")
         )
         return desc

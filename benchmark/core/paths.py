@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import platformdirs
 
-DATA_DIR_ENV = "MEDBENCH_DATA_DIR"
-CACHE_DIR_ENV = "MEDBENCH_CACHE_DIR"
+from medbench.core import settings
+from medbench.core.settings import CACHE_DIR_ENV, DATA_DIR_ENV
+
+__all__ = ["CACHE_DIR_ENV", "DATA_DIR_ENV", "cache_dir", "data_dir"]
 
 
 def data_dir() -> Path:
     """Directory holding dataset files: ``$MEDBENCH_DATA_DIR`` or the user's cache dir."""
-    env = os.environ.get(DATA_DIR_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_cache_dir("medbench")) / "data"
+    return settings.path(DATA_DIR_ENV) or Path(platformdirs.user_cache_dir("medbench")) / "data"
 
 
 def cache_dir() -> Path:
     """Directory for derived caches (decoded images, features, embeddings): ``$MEDBENCH_CACHE_DIR``."""
-    env = os.environ.get(CACHE_DIR_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_cache_dir("medbench")) / "cache"
+    return settings.path(CACHE_DIR_ENV) or Path(platformdirs.user_cache_dir("medbench")) / "cache"
