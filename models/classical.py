@@ -32,8 +32,8 @@ def sift_features(ctx: BuildContext) -> SIFTBoVW:
 
 FEATURES = {"hog": hog_features, "sift": sift_features}
 CLASSIFIERS = {
-    "svm": (lambda ctx: classifiers.svm(ctx.seed), {"C": [1.0, 10.0]}, "RBF SVM"),
-    "tree": (lambda ctx: classifiers.tree(ctx.seed), {"max_depth": [6, 12, None]}, "decision tree"),
+    "svm": (lambda ctx: classifiers.svm(ctx.seed), {"svm__C": [1.0, 10.0]}, "RBF SVM"),
+    "tree": (lambda ctx: classifiers.tree(ctx.seed), {"tree__max_depth": [6, 12, None]}, "decision tree"),
     "xgboost": (lambda ctx: classifiers.xgboost(ctx.seed, ctx.n_jobs), {}, "XGBoost"),
 }
 

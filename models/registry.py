@@ -45,7 +45,8 @@ class PipelineSpec:
     family: str
     summary: str
     build: Callable[[BuildContext], Pipeline]
-    param_grid: dict[str, list] = field(default_factory=dict)  # grid over the last step's parameters
+    # grid over the last step's parameters, keyed like scikit-learn pipeline parameters (``svm__C``)
+    param_grid: dict[str, list] = field(default_factory=dict)
     default: bool = True  # part of "--pipelines all"/the default run
 
     def __post_init__(self) -> None:
