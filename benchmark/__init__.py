@@ -7,6 +7,8 @@ The package's layers, bottom to top (``tox -e lint`` checks them with import-lin
 ``medbench.cli``.
 """
 
+from medbench.api import Results, compare, load_results, report, run
+from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
 
-__all__ = ["__version__"]
+__all__ = ["MedbenchError", "Results", "__version__", "compare", "load_results", "report", "run"]

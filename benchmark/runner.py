@@ -2,17 +2,19 @@
 
 A job is independent: given the dataset, the split and a :class:`Job`, :func:`run_job` fits the
 pipeline, tunes it on the validation split only, scores the test split once, measures runtime and
-writes ``jobs/<job_id>.json`` atomically. A job whose file exists with the same key (medbench
-version, dataset and split fingerprints, pipeline, options, seed) is not run again, so an
-interrupted run resumes where it stopped and jobs can later be farmed out in parallel.
+writes ``jobs/<job_id>.json`` atomically. A finished record is reused only when its key matches and
+its body is intact. The key (:mod:`medbench.core.cachekeys`) covers the hash of the medbench source
+that computes a job (core, features, models, runner, metrics; a plugin pipeline's own package too),
+the library versions, the Keras backend, the dataset and split fingerprints, the pipeline, its
+options and the seed, and whatever a step reports through ``cache_identity()`` (e.g. which weights
+``imagenet-or-random`` resolved to). The body carries its own SHA-256, so an edited record is
+recomputed, never reported. Each record stores its key inputs, so a re-run can say why it reused or
+recomputed a job.
 """
 
 from __future__ import annotations
 
-import ast
-import hashlib
 import inspect
-import json
 import pickle
 import statistics
 import time
@@ -26,18 +28,24 @@ from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 
-from medbench.core.atomic import write_json
+from medbench.core import cachekeys, settings
+from medbench.core.atomic import json_roundtrip, read_json, write_json
 from medbench.core.errors import MedbenchError
-from medbench.core.version import __version__
 from medbench.datasets.dataset import Dataset
 from medbench.features import cache
 from medbench.metrics import choose_threshold, classification_metrics, predict_with_threshold, roc_auc
 from medbench.models import registry
 from medbench.profiling import PeakMemory, timer
+from medbench.results import job_id as make_job_id
 from medbench.splits import Split
 
 LATENCY_BATCH = 256
 LATENCY_SINGLE = 10
+#: The medbench code a job record depends on (its source hash is part of every job key).
+JOB_CODE = ("medbench.core", "medbench.features", "medbench.models", "medbench.runner", "medbench.metrics",
+            "medbench.profiling")
+JOB_LIBS = tuple(dict.fromkeys(cachekeys.LIBS_CLASSICAL + cachekeys.LIBS_DEEP))
+_VOLATILE = ("cached", "cache_reason", "body_sha256")
 
 
 @dataclass(frozen=True)
@@ -48,27 +56,45 @@ class Job:
 
     @property
     def job_id(self) -> str:
-        return f"{self.pipeline}__seed{self.seed}"
+        return make_job_id(self.pipeline, self.seed)
 
-    def key(self, ds: Dataset, split_fingerprint: str) -> str:
-        blob = json.dumps({
-            "medbench": __version__, "dataset": ds.fingerprint, "split": split_fingerprint,
-            "pipeline": self.pipeline, "seed": self.seed, "options": self.options,
-        }, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()
+    def key_inputs(self, ds: Dataset, split_fingerprint: str, identity: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+        plugin = registry.plugin_of(self.pipeline)
+        return cachekeys.key_inputs(
+            "job", code=JOB_CODE + ((plugin,) if plugin else ()), libs=JOB_LIBS,
+            keras_backend=settings.keras_backend(), dataset=ds.fingerprint, split=split_fingerprint,
+            pipeline=self.pipeline, seed=self.seed, options=self.options, identity=identity or {})
+
+    def key(self, ds: Dataset, split_fingerprint: str, identity: dict[str, Any] | None = None) -> str:
+        return cachekeys.digest(self.key_inputs(ds, split_fingerprint, identity))
 
 
 def job_path(out_dir: Path, job: Job) -> Path:
     return Path(out_dir) / "jobs" / f"{job.job_id}.json"
 
 
-def load_cached(out_dir: Path, job: Job, key: str) -> dict[str, Any] | None:
+def body_digest(record: dict[str, Any]) -> str:
+    """SHA-256 of a record's body (everything but the volatile bookkeeping fields)."""
+    return cachekeys.digest({k: v for k, v in record.items() if k not in _VOLATILE})
+
+
+def load_cached(out_dir: Path, job: Job, inputs: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """``(record, why)``: the finished record for ``job`` if it may be reused, else ``None`` and the reason."""
     path = job_path(out_dir, job)
+    if not path.exists():
+        return None, "not run before"
     try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return record if record.get("key") == key and record.get("status") == "ok" else None
+        record = read_json(path)
+    except (OSError, ValueError, RecursionError):
+        return None, f"{path.name} is unreadable"
+    if not isinstance(record, dict) or record.get("status") != "ok":
+        return None, "the earlier attempt failed"
+    if record.get("body_sha256") != body_digest(record):
+        return None, f"{path.name} was edited or damaged (body digest mismatch)"
+    if record.get("key") != cachekeys.digest(inputs):
+        return None, cachekeys.explain(record.get("key_inputs"), inputs)
+    return record, "same inputs"
 
 
 def _accepts(fn, name: str) -> bool:
@@ -121,34 +147,38 @@ def _latency(pipe: Pipeline, X: np.ndarray) -> dict[str, float]:
     }
 
 
-def _literal(value: str) -> Any:
-    try:
-        return ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return value  # a bare word such as "balanced" or "sqrt"
+def _grid(spec: registry.PipelineSpec, final_name: str, pinned: dict[str, Any]) -> list[dict[str, Any]]:
+    """The validation grid (``step__param`` keys of the final step), less what ``--option`` pinned."""
+    bad = [k for k in spec.param_grid if k.split("__", 1)[0] != final_name]
+    if bad:
+        raise MedbenchError(f"pipeline {spec.name}: grid key {bad[0]!r} is not a parameter of its final step "
+                            f"{final_name!r} (use {final_name}__PARAM)")
+    grid = {k: v for k, v in spec.param_grid.items() if k not in pinned}
+    return list(ParameterGrid(grid)) if grid else [{}]
 
 
-def apply_param_options(pipe: Pipeline, options: dict[str, str]) -> Pipeline:
-    """Options named like scikit-learn parameters (``step__param``, e.g. ``hog__pixels_per_cell=4``)
-    are set on the built pipeline; other options are the builder's to read."""
-    params = {k: _literal(v) for k, v in options.items() if "__" in k}
-    if params:
-        valid = pipe.get_params(deep=True)
-        bad = sorted(set(params) - set(valid))
-        if bad:
-            steps = [k for k in valid if "__" in k and k.split("__", 1)[0] not in ("steps", "memory")]
-            raise MedbenchError(f"option {bad[0]!r} is not a parameter of this pipeline; valid names look like "
-                                f"{', '.join(steps[:4])}, … (scikit-learn step__param)")
-        pipe.set_params(**params)
-    return pipe
+def build(job: Job, n_classes: int, image_shape: tuple[int, int], n_jobs: int = -1
+          ) -> tuple[registry.PipelineSpec, Pipeline, dict[str, Any]]:
+    """``(spec, pipeline, resolved options)`` for ``job``: built and with its options applied and checked."""
+    spec = registry.get(job.pipeline)
+    ctx = registry.BuildContext(n_classes=n_classes, image_shape=image_shape, seed=job.seed, n_jobs=n_jobs)
+    pipe = spec.build(ctx)
+    return spec, pipe, registry.apply_options(spec, pipe, job.options)
+
+
+def identity(pipe: Pipeline) -> dict[str, Any]:
+    """What the steps' ``cache_identity()`` report (e.g. the weights a transfer model will load)."""
+    out = {}
+    for name, step in pipe.steps:
+        fn = getattr(step, "cache_identity", None)
+        if callable(fn):
+            out[name] = fn()
+    return out
 
 
 def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1) -> dict[str, Any]:
     """Run one job and return its record (no I/O)."""
-    spec = registry.get(job.pipeline)
-    ctx = registry.BuildContext(n_classes=ds.n_classes, image_shape=ds.image_shape, seed=job.seed,
-                                n_jobs=n_jobs, options=dict(job.options))
-    pipe = apply_param_options(spec.build(ctx), job.options)
+    spec, pipe, resolved = build(job, ds.n_classes, ds.image_shape, n_jobs)
     X = {s: ds.images[split.indices(s)] for s in ("train", "val", "test")}
     y = {s: ds.labels[split.indices(s)] for s in ("train", "val", "test")}
     runtime: dict[str, Any] = {}
@@ -165,9 +195,10 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1) -> d
                 Xt = dict(X)
         runtime["feature_cache"] = cache.stats()
         tuning, best, best_score = [], None, None
+        pinned = {k: v for k, v in resolved.items() if k in spec.param_grid}
         with timer(runtime, "fit_time_s"):
-            for params in ParameterGrid(spec.param_grid) if spec.param_grid else [{}]:
-                est = clone(final).set_params(**params)
+            for params in _grid(spec, final_name, pinned):
+                est = clone(final).set_params(**{k.split("__", 1)[1]: v for k, v in params.items()})
                 _fit_final(est, Xt["train"], y["train"], (Xt["val"], y["val"]))
                 p_val = est.predict_proba(Xt["val"])
                 score = _val_score(y["val"], p_val, ds.n_classes, ds.positive_class)
@@ -199,7 +230,9 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1) -> d
         "seed": job.seed,
         "options": dict(job.options),
         "steps": [name for name, _ in fitted.steps],
-        "params": best_params,
+        "params": {**best_params, **pinned},
+        "fixed_by_option": pinned,
+        "resolved_options": resolved,
         "tuning": tuning,
         "threshold": threshold,
         "metrics": classification_metrics(y["test"], y_pred, proba, ds.class_names, positive),
@@ -219,19 +252,25 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1) -> d
 
 def run_job(ds: Dataset, split: Split, job: Job, out_dir: Path, n_jobs: int = -1,
             split_fingerprint: str | None = None, reuse: bool = True) -> dict[str, Any]:
-    """Run ``job`` unless its cached record exists; write and return the record.
+    """Run ``job`` unless its intact record with the same key exists; write and return the record.
 
-    A :class:`MedbenchError` (e.g. a pipeline refusing to run without its weights) or any other
-    exception is recorded as ``status: "error"`` with its message, so the rest of the run goes on.
+    The returned record has ``cached`` (reused or not) and ``cache_reason`` (why it was recomputed,
+    when an earlier record existed). A :class:`MedbenchError` (e.g. a pipeline refusing to run without
+    its weights) or any other exception is recorded as ``status: "error"`` with its message, so the rest
+    of the run goes on.
     """
     fp = split_fingerprint or split.fingerprint(ds)
-    key = job.key(ds, fp)
-    if reuse and (cached := load_cached(out_dir, job, key)) is not None:
-        cached["cached"] = True
-        return cached
+    spec, pipe, _ = build(job, ds.n_classes, ds.image_shape, n_jobs)
+    inputs = job.key_inputs(ds, fp, identity(pipe))
+    reason = "--fresh"
+    if reuse:
+        cached, reason = load_cached(out_dir, job, inputs)
+        if cached is not None:
+            return {**cached, "cached": True, "cache_reason": reason}
     t0 = time.perf_counter()
-    base = {"job_id": job.job_id, "key": key, "pipeline": job.pipeline, "seed": job.seed,
-            "options": dict(job.options), "split_fingerprint": fp, "dataset_fingerprint": ds.fingerprint}
+    base = {"job_id": job.job_id, "key": cachekeys.digest(inputs), "key_inputs": inputs, "pipeline": job.pipeline,
+            "family": spec.family, "seed": job.seed, "options": dict(job.options), "split_fingerprint": fp,
+            "dataset_fingerprint": ds.fingerprint}
     try:
         record = {**base, "status": "ok", **fit_and_evaluate(ds, split, job, n_jobs)}
     except MedbenchError as exc:
@@ -241,6 +280,7 @@ def run_job(ds: Dataset, split: Split, job: Job, out_dir: Path, n_jobs: int = -1
                   "traceback": traceback.format_exc()}
     record["wall_time_s"] = time.perf_counter() - t0
     record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    record = json_roundtrip(record)  # exactly what the file will hold, so its digest checks on reload
+    record["body_sha256"] = body_digest(record)
     write_json(job_path(out_dir, job), record)
-    record["cached"] = False
-    return record
+    return {**record, "cached": False, "cache_reason": reason}

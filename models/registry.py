@@ -14,7 +14,11 @@ dataset's ``uint8`` image array ``(N, H, W)``: feature transformers first, a cla
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.metadata
+import sys
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +30,9 @@ from medbench.core.errors import MedbenchError
 FAMILIES = ("baseline", "classical", "deep")
 # Modules whose import registers pipelines (kept cheap: no heavy imports at module level).
 _MODULES = ("medbench.models.classical", "medbench.models.deep")
+#: Entry-point group through which another package adds pipelines: each entry point names a module
+#: (imported, so its ``register(...)`` calls run) or a callable returning one PipelineSpec or a list of them.
+ENTRY_POINT_GROUP = "medbench.pipelines"
 
 
 @dataclass(frozen=True)
@@ -70,11 +77,37 @@ def _load() -> None:
     if not _loaded:
         _loaded = True
         for mod in _MODULES:
-            try:
-                importlib.import_module(mod)
-            except ModuleNotFoundError as exc:
-                if exc.name != mod:
-                    raise
+            importlib.import_module(mod)
+        _load_plugins()
+
+
+def _load_plugins() -> None:
+    """Pipelines from other packages' ``medbench.pipelines`` entry points; a broken plugin only warns."""
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()  # importing a module runs its register(...) calls
+            if isinstance(obj, PipelineSpec):
+                specs: Any = [obj]
+            elif callable(obj) and not isinstance(obj, types.ModuleType):
+                made = obj()
+                specs = [made] if isinstance(made, PipelineSpec) else list(made or [])
+            else:
+                specs = []
+            for spec in specs:
+                if spec.name not in _REGISTRY:
+                    register(spec)
+        except Exception as exc:  # noqa: BLE001 - someone else's package must not break medbench
+            print(f"medbench: warning: pipeline plugin {ep.name!r} ({ep.value}) could not be loaded: "
+                  f"{type(exc).__name__}: {exc}; its pipelines are not available", file=sys.stderr)
+
+
+def plugin_of(name: str) -> str | None:
+    """The distribution that registered pipeline ``name`` (None for medbench's own)."""
+    spec = all_pipelines().get(name)
+    module = getattr(spec.build, "__module__", "") if spec else ""
+    if not module or module.startswith("medbench."):
+        return None
+    return module.split(".", 1)[0]
 
 
 def all_pipelines() -> dict[str, PipelineSpec]:
@@ -102,3 +135,71 @@ def resolve(names: list[str] | None) -> list[PipelineSpec]:
             out.append(get(name))
     seen: set[str] = set()
     return [p for p in out if not (p.name in seen or seen.add(p.name))]
+
+
+def _literal(value: Any) -> Any:
+    """An option value as typed: ``"3"`` -> 3, ``"0.5"`` -> 0.5, ``"None"`` -> None, a bare word -> the string."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return value.strip()
+
+
+def resolve_options(spec: PipelineSpec, pipe: Pipeline, options: dict[str, Any]) -> dict[str, Any]:
+    """``--option`` items for one pipeline -> scikit-learn parameters of its built ``pipe``.
+
+    A key is a full ``step__param`` name (``svm__C``) or a bare parameter name that ends exactly one
+    of them (``C`` -> ``svm__C``, ``epochs`` -> ``cnn__epochs``). Any other key is an error that lists
+    the valid names: an option is never silently ignored. Values are parsed as Python literals.
+    """
+    valid = [k for k in pipe.get_params(deep=True) if "__" in k and k.split("__", 1)[0] in pipe.named_steps]
+    resolved: dict[str, Any] = {}
+    for key, value in options.items():
+        if key in valid:
+            full = key
+        else:
+            matches = [k for k in valid if k.rsplit("__", 1)[-1] == key]
+            if len(matches) != 1:
+                why = "is ambiguous" if matches else "is not a parameter of this pipeline"
+                names = ", ".join(sorted(matches or valid))
+                raise MedbenchError(f"--option {spec.name}.{key}={value}: {key!r} {why}; valid names: {names}")
+            full = matches[0]
+        if full in resolved:
+            raise MedbenchError(f"--option {spec.name}.{key}={value} sets {full} a second time")
+        resolved[full] = _literal(value)
+    return resolved
+
+
+def apply_options(spec: PipelineSpec, pipe: Pipeline, options: dict[str, Any]) -> dict[str, Any]:
+    """Resolve ``options`` (:func:`resolve_options`), set them on ``pipe`` and check them.
+
+    Steps with a ``check_params()`` method (the Keras estimators) validate their parameters here, so a
+    bad value is one line before any data is touched. Returns the resolved ``{step__param: value}``.
+    """
+    resolved = resolve_options(spec, pipe, options)
+    pipe.set_params(**resolved)
+    for step_name, step in pipe.steps:
+        check = getattr(step, "check_params", None)
+        if callable(check):
+            try:
+                check()
+            except MedbenchError:
+                raise
+            except (ValueError, TypeError) as exc:
+                raise MedbenchError(f"--option for {spec.name} ({step_name}): {exc}") from None
+    return resolved
+
+
+def validate_options(specs: list[PipelineSpec], options: dict[str, dict[str, Any]], *,
+                     n_classes: int = 2, image_shape: tuple[int, int] = (28, 28)) -> None:
+    """Check every ``--option`` before a run starts: unknown pipelines, names and bad values raise."""
+    known = all_pipelines()
+    for name in options:
+        if name not in known:
+            raise MedbenchError(f"--option names unknown pipeline {name!r}; known pipelines: {', '.join(known)}")
+    for spec in specs:
+        if options.get(spec.name):
+            apply_options(spec, spec.build(BuildContext(n_classes=n_classes, image_shape=image_shape)),
+                          options[spec.name])

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from tabulate import tabulate
+
 from medbench import profiles
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     run = sub.choices.get("run")
-    if run is not None:  # the option lives here; cmd_run applies it with benchmark.profiles.apply
+    if run is not None:  # the option lives here; medbench.api.run applies it
         run.add_argument("--profile", choices=sorted(profiles.PROFILES), default=None,
                          help="named pipeline set (see `medbench profiles`); --pipelines overrides its list")
     p = sub.add_parser("profiles", help="list the run profiles (medbench run --profile NAME)")
@@ -17,8 +19,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
-    from tabulate import tabulate
-
     rows = [{"profile": p.name, "pipelines": " ".join(p.pipelines), "options": " ".join(p.options) or "–",
              "what": p.summary} for p in profiles.PROFILES.values()]
     print(tabulate(rows, headers="keys", tablefmt="simple"))

@@ -1,4 +1,4 @@
-"""Atomic file writes: a result is either completely on disk or not there at all."""
+"""Atomic file writes (a result is either completely on disk or not there at all) and the JSON codec they use."""
 
 from __future__ import annotations
 
@@ -32,8 +32,24 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
 
 
+def dumps(obj: Any) -> str:
+    """The JSON text medbench writes for ``obj`` (numpy scalars/arrays and paths converted)."""
+    return json.dumps(obj, indent=2, sort_keys=False, default=_json_default)
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    return write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    return write_text(path, dumps(obj) + "\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Parse a JSON file as UTF-8 (raises OSError, ValueError incl. UnicodeDecodeError, or RecursionError)."""
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def json_roundtrip(obj: Any) -> Any:
+    """``obj`` as it reads back from the file :func:`write_json` makes (tuples -> lists, numpy -> Python)."""
+    return json.loads(dumps(obj))
 
 
 def _json_default(obj: Any) -> Any:

@@ -1,0 +1,75 @@
+"""What medbench's caches hold and whether each entry would still be reused (``medbench cache info``).
+
+Every cache entry (job records in ``OUT/jobs/``, feature / embedding / image entries under
+``$MEDBENCH_CACHE_DIR``) stores its key inputs. An entry is *current* when the medbench source hash
+and the library versions it was made with are those installed now; otherwise the reason is given.
+(Data and parameters are part of the key too, but only a run knows which data it will use.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from medbench.core import cachekeys
+from medbench.core.atomic import read_json
+from medbench.core.paths import cache_dir
+from medbench.features import cache as feature_cache
+
+
+def staleness(inputs: dict[str, Any]) -> str:
+    """``"current"``, or why an entry made with ``inputs`` would be recomputed today."""
+    code = inputs.get("code") or {}
+    current = dict(inputs)
+    try:
+        current["code"] = {"modules": code.get("modules", []), "sha256": cachekeys.source_hash(*code.get("modules", []))}
+    except (ModuleNotFoundError, TypeError):
+        return "stale: its source modules are gone"
+    current["libraries"] = cachekeys.library_versions(inputs.get("libraries") or {})
+    why = cachekeys.explain(inputs, current)
+    return "current" if why == "same inputs" else f"stale: {why}"
+
+
+def _summary(inputs: dict[str, Any]) -> str:
+    params = inputs.get("params") or {}
+    shown = {k: v for k, v in params.items() if k not in ("input", "dataset", "split", "identity")}
+    return ", ".join(f"{k}={v}" for k, v in shown.items())
+
+
+def job_entries(out: str | Path) -> list[dict[str, Any]]:
+    """One row per job record in ``out/jobs``."""
+    rows = []
+    for path in sorted(Path(out).glob("jobs/*.json")):
+        try:
+            rec = read_json(path)
+        except (OSError, ValueError, RecursionError):
+            rows.append({"entry": path.name, "status": "unreadable", "state": "will be recomputed", "inputs": ""})
+            continue
+        inputs = rec.get("key_inputs") if isinstance(rec, dict) else None
+        if not isinstance(inputs, dict):
+            rows.append({"entry": path.name, "status": rec.get("status", "?") if isinstance(rec, dict) else "?",
+                         "state": "no key inputs (made by an older medbench): will be recomputed", "inputs": ""})
+            continue
+        rows.append({"entry": path.name, "status": rec.get("status"), "state": staleness(inputs),
+                     "inputs": _summary(inputs)})
+    return rows
+
+
+def store_entries() -> list[dict[str, Any]]:
+    """One row per namespace of the shared cache (``$MEDBENCH_CACHE_DIR``): entries, current, stale."""
+    counts: dict[str, dict[str, Any]] = {}
+    for entry in feature_cache.describe():
+        ns = entry["entry"].split("/", 1)[0]
+        row = counts.setdefault(ns, {"cache": ns, "entries": 0, "current": 0, "stale": 0, "why stale": set()})
+        row["entries"] += 1
+        state = staleness(entry)
+        if state == "current":
+            row["current"] += 1
+        else:
+            row["stale"] += 1
+            row["why stale"].add(state.removeprefix("stale: "))
+    return [{**r, "why stale": "; ".join(sorted(r["why stale"])) or "–"} for r in counts.values()]
+
+
+def location() -> Path:
+    return Path(cache_dir())

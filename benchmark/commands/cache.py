@@ -1,0 +1,34 @@
+"""``medbench cache info [OUT]``: what the caches hold, what each entry is keyed on, what is stale."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tabulate import tabulate
+
+from medbench import cacheinfo
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("cache", help="show what the caches hold and whether each entry would be reused",
+                       description="Every cached value (job records in OUT/jobs, decoded images, features, "
+                                   "codebooks, embeddings in $MEDBENCH_CACHE_DIR) is keyed on the medbench source "
+                                   "that computes it, library versions, data and parameters; each stores those "
+                                   "inputs. `info` says which entries are current and why others are stale.")
+    csub = p.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    info = csub.add_parser("info", help="list cache entries and whether they are current")
+    info.add_argument("out", nargs="?", type=Path, help="a results folder: also list its job records")
+    info.set_defaults(handler=cmd_info)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        rows = cacheinfo.job_entries(args.out)
+        print(f"job records in {args.out / 'jobs'}:")
+        print(tabulate(rows, headers="keys", tablefmt="simple", disable_numparse=True) if rows else "  none")
+        print()
+    rows = cacheinfo.store_entries()
+    print(f"shared cache {cacheinfo.location()}:")
+    print(tabulate(rows, headers="keys", tablefmt="simple", disable_numparse=True) if rows else "  empty")
+    return 0
