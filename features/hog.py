@@ -5,7 +5,11 @@ Input: ``uint8`` images ``(N, H, W)``. Each image is resized to ``image_size`` x
 ``skimage.feature.hog`` with ``orientations`` bins, ``pixels_per_cell`` square cells and
 ``cells_per_block`` square blocks, L2-Hys block normalisation and a square-root (gamma) transform.
 With the defaults (64 px, 8 px cells, 2x2 blocks, 9 bins) that is 7*7*2*2*9 = 1764 features.
-Features are cached on disk by content (see :mod:`features.cache`) and computed on all cores.
+Features are cached on disk by content (see :mod:`medbench.features.cache`; hits and misses are
+counted there, in ``cache.stats()``, not on the estimator) and computed on all cores. ``fit`` checks
+the parameters and records ``n_features_out_``; ``transform`` before ``fit`` raises
+``NotFittedError`` and never changes the estimator. The input is declared to scikit-learn as a 3-D
+image array (``__sklearn_tags__``), not a 2-D feature table.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from functools import partial
 import numpy as np
 from skimage.feature import hog
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 from medbench.features import cache
 from medbench.features.parallel import map_images
-from medbench.features.resize import to_size
+from medbench.features.resize import image_input_tags, to_size
 
 
 def _hog_one(img: np.ndarray, *, image_size: int, orientations: int, pixels_per_cell: int,
@@ -58,9 +63,13 @@ class HOG(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
+        check_is_fitted(self, "n_features_out_")
         X = np.asarray(X)
         fn = partial(_hog_one, **self._params())
-        feats, self.cache_hit_ = cache.cached_array(
+        feats, _ = cache.cached_array(
             "hog", X, self._params(), lambda: map_images(fn, X, n_jobs=self.n_jobs, desc="HOG")
         )
         return feats
+
+    def __sklearn_tags__(self):
+        return image_input_tags(super().__sklearn_tags__())

@@ -1,11 +1,15 @@
-"""Raw pixels as features: each image resized and flattened to a vector in [0, 1]."""
+"""Raw pixels as features: each image resized and flattened to a vector in [0, 1].
+
+Stateless (``fit`` learns nothing; scikit-learn's ``requires_fit`` tag is off); the input is
+declared to scikit-learn as a 3-D image array (``__sklearn_tags__``).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from medbench.features.resize import to_size
+from medbench.features.resize import image_input_tags, to_size
 
 
 class Pixels(TransformerMixin, BaseEstimator):
@@ -19,6 +23,11 @@ class Pixels(TransformerMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return True  # stateless
+
+    def __sklearn_tags__(self):
+        tags = image_input_tags(super().__sklearn_tags__())
+        tags.requires_fit = False
+        return tags
 
     def transform(self, X):
         X = np.asarray(X)

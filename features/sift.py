@@ -8,7 +8,9 @@ Input: ``uint8`` images ``(N, H, W)``. Each image is resized to ``image_size`` x
 descriptor to its nearest word and builds a spatial-pyramid histogram (level 0: whole image;
 level 1: 2x2 quadrants when ``pyramid=True``), each block L1-normalised, then square-rooted
 (Hellinger kernel). Output size: ``n_words * (5 if pyramid else 1)``. Descriptors are cached on disk
-by image content (see :mod:`features.cache`) and computed on all cores.
+by image content (see :mod:`medbench.features.cache`; hits and misses are counted there, in
+``cache.stats()``) and computed on all cores. ``transform`` before ``fit`` raises ``NotFittedError``
+and never changes the estimator; the input is declared to scikit-learn as a 3-D image array.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ import cv2
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.cluster import MiniBatchKMeans
+from sklearn.utils.validation import check_is_fitted
 
 from medbench.features import cache
 from medbench.features.parallel import map_images
-from medbench.features.resize import to_size
+from medbench.features.resize import image_input_tags, to_size
 
 
 def grid_points(image_size: int, step: int, patch_size: int) -> np.ndarray:
@@ -62,7 +65,7 @@ class SIFTBoVW(TransformerMixin, BaseEstimator):
         """Dense SIFT descriptors, shape ``(N, n_points, 128)`` uint8 (cached by content)."""
         params = {"image_size": self.image_size, "step": self.step, "patch_size": self.patch_size}
         fn = partial(_sift_one, **params)
-        desc, self.cache_hit_ = cache.cached_array(
+        desc, _ = cache.cached_array(
             "sift", np.asarray(X), params, lambda: map_images(fn, np.asarray(X), n_jobs=self.n_jobs,
                                                                           desc="SIFT")
         )
@@ -86,6 +89,7 @@ class SIFTBoVW(TransformerMixin, BaseEstimator):
         return (self.points_[:, 0] >= half).astype(int) + 2 * (self.points_[:, 1] >= half).astype(int)
 
     def transform(self, X):
+        check_is_fitted(self, ("codebook_", "points_"))
         desc = self.descriptors(X)
         n, p, d = desc.shape
         words = self.codebook_.predict(desc.reshape(-1, d).astype(np.float32)).reshape(n, p)
@@ -93,6 +97,9 @@ class SIFTBoVW(TransformerMixin, BaseEstimator):
         if self.pyramid:
             blocks.append(self._histograms(words, self._cells(), 4))
         return np.concatenate(blocks, axis=1).astype(np.float32)
+
+    def __sklearn_tags__(self):
+        return image_input_tags(super().__sklearn_tags__())
 
     def _histograms(self, words: np.ndarray, cells: np.ndarray, n_cells: int) -> np.ndarray:
         n = len(words)

@@ -92,17 +92,18 @@ def test_hog_parallel_equals_serial(pneumonia_small, cold_cache):
 
 def test_hog_cache_hit_and_disabled(mnist_images, cold_cache):
     hog = HOG(image_size=28, pixels_per_cell=4, n_jobs=1).fit(mnist_images)
+    state = dict(vars(hog))
     first = hog.transform(mnist_images)
-    assert cache.stats() == {"hits": 0, "misses": 1} and hog.cache_hit_ is False
+    assert cache.stats() == {"hits": 0, "misses": 1}
     assert len(list((cold_cache / "hog").glob("*.npy"))) == 1
     second = hog.transform(mnist_images)
-    assert cache.stats() == {"hits": 1, "misses": 1} and hog.cache_hit_ is True
+    assert cache.stats() == {"hits": 1, "misses": 1}
     assert np.array_equal(first, second)
     with cache.disabled():
         third = hog.transform(mnist_images)
-    assert hog.cache_hit_ is False
     assert cache.stats() == {"hits": 1, "misses": 1}  # no lookup at all
     assert np.array_equal(first, third)
+    assert vars(hog) == state  # the cache's bookkeeping lives in cache.stats(), never on the estimator
     # the key covers the pixels and the parameters: other images or other settings miss
     hog.transform(mnist_images[:-1])
     HOG(image_size=28, pixels_per_cell=4, orientations=8, n_jobs=1).fit(mnist_images).transform(mnist_images)
@@ -115,7 +116,7 @@ def test_damaged_cache_entry_is_recomputed(mnist_images, cold_cache):
     (entry,) = (cold_cache / "hog").glob("*.npy")
     entry.write_bytes(b"garbage")
     again = hog.transform(mnist_images)
-    assert hog.cache_hit_ is False and np.array_equal(first, again)
+    assert cache.stats() == {"hits": 0, "misses": 2} and np.array_equal(first, again)
 
 
 def test_no_cache_environment_variable(mnist_images, cold_cache, monkeypatch):
@@ -193,10 +194,11 @@ def test_sift_descriptors_cached(mnist_images, cold_cache):
     sift = SIFTBoVW(n_jobs=1)
     a = sift.descriptors(mnist_images[:8])
     b = sift.descriptors(mnist_images[:8])
-    assert sift.cache_hit_ is True and np.array_equal(a, b)
+    assert cache.stats() == {"hits": 1, "misses": 1} and np.array_equal(a, b)
     with cache.disabled():
         c = sift.descriptors(mnist_images[:8])
-    assert sift.cache_hit_ is False and np.array_equal(a, c)
+    assert cache.stats() == {"hits": 1, "misses": 1} and np.array_equal(a, c)
+    assert vars(sift) == vars(SIFTBoVW(n_jobs=1))  # computing descriptors leaves no state behind
 
 
 # ---------------------------------------------------------------- raw pixels
