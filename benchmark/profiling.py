@@ -7,13 +7,14 @@ import platform
 import threading
 import time
 from contextlib import contextmanager
-from importlib import metadata
 from typing import Any
 
 import psutil
 
-LIBRARIES = ("medbench", "numpy", "scikit-learn", "scikit-image", "opencv-python-headless", "xgboost",
-             "tensorflow", "keras", "jax", "torch")
+from medbench.core import cachekeys, settings
+
+LIBRARIES = ("medbench", "numpy", "scikit-learn", "scikit-image", "opencv-python-headless", "opencv-python",
+             "xgboost", "tensorflow", "tensorflow-cpu", "keras", "jax", "torch")
 
 
 @contextmanager
@@ -65,19 +66,6 @@ class PeakMemory:
         return self.peak / 2**20
 
 
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        if dist == "tensorflow":
-            for alt in ("tensorflow-cpu", "tensorflow-intel"):
-                try:
-                    return metadata.version(alt)
-                except metadata.PackageNotFoundError:
-                    pass
-        return None
-
-
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as fh:
@@ -98,6 +86,6 @@ def environment() -> dict[str, Any]:
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "keras_backend": os.environ.get("KERAS_BACKEND", "tensorflow"),
-        "libraries": {name: v for name in LIBRARIES if (v := _version(name))},
+        "keras_backend": settings.keras_backend(),
+        "libraries": cachekeys.library_versions(LIBRARIES),
     }
