@@ -20,8 +20,9 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from medbench import baseline, profiles, tolerances
+from medbench import baseline, profiles
 from medbench import results as results_mod
+from medbench import tolerances as tolerances_mod
 from medbench.core import outdir, quiet
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
@@ -283,18 +284,19 @@ def report(results: Results | str | Path, out: str | Path | None = None) -> Path
     return outdir.guarded_write(lambda: write_report(res.data, target), target)
 
 
-def compare(base: Results | str | Path, new: Results | str | Path, *, tolerances_file: str | Path | None = None,
+def compare(base: Results | str | Path, new: Results | str | Path, *, tolerances: str | Path | None = None,
             force: bool = False, runtime: bool = True, significant_only: bool = False,
             store: str | Path | None = None) -> dict[str, Any]:
     """Judge NEW against BASE (a results folder/file, a stored baseline name, or :class:`Results`).
 
+    ``tolerances`` is a TOML file (default: the one beside BASE's results.json, else built-in defaults).
     Returns the comparison document (``exit_status`` 0: no regression, 1: regression; see ``medbench compare``).
     """
     base_res, base_label = _resolve(base, store)
     new_res, new_label = _resolve(new, store)
-    tol_path = Path(tolerances_file) if tolerances_file else (
-        tolerances.find_for(base_res.path / "results.json") if base_res.path else None)
-    tol = tolerances.load(tol_path) if tol_path else tolerances.defaults()
+    tol_path = Path(tolerances) if tolerances else (
+        tolerances_mod.find_for(base_res.path / "results.json") if base_res.path else None)
+    tol = tolerances_mod.load(tol_path) if tol_path else tolerances_mod.defaults()
     if significant_only:
         tol.mode = "significant"
         for rules in tol.pipelines.values():
