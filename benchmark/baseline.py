@@ -13,22 +13,22 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import time
 from pathlib import Path
 from typing import Any
 
 from medbench import results as results_mod
+from medbench.core import settings
 from medbench.core.atomic import write_text
 from medbench.core.errors import MedbenchError
 
-STORE_ENV = "MEDBENCH_BASELINES"
+STORE_ENV = settings.BASELINE_STORE_ENV
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def store_dir(store: str | Path | None = None) -> Path:
-    return Path(store or os.environ.get(STORE_ENV) or "baselines")
+    return Path(store or settings.path(STORE_ENV) or "baselines")
 
 
 def default_name(results: dict[str, Any]) -> str:

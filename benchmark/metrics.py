@@ -3,10 +3,15 @@
 All metrics take integer labels, the predicted labels, and class-probability scores. Binary tasks
 have a positive class (the disease); sensitivity is its recall and specificity the recall of the
 other class. ROC-AUC is one-vs-rest, macro-averaged, for multi-class tasks.
+
+The catalogue (:data:`METRICS`, :data:`RUNTIME_KEYS`) is the one list of headline metrics and runtime
+figures: names, labels, units and directions, read by the runner, results, tolerances, regression
+and the reports.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -89,5 +94,63 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.nda
     return out
 
 
-# Headline metrics, in table order (the per-class entries and confusion matrix are kept separately).
-HEADLINE = ("accuracy", "balanced_accuracy", "sensitivity", "specificity", "f1", "macro_f1", "roc_auc")
+# --- the catalogue: every headline metric and runtime figure medbench records --------------------------
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A headline test metric: its key in ``job["metrics"]``, label, direction and whether it exists
+    only for binary tasks (sensitivity, specificity and F1 of the positive class)."""
+
+    name: str
+    label: str
+    higher_is_better: bool = True
+    binary_only: bool = False
+
+
+@dataclass(frozen=True)
+class RuntimeKey:
+    """A runtime figure in ``job["runtime"]``: label, unit, display digits, direction; ``summary``:
+    averaged over seeds in the results' statistics (and shown in the report)."""
+
+    name: str
+    label: str
+    unit: str
+    digits: int
+    lower_is_better: bool = True
+    summary: bool = True
+
+
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("accuracy", "Accuracy"),
+    Metric("balanced_accuracy", "Bal. acc."),
+    Metric("sensitivity", "Sensitivity", binary_only=True),
+    Metric("specificity", "Specificity", binary_only=True),
+    Metric("f1", "F1", binary_only=True),
+    Metric("macro_f1", "Macro F1"),
+    Metric("roc_auc", "ROC-AUC"),
+)}
+# Headline metrics, in results order (the per-class entries and confusion matrix are kept separately).
+HEADLINE: tuple[str, ...] = tuple(METRICS)
+
+RUNTIME_KEYS: dict[str, RuntimeKey] = {k.name: k for k in (
+    RuntimeKey("feature_time_s", "Features", "s", 1),
+    RuntimeKey("fit_time_s", "Fit time", "s", 2),
+    RuntimeKey("predict_time_s", "Predict time", "s", 2, summary=False),
+    RuntimeKey("latency_ms_per_image", "Latency", "ms", 3),
+    RuntimeKey("throughput_img_per_s", "Throughput", "img/s", 0, lower_is_better=False),
+    RuntimeKey("single_image_latency_ms", "Single image", "ms", 2),
+    RuntimeKey("peak_rss_mb", "Peak RSS", "MB", 0),
+    RuntimeKey("model_size_bytes", "Model size", "B", 0),
+)}
+
+
+def metric_names(n_classes: int) -> list[str]:
+    """The headline metrics a task with ``n_classes`` classes has, in results order."""
+    return [m.name for m in METRICS.values() if n_classes == 2 or not m.binary_only]
+
+
+def label(key: str) -> str:
+    """The display label of a metric or runtime key (the key itself when unknown)."""
+    entry = METRICS.get(key) or RUNTIME_KEYS.get(key)
+    return entry.label if entry else key

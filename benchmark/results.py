@@ -29,18 +29,19 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+import math
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from medbench import schemas
 from medbench import stats as st
-from medbench.core.atomic import write_json, write_text
+from medbench.core.atomic import read_json, write_json, write_text
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
-from medbench.metrics import HEADLINE
+from medbench.metrics import HEADLINE, RUNTIME_KEYS
 
 SCHEMA = "medbench.results"
 SCHEMA_VERSION = 1
@@ -48,11 +49,9 @@ SCHEMA_VERSION = 1
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 0
 CI_LEVEL = 0.95
-SUMMARY_RUNTIME = ("latency_ms_per_image", "throughput_img_per_s", "single_image_latency_ms", "fit_time_s",
-                   "feature_time_s", "peak_rss_mb", "model_size_bytes")
-
-CSV_RUNTIME = ("feature_time_s", "fit_time_s", "predict_time_s", "latency_ms_per_image",
-               "throughput_img_per_s", "single_image_latency_ms", "peak_rss_mb", "model_size_bytes")
+SUMMARY_RUNTIME = tuple(k for k, v in RUNTIME_KEYS.items() if v.summary)
+CSV_RUNTIME = tuple(RUNTIME_KEYS)
+SCHEMA_JSON = schemas.results_schema(SCHEMA)
 
 
 def assemble(*, config: dict[str, Any], dataset: dict[str, Any], split: dict[str, Any],
@@ -98,22 +97,103 @@ def _fmt(v: Any) -> Any:
 
 
 def load(path: str | Path) -> dict[str, Any]:
-    """Read a results.json (or the results folder holding one) and check its schema."""
+    """Read a results.json (or the results folder holding one) and validate it (:func:`validate`)."""
     path = Path(path)
     if path.is_dir():
         path = path / "results.json"
     try:
-        results = json.loads(path.read_text())
+        results = read_json(path)
     except FileNotFoundError:
         raise MedbenchError(f"{path} does not exist: pass a results folder or its results.json") from None
+    except IsADirectoryError:
+        raise MedbenchError(f"{path} is a folder without results.json") from None
+    except UnicodeDecodeError as exc:
+        raise MedbenchError(f"{path}: not UTF-8 text (byte {exc.start}): not a medbench results file") from None
+    except RecursionError:
+        raise MedbenchError(f"{path}: nested too deeply to read: not a medbench results file") from None
     except (OSError, ValueError) as exc:
         raise MedbenchError(f"{path} is not readable JSON ({exc})") from None
-    if not isinstance(results, dict) or results.get("schema") != SCHEMA:
-        raise MedbenchError(f"{path} is not a medbench results file (no \"schema\": \"{SCHEMA}\")")
-    if results.get("schema_version", 0) > SCHEMA_VERSION:
-        raise MedbenchError(f"{path} has schema version {results['schema_version']}; this medbench reads "
-                            f"up to {SCHEMA_VERSION}: upgrade medbench")
+    validate(results, str(path))
     return results
+
+
+def validate(results: Any, source: str) -> None:
+    """Check a results dict against the declared schema (:data:`SCHEMA_JSON`, see
+    :mod:`medbench.schemas`) and the cross-field rules no schema states (labels within
+    ``class_names``, predictions of one length, unique jobs, statistics naming real jobs).
+    Raises ``MedbenchError("<source>: <field>: <problem>")``."""
+    if not isinstance(results, dict) or results.get("schema") != SCHEMA:
+        raise MedbenchError(f"{source} is not a medbench results file (no \"schema\": \"{SCHEMA}\")")
+    version = results.get("schema_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        raise MedbenchError(f"{source} has schema version {version}; this medbench reads up to "
+                            f"{SCHEMA_VERSION}: upgrade medbench")
+    schemas.validate(results, SCHEMA_JSON, source)
+    names = results["dataset"]["class_names"]
+    pos = results["dataset"].get("positive_class")
+    if pos is not None and pos not in names:
+        raise schemas.fail(source, ["dataset", "positive_class"], f"{schemas.short(pos)} is not one of class_names")
+    seen: set[str] = set()
+    for i, job in enumerate(results["jobs"]):
+        jid = job_id(job["pipeline"], job["seed"])
+        if jid in seen:
+            raise schemas.fail(source, ["jobs", i], f"a second job for pipeline {job['pipeline']!r} seed {job['seed']}")
+        seen.add(jid)
+        if job.get("job_id", jid) != jid:
+            raise schemas.fail(source, ["jobs", i, "job_id"], f"{schemas.short(job['job_id'])} should be {jid!r}")
+        if job["status"] == "ok":
+            _check_job(source, ["jobs", i], job, names)
+    if "statistics" in results:
+        _check_statistics(source, results["statistics"], {job_id(j["pipeline"], j["seed"]) for j in ok_jobs(results)})
+
+
+def _check_job(source: str, where: list[Any], job: dict[str, Any], names: list[str]) -> None:
+    k = len(names)
+    metrics = job["metrics"]
+    cm = metrics["confusion_matrix"]
+    if len(cm) != k or any(len(row) != k for row in cm):
+        raise schemas.fail(source, [*where, "metrics", "confusion_matrix"], f"must be {k} x {k} (one row and "
+                           f"column per class name)")
+    missing = [c for c in names if c not in metrics["per_class"]]
+    if missing:
+        raise schemas.fail(source, [*where, "metrics", "per_class", missing[0]], "missing (one entry per class name)")
+    pred = job.get("predictions")
+    if pred is None:
+        return
+    n = len(pred["y_true"])
+    for key in ("ids", "y_pred", "proba"):
+        if len(pred[key]) != n:
+            raise schemas.fail(source, [*where, "predictions", key], f"has {len(pred[key])} items, y_true has {n}")
+    for key in ("y_true", "y_pred"):
+        bad = next((i for i, v in enumerate(pred[key]) if v >= k), None)
+        if bad is not None:
+            raise schemas.fail(source, [*where, "predictions", key, bad], f"label {pred[key][bad]} is out of range "
+                               f"for {k} class_names")
+    bad = next((i for i, row in enumerate(pred["proba"]) if len(row) != k), None)
+    if bad is not None:
+        raise schemas.fail(source, [*where, "predictions", "proba", bad], f"has {len(pred['proba'][bad])} "
+                           f"probabilities for {k} class_names")
+
+
+def _check_statistics(source: str, stats: dict[str, Any], ok_ids: set[str]) -> None:
+    """A stored statistics section must name the successful jobs it was computed from (a stale one,
+    covering other jobs, is recomputed by :func:`statistics`; one naming jobs that are not there is broken)."""
+    if set(stats["jobs"]) != ok_ids:
+        return  # stale: recomputed, never read
+    pipes = set()
+    for i, g in enumerate(stats["pipelines"]):
+        pipes.add(g["pipeline"])
+        if len(g["job_ids"]) != len(g["seeds"]):
+            raise schemas.fail(source, ["statistics", "pipelines", i, "job_ids"], "must have one id per seed")
+        bad = next((j for j in g["job_ids"] if j not in ok_ids), None)
+        if bad is not None:
+            raise schemas.fail(source, ["statistics", "pipelines", i, "job_ids"], f"{bad!r} is not a successful job")
+    if stats["comparisons"] and stats["reference"] not in pipes:
+        raise schemas.fail(source, ["statistics", "reference"], "is not one of statistics.pipelines")
+    head = stats["headline"]
+    for key in ("classical", "deep"):
+        if head is not None and head[key] not in pipes:
+            raise schemas.fail(source, ["statistics", "headline", key], "is not one of statistics.pipelines")
 
 
 # --- statistics (CIs, repeated seeds, paired tests) ---------------------------------------------
@@ -131,8 +211,20 @@ def positive_index(results: dict[str, Any]) -> int | None:
     return names.index(pos) if pos in names else 1
 
 
+def job_id(pipeline: str, seed: int) -> str:
+    """The one job id: ``<pipeline>__seed<N>`` (file name under jobs/, key of per-job statistics)."""
+    return f"{pipeline}__seed{seed}"
+
+
 def _job_id(job: dict[str, Any]) -> str:
-    return job.get("job_id") or f"{job['pipeline']}__seed{job['seed']}"
+    return job_id(job["pipeline"], job["seed"])
+
+
+def _value(v: Any) -> float | None:
+    """A metric as a float, or None when missing, null or not finite."""
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        return None
+    return float(v)
 
 
 def _arrays(job: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -146,7 +238,7 @@ def _has_predictions(job: dict[str, Any]) -> bool:
 
 
 def _rank_key(metrics: dict[str, dict[str, Any]]) -> tuple[float, float]:
-    return -(metrics["roc_auc"]["mean"] or 0.0), -(metrics["accuracy"]["mean"] or 0.0)
+    return tuple(-((metrics.get(m) or {}).get("mean") or 0.0) for m in ("roc_auc", "accuracy"))  # type: ignore[return-value]
 
 
 def pipeline_groups(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -158,11 +250,11 @@ def pipeline_groups(results: dict[str, Any]) -> list[dict[str, Any]]:
     for pipeline, jobs in groups.items():
         jobs = sorted(jobs, key=lambda j: j["seed"])
         out.append({
-            "pipeline": pipeline, "name": jobs[0].get("name", pipeline), "family": jobs[0].get("family", ""),
+            "pipeline": pipeline, "name": jobs[0].get("name", pipeline), "family": jobs[0].get("family", "unknown"),
             "seeds": [j["seed"] for j in jobs], "job_ids": [_job_id(j) for j in jobs],
             "metrics": {m: st.mean_sd([j["metrics"].get(m) for j in jobs]) for m in HEADLINE
                         if m in jobs[0]["metrics"]},
-            "runtime": {k: st.mean_sd([j["runtime"].get(k) for j in jobs]) for k in SUMMARY_RUNTIME},
+            "runtime": {k: st.mean_sd([(j.get("runtime") or {}).get(k) for j in jobs]) for k in SUMMARY_RUNTIME},
         })
     return sorted(out, key=lambda g: _rank_key(g["metrics"]))
 
@@ -180,10 +272,11 @@ def _compare(a: dict[str, Any], b: dict[str, Any], samples: dict[str, dict[str, 
         return {**head, "paired": False, "reason": "the two jobs were scored on different test images"}
     sa, sb = samples[head["a"]], samples[head["b"]]
     out: dict[str, Any] = {**head, "paired": True, "n": int(len(ya))}
-    out["accuracy"] = {"diff": a["metrics"]["accuracy"] - b["metrics"]["accuracy"],
+    acc_a, acc_b = _value(a["metrics"].get("accuracy")), _value(b["metrics"].get("accuracy"))
+    out["accuracy"] = {"diff": None if acc_a is None or acc_b is None else acc_a - acc_b,
                        "ci": _list(st.percentile_ci(sa["accuracy"] - sb["accuracy"], level))}
     out["mcnemar"] = st.mcnemar(pred_a == ya, pred_b == yb)
-    auc_a, auc_b = a["metrics"].get("roc_auc"), b["metrics"].get("roc_auc")
+    auc_a, auc_b = _value(a["metrics"].get("roc_auc")), _value(b["metrics"].get("roc_auc"))
     if auc_a is None or auc_b is None:
         out["roc_auc"] = None
     elif n_classes == 2:
@@ -227,7 +320,7 @@ def compute_statistics(results: dict[str, Any], n_resamples: int = BOOTSTRAP_RES
         boot = st.bootstrap_metrics(y, pred, proba, n_classes, positive, n_resamples, seed)
         samples[_job_id(job)] = boot
         per_job[_job_id(job)] = {"n": int(len(y)), "metrics_ci": {
-            m: _list(st.percentile_ci(boot[m], level)) if job["metrics"].get(m) is not None else None
+            m: _list(st.percentile_ci(boot[m], level)) if _value(job["metrics"].get(m)) is not None else None
             for m in HEADLINE if m in job["metrics"]}}
     groups = pipeline_groups(results)
     by_pipe = {p: sorted((j for j in jobs if j["pipeline"] == p), key=lambda j: j["seed"])

@@ -11,7 +11,7 @@
   continuity correction otherwise.
 * :func:`delong` - DeLong's test for two correlated ROC-AUCs (DeLong et al. 1988, with the
   mid-rank algorithm of Sun & Xu 2014), and the AUC covariance it rests on.
-* :func:`mean_sd` (repeated seeds), :func:`holm` (multiple comparisons), :func:`pareto_front`.
+* :func:`mean_sd` and :func:`t_interval` (repeated seeds), :func:`holm` (multiple comparisons), :func:`pareto_front`.
 """
 
 from __future__ import annotations
@@ -212,14 +212,29 @@ def delong(is_pos: np.ndarray, score_a: np.ndarray, score_b: np.ndarray, level: 
 
 # --- repeated runs, multiple comparisons, trade-offs -----------------------------------------
 
+def _finite(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def mean_sd(values: list[float | None]) -> dict[str, Any]:
     """Mean and sample standard deviation (ddof=1; None for a single value) over repeated seeds;
-    None values (undefined metrics) are left out."""
-    vals = [float(v) for v in values if v is not None]
+    None and non-finite values (undefined metrics) are left out."""
+    vals = [float(v) for v in values if _finite(v)]
     if not vals:
         return {"mean": None, "sd": None, "n": 0, "values": list(values)}
     sd = float(np.std(vals, ddof=1)) if len(vals) > 1 else None
     return {"mean": float(np.mean(vals)), "sd": sd, "n": len(vals), "values": list(values)}
+
+
+def t_interval(values: list[Any], level: float = 0.95) -> tuple[float, float] | None:
+    """Student-t confidence interval of the mean of ``values`` (e.g. one metric over seeds); None with
+    fewer than two values or any value missing or not finite."""
+    if len(values) < 2 or not all(_finite(v) for v in values):
+        return None
+    vals = np.asarray(values, dtype=np.float64)
+    half = float(sps.t.ppf((1 + level) / 2, len(vals) - 1)) * float(np.std(vals, ddof=1)) / math.sqrt(len(vals))
+    mean = float(vals.mean())
+    return mean - half, mean + half
 
 
 def holm(pvalues: list[float | None]) -> list[float | None]:

@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medbench import schemas
 from medbench.core.errors import MedbenchError
-from medbench.metrics import HEADLINE
+from medbench.metrics import HEADLINE, RUNTIME_KEYS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -54,15 +55,21 @@ DEFAULT_METRICS: dict[str, float] = {
     "accuracy": 0.01, "balanced_accuracy": 0.01, "f1": 0.01, "macro_f1": 0.01, "roc_auc": 0.01,
     "sensitivity": 0.02, "specificity": 0.02,
 }
-# Runtime figures medbench compares: (direction, default slowdown ratio, default noise floor).
-# "lower" is better for times; for throughput ("higher") the floor is a ceiling: not judged when both
-# runs are faster than it.
-RUNTIME: dict[str, tuple[str, float, float]] = {
-    "fit_time_s": ("lower", 1.5, 1.0),
-    "latency_ms_per_image": ("lower", 1.5, 0.05),
-    "single_image_latency_ms": ("lower", 1.5, 1.0),
-    "throughput_img_per_s": ("higher", 1.5, 20000.0),
+# Runtime figures medbench compares (their direction is in the catalogue, medbench.metrics.RUNTIME_KEYS):
+# (default slowdown ratio, default noise floor). For times the floor is a floor: not judged when both
+# runs are faster than it; for throughput (higher is better) it is a ceiling.
+RUNTIME: dict[str, tuple[float, float]] = {
+    "fit_time_s": (1.5, 1.0),
+    "latency_ms_per_image": (1.5, 0.05),
+    "single_image_latency_ms": (1.5, 1.0),
+    "throughput_img_per_s": (1.5, 20000.0),
 }
+assert set(RUNTIME) <= set(RUNTIME_KEYS)
+SCHEMA_JSON = schemas.tolerances_schema(HEADLINE, tuple(RUNTIME), MODES, MISSING, SEEDS)
+
+
+def lower_is_better(key: str) -> bool:
+    return RUNTIME_KEYS[key].lower_is_better
 
 
 @dataclass
@@ -82,8 +89,8 @@ class Tolerances:
     seeds: str = "mean"
     metrics: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_METRICS))
     runtime_check: bool = True
-    runtime: dict[str, float] = field(default_factory=lambda: {k: v[1] for k, v in RUNTIME.items()})
-    floors: dict[str, float] = field(default_factory=lambda: {k: v[2] for k, v in RUNTIME.items()})
+    runtime: dict[str, float] = field(default_factory=lambda: {k: v[0] for k, v in RUNTIME.items()})
+    floors: dict[str, float] = field(default_factory=lambda: {k: v[1] for k, v in RUNTIME.items()})
     pipelines: dict[str, Rules] = field(default_factory=dict)
     source: str = "built-in defaults"
 
@@ -118,91 +125,40 @@ class Tolerances:
         }
 
 
+    def unchecked(self) -> list[str]:
+        """The limits this file sets to ``inf`` (never fail), in words, for the verdict line."""
+        out = ["every metric" if k == "*" else k for k, v in self.metrics.items() if math.isinf(v)]
+        out += [k for k, v in self.runtime.items() if math.isinf(v)]
+        for name, rules in self.pipelines.items():
+            out += [f"{name} {'every metric' if k == '*' else k}" for k, v in rules.metrics.items() if math.isinf(v)]
+            out += [f"{name} {k}" for k, v in rules.runtime.items() if math.isinf(v)]
+        return out
+
+
 def defaults() -> Tolerances:
     return Tolerances()
 
 
-def _where(src: str, key: str) -> str:
-    return f"{src}: {key}"
-
-
-def _number(src: str, key: str, value: Any, *, ratio: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        raise MedbenchError(f"{_where(src, key)} must be a number, got {value!r}")
-    if value < (1 if ratio else 0):
-        need = ">= 1 (a slowdown ratio)" if ratio else ">= 0"
-        raise MedbenchError(f"{_where(src, key)} = {value} must be {need}")
-    return float(value)
-
-
-def _choice(src: str, key: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise MedbenchError(f"{_where(src, key)} must be one of {', '.join(map(repr, allowed))}, "
-                            f"got {value!r}")
-    return value
-
-
-def _table(src: str, key: str, value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise MedbenchError(f"{_where(src, key)} must be a table, got {value!r}")
-    return value
-
-
-def _check_keys(src: str, prefix: str, table: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    bad = sorted(set(table) - set(allowed))
-    if bad:
-        raise MedbenchError(f"{_where(src, prefix + bad[0])} is not a known key; expected one of "
-                            f"{', '.join(allowed)}")
-
-
-def _metrics(src: str, prefix: str, table: dict[str, Any]) -> dict[str, float]:
-    _check_keys(src, prefix, table, ("*", *HEADLINE))
-    return {k: _number(src, prefix + k, v) for k, v in table.items()}
-
-
-def _runtime(src: str, prefix: str, table: dict[str, Any], *, top: bool) -> tuple[dict[str, float], dict]:
-    extra = ("check", "floor") if top else ()
-    _check_keys(src, prefix, table, (*RUNTIME, *extra))
-    limits = {k: _number(src, prefix + k, v, ratio=True) for k, v in table.items() if k in RUNTIME}
-    return limits, {k: table[k] for k in extra if k in table}
-
-
 def parse(data: dict[str, Any], source: str = "<tolerances>") -> Tolerances:
-    """Tolerances from a parsed TOML document (unknown keys are errors: a typo must not pass silently)."""
+    """Tolerances from a parsed TOML document, validated against :data:`SCHEMA_JSON` (unknown keys are
+    errors: a typo must not pass silently)."""
+    schemas.validate(data, SCHEMA_JSON, source)
     tol = Tolerances(source=source)
-    _check_keys(source, "", data, ("compare", "metrics", "runtime", "pipelines"))
-    comp = _table(source, "compare", data.get("compare", {}))
-    _check_keys(source, "compare.", comp, ("mode", "missing", "seeds"))
-    tol.mode = _choice(source, "compare.mode", comp.get("mode", tol.mode), MODES)
-    tol.missing = _choice(source, "compare.missing", comp.get("missing", tol.missing), MISSING)
-    tol.seeds = _choice(source, "compare.seeds", comp.get("seeds", tol.seeds), SEEDS)
-    metrics = _metrics(source, "metrics.", _table(source, "metrics", data.get("metrics", {})))
+    comp = data.get("compare", {})
+    tol.mode, tol.missing, tol.seeds = (comp.get(k, getattr(tol, k)) for k in ("mode", "missing", "seeds"))
+    metrics = {k: float(v) for k, v in data.get("metrics", {}).items()}
     if "*" in metrics:  # "*" in the file replaces every built-in default; named metrics still win
         tol.metrics = {}
     tol.metrics.update(metrics)
-    limits, extra = _runtime(source, "runtime.", _table(source, "runtime", data.get("runtime", {})), top=True)
-    tol.runtime.update(limits)
-    if "check" in extra:
-        if not isinstance(extra["check"], bool):
-            raise MedbenchError(f"{_where(source, 'runtime.check')} must be true or false, "
-                                f"got {extra['check']!r}")
-        tol.runtime_check = extra["check"]
-    floors = _table(source, "runtime.floor", extra.get("floor", {}))
-    _check_keys(source, "runtime.floor.", floors, tuple(RUNTIME))
-    tol.floors.update({k: _number(source, f"runtime.floor.{k}", v) for k, v in floors.items()})
-    for name, rules in _table(source, "pipelines", data.get("pipelines", {})).items():
-        pre = f"pipelines.{name}."
-        rules = _table(source, pre.rstrip("."), rules)
-        _check_keys(source, pre, rules, ("metrics", "runtime", "missing", "mode"))
-        metrics = _table(source, pre + "metrics", rules.get("metrics", {}))
-        runtime = _table(source, pre + "runtime", rules.get("runtime", {}))
+    runtime = data.get("runtime", {})
+    tol.runtime.update({k: float(v) for k, v in runtime.items() if k in RUNTIME})
+    tol.runtime_check = runtime.get("check", True)
+    tol.floors.update({k: float(v) for k, v in runtime.get("floor", {}).items()})
+    for name, rules in data.get("pipelines", {}).items():
         tol.pipelines[name] = Rules(
-            metrics=_metrics(source, pre + "metrics.", metrics),
-            runtime=_runtime(source, pre + "runtime.", runtime, top=False)[0],
-            missing=_choice(source, pre + "missing", rules["missing"], MISSING) if "missing" in rules
-            else None,
-            mode=_choice(source, pre + "mode", rules["mode"], MODES) if "mode" in rules else None,
-        )
+            metrics={k: float(v) for k, v in rules.get("metrics", {}).items()},
+            runtime={k: float(v) for k, v in rules.get("runtime", {}).items()},
+            missing=rules.get("missing"), mode=rules.get("mode"))
     return tol
 
 
@@ -211,6 +167,8 @@ def loads(text: str, source: str = "<tolerances>") -> Tolerances:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise MedbenchError(f"{source} is not valid TOML ({exc})") from None
+    except RecursionError:
+        raise MedbenchError(f"{source}: nested too deeply to read: not a tolerances file") from None
     return parse(data, source)
 
 
@@ -218,6 +176,8 @@ def load(path: str | Path) -> Tolerances:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise MedbenchError(f"{path}: not UTF-8 text (byte {exc.start}): a tolerances file is UTF-8 TOML") from None
     except OSError as exc:
         raise MedbenchError(f"cannot read tolerances file {path} ({exc.strerror or exc})") from None
     return loads(text, str(path))

@@ -1,8 +1,14 @@
 """Write every report artefact of a run from its results dict (used by `run` and `report`):
-``report.md``, ``report.html`` and the figures in ``figures/`` (see :mod:`reports.figures`)."""
+``report.md``, ``report.html`` and the figures in ``figures/`` (see :mod:`medbench.reports.figures`).
+
+A figure that cannot be drawn costs only that figure: one warning line on stderr, and the report is
+written all the same (its markdown is a pure function of results.json and links every planned figure).
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +17,21 @@ from medbench.core.atomic import write_text
 from medbench.reports import figures, html, markdown
 
 
-def write_report(results: dict[str, Any], out_dir: Path) -> Path:
+def _stderr(message: str) -> None:
+    print(f"medbench: warning: {message}", file=sys.stderr)
+
+
+def write_report(results: dict[str, Any], out_dir: Path, warn: Callable[[str], None] = _stderr) -> Path:
     """Write ``report.md``, ``report.html`` and ``figures/*.png`` into ``out_dir``; return report.md's path.
 
     ``figures/samples.png`` (drawn at run time from the images) is kept when present and not required.
+    Each figure that fails is reported through ``warn`` (one line) and left out.
     """
     out_dir = Path(out_dir)
     stats = results_mod.statistics(results)
-    figures.write_figures(results, out_dir / "figures", stats)
+    _, failures = figures.write_figures(results, out_dir / "figures", stats)
+    for failure in failures:
+        warn(failure)
     text = markdown.render(results, stats, samples=(out_dir / "figures" / figures.SAMPLES).is_file())
-    write_text(out_dir / "report.html", html.render(text))
+    write_text(out_dir / "report.html", html.render(text, f"medbench report: {results['dataset']['title']}"))
     return write_text(out_dir / "report.md", text)

@@ -7,12 +7,18 @@ report rebuilt later keeps the file that is there.
 
 Per-pipeline curves (ROC, confusion matrices) show each pipeline's lowest seed; the leaderboard
 and trade-off charts show every seed.
+
+Names from the results are drawn as plain text: every figure is made with matplotlib's maths parsing
+and TeX off (:func:`plain_text`), so a class called ``$\\undefined$`` is shown as typed. A figure that
+fails anyway is left out and named in :func:`write_figures`' failures (the report is still written).
 """
 
 from __future__ import annotations
 
 import io
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +28,7 @@ import numpy as np
 from medbench import results as results_mod
 from medbench import stats as st
 from medbench.core.atomic import write_bytes
+from medbench.reports.escape import plain
 
 FAMILY_COLORS = {"baseline": "#8c8c8c", "classical": "#1f77b4", "deep": "#e6550d"}
 SAMPLES = "samples.png"
@@ -63,16 +70,30 @@ def planned(results: dict[str, Any]) -> dict[str, FigureSpec]:
     return {k: FIGURES[k] for k in FIGURES if k in keys}
 
 
-def write_figures(results: dict[str, Any], fig_dir: Path, stats: dict[str, Any] | None = None) -> list[Path]:
-    """Draw every planned figure into ``fig_dir``; returns the paths written."""
+@contextmanager
+def plain_text() -> Iterator[None]:
+    """matplotlib settings under which every string is drawn as typed: no ``$...$`` maths, no TeX."""
+    import matplotlib
+
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+        yield
+
+
+def write_figures(results: dict[str, Any], fig_dir: Path,
+                  stats: dict[str, Any] | None = None) -> tuple[list[Path], list[str]]:
+    """Draw every planned figure into ``fig_dir``; returns the paths written and, one line each, the
+    figures that could not be drawn (a figure never costs the report)."""
     stats = stats if stats is not None else results_mod.statistics(results)
     draw = {"tradeoff": tradeoff, "leaderboard": leaderboard, "class_distribution": class_distribution,
             "roc": roc_curves, "confusion": confusion_grid, "training_curves": training_curves}
-    out = []
+    out, failures = [], []
     for key, spec in planned(results).items():
-        fig = draw[key](results, stats)
-        out.append(_save(fig, Path(fig_dir) / spec.file))
-    return out
+        try:
+            with plain_text():
+                out.append(_save(draw[key](results, stats), Path(fig_dir) / spec.file))
+        except Exception as exc:  # noqa: BLE001 - any drawing error costs this figure only
+            failures.append(plain(f"could not draw figures/{spec.file}: {type(exc).__name__}: {exc}")[:300])
+    return out, failures
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -93,7 +114,7 @@ def _save(fig, path: Path) -> Path:
 
 
 def _jobs_by_id(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {j.get("job_id") or f"{j['pipeline']}__seed{j['seed']}": j for j in results_mod.ok_jobs(results)}
+    return {results_mod.job_id(j["pipeline"], j["seed"]): j for j in results_mod.ok_jobs(results)}
 
 
 def _first_jobs(results: dict[str, Any], stats: dict[str, Any]) -> list[dict[str, Any]]:
@@ -381,6 +402,11 @@ def training_curves(results: dict[str, Any], stats: dict[str, Any]):
 
 def save_samples(ds, split, path: Path, per_class: int = 8, seed: int = 0) -> Path:
     """A grid of ``per_class`` training images of every class (drawn with a fixed seed), one row per class."""
+    with plain_text():
+        return _samples(ds, split, Path(path), per_class, seed)
+
+
+def _samples(ds, split, path: Path, per_class: int, seed: int) -> Path:
     pool = np.asarray(split.train)
     rng = np.random.default_rng(seed)
     n_classes = len(ds.class_names)

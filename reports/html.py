@@ -2,13 +2,19 @@
 
 The page is a pure function of the markdown (no timestamps, no scripts), images stay relative
 (``figures/*.png`` beside it), and a short stylesheet keeps the wide tables readable.
+
+Raw HTML is never passed through: the conversion runs without python-markdown's raw-HTML block
+preprocessor and inline HTML pattern (:class:`NoRawHtml`), so any ``<tag>`` in the markdown is
+escaped and shown as text. The report's data strings are escaped before that
+(:mod:`medbench.reports.escape`); this is the second line of defence.
 """
 
 from __future__ import annotations
 
-import html
-
 import markdown
+from markdown.extensions import Extension
+
+from medbench.reports.escape import html as esc
 
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #1f2328;
@@ -46,8 +52,19 @@ TEMPLATE = """<!DOCTYPE html>
 """
 
 
-def render(md_text: str) -> str:
-    """The HTML page of a report's markdown; its title is the first ``# `` heading."""
-    title = next((line[2:].strip() for line in md_text.splitlines() if line.startswith("# ")), "medbench report")
-    body = markdown.markdown(md_text, extensions=["tables", "fenced_code"], output_format="html")
-    return TEMPLATE.format(title=html.escape(title), css=CSS, body=body)
+class NoRawHtml(Extension):
+    """Markdown without raw HTML: ``<...>`` in the text is escaped by the serializer, never emitted."""
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 - python-markdown's API
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+
+
+def to_html(md_text: str) -> str:
+    """The HTML fragment of a markdown text (tables, fenced code; raw HTML escaped)."""
+    return markdown.markdown(md_text, extensions=["tables", "fenced_code", NoRawHtml()], output_format="html")
+
+
+def render(md_text: str, title: str = "medbench report") -> str:
+    """The HTML page of a report's markdown, with ``title`` (plain text) in the browser's title bar."""
+    return TEMPLATE.format(title=esc(title), css=CSS, body=to_html(md_text))

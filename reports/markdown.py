@@ -4,6 +4,11 @@
 ``medbench report`` rebuilds the report a run wrote byte for byte: nothing time-dependent or random
 goes in beyond what results.json holds, and the statistics come from its ``statistics`` section
 (or are recomputed deterministically).
+
+Every data string from results.json (names, paths, error messages, dataset notes) is escaped with
+:mod:`medbench.reports.escape` (``E``: text, ``C``: code span), so it shows literally in report.md
+and can never become markup or HTML in report.html. Failed jobs carry their ``family`` (results
+written before they did show "unknown").
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from tabulate import tabulate
 from medbench import results as results_mod
 from medbench import stats as st
 from medbench.reports import tables
+from medbench.reports.escape import md as E
+from medbench.reports.escape import md_code as C
+from medbench.reports.escape import md_fence
 from medbench.reports.figures import SAMPLES, planned
 
 ALPHA = 0.05
@@ -36,13 +44,13 @@ def _group(stats: dict[str, Any], pipeline: str) -> dict[str, Any]:
 
 
 def _job(results: dict[str, Any], job_id: str) -> dict[str, Any]:
-    return next(j for j in tables.ok_jobs(results) if (j.get("job_id") or f"{j['pipeline']}__seed{j['seed']}") == job_id)
+    return next(j for j in tables.ok_jobs(results) if tables.job_key(j) == job_id)
 
 
 def _value(results: dict[str, Any], stats: dict[str, Any], g: dict[str, Any], metric: str) -> str:
     """``0.956 [0.940, 0.971]`` for one seed; ``0.956 ± 0.003`` over several."""
     if len(g["seeds"]) > 1:
-        return tables.fmt_mean_sd(g["metrics"][metric])
+        return tables.fmt_mean_sd(g["metrics"][metric]) if metric in g["metrics"] else "–"
     job = _job(results, g["job_ids"][0])
     return tables.fmt_ci(job["metrics"].get(metric), tables.job_ci(stats, job, metric))
 
@@ -57,11 +65,11 @@ def summary(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
         return ["No pipeline finished; see *Not run* below."]
     best = groups[0]
     binary = len(results["dataset"]["class_names"]) == 2
-    line = (f"- **Best pipeline: {best['name']}** ({best['family']}): ROC-AUC {_value(results, stats, best, 'roc_auc')}, "
+    line = (f"- **Best pipeline: {E(best['name'])}** ({E(best['family'])}): ROC-AUC {_value(results, stats, best, 'roc_auc')}, "
             f"accuracy {_value(results, stats, best, 'accuracy')}{_seeds_note(best)}.")
     if binary and "sensitivity" in best["metrics"]:
         thr = _job(results, best["job_ids"][0]).get("threshold") or {}
-        where = (f"at the threshold {tables.fmt(thr.get('threshold'))} ({thr.get('method', 'arg-max')})"
+        where = (f"at the threshold {tables.fmt(thr.get('threshold'))} ({E(thr.get('method', 'arg-max'))})"
                  if len(best["seeds"]) == 1 else "at each seed's threshold chosen on validation")
         line += (f" Sensitivity {_value(results, stats, best, 'sensitivity')} and specificity "
                  f"{_value(results, stats, best, 'specificity')} {where}.")
@@ -69,8 +77,8 @@ def summary(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
     lines += _classical_vs_deep(results, stats)
     floor = next((g for g in groups if g["family"] == "baseline"), None)
     if floor:
-        lines.append(f"- Floor ({floor['name']}): accuracy {tables.fmt(floor['metrics']['accuracy']['mean'])}, "
-                     f"ROC-AUC {tables.fmt(floor['metrics']['roc_auc']['mean'])}: what knowing only the class "
+        acc, auc = (tables.fmt((floor["metrics"].get(m) or {}).get("mean")) for m in ("accuracy", "roc_auc"))
+        lines.append(f"- Floor ({E(floor['name'])}): accuracy {acc}, ROC-AUC {auc}: what knowing only the class "
                      "balance achieves.")
     return lines
 
@@ -80,14 +88,14 @@ def _classical_vs_deep(results: dict[str, Any], stats: dict[str, Any]) -> list[s
     families = {g["family"] for g in stats["pipelines"]}
     if not head:
         missing = [f for f in ("classical", "deep") if f not in families]
-        failed = [j for j in results["jobs"] if j["status"] != "ok" and j.get("family", _family(j)) in missing]
+        failed = [j for j in results["jobs"] if j["status"] != "ok" and j.get("family", "unknown") in missing]
         why = " (it failed: see *Not run*)" if failed else ""
         return [f"- No {' or '.join(missing)} pipeline finished in this run{why}, so there is no classical-vs-deep "
                 f"comparison; run with `--pipelines all` to include both families."]
     c, d = _group(stats, head["classical"]), _group(stats, head["deep"])
     comps = [x for x in head["comparisons"] if x["paired"]]
     test = "DeLong" if stats["settings"]["roc_auc_test"].startswith("DeLong") else "paired-bootstrap"
-    out = [f"- **Classical vs deep:** best classical **{c['name']}** vs best deep **{d['name']}**: ROC-AUC "
+    out = [f"- **Classical vs deep:** best classical **{E(c['name'])}** vs best deep **{E(d['name'])}**: ROC-AUC "
            f"{_value(results, stats, c, 'roc_auc')} vs {_value(results, stats, d, 'roc_auc')}."]
     if len(comps) == 1:
         x = comps[0]
@@ -96,10 +104,10 @@ def _classical_vs_deep(results: dict[str, Any], stats: dict[str, Any]) -> list[s
                    f"{test} {tables.fmt_p_eq(auc.get('p'))}; accuracy {tables.fmt_diff(acc['diff'], acc['ci'])}, "
                    f"McNemar {tables.fmt_p_eq(x['mcnemar']['p'])}.")
     elif comps:
-        diffs = [x["roc_auc"]["diff"] for x in comps if x["roc_auc"]]
-        ms = st.mean_sd(diffs)
+        ms = st.mean_sd([x["roc_auc"]["diff"] for x in comps if x["roc_auc"]])
+        mean = "–" if ms["mean"] is None else tables.signed(ms["mean"])
         out.append(f"  Difference (classical − deep) in ROC-AUC over {len(comps)} seeds: "
-                   f"{tables.signed(ms['mean'])} ± {ms['sd'] or 0:.3f} (mean ± sd); per seed:")
+                   f"{mean} ± {ms['sd'] or 0:.3f} (mean ± sd); per seed:")
         for x in comps:
             auc, acc = x["roc_auc"] or {}, x["accuracy"]
             out.append(f"    - seed {x['seed']}: ROC-AUC {tables.fmt_diff(auc.get('diff'), auc.get('ci'))}, "
@@ -110,24 +118,16 @@ def _classical_vs_deep(results: dict[str, Any], stats: dict[str, Any]) -> list[s
         ratio = lat_d / lat_c
         speed = f"{ratio:.1f}x faster" if ratio >= 1 else f"{1 / ratio:.1f}x slower"
         fit_c, fit_d = c["runtime"]["fit_time_s"]["mean"], d["runtime"]["fit_time_s"]["mean"]
-        out.append(f"- **Cost:** per image, {c['name']} takes {lat_c:.2f} ms and {d['name']} {lat_d:.2f} ms: "
+        out.append(f"- **Cost:** per image, {E(c['name'])} takes {lat_c:.2f} ms and {E(d['name'])} {lat_d:.2f} ms: "
                    f"the classical pipeline is **{speed}** (training: {tables.fmt(fit_c, 1)} s vs "
                    f"{tables.fmt(fit_d, 1)} s).")
         out.append("- **Verdict:** " + _verdict(comps, speed))
     return out
 
 
-def _family(job: dict[str, Any]) -> str:
-    from medbench.models import registry
-
-    try:
-        return registry.get(job["pipeline"]).family
-    except Exception:  # noqa: BLE001 - an unknown pipeline has no family
-        return ""
-
-
 def _verdict(comps: list[dict[str, Any]], speed: str) -> str:
-    aucs = [x["roc_auc"] for x in comps if x["roc_auc"] and x["roc_auc"].get("p") is not None]
+    aucs = [x["roc_auc"] for x in comps
+            if x["roc_auc"] and x["roc_auc"].get("p") is not None and x["roc_auc"].get("diff") is not None]
     cost = f"the classical pipeline is {speed} per image."
     if not aucs:
         return f"no paired ROC-AUC comparison was possible; {cost}"
@@ -151,30 +151,32 @@ def dataset_card(results: dict[str, Any], samples: bool) -> list[str]:
     ds, split = results["dataset"], results["split"]
     src = ds.get("source", {})
     lines = [
-        f"- **{ds['title']}** (`{ds['spec']}`), task: {ds.get('task') or '–'}; classes: "
-        + ", ".join(f"{c} ({n})" for c, n in ds["class_counts"].items())
-        + (f"; positive class: {ds['positive_class']}" if ds.get("positive_class") else ""),
+        f"- **{E(ds['title'])}** ({C(ds['spec'])}), task: {E(ds.get('task') or '–')}; classes: "
+        + ", ".join(f"{E(c)} ({n})" for c, n in ds["class_counts"].items())
+        + (f"; positive class: {E(ds['positive_class'])}" if ds.get("positive_class") else ""),
         f"- {ds['n_images']} images, stored as {ds['image_shape'][0]}x{ds['image_shape'][1]} 8-bit grayscale; "
-        f"dataset fingerprint `{ds['fingerprint'][:16]}`",
+        f"dataset fingerprint {C(ds['fingerprint'][:16])}",
     ]
     if src:
-        lines.append("- Source: " + "; ".join(f"{k}: {v}" for k, v in src.items() if not isinstance(v, dict | list)))
-    lines.append(f"- Patient/group ids: {ds['group_source']} ({ds['n_groups']} groups)")
+        lines.append("- Source: " + "; ".join(f"{E(k)}: {E(v)}" for k, v in src.items()
+                                              if not isinstance(v, dict | list)))
+    lines.append(f"- Patient/group ids: {E(ds['group_source'])} ({ds['n_groups']} groups)")
     for key, value in (ds.get("problems") or {}).items():
-        lines.append(f"- Note ({key}): {_short(value)}")
-    lines.append(f"- Split: {split['method']} (split seed {split['seed']}); "
-                 f"fingerprint `{split['fingerprint']}`; manifest `{split.get('manifest', 'split.json')}`")
+        lines.append(f"- Note ({E(key)}): {E(_short(value))}")
+    lines.append(f"- Split: {E(split['method'])} (split seed {split.get('seed')}); "
+                 f"fingerprint {C(split['fingerprint'])}; manifest {C(split.get('manifest', 'split.json'))}")
     for note in split.get("notes", []):
-        lines.append(f"- Split note: {note}")
+        lines.append(f"- Split note: {E(note)}")
     per_seed = split.get("per_seed") or {}
     if per_seed:
         lines.append("- One split per seed (`--resplit-per-seed`): "
-                     + "; ".join(f"seed {s}: `{p['fingerprint'][:12]}` ({p.get('manifest', '')})"
+                     + "; ".join(f"seed {E(s)}: {C(p['fingerprint'][:12])} ({E(p.get('manifest', ''))})"
                                  for s, p in per_seed.items())
                      + ". The counts below are the first seed's.")
     counts = split["counts"]
-    headers = ["Split", *ds["class_names"], "Total"]
-    rows = [[s, *[str(counts[s][c]) for c in ds["class_names"]], str(sum(counts[s].values()))] for s in counts]
+    headers = ["Split", *map(E, ds["class_names"]), "Total"]
+    rows = [[E(s), *[str(counts[s].get(c, 0)) for c in ds["class_names"]], str(sum(counts[s].values()))]
+            for s in counts]
     out = lines + ["", _table(headers, rows), ""] + _figure(results, "class_distribution")
     if samples:
         out += [f"![Sample images per class](figures/{SAMPLES})", ""]
@@ -208,15 +210,15 @@ def leaderboard_section(results: dict[str, Any], stats: dict[str, Any]) -> list[
                  f"estimates follow with their CIs. {_bootstrap_words(stats)}.")
     else:
         intro = f"Ranked by test ROC-AUC. Cells: estimate [95% CI]. {_bootstrap_words(stats)}."
-    out = [intro, "", _table(*tables.leaderboard(results, stats)), ""]
+    out = [intro, "", _table(*tables.leaderboard(results, stats, E)), ""]
     if n > 1:
-        out += ["### Per seed", "", _table(*tables.per_seed_table(results, stats)), ""]
+        out += ["### Per seed", "", _table(*tables.per_seed_table(results, stats, E)), ""]
     out += _figure(results, "leaderboard")
     out += ["### Operating point", ""]
     if len(results["dataset"]["class_names"]) == 2:
         out += ["Each pipeline's decision threshold on P(positive) was chosen on the validation split (how: *Chosen "
                 "by*); sensitivity and specificity are measured on the test split at that threshold, beside the "
-                "threshold-free ROC-AUC.", "", _table(*tables.operating_point_table(results, stats)), ""]
+                "threshold-free ROC-AUC.", "", _table(*tables.operating_point_table(results, stats, E)), ""]
     else:
         out += ["Multi-class task: the predicted class is the arg-max of the class probabilities (no threshold).", ""]
     return out
@@ -229,25 +231,26 @@ def significance_section(results: dict[str, Any], stats: dict[str, Any]) -> list
     s = stats["settings"]
     auc = ("DeLong's test, with its normal-approximation CI" if s["roc_auc_test"].startswith("DeLong")
            else "a paired stratified bootstrap (CI and two-sided p)")
-    return [f"Every pipeline against the best one, **{ref['name']}**, on the same test images and seed "
-            f"(Δ = pipeline − {ref['name']}). Accuracy: paired bootstrap CI (the same resamples for both) and "
-            f"McNemar's test ({s['mcnemar']}) on the images exactly one of the two gets right. ROC-AUC: {auc}. "
+    return [f"Every pipeline against the best one, **{E(ref['name'])}**, on the same test images and seed "
+            f"(Δ = pipeline − {E(ref['name'])}). Accuracy: paired bootstrap CI (the same resamples for both) and "
+            f"McNemar's test ({E(s['mcnemar'])}) on the images exactly one of the two gets right. ROC-AUC: {auc}. "
             f"In brackets: Holm-adjusted p over the table's comparisons. A CI excluding 0 says the gap is unlikely "
             f"to be test-set noise; variation between training runs shows in the seeds.", "",
-            _table(*tables.significance_table(results, stats)), ""]
+            _table(*tables.significance_table(results, stats, E)), ""]
 
 
 def per_class_section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
-    out = [_table(*tables.per_class_table(results, stats)), ""]
+    out = [_table(*tables.per_class_table(results, stats, E)), ""]
     names = results["dataset"]["class_names"]
     if len(names) == 2:
         pos = names[results_mod.positive_index(results)]
-        out += [f"Confusion counts (positive class: {pos}):", "", _table(*tables.confusion_table(results, stats)), ""]
+        out += [f"Confusion counts (positive class: {E(pos)}):", "",
+                _table(*tables.confusion_table(results, stats, E)), ""]
     else:
         for job in tables.ranked(results, stats):
             cm = job["metrics"]["confusion_matrix"]
-            out += [f"**{job['name']}** (seed {job['seed']}; rows: true, columns: predicted)", "",
-                    _table(["", *names], [[names[i], *map(str, row)] for i, row in enumerate(cm)]), ""]
+            out += [f"**{E(tables.name(job))}** (seed {job['seed']}; rows: true, columns: predicted)", "",
+                    _table(["", *map(E, names)], [[E(names[i]), *map(str, row)] for i, row in enumerate(cm)]), ""]
     return out
 
 
@@ -261,23 +264,25 @@ def figures_section(results: dict[str, Any]) -> list[str]:
 
 
 def not_run(results: dict[str, Any]) -> list[str]:
-    return [f"- **{j['pipeline']}** (seed {j['seed']}): {j['error']}" for j in results["jobs"] if j["status"] != "ok"]
+    return [f"- **{E(j['pipeline'])}** ({E(j.get('family') or 'unknown')}, seed {j['seed']}): {E(j['error'])}"
+            for j in results["jobs"] if j["status"] != "ok"]
 
 
 def environment(results: dict[str, Any]) -> list[str]:
-    env = results["environment"]
-    libs = ", ".join(f"{k} {v}" for k, v in env.get("libraries", {}).items())
-    lines = [f"- CPU: {env.get('cpu')} ({env.get('cpu_count')} logical CPUs, {env.get('memory_gb')} GB RAM), "
-             f"{env.get('platform')}, Python {env.get('python')}"]
+    env = results.get("environment") or {}
+    libs = ", ".join(f"{E(k)} {E(v)}" for k, v in (env.get("libraries") or {}).items())
+    lines = [f"- CPU: {E(env.get('cpu'))} ({env.get('cpu_count')} logical CPUs, {env.get('memory_gb')} GB RAM), "
+             f"{E(env.get('platform'))}, Python {E(env.get('python'))}"]
     gpus = sorted({(j.get("model_info") or {}).get("device_name") or "GPU" for j in tables.ok_jobs(results)
                    if (j.get("model_info") or {}).get("device") == "gpu"})
-    lines.append(f"- GPU: {', '.join(gpus)}" if gpus else "- GPU: none used (every pipeline ran on the CPU)")
-    lines += [f"- Keras backend: {env.get('keras_backend')}", f"- Libraries: {libs}"]
+    lines.append(f"- GPU: {', '.join(map(E, gpus))}" if gpus else "- GPU: none used (every pipeline ran on the CPU)")
+    lines += [f"- Keras backend: {E(env.get('keras_backend'))}", f"- Libraries: {libs}"]
     for job in tables.ok_jobs(results):
         info = job.get("model_info") or {}
         if info.get("device"):
-            lines.append(f"- {job['name']} (seed {job['seed']}): device {info.get('device')}, backend "
-                         f"{info.get('backend')}, precision {info.get('precision')}, batch size {info.get('batch_size')}")
+            lines.append(f"- {E(tables.name(job))} (seed {job['seed']}): device {E(info.get('device'))}, backend "
+                         f"{E(info.get('backend'))}, precision {E(info.get('precision'))}, "
+                         f"batch size {info.get('batch_size')}")
     return lines
 
 
@@ -286,10 +291,10 @@ def render(results: dict[str, Any], stats: dict[str, Any] | None = None, samples
     stats = stats if stats is not None else results_mod.statistics(results)
     ds, split = results["dataset"], results["split"]
     seeds = sorted({j["seed"] for j in tables.ok_jobs(results)})
-    parts = [f"# medbench report: {ds['title']}", "",
-             f"medbench {results['medbench_version']} · schema {results['schema_version']} · {results['created']} · "
-             f"{len(stats['pipelines'])} pipelines · seeds {', '.join(map(str, seeds)) or '–'} · "
-             f"split `{split['fingerprint'][:12]}`", "",
+    parts = [f"# medbench report: {E(ds['title'])}", "",
+             f"medbench {E(results.get('medbench_version'))} · schema {results['schema_version']} · "
+             f"{E(results.get('created'))} · {len(stats['pipelines'])} pipelines · "
+             f"seeds {', '.join(map(str, seeds)) or '–'} · split {C(split['fingerprint'][:12])}", "",
              "## Summary", "", *summary(results, stats), "",
              *_figure(results, "tradeoff", "Each point is a pipeline; the dashed line joins the Pareto front (no "
                                            "other pipeline is both faster and better). The majority floor is not "
@@ -299,7 +304,7 @@ def render(results: dict[str, Any], stats: dict[str, Any] | None = None, samples
              "## Runtime and memory", "",
              "Latency is end to end (features recomputed, caches off) on a batch of test images; single image is "
              "the median over single-image calls. Means over seeds.", "",
-             _table(*tables.runtime_table(results, stats)), "",
+             _table(*tables.runtime_table(results, stats, E)), "",
              "## Significance", "", *significance_section(results, stats),
              "## Per-class metrics (test split)", "", *per_class_section(results, stats),
              "## Figures", "", *figures_section(results)]
@@ -307,7 +312,7 @@ def render(results: dict[str, Any], stats: dict[str, Any] | None = None, samples
     if missing:
         parts += ["## Not run", "", *missing, ""]
     parts += ["## Environment", "", *environment(results), "",
-              "## Reproduce", "", "```", results.get("command", ""), "```", "",
+              "## Reproduce", "", *md_fence(results.get("command", "")), "",
               "Rebuild this report (markdown, HTML, figures) from results.json without re-running: "
               "`medbench report <this folder>`.", ""]
     return "\n".join(parts)

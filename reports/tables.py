@@ -1,30 +1,30 @@
 """Tables of a results dict (rows of plain strings), shared by the markdown report and the CLI.
 
-Every table takes the results and their statistics section (:func:`benchmark.results.statistics`;
+Every table takes the results and their statistics section (:func:`medbench.results.statistics`;
 computed when not passed). Single-seed cells read ``0.862 [0.835, 0.889]`` (estimate and 95%
 bootstrap CI); with several seeds the leaderboard reads ``mean ± sd`` over the seeds and the
 per-seed table carries the per-seed estimates with their CIs.
+
+Cells holding data strings (pipeline, family and class names, threshold methods, reasons) pass
+through ``esc``: :func:`medbench.reports.escape.md` for markdown, :func:`~medbench.reports.escape.plain`
+(the default) for the terminal.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 from medbench import results as results_mod
-from medbench.metrics import HEADLINE
+from medbench.metrics import METRICS, metric_names
+from medbench.reports.escape import plain
 
-METRIC_LABELS = {
-    "accuracy": "Accuracy",
-    "balanced_accuracy": "Bal. acc.",
-    "sensitivity": "Sensitivity",
-    "specificity": "Specificity",
-    "f1": "F1",
-    "macro_f1": "Macro F1",
-    "roc_auc": "ROC-AUC",
-}
 # Leaderboard order: the ranking metric, the operating point, then the rest.
 TABLE_ORDER = ("roc_auc", "sensitivity", "specificity", "accuracy", "balanced_accuracy", "f1", "macro_f1")
+assert sorted(TABLE_ORDER) == sorted(METRICS)
 Table = tuple[list[str], list[list[str]]]
+Escape = Callable[[Any], str]
 
 
 def ok_jobs(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -46,8 +46,12 @@ def n_seeds(stats: dict[str, Any]) -> int:
 
 
 def metric_columns(results: dict[str, Any]) -> list[str]:
-    binary = len(results["dataset"]["class_names"]) == 2
-    return [m for m in TABLE_ORDER if m in HEADLINE and (binary or m not in ("sensitivity", "specificity", "f1"))]
+    present = metric_names(len(results["dataset"]["class_names"]))
+    return [m for m in TABLE_ORDER if m in present]
+
+
+def job_key(job: dict[str, Any]) -> str:
+    return results_mod.job_id(job["pipeline"], job["seed"])
 
 
 def fmt(v: Any, digits: int = 3) -> str:
@@ -58,11 +62,15 @@ def fmt(v: Any, digits: int = 3) -> str:
     return str(v)
 
 
+def _finite(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def fmt_ci(value: float | None, ci: list[float] | None, digits: int = 3) -> str:
-    """``0.862 [0.835, 0.889]``; the bare value when there is no interval."""
+    """``0.862 [0.835, 0.889]``; the bare value when there is no interval (or the value is not finite)."""
     if value is None:
         return "–"
-    if not ci:
+    if not ci or not _finite(value):
         return fmt(value, digits)
     return f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
@@ -70,7 +78,7 @@ def fmt_ci(value: float | None, ci: list[float] | None, digits: int = 3) -> str:
 def signed(v: float, digits: int = 3) -> str:
     """``+0.012`` / ``-0.010``; a value that rounds to zero has no sign (``0.000``)."""
     text = f"{v:+.{digits}f}"
-    return text[1:] if float(text) == 0 else text
+    return text[1:] if _finite(v) and float(text) == 0 else text
 
 
 def fmt_diff(diff: float | None, ci: list[float] | None, digits: int = 3) -> str:
@@ -101,17 +109,17 @@ def fmt_p_eq(p: float | None) -> str:
 
 
 def job_ci(stats: dict[str, Any], job: dict[str, Any], metric: str) -> list[float] | None:
-    entry = stats["jobs"].get(job.get("job_id") or f"{job['pipeline']}__seed{job['seed']}", {})
+    entry = stats["jobs"].get(job_key(job), {})
     return entry.get("metrics_ci", {}).get(metric)
 
 
-def leaderboard(results: dict[str, Any], stats: dict[str, Any] | None = None) -> Table:
+def leaderboard(results: dict[str, Any], stats: dict[str, Any] | None = None, esc: Escape = plain) -> Table:
     """One row per pipeline, best first: estimate [95% CI] for one seed, mean ± sd over several."""
     stats = _stats(results, stats)
     cols = metric_columns(results)
     multi = n_seeds(stats) > 1
-    headers = ["#", "Pipeline", "Family", "Seeds" if multi else "Seed", *[METRIC_LABELS[c] for c in cols]]
-    by_id = {j.get("job_id") or f"{j['pipeline']}__seed{j['seed']}": j for j in ok_jobs(results)}
+    headers = ["#", "Pipeline", "Family", "Seeds" if multi else "Seed", *[METRICS[c].label for c in cols]]
+    by_id = {job_key(j): j for j in ok_jobs(results)}
     rows = []
     for i, g in enumerate(stats["pipelines"], 1):
         seeds = ", ".join(map(str, g["seeds"]))
@@ -120,21 +128,27 @@ def leaderboard(results: dict[str, Any], stats: dict[str, Any] | None = None) ->
         else:
             job = by_id[g["job_ids"][0]]
             cells = [fmt_ci(job["metrics"].get(c), job_ci(stats, job, c)) for c in cols]
-        rows.append([str(i), g["name"], g["family"], seeds, *cells])
+        rows.append([str(i), esc(g["name"]), esc(g["family"]), seeds, *cells])
     return headers, rows
 
 
-def per_seed_table(results: dict[str, Any], stats: dict[str, Any] | None = None) -> Table:
+def per_seed_table(results: dict[str, Any], stats: dict[str, Any] | None = None, esc: Escape = plain) -> Table:
     """Every (pipeline, seed) job: estimate [95% CI]."""
     stats = _stats(results, stats)
     cols = metric_columns(results)
-    headers = ["Pipeline", "Seed", *[METRIC_LABELS[c] for c in cols]]
-    rows = [[job["name"], str(job["seed"]), *[fmt_ci(job["metrics"].get(c), job_ci(stats, job, c)) for c in cols]]
+    headers = ["Pipeline", "Seed", *[METRICS[c].label for c in cols]]
+    rows = [[esc(name(job)), str(job["seed"]), *[fmt_ci(job["metrics"].get(c), job_ci(stats, job, c)) for c in cols]]
             for job in ranked(results, stats)]
     return headers, rows
 
 
-def operating_point_table(results: dict[str, Any], stats: dict[str, Any] | None = None) -> Table:
+def name(job: dict[str, Any]) -> str:
+    """A job's display name (the pipeline's, with its variant)."""
+    return job.get("name") or job["pipeline"]
+
+
+def operating_point_table(results: dict[str, Any], stats: dict[str, Any] | None = None,
+                          esc: Escape = plain) -> Table:
     """Binary tasks: the validation-chosen threshold, how it was chosen, and sensitivity / specificity
     at it beside the threshold-free ROC-AUC."""
     stats = _stats(results, stats)
@@ -144,7 +158,7 @@ def operating_point_table(results: dict[str, Any], stats: dict[str, Any] | None 
     for job in ranked(results, stats):
         thr = job.get("threshold") or {}
         m = job["metrics"]
-        rows.append([job["name"], str(job["seed"]), fmt(thr.get("threshold")), thr.get("method", "arg-max"),
+        rows.append([esc(name(job)), str(job["seed"]), fmt(thr.get("threshold")), esc(thr.get("method", "arg-max")),
                      fmt(thr.get("youden_j")),
                      *[fmt_ci(m.get(k), job_ci(stats, job, k)) for k in ("sensitivity", "specificity", "roc_auc")]])
     return headers, rows
@@ -160,7 +174,7 @@ def human_bytes(n: int | float | None) -> str:
     return str(n)
 
 
-def runtime_table(results: dict[str, Any], stats: dict[str, Any] | None = None) -> Table:
+def runtime_table(results: dict[str, Any], stats: dict[str, Any] | None = None, esc: Escape = plain) -> Table:
     """One row per pipeline (means over seeds): inference latency first, then training cost."""
     stats = _stats(results, stats)
     headers = ["Pipeline", "Family", "Latency (ms/img)", "Throughput (img/s)", "Single image (ms)",
@@ -168,13 +182,14 @@ def runtime_table(results: dict[str, Any], stats: dict[str, Any] | None = None) 
     rows = []
     for g in stats["pipelines"]:
         rt = {k: v["mean"] for k, v in g["runtime"].items()}
-        rows.append([g["name"], g["family"], fmt(rt["latency_ms_per_image"], 2), fmt(rt["throughput_img_per_s"], 0),
+        rows.append([esc(g["name"]), esc(g["family"]), fmt(rt["latency_ms_per_image"], 2), fmt(rt["throughput_img_per_s"], 0),
                      fmt(rt["single_image_latency_ms"], 1), fmt(rt["feature_time_s"], 1), fmt(rt["fit_time_s"], 1),
                      fmt(rt["peak_rss_mb"], 0), human_bytes(rt.get("model_size_bytes"))])
     return headers, rows
 
 
-def significance_table(results: dict[str, Any], stats: dict[str, Any] | None = None) -> Table:
+def significance_table(results: dict[str, Any], stats: dict[str, Any] | None = None,
+                       esc: Escape = plain) -> Table:
     """Each pipeline against the reference (best) pipeline, per seed, on the same test images."""
     stats = _stats(results, stats)
     names = {g["pipeline"]: g["name"] for g in stats["pipelines"]}
@@ -183,12 +198,12 @@ def significance_table(results: dict[str, Any], stats: dict[str, Any] | None = N
                "McNemar p (Holm)", "Δ ROC-AUC [95% CI]", f"{auc_test} p (Holm)"]
     rows = []
     for c in stats["comparisons"]:
-        name = names.get(c["a_pipeline"], c["a_pipeline"])
+        shown = esc(names.get(c["a_pipeline"], c["a_pipeline"]))
         if not c["paired"]:
-            rows.append([name, str(c["seed"]), c["reason"], "–", "–", "–", "–"])
+            rows.append([shown, str(c["seed"]), esc(c["reason"]), "–", "–", "–", "–"])
             continue
         mc, auc = c["mcnemar"], c["roc_auc"] or {}
-        rows.append([name, str(c["seed"]), fmt_diff(c["accuracy"]["diff"], c["accuracy"]["ci"]),
+        rows.append([shown, str(c["seed"]), fmt_diff(c["accuracy"]["diff"], c["accuracy"]["ci"]),
                      f"{mc['b']} / {mc['c']}", _p_holm(mc),
                      fmt_diff(auc.get("diff"), auc.get("ci")), _p_holm(auc) if auc else "–"])
     return headers, rows
@@ -199,18 +214,18 @@ def _p_holm(d: dict[str, Any]) -> str:
     return p if d.get("p_holm") is None else f"{p} ({fmt_p(d['p_holm'])})"
 
 
-def per_class_table(results: dict[str, Any], stats: dict[str, Any] | None = None) -> Table:
+def per_class_table(results: dict[str, Any], stats: dict[str, Any] | None = None, esc: Escape = plain) -> Table:
     names = results["dataset"]["class_names"]
-    headers = ["Pipeline", "Seed", *[f"{c} {m}" for c in names for m in ("P", "R", "F1")]]
+    headers = ["Pipeline", "Seed", *[f"{esc(c)} {m}" for c in names for m in ("P", "R", "F1")]]
     rows = []
     for job in ranked(results, stats):
         pc = job["metrics"]["per_class"]
-        rows.append([job["name"], str(job["seed"]),
+        rows.append([esc(name(job)), str(job["seed"]),
                      *[fmt(pc[c][m]) for c in names for m in ("precision", "recall", "f1")]])
     return headers, rows
 
 
-def confusion_table(results: dict[str, Any], stats: dict[str, Any] | None = None) -> Table:
+def confusion_table(results: dict[str, Any], stats: dict[str, Any] | None = None, esc: Escape = plain) -> Table:
     """Binary tasks: TN / FP / FN / TP per job (positive = the disease class)."""
     pos = results_mod.positive_index(results)
     headers = ["Pipeline", "Seed", "TN", "FP", "FN", "TP"]
@@ -218,6 +233,6 @@ def confusion_table(results: dict[str, Any], stats: dict[str, Any] | None = None
     for job in ranked(results, stats):
         cm = job["metrics"]["confusion_matrix"]
         neg = 1 - pos
-        rows.append([job["name"], str(job["seed"]),
+        rows.append([esc(name(job)), str(job["seed"]),
                      *map(str, (cm[neg][neg], cm[neg][pos], cm[pos][neg], cm[pos][pos]))])
     return headers, rows

@@ -14,7 +14,7 @@ from medbench import results as results_mod
 from medbench.cli import main
 from medbench.core.errors import MedbenchError
 from medbench.core.paths import data_dir
-from medbench.reports.compare import compare
+from medbench.regression import compare
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "baselines" / "pneumoniamnist-fast"

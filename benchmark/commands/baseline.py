@@ -6,6 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from tabulate import tabulate
+
+from medbench import baseline
+from medbench import results as results_mod
+from medbench.core.errors import MedbenchError
+from medbench.reports.tables import leaderboard
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("baseline", help="store a run as a baseline, list or show stored baselines",
@@ -27,8 +34,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    from medbench import baseline
-
     path = baseline.update(args.results, args.name, args.store)
     tol = path.parent / "tolerances.toml"
     tol_note = f"tolerances: {tol}" if tol.is_file() else "no tolerances.toml there: built-in defaults apply"
@@ -39,10 +44,6 @@ def cmd_update(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from tabulate import tabulate
-
-    from medbench import baseline
-
     rows = [{"name": e["name"], "dataset": e.get("dataset", "?"), "split": e.get("split", "?"),
              "pipelines": len(e.get("pipelines", [])), "seeds": " ".join(map(str, e.get("seeds", []))),
              "medbench": e.get("medbench", "?"), "created": e.get("created", "?"),
@@ -58,13 +59,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from tabulate import tabulate
-
-    from medbench import baseline
-    from medbench import results as results_mod
-    from medbench.core.errors import MedbenchError
-    from medbench.reports.tables import leaderboard
-
     path = baseline.store_dir(args.store) / args.name
     if not (path / "results.json").is_file():
         names = [e["name"] for e in baseline.entries(args.store)]

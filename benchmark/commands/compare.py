@@ -6,13 +6,20 @@ import argparse
 import sys
 from pathlib import Path
 
+from medbench import baseline, regression, tolerances
+from medbench import results as results_mod
+from medbench.core.atomic import write_json, write_text
+from medbench.reports.compare import markdown_report, text_report, verdict_line
+
 DESCRIPTION = """Compare two runs on the same dataset and split: per pipeline and seed (and the mean over
 seeds) every metric's change against its tolerance and against the noise (confidence intervals,
 when the results have them), plus runtime ratios. Prints a report, writes compare.json and, on
 request, a markdown report for a pull-request comment."""
-EPILOG = """exit status: 0 no regression, 1 regression (a metric dropped by more than its tolerance, a
-runtime ratio above its limit, a BASE pipeline missing or failed in NEW), 2 usage or input error
-(e.g. runs on different datasets or splits without --force).
+EPILOG = """exit status: 0 no regression, 1 regression (a metric dropped by more than its tolerance or lost
+its value - missing, null, NaN or infinite in NEW -, a runtime ratio above its limit, a BASE pipeline
+missing or failed in NEW), 2 usage or input error (e.g. runs on different datasets or splits without
+--force, a results.json or tolerances file that does not match its schema). A limit of inf in the
+tolerances is never checked: the verdict line names every such limit.
 
 examples:
   medbench compare results/v1 results/v2
@@ -46,21 +53,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from medbench import baseline, tolerances
-    from medbench import results as results_mod
-    from medbench.core.atomic import write_json, write_text
-    from medbench.reports.compare import compare, markdown_report, text_report, verdict_line, with_statistics
-
     base_path = baseline.resolve(args.base, args.store)
     new_path = baseline.resolve(args.new, args.store)
-    base, new = with_statistics(results_mod.load(base_path)), with_statistics(results_mod.load(new_path))
+    base = regression.with_statistics(results_mod.load(base_path))
+    new = regression.with_statistics(results_mod.load(new_path))
     tol_path = args.tolerances or tolerances.find_for(base_path)
     tol = tolerances.load(tol_path) if tol_path else tolerances.defaults()
     if args.significant_only:
         tol.mode = "significant"
         for rules in tol.pipelines.values():
             rules.mode = None
-    report = compare(base, new, tol, force=args.force, runtime=not args.no_runtime,
+    report = regression.compare(base, new, tol, force=args.force, runtime=not args.no_runtime,
                      base_label=str(base_path), new_label=str(new_path))
     json_path = args.json or (new_path if new_path.is_dir() else new_path.parent) / "compare.json"
     write_json(json_path, report)

@@ -1,0 +1,336 @@
+"""Declared JSON schemas of the files medbench reads back (results.json, tolerance files) and the one
+validator that turns a violation into a one-line :class:`MedbenchError`: ``<file>: <field>: <problem>``.
+
+The schemas are JSON Schema (draft 2020-12) built from the metric catalogue
+(:mod:`medbench.metrics`), so a metric or runtime key is named in one place only. One keyword is
+medbench's own: ``"finite": true`` - the number must be finite (Python's json reads ``NaN``,
+``Infinity`` and ``1e309``, which JSON itself has no room for). Metric and runtime values are
+*not* finite-checked: a NaN or infinite metric reads as "no value" (and ``compare`` flags it when
+BASE had one), but seeds, labels, probabilities, counts and intervals must be real numbers.
+
+Before the schema, :func:`check_tree` walks the document once without recursion: deeper than
+:data:`MAX_DEPTH` levels, or an integer no float can hold, is an error too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError, validators
+from jsonschema.exceptions import best_match
+
+from medbench.core.errors import MedbenchError
+from medbench.metrics import HEADLINE, RUNTIME_KEYS
+
+MAX_DEPTH = 64
+MAX_ABS_INT = 10 ** 300
+
+# --- building blocks --------------------------------------------------------------------------
+FINITE = {"type": "number", "finite": True}
+PROBABILITY = {"type": "number", "finite": True, "minimum": 0, "maximum": 1}
+COUNT = {"type": "integer", "minimum": 0}
+TEXT = {"type": "string"}
+NAME = {"type": "string", "minLength": 1}
+OPT_TEXT = {"type": ["string", "null"]}
+OPT_FINITE = {"anyOf": [{"type": "null"}, FINITE]}
+# A metric: a number, or null when undefined (ROC-AUC with one class); NaN / inf read as "no value".
+METRIC_VALUE = {"type": ["number", "null"]}
+RUNTIME_VALUE = {"type": ["number", "null"]}
+INTERVAL = {"anyOf": [{"type": "null"}, {"type": "array", "items": FINITE, "minItems": 2, "maxItems": 2}]}
+COUNTS_BY_CLASS = {"type": "object", "additionalProperties": COUNT}
+MEAN_SD = {"type": "object", "required": ["mean", "sd"],
+           "properties": {"mean": OPT_FINITE, "sd": OPT_FINITE, "n": COUNT, "values": {"type": "array"}}}
+
+SPLIT_INFO = {
+    "type": "object",
+    "required": ["fingerprint", "method", "counts"],
+    "properties": {
+        "fingerprint": NAME, "method": TEXT, "seed": {"type": ["integer", "null"]},
+        "notes": {"type": "array", "items": TEXT}, "manifest": TEXT,
+        "counts": {"type": "object", "additionalProperties": COUNTS_BY_CLASS},
+    },
+}
+
+HISTORY = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "number"}}}
+MODEL_INFO = {
+    "type": "object",
+    "properties": {
+        "device": OPT_TEXT, "device_name": OPT_TEXT, "backend": OPT_TEXT, "precision": OPT_TEXT,
+        "batch_size": {"type": ["integer", "null"]}, "history": HISTORY,
+        "best_epoch": {"type": ["integer", "null"], "minimum": 0},
+        "finetune": {"type": ["object", "null"],
+                     "properties": {"history": HISTORY, "best_epoch": {"type": ["integer", "null"], "minimum": 0}}},
+    },
+}
+
+JOB_METRICS = {
+    "type": "object",
+    "required": ["per_class", "confusion_matrix"],
+    "properties": {
+        **{m: METRIC_VALUE for m in HEADLINE},
+        "n": COUNT,
+        "per_class": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["precision", "recall", "f1"],
+            "properties": {"precision": METRIC_VALUE, "recall": METRIC_VALUE, "f1": METRIC_VALUE, "support": COUNT}}},
+        "confusion_matrix": {"type": "array", "items": {"type": "array", "items": COUNT}},
+    },
+}
+
+JOB = {
+    "type": "object",
+    "required": ["pipeline", "seed", "status"],
+    "properties": {
+        "job_id": NAME, "pipeline": NAME, "name": NAME, "family": TEXT, "seed": {"type": "integer"},
+        "status": {"enum": ["ok", "error"]}, "error": TEXT, "options": {"type": "object"},
+        "split_fingerprint": TEXT,
+        "threshold": {"anyOf": [{"type": "null"}, {
+            "type": "object", "required": ["threshold"],
+            "properties": {"threshold": FINITE, "method": TEXT, "youden_j": OPT_FINITE}}]},
+        "metrics": JOB_METRICS,
+        "runtime": {"type": "object", "properties": {k: {**RUNTIME_VALUE, "minimum": 0} for k in RUNTIME_KEYS}},
+        "model_info": MODEL_INFO,
+        "predictions": {
+            "type": "object", "required": ["ids", "y_true", "y_pred", "proba"],
+            "properties": {
+                "ids": {"type": "array", "items": {"type": ["string", "integer"]}},
+                "y_true": {"type": "array", "items": COUNT},
+                "y_pred": {"type": "array", "items": COUNT},
+                "proba": {"type": "array", "items": {"type": "array", "items": PROBABILITY, "minItems": 2}},
+            },
+        },
+    },
+    "if": {"properties": {"status": {"const": "ok"}}},
+    "then": {"required": ["metrics", "runtime"]},
+    "else": {"required": ["error"]},
+}
+
+COMPARISON = {
+    "type": "object",
+    "required": ["a", "b", "a_pipeline", "b_pipeline", "seed", "paired"],
+    "properties": {
+        "a": NAME, "b": NAME, "a_pipeline": NAME, "b_pipeline": NAME, "seed": {"type": "integer"},
+        "paired": {"type": "boolean"}, "reason": TEXT, "n": COUNT,
+        "accuracy": {"type": "object", "required": ["diff", "ci"], "properties": {"diff": OPT_FINITE, "ci": INTERVAL}},
+        "mcnemar": {"type": "object", "required": ["b", "c", "p"],
+                    "properties": {"b": COUNT, "c": COUNT, "p": OPT_FINITE, "p_holm": OPT_FINITE, "method": TEXT}},
+        "roc_auc": {"anyOf": [{"type": "null"}, {
+            "type": "object", "required": ["diff", "ci", "p"],
+            "properties": {"diff": OPT_FINITE, "ci": INTERVAL, "p": OPT_FINITE, "p_holm": OPT_FINITE, "test": TEXT}}]},
+    },
+    "if": {"properties": {"paired": {"const": True}}},
+    "then": {"required": ["accuracy", "mcnemar", "roc_auc"]},
+    "else": {"required": ["reason"]},
+}
+
+STATISTICS = {
+    "type": "object",
+    "required": ["settings", "jobs", "pipelines", "reference", "comparisons", "headline"],
+    "properties": {
+        "settings": {"type": "object", "required": ["n_resamples", "seed", "level", "mcnemar", "roc_auc_test"],
+                     "properties": {"n_resamples": {"type": "integer", "minimum": 1}, "seed": {"type": "integer"},
+                                    "level": {**FINITE, "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+                                    "mcnemar": TEXT, "roc_auc_test": TEXT}},
+        "jobs": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["metrics_ci"],
+            "properties": {"n": {"type": ["integer", "null"], "minimum": 0},
+                           "metrics_ci": {"type": "object", "additionalProperties": INTERVAL}}}},
+        "pipelines": {"type": "array", "items": {
+            "type": "object", "required": ["pipeline", "name", "family", "seeds", "job_ids", "metrics", "runtime"],
+            "properties": {
+                "pipeline": NAME, "name": NAME, "family": TEXT,
+                "seeds": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
+                "job_ids": {"type": "array", "items": NAME, "minItems": 1},
+                "metrics": {"type": "object", "properties": dict.fromkeys(HEADLINE, MEAN_SD)},
+                "runtime": {"type": "object", "required": [k for k, v in RUNTIME_KEYS.items() if v.summary],
+                            "properties": {k: MEAN_SD for k in RUNTIME_KEYS}},
+            }}},
+        "reference": OPT_TEXT,
+        "comparisons": {"type": "array", "items": COMPARISON},
+        "headline": {"anyOf": [{"type": "null"}, {
+            "type": "object", "required": ["classical", "deep", "comparisons"],
+            "properties": {"classical": NAME, "deep": NAME, "comparisons": {"type": "array", "items": COMPARISON}}}]},
+    },
+}
+
+
+def results_schema(schema_name: str) -> dict[str, Any]:
+    """The schema of results.json (every version up to the current one: later fields are optional)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "medbench results.json",
+        "type": "object",
+        "required": ["schema", "schema_version", "jobs", "dataset", "split"],
+        "properties": {
+            "schema": {"const": schema_name},
+            "schema_version": {"type": "integer", "minimum": 1},
+            "medbench_version": TEXT, "created": TEXT, "command": TEXT,
+            "config": {"type": "object"},
+            "dataset": {
+                "type": "object",
+                "required": ["class_names", "title", "spec", "fingerprint", "n_images", "image_shape", "class_counts",
+                             "group_source", "n_groups"],
+                "properties": {
+                    "name": TEXT, "spec": TEXT, "title": TEXT, "task": OPT_TEXT,
+                    "class_names": {"type": "array", "items": NAME, "minItems": 2, "uniqueItems": True},
+                    "positive_class": OPT_TEXT, "n_images": COUNT,
+                    "image_shape": {"type": "array", "items": COUNT, "minItems": 2},
+                    "class_counts": COUNTS_BY_CLASS, "fingerprint": NAME, "group_source": TEXT, "n_groups": COUNT,
+                    "source": {"type": "object"}, "problems": {"type": "object"},
+                },
+            },
+            "split": {**SPLIT_INFO, "properties": {**SPLIT_INFO["properties"],
+                                                   "per_seed": {"type": "object", "additionalProperties": SPLIT_INFO}}},
+            "environment": {"type": "object", "properties": {
+                "cpu": OPT_TEXT, "cpu_count": {"type": ["integer", "null"]}, "memory_gb": {"type": ["number", "null"]},
+                "platform": OPT_TEXT, "python": OPT_TEXT, "keras_backend": OPT_TEXT,
+                "libraries": {"type": "object", "additionalProperties": OPT_TEXT}}},
+            "jobs": {"type": "array", "items": JOB},
+            "statistics": STATISTICS,
+            "baseline": {"type": "object"},
+        },
+    }
+
+
+def tolerances_schema(metric_keys: tuple[str, ...], runtime_keys: tuple[str, ...], modes: tuple[str, ...],
+                      missing: tuple[str, ...], seeds: tuple[str, ...]) -> dict[str, Any]:
+    """The schema of a tolerances TOML file (after parsing; see :mod:`medbench.tolerances`)."""
+    drop = {"type": "number", "minimum": 0, "notNaN": True,
+            "description": ">= 0 (the largest allowed drop; inf: never fails)"}
+    ratio = {"type": "number", "minimum": 1, "notNaN": True,
+             "description": ">= 1 (a slowdown ratio; inf: never fails)"}
+    metrics = {"type": "object", "additionalProperties": False,
+               "properties": {k: drop for k in ("*", *metric_keys)}}
+    limits = {k: ratio for k in runtime_keys}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "medbench tolerances",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "compare": {"type": "object", "additionalProperties": False,
+                        "properties": {"mode": {"enum": list(modes)}, "missing": {"enum": list(missing)},
+                                       "seeds": {"enum": list(seeds)}}},
+            "metrics": metrics,
+            "runtime": {"type": "object", "additionalProperties": False, "properties": {
+                **limits, "check": {"type": "boolean"},
+                "floor": {"type": "object", "additionalProperties": False,
+                          "properties": {k: {**drop, "finite": True, "description": ">= 0 (a noise floor)"}
+                                         for k in runtime_keys}}}},
+            "pipelines": {"type": "object", "additionalProperties": {
+                "type": "object", "additionalProperties": False,
+                "properties": {"metrics": metrics, "mode": {"enum": list(modes)}, "missing": {"enum": list(missing)},
+                               "runtime": {"type": "object", "additionalProperties": False, "properties": limits}}}},
+        },
+    }
+
+
+# --- the validator -----------------------------------------------------------------------------
+
+def _finite(validator, wanted, instance, schema) -> Iterator[ValidationError]:
+    if wanted and _is_number(instance) and not math.isfinite(instance):
+        yield ValidationError(f"must be a finite number, got {instance!r}")
+
+
+def _not_nan(validator, wanted, instance, schema) -> Iterator[ValidationError]:
+    if wanted and _is_number(instance) and math.isnan(instance):
+        yield ValidationError("must be a number, got nan")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+Validator = validators.extend(Draft202012Validator, validators={"finite": _finite, "notNaN": _not_nan})
+
+
+def field(path: Any) -> str:
+    """``jobs[2].metrics.accuracy`` from a path of keys and indices."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """A value for an error message: its repr, cut to ``limit`` characters; containers by type and size."""
+    if isinstance(value, dict):
+        return f"an object with {len(value)} keys"
+    if isinstance(value, list):
+        return f"an array of {len(value)} items"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null", int: "integer",
+               float: "number"}
+
+
+_BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+
+
+def _a(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+def _problem(err: ValidationError) -> tuple[list[Any], str]:
+    """The field an error is about and what is wrong with it, in words."""
+    path, kind, value = list(err.absolute_path), err.validator, err.instance
+    if kind == "required":
+        missing = next((k for k in err.validator_value if isinstance(value, dict) and k not in value), "?")
+        return [*path, missing], "missing (required)"
+    if kind == "type":
+        wanted = [err.validator_value] if isinstance(err.validator_value, str) else err.validator_value
+        got = _a(_JSON_TYPES.get(type(value), type(value).__name__))
+        detail = f"of {len(value)} items" if isinstance(value, dict | list) else short(value)
+        return path, f"must be {' or '.join(_a(w) for w in wanted)}, got {got} {detail}"
+    if kind in ("finite", "notNaN"):
+        return path, err.message
+    if kind in ("const", "enum"):
+        allowed = [err.validator_value] if kind == "const" else err.validator_value
+        return path, f"must be {' or '.join(map(repr, allowed))}, got {short(value)}"
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        what = err.schema.get("description") or f"{_BOUNDS[kind]} {err.validator_value}"
+        return path, f"{short(value)} is out of range: must be {what}"
+    if kind in ("minItems", "maxItems"):
+        return path, f"must have {'at least' if kind == 'minItems' else 'at most'} {err.validator_value} items, " \
+                     f"got {len(value)}"
+    if kind == "minLength":
+        return path, "must not be empty"
+    if kind == "uniqueItems":
+        return path, "has duplicate items"
+    if kind == "additionalProperties":
+        extra = sorted(set(value) - set(err.schema.get("properties", {})))
+        known = ", ".join(err.schema.get("properties", {}))
+        return [*path, extra[0] if extra else "?"], f"is not a known key (expected one of: {known})"
+    return path, short(err.message, 160)
+
+
+def check_tree(data: Any, source: str) -> None:
+    """Refuse documents nested deeper than :data:`MAX_DEPTH` or holding integers beyond any float."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            raise MedbenchError(f"{source}: {field(path[:MAX_DEPTH])}: nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, dict):
+            stack.extend((v, (*path, k)) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, (*path, i)) for i, v in enumerate(node))
+        elif isinstance(node, int) and not isinstance(node, bool) and abs(node) >= MAX_ABS_INT:
+            raise MedbenchError(f"{source}: {field(path)}: integer too large ({len(str(abs(node)))} digits)")
+
+
+def validate(data: Any, schema: dict[str, Any], source: str) -> None:
+    """Raise ``MedbenchError("<source>: <field>: <problem>")`` for the most relevant violation, if any."""
+    check_tree(data, source)
+    err = best_match(Validator(schema).iter_errors(data))
+    if err is not None:
+        path, problem = _problem(err)
+        raise MedbenchError(f"{source}: {field(path)}: {problem}")
+
+
+def fail(source: str, path: Any, problem: str) -> MedbenchError:
+    """The error for a violation found beyond the schema (cross-field checks), in the same form."""
+    return MedbenchError(f"{source}: {field(path)}: {problem}")

@@ -1,0 +1,63 @@
+"""Escaping the data strings of results.json (pipeline and class names, paths, error messages, CSV
+values) wherever a report shows them, so a name is shown literally and never becomes markup.
+
+* :func:`md` - running text and table cells of markdown (report.md, compare.md): HTML-special
+  characters, ``|``, ``$`` and ``~`` become character references, markdown punctuation is
+  backslash-escaped; both python-markdown (report.html) and GitHub render them as the characters.
+* :func:`md_code` / :func:`md_fence` - a code span / fenced block whose backtick fence is longer
+  than any run of backticks inside, so the data cannot close it.
+* :func:`html` - text and attribute values of HTML.
+* :func:`plain` - terminal text: control characters (newlines, ANSI escapes) become spaces.
+
+Every data string also loses its control characters: a newline must not end a table row.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+from typing import Any
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_MD_ENTITY = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "&#124;", "$": "&#36;", "~": "&#126;"}
+_MD_BACKSLASH = "\\`*_[]"
+_MD_SPECIAL = re.compile("[" + re.escape("".join(_MD_ENTITY) + _MD_BACKSLASH) + "]")
+
+
+def plain(value: Any) -> str:
+    """``value`` as one line of text, control characters replaced by spaces."""
+    return _CONTROL.sub(" ", str(value))
+
+
+def md(value: Any) -> str:
+    """``value`` as literal markdown text (safe in a table cell)."""
+    def one(m: re.Match) -> str:
+        c = m.group(0)
+        return _MD_ENTITY.get(c) or "\\" + c
+    return _MD_SPECIAL.sub(one, plain(value))
+
+
+def _fence(text: str, least: int) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(least, longest + 1)
+
+
+def md_code(value: Any) -> str:
+    """``value`` as an inline code span (shown verbatim)."""
+    text = plain(value)
+    if not text.strip():
+        return md(text)
+    fence = _fence(text, 1)
+    return f"{fence} {text} {fence}"
+
+
+def md_fence(value: Any) -> list[str]:
+    """``value`` (several lines allowed) as the lines of a fenced code block."""
+    text = "\n".join(plain(line) for line in str(value).splitlines())
+    fence = _fence(text, 3)
+    return [fence, text, fence]
+
+
+def html(value: Any) -> str:
+    """``value`` as HTML text or a quoted attribute value."""
+    return _html.escape(str(value), quote=True)
