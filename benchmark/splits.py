@@ -2,7 +2,11 @@
 
 Rules, in order:
 
-1. A saved manifest (``--split-manifest``) is applied as is: every id must exist in the dataset.
+1. A saved manifest (``--split-manifest``) is applied as is, after validation (:func:`load_manifest`):
+   the file must match :data:`MANIFEST_SCHEMA` (a JSON Schema, checked with ``jsonschema``; the error
+   names the field), no id may appear twice in a split or in two splits, no split may be empty,
+   every id must exist in the dataset with the label the manifest records, the classes must be the
+   dataset's, and the fingerprint must match both the file's own ids and labels and the dataset.
 2. The dataset's official split is used when it has one. A validation set always exists: when the
    official one is missing or tiny (fewer than ``min_val`` images or a class missing), it is merged
    into train and a new one is carved from train, stratified and group-aware (a patient's images
@@ -11,6 +15,7 @@ Rules, in order:
 
 The manifest lists the ids of each split; its SHA-256 fingerprint (over the sorted ids and labels
 per split and the class names) appears in results and reports and identifies the split exactly.
+The split seed must be a non-negative integer below 2**32 and the fractions must leave a train set.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
@@ -29,6 +35,37 @@ from medbench.core.errors import MedbenchError
 from medbench.datasets.dataset import SPLITS, Dataset
 
 MANIFEST_VERSION = 1
+MAX_SEED = 2**32 - 1
+
+_ID_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1, "uniqueItems": True}
+_LABEL_LIST = {"type": "array", "items": {"type": "string"}}
+
+#: What a split manifest (``split.json``) must look like; :func:`load_manifest` checks it first.
+MANIFEST_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "medbench split manifest",
+    "type": "object",
+    "required": ["manifest_version", "class_names", "fingerprint", "ids", "labels"],
+    "properties": {
+        "manifest_version": {"type": "integer", "minimum": 1, "maximum": MANIFEST_VERSION},
+        "dataset": {"type": "string"},
+        "dataset_spec": {"type": "string"},
+        "class_names": {"type": "array", "items": {"type": "string"}, "minItems": 2, "uniqueItems": True},
+        "method": {"type": "string"},
+        "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED},
+        "notes": {"type": "array", "items": {"type": "string"}},
+        "fingerprint": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "counts": {"type": "object"},
+        "ids": {"type": "object", "required": list(SPLITS), "additionalProperties": False,
+                "properties": {s: _ID_LIST for s in SPLITS}},
+        "labels": {"type": "object", "required": list(SPLITS), "additionalProperties": False,
+                   "properties": {s: _LABEL_LIST for s in SPLITS}},
+    },
+}
+_VALIDATOR = jsonschema.Draft202012Validator(MANIFEST_SCHEMA)
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer",
+               float: "a number", type(None): "null"}
+_TYPE_WORDS = {"object": "an object", "array": "a list", "string": "a string", "integer": "a whole number"}
 
 
 @dataclass
@@ -88,8 +125,26 @@ def _carve(ds: Dataset, pool: np.ndarray, fraction: float, seed: int) -> tuple[n
     return np.sort(pool[rest]), np.sort(pool[held])
 
 
+def check_seed(seed: Any) -> int:
+    """``seed`` as an int in ``0..2**32-1``; else a one-line error naming it."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed <= MAX_SEED:
+        raise MedbenchError(f"split seed {seed!r} is not a whole number from 0 to {MAX_SEED} (--split-seed)")
+    return int(seed)
+
+
+def _check_fractions(val_fraction: Any, test_fraction: Any) -> None:
+    for name, value in (("validation", val_fraction), ("test", test_fraction)):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number) or not 0 < value < 1:
+            raise MedbenchError(f"{name} fraction {value!r} is not a number between 0 and 1")
+    if val_fraction + test_fraction >= 1:
+        raise MedbenchError(f"validation fraction {val_fraction} + test fraction {test_fraction} leave no "
+                            f"images for training; keep their sum below 1")
+
+
 def make_split(ds: Dataset, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.2,
                min_val: int = 50) -> Split:
+    seed = check_seed(seed)
+    _check_fractions(val_fraction, test_fraction)
     if ds.official_split is not None:
         parts = {s: np.flatnonzero(ds.official_split == s) for s in SPLITS}
         if len(parts["test"]) == 0:
@@ -133,31 +188,103 @@ def save_manifest(ds: Dataset, split: Split, path: str | Path) -> Path:
     return write_json(path, split.manifest(ds))
 
 
+def _field(error: jsonschema.ValidationError) -> str:
+    out = ""
+    for part in error.absolute_path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _schema_problem(error: jsonschema.ValidationError) -> str:
+    """One short line for a schema violation, naming the field (never dumping a long value)."""
+    field = _field(error)
+    where = f"field {field}" if field else "the top level"
+    kind, expected = error.validator, error.validator_value
+    if kind == "required":
+        missing = [k for k in expected if k not in error.instance]
+        return f"field {field + '.' if field else ''}{missing[0]} is missing"
+    if kind == "type":
+        actual = _JSON_TYPES.get(type(error.instance), type(error.instance).__name__)
+        return f"{where} must be {_TYPE_WORDS.get(expected, expected)}, not {actual}"
+    if kind == "minItems":
+        return f"{where} is empty" if not error.instance else f"{where} needs at least {expected} entries"
+    if kind == "uniqueItems":
+        seen: set[Any] = set()
+        dup = next(json.dumps(v) for v in error.instance if json.dumps(v) in seen or seen.add(json.dumps(v)))
+        return f"{where} lists {dup} more than once"
+    if kind == "pattern":
+        return f"{where} is not a 64-digit lower-case SHA-256 hex digest"
+    if kind == "minLength":
+        return f"{where} is an empty string"
+    if kind == "minimum":
+        return f"{where} is {error.instance!r}, below the smallest allowed value {expected}"
+    if kind == "maximum":
+        return f"{where} is {error.instance!r}, above the largest allowed value {expected}"
+    if kind == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"{where} has unexpected key(s) {', '.join(map(repr, extra))}: only {', '.join(SPLITS)} are allowed"
+    message = error.message
+    return f"{where}: {message[:200]}{'...' if len(message) > 200 else ''}"
+
+
+def validate_manifest(manifest: Any, path: str | Path, class_names: list[str] | None = None) -> None:
+    """Check a parsed manifest's structure: :data:`MANIFEST_SCHEMA`; its classes (when ``class_names``, the
+    dataset's, is given); then what a schema cannot say (ids in two splits, labels that do not match the
+    ids or the class names). Raises a one-line :class:`MedbenchError` naming the file and the problem."""
+    error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(manifest))
+    if error is not None:
+        raise MedbenchError(f"split manifest {path}: {_schema_problem(error)}")
+    ids, labels, classes = manifest["ids"], manifest["labels"], manifest["class_names"]
+    if class_names is not None and classes != list(class_names):
+        raise MedbenchError(f"split manifest {path} was made for classes {classes}, but the dataset has "
+                            f"{list(class_names)}")
+    owner: dict[str, str] = {}
+    for s in SPLITS:
+        for i in ids[s]:
+            if i in owner:
+                raise MedbenchError(f"split manifest {path}: id {i!r} is in both {owner[i]} and {s}; "
+                                    "an image must be in one split only")
+            owner[i] = s
+        if len(labels[s]) != len(ids[s]):
+            raise MedbenchError(f"split manifest {path}: field labels.{s} has {len(labels[s])} entries but "
+                                f"ids.{s} has {len(ids[s])}")
+        unknown = next((c for c in labels[s] if c not in classes), None)
+        if unknown is not None:
+            raise MedbenchError(f"split manifest {path}: field labels.{s} has label {unknown!r}, which is not "
+                                f"one of its class_names {classes}")
+
+
 def load_manifest(ds: Dataset, path: str | Path) -> Split:
+    """Read and validate a split manifest (see the module docstring) and apply it to ``ds``."""
     path = Path(path)
     try:
-        manifest = json.loads(path.read_text())
-        ids = manifest["ids"]
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise MedbenchError(f"split manifest {path} does not exist") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError) as exc:
         raise MedbenchError(f"{path} is not a medbench split manifest ({exc})") from None
-    if manifest.get("class_names") != list(ds.class_names):
-        raise MedbenchError(f"{path} was made for classes {manifest.get('class_names')}, "
-                            f"but {ds.spec} has {ds.class_names}")
+    validate_manifest(manifest, path, ds.class_names)
+    ids, own = manifest["ids"], manifest["labels"]
     where = {id_: i for i, id_ in enumerate(ds.ids.tolist())}
     parts = {}
     for s in SPLITS:
-        missing = [i for i in ids.get(s, []) if i not in where]
+        missing = [i for i in ids[s] if i not in where]
         if missing:
-            raise MedbenchError(f"{path}: {len(missing)} {s} ids are not in {ds.spec} (first: {missing[0]}); "
-                                "was it made for another dataset or version?")
-        parts[s] = np.array(sorted(where[i] for i in ids.get(s, [])), dtype=np.int64)
+            raise MedbenchError(f"split manifest {path}: {len(missing)} {s} ids are not in {ds.spec} (first: "
+                                f"{missing[0]}); was it made for another dataset or version?")
+        parts[s] = np.array(sorted(where[i] for i in ids[s]), dtype=np.int64)
+    if fingerprint(manifest["class_names"], ids, own) != manifest["fingerprint"]:
+        raise MedbenchError(f"split manifest {path}: fingerprint does not match the file's own ids and labels "
+                            "(file edited)")
+    for s in SPLITS:
+        for i, label in zip(ids[s], own[s], strict=True):
+            actual = ds.class_names[ds.labels[where[i]]]
+            if label != actual:
+                raise MedbenchError(f"split manifest {path}: {s} id {i!r} is labelled {label!r} in the manifest "
+                                    f"but {actual!r} in {ds.spec} (labels changed or file edited)")
     split = Split(parts["train"], parts["val"], parts["test"], f"manifest {path.name}",
                   int(manifest.get("seed", 0)), list(manifest.get("notes", [])))
-    own = manifest.get("labels")  # the manifest's own record must agree with its fingerprint too
-    if not isinstance(own, dict) or fingerprint(manifest["class_names"], ids, own) != manifest.get("fingerprint"):
-        raise MedbenchError(f"{path}: fingerprint does not match the file's own ids and labels (file edited)")
-    if split.fingerprint(ds) != manifest.get("fingerprint"):
-        raise MedbenchError(f"{path}: fingerprint does not match its ids and labels (labels changed or file edited)")
+    if split.fingerprint(ds) != manifest["fingerprint"]:
+        raise MedbenchError(f"split manifest {path}: fingerprint does not match its ids and labels "
+                            "(labels changed or file edited)")
     return split

@@ -15,7 +15,8 @@ import pytest
 from medbench.core.errors import MedbenchError
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import SPLITS, Dataset
-from medbench.splits import Split, load_manifest, make_split, save_manifest
+from medbench.splits import MANIFEST_SCHEMA, Split, load_manifest, make_split, save_manifest
+from medbench.splits import fingerprint as splits_fingerprint
 
 # Regression guard, computed once from the real pneumoniamnist.npz (MD5 28209eda62fecd6e6a2d98b1501bb15f)
 # with make_split(ds) and pinned here: the official split's fingerprint must never change silently
@@ -73,7 +74,7 @@ def chest_xray_32(chest_xray_dir: Path) -> Dataset:
 
 def test_chest_xray_image_cache_is_written(chest_xray_32: Dataset, medbench_cache_dir: Path):
     assert chest_xray_32.image_shape == (32, 32)
-    assert list((medbench_cache_dir / "images").glob("*-32px.npz")), "decoded images were not cached"
+    assert list((medbench_cache_dir / "images").glob("*-32px.npy")), "decoded images were not cached"
 
 
 def test_chest_xray_tiny_val_is_merged_and_carved_group_aware(chest_xray_32: Dataset):
@@ -210,8 +211,9 @@ def test_manifest_for_relabelled_dataset_is_refused(flat_ds: Dataset, manifest_f
 
 def test_manifest_with_moved_ids_is_refused(flat_ds: Dataset, manifest_file):
     path, manifest = manifest_file
-    moved = manifest["ids"]["test"].pop(0)  # test image moved into train: a leak
-    manifest["ids"]["train"] = sorted(manifest["ids"]["train"] + [moved])
+    moved, label = manifest["ids"]["test"].pop(0), manifest["labels"]["test"].pop(0)  # test -> train: a leak
+    train = sorted(zip(manifest["ids"]["train"] + [moved], manifest["labels"]["train"] + [label]))
+    manifest["ids"]["train"], manifest["labels"]["train"] = [i for i, _ in train], [c for _, c in train]
     with pytest.raises(MedbenchError, match="fingerprint"):
         load_manifest(flat_ds, _rewrite(path, manifest))
 
@@ -247,3 +249,93 @@ def test_manifest_not_a_manifest(flat_ds: Dataset, tmp_path: Path, content: str)
 def test_manifest_missing_file(flat_ds: Dataset, tmp_path: Path):
     with pytest.raises(MedbenchError, match="does not exist"):
         load_manifest(flat_ds, tmp_path / "nope.json")
+
+
+# ---------------------------------------------------------------- manifest validation (schema, overlap, seeds)
+
+
+@pytest.fixture
+def small_manifest(pneumonia_small: Dataset, tmp_path: Path) -> tuple[Path, dict]:
+    path = save_manifest(pneumonia_small, make_split(pneumonia_small), tmp_path / "split.json")
+    return path, json.loads(path.read_text())
+
+
+def _refit(manifest: dict) -> dict:
+    """Re-sort each split's ids with their labels and recompute the fingerprint, as a careful editor would."""
+    for s in SPLITS:
+        pairs = sorted(zip(manifest["ids"][s], manifest["labels"][s]))
+        manifest["ids"][s], manifest["labels"][s] = [i for i, _ in pairs], [c for _, c in pairs]
+    manifest["fingerprint"] = splits_fingerprint(manifest["class_names"], manifest["ids"], manifest["labels"])
+    return manifest
+
+
+def _refused(ds: Dataset, path: Path, manifest: dict, *parts: str) -> str:
+    with pytest.raises(MedbenchError) as exc:
+        load_manifest(ds, _rewrite(path, manifest))
+    msg = str(exc.value)
+    assert "\n" not in msg and str(path) in msg, msg
+    for part in parts:
+        assert part in msg, (part, msg)
+    return msg
+
+
+def test_manifest_with_test_ids_also_in_train_is_refused(pneumonia_small: Dataset, small_manifest):
+    path, manifest = small_manifest
+    leaked = manifest["ids"]["test"][:5]
+    manifest["ids"]["train"] += leaked
+    manifest["labels"]["train"] += manifest["labels"]["test"][:5]
+    _refused(pneumonia_small, path, _refit(manifest), "in both train and test", leaked[0])
+
+
+def test_manifest_with_a_duplicate_id_is_refused(pneumonia_small: Dataset, small_manifest):
+    path, manifest = small_manifest
+    manifest["ids"]["val"].append(manifest["ids"]["val"][0])
+    manifest["labels"]["val"].append(manifest["labels"]["val"][0])
+    _refused(pneumonia_small, path, _refit(manifest), "ids.val", "more than once", manifest["ids"]["val"][0])
+
+
+def test_manifest_with_an_empty_split_is_refused(pneumonia_small: Dataset, small_manifest):
+    path, manifest = small_manifest
+    manifest["ids"]["val"], manifest["labels"]["val"] = [], []
+    _refused(pneumonia_small, path, _refit(manifest), "ids.val", "empty")
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("fingerprint", 12345, ("field fingerprint", "must be a string", "not an integer")),
+    ("fingerprint", "abc", ("field fingerprint", "SHA-256")),
+    ("ids", {"train": "train/00000", "val": ["x"], "test": ["y"]}, ("field ids.train", "must be a list", "not a string")),
+    ("ids", {"train": ["a", 2], "val": ["x"], "test": ["y"]}, ("field ids.train[1]", "must be a string")),
+    ("ids", {"train": ["a"], "val": ["b"]}, ("field ids.test is missing",)),
+    ("class_names", "normal,pneumonia", ("field class_names", "must be a list")),
+    ("seed", -1, ("field seed", "-1")),
+    ("labels", None, ("field labels", "must be an object", "not null")),
+])
+def test_manifest_with_wrong_types_is_refused(pneumonia_small: Dataset, small_manifest, field, value, words):
+    path, manifest = small_manifest
+    manifest[field] = value
+    _refused(pneumonia_small, path, manifest, *words)
+
+
+def test_manifest_labels_must_match_ids(pneumonia_small: Dataset, small_manifest):
+    path, manifest = small_manifest
+    manifest["labels"]["test"].pop()
+    _refused(pneumonia_small, path, manifest, "labels.test has", "entries but ids.test has")
+
+
+def test_manifest_schema_is_a_valid_json_schema():
+    import jsonschema
+
+    jsonschema.Draft202012Validator.check_schema(MANIFEST_SCHEMA)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, True, "3"])
+def test_split_seed_must_be_a_non_negative_int(pneumonia_small: Dataset, seed):
+    with pytest.raises(MedbenchError, match=r"split seed .* is not a whole number from 0 to 4294967295") as exc:
+        make_split(pneumonia_small, seed=seed)
+    assert "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("val, test", [(0.0, 0.2), (0.1, 1.0), (0.5, 0.5), (-0.1, 0.2)])
+def test_split_fractions_are_checked(pneumonia_small: Dataset, val, test):
+    with pytest.raises(MedbenchError, match="fraction"):
+        make_split(pneumonia_small, seed=0, val_fraction=val, test_fraction=test)

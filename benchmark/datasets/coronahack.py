@@ -1,9 +1,12 @@
 """Loader for the Kaggle CoronaHack Chest X-Ray dataset (metadata CSV + train/test image folders).
 
-Labels come from one CSV column chosen by the task (``info.PATH_KINDS["coronahack"]["tasks"]``);
-rows whose value maps to no class of the task are excluded and counted. Files listed in the CSV
-but absent, or present but undecodable, are counted per class and per fine category
-(``Label_2_Virus_category``) and stop the load unless ``allow_missing`` is set.
+Labels come from one CSV column chosen by the task (``info.PATH_KINDS["coronahack"]["tasks"]``), and
+a class may require other columns to agree (task ``etiology``: *normal* needs ``Label == Normal``;
+*bacteria* and *virus* need ``Label == Pnemonia``). Rows that fit no class are excluded, counted in
+``problems["excluded"]`` (per value) and announced with a warning, never labelled by default. Files
+listed in the CSV but absent, or present but undecodable, go through
+:func:`medbench.datasets.failures.handle_failures` (counted per class and per fine category,
+``Label_2_Virus_category``) and stop the load unless ``allow_missing`` is set.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import numpy as np
 from medbench.core.errors import MedbenchError
 from medbench.datasets import info
 from medbench.datasets.dataset import Dataset
-from medbench.datasets.folder import MAX_LISTED_FILES, groups_for, warn
+from medbench.datasets.failures import MAX_LISTED_FILES, handle_failures, warn
+from medbench.datasets.folder import groups_for
 from medbench.datasets.images import DEFAULT_IMAGE_SIZE, is_image_file, load_images
 
 METADATA_CSV = "Chest_xray_Corona_Metadata.csv"
@@ -69,24 +73,24 @@ def _read_rows(csv_path: Path, columns: list[str]) -> list[dict[str, str]]:
         raise MedbenchError(f"coronahack: {csv_path} is not a readable CSV file ({exc})") from exc
 
 
-def _counts(rows: list[dict[str, str]], label_of: dict[str, str]) -> dict[str, Any]:
-    return {
-        "count": len(rows),
-        "per_label": dict(sorted(Counter(label_of[r["_id"]] for r in rows).items())),
-        "per_category": dict(sorted(Counter(r[CATEGORY_COLUMN] or NO_CATEGORY for r in rows).items())),
-        "files": [r["_id"] for r in rows[:MAX_LISTED_FILES]],
-    }
-
-
-def _describe(summary: dict[str, Any]) -> str:
-    per_label = ", ".join(f"{k}: {v}" for k, v in summary["per_label"].items())
-    per_cat = ", ".join(f"{k}: {v}" for k, v in summary["per_category"].items())
-    return f"{per_label}; of them {per_cat}"
+def _row_class(row: dict[str, str], column: str, class_of_value: dict[str, str],
+               requires: dict[str, dict[str, list[str]]]) -> tuple[str | None, str]:
+    """``(class, "")`` for a row that fits a class of the task, else ``(None, why)`` (for the count)."""
+    value = row[column]
+    cls = class_of_value.get(value)
+    if cls is None:
+        return None, value or "(empty)"
+    for other, allowed in requires.get(cls, {}).items():
+        if row[other] not in allowed:
+            return None, f"{value or '(empty)'} with {other} {row[other] or '(empty)'}"
+    return cls, ""
 
 
 def load_coronahack(path: str | os.PathLike, *, spec: str | None = None, task: str | None = None,
-                    image_size: int = DEFAULT_IMAGE_SIZE, allow_missing: bool = False) -> Dataset:
-    """Load CoronaHack for ``task`` (default ``info.PATH_KINDS["coronahack"]["default_task"]``)."""
+                    image_size: int = DEFAULT_IMAGE_SIZE, allow_missing: bool = False, n_jobs: int | None = None,
+                    max_image_pixels: int | None = None) -> Dataset:
+    """Load CoronaHack for ``task`` (default ``info.PATH_KINDS["coronahack"]["default_task"]``); decode on
+    ``n_jobs`` threads, refusing images over ``max_image_pixels``."""
     facts = info.PATH_KINDS["coronahack"]
     tasks = facts["tasks"]
     task = task or facts["default_task"]
@@ -94,6 +98,7 @@ def load_coronahack(path: str | os.PathLike, *, spec: str | None = None, task: s
         raise MedbenchError(f"coronahack has no task {task!r}; choose one of: {', '.join(tasks)}")
     task_facts = tasks[task]
     column = task_facts["column"]
+    requires: dict[str, dict[str, list[str]]] = task_facts.get("requires", {})
     root = Path(path).expanduser()
     if not root.is_dir():
         raise MedbenchError(f"coronahack: {root} is not a folder; pass the folder of the Kaggle download "
@@ -104,7 +109,8 @@ def load_coronahack(path: str | os.PathLike, *, spec: str | None = None, task: s
         raise MedbenchError(f"coronahack: metadata file {csv_path} not found; pass the folder of the Kaggle "
                             f"download that holds {METADATA_CSV} and {IMAGE_DIR}/")
     image_root = _image_root(root)
-    rows = _read_rows(csv_path, list(dict.fromkeys([NAME_COLUMN, SPLIT_COLUMN, CATEGORY_COLUMN, column])))
+    needed = [NAME_COLUMN, SPLIT_COLUMN, CATEGORY_COLUMN, column, *(c for r in requires.values() for c in r)]
+    rows = _read_rows(csv_path, list(dict.fromkeys(needed)))
     problems: dict[str, Any] = {}
 
     class_names = list(task_facts["classes"])
@@ -118,8 +124,9 @@ def load_coronahack(path: str | os.PathLike, *, spec: str | None = None, task: s
                                 f"{row[SPLIT_COLUMN]!r}, expected TRAIN or TEST")
         if not row[NAME_COLUMN]:
             raise MedbenchError(f"coronahack: {csv_path} line {row['_line']}: empty {NAME_COLUMN}")
-        if row[column] not in class_of_value:
-            excluded[row[column] or "(empty)"] += 1
+        cls, why = _row_class(row, column, class_of_value, requires)
+        if cls is None:
+            excluded[why] += 1
             continue
         row["_id"] = f"{split}/{row[NAME_COLUMN]}"
         if row["_id"] in seen:
@@ -127,15 +134,18 @@ def load_coronahack(path: str | os.PathLike, *, spec: str | None = None, task: s
             continue
         seen.add(row["_id"])
         row["_split"] = split
-        row["_class"] = class_of_value[row[column]]
+        row["_class"] = cls
         kept.append(row)
     if excluded:
+        per_value = dict(sorted(excluded.items()))
         problems["excluded"] = {
             "count": sum(excluded.values()),
             "column": column,
-            "per_value": dict(sorted(excluded.items())),
-            "reason": f"value maps to no class of task {task!r}",
+            "per_value": per_value,
+            "reason": f"the row fits no class of task {task!r}",
         }
+        warn(f"coronahack: excluding {sum(excluded.values())} row(s) of {METADATA_CSV} that fit no class of "
+             f"task {task!r} ({', '.join(f'{k}: {v}' for k, v in per_value.items())})")
     if duplicates:
         problems["duplicate_rows"] = {"count": len(duplicates), "files": duplicates[:MAX_LISTED_FILES]}
     listed = Counter(r["_class"] for r in kept)
@@ -151,36 +161,25 @@ def load_coronahack(path: str | os.PathLike, *, spec: str | None = None, task: s
         folder = image_root / split
         if folder.is_dir():
             on_disk.update(f"{split}/{e.name}" for e in os.scandir(folder) if e.is_file())
-    missing = [r for r in kept if r["_id"] not in on_disk]
     all_listed = {f"{SPLIT_VALUES.get(r[SPLIT_COLUMN].upper())}/{r[NAME_COLUMN]}" for r in rows}
     unlisted = sorted(i for i in on_disk - all_listed if is_image_file(os.path.basename(i)))
     if unlisted:
         problems["unlisted_files"] = {"count": len(unlisted), "files": unlisted[:MAX_LISTED_FILES]}
-    if missing:
-        summary = _counts(missing, label_of)
-        what = (f"{len(missing)} of {len(kept)} images that {METADATA_CSV} lists for task {task!r} are missing "
-                f"({_describe(summary)}) under {image_root}")
-        if not allow_missing:
-            raise MedbenchError(f"coronahack: {what}; pass --allow-missing to run without them")
-        warn(f"coronahack: {what}; going on without them (--allow-missing)")
-        problems["missing"] = summary | {"folder": str(image_root)}
-        gone = {r["_id"] for r in missing}
+    category_of = {r["_id"]: r[CATEGORY_COLUMN] or NO_CATEGORY for r in kept}
+    missing = [(r["_id"], "file not found") for r in kept if r["_id"] not in on_disk]
+    gone = handle_failures(missing, kind="missing", out_of=len(kept), label_of=label_of, category_of=category_of,
+                           where=f"under {image_root} (listed in {METADATA_CSV} for task {task!r})",
+                           allow_missing=allow_missing, problems=problems, prefix="coronahack: ")
+    if gone:
+        problems["missing"]["folder"] = str(image_root)
         kept = [r for r in kept if r["_id"] not in gone]
 
     images, failures = load_images(image_root, [r["_id"] for r in kept], image_size,
-                                   desc=f"decoding coronahack ({task})")
-    if failures:
-        failed = dict(failures)
-        bad = [r for r in kept if r["_id"] in failed]
-        summary = _counts(bad, label_of)
-        summary["files"] = [f"{i}: {failed[i]}" for i in summary["files"]]
-        what = f"{len(bad)} image file(s) under {image_root} are unreadable ({_describe(summary)})"
-        if not allow_missing:
-            first = "; ".join(f"{rel} ({reason})" for rel, reason in failures[:3])
-            raise MedbenchError(f"coronahack: {what}, first: {first}; fix or remove them, "
-                                f"or pass --allow-missing to skip them")
-        warn(f"coronahack: {what}; skipping them (--allow-missing)")
-        problems["unreadable"] = summary
+                                   desc=f"decoding coronahack ({task})", n_jobs=n_jobs, max_pixels=max_image_pixels)
+    failed = handle_failures(failures, kind="unreadable", where=f"under {image_root}", label_of=label_of,
+                             category_of=category_of, allow_missing=allow_missing, problems=problems,
+                             prefix="coronahack: ")
+    if failed:
         kept = [r for r in kept if r["_id"] not in failed]
 
     left = Counter(r["_class"] for r in kept)
@@ -190,7 +189,7 @@ def load_coronahack(path: str | os.PathLike, *, spec: str | None = None, task: s
                                 f"missing or unreadable files under {image_root}; restore the files")
 
     ids = [r["_id"] for r in kept]
-    groups, group_source = groups_for([r[NAME_COLUMN] for r in kept])
+    groups, group_source = groups_for(ids)
     categories: dict[str, dict[str, int]] = {}
     for r in kept:
         per = categories.setdefault(r["_class"], {})

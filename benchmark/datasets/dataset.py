@@ -3,7 +3,11 @@
 Representation (documented in README): ``images`` is a ``uint8`` array of shape ``(N, H, W)``,
 single-channel (grayscale), all images the same size. Colour images are converted to luminance,
 alpha is dropped, 16-bit images are rescaled to 8 bits, and images of other sizes are resized
-(see ``benchmark.datasets.images``). Labels are integer indices into ``class_names``.
+(see ``medbench.datasets.images``). Labels are integer indices into ``class_names``.
+
+``images`` may be a read-only memory map of the decoded-image cache (path-based datasets): treat it
+as read-only, index it to get private copies. :attr:`Dataset.fingerprint` hashes the pixels actually
+held, through the array's buffer (no copy, whatever the dataset's size).
 """
 
 from __future__ import annotations
@@ -16,6 +20,18 @@ from typing import Any
 import numpy as np
 
 SPLITS = ("train", "val", "test")
+
+
+def update_with_pixels(h: Any, images: np.ndarray) -> None:
+    """Feed ``images``' bytes in C order to hash ``h`` through its buffer: the same bytes as
+    ``images.tobytes()``, without that full copy (a non-contiguous view is hashed image by image)."""
+    if images.size == 0:
+        return
+    if images.flags.c_contiguous:
+        h.update(memoryview(images).cast("B"))
+        return
+    for image in images:
+        h.update(np.ascontiguousarray(image).data)
 
 
 @dataclass
@@ -66,7 +82,7 @@ class Dataset:
         h.update("\x1e".join(self.ids.tolist()).encode())
         h.update(np.ascontiguousarray(self.labels, dtype=np.int64).tobytes())
         h.update(str(self.images.shape).encode())
-        h.update(np.ascontiguousarray(self.images).tobytes())
+        update_with_pixels(h, self.images)
         return h.hexdigest()
 
     def class_counts(self, index: np.ndarray | None = None) -> dict[str, int]:

@@ -1,17 +1,18 @@
 """Loader for image folders: ``PATH/{train,val,test}/CLASS/*`` or ``PATH/CLASS/*``.
 
 Class names are the sorted class sub-folder names (the union over splits). Image files are those
-with an extension in :data:`benchmark.datasets.images.IMAGE_EXTENSIONS` (any case), found anywhere
+with an extension in :data:`medbench.datasets.images.IMAGE_EXTENSIONS` (any case), found anywhere
 below a class folder; hidden files and folders are skipped and other files are counted in
-``problems["ignored_files"]``. Ids are paths relative to PATH with forward slashes; groups are
-patient ids parsed from Kermany-style file names (:func:`patient_id`), else the file stem.
+``problems["ignored_files"]``. Ids are paths relative to PATH with forward slashes. Groups are
+patient ids parsed from Kermany-style file names (:func:`patient_id`); an image without one is its
+own group (its full id: ``NORMAL/img000.png`` and ``PNEUMONIA/img000.png`` are two groups, never one
+"patient"). Unreadable files go through :func:`medbench.datasets.failures.handle_failures`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import numpy as np
 from medbench.core.errors import MedbenchError
 from medbench.datasets import info
 from medbench.datasets.dataset import SPLITS, Dataset
+from medbench.datasets.failures import MAX_LISTED_FILES, handle_failures
 from medbench.datasets.images import DEFAULT_IMAGE_SIZE, is_image_file, load_images
 
 _PATIENT_PATTERNS = (
@@ -29,7 +31,6 @@ _PATIENT_PATTERNS = (
 )
 GROUP_SOURCE_PATIENT = "file name (Kermany-style patient ids: personNNN, IM-NNNN, NORMAL2-IM-NNNN)"
 GROUP_SOURCE_NONE = "none (no patient ids in file names: each image is its own group)"
-MAX_LISTED_FILES = 20
 
 
 def patient_id(filename: str) -> str | None:
@@ -42,20 +43,21 @@ def patient_id(filename: str) -> str | None:
     return None
 
 
-def groups_for(filenames: list[str]) -> tuple[np.ndarray, str]:
-    """Group per file (patient id, else the file stem) and a description for ``Dataset.group_source``."""
+def groups_for(ids: list[str]) -> tuple[np.ndarray, str]:
+    """Group per image (its patient id, else the full id itself) and a description for
+    ``Dataset.group_source``. ``ids`` are the dataset's unique ids (relative paths)."""
     groups, parsed = [], 0
-    for f in filenames:
-        pid = patient_id(f)
+    for i in ids:
+        pid = patient_id(i)
         parsed += pid is not None
-        groups.append(pid if pid is not None else os.path.splitext(os.path.basename(f))[0])
-    if parsed == len(filenames):
+        groups.append(pid if pid is not None else i)
+    if parsed == len(ids):
         source = GROUP_SOURCE_PATIENT
     elif parsed == 0:
         source = GROUP_SOURCE_NONE
     else:
-        source = (f"{GROUP_SOURCE_PATIENT} for {parsed} of {len(filenames)} images; "
-                  f"the others are grouped by file stem (each image its own group)")
+        source = (f"{GROUP_SOURCE_PATIENT} for {parsed} of {len(ids)} images; "
+                  f"each of the others is its own group")
     return np.array(groups, dtype=str), source
 
 
@@ -65,10 +67,6 @@ def positive_class_index(class_names: list[str]) -> int | None:
         return None
     normal = [i for i, c in enumerate(class_names) if c.strip().lower().startswith("normal")]
     return 1 - normal[0] if len(normal) == 1 else None
-
-
-def warn(message: str) -> None:
-    print(f"medbench: warning: {message}", file=sys.stderr)
 
 
 def _visible_dirs(path: Path) -> list[str]:
@@ -92,18 +90,11 @@ def _scan_class(folder: Path, root: Path, ignored: list[str]) -> list[str]:
     return found
 
 
-def _failure_summary(failures: list[tuple[str, str]], label_of: dict[str, str]) -> dict[str, Any]:
-    per_label = Counter(label_of[rel] for rel, _ in failures)
-    return {
-        "count": len(failures),
-        "per_label": dict(sorted(per_label.items())),
-        "files": [f"{rel}: {reason}" for rel, reason in failures[:MAX_LISTED_FILES]],
-    }
-
-
 def load_folder(path: str | os.PathLike, *, spec: str | None = None, image_size: int = DEFAULT_IMAGE_SIZE,
-                allow_missing: bool = False) -> Dataset:
-    """Load an image-folder dataset (see the module docstring for the layout and rules)."""
+                allow_missing: bool = False, n_jobs: int | None = None,
+                max_image_pixels: int | None = None) -> Dataset:
+    """Load an image-folder dataset (see the module docstring for the layout and rules); decode on
+    ``n_jobs`` threads, refusing images over ``max_image_pixels``."""
     root = Path(path).expanduser()
     if not root.exists():
         raise MedbenchError(f"dataset folder {root} does not exist; pass the folder that holds the class "
@@ -159,17 +150,11 @@ def load_folder(path: str | os.PathLike, *, spec: str | None = None, image_size:
 
     rels = [rel for _, _, rel in entries]
     label_of = {rel: cls for _, cls, rel in entries}
-    images, failures = load_images(root, rels, image_size, desc=f"decoding {root.name}")
-    if failures:
-        summary = _failure_summary(failures, label_of)
-        if not allow_missing:
-            first = "; ".join(f"{rel} ({reason})" for rel, reason in failures[:3])
-            raise MedbenchError(f"{len(failures)} unreadable image file(s) in {root} (first: {first}); "
-                                f"fix or remove them, or pass --allow-missing to skip them")
-        per = ", ".join(f"{k}: {v}" for k, v in summary["per_label"].items())
-        warn(f"skipping {len(failures)} unreadable image file(s) in {root} ({per})")
-        problems["unreadable"] = summary
-        failed = {rel for rel, _ in failures}
+    images, failures = load_images(root, rels, image_size, desc=f"decoding {root.name}", n_jobs=n_jobs,
+                                   max_pixels=max_image_pixels)
+    failed = handle_failures(failures, kind="unreadable", where=f"in {root}", label_of=label_of,
+                             allow_missing=allow_missing, problems=problems)
+    if failed:
         entries = [e for e in entries if e[2] not in failed]
         left = Counter(cls for _, cls, _ in entries)
         emptied = [c for c in class_names if left[c] == 0]

@@ -1,9 +1,13 @@
-"""Decoding image files to medbench's canonical representation, in parallel and cached on disk.
+"""Decoding image files to medbench's canonical representation, in parallel, bounded and cached on disk.
 
 The canonical representation of one image (bump ``REPRESENTATION_VERSION`` if any rule changes):
 
-1. The file is opened with Pillow (first frame of multi-frame files) and its EXIF orientation
-   is applied (``ImageOps.exif_transpose``; an unparsable EXIF block is ignored).
+1. The file is opened with Pillow (first frame of multi-frame files). A file whose width x height
+   exceeds ``max_pixels`` (default :data:`DEFAULT_MAX_IMAGE_PIXELS`, Pillow's own default) is refused
+   before any pixel is decoded ("... exceeds the N-pixel limit; raise it with --max-image-pixels");
+   Pillow's process-wide decompression-bomb check is replaced by this per-call limit while medbench
+   decodes. The EXIF orientation is applied (``ImageOps.exif_transpose``; an unparsable EXIF block is
+   ignored).
 2. It becomes 8-bit single-channel ``'L'``:
 
    - ``L`` is kept as is; ``1`` (bilevel) becomes 0 / 255.
@@ -13,8 +17,10 @@ The canonical representation of one image (bump ``REPRESENTATION_VERSION`` if an
      colour channels are used as stored, whatever their transparency (for an opaque image this is
      the same as compositing on any background).
    - 16-bit, 32-bit integer and float images (``I;16*``, ``I``, ``F``) are rescaled linearly to
-     0..255 by the image's own minimum..maximum and rounded; a constant image becomes all 0.
-     8-bit images are never rescaled.
+     0..255 by the image's own minimum..maximum and rounded (``rint((v - min) * 255 / (max - min))``);
+     a constant image becomes all 0. Integer images whose range spans at most 65,536 values go
+     through a lookup table, others through float64 arithmetic, both a block of rows at a time, so
+     no full-size float64 temporary is ever made. 8-bit images are never rescaled.
 3. It is resized to ``image_size`` x ``image_size`` *without* keeping the aspect ratio (as the
    public 224x224 chest_xray copy was made) with ``Image.resize(..., Image.Resampling.BILINEAR,
    reducing_gap=3.0)``: Pillow's bilinear filter widened to the scale factor (so downscaling
@@ -24,36 +30,60 @@ The canonical representation of one image (bump ``REPRESENTATION_VERSION`` if an
    are left untouched.
 
 The result is a ``(image_size, image_size)`` ``uint8`` array. A file that cannot be decoded raises
-:class:`UnreadableImage`. :func:`decode_many` decodes many files on all cores (threads: Pillow
-releases the GIL while decoding and resizing) with a progress bar; :func:`load_images` adds an
-on-disk cache under ``cache_dir()/"images"`` keyed by the files' relative paths, sizes and
-modification times, the image size and ``REPRESENTATION_VERSION``.
+:class:`UnreadableImage`. :func:`decode_many` decodes many files on ``n_jobs`` threads (Pillow releases
+the GIL while decoding and resizing) with a progress bar.
+
+:func:`load_images` adds an on-disk cache under ``cache_dir()/"images"``. An entry is keyed
+(:mod:`medbench.core.cachekeys`) on the resolved root folder; every file's relative path *and
+identity* (``st_dev``, ``st_ino``, ``st_size``, ``st_mtime_ns``, ``st_ctime_ns``: a copy made with
+``cp -p``, ``rsync -a`` or ``tar`` is a different file even with the same names and times), in the
+caller's order; the image size and pixel limit; the hash of this module's source; and the versions
+of the image libraries (:data:`~medbench.core.cachekeys.LIBS_IMAGE`). An entry is three files:
+``<key>.npy``, the ``(N, S, S)`` pixels, read back memory-mapped (``np.load(mmap_mode="r")``: a
+cached dataset costs page cache, not a private copy); ``<key>.status.npz``, which rows failed and
+why; and ``<key>.json``, the key inputs, which ``medbench cache info`` lists. The pixels are decoded
+straight into a temporary memory-mapped ``.npy`` (disk space reserved first) that is renamed into
+place after the other two files are written, so an entry is complete or absent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import json
 import os
 import sys
-from collections.abc import Sequence
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps
 
-from medbench.core.atomic import write_bytes
+from medbench.core import cachekeys
+from medbench.core.atomic import write_bytes, write_json
 from medbench.core.errors import MedbenchError
 from medbench.core.paths import cache_dir
 
 REPRESENTATION_VERSION = 1
 DEFAULT_IMAGE_SIZE = 224
+MIN_IMAGE_SIZE = 8
+MAX_IMAGE_SIZE = 4096
+#: Pillow's default ``Image.MAX_IMAGE_PIXELS`` (about a 9,459 x 9,459 image).
+DEFAULT_MAX_IMAGE_PIXELS = 89_478_485
 IMAGE_EXTENSIONS = frozenset({".jpeg", ".jpg", ".png", ".bmp", ".tif", ".tiff"})
+CACHE_NAMESPACE = "images"
+CACHE_CODE = ("medbench.datasets.images",)
 _NUMERIC_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+_BLOCK_PIXELS = 1 << 20  # rows per block of a numeric stretch: about this many pixels
+_LUT_MAX_RANGE = 1 << 16
 
 
 class UnreadableImage(MedbenchError):
-    """A file that is not a decodable image (corrupt, truncated, unsupported or missing)."""
+    """A file that is not a decodable image (corrupt, truncated, unsupported, missing or too large)."""
 
     def __init__(self, path: str | os.PathLike, reason: str) -> None:
         self.path = str(path)
@@ -66,169 +96,365 @@ def is_image_file(name: str) -> bool:
     return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
+# ---------------------------------------------------------------- parameters
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def check_image_size(image_size: Any) -> int:
+    """``image_size`` as an int in ``MIN_IMAGE_SIZE..MAX_IMAGE_SIZE``; else a one-line error naming it."""
+    if not _is_int(image_size) or not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
+        raise MedbenchError(f"image size {image_size!r} is out of range: images are resized to a square of "
+                            f"{MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} pixels (--image-size)")
+    return int(image_size)
+
+
+def check_max_pixels(max_pixels: Any) -> int:
+    """``max_pixels`` (``None``: :data:`DEFAULT_MAX_IMAGE_PIXELS`) as a positive int; else a one-line error."""
+    if max_pixels is None:
+        return DEFAULT_MAX_IMAGE_PIXELS
+    if not _is_int(max_pixels) or max_pixels < 1:
+        raise MedbenchError(f"image pixel limit {max_pixels!r} is not a positive whole number (--max-image-pixels)")
+    return int(max_pixels)
+
+
+def resolve_n_jobs(n_jobs: Any) -> int:
+    """Threads to decode on: ``None`` or -1 = every core, a positive int = that many, -2 = all but one, ..."""
+    cores = os.cpu_count() or 1
+    if n_jobs is None:
+        return cores
+    if not _is_int(n_jobs) or n_jobs == 0:
+        raise MedbenchError(f"n_jobs {n_jobs!r} is not a positive whole number or -1 (every core) (--n-jobs)")
+    return int(n_jobs) if n_jobs > 0 else max(1, cores + 1 + int(n_jobs))
+
+
+# ---------------------------------------------------------------- one image
+
+
+_pillow_lock = threading.Lock()
+_pillow_depth = 0
+_pillow_saved_limit: int | None = None
+
+
+@contextlib.contextmanager
+def _own_pixel_limit() -> Iterator[None]:
+    """Switch Pillow's process-wide decompression-bomb check off while medbench decodes (each decode
+    applies its own ``max_pixels`` first, before any pixel data is read) and restore it afterwards.
+    Re-entrant and thread-safe: the setting comes back when the last decode in flight ends."""
+    global _pillow_depth, _pillow_saved_limit
+    with _pillow_lock:
+        if _pillow_depth == 0:
+            _pillow_saved_limit = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = None
+        _pillow_depth += 1
+    try:
+        yield
+    finally:
+        with _pillow_lock:
+            _pillow_depth -= 1
+            if _pillow_depth == 0:
+                Image.MAX_IMAGE_PIXELS = _pillow_saved_limit
+
+
+def _row_blocks(shape: tuple[int, ...]) -> Iterator[slice]:
+    rows = max(1, _BLOCK_PIXELS // max(1, shape[1]))
+    for start in range(0, shape[0], rows):
+        yield slice(start, start + rows)
+
+
+def _range_of(a: np.ndarray) -> tuple[float, float]:
+    """min, max of ``a``; non-finite float values count as 0 when there are any (as if replaced by 0)."""
+    lo, hi = np.min(a), np.max(a)
+    if a.dtype.kind != "f" or (np.isfinite(lo) and np.isfinite(hi)):
+        return (int(lo), int(hi)) if a.dtype.kind in "ui" else (float(lo), float(hi))
+    lo, hi = np.inf, -np.inf
+    for rows in _row_blocks(a.shape):
+        block = np.nan_to_num(a[rows], nan=0.0, posinf=0.0, neginf=0.0)
+        lo, hi = min(lo, float(block.min())), max(hi, float(block.max()))
+    return lo, hi
+
+
+def stretch_to_uint8(a: np.ndarray) -> np.ndarray:
+    """Rescale a 2-D numeric array linearly from its min..max to 0..255 (``rint``), block by block.
+
+    Bit-for-bit the same as ``np.rint((a.astype(float64) - lo) * (255.0 / (hi - lo))).astype(uint8)``
+    (non-finite values as 0; a constant array gives 0), without any full-size float64 temporary:
+    integer ranges of up to 65,536 values go through a lookup table.
+    """
+    if a.ndim != 2:
+        raise ValueError(f"unexpected array shape {a.shape}")
+    out = np.zeros(a.shape, dtype=np.uint8)
+    if a.size == 0:
+        return out
+    lo, hi = _range_of(a)
+    if hi <= lo:
+        return out
+    scale = 255.0 / (hi - lo)
+    if a.dtype.kind in "ui" and hi - lo < _LUT_MAX_RANGE:
+        lut = np.rint(np.arange(hi - lo + 1, dtype=np.float64) * scale).astype(np.uint8)
+        offset = a.dtype.type(lo)
+        for rows in _row_blocks(a.shape):
+            out[rows] = lut[a[rows] - offset]  # a >= lo: never wraps
+        return out
+    for rows in _row_blocks(a.shape):
+        block = a[rows].astype(np.float64)
+        if block.dtype.kind == "f":
+            np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        out[rows] = np.rint((block - lo) * scale).astype(np.uint8)
+    return out
+
+
 def to_gray8(im: Image.Image) -> Image.Image:
     """Convert a Pillow image of any mode to 8-bit ``'L'`` by the rules in the module docstring."""
     if im.mode == "L":
         return im
     if im.mode in _NUMERIC_MODES:
-        a = np.asarray(im, dtype=np.float64)
+        a = np.asarray(im)
         if a.ndim != 2:
             raise ValueError(f"unexpected array shape {a.shape} for mode {im.mode}")
-        lo, hi = float(np.min(a)), float(np.max(a))
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
-            lo, hi = float(np.min(a)), float(np.max(a))
-        if hi <= lo:
-            out = np.zeros(a.shape, dtype=np.uint8)
-        else:
-            out = np.rint((a - lo) * (255.0 / (hi - lo))).astype(np.uint8)
-        return Image.fromarray(out, mode="L")
+        return Image.fromarray(stretch_to_uint8(a))
     if im.mode != "RGB":
         im = im.convert("RGB")  # drops alpha, expands palettes, converts CMYK / YCbCr / bilevel
     return im.convert("L")
 
 
-def decode_image(path: str | os.PathLike, image_size: int = DEFAULT_IMAGE_SIZE) -> np.ndarray:
+def too_large_reason(width: int, height: int, max_pixels: int) -> str:
+    return (f"{width}x{height} = {width * height:,} pixels exceeds the {max_pixels:,}-pixel limit; "
+            f"raise it with --max-image-pixels")
+
+
+def decode_image(path: str | os.PathLike, image_size: int = DEFAULT_IMAGE_SIZE, *,
+                 max_pixels: int | None = None) -> np.ndarray:
     """Decode one file to an ``(image_size, image_size)`` ``uint8`` array; raise :class:`UnreadableImage`."""
-    try:
-        with Image.open(path) as im:
-            im.load()  # decode now: truncated or corrupt data fails here, not later
-            try:
-                im = ImageOps.exif_transpose(im)
-            except Exception:  # noqa: BLE001 - a broken EXIF block must not make the pixels unusable
-                pass
-            im = to_gray8(im)
-            if im.size != (image_size, image_size):
-                im = im.resize((image_size, image_size), Image.Resampling.BILINEAR, reducing_gap=3.0)
-            return np.asarray(im, dtype=np.uint8).copy()
-    except FileNotFoundError as exc:
-        raise UnreadableImage(path, "file not found") from exc
-    except Image.DecompressionBombError as exc:
-        raise UnreadableImage(path, f"image too large ({exc})") from exc
-    except Image.UnidentifiedImageError as exc:
-        raise UnreadableImage(path, "not a recognised image format") from exc
-    except MemoryError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - Pillow's parsers raise many types on corrupt input
-        raise UnreadableImage(path, f"{type(exc).__name__}: {exc}".strip().rstrip(":")) from exc
+    limit = check_max_pixels(max_pixels)
+    with _own_pixel_limit():
+        try:
+            with Image.open(path) as im:
+                width, height = im.size
+                if width * height > limit:  # header only so far: refuse before decoding anything
+                    raise UnreadableImage(path, too_large_reason(width, height, limit))
+                im.load()  # decode now: truncated or corrupt data fails here, not later
+                try:
+                    im = ImageOps.exif_transpose(im)
+                except Exception:  # noqa: BLE001 - a broken EXIF block must not make the pixels unusable
+                    pass
+                im = to_gray8(im)
+                if im.size != (image_size, image_size):
+                    im = im.resize((image_size, image_size), Image.Resampling.BILINEAR, reducing_gap=3.0)
+                return np.asarray(im, dtype=np.uint8).copy()
+        except UnreadableImage:
+            raise
+        except FileNotFoundError as exc:
+            raise UnreadableImage(path, "file not found") from exc
+        except Image.DecompressionBombError as exc:  # a nested frame or plugin check: same refusal
+            raise UnreadableImage(path, f"image too large ({exc}); raise the limit with --max-image-pixels") from exc
+        except Image.UnidentifiedImageError as exc:
+            raise UnreadableImage(path, "not a recognised image format") from exc
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Pillow's parsers raise many types on corrupt input
+            raise UnreadableImage(path, f"{type(exc).__name__}: {exc}".strip().rstrip(":")) from exc
 
 
-def _decode_or_reason(path: str, image_size: int) -> np.ndarray | str:
+# ---------------------------------------------------------------- many images
+
+
+def _decode_or_reason(path: str, image_size: int, max_pixels: int) -> np.ndarray | str:
     try:
-        return decode_image(path, image_size)
+        return decode_image(path, image_size, max_pixels=max_pixels)
     except UnreadableImage as exc:
         return exc.reason
 
 
-def _decode_all(paths: Sequence[str], image_size: int, desc: str | None,
-                n_jobs: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Decode every path: (images with zero rows for failures, ok mask, reasons ("" where ok))."""
+def _decode_into(out: np.ndarray, paths: Sequence[str], image_size: int, desc: str | None, n_jobs: Any,
+                 max_pixels: int) -> tuple[np.ndarray, list[str]]:
+    """Decode ``paths[i]`` into ``out[i]`` on ``n_jobs`` threads; return (ok mask, reasons ("" where ok)).
+    Rows of failed files are left as they are (zeros in a fresh array)."""
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
     n = len(paths)
-    images = np.zeros((n, image_size, image_size), dtype=np.uint8)
     ok = np.zeros(n, dtype=bool)
     reasons = [""] * n
     if n == 0:
-        return images, ok, reasons
-    jobs = n_jobs if n_jobs > 0 else (os.cpu_count() or 1)
-    results = Parallel(n_jobs=min(jobs, n), backend="threading", return_as="generator", batch_size=32)(
-        delayed(_decode_or_reason)(p, image_size) for p in paths
-    )
-    bar = tqdm(results, total=n, desc=desc or "decoding images", unit="img", file=sys.stderr,
-               disable=n < 200, leave=False)
-    for i, res in enumerate(bar):
-        if isinstance(res, str):
-            reasons[i] = res
+        return ok, reasons
+    jobs = min(resolve_n_jobs(n_jobs), n)
+    with _own_pixel_limit():
+        if jobs == 1:
+            results: Any = (_decode_or_reason(p, image_size, max_pixels) for p in paths)
         else:
-            images[i] = res
-            ok[i] = True
-    return images, ok, reasons
+            results = Parallel(n_jobs=jobs, backend="threading", return_as="generator", batch_size=32)(
+                delayed(_decode_or_reason)(p, image_size, max_pixels) for p in paths
+            )
+        bar = tqdm(results, total=n, desc=desc or "decoding images", unit="img", file=sys.stderr,
+                   disable=n < 200, leave=False)
+        for i, res in enumerate(bar):
+            if isinstance(res, str):
+                reasons[i] = res
+            else:
+                out[i] = res
+                ok[i] = True
+    return ok, reasons
 
 
 def decode_many(paths: Sequence[str | os.PathLike], image_size: int = DEFAULT_IMAGE_SIZE, *,
-                desc: str | None = None, n_jobs: int = -1) -> tuple[np.ndarray, list[tuple[str, str]]]:
-    """Decode many files in parallel (threads, all cores by default) with a progress bar.
+                desc: str | None = None, n_jobs: int | None = None,
+                max_pixels: int | None = None) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Decode many files on ``n_jobs`` threads (default: every core) with a progress bar.
 
     Returns ``(images, failures)``: ``images`` is ``(N_ok, S, S)`` ``uint8`` holding the files that
     decoded, in input order; ``failures`` lists ``(path, reason)`` for the others (also in order).
     """
+    image_size = check_image_size(image_size)
     strs = [str(p) for p in paths]
-    images, ok, reasons = _decode_all(strs, image_size, desc, n_jobs)
+    images = np.zeros((len(strs), image_size, image_size), dtype=np.uint8)
+    ok, reasons = _decode_into(images, strs, image_size, desc, n_jobs, check_max_pixels(max_pixels))
     failures = [(p, r) for p, r, good in zip(strs, reasons, ok, strict=True) if not good]
-    return images[ok], failures
+    return (images if ok.all() else images[ok]), failures
 
 
-def cache_key(root: str | os.PathLike, rel_paths: Sequence[str], image_size: int) -> str:
-    """SHA-256 over (sorted relative paths, sizes, mtimes in ns, image size, representation version)."""
-    h = hashlib.sha256(f"medbench-images v{REPRESENTATION_VERSION} size={image_size}\n".encode())
-    for rel in sorted(set(rel_paths)):
+# ---------------------------------------------------------------- the cache
+
+
+def file_identity(path: str | os.PathLike) -> str:
+    """``dev:ino:size:mtime_ns:ctime_ns`` of a file, or ``"absent"``: what makes a file *this* file."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "absent"
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+def cache_inputs(root: str | os.PathLike, rel_paths: Sequence[str], image_size: int,
+                 max_pixels: int | None = None) -> dict[str, Any]:
+    """The key inputs of the cache entry for ``root/rel`` files in this order (see the module docstring)."""
+    root = Path(root).resolve()
+    h = hashlib.sha256()
+    for rel in rel_paths:
+        h.update(f"{rel}\x1f{file_identity(root / rel)}\x1e".encode())
+    return cachekeys.key_inputs(
+        CACHE_NAMESPACE, code=CACHE_CODE, libs=cachekeys.LIBS_IMAGE,
+        representation=REPRESENTATION_VERSION, root=str(root), image_size=image_size,
+        max_pixels=check_max_pixels(max_pixels), n_files=len(rel_paths), files_sha256=h.hexdigest(),
+    )
+
+
+def cache_key(root: str | os.PathLike, rel_paths: Sequence[str], image_size: int,
+              max_pixels: int | None = None) -> str:
+    """SHA-256 of :func:`cache_inputs`."""
+    return cachekeys.digest(cache_inputs(root, rel_paths, image_size, max_pixels))
+
+
+def _entry_paths(key: str, image_size: int) -> tuple[Path, Path, Path]:
+    stem = cache_dir() / CACHE_NAMESPACE / f"{key[:32]}-{image_size}px"
+    return stem.with_suffix(".npy"), stem.with_suffix(".status.npz"), stem.with_suffix(".json")
+
+
+def _read_entry(key: str, inputs: dict[str, Any], n: int,
+                image_size: int) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+    npy, status, side = _entry_paths(key, image_size)
+    try:
+        if json.loads(side.read_text(encoding="utf-8")) != json.loads(cachekeys.canonical(inputs)):
+            return None
+        images = np.load(npy, mmap_mode="r", allow_pickle=False)
+        with np.load(status, allow_pickle=False) as z:
+            failed, why = z["failed"].astype(np.int64), z["reasons"].tolist()
+    except (OSError, KeyError, ValueError, EOFError):  # absent or damaged: decode again
+        return None
+    if images.shape != (n, image_size, image_size) or images.dtype != np.uint8 or len(failed) != len(why):
+        return None
+    if len(failed) and (failed.min() < 0 or failed.max() >= n):
+        return None
+    ok = np.ones(n, dtype=bool)
+    ok[failed] = False
+    reasons = [""] * n
+    for i, r in zip(failed.tolist(), why, strict=True):
+        reasons[i] = str(r)
+    return images, ok, reasons
+
+
+def _reserve(path: str, nbytes: int) -> None:
+    """Allocate the file's blocks now, so a full disk fails here (OSError), not as SIGBUS mid-decode."""
+    if hasattr(os, "posix_fallocate") and nbytes > 0:
+        fd = os.open(path, os.O_RDWR)
         try:
-            st = os.stat(os.path.join(root, rel))
-            size, mtime = st.st_size, st.st_mtime_ns
-        except OSError:
-            size, mtime = -1, -1
-        h.update(f"{rel}\x1f{size}\x1f{mtime}\x1e".encode())
-    return h.hexdigest()
+            os.posix_fallocate(fd, 0, nbytes)
+        finally:
+            os.close(fd)
 
 
-def _cache_path(key: str, image_size: int) -> Path:
-    return cache_dir() / "images" / f"{key}-{image_size}px.npz"
-
-
-def _read_cache(path: Path, n: int, image_size: int) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+def _decode_to_entry(key: str, inputs: dict[str, Any], full: Sequence[str], image_size: int, desc: str | None,
+                     n_jobs: Any, max_pixels: int) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+    """Decode straight into a memory-mapped temporary ``.npy``, write the status and key sidecars, rename
+    it into place and map it back read-only. ``None`` (after a warning) when the cache cannot be written."""
+    npy, status, side = _entry_paths(key, image_size)
+    shape = (len(full), image_size, image_size)
+    tmp = None
     try:
-        with np.load(path, allow_pickle=False) as z:
-            images, ok, reasons = z["images"], z["ok"], z["reasons"].tolist()
-    except (OSError, KeyError, ValueError, EOFError):  # absent or damaged: rebuild it
-        return None
-    if images.shape != (n, image_size, image_size) or images.dtype != np.uint8 or len(ok) != n:
-        return None
-    return images, ok.astype(bool), [str(r) for r in reasons]
-
-
-def _write_cache(path: Path, images: np.ndarray, ok: np.ndarray, reasons: list[str]) -> None:
-    buf = io.BytesIO()
-    np.savez(buf, images=images, ok=ok, reasons=np.array(reasons, dtype=str))
-    try:
-        write_bytes(path, buf.getvalue())
+        npy.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=npy.parent, prefix=f".{npy.name}.", suffix=".tmp")
+        os.close(fd)
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+        _reserve(tmp, os.path.getsize(tmp))
     except OSError as exc:  # a cache is an optimisation: never fail a run because it cannot be written
-        print(f"medbench: warning: could not write image cache {path} ({exc}); "
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        print(f"medbench: warning: could not write image cache in {npy.parent} ({exc}); "
               f"images will be decoded again next time", file=sys.stderr)
+        return None
+    try:
+        ok, reasons = _decode_into(out, full, image_size, desc, n_jobs, max_pixels)
+        out.flush()
+        del out  # unmap: the entry is read back through a fresh read-only mapping
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        failed = np.flatnonzero(~ok)
+        buf = io.BytesIO()
+        np.savez(buf, failed=failed, reasons=np.array([reasons[i] for i in failed], dtype=str))
+        write_bytes(status, buf.getvalue())
+        write_json(side, inputs)
+        os.replace(tmp, npy)  # last: an entry whose .npy exists is complete
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        print(f"medbench: warning: could not write image cache {npy} ({exc}); "
+              f"images will be decoded again next time", file=sys.stderr)
+        return None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return np.load(npy, mmap_mode="r", allow_pickle=False), ok, reasons
 
 
 def load_images(root: str | os.PathLike, rel_paths: Sequence[str], image_size: int = DEFAULT_IMAGE_SIZE, *,
-                desc: str | None = None, use_cache: bool = True) -> tuple[np.ndarray, list[tuple[str, str]]]:
+                desc: str | None = None, use_cache: bool = True, n_jobs: int | None = None,
+                max_pixels: int | None = None) -> tuple[np.ndarray, list[tuple[str, str]]]:
     """Like :func:`decode_many` for ``root/rel`` files, with the decoded result cached on disk.
 
-    ``rel_paths`` must be unique. Returns ``(images, failures)`` with ``images`` holding the files
-    that decoded, in the order of ``rel_paths``, and ``failures`` listing ``(rel_path, reason)``.
-    A second call for unchanged files reads the cache instead of decoding.
+    ``rel_paths`` must be unique. Returns ``(images, failures)`` with ``images`` holding the files that
+    decoded, in the order of ``rel_paths``, and ``failures`` listing ``(rel_path, reason)``. When every
+    file decoded and the cache is on, ``images`` is a read-only memory map of the cache entry (no copy).
+    A second call for the same, unchanged files in the same order reads the cache instead of decoding.
     """
+    image_size = check_image_size(image_size)
+    limit = check_max_pixels(max_pixels)
     rel_paths = [str(r) for r in rel_paths]
     if len(set(rel_paths)) != len(rel_paths):
         raise ValueError("load_images: rel_paths must be unique")
-    order = sorted(range(len(rel_paths)), key=rel_paths.__getitem__)
-    sorted_rel = [rel_paths[i] for i in order]
-    cached = None
-    path = None
-    if use_cache:
-        path = _cache_path(cache_key(root, sorted_rel, image_size), image_size)
-        cached = _read_cache(path, len(sorted_rel), image_size)
-    if cached is None:
-        full = [os.path.join(root, rel) for rel in sorted_rel]
-        cached = _decode_all(full, image_size, desc, -1)
-        if path is not None:
-            _write_cache(path, *cached)
-    images_sorted, ok_sorted, reasons_sorted = cached
-    if order == list(range(len(order))):  # already sorted: no reordering copy
-        failures = [(rel, r) for rel, r, good in zip(sorted_rel, reasons_sorted, ok_sorted, strict=True) if not good]
-        return (images_sorted if ok_sorted.all() else images_sorted[ok_sorted]), failures
-    # back from sorted order to the caller's order
-    inverse = np.empty(len(order), dtype=np.int64)
-    inverse[np.asarray(order, dtype=np.int64)] = np.arange(len(order))
-    ok = ok_sorted[inverse] if len(order) else ok_sorted
-    images = images_sorted[inverse[ok]] if len(order) else images_sorted
-    failures = [(rel_paths[i], reasons_sorted[inverse[i]]) for i in range(len(rel_paths)) if not ok[i]]
-    return images, failures
+    root = Path(root).resolve()
+    full = [str(root / rel) for rel in rel_paths]
+    entry = None
+    if use_cache and rel_paths:
+        inputs = cache_inputs(root, rel_paths, image_size, limit)
+        key = cachekeys.digest(inputs)
+        entry = _read_entry(key, inputs, len(rel_paths), image_size)
+        if entry is None:
+            entry = _decode_to_entry(key, inputs, full, image_size, desc, n_jobs, limit)
+    if entry is None:
+        images = np.zeros((len(full), image_size, image_size), dtype=np.uint8)
+        ok, reasons = _decode_into(images, full, image_size, desc, n_jobs, limit)
+    else:
+        images, ok, reasons = entry
+    failures = [(rel, r) for rel, r, good in zip(rel_paths, reasons, ok, strict=True) if not good]
+    return (images if ok.all() else images[ok]), failures

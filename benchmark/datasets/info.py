@@ -1,7 +1,7 @@
 """Declarative facts about the datasets medbench knows by name (like MedMNIST's ``info.py``).
 
-Nothing here is code: URLs, checksums, split sizes, label names and licences are data, read by
-the loaders and shown by ``medbench datasets``.
+Nothing here is code: URLs, checksums, split sizes, label names, the CSV columns and values that make
+each class of a task, and licences are data, read by the loaders and shown by ``medbench datasets``.
 """
 
 MEDMNIST = {
@@ -49,10 +49,14 @@ PATH_KINDS = {
                 "positive_class": "pneumonia",
             },
             "etiology": {
-                "description": "normal vs bacterial vs viral pneumonia (column Label_1_Virus_category); "
-                "the 2 Stress-Smoking (ARDS) rows belong to none of these and are excluded, with a note",
+                "description": "normal (Label Normal) vs bacterial vs viral pneumonia (Label Pnemonia, column "
+                "Label_1_Virus_category); rows that fit none of these (the 2 Stress-Smoking (ARDS) rows, a "
+                "pneumonia row without a category) are excluded and counted",
                 "column": "Label_1_Virus_category",
                 "classes": {"normal": [""], "bacteria": ["bacteria"], "virus": ["Virus"]},
+                # a row is of a class only if these other columns agree, too
+                "requires": {"normal": {"Label": ["Normal"]}, "bacteria": {"Label": ["Pnemonia"]},
+                             "virus": {"Label": ["Pnemonia"]}},
                 "positive_class": None,
             },
         },
