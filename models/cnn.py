@@ -93,13 +93,17 @@ def build_cnn(input_shape: tuple[int, int], n_classes: int, *, image_size: int, 
 class KerasCNNClassifier(kb.KerasClassifierBase):
     """sklearn classifier around :func:`build_cnn` (``fit(X, y, validation_data=...)`` / ``predict_proba``).
 
-    ``image_size=None`` picks the working size from the images (native up to 64 px, else 96 px).
+    ``image_size=None`` (or ``"auto"``) picks the working size from the images (native up to 64 px,
+    else 96 px). Every parameter is an ``--option cnn.NAME=VALUE``; :meth:`check_params` says which
+    values are allowed (``epochs`` 1-1000, ``batch_size`` 1-4096, ``width`` 4-256, ``learning_rate``,
+    ``weight_decay``, ``patience``, ``dropout``, switches ``augment`` / ``deterministic``,
+    ``mixed_precision`` auto / on / off).
     """
 
     def __init__(self, image_size: int | None = None, width: int = 32, epochs: int = 15,
                  batch_size: int = 64, learning_rate: float = 1e-3, weight_decay: float = 1e-4,
                  patience: int = 4, dropout: float = 0.3, augment: bool = True,
-                 mixed_precision: str = "0", n_classes: int | None = None, random_state: int = 0,
+                 mixed_precision: bool | str = False, n_classes: int | None = None, random_state: int = 0,
                  deterministic: bool = True, verbose: int = 0):
         self.image_size = image_size
         self.width = width
@@ -116,18 +120,33 @@ class KerasCNNClassifier(kb.KerasClassifierBase):
         self.deterministic = deterministic
         self.verbose = verbose
 
+    def _label(self) -> str:
+        return "cnn"
+
+    def _rules(self) -> dict[str, kb.Rule]:
+        return {
+            "image_size": kb.size(8), "width": kb.integer(4, 256), "epochs": kb.integer(1, 1000),
+            "batch_size": kb.integer(1, 4096), "learning_rate": kb.number(1e-7, 1.0),
+            "weight_decay": kb.number(0.0, 1.0), "patience": kb.integer(0, 1000),
+            "dropout": kb.number(0.0, 0.95), "augment": kb.SWITCH, "mixed_precision": kb.TRISTATE,
+            "n_classes": kb.OPTIONAL_INT, "random_state": kb.SEED, "deterministic": kb.SWITCH,
+            "verbose": kb.integer(0, 2),
+        }
+
     def fit(self, X, y, validation_data=None):
         t0 = time.perf_counter()
+        self.check_params()
         keras = kb.import_keras()
         x, y_idx, val = kb.prepare_fit(self, X, y, validation_data)
         n_classes = len(self.classes_)
-        size = working_size(min(self.input_shape_), self.image_size)
-        deterministic = kb.seed_everything(self.random_state, self.deterministic)
+        size = working_size(min(self.input_shape_), kb.as_size(self.image_size))
+        augment = kb.as_bool(self.augment)
+        deterministic = kb.seed_everything(self.random_state, kb.as_bool(self.deterministic))
         dev = kb.device_info()
         precision = kb.resolve_precision(self.mixed_precision, dev["device"])
         with kb.dtype_policy(precision):
             self.model_ = build_cnn(tuple(self.input_shape_), n_classes, image_size=size, width=self.width,
-                                    dropout=self.dropout, augment=self.augment, seed=self.random_state)
+                                    dropout=self.dropout, augment=augment, seed=self.random_state)
         steps = self.epochs * math.ceil(len(x) / self.batch_size)
         schedule = keras.optimizers.schedules.CosineDecay(self.learning_rate, decay_steps=max(steps, 1))
         self.model_.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=self.weight_decay),
@@ -145,7 +164,7 @@ class KerasCNNClassifier(kb.KerasClassifierBase):
             "batch_size": int(self.batch_size), "input_size": [size, size],
             "native_size": [int(s) for s in self.input_shape_], "stem": stem, "stages": stages,
             "width": int(self.width), **kb.count_params(self.model_),
-            "augmentation": AUGMENTATION if self.augment else [],
+            "augmentation": AUGMENTATION if augment else [],
             "class_weight": {str(k): v for k, v in weights.items()},
             "optimizer": f"AdamW lr={self.learning_rate} cosine, wd={self.weight_decay}",
             "max_epochs": int(self.epochs), "patience": int(self.patience),

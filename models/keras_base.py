@@ -1,5 +1,7 @@
-"""Shared plumbing for the Keras estimators: input checks, seeding and determinism, device / backend
-detection, mixed precision, class weights, early-stopped training with history, and model size.
+"""Shared plumbing for the Keras estimators: parameter validation, input checks, seeding and
+determinism, device / backend detection, mixed precision, class weights, early-stopped training with
+history, and model size; :class:`KerasClassifierBase` is their common scikit-learn face (image-input
+tags, ``check_params``, ``NotFittedError`` before ``fit``).
 
 Nothing here imports Keras at module level (``medbench pipelines`` must stay light): every function
 that needs it imports it on call. Model code stays backend-agnostic Keras 3; the only
@@ -9,25 +11,108 @@ backend-specific lines (the determinism switch and GPU detection) live in this m
 from __future__ import annotations
 
 import contextlib
-import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
+from medbench.core import settings
 from medbench.core.errors import MedbenchError
 
 
 def import_keras():
     """Import Keras (quietly: TensorFlow's C++ info logs off unless the user asked for them)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    settings.set_default("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
     return keras
+
+
+# -- parameter validation ----------------------------------------------------------------------------
+# Every Keras estimator parameter is set by ``--option PIPELINE.NAME=VALUE`` (the runner parses the
+# value as a Python literal, falling back to the plain string), so the rules accept what a command
+# line produces: ``1``/``0``, ``True``/``False`` and on/off words for switches, ``auto``/``None``
+# for automatic sizes. Values are checked, never rewritten: the estimator reads them through
+# :func:`as_bool` / :func:`as_size` / :func:`as_precision` when it fits.
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One parameter's constraint: ``ok(value)`` and the words that say what is allowed."""
+
+    ok: Callable[[Any], bool]
+    expected: str
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_number(v: Any) -> bool:
+    return (_is_int(v) or isinstance(v, (float, np.floating))) and bool(np.isfinite(v))
+
+
+def integer(lo: int, hi: int) -> Rule:
+    return Rule(lambda v: _is_int(v) and lo <= v <= hi, f"an integer in [{lo}, {hi}]")
+
+
+def number(lo: float, hi: float) -> Rule:
+    return Rule(lambda v: _is_number(v) and lo <= v <= hi, f"a number in [{lo:g}, {hi:g}]")
+
+
+def size(lo: int, hi: int = 1024) -> Rule:
+    return Rule(lambda v: v is None or (isinstance(v, str) and v.lower() == "auto") or (_is_int(v) and lo <= v <= hi),
+                f"auto (or None) or an integer in [{lo}, {hi}]")
+
+
+def choice(*values: str) -> Rule:
+    return Rule(lambda v: isinstance(v, str) and v.lower() in values, f"one of {', '.join(values)}")
+
+
+def _switch_word(v: Any) -> bool:
+    if isinstance(v, (bool, np.bool_)):
+        return True
+    if _is_int(v):
+        return v in (0, 1)
+    return isinstance(v, str) and v.strip().lower() in _TRUE + _FALSE
+
+
+SWITCH = Rule(_switch_word, "1/0, True/False, yes/no or on/off")
+TRISTATE = Rule(lambda v: _switch_word(v) or (isinstance(v, str) and v.strip().lower() == "auto"),
+                "auto, 1/0, True/False, yes/no or on/off")
+OPTIONAL_INT = Rule(lambda v: v is None or (_is_int(v) and v >= 1), "None or an integer >= 1")
+SEED = Rule(lambda v: _is_int(v) and 0 <= v < 2 ** 32, "an integer in [0, 2**32)")
+
+
+def as_bool(v: Any) -> bool:
+    """A validated switch value as a bool."""
+    if isinstance(v, str):
+        return v.strip().lower() in _TRUE
+    return bool(v)
+
+
+def as_size(v: Any) -> int | None:
+    """A validated size value: ``None`` for auto, else the integer."""
+    if v is None or (isinstance(v, str) and v.lower() == "auto"):
+        return None
+    return int(v)
+
+
+def check_rules(est: BaseEstimator, label: str, rules: dict[str, Rule]) -> None:
+    """Raise a one-line :class:`MedbenchError` for the first parameter of ``est`` that breaks its rule."""
+    params = est.get_params(deep=False)
+    for name, rule in rules.items():
+        value = params[name]
+        if not rule.ok(value):
+            raise MedbenchError(f"{label} parameter {name}={value!r} is invalid: expected {rule.expected}")
 
 
 def as_images(X, name: str = "X") -> np.ndarray:
@@ -135,11 +220,11 @@ def device_info() -> dict[str, str]:
     return {"backend": backend, "device": device, "device_name": name, "keras_version": keras.__version__}
 
 
-def resolve_precision(mixed_precision: str, device: str) -> str:
-    """``auto`` -> ``mixed_float16`` on a GPU, ``float32`` on a CPU; ``1``/``0`` force it on / off."""
-    if mixed_precision == "auto":
+def resolve_precision(mixed_precision: Any, device: str) -> str:
+    """``auto`` -> ``mixed_float16`` on a GPU, ``float32`` on a CPU; a switch value forces it on / off."""
+    if isinstance(mixed_precision, str) and mixed_precision.strip().lower() == "auto":
         return "mixed_float16" if device == "gpu" else "float32"
-    return "mixed_float16" if mixed_precision in ("1", "true", True) else "float32"
+    return "mixed_float16" if as_bool(mixed_precision) else "float32"
 
 
 @contextlib.contextmanager
@@ -253,13 +338,33 @@ def count_params(model) -> dict[str, int]:
 class KerasClassifierBase(ClassifierMixin, BaseEstimator):
     """sklearn face of a Keras model: ``predict`` from ``predict_proba``; subclasses implement the rest.
 
-    Fitted attributes shared by all subclasses: ``classes_``, ``variant_`` (``None`` or ``"random
-    init"``), ``report_info_`` (JSON-able) and ``model_size_bytes_``.
+    Input: grayscale ``uint8`` images ``(N, H, W)`` (also ``(N, H, W, 1)`` / RGB ``(N, H, W, 3)``),
+    declared in ``__sklearn_tags__`` (a 3-D image array, not a 2-D feature table). Subclasses list
+    their parameters' :class:`Rule` s in ``_rules()`` and their name in messages as ``_label()``;
+    :meth:`check_params` validates them (the runner calls it right after applying ``--option``
+    values, ``fit`` calls it first). Fitted attributes shared by all subclasses: ``classes_``,
+    ``input_shape_``, ``variant_`` (``None`` or ``"random init"``), ``report_info_`` (JSON-able)
+    and ``model_size_bytes_``.
     """
 
+    def _rules(self) -> dict[str, Rule]:
+        raise NotImplementedError
+
+    def _label(self) -> str:
+        return type(self).__name__
+
+    def check_params(self) -> None:
+        """Validate every hyper-parameter without fitting: a bad one is a one-line :class:`MedbenchError`."""
+        check_rules(self, self._label(), self._rules())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags
+
     def _check_fitted(self) -> None:
-        if not hasattr(self, "classes_"):
-            raise MedbenchError(f"{type(self).__name__} is not fitted yet: call fit first")
+        check_is_fitted(self, ("classes_", "input_shape_"))
 
     def _check_shape(self, x: np.ndarray) -> None:
         if tuple(x.shape[1:3]) != tuple(self.input_shape_[:2]):

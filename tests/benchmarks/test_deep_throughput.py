@@ -31,15 +31,17 @@ def _only_when_asked(request):
 
 @pytest.fixture(scope="module")
 def models():
-    from medbench.models.resnet import Weights, build_backbone, build_extractor, embedding_params
+    from medbench.models.backbones import BACKBONES
+    from medbench.models.transfer import Weights, build_backbone, build_extractor, embedding_params
 
-    backbone = build_backbone(Weights("random", "benchmark"), SIZE)
-    extractor = build_extractor(backbone, (28, 28), SIZE)
+    row = BACKBONES["resnet50"]
+    backbone = build_backbone(row, Weights("random", "benchmark"), SIZE)
+    extractor = build_extractor(row, backbone, (28, 28), SIZE)
     rng = np.random.default_rng(0)
     x_uint8 = rng.integers(0, 256, size=(N_IMAGES, 28, 28, 1), dtype=np.uint8)
     # The bare model's input: the same images already resized, 3-channel and preprocessed.
     x_ready = np.asarray(extractor.get_layer("imagenet_gray")(extractor.get_layer("resize")(x_uint8)))
-    params = embedding_params(SIZE, "benchmark", "float32", "bench")
+    params = embedding_params(row, SIZE, {"kind": "random", "sha256": "benchmark"}, "float32", "bench")
     # warm-up: trace both predict functions once
     backbone.predict(x_ready[:BATCH], batch_size=BATCH, verbose=0)
     extractor.predict(x_uint8[:BATCH], batch_size=BATCH, verbose=0)
@@ -52,7 +54,7 @@ def bare(backbone, x_ready):
 
 def extraction(extractor, x_uint8, params):
     from medbench.features import cache
-    from medbench.models.resnet import extract_embeddings
+    from medbench.models.transfer import extract_embeddings
 
     with cache.disabled():
         return extract_embeddings(extractor, x_uint8, BATCH, params)[0]
