@@ -20,7 +20,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from medbench import baseline, profiles
+from medbench import baseline, engine, profiles, runner
 from medbench import results as results_mod
 from medbench import tolerances as tolerances_mod
 from medbench.core import outdir, quiet
@@ -34,7 +34,7 @@ from medbench.profiling import environment
 from medbench.reports import compare as compare_render
 from medbench.reports.build import write_report
 from medbench.reports.figures import SAMPLES, save_samples
-from medbench.runner import Job, run_job
+from medbench.runner import Job
 from medbench.splits import Split, load_manifest, make_split, save_manifest
 
 __all__ = ["Results", "compare", "load_results", "report", "run", "parse_options"]
@@ -140,13 +140,15 @@ def run(dataset: str = "pneumoniamnist", pipelines: Sequence[str] = ("all",), se
         test_fraction: float = 0.2, resplit_per_seed: bool = False, bootstrap_resamples: int = 1000,
         bootstrap_seed: int = 0, n_jobs: int = -1, fresh: bool = False, profile: str | None = None,
         command: str | None = None, log: Callable[[str], None] | None = _stderr,
-        capture_native_logs: bool = True) -> Results:
+        capture_native_logs: bool = True, scheduler: str | None = "local", gpu_resource: str | None = None) -> Results:
     """Run ``pipelines`` x ``seeds`` on one split of ``dataset``; write results, report and figures to ``out``.
 
     ``options`` maps pipeline -> ``{param: value}`` (or is a list of ``"PIPELINE.KEY=VALUE"`` strings); every
     option must name a parameter of its pipeline (see ``medbench pipelines``). Finished jobs in ``out`` are
     reused when their key and body check (``fresh=True`` ignores them). ``log`` receives one line per job
     (``None``: silent). Library noise (TensorFlow's C++ log lines) goes to ``out/medbench.log``.
+    ``scheduler`` is ``local``, ``processes:N`` or ``tcp://HOST:PORT`` (Dask; see :mod:`medbench.engine`);
+    ``gpu_resource`` (e.g. ``"GPU=1"``) is the Dask worker resource deep jobs ask for.
     Returns the :class:`Results`; failed pipelines are in ``Results.failed``.
     """
     seeds = list(seeds)
@@ -163,6 +165,8 @@ def run(dataset: str = "pneumoniamnist", pipelines: Sequence[str] = ("all",), se
             pipelines = list(prof.pipelines)
         for pipe, kv in parse_options(prof.options).items():
             opts[pipe] = {**kv, **opts.get(pipe, {})}  # the user's options win over the profile's
+    engine.parse(scheduler)  # a bad --scheduler is an error before any work
+    deep_resources = engine.parse_resource(gpu_resource)
     specs = registry.resolve(pipelines)
     registry.validate_options(specs, opts)  # every option known and valid before any data is read
     ds = load_dataset(dataset, task=task, image_size=image_size, allow_missing=allow_missing)
@@ -177,9 +181,10 @@ def run(dataset: str = "pneumoniamnist", pipelines: Sequence[str] = ("all",), se
             "split_manifest": str(split_manifest) if split_manifest else None, "val_fraction": val_fraction,
             "test_fraction": test_fraction, "options": opts, "n_jobs": n_jobs, "profile": profile,
             "resplit_per_seed": resplit_per_seed, "bootstrap_resamples": bootstrap_resamples,
-            "bootstrap_seed": bootstrap_seed,
+            "bootstrap_seed": bootstrap_seed, "scheduler": scheduler or "local",
         }
-        res = _run_jobs(plan, seeds, n_jobs=n_jobs, fresh=fresh, command=command or _command(dataset), log=log)
+        res = _run_jobs(plan, seeds, n_jobs=n_jobs, fresh=fresh, command=command or _command(dataset), log=log,
+                        scheduler=scheduler, deep_resources=deep_resources)
         # CIs and paired tests once, at the end (`medbench report` reuses them: same report, byte for byte).
         data = results_mod.add_statistics(res, n_resamples=bootstrap_resamples, seed=bootstrap_seed)
         outdir.guarded_write(lambda: results_mod.write(data, out_dir), out_dir)
@@ -213,26 +218,39 @@ def _plan(ds: Dataset, out: Path, specs, opts, seeds, *, split_seed, split_manif
     return _Plan(ds, out, specs, opts, seed_splits, split_info)
 
 
-def _run_jobs(plan: _Plan, seeds: list[int], *, n_jobs: int, fresh: bool, command: str, log) -> dict[str, Any]:
+def _run_jobs(plan: _Plan, seeds: list[int], *, n_jobs: int, fresh: bool, command: str, log,
+              scheduler: str | None, deep_resources: dict[str, float]) -> dict[str, Any]:
     env = environment()
     jobs = [Job(p.name, seed, plan.options.get(p.name, {})) for p in plan.specs for seed in seeds]
-    records: list[dict[str, Any]] = []
-    res: dict[str, Any] = {}
-    with tqdm(jobs, desc="pipelines", unit="job", disable=None if log else True, file=sys.stderr) as bar:
-        for job in bar:
-            bar.set_postfix_str(f"{job.pipeline} seed {job.seed}")
-            job_split, job_fp = plan.seed_splits[job.seed]
-            rec = outdir.guarded_write(lambda j=job, s=job_split, f=job_fp: run_job(
-                plan.ds, s, j, plan.out, n_jobs=n_jobs, split_fingerprint=f, reuse=not fresh), plan.out)
-            records.append(rec)
-            if log:
-                log(_job_line(rec))
-            res = results_mod.assemble(
-                config=plan.config, dataset=plan.ds.card(), split=plan.split_info, environment=env,
-                jobs=[{k: v for k, v in r.items() if k != "cache_reason"} for r in records], command=command)
-            # after every job: an interrupted run keeps a readable partial result
-            outdir.guarded_write(lambda r=res: results_mod.write(r, plan.out), plan.out)
-    return res
+    planned = [runner.plan_job(plan.ds, plan.seed_splits[j.seed][0], j, plan.out, n_jobs,
+                               plan.seed_splits[j.seed][1], reuse=not fresh) for j in jobs]
+    records: dict[str, dict[str, Any]] = {}
+    state: dict[str, Any] = {"res": {}}
+
+    def record_done(p: runner.Planned, rec: dict[str, Any]) -> None:
+        records[p.job.job_id] = rec
+        if log:
+            log(_job_line(rec))
+        bar.update(1)
+        ordered = [records[j.job_id] for j in jobs if j.job_id in records]
+        state["res"] = results_mod.assemble(
+            config=plan.config, dataset=plan.ds.card(), split=plan.split_info, environment=env,
+            jobs=[{k: v for k, v in r.items() if k != "cache_reason"} for r in ordered], command=command)
+        # after every job: an interrupted run keeps a readable partial result
+        outdir.guarded_write(lambda: results_mod.write(state["res"], plan.out), plan.out)
+
+    ref = engine.DatasetRef(plan.ds.spec, plan.config.get("task"), plan.config.get("image_size"),
+                            bool(plan.config.get("allow_missing")), plan.ds.fingerprint)
+    with tqdm(total=len(jobs), desc="pipelines", unit="job", disable=None if log else True, file=sys.stderr) as bar:
+        for p in planned:
+            if p.cached is not None:
+                record_done(p, {**p.cached, "cached": True, "cache_reason": p.reason})
+        todo = [(plan.seed_splits[p.job.seed][0], p) for p in planned if p.cached is None]
+        engine.run(todo, plan.ds, ref,
+                   lambda p, rec: record_done(p, outdir.guarded_write(lambda: runner.finish(rec, p, plan.out),
+                                                                      plan.out)),
+                   scheduler=scheduler, n_jobs=n_jobs, deep_resources=deep_resources)
+    return state["res"]
 
 
 def _save_samples(ds: Dataset, split: Split, out: Path, log) -> None:

@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--n-jobs", type=int, default=-1,
                      help="workers for image decoding and feature extraction (-1: all cores)")
     run.add_argument("--fresh", action="store_true", help="ignore finished jobs in OUT and run everything again")
+    add_scheduler_options(run)
 
     sub.add_parser("datasets", help="list the datasets medbench knows")
     sub.add_parser("pipelines", help="list the registered pipelines")
@@ -95,6 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     for module in COMMAND_MODULES:  # further sub-commands live in their own modules
         module.register(sub)
     return parser
+
+
+def add_scheduler_options(parser: argparse.ArgumentParser) -> None:
+    """``--scheduler`` and ``--gpu-resource`` (shared by ``run`` and ``suite``)."""
+    parser.add_argument("--scheduler", default="local", metavar="WHERE",
+                        help="where jobs run: local (here, one after another), processes:N (a Dask cluster of N "
+                             "worker processes on this machine) or tcp://HOST:PORT (an existing Dask scheduler); "
+                             "needs pip install 'medbench[dask]' except for local")
+    parser.add_argument("--gpu-resource", metavar="NAME=AMOUNT",
+                        help="Dask worker resource the deep jobs ask for (e.g. GPU=1), so they land on GPU workers")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,7 +154,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         split_manifest=args.split_manifest, val_fraction=args.val_fraction, test_fraction=args.test_fraction,
         resplit_per_seed=args.resplit_per_seed, bootstrap_resamples=args.bootstrap_resamples,
         bootstrap_seed=args.bootstrap_seed, n_jobs=args.n_jobs, fresh=args.fresh,
-        profile=getattr(args, "profile", None), command=api.command_line(getattr(args, "_argv", sys.argv[1:])))
+        profile=getattr(args, "profile", None), command=api.command_line(getattr(args, "_argv", sys.argv[1:])),
+        scheduler=args.scheduler, gpu_resource=args.gpu_resource)
     print(tabulate(*reversed(leaderboard(res.data)), tablefmt="simple", disable_numparse=True))
     print(f"\nreport: {res.path / 'report.md'}", file=sys.stderr)
     for r in res.failed:

@@ -250,27 +250,41 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1) -> d
     }
 
 
-def run_job(ds: Dataset, split: Split, job: Job, out_dir: Path, n_jobs: int = -1,
-            split_fingerprint: str | None = None, reuse: bool = True) -> dict[str, Any]:
-    """Run ``job`` unless its intact record with the same key exists; write and return the record.
+@dataclass
+class Planned:
+    """A job about to run (or reused): its key inputs, why it runs, and its pipeline family."""
 
-    The returned record has ``cached`` (reused or not) and ``cache_reason`` (why it was recomputed,
-    when an earlier record existed). A :class:`MedbenchError` (e.g. a pipeline refusing to run without
-    its weights) or any other exception is recorded as ``status: "error"`` with its message, so the rest
-    of the run goes on.
-    """
+    job: Job
+    inputs: dict[str, Any]
+    reason: str
+    family: str
+    split_fingerprint: str
+    cached: dict[str, Any] | None = None
+
+
+def plan_job(ds: Dataset, split: Split, job: Job, out_dir: Path, n_jobs: int = -1,
+             split_fingerprint: str | None = None, reuse: bool = True) -> Planned:
+    """Key ``job`` and look for a reusable record (no fitting). Unknown pipelines/options raise here."""
     fp = split_fingerprint or split.fingerprint(ds)
     spec, pipe, _ = build(job, ds.n_classes, ds.image_shape, n_jobs)
     inputs = job.key_inputs(ds, fp, identity(pipe))
-    reason = "--fresh"
-    if reuse:
-        cached, reason = load_cached(out_dir, job, inputs)
-        if cached is not None:
-            return {**cached, "cached": True, "cache_reason": reason}
+    if not reuse:
+        return Planned(job, inputs, "--fresh", spec.family, fp)
+    cached, reason = load_cached(out_dir, job, inputs)
+    return Planned(job, inputs, reason, spec.family, fp, cached)
+
+
+def execute(ds: Dataset, split: Split, planned: Planned, n_jobs: int = -1) -> dict[str, Any]:
+    """Fit and score a planned job; return its record (no I/O, so it can run on another machine).
+
+    A :class:`MedbenchError` (e.g. a pipeline refusing to run without its weights) or any other
+    exception is recorded as ``status: "error"`` with its message, so the rest of the run goes on.
+    """
+    job = planned.job
     t0 = time.perf_counter()
-    base = {"job_id": job.job_id, "key": cachekeys.digest(inputs), "key_inputs": inputs, "pipeline": job.pipeline,
-            "family": spec.family, "seed": job.seed, "options": dict(job.options), "split_fingerprint": fp,
-            "dataset_fingerprint": ds.fingerprint}
+    base = {"job_id": job.job_id, "key": cachekeys.digest(planned.inputs), "key_inputs": planned.inputs,
+            "pipeline": job.pipeline, "family": planned.family, "seed": job.seed, "options": dict(job.options),
+            "split_fingerprint": planned.split_fingerprint, "dataset_fingerprint": ds.fingerprint}
     try:
         record = {**base, "status": "ok", **fit_and_evaluate(ds, split, job, n_jobs)}
     except MedbenchError as exc:
@@ -280,7 +294,35 @@ def run_job(ds: Dataset, split: Split, job: Job, out_dir: Path, n_jobs: int = -1
                   "traceback": traceback.format_exc()}
     record["wall_time_s"] = time.perf_counter() - t0
     record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return record
+
+
+def error_record(ds: Dataset, planned: Planned, message: str) -> dict[str, Any]:
+    """The record of a job that could not run at all (e.g. its worker died twice)."""
+    job = planned.job
+    return {"job_id": job.job_id, "key": cachekeys.digest(planned.inputs), "key_inputs": planned.inputs,
+            "pipeline": job.pipeline, "family": planned.family, "seed": job.seed, "options": dict(job.options),
+            "split_fingerprint": planned.split_fingerprint, "dataset_fingerprint": ds.fingerprint,
+            "status": "error", "error": message, "wall_time_s": 0.0,
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def finish(record: dict[str, Any], planned: Planned, out_dir: Path) -> dict[str, Any]:
+    """Seal ``record`` with its body digest, write it atomically under ``out_dir/jobs``, return it."""
     record = json_roundtrip(record)  # exactly what the file will hold, so its digest checks on reload
     record["body_sha256"] = body_digest(record)
-    write_json(job_path(out_dir, job), record)
-    return {**record, "cached": False, "cache_reason": reason}
+    write_json(job_path(out_dir, planned.job), record)
+    return {**record, "cached": False, "cache_reason": planned.reason}
+
+
+def run_job(ds: Dataset, split: Split, job: Job, out_dir: Path, n_jobs: int = -1,
+            split_fingerprint: str | None = None, reuse: bool = True) -> dict[str, Any]:
+    """Run ``job`` here unless its intact record with the same key exists; write and return the record.
+
+    The returned record has ``cached`` (reused or not) and ``cache_reason`` (why it was recomputed,
+    when an earlier record existed).
+    """
+    planned = plan_job(ds, split, job, out_dir, n_jobs, split_fingerprint, reuse)
+    if planned.cached is not None:
+        return {**planned.cached, "cached": True, "cache_reason": planned.reason}
+    return finish(execute(ds, split, planned, n_jobs), planned, out_dir)

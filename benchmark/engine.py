@@ -1,0 +1,152 @@
+"""Where a run's jobs execute: here, one after another (``local``), or as tasks on Dask workers.
+
+``--scheduler`` takes ``local`` (the default), ``processes:N`` (a Dask ``LocalCluster`` of N worker
+processes on this machine, bound to 127.0.0.1) or ``tcp://HOST:PORT`` (an existing Dask distributed
+scheduler). Dask is an optional extra (``pip install medbench[dask]``).
+
+What crosses the network to a worker: the dataset *reference* (spec, task, image size, the
+fingerprint it must match), the split's index arrays, the job (pipeline, seed, options, key inputs).
+Workers load the dataset themselves from a path they can see, or download it (same checksum), and
+refuse to run on data whose fingerprint differs. What comes back: the job record (metrics, test
+predictions, runtime). Only the client writes: each record atomically, as its future completes, so
+a killed run resumes with the finished jobs kept. A worker that dies mid-job has the job retried once
+on another worker (``distributed.scheduler.allowed-failures = 1`` for the clusters medbench starts),
+then the job is recorded as an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from medbench import runner
+from medbench.core.errors import MedbenchError
+from medbench.datasets import load_dataset
+from medbench.datasets.dataset import Dataset
+from medbench.splits import Split
+
+Done = Callable[[runner.Planned, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """Enough to load the same dataset on another machine, and to check that it is the same."""
+
+    spec: str
+    task: str | None
+    image_size: int | None
+    allow_missing: bool
+    fingerprint: str
+
+    def load(self) -> Dataset:
+        ds = load_dataset(self.spec, task=self.task, image_size=self.image_size, allow_missing=self.allow_missing)
+        if ds.fingerprint != self.fingerprint:
+            raise MedbenchError(f"this worker sees different data for {self.spec} (fingerprint "
+                                f"{ds.fingerprint[:12]}, the client's is {self.fingerprint[:12]}): give every worker "
+                                f"the same files")
+        return ds
+
+
+_worker_datasets: dict[DatasetRef, Dataset] = {}
+
+
+def _execute_on_worker(ref: DatasetRef, split: Split, planned: runner.Planned, n_jobs: int) -> dict[str, Any]:
+    """The task a Dask worker runs: load (once per worker process) the dataset, fit and score the job."""
+    if ref not in _worker_datasets:
+        _worker_datasets[ref] = ref.load()
+    return runner.execute(_worker_datasets[ref], split, planned, n_jobs)
+
+
+def parse(scheduler: str | None) -> tuple[str, str | int | None]:
+    """``local`` -> ("local", None); ``processes:N`` -> ("processes", N); ``tcp://H:P`` -> ("address", ...)."""
+    value = (scheduler or "local").strip()
+    if value == "local":
+        return "local", None
+    if value.startswith("processes:"):
+        n = value.split(":", 1)[1]
+        if not n.isdigit() or not 1 <= int(n) <= 256:
+            raise MedbenchError(f"--scheduler {value}: N must be a number of worker processes from 1 to 256")
+        return "processes", int(n)
+    if value.startswith(("tcp://", "tls://")) and len(value) > 6:
+        return "address", value
+    raise MedbenchError(f"--scheduler {value!r}: use local, processes:N or tcp://HOST:PORT")
+
+
+def parse_resource(text: str | None) -> dict[str, float]:
+    """``GPU=1`` -> ``{"GPU": 1.0}`` (the worker resource deep jobs ask for)."""
+    if not text:
+        return {}
+    name, eq, amount = text.partition("=")
+    try:
+        value = float(amount)
+    except ValueError:
+        value = -1.0
+    if not eq or not name.strip() or value <= 0:
+        raise MedbenchError(f"--gpu-resource {text!r}: use NAME=AMOUNT, e.g. GPU=1")
+    return {name.strip(): value}
+
+
+def _dask():
+    try:
+        import dask
+        from dask import distributed
+    except ImportError:
+        raise MedbenchError("--scheduler other than local needs Dask distributed: pip install 'medbench[dask]'") from None
+    return dask, distributed
+
+
+@contextlib.contextmanager
+def _client(kind: str, arg: str | int | None) -> Iterator[Any]:
+    dask, distributed = _dask()
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        if kind == "processes":
+            cluster = distributed.LocalCluster(n_workers=int(arg), threads_per_worker=1, processes=True,
+                                               host="127.0.0.1", dashboard_address=None)
+            client = distributed.Client(cluster)
+        else:
+            cluster = None
+            try:
+                client = distributed.Client(str(arg), timeout="20s")
+            except OSError as exc:
+                raise MedbenchError(f"--scheduler {arg}: cannot reach the Dask scheduler ({exc}); start it with "
+                                    f"`dask scheduler` and workers with `dask worker {arg}`") from None
+        try:
+            yield client
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def run(items: list[tuple[Split, runner.Planned]], ds: Dataset, ref: DatasetRef, done: Done, *,
+        scheduler: str | None = "local", n_jobs: int = -1, deep_resources: dict[str, float] | None = None) -> None:
+    """Execute every planned job and call ``done(planned, record)`` as each finishes (in completion order)."""
+    kind, arg = parse(scheduler)
+    if kind == "local":
+        for split, planned in items:
+            done(planned, runner.execute(ds, split, planned, n_jobs))
+        return
+    _, distributed = _dask()
+    worker_jobs = 1 if n_jobs == -1 else n_jobs  # N workers x all cores each would oversubscribe
+    with _client(kind, arg) as client:
+        futures = {}
+        for split, planned in items:
+            resources = deep_resources if planned.family == "deep" and deep_resources else None
+            fut = client.submit(_execute_on_worker, ref, split, planned, worker_jobs, pure=False,
+                                key=f"medbench-{planned.job.job_id}-{os.urandom(4).hex()}", resources=resources)
+            futures[fut] = planned
+        for fut in distributed.as_completed(list(futures)):
+            planned = futures[fut]
+            try:
+                record = fut.result()
+            except distributed.KilledWorker:
+                record = runner.error_record(ds, planned, "its Dask worker died twice (the job was retried once); "
+                                                          "see the worker logs")
+            except MedbenchError as exc:
+                record = runner.error_record(ds, planned, str(exc))
+            except Exception as exc:  # noqa: BLE001 - a failed task is that job's error, not the run's
+                record = runner.error_record(ds, planned, f"{type(exc).__name__}: {exc}")
+            done(planned, record)

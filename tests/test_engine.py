@@ -1,0 +1,85 @@
+"""Jobs on Dask workers (medbench.engine): the same numbers as a local run, a dead worker's job retried,
+and one-line errors for bad --scheduler values. The clusters are bound to 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+import medbench
+from medbench import engine
+from medbench.core.errors import MedbenchError
+
+distributed = pytest.importorskip("dask.distributed", reason="install medbench[dask] (tox does)")
+
+DETERMINISTIC = ["majority", "hog-tree", "hog-svm"]
+
+
+@pytest.mark.parametrize("value, message", [
+    ("processes:0", "N must be a number of worker processes"),
+    ("processes:x", "N must be a number of worker processes"),
+    ("threads", "use local, processes:N or tcp://HOST:PORT"),
+])
+def test_bad_scheduler_is_one_line(value, message):
+    with pytest.raises(MedbenchError, match=message):
+        engine.parse(value)
+
+
+def test_bad_gpu_resource_is_one_line():
+    assert engine.parse_resource("GPU=1") == {"GPU": 1.0}
+    with pytest.raises(MedbenchError, match="--gpu-resource 'GPU': use NAME=AMOUNT"):
+        engine.parse_resource("GPU")
+
+
+@pytest.mark.slow
+def test_processes_cluster_gives_the_local_numbers(make_image_folder, tmp_path):
+    spec = f"folder:{make_image_folder(20, name='dask')}"
+    kw = dict(pipelines=DETERMINISTIC, image_size=32, log=None, bootstrap_resamples=20)
+    local = medbench.run(spec, out=tmp_path / "out-local", **kw)
+    dask = medbench.run(spec, out=tmp_path / "out-dask", scheduler="processes:2", **kw)
+    assert not local.failed and not dask.failed
+    for a, b in zip(local.jobs, dask.jobs, strict=True):
+        assert a["pipeline"] == b["pipeline"] and a["key"] == b["key"]
+        assert a["metrics"] == b["metrics"] and a["predictions"] == b["predictions"]
+    # the client wrote every record; a re-run reuses them all
+    again = medbench.run(spec, out=tmp_path / "out-dask", scheduler="processes:2", **kw)
+    assert [j["finished"] for j in again.jobs] == [j["finished"] for j in dask.jobs]
+
+
+@pytest.mark.slow
+def test_a_killed_worker_has_its_job_retried(tmp_path):
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                           dashboard_address=None)
+    client = distributed.Client(cluster)
+    try:
+        box: dict = {}
+        runner = threading.Thread(target=lambda: box.setdefault("res", medbench.run(
+            "pneumoniamnist", pipelines=["hog-svm"], out=tmp_path / "out", log=None, bootstrap_resamples=20,
+            scheduler=cluster.scheduler_address)))
+        runner.start()
+        pids = client.run(os.getpid)
+        victim = None
+        deadline = time.time() + 300
+        while victim is None and time.time() < deadline:
+            for worker, keys in client.processing().items():
+                if any(str(k).startswith("medbench-hog-svm__seed0") for k in keys):
+                    victim = worker
+            time.sleep(0.2)
+        assert victim is not None, "the job never started on a worker"
+        time.sleep(1.0)  # mid-job
+        os.kill(pids[victim], signal.SIGKILL)
+        runner.join(timeout=600)
+        res = box["res"]
+        (job,) = res.jobs
+        assert job["status"] == "ok", job.get("error")  # retried on the other worker
+        assert job["metrics"]["accuracy"] > 0.8
+    finally:
+        client.close()
+        cluster.close()
