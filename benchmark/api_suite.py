@@ -1,0 +1,140 @@
+"""medbench's suite API: ``run_suite`` (every dataset of a suite file, then the analysis across them)
+and ``report_suite`` (rebuild the suite report from the datasets' results.json files alone).
+
+A suite's output folder holds one ordinary results folder per dataset (``OUT/<dataset name>/``,
+written by :func:`medbench.api.run`, so each (dataset, pipeline, seed) job is keyed, atomic and
+resumed like any run), plus ``suite.json`` (the suite as run, each dataset's status, the analysis of
+:mod:`medbench.suite`), ``suite.md``, ``suite.html`` and ``figures/cd.png``::
+
+    import medbench.api_suite as suites
+    doc = suites.run_suite("suites/smoke.toml", out="results/smoke")
+    doc["analysis"]["verdict"]            # plain-language conclusions
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from medbench import api, schemas
+from medbench import results as results_mod
+from medbench import suite as suite_mod
+from medbench.core import outdir
+from medbench.core.atomic import read_json, write_json
+from medbench.core.errors import MedbenchError
+from medbench.models import registry
+from medbench.reports.suite import write_suite_report
+
+__all__ = ["SUITE_JSON", "is_suite_dir", "report_suite", "run_suite"]
+
+SUITE_JSON = "suite.json"
+
+
+def _stderr(line: str) -> None:
+    tqdm.write(line, file=sys.stderr)  # between progress bars, never through them
+
+
+def _check_pipelines(suite: suite_mod.Suite) -> None:
+    """Every dataset's pipelines and options known and valid before the first dataset runs."""
+    for i, ds in enumerate(suite.datasets):
+        try:
+            specs = registry.resolve(ds.pipelines)
+            registry.validate_options(specs, ds.options)
+        except MedbenchError as exc:
+            raise schemas.fail(suite.file, ["datasets", i], f"{ds.name}: {exc}") from None
+
+
+def run_suite(suite_file: str | Path, out: str | Path | None = None, *, fresh: bool = False,
+              log: Callable[[str], None] | None = _stderr) -> dict[str, Any]:
+    """Run every dataset of ``suite_file`` into ``out/<dataset name>/`` (default out:
+    ``results/<suite name>``), then write ``suite.json`` and the suite report; returns the suite.json
+    document (``doc["path"]`` is not stored: the folder is ``out``).
+
+    Finished jobs are reused (``fresh=True`` runs everything again). A dataset that cannot be run
+    (e.g. its files are missing) is recorded as failed and the others go on; its error is in
+    ``doc["datasets"]`` and the report.
+    """
+    suite = suite_mod.load(suite_file)
+    suite_mod.check_paths(suite)
+    _check_pipelines(suite)
+    out_dir = outdir.prepare(Path(out) if out else Path("results") / suite.name)
+    statuses: list[dict[str, Any]] = []
+    runs: list[tuple[str, dict[str, Any]]] = []
+    failed: dict[str, str] = {}
+    with outdir.lock(out_dir):
+        for i, ds in enumerate(suite.datasets, 1):
+            if log:
+                log(f"medbench suite {suite.name}: dataset {i}/{len(suite.datasets)}: {ds.name} ({ds.dataset})")
+            try:
+                res = api.run(ds.dataset, pipelines=ds.pipelines, seeds=ds.seeds, options=ds.options,
+                              out=out_dir / ds.name, task=ds.task, image_size=ds.image_size,
+                              allow_missing=ds.allow_missing, split_seed=ds.split_seed,
+                              bootstrap_resamples=suite.bootstrap_resamples, fresh=fresh, log=log,
+                              command=f"medbench suite {suite.file} (dataset {ds.name})")
+            except MedbenchError as exc:
+                failed[ds.name] = str(exc)
+                statuses.append({"name": ds.name, "status": "error", "results": f"{ds.name}/results.json",
+                                 "error": str(exc)})
+                if log:
+                    log(f"medbench: error: {ds.name}: {exc}")
+                continue
+            runs.append((ds.name, res.data))
+            statuses.append({"name": ds.name, "status": "ok", "results": f"{ds.name}/results.json",
+                             "failed_jobs": len(res.failed)})
+        return _write(suite, runs, failed, statuses, out_dir)
+
+
+def _write(suite: suite_mod.Suite, runs, failed, statuses, out_dir: Path) -> dict[str, Any]:
+    analysis = suite_mod.analyse(runs, metric=suite.metric, alpha=suite.alpha, failed=failed)
+    doc = suite_mod.document(suite, analysis, statuses)
+    outdir.guarded_write(lambda: write_json(out_dir / SUITE_JSON, doc), out_dir)
+    outdir.guarded_write(lambda: write_suite_report(doc, out_dir), out_dir)
+    return doc
+
+
+def is_suite_dir(path: str | Path) -> bool:
+    """True for a suite's output folder (it holds suite.json), for ``medbench report``."""
+    return (Path(path) / SUITE_JSON).is_file()
+
+
+def _read_suite_json(path: Path) -> dict[str, Any]:
+    try:
+        data = read_json(path)
+    except (OSError, ValueError, RecursionError) as exc:
+        raise MedbenchError(f"{path} is not readable JSON ({exc}): run the suite again to rewrite it") from None
+    if not isinstance(data, dict) or data.get("schema") != suite_mod.SCHEMA:
+        raise MedbenchError(f"{path} is not a medbench suite file (no \"schema\": \"{suite_mod.SCHEMA}\")")
+    schemas.validate(data, suite_mod.SUITE_JSON_SCHEMA, str(path))
+    return data
+
+
+def report_suite(suite_dir: str | Path) -> Path:
+    """Rebuild suite.json's analysis, suite.md, suite.html and figures/cd.png of ``suite_dir`` from the
+    datasets' results.json files alone (the suite's settings and dataset order come from suite.json);
+    returns suite.md's path."""
+    suite_dir = Path(suite_dir)
+    if not suite_dir.is_dir():
+        raise MedbenchError(f"{suite_dir} is not a folder: pass a suite's output folder (it holds {SUITE_JSON})")
+    if not is_suite_dir(suite_dir):
+        raise MedbenchError(f"{suite_dir} has no {SUITE_JSON}: not a suite folder (run `medbench suite FILE` "
+                            f"first, or pass a results folder to `medbench report`)")
+    stored = _read_suite_json(suite_dir / SUITE_JSON)
+    suite = suite_mod.suite_from_dict(stored["suite"])
+    runs, failed, statuses = [], {}, []
+    for entry in stored["datasets"]:
+        path = suite_dir / entry["name"] / "results.json"
+        if path.is_file():
+            runs.append((entry["name"], results_mod.load(path)))
+            statuses.append({**entry, "status": "ok"} if entry["status"] == "ok" else
+                            {"name": entry["name"], "status": "ok", "results": entry["results"]})
+        else:
+            error = entry.get("error") or f"{path} is missing"
+            failed[entry["name"]] = error
+            statuses.append({"name": entry["name"], "status": "error", "results": entry["results"], "error": error})
+    with outdir.lock(suite_dir):
+        _write(suite, runs, failed, statuses, suite_dir)
+    return suite_dir / "suite.md"
