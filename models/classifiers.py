@@ -52,7 +52,7 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y)
         classes = unique_labels(y)
         if len(classes) < 2:
-            raise ValueError(f"CalibratedSVC needs at least 2 classes to train, got {classes.tolist()}")
+            raise ValueError(f"CalibratedSVC needs at least 2 classes to train; got 1 class: {classes.tolist()}")
         if validation_data is not None:
             x_val, y_val = validation_data
             x_val = validate_data(self, x_val, reset=False)
@@ -93,7 +93,8 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
             validate_data(self, X, reset=False))
 
     def predict(self, X):
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
 
 def svm(seed: int = 0) -> CalibratedSVC:

@@ -372,4 +372,5 @@ class KerasClassifierBase(ClassifierMixin, BaseEstimator):
                                 f"{self.input_shape_[1]} images, got {x.shape[1]}x{x.shape[2]}")
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # first: it raises NotFittedError on an unfitted estimator
+        return self.classes_[np.argmax(proba, axis=1)]
