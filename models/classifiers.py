@@ -59,8 +59,9 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
             y_val = np.asarray(y_val).ravel()
             missing = [c for c in classes if not np.any(y_val == c)]
             if missing:
+                label = missing[0].item() if isinstance(missing[0], np.generic) else missing[0]
                 raise MedbenchError(
-                    f"SVM calibration: class {missing[0]!r} has {int(np.sum(y == missing[0]))} training images "
+                    f"SVM calibration: class {label!r} has {int(np.sum(y == missing[0]))} training images "
                     f"but 0 in the validation split ({len(y_val)} images); every class needs at least one "
                     f"validation image: use a larger --val-fraction or a larger dataset")
             svc = self._svc().fit(X, y)
