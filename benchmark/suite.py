@@ -337,7 +337,7 @@ def _computed(res: dict[str, Any], stats: dict[str, Any], ja: dict[str, Any], jb
     sb = st.bootstrap_metrics(y, np.asarray(pb["y_pred"]), proba_b, k, pos, n, seed)[metric]
     ci = st.percentile_ci(sa - sb, level)
     return {"diff": diff, "ci": None if ci is None else list(ci), "p": None if diff is None else st.bootstrap_p(sa - sb),
-            "test": "paired stratified bootstrap"}
+            "test": "paired bootstrap"}
 
 
 def paired(res: dict[str, Any], stats: dict[str, Any], a: str, b: str, metric: str) -> dict[str, Any]:
