@@ -7,10 +7,16 @@ import itertools
 import numpy as np
 import pytest
 
+from medbench import results as results_mod
+from medbench import tolerances
 from medbench.metrics import (
     HEADLINE,
+    METRICS,
+    RUNTIME_KEYS,
     choose_threshold,
     classification_metrics,
+    label,
+    metric_names,
     predict_with_threshold,
     roc_auc,
 )
@@ -203,3 +209,27 @@ def test_predict_with_threshold_semantics():
     # multi-class: always argmax
     p3 = np.array([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]])
     assert predict_with_threshold(p3, 0.1, positive=1).tolist() == [1, 0]
+
+
+# ---------------------------------------------------------------- the catalogue
+
+
+def test_catalogue_matches_what_classification_metrics_returns():
+    binary = classification_metrics(Y_TRUE, Y_PRED, _proba_from_pred(Y_PRED), ["normal", "pneumonia"], 1)
+    multi = classification_metrics(np.array([0, 1, 2]), np.array([0, 1, 1]), np.eye(3)[[0, 1, 1]], ["a", "b", "c"])
+    assert [m for m in HEADLINE if m in binary] == metric_names(2) == list(HEADLINE)
+    assert [m for m in HEADLINE if m in multi] == metric_names(3) == ["accuracy", "balanced_accuracy", "macro_f1",
+                                                                      "roc_auc"]
+    assert {m.name for m in METRICS.values() if m.binary_only} == {"sensitivity", "specificity", "f1"}
+    assert label("roc_auc") == "ROC-AUC" and label("throughput_img_per_s") == "Throughput" and label("x") == "x"
+
+
+def test_one_runtime_list_feeds_results_tolerances_and_the_schema():
+    assert results_mod.CSV_RUNTIME == tuple(RUNTIME_KEYS)
+    assert "predict_time_s" in RUNTIME_KEYS and "predict_time_s" not in results_mod.SUMMARY_RUNTIME
+    assert set(tolerances.RUNTIME) <= set(RUNTIME_KEYS)
+    assert [k for k in RUNTIME_KEYS if not RUNTIME_KEYS[k].lower_is_better] == ["throughput_img_per_s"]
+    job_schema = results_mod.SCHEMA_JSON["properties"]["jobs"]["items"]["properties"]
+    assert set(job_schema["runtime"]["properties"]) == set(RUNTIME_KEYS)
+    assert set(HEADLINE) <= set(job_schema["metrics"]["properties"])
+    assert set(tolerances.SCHEMA_JSON["properties"]["metrics"]["properties"]) == {"*", *HEADLINE}

@@ -201,6 +201,16 @@ def test_mean_sd():
     assert st.mean_sd([0.7])["sd"] is None
     assert st.mean_sd([None, 0.5, 0.7])["mean"] == pytest.approx(0.6)
     assert st.mean_sd([None])["mean"] is None
+    # a NaN or infinite metric is no value: it does not poison the mean of the others
+    assert st.mean_sd([float("nan"), 0.5, float("inf"), 0.7])["mean"] == pytest.approx(0.6)
+
+
+def test_t_interval_over_seeds():
+    # mean 0.82, sd (ddof 1) 0.02, t(0.975, 2 df) = 4.302653: half-width 4.302653 * 0.02 / sqrt(3) = 0.049683
+    lo, hi = st.t_interval([0.80, 0.82, 0.84])
+    assert lo == pytest.approx(0.82 - 0.049683, abs=1e-6) and hi == pytest.approx(0.82 + 0.049683, abs=1e-6)
+    assert st.t_interval([0.8]) is None
+    assert st.t_interval([0.8, None]) is None and st.t_interval([0.8, float("nan")]) is None
 
 
 def test_holm():
