@@ -132,6 +132,34 @@ def test_fingerprint_is_the_same_sha256_stream_as_before(pneumonia_small: Datase
     assert flipped.fingerprint == h2.hexdigest()  # a non-contiguous view hashes its logical pixels
 
 
+@pytest.mark.parametrize("damage", ["truncate", "drop_status", "edit_key"])
+def test_a_damaged_cache_entry_is_decoded_again(tmp_path, damage):
+    root = _noise_folder(tmp_path / "x", seed=20)
+    first = load_dataset(f"folder:{root}", image_size=16)
+    pixels, fingerprint = np.array(first.images), first.fingerprint  # a private copy: the map is about to break
+    del first
+    npy = next((tmp_path / "cache" / "images").glob("*.npy"))
+    if damage == "truncate":
+        npy.write_bytes(npy.read_bytes()[:300])
+    elif damage == "drop_status":
+        npy.with_suffix(".status.npz").unlink()
+    else:  # a sidecar that does not describe this entry: never trusted
+        side = npy.with_suffix(".json")
+        side.write_text(side.read_text().replace(str(root.resolve()), "/elsewhere"))
+    again = load_dataset(f"folder:{root}", image_size=16)
+    assert np.array_equal(again.images, pixels) and again.fingerprint == fingerprint
+
+
+def test_an_unwritable_cache_only_costs_a_warning(tmp_path, monkeypatch, capsys):
+    root = _noise_folder(tmp_path / "x", seed=21)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("MEDBENCH_CACHE_DIR", str(blocker))
+    ds = load_dataset(f"folder:{root}", image_size=16)
+    assert len(ds) == 12 and ds.images.flags.writeable  # decoded in memory instead
+    assert "could not write image cache" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- item 3: bounded decoding
 
 

@@ -6,23 +6,20 @@ the machine is offline the error says exactly which file to put where.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import urllib.request
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from medbench.core.cachekeys import file_sha256
 from medbench.core.errors import MedbenchError
 from medbench.core.paths import DATA_DIR_ENV, data_dir
 
 
-def md5sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
+def md5sum(path: str | os.PathLike) -> str:
+    """MD5 of a file (the checksum MedMNIST publishes), through the one file-hash helper."""
+    return file_sha256(path, "md5")
 
 
 def fetch(filename: str, url: str, md5: str, directory: Path | None = None, timeout: float = 30.0) -> Path:

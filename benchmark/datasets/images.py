@@ -43,7 +43,9 @@ of the image libraries (:data:`~medbench.core.cachekeys.LIBS_IMAGE`). An entry i
 cached dataset costs page cache, not a private copy); ``<key>.status.npz``, which rows failed and
 why; and ``<key>.json``, the key inputs, which ``medbench cache info`` lists. The pixels are decoded
 straight into a temporary memory-mapped ``.npy`` (disk space reserved first) that is renamed into
-place after the other two files are written, so an entry is complete or absent.
+place after the other two files are written, so an entry is complete or absent. Entries are never
+rewritten in place; to clear the cache, delete files (a running process keeps its mapping), never
+truncate one that a running medbench may have mapped.
 """
 
 from __future__ import annotations

@@ -11,12 +11,13 @@ from medbench.datasets.download import fetch
 
 
 def load_medmnist(name: str, spec: str | None = None) -> Dataset:
+    """Load MedMNIST set ``name`` (a key of ``info.MEDMNIST``) with its official split."""
     facts = info.MEDMNIST[name]
     path = fetch(facts["file"], facts["url"], facts["md5"])
     try:
-        npz = np.load(path)
-        parts = {s: (npz[f"{s}_images"], npz[f"{s}_labels"]) for s in SPLITS}
-    except (OSError, KeyError, ValueError) as exc:
+        with np.load(path, allow_pickle=False) as npz:
+            parts = {s: (npz[f"{s}_images"], npz[f"{s}_labels"]) for s in SPLITS}
+    except (OSError, KeyError, ValueError, EOFError) as exc:
         raise MedbenchError(f"{path} is not a valid MedMNIST npz ({exc}); delete it to re-download") from exc
     images, labels, ids, split = [], [], [], []
     for s in SPLITS:
