@@ -444,8 +444,8 @@ def _omnibus(rk: dict[str, Any], n: int, alpha: float) -> tuple[dict[str, Any], 
     k = len(rk["pipelines"])
     base = {"n_datasets": n, "k": k, "min_datasets": MIN_DATASETS, "alpha": alpha}
     if k < 2:
-        return {**base, "status": "too_few_pipelines", "test": None, "significant": False,
-                "reason": f"{k} pipeline(s) have a value on every dataset: ranking needs at least 2"}, None
+        why = f"{count(k, 'pipeline')} with a value on every dataset, and a ranking needs at least 2"
+        return {**base, "status": "too_few_pipelines", "test": None, "significant": False, "reason": why}, None
     test = "Friedman" if k > 2 else "Wilcoxon signed-rank"
     if n < MIN_DATASETS:
         return {**base, "status": "too_few_datasets", "test": test, "significant": False,
@@ -592,8 +592,13 @@ def _shared(runs) -> list[list[str]]:
     return [group for group in by_fp.values() if len(group) > 1]
 
 
+def count(n: int, word: str) -> str:
+    """``1 dataset``, ``3 datasets``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _too_few(n: int) -> str:
-    return f"only {n} dataset{'s' if n != 1 else ''}, and medbench tests across datasets from {MIN_DATASETS} on"
+    return f"only {count(n, 'dataset')}, and medbench tests across datasets from {MIN_DATASETS} on"
 
 
 # --- the verdict -----------------------------------------------------------------------------------
@@ -613,12 +618,12 @@ def verdict(analysis: dict[str, Any]) -> list[str]:
     n = len(analysis["datasets"])
     lines = []
     if analysis["failed_datasets"]:
-        lines.append(f"{len(analysis['failed_datasets'])} dataset(s) produced no results "
+        lines.append(f"{count(len(analysis['failed_datasets']), 'dataset')} produced no results "
                      f"({_and([f['name'] for f in analysis['failed_datasets']])}) and are left out.")
     rk, omni, post = analysis["ranks"], analysis["omnibus"], analysis["posthoc"]
     if rk["pipelines"]:
         best = rk["pipelines"][0]
-        lines.append(f"On {n} dataset(s), {names[best]} has the best mean rank by {metric} "
+        lines.append(f"On {count(n, 'dataset')}, {names[best]} has the best mean rank by {metric} "
                      f"({rk['mean'][best]:.2f}; 1 = best of {len(rk['pipelines'])} pipelines).")
     if omni["status"] != "ok":
         lines.append(f"No test across datasets: {omni['reason']}.")

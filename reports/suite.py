@@ -26,6 +26,7 @@ from medbench.reports.escape import md as E
 from medbench.reports.escape import md_code as C
 from medbench.reports.escape import plain
 from medbench.reports.figures import FAMILY_COLORS, plain_text
+from medbench.suite import count
 
 CD_FIGURE = "cd.png"
 DPI = 110
@@ -69,7 +70,7 @@ def _head(doc: dict[str, Any]) -> list[str]:
     s, a = doc["suite"], doc["analysis"]
     lines = [f"# {E(s['title'])}", "",
              f"*Suite {C(s['name'])} from {C(s['file'])}, medbench {E(doc.get('medbench_version', '?'))}: "
-             f"{len(a['datasets'])} dataset(s), {len(a['pipelines'])} pipeline(s), ranked by "
+             f"{count(len(a['datasets']), 'dataset')}, {count(len(a['pipelines']), 'pipeline')}, ranked by "
              f"{METRIC_LABELS[a['metric']]} (alpha {a['alpha']}).*", ""]
     if s.get("note"):
         lines += ["> " + E(" ".join(s["note"].split())), ""]
@@ -81,8 +82,9 @@ def _datasets(doc: dict[str, Any], ext: str) -> list[str]:
     rows = [[E(d["name"]), E(d["title"]), C(d["spec"]), E(d["task"] or "–"), E(", ".join(d["class_names"])),
              str(d["n_test"]), ", ".join(map(str, d["seeds"])), f"[report]({d['name']}/report.{ext})"]
             for d in a["datasets"]]
-    out = ["## Datasets", "", _table(["Dataset", "Title", "Spec", "Task", "Classes", "Test images", "Seeds",
-                                      "Report"], rows), ""]
+    out = ["## Datasets", ""]
+    if rows:
+        out += [_table(["Dataset", "Title", "Spec", "Task", "Classes", "Test images", "Seeds", "Report"], rows), ""]
     for f in a["failed_datasets"]:
         out.append(f"- **{E(f['name'])}: no results.** {E(f['error'])}")
     failed_jobs = [(d["name"], j) for d in a["datasets"] for j in d["failed_jobs"]]

@@ -5,6 +5,7 @@ report's escaping, and one real suite run on small image folders."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import shutil
@@ -19,6 +20,7 @@ from medbench import api_suite, schemas
 from medbench import results as results_mod
 from medbench import stats as st
 from medbench import suite as suite_mod
+from medbench.commands import suite as suite_cmd
 from medbench.core.errors import MedbenchError
 from medbench.models import registry
 from medbench.reports import suite as suite_report
@@ -334,6 +336,42 @@ def test_report_escapes_names_and_draws_the_cd_diagram(tmp_path):
     assert "CD = 1.482 ranks" in md.replace("critical difference ", "")
     assert (tmp_path / "figures" / "cd.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "report.html" in page and "report.md" not in page  # links follow the page's format
+
+
+# --- running ----------------------------------------------------------------------------------------
+
+def _suite_command(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="medbench")
+    suite_cmd.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+def test_a_dataset_that_cannot_run_is_recorded_and_the_suite_goes_on(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    suite_file = _write(tmp_path, '[suite]\npipelines = ["majority"]\n[[datasets]]\ndataset = "folder:empty"\n')
+    assert _suite_command(["suite", str(suite_file), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "medbench: error: empty: no class folders" in err
+    doc = json.loads((tmp_path / "out" / "suite.json").read_text(encoding="utf-8"))
+    assert doc["datasets"][0]["status"] == "error" and "no class folders" in doc["datasets"][0]["error"]
+    assert doc["analysis"]["failed_datasets"][0]["name"] == "empty"
+    md = (tmp_path / "out" / "suite.md").read_text(encoding="utf-8")
+    assert "**empty: no results.** no class folders" in md
+    assert api_suite.report_suite(tmp_path / "out").read_text(encoding="utf-8") == md
+
+
+def test_bad_input_is_refused_before_anything_runs(tmp_path):
+    bad_option = _write(tmp_path, '[suite]\npipelines = ["hog-svm"]\n[suite.options.hog-svm]\nnot_a_param = 1\n'
+                                  '[[datasets]]\ndataset = "pneumoniamnist"\n')
+    with pytest.raises(MedbenchError, match=r"s\.toml: datasets\[0\]: pneumoniamnist: .*not_a_param"):
+        api_suite.run_suite(bad_option, tmp_path / "out")
+    missing = _write(tmp_path, '[[datasets]]\ndataset = "folder:no-such-folder"\n', "m.toml")
+    with pytest.raises(MedbenchError, match=r"m\.toml: datasets\[0\]\.dataset: .*no-such-folder does not exist"):
+        api_suite.run_suite(missing, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(MedbenchError, match="has no suite.json: not a suite folder"):
+        api_suite.report_suite(tmp_path)
 
 
 # --- one real suite --------------------------------------------------------------------------------------
