@@ -23,6 +23,14 @@ manifest}}``), ``environment``, ``jobs`` (one record per pipeline and seed, see
   per seed in the same form, a = classical), or null when either family is absent.
 
 :func:`statistics` returns the stored section, or computes it (deterministically) when absent.
+
+:func:`load` validates what it reads (:func:`validate`): the declared JSON schema
+(:data:`SCHEMA_JSON`, built in :mod:`medbench.schemas` from the metric catalogue) and the
+cross-field rules no schema states (labels within ``class_names``, predictions of one length, one
+job per pipeline and seed, a statistics section naming real jobs). Every problem is one line:
+``<file>: <field>: <problem>``. Metric values may be null (undefined) and, as Python's json reads
+them, NaN or infinite: those read as "no value" (``compare`` flags a value BASE had and NEW lost).
+:func:`job_id` is the one way to name a job (``hog-svm__seed0``).
 """
 
 from __future__ import annotations

@@ -26,6 +26,10 @@ takes more than 1.5x BASE's time; for throughput, BASE/NEW). Every key is option
     missing = "warn"
     metrics = { roc_auc = 0.02 }
     runtime = { fit_time_s = 2.0 }
+
+A file is validated against :data:`SCHEMA_JSON` (:mod:`medbench.schemas`): an unknown key, a NaN,
+a negative drop or a ratio below 1 is one line naming the file and the key. A limit of ``inf`` is
+accepted but never silent: ``compare``'s verdict line names every such limit (:meth:`Tolerances.unchecked`).
 """
 
 from __future__ import annotations

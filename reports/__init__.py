@@ -1,1 +1,2 @@
-"""Reports built from results.json alone: markdown tables, figures and run-vs-run comparison."""
+"""Rendering only, from results.json alone: report.md / report.html, figures, tables, and the rendering of
+a comparison (the judgement itself is :mod:`medbench.regression`)."""
