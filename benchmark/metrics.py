@@ -137,7 +137,7 @@ RUNTIME_KEYS: dict[str, RuntimeKey] = {k.name: k for k in (
     RuntimeKey("feature_time_s", "Features", "s", 1),
     RuntimeKey("fit_time_s", "Fit time", "s", 2),
     RuntimeKey("predict_time_s", "Predict time", "s", 2, summary=False),
-    RuntimeKey("latency_ms_per_image", "Latency", "ms", 3),
+    RuntimeKey("latency_ms_per_image", "Latency", "ms/img", 3),
     RuntimeKey("throughput_img_per_s", "Throughput", "img/s", 0, lower_is_better=False),
     RuntimeKey("single_image_latency_ms", "Single image", "ms", 2),
     RuntimeKey("peak_rss_mb", "Peak RSS", "MB", 0),

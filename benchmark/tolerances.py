@@ -2,7 +2,12 @@
 
 A metric *fails* when it drops by more than its tolerance (absolute: ``0.01`` is one percentage
 point of accuracy). A runtime figure fails when it gets slower by more than its ratio (``1.5``: NEW
-takes more than 1.5x BASE's time; for throughput, BASE/NEW). Every key is optional::
+takes more than 1.5x BASE's time; for throughput, BASE/NEW).
+
+A file is validated against :data:`SCHEMA_JSON` (:mod:`medbench.schemas`): an unknown key, a NaN,
+a negative drop or a ratio below 1 is one line naming the file and the key. A limit of ``inf`` is
+accepted but never silent: ``compare``'s verdict line names every such limit (:meth:`Tolerances.unchecked`).
+Every key is optional::
 
     [compare]
     mode = "absolute"      # or "significant": a drop beyond tolerance fails only when the two runs'
@@ -26,10 +31,6 @@ takes more than 1.5x BASE's time; for throughput, BASE/NEW). Every key is option
     missing = "warn"
     metrics = { roc_auc = 0.02 }
     runtime = { fit_time_s = 2.0 }
-
-A file is validated against :data:`SCHEMA_JSON` (:mod:`medbench.schemas`): an unknown key, a NaN,
-a negative drop or a ratio below 1 is one line naming the file and the key. A limit of ``inf`` is
-accepted but never silent: ``compare``'s verdict line names every such limit (:meth:`Tolerances.unchecked`).
 """
 
 from __future__ import annotations

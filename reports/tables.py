@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from medbench import results as results_mod
-from medbench.metrics import METRICS, metric_names
+from medbench.metrics import METRICS, RUNTIME_KEYS, metric_names
 from medbench.reports.escape import plain
 
 # Leaderboard order: the ranking metric, the operating point, then the rest.
@@ -174,17 +174,22 @@ def human_bytes(n: int | float | None) -> str:
     return str(n)
 
 
+# Runtime table order: inference first (per image, throughput, one image), then training cost; with the
+# display digits of this table (the labels and units are the catalogue's, medbench.metrics.RUNTIME_KEYS).
+RUNTIME_COLUMNS = (("latency_ms_per_image", 2), ("throughput_img_per_s", 0), ("single_image_latency_ms", 1),
+                   ("feature_time_s", 1), ("fit_time_s", 1), ("peak_rss_mb", 0), ("model_size_bytes", None))
+
+
 def runtime_table(results: dict[str, Any], stats: dict[str, Any] | None = None, esc: Escape = plain) -> Table:
     """One row per pipeline (means over seeds): inference latency first, then training cost."""
     stats = _stats(results, stats)
-    headers = ["Pipeline", "Family", "Latency (ms/img)", "Throughput (img/s)", "Single image (ms)",
-               "Features (s)", "Fit (s)", "Peak RSS (MB)", "Model size"]
+    headers = ["Pipeline", "Family", *[RUNTIME_KEYS[k].label + ("" if digits is None else f" ({RUNTIME_KEYS[k].unit})")
+                                       for k, digits in RUNTIME_COLUMNS]]
     rows = []
     for g in stats["pipelines"]:
-        rt = {k: v["mean"] for k, v in g["runtime"].items()}
-        rows.append([esc(g["name"]), esc(g["family"]), fmt(rt["latency_ms_per_image"], 2), fmt(rt["throughput_img_per_s"], 0),
-                     fmt(rt["single_image_latency_ms"], 1), fmt(rt["feature_time_s"], 1), fmt(rt["fit_time_s"], 1),
-                     fmt(rt["peak_rss_mb"], 0), human_bytes(rt.get("model_size_bytes"))])
+        rt = {k: (g["runtime"].get(k) or {}).get("mean") for k, _ in RUNTIME_COLUMNS}
+        rows.append([esc(g["name"]), esc(g["family"]),
+                     *[human_bytes(rt[k]) if digits is None else fmt(rt[k], digits) for k, digits in RUNTIME_COLUMNS]])
     return headers, rows
 
 
