@@ -223,6 +223,12 @@ def _layers():
     return GrayResize, ImagenetGray
 
 
+def keras_custom_objects() -> dict[str, Any]:
+    """The custom preprocessing layers by name, for loading a saved ``.keras`` model of this module."""
+    GrayResize, ImagenetGray = _layers()
+    return {"GrayResize": GrayResize, "ImagenetGray": ImagenetGray}
+
+
 def build_backbone(bb: Backbone, weights: Weights, image_size: int):
     """``keras.applications.<row>(include_top=False, pooling="avg")`` at ``image_size``, resolved weights."""
     keras = kb.import_keras()
