@@ -63,7 +63,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from joblib import Parallel, delayed
 from PIL import Image, ImageOps
+from tqdm.auto import tqdm
 
 from medbench.core import cachekeys
 from medbench.core.atomic import write_bytes, write_json
@@ -274,9 +276,6 @@ def _decode_into(out: np.ndarray, paths: Sequence[str], image_size: int, desc: s
                  max_pixels: int) -> tuple[np.ndarray, list[str]]:
     """Decode ``paths[i]`` into ``out[i]`` on ``n_jobs`` threads; return (ok mask, reasons ("" where ok)).
     Rows of failed files are left as they are (zeros in a fresh array)."""
-    from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
-
     n = len(paths)
     ok = np.zeros(n, dtype=bool)
     reasons = [""] * n
