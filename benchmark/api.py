@@ -20,7 +20,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from medbench import baseline, engine, profiles, runner
+from medbench import baseline, engine, profiles, regression, runner
 from medbench import results as results_mod
 from medbench import tolerances as tolerances_mod
 from medbench.core import outdir, quiet
@@ -31,7 +31,6 @@ from medbench.datasets.dataset import Dataset
 from medbench.metrics import HEADLINE
 from medbench.models import registry
 from medbench.profiling import environment
-from medbench.reports import compare as compare_render
 from medbench.reports.build import write_report
 from medbench.reports.figures import SAMPLES, save_samples
 from medbench.runner import Job
@@ -319,9 +318,8 @@ def compare(base: Results | str | Path, new: Results | str | Path, *, tolerances
         tol.mode = "significant"
         for rules in tol.pipelines.values():
             rules.mode = None
-    return compare_render.compare(compare_render.with_statistics(base_res.data),
-                                  compare_render.with_statistics(new_res.data), tol, force=force, runtime=runtime,
-                                  base_label=base_label, new_label=new_label)
+    return regression.compare(regression.with_statistics(base_res.data), regression.with_statistics(new_res.data),
+                              tol, force=force, runtime=runtime, base_label=base_label, new_label=new_label)
 
 
 def _resolve(obj: Results | str | Path, store: str | Path | None) -> tuple[Results, str]:

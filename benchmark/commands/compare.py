@@ -6,8 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from medbench import baseline, regression, tolerances
-from medbench import results as results_mod
+from medbench import api, baseline
 from medbench.core.atomic import write_json, write_text
 from medbench.reports.compare import markdown_report, text_report, verdict_line
 
@@ -53,18 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    base_path = baseline.resolve(args.base, args.store)
+    report = api.compare(args.base, args.new, tolerances=args.tolerances, force=args.force,
+                         runtime=not args.no_runtime, significant_only=args.significant_only, store=args.store)
     new_path = baseline.resolve(args.new, args.store)
-    base = regression.with_statistics(results_mod.load(base_path))
-    new = regression.with_statistics(results_mod.load(new_path))
-    tol_path = args.tolerances or tolerances.find_for(base_path)
-    tol = tolerances.load(tol_path) if tol_path else tolerances.defaults()
-    if args.significant_only:
-        tol.mode = "significant"
-        for rules in tol.pipelines.values():
-            rules.mode = None
-    report = regression.compare(base, new, tol, force=args.force, runtime=not args.no_runtime,
-                     base_label=str(base_path), new_label=str(new_path))
     json_path = args.json or (new_path if new_path.is_dir() else new_path.parent) / "compare.json"
     write_json(json_path, report)
     written = [str(json_path)]
