@@ -1,0 +1,56 @@
+"""``medbench predict MODEL_DIR IMAGES... [--out predictions.csv]``: predict images with a saved model.
+
+One CSV row per image (files, or every non-hidden file below a folder): the path, P(class) per class,
+the label at the threshold chosen on validation, and a status. Unreadable files are named in the
+status column and on stderr and the others are still predicted (exit 1 when any failed, else 0); a
+missing, damaged or incompatible model folder is ``medbench: error: ...`` (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from medbench import predict
+from medbench.core.atomic import write_text
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "predict", help="predict image files or folders with a model saved by `run --save-models`",
+        description="Load a saved model (every file checked against manifest.json; nothing unpickled), decode "
+                    "each image exactly as in training (grayscale, resized to the model's size) and write one "
+                    "CSV row per image: path, p_<class> per class, the label at the decision threshold chosen "
+                    "on validation, and a status ('ok' or 'error: <reason>'). Exit status: 0 all predicted, "
+                    "1 some files could not be read (the others are predicted), 2 the model cannot be used.")
+    p.add_argument("model", type=Path, metavar="MODEL_DIR", help="a saved model: OUT/models/PIPELINE__seedN")
+    p.add_argument("images", nargs="+", type=Path, metavar="IMAGES",
+                   help="image files and/or folders (every non-hidden file below a folder, recursively)")
+    p.add_argument("--out", type=Path, help="write the CSV here (default: standard output)")
+    p.add_argument("--n-jobs", type=int, default=-1, help="threads decoding images (-1: all cores)")
+    p.add_argument("--max-image-pixels", type=int, default=None, metavar="N",
+                   help="refuse images with more pixels than this (default: Pillow's limit, about 89 million)")
+    p.set_defaults(handler=cmd_predict)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    model = predict.load_model(args.model)
+    for warning in model.warnings:
+        print(f"medbench: warning: {warning}", file=sys.stderr)
+    rows = predict.predict_files(model, args.images, n_jobs=args.n_jobs, max_pixels=args.max_image_pixels)
+    text = predict.predictions_csv(model, rows)
+    failed = [r for r in rows if r["status"] != predict.OK]
+    for r in failed:
+        print(f"medbench: warning: cannot predict {r['path']}: {r['status'].removeprefix('error: ')}",
+              file=sys.stderr)
+    if args.out is not None:
+        write_text(args.out, text)
+        labels = Counter(r["label"] for r in rows if r["label"] is not None)
+        counts = ", ".join(f"{n} {name}" for name, n in sorted(labels.items())) or "none"
+        print(f"wrote {args.out}: {len(rows) - len(failed)} images predicted ({counts}), {len(failed)} unreadable",
+              file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 1 if failed else 0

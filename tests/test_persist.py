@@ -1,0 +1,353 @@
+"""Saving and loading fitted pipelines (medbench.models.persist, medbench.predict.load_model), on real
+PneumoniaMNIST: every classical pipeline and the CNN reload to the same probabilities; every saved file
+is checked (one flipped byte, a truncation, a missing file, a newer format: refused in one line); a
+re-hashed file holding a foreign type or pointing outside the folder is refused too; loading never
+unpickles anything. Pipelines are fitted as the runner fits them (features on train, the final step on
+train with the validation split, threshold on validation), without the validation grid.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import pickle
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skops.io as sio
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
+
+from medbench.core import cachekeys
+from medbench.core.errors import MedbenchError
+from medbench.datasets.dataset import SPLITS, Dataset
+from medbench.metrics import choose_threshold, predict_with_threshold
+from medbench.models import persist
+from medbench.predict import load_model, save_job_model
+from medbench.reports import model_card
+from medbench.runner import Job, build
+from medbench.splits import Split
+
+CLASSICAL = ["majority", "hog-svm", "hog-tree", "hog-xgboost", "sift-svm", "sift-tree", "sift-xgboost"]
+#: Smaller settings that keep every code path (and every stored type) but fit faster on a busy machine.
+FAST_OPTIONS = {"sift": {"n_words": "64"}, "xgboost": {"n_estimators": "40"}}
+#: Dense SIFT on 550 images takes over 10 s on a busy 2-core machine: those run with the slow tests.
+CLASSICAL_PARAMS = [pytest.param(n, marks=pytest.mark.slow) if n.startswith("sift") else n for n in CLASSICAL]
+
+
+def fit_like_runner(ds: Dataset, split: Split, job: Job):
+    """``(spec, fitted pipeline, threshold)``: features fitted on train, the final step on train with
+    ``validation_data``, the threshold chosen on validation (as ``runner.fit_and_evaluate``, minus the grid)."""
+    spec, pipe, _ = build(job, ds.n_classes, ds.image_shape, n_jobs=1)
+    x = {s: ds.images[split.indices(s)] for s in SPLITS}
+    y = {s: ds.labels[split.indices(s)] for s in SPLITS}
+    features = Pipeline(pipe.steps[:-1]) if len(pipe.steps) > 1 else None
+    xt_train = features.fit_transform(x["train"], y["train"]) if features else x["train"]
+    xt_val = features.transform(x["val"]) if features else x["val"]
+    name, final = pipe.steps[-1]
+    if "validation_data" in inspect.signature(final.fit).parameters:
+        final.fit(xt_train, y["train"], validation_data=(xt_val, y["val"]))
+    else:
+        final.fit(xt_train, y["train"])
+    fitted = Pipeline((features.steps if features else []) + [(name, final)])
+    threshold = choose_threshold(y["val"], final.predict_proba(xt_val), ds.positive_class)
+    return spec, fitted, threshold
+
+
+@pytest.fixture(scope="module")
+def saved(pneumonia_small: Dataset, pneumonia_small_split: Split, tmp_path_factory):
+    """``saved(name, **options)`` -> ``(fitted pipeline, model folder, threshold)``, fitted and saved once."""
+    out = tmp_path_factory.mktemp("saved-models")
+    done: dict[tuple, tuple] = {}
+
+    def get(name: str, **options: str):
+        if not options:
+            options = {k: v for part in name.split("-") for k, v in FAST_OPTIONS.get(part, {}).items()}
+        key = (name, tuple(sorted(options.items())))
+        if key not in done:
+            job = Job(name, seed=0, options=options)
+            with threadpool_limits(limits=1):
+                spec, fitted, threshold = fit_like_runner(pneumonia_small, pneumonia_small_split, job)
+            folder = save_job_model(out, fitted, pneumonia_small, pneumonia_small_split, job, threshold,
+                                    family=spec.family, summary=spec.summary, job_key="k" * 64)
+            done[key] = (fitted, folder, threshold)
+        return done[key]
+
+    return get
+
+
+def _test_images(ds: Dataset, split: Split) -> np.ndarray:
+    return ds.images[split.test]
+
+
+@pytest.mark.parametrize("name", CLASSICAL_PARAMS)
+def test_reloaded_classical_pipeline_reproduces_probabilities(name, saved, pneumonia_small: Dataset,
+                                                              pneumonia_small_split: Split):
+    ds, split = pneumonia_small, pneumonia_small_split
+    fitted, folder, threshold = saved(name)
+    assert folder == persist.model_dir(folder.parent.parent, name, 0) and folder.name == f"{name}__seed0"
+    x = _test_images(ds, split)
+    expected = fitted.predict_proba(x)
+    model = load_model(folder)
+    got = model.predict_proba(x)
+    assert got.shape == expected.shape == (len(x), 2)
+    assert np.abs(got - expected).max() <= 1e-6
+    # the label at the threshold chosen on validation, as class names
+    idx = predict_with_threshold(expected, threshold["threshold"], ds.positive_class)
+    assert model.predict(x).tolist() == [ds.class_names[i] for i in idx]
+    # what the folder says about the model
+    meta = model.meta
+    assert meta["threshold"] == threshold and model.threshold == threshold["threshold"]
+    assert meta["class_names"] == ds.class_names and meta["positive_class"] == ds.positive_class
+    assert meta["input"]["height"] == meta["input"]["width"] == 28 and meta["input"]["channels"] == 1
+    assert meta["dataset"]["fingerprint"] == ds.fingerprint
+    assert meta["split"]["fingerprint"] == split.fingerprint(ds)
+    assert meta["split"]["counts"]["test"] == ds.class_counts(split.test)
+    assert meta["source_hash"]["sha256"] == cachekeys.source_hash(*persist.PREDICT_CODE)
+    assert meta["libraries"]["scikit-learn"] == cachekeys.library_versions(["scikit-learn"])["scikit-learn"]
+    assert [s["name"] for s in meta["steps"]] == [n for n, _ in fitted.steps]
+    # the manifest lists every file of the folder with its real SHA-256; no pickle anywhere
+    manifest = json.loads((folder / persist.MANIFEST).read_text())
+    on_disk = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert sorted([*manifest["files"], persist.MANIFEST]) == on_disk
+    for fname, entry in manifest["files"].items():
+        assert entry["sha256"] == cachekeys.file_sha256(folder / fname)
+    assert not any(p.suffix in (".pkl", ".pickle", ".joblib") for p in folder.rglob("*"))
+
+
+def test_loading_never_unpickles(saved, pneumonia_small: Dataset, pneumonia_small_split: Split, monkeypatch):
+    # one pipeline per stored type (skops: pixels, majority, HOG, scaler, calibrated SVM, tree; XGBoost UBJ),
+    # fitted and saved before pickle is switched off (the SIFT codebook: test_sift_codebook_loads_without_pickle)
+    folders = {name: saved(name) for name in ("majority", "hog-svm", "hog-tree", "hog-xgboost")}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("pickle used while loading a saved model")
+
+    for attr in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, attr, refuse)
+    x = _test_images(pneumonia_small, pneumonia_small_split)
+    for name, (fitted, folder, _) in folders.items():
+        model = load_model(folder)
+        assert np.abs(model.predict_proba(x) - fitted.predict_proba(x)).max() <= 1e-6, name
+
+
+@pytest.mark.slow
+def test_sift_codebook_loads_without_pickle(saved, pneumonia_small: Dataset, pneumonia_small_split: Split,
+                                            monkeypatch):
+    fitted, folder, _ = saved("sift-svm")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("pickle used while loading a saved model")
+
+    for attr in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, attr, refuse)
+    x = _test_images(pneumonia_small, pneumonia_small_split)
+    assert np.abs(load_model(folder).predict_proba(x) - fitted.predict_proba(x)).max() <= 1e-6
+
+
+def _flip(path: Path, pos: int) -> bytes:
+    data = path.read_bytes()
+    changed = bytearray(data)
+    changed[pos] ^= 0x01
+    path.write_bytes(bytes(changed))
+    return data
+
+
+@pytest.fixture
+def model_copy(saved, tmp_path: Path):
+    """A private copy of the saved hog-xgboost model (skops, XGBoost UBJ and JSON files) with a model card."""
+    _, folder, _ = saved("hog-xgboost")
+    copy = tmp_path / folder.name
+    shutil.copytree(folder, copy)
+    model_card.write(copy, record={"metrics": {"n": 150, "accuracy": 0.8, "roc_auc": 0.9}})
+    return copy
+
+
+def test_every_saved_file_is_checked(model_copy: Path):
+    files = sorted(json.loads((model_copy / persist.MANIFEST).read_text())["files"]) + [persist.MANIFEST]
+    assert {"model.json", "MODEL_CARD.md", "steps/02-xgboost.ubj", "steps/00-hog.skops"} <= set(files)
+    load_model(model_copy)  # intact: loads
+    for fname in files:
+        path = model_copy / fname
+        size = path.stat().st_size
+        for pos in sorted({0, size // 3, size // 2, size - 2, size - 1}):
+            original = _flip(path, pos)
+            with pytest.raises(MedbenchError, match=fname.replace(".", r"\.")) as err:
+                load_model(model_copy)
+            assert "\n" not in str(err.value)
+            path.write_bytes(original)
+    load_model(model_copy)  # restored: loads again
+
+
+def test_truncated_missing_and_renamed_files_are_refused(model_copy: Path):
+    ubj = model_copy / "steps" / "02-xgboost.ubj"
+    data = ubj.read_bytes()
+    ubj.write_bytes(data[: len(data) // 2])
+    with pytest.raises(MedbenchError, match=r"02-xgboost\.ubj does not match its SHA-256"):
+        load_model(model_copy)
+    ubj.unlink()
+    with pytest.raises(MedbenchError, match=r"02-xgboost\.ubj is missing"):
+        load_model(model_copy)
+    ubj.write_bytes(data)
+    (model_copy / persist.MANIFEST).unlink()
+    with pytest.raises(MedbenchError, match="manifest.json is missing: this is not a medbench model folder"):
+        load_model(model_copy)
+
+
+def test_missing_folder_and_plain_file_are_refused(tmp_path: Path):
+    with pytest.raises(MedbenchError, match="does not exist"):
+        load_model(tmp_path / "no-such-model")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(MedbenchError, match="is not a folder"):
+        load_model(tmp_path / "file")
+
+
+def _rewrite(folder: Path, manifest_fields: dict | None = None) -> None:
+    """Re-hash the manifest after an edit: what someone who edits files AND the manifest can do."""
+    old = json.loads((folder / persist.MANIFEST).read_text())
+    manifest = persist._manifest({n: folder / n for n in old["files"]})
+    if manifest_fields:
+        body = {k: v for k, v in manifest.items() if k != "manifest_sha256"} | manifest_fields
+        manifest = {**body, "manifest_sha256": cachekeys.digest(body)}
+    (folder / persist.MANIFEST).write_text(json.dumps(manifest))
+
+
+def test_other_format_version_is_refused(model_copy: Path):
+    _rewrite(model_copy, {"format_version": persist.FORMAT_VERSION + 1, "medbench_version": "9.0"})
+    with pytest.raises(MedbenchError, match=r"saved in model format 2 by medbench 9\.0; this medbench .* reads "
+                                            r"format 1 only"):
+        load_model(model_copy)
+
+
+class Intruder(BaseEstimator, TransformerMixin):
+    """A type medbench does not know: it must never be built from a file."""
+
+    built = False
+
+    def __setstate__(self, state):
+        Intruder.built = True
+        self.__dict__.update(state)
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return X
+
+
+def test_rehashed_file_with_a_foreign_type_is_refused(model_copy: Path):
+    (model_copy / "steps" / "01-scale.skops").write_bytes(sio.dumps(Intruder()))
+    _rewrite(model_copy)
+    with pytest.raises(MedbenchError, match=r"01-scale\.skops holds type .*Intruder, which medbench does not load"):
+        load_model(model_copy)
+    assert Intruder.built is False
+
+
+def test_rehashed_description_cannot_point_outside_the_folder(model_copy: Path, tmp_path: Path):
+    desc = json.loads((model_copy / "model.json").read_text())
+    desc["steps"][2]["file"] = "../outside.ubj"
+    (model_copy / "model.json").write_text(json.dumps(desc))
+    _rewrite(model_copy)
+    with pytest.raises(MedbenchError, match=r"file name '\.\./outside\.ubj' is not a plain relative path"):
+        load_model(model_copy)
+    desc["steps"][2]["class"] = "builtins.eval"
+    desc["steps"][2]["file"] = "steps/02-xgboost.ubj"
+    (model_copy / "model.json").write_text(json.dumps(desc))
+    _rewrite(model_copy)
+    with pytest.raises(MedbenchError, match=r"step class 'builtins\.eval' is not one medbench loads"):
+        load_model(model_copy)
+
+
+def test_other_image_representation_is_refused(model_copy: Path):
+    desc = json.loads((model_copy / "model.json").read_text())
+    desc["input"]["representation_version"] = 99
+    (model_copy / "model.json").write_text(json.dumps(desc))
+    _rewrite(model_copy)
+    with pytest.raises(MedbenchError, match="trained on image representation 99"):
+        load_model(model_copy)
+
+
+def test_a_step_medbench_cannot_store_safely_is_not_saved(tmp_path: Path, pneumonia_small: Dataset):
+    pipe = Pipeline([("odd", Intruder().fit(pneumonia_small.images))])
+    with pytest.raises(MedbenchError, match=r"step 'odd' .* holds type .*Intruder, which medbench does not load"):
+        persist.save_pipeline(pipe, tmp_path / "m", {"pipeline": "odd"})
+    assert not (tmp_path / "m").exists() and not list(tmp_path.iterdir())
+
+
+def test_saving_again_replaces_the_folder_whole(saved, tmp_path: Path):
+    fitted, folder, _ = saved("majority")
+    meta = persist.read_meta(folder)
+    keep = {k: v for k, v in meta.items()
+            if k not in ("steps", "medbench_version", "source_hash", "libraries", "saved")}
+    target = tmp_path / "models" / "majority__seed0"
+    persist.save_pipeline(fitted, target, keep)
+    (target / "stray.txt").write_text("left from before")
+    persist.save_pipeline(fitted, target, {**keep, "seed": 1})
+    assert not (target / "stray.txt").exists()
+    assert persist.read_meta(target)["seed"] == 1
+    assert sorted(p.name for p in target.parent.iterdir()) == ["majority__seed0"]  # no temporary left
+    assert persist.saved_job_key(target) == "k" * 64
+    assert persist.saved_job_key(tmp_path / "absent") is None
+
+
+def test_model_card(model_copy: Path, pneumonia_small: Dataset, pneumonia_small_split: Split):
+    record = {"name": "hog-xgboost", "metrics": {"n": 150, "accuracy": 0.81, "sensitivity": 0.97,
+                                                 "specificity": 0.52, "roc_auc": 0.9,
+                                                 "confusion_matrix": [[30, 28], [3, 89]]},
+              "runtime": {"fit_time_s": 1.5, "latency_ms_per_image": 0.42, "throughput_img_per_s": 2380.0}}
+    path = model_card.write(model_copy, record=record, metrics_ci={"accuracy": [0.75, 0.86], "roc_auc": None})
+    text = path.read_text()
+    meta = persist.read_meta(model_copy)
+    assert text.startswith("# Model card: hog-xgboost (seed 0)")
+    assert f"{meta['threshold']['threshold']:.4f}" in text and "max Youden's J on validation" in text
+    assert meta["split"]["fingerprint"] in text and pneumonia_small.fingerprint in text
+    assert re.search(r"\| Accuracy +\| 0\.810 +\| \[0\.750, 0\.860\] +\|", text)
+    assert re.search(r"\| ROC-AUC +\| 0\.900 +\| – +\|", text)
+    assert "specificity (0.520) is well below sensitivity (0.970)" in text and "Kermany" in text
+    counts = pneumonia_small.class_counts(pneumonia_small_split.train)
+    assert re.search(rf"\| train +\| {counts['normal']} +\| {counts['pneumonia']} +\| {sum(counts.values())} +\|", text)
+    assert persist.CARD in json.loads((model_copy / persist.MANIFEST).read_text())["files"]
+    load_model(model_copy)
+    path.write_text(text.replace("0.810", "0.990"))  # an edited card is refused like any other file
+    with pytest.raises(MedbenchError, match=r"MODEL_CARD\.md does not match"):
+        load_model(model_copy)
+
+
+def test_model_card_escapes_data_strings():
+    meta = {"pipeline": "evil|pipe", "seed": 0, "class_names": ["<b>no</b>", "yes|*"], "positive_class": 1,
+            "threshold": {"threshold": 0.5, "method": "x"}, "input": {"height": 28, "width": 28},
+            "dataset": {"name": "d`s", "title": "[link](http://x)"}, "steps": [{"name": "s|1"}]}
+    text = model_card.render(model_card.facts(meta))
+    assert "<b>" not in text and "yes|*" not in text and "[link](http://x)" not in text
+    assert "&lt;b&gt;no&lt;/b&gt;" in text and "yes&#124;\\*" in text
+    assert model_card.render(model_card.facts(meta)) == text  # pure
+
+
+@pytest.mark.slow
+def test_reloaded_cnn_reproduces_probabilities(saved, pneumonia_small: Dataset, pneumonia_small_split: Split,
+                                               monkeypatch, tmp_path: Path):
+    fitted, folder, _ = saved("cnn", epochs="1", batch_size="64")
+    x = _test_images(pneumonia_small, pneumonia_small_split)
+    expected = fitted.predict_proba(x)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("pickle used while loading a saved model")
+
+    with monkeypatch.context() as mp:
+        for attr in ("load", "loads", "Unpickler"):
+            mp.setattr(pickle, attr, refuse)
+        model = load_model(folder)
+        got = model.predict_proba(x)
+    assert np.abs(got - expected).max() <= 1e-5
+    assert (got.argmax(1) == expected.argmax(1)).all()
+    assert [s["codec"] for s in model.meta["steps"]] == ["keras-estimator"]
+    copy = tmp_path / "cnn"
+    shutil.copytree(folder, copy)
+    keras_file = copy / "steps" / "00-cnn.model.keras"
+    _flip(keras_file, keras_file.stat().st_size // 2)
+    with pytest.raises(MedbenchError, match=r"00-cnn\.model\.keras does not match its SHA-256"):
+        load_model(copy)
