@@ -51,8 +51,8 @@ def _check_pipelines(suite: suite_mod.Suite) -> None:
 def run_suite(suite_file: str | Path, out: str | Path | None = None, *, fresh: bool = False,
               log: Callable[[str], None] | None = _stderr) -> dict[str, Any]:
     """Run every dataset of ``suite_file`` into ``out/<dataset name>/`` (default out:
-    ``results/<suite name>``), then write ``suite.json`` and the suite report; returns the suite.json
-    document (``doc["path"]`` is not stored: the folder is ``out``).
+    ``results/<suite name>``), then write ``suite.json`` and the suite report (suite.md, suite.html,
+    figures/cd.png); returns the suite.json document.
 
     Finished jobs are reused (``fresh=True`` runs everything again). A dataset that cannot be run
     (e.g. its files are missing) is recorded as failed and the others go on; its error is in
