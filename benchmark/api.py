@@ -139,7 +139,8 @@ def run(dataset: str = "pneumoniamnist", pipelines: Sequence[str] = ("all",), se
         test_fraction: float = 0.2, resplit_per_seed: bool = False, bootstrap_resamples: int = 1000,
         bootstrap_seed: int = 0, n_jobs: int = -1, fresh: bool = False, profile: str | None = None,
         command: str | None = None, log: Callable[[str], None] | None = _stderr,
-        capture_native_logs: bool = True, scheduler: str | None = "local", gpu_resource: str | None = None) -> Results:
+        capture_native_logs: bool = True, scheduler: str | None = "local", gpu_resource: str | None = None,
+        max_image_pixels: int | None = None) -> Results:
     """Run ``pipelines`` x ``seeds`` on one split of ``dataset``; write results, report and figures to ``out``.
 
     ``options`` maps pipeline -> ``{param: value}`` (or is a list of ``"PIPELINE.KEY=VALUE"`` strings); every
@@ -168,7 +169,8 @@ def run(dataset: str = "pneumoniamnist", pipelines: Sequence[str] = ("all",), se
     deep_resources = engine.parse_resource(gpu_resource)
     specs = registry.resolve(pipelines)
     registry.validate_options(specs, opts)  # every option known and valid before any data is read
-    ds = load_dataset(dataset, task=task, image_size=image_size, allow_missing=allow_missing)
+    ds = load_dataset(dataset, task=task, image_size=image_size, allow_missing=allow_missing,
+                      n_jobs=None if n_jobs == -1 else n_jobs, max_image_pixels=max_image_pixels)
     out_dir = outdir.prepare(Path(out) if out else Path("results") / ds.name)
     with outdir.lock(out_dir), quiet.native_output_to(out_dir / "medbench.log", enabled=capture_native_logs):
         plan = _plan(ds, out_dir, specs, opts, seeds, split_seed=split_seed, split_manifest=split_manifest,
@@ -180,7 +182,7 @@ def run(dataset: str = "pneumoniamnist", pipelines: Sequence[str] = ("all",), se
             "split_manifest": str(split_manifest) if split_manifest else None, "val_fraction": val_fraction,
             "test_fraction": test_fraction, "options": opts, "n_jobs": n_jobs, "profile": profile,
             "resplit_per_seed": resplit_per_seed, "bootstrap_resamples": bootstrap_resamples,
-            "bootstrap_seed": bootstrap_seed, "scheduler": scheduler or "local",
+            "bootstrap_seed": bootstrap_seed, "scheduler": scheduler or "local", "max_image_pixels": max_image_pixels,
         }
         res = _run_jobs(plan, seeds, n_jobs=n_jobs, fresh=fresh, command=command or _command(dataset), log=log,
                         scheduler=scheduler, deep_resources=deep_resources)
@@ -239,7 +241,8 @@ def _run_jobs(plan: _Plan, seeds: list[int], *, n_jobs: int, fresh: bool, comman
         outdir.guarded_write(lambda: results_mod.write(state["res"], plan.out), plan.out)
 
     ref = engine.DatasetRef(plan.ds.spec, plan.config.get("task"), plan.config.get("image_size"),
-                            bool(plan.config.get("allow_missing")), plan.ds.fingerprint)
+                            bool(plan.config.get("allow_missing")), plan.ds.fingerprint,
+                            plan.config.get("max_image_pixels"))
     with tqdm(total=len(jobs), desc="pipelines", unit="job", disable=None if log else True, file=sys.stderr) as bar:
         for p in planned:
             if p.cached is not None:

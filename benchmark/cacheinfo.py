@@ -32,7 +32,7 @@ def staleness(inputs: dict[str, Any]) -> str:
 
 def _summary(inputs: dict[str, Any]) -> str:
     params = inputs.get("params") or {}
-    shown = {k: v for k, v in params.items() if k not in ("input", "dataset", "split", "identity")}
+    shown = {k: v for k, v in params.items() if k not in ("input", "dataset", "split", "identity", "files_sha256")}
     return ", ".join(f"{k}={v}" for k, v in shown.items())
 
 

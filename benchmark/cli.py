@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--n-jobs", type=int, default=-1,
                      help="workers for image decoding and feature extraction (-1: all cores)")
     run.add_argument("--fresh", action="store_true", help="ignore finished jobs in OUT and run everything again")
+    run.add_argument("--max-image-pixels", type=int, default=None, metavar="N",
+                     help="refuse (per file) images with more pixels than this (default: Pillow's 89,478,485); "
+                          "a guard against decompression bombs")
     add_scheduler_options(run)
 
     sub.add_parser("datasets", help="list the datasets medbench knows")
@@ -155,7 +158,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         resplit_per_seed=args.resplit_per_seed, bootstrap_resamples=args.bootstrap_resamples,
         bootstrap_seed=args.bootstrap_seed, n_jobs=args.n_jobs, fresh=args.fresh,
         profile=getattr(args, "profile", None), command=api.command_line(getattr(args, "_argv", sys.argv[1:])),
-        scheduler=args.scheduler, gpu_resource=args.gpu_resource)
+        scheduler=args.scheduler, gpu_resource=args.gpu_resource, max_image_pixels=args.max_image_pixels)
     print(tabulate(*reversed(leaderboard(res.data)), tablefmt="simple", disable_numparse=True))
     print(f"\nreport: {res.path / 'report.md'}", file=sys.stderr)
     for r in res.failed:

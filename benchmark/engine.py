@@ -40,9 +40,11 @@ class DatasetRef:
     image_size: int | None
     allow_missing: bool
     fingerprint: str
+    max_image_pixels: int | None = None
 
     def load(self) -> Dataset:
-        ds = load_dataset(self.spec, task=self.task, image_size=self.image_size, allow_missing=self.allow_missing)
+        ds = load_dataset(self.spec, task=self.task, image_size=self.image_size, allow_missing=self.allow_missing,
+                          n_jobs=1, max_image_pixels=self.max_image_pixels)
         if ds.fingerprint != self.fingerprint:
             raise MedbenchError(f"this worker sees different data for {self.spec} (fingerprint "
                                 f"{ds.fingerprint[:12]}, the client's is {self.fingerprint[:12]}): give every worker "

@@ -147,6 +147,14 @@ def _latency(pipe: Pipeline, X: np.ndarray) -> dict[str, float]:
     }
 
 
+def take(images: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``images[idx]``, as a view (no copy of a memory-mapped array) when ``idx`` is a contiguous ascending run."""
+    idx = np.asarray(idx)
+    if idx.size and idx[-1] - idx[0] == idx.size - 1 and np.all(np.diff(idx) == 1):
+        return images[int(idx[0]):int(idx[-1]) + 1]
+    return images[idx]
+
+
 def _grid(spec: registry.PipelineSpec, final_name: str, pinned: dict[str, Any]) -> list[dict[str, Any]]:
     """The validation grid (``step__param`` keys of the final step), less what ``--option`` pinned."""
     bad = [k for k in spec.param_grid if k.split("__", 1)[0] != final_name]
@@ -179,7 +187,7 @@ def identity(pipe: Pipeline) -> dict[str, Any]:
 def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1) -> dict[str, Any]:
     """Run one job and return its record (no I/O)."""
     spec, pipe, resolved = build(job, ds.n_classes, ds.image_shape, n_jobs)
-    X = {s: ds.images[split.indices(s)] for s in ("train", "val", "test")}
+    X = {s: take(ds.images, split.indices(s)) for s in ("train", "val", "test")}
     y = {s: ds.labels[split.indices(s)] for s in ("train", "val", "test")}
     runtime: dict[str, Any] = {}
     cache.reset_stats()
