@@ -49,14 +49,16 @@ def _check_pipelines(suite: suite_mod.Suite) -> None:
 
 
 def run_suite(suite_file: str | Path, out: str | Path | None = None, *, fresh: bool = False,
-              log: Callable[[str], None] | None = _stderr) -> dict[str, Any]:
+              log: Callable[[str], None] | None = _stderr, scheduler: str | None = "local",
+              gpu_resource: str | None = None) -> dict[str, Any]:
     """Run every dataset of ``suite_file`` into ``out/<dataset name>/`` (default out:
     ``results/<suite name>``), then write ``suite.json`` and the suite report (suite.md, suite.html,
     figures/cd.png); returns the suite.json document.
 
     Finished jobs are reused (``fresh=True`` runs everything again). A dataset that cannot be run
     (e.g. its files are missing) is recorded as failed and the others go on; its error is in
-    ``doc["datasets"]`` and the report.
+    ``doc["datasets"]`` and the report. ``scheduler`` / ``gpu_resource`` send each dataset's jobs to
+    Dask workers as in :func:`medbench.api.run`.
     """
     suite = suite_mod.load(suite_file)
     suite_mod.check_paths(suite)
@@ -74,6 +76,7 @@ def run_suite(suite_file: str | Path, out: str | Path | None = None, *, fresh: b
                               out=out_dir / ds.name, task=ds.task, image_size=ds.image_size,
                               allow_missing=ds.allow_missing, split_seed=ds.split_seed,
                               bootstrap_resamples=suite.bootstrap_resamples, fresh=fresh, log=log,
+                              scheduler=scheduler, gpu_resource=gpu_resource,
                               command=f"medbench suite {suite.file} (dataset {ds.name})")
             except MedbenchError as exc:
                 failed[ds.name] = str(exc)

@@ -12,11 +12,13 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from medbench import api
+from medbench import api, api_suite
 from medbench.commands import baseline as baseline_cmd
 from medbench.commands import cache as cache_cmd
 from medbench.commands import compare as compare_cmd
 from medbench.commands import profiles as profiles_cmd
+from medbench.commands import suite as suite_cmd
+from medbench.commands.common import add_scheduler_options
 from medbench.core import settings
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
@@ -30,12 +32,13 @@ EPILOG = """examples:
   medbench run --dataset coronahack:data/coronahack --task etiology --allow-missing
   medbench run --pipelines classical baseline --seeds 0 1 2   # mean ± sd over seeds, CIs, tests
   medbench report results/pneumoniamnist        # rebuild report.md/.html and figures from results.json
+  medbench suite suites/chest-xray.toml          # every pipeline on four chest X-ray datasets + cross-dataset stats
 environment:
 """ + "\n".join(f"  {name:<26}{what}" for name, what in settings.DOCUMENTED) + "\n"
 
 # Modules adding sub-commands: each has ``register(subparsers)``, which adds its parser and sets
 # ``handler`` (a function taking the parsed args and returning the exit status) with set_defaults.
-COMMAND_MODULES = (compare_cmd, baseline_cmd, profiles_cmd, cache_cmd)
+COMMAND_MODULES = (compare_cmd, baseline_cmd, profiles_cmd, cache_cmd, suite_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,16 +104,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_scheduler_options(parser: argparse.ArgumentParser) -> None:
-    """``--scheduler`` and ``--gpu-resource`` (shared by ``run`` and ``suite``)."""
-    parser.add_argument("--scheduler", default="local", metavar="WHERE",
-                        help="where jobs run: local (here, one after another), processes:N (a Dask cluster of N "
-                             "worker processes on this machine) or tcp://HOST:PORT (an existing Dask scheduler); "
-                             "needs pip install 'medbench[dask]' except for local")
-    parser.add_argument("--gpu-resource", metavar="NAME=AMOUNT",
-                        help="Dask worker resource the deep jobs ask for (e.g. GPU=1), so they land on GPU workers")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -144,6 +137,10 @@ def cmd_pipelines(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    if api_suite.is_suite_dir(args.results):
+        path = api_suite.report_suite(args.results)
+        print(f"wrote {path}, {path.parent / 'suite.html'} and {path.parent / 'figures' / 'cd.png'}")
+        return 0
     path = api.report(args.results)
     out = path.parent
     print(f"wrote {path}, {out / 'report.html'} and {out / 'figures'}")

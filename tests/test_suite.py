@@ -66,7 +66,7 @@ def _error(path: Path) -> str:
      "'a' is the name of datasets[0] too"),
     ('[[datasets]]\nname = "x"\ndataset = "folder:a"\n[[datasets]]\nname = "x"\ndataset = "folder:b"\n',
      "datasets[1].name", "is the name of datasets[0] too"),
-    ('[[datasets]]\nname = "../up"\ndataset = "folder:a"\n', "datasets[0].name", "does not match"),
+    ('[[datasets]]\nname = "../up"\ndataset = "folder:a"\n', "datasets[0].name", "does not have the expected form"),
     ('[[datasets]]\ndataset = "folder:${MEDBENCH_TEST_UNSET_VARIABLE}/x"\n', "datasets[0].dataset",
      "${MEDBENCH_TEST_UNSET_VARIABLE} is not set"),
     ('[[datasets]]\ndataset = "folder:"\n', "datasets[0].dataset", "has no path"),

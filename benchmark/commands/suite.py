@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from medbench import api_suite
+from medbench.commands.common import add_scheduler_options
 from medbench.reports.escape import plain
 
 DESCRIPTION = """Run the pipelines of a suite file on each of its datasets (one ordinary results folder
@@ -34,11 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("suite_file", type=Path, metavar="SUITE.toml", help="suite file (TOML)")
     p.add_argument("--out", type=Path, help="output folder (default: results/<suite name>)")
     p.add_argument("--fresh", action="store_true", help="ignore finished jobs and run everything again")
+    add_scheduler_options(p)
     p.set_defaults(handler=cmd_suite)
 
 
 def cmd_suite(args: argparse.Namespace) -> int:
-    doc = api_suite.run_suite(args.suite_file, args.out, fresh=args.fresh)
+    doc = api_suite.run_suite(args.suite_file, args.out, fresh=args.fresh, scheduler=args.scheduler,
+                              gpu_resource=args.gpu_resource)
     out = args.out or Path("results") / doc["suite"]["name"]
     for line in doc["analysis"]["verdict"]:
         print(plain(line))
