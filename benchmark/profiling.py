@@ -1,12 +1,27 @@
-"""Runtime measurement: wall-clock timers, a peak-RSS sampler, and the machine/library description."""
+"""Runtime measurement: wall-clock timers, a peak-RSS sampler, and the machine/library description.
+
+:func:`environment` is the ``environment`` section of every results.json: the machine (CPU model,
+core count, memory, GPUs from ``nvidia-smi -L``), the library versions, the Keras backend, and the
+provenance of the medbench code that ran: the git commit of the medbench source folder and whether
+its tree was dirty (``"unknown"`` / null outside a git checkout, e.g. an installed wheel), and the
+SHA-256 of the medbench source files (:func:`medbench.core.cachekeys.source_hash`), which identifies
+the code even without git. The device the deep models computed on comes from their job records
+(:func:`deep_device`; Keras is never imported just to ask). :func:`machine` and :func:`same_machine`
+say whether two runs' runtimes are comparable; :func:`machine_id` names a machine in a history store.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
+import re
+import shutil
+import subprocess
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -77,8 +92,66 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+SOURCE_DIR = Path(__file__).resolve().parent  # the medbench source folder (benchmark/ in a checkout)
+COMMAND_TIMEOUT_S = 5.0
+UNKNOWN = "unknown"
+
+
+def _command(args: list[str], cwd: Path | None = None) -> str | None:
+    """stdout of a short command, or None when it is missing, fails or takes longer than the timeout."""
+    try:
+        proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def git_state(folder: Path = SOURCE_DIR) -> dict[str, Any]:
+    """``{"git_commit": sha or "unknown", "git_dirty": bool or None}`` of the git checkout holding
+    ``folder``; unknown when git is missing, ``folder`` is not tracked by a repository (an installed
+    package inside someone else's repository does not borrow its commit) or git is slow."""
+    unknown = {"git_commit": UNKNOWN, "git_dirty": None}
+    if shutil.which("git") is None or not folder.is_dir():
+        return unknown
+    if _command(["git", "ls-files", "--error-unmatch", "--", "__init__.py"], folder) is None:
+        return unknown
+    head = _command(["git", "rev-parse", "--verify", "HEAD"], folder)
+    if not head or not re.fullmatch(r"[0-9a-f]{40,64}", head.strip()):
+        return unknown
+    status = _command(["git", "status", "--porcelain", "--untracked-files=no"], folder)
+    return {"git_commit": head.strip(), "git_dirty": None if status is None else bool(status.strip())}
+
+
+def gpu_models() -> list[str] | None:
+    """The GPUs ``nvidia-smi -L`` lists (names, without their UUIDs); ``[]`` without nvidia-smi (no
+    NVIDIA GPU), None when nvidia-smi is there but does not answer in time."""
+    if shutil.which("nvidia-smi") is None:
+        return []
+    out = _command(["nvidia-smi", "-L"])
+    if out is None:
+        return None
+    names = []
+    for line in out.splitlines():
+        m = re.match(r"\s*GPU \d+:\s*(.*?)\s*(\(UUID:.*\))?\s*$", line)
+        if m and m.group(1):
+            names.append(m.group(1))
+    return names
+
+
+def deep_device(jobs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Backend and device the deep jobs computed on, from their ``model_info`` (the first deep job that
+    records one); None when no deep job ran."""
+    for job in jobs:
+        info = job.get("model_info") or {}
+        if info.get("device"):
+            return {"backend": info.get("backend"), "device": info.get("device"),
+                    "device_name": info.get("device_name")}
+    return None
+
+
 def environment() -> dict[str, Any]:
-    """Machine and library versions recorded in every result."""
+    """Machine, library versions and code provenance recorded in every result (see the module docstring)."""
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -86,6 +159,50 @@ def environment() -> dict[str, Any]:
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "gpus": gpu_models(),
         "keras_backend": settings.keras_backend(),
         "libraries": cachekeys.library_versions(LIBRARIES),
+        **git_state(),
+        "source_hash": cachekeys.source_hash("medbench"),
     }
+
+
+# --- machines: when are two runs' runtimes comparable -------------------------------------------
+def machine(env: dict[str, Any] | None) -> dict[str, Any]:
+    """What makes runtimes comparable: CPU model, core count and GPUs (None: not recorded, e.g. a
+    results.json from a medbench before GPUs were recorded)."""
+    env = env or {}
+    return {"cpu": env.get("cpu"), "cpu_count": env.get("cpu_count"), "gpus": env.get("gpus")}
+
+
+def machine_differences(a: dict[str, Any] | None, b: dict[str, Any] | None) -> list[str]:
+    """How two runs' machines differ, in words (empty: the same machine). GPUs recorded by one run
+    only are not a difference (an older results.json did not record them)."""
+    ma, mb = machine(a), machine(b)
+    out = []
+    for key, what in (("cpu", "CPU"), ("cpu_count", "core count"), ("gpus", "GPUs")):
+        if key == "gpus" and (ma[key] is None or mb[key] is None):
+            continue
+        if ma[key] != mb[key]:
+            out.append(f"{what} {describe_value(ma[key])} vs {describe_value(mb[key])}")
+    return out
+
+
+def same_machine(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    return not machine_differences(a, b)
+
+
+def describe_value(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) if value else "none"
+    return "?" if value is None else str(value)
+
+
+def machine_id(env: dict[str, Any] | None) -> str:
+    """A folder name for a machine: its CPU model and cores in a few characters plus a short hash of
+    :func:`machine` (``amd-epyc-x2-3f9c0a1b``)."""
+    m = machine(env)
+    slug = re.sub(r"[^a-z0-9]+", "-", str(m["cpu"] or "cpu").lower()).strip("-")[:32].strip("-") or "cpu"
+    gpu = "-gpu" if m["gpus"] else ""
+    digest = hashlib.sha256(cachekeys.canonical({**m, "gpus": m["gpus"] or []}).encode()).hexdigest()[:8]
+    return f"{slug}-x{m['cpu_count'] or 0}{gpu}-{digest}"

@@ -11,6 +11,23 @@ CIs come from the one shape results.json documents (:func:`medbench.results.comp
 ``statistics.jobs[<job id>].metrics_ci[<metric>] = [low, high]`` for one seed; for the mean over
 seeds, a t-interval over the seeds' values. A metric with a finite value in BASE and none in NEW
 (missing, null, NaN or infinite) is a regression of that pipeline, seed and metric.
+
+Paired tests between versions (:func:`paired_tests`): when BASE's and NEW's jobs were scored on the
+same test images (same ids and labels), every metric row carries a p-value from the stored
+predictions, image by image - McNemar's test for accuracy (and for sensitivity / specificity: the
+positive / negative images only), DeLong's test for a binary ROC-AUC, and a paired stratified
+bootstrap (the same resamples of the test images for both runs) for the other metrics, for a
+multi-class ROC-AUC and for the mean over seeds. ``p_holm`` is Holm-corrected over the pipelines
+(per metric and seed). ``mode = "significant"`` fails a drop beyond the tolerance only when
+``p_holm < alpha``; rows without a paired test fall back to CI overlap.
+
+Every row carries an asv-style ``marker``: ``worse``, ``better``, ``not significant`` (beyond the
+tolerance, but not significant in "significant" mode), ``newly failed`` (a value or job BASE had and
+NEW lost), ``fixed`` (failed in BASE, fine in NEW), or ``""`` (no change beyond the tolerance).
+
+Environments (:func:`environment_differences`) are compared first: code provenance (git commit,
+dirty tree, source hash), libraries, Python, machine. Runtime is judged only on the same machine
+(CPU model, core count, GPUs; :func:`medbench.profiling.same_machine`) unless ``force_runtime``.
 """
 
 from __future__ import annotations
@@ -19,6 +36,9 @@ import math
 import time
 from typing import Any
 
+import numpy as np
+
+from medbench import profiling
 from medbench import results as results_mod
 from medbench import stats as st
 from medbench.core.errors import MedbenchError
@@ -27,7 +47,7 @@ from medbench.metrics import metric_names
 from medbench.tolerances import RUNTIME, Tolerances, lower_is_better
 
 SCHEMA = "medbench.compare"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: environment differences, paired tests, markers
 EPS = 1e-9  # a change of exactly the tolerance passes (floating-point slack)
 
 
@@ -90,38 +110,179 @@ def job_ci(results: dict[str, Any], job: dict[str, Any], metric: str) -> tuple[f
     return None if ci is None else (ci[0], ci[1])
 
 
+# ------------------------------------------------------------------------------------- paired tests
+MCNEMAR_SUBSET = {"accuracy": None, "sensitivity": "positive", "specificity": "negative"}
+
+
+def _predictions(job: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    p = job.get("predictions") or {}
+    if not p.get("y_true") or len(p.get("proba") or []) != len(p["y_true"]):
+        return None
+    return (np.asarray(p["y_true"]), np.asarray(p["y_pred"]), np.asarray(p["proba"], dtype=np.float64))
+
+
+def pairing_problem(b_job: dict[str, Any], n_job: dict[str, Any]) -> str | None:
+    """Why two jobs cannot be compared image by image (None: they can)."""
+    if _predictions(b_job) is None or _predictions(n_job) is None:
+        return "no stored test predictions"
+    if b_job["predictions"]["ids"] != n_job["predictions"]["ids"] or \
+            b_job["predictions"]["y_true"] != n_job["predictions"]["y_true"]:
+        return "scored on different test images"
+    return None
+
+
+def _bootstrap(job: dict[str, Any], n_classes: int, positive: int | None, n_resamples: int,
+               seed: int) -> dict[str, np.ndarray]:
+    y, pred, proba = _predictions(job)  # type: ignore[misc]
+    return st.bootstrap_metrics(y, pred, proba, n_classes, positive, n_resamples, seed)
+
+
+def paired_tests(b_jobs: list[dict[str, Any]], n_jobs: list[dict[str, Any]], metrics: list[str], n_classes: int,
+                 positive: int | None, n_resamples: int = results_mod.BOOTSTRAP_RESAMPLES,
+                 seed: int = results_mod.BOOTSTRAP_SEED) -> dict[str, Any]:
+    """Paired tests of NEW against BASE on the same test images, per metric: ``{"paired": True,
+    "tests": {metric: {"test", "p"}}}`` or ``{"paired": False, "reason"}``.
+
+    ``b_jobs`` / ``n_jobs``: the same pipeline's jobs, one per seed, in the same seed order. One seed:
+    McNemar (accuracy; sensitivity on the positive images, specificity on the negative ones), DeLong
+    (binary ROC-AUC), paired bootstrap (the rest). Several seeds: a paired bootstrap of the mean
+    over the seeds of NEW - BASE (each seed's test images resampled, the same resamples for both runs).
+    A metric undefined in either run gets ``p`` None."""
+    for b, n in zip(b_jobs, n_jobs):
+        problem = pairing_problem(b, n)
+        if problem:
+            return {"paired": False, "reason": problem}
+    boot: dict[str, list[tuple[dict, dict]]] = {"pairs": []}
+
+    def samples() -> list[tuple[dict, dict]]:
+        if not boot["pairs"]:
+            boot["pairs"] = [(_bootstrap(b, n_classes, positive, n_resamples, seed),
+                              _bootstrap(n, n_classes, positive, n_resamples, seed)) for b, n in zip(b_jobs, n_jobs)]
+        return boot["pairs"]
+
+    def bootstrap_test(m: str) -> dict[str, Any]:
+        diffs = np.mean([nb[m] - bb[m] for bb, nb in samples()], axis=0)
+        return {"test": "paired bootstrap" + (" of the mean over seeds" if len(b_jobs) > 1 else ""),
+                "p": st.bootstrap_p(diffs)}
+
+    tests: dict[str, Any] = {}
+    for m in metrics:
+        defined = all(number(j["metrics"].get(m)) is not None for j in (*b_jobs, *n_jobs))
+        if not defined:
+            tests[m] = {"test": None, "p": None}
+        elif len(b_jobs) > 1:
+            tests[m] = bootstrap_test(m)
+        elif m in MCNEMAR_SUBSET and (m == "accuracy" or n_classes == 2):
+            tests[m] = _mcnemar(b_jobs[0], n_jobs[0], MCNEMAR_SUBSET[m], positive)
+        elif m == "roc_auc" and n_classes == 2:
+            tests[m] = _delong(b_jobs[0], n_jobs[0], positive)
+        else:
+            tests[m] = bootstrap_test(m)
+    return {"paired": True, "tests": tests}
+
+
+def _mcnemar(b_job: dict[str, Any], n_job: dict[str, Any], subset: str | None, positive: int | None) -> dict:
+    y, b_pred, _ = _predictions(b_job)  # type: ignore[misc]
+    _, n_pred, _ = _predictions(n_job)  # type: ignore[misc]
+    pos = 1 if positive is None else positive
+    keep = np.ones(len(y), bool) if subset is None else ((y == pos) if subset == "positive" else (y != pos))
+    if not keep.any():
+        return {"test": None, "p": None}
+    r = st.mcnemar(b_pred[keep] == y[keep], n_pred[keep] == y[keep])
+    what = "" if subset is None else f" ({subset} images)"
+    return {"test": f"McNemar{what}", "p": r["p"], "b": r["b"], "c": r["c"]}
+
+
+def _delong(b_job: dict[str, Any], n_job: dict[str, Any], positive: int | None) -> dict[str, Any]:
+    y, _, b_proba = _predictions(b_job)  # type: ignore[misc]
+    _, _, n_proba = _predictions(n_job)  # type: ignore[misc]
+    pos = 1 if positive is None else positive
+    try:
+        r = st.delong(y == pos, b_proba[:, pos], n_proba[:, pos])
+    except ValueError:
+        return {"test": "DeLong (too few images)", "p": None}
+    return {"test": "DeLong", "p": r["p"]}
+
+
 # ------------------------------------------------------------------------------------------ judgement
+def _status(row: dict[str, Any], tolerance: float, alpha: float) -> str:
+    """A metric row's status from its delta, tolerance, mode and noise (paired p, else CI overlap)."""
+    if row["vanished"]:
+        return "n/a" if row["seed"] == "mean" else "regression"
+    delta = row["delta"]
+    if delta is None:
+        return "n/a"
+    if delta < -tolerance - EPS:
+        if row["mode"] == "significant" and not _significant(row, alpha):
+            return "noise"
+        return "regression" if row["judged"] else "drop"
+    if delta > tolerance + EPS:
+        return "improved"
+    return "ok"
+
+
+def _significant(row: dict[str, Any], alpha: float) -> bool:
+    """Is the change real: Holm-corrected paired p below alpha; else CIs apart; else (no evidence
+    either way) yes, as in "absolute" mode."""
+    p = row.get("p_holm", row.get("p"))
+    if p is not None:
+        return p < alpha
+    return row["ci_overlap"] is not True
+
+
+def marker(row: dict[str, Any], alpha: float) -> str:
+    """The asv-style marker of a metric row: worse, better, not significant, newly failed or ""."""
+    status = row["status"]
+    if row["vanished"]:
+        return "newly failed"
+    if status == "noise" or (status == "improved" and row["mode"] == "significant" and not _significant(row, alpha)):
+        return "not significant"
+    return {"regression": "worse", "drop": "worse", "improved": "better"}.get(status, "")
+
+
 def metric_row(pipeline: str, seed: int | str, metric: str, base: Any, new: Any, tolerance: float,
-               base_ci=None, new_ci=None, mode: str = "absolute", judged: bool = True) -> dict[str, Any]:
-    """One metric of one pipeline (one seed or the mean): delta, noise and status.
+               base_ci=None, new_ci=None, mode: str = "absolute", judged: bool = True,
+               paired: dict[str, Any] | None = None, alpha: float = 0.05) -> dict[str, Any]:
+    """One metric of one pipeline (one seed or the mean): delta, noise, status and marker.
 
     status: ``regression`` (dropped by more than the tolerance; in "significant" mode only when the
-    CIs do not overlap; or, on a seed's row, a finite value in BASE and none in NEW), ``noise`` (such
-    a drop, but inside overlapping CIs), ``drop`` (such a drop on a row that is not judged: a single
-    seed when the mean is judged), ``ok`` (within tolerance), ``improved`` (rose by more than the
-    tolerance) or ``n/a`` (undefined in BASE, e.g. ROC-AUC with one class; or the mean over seeds
-    when a seed has lost its value, which that seed's row reports).
+    drop is also significant - paired test p (Holm-corrected, see :func:`compare`) below ``alpha``,
+    or without a paired test, CIs apart; or, on a seed's row, a finite value in BASE and none in
+    NEW), ``noise`` (such a drop, but not significant), ``drop`` (such a drop on a row that is not
+    judged: a single seed when the mean is judged), ``ok`` (within tolerance), ``improved`` (rose by
+    more than the tolerance) or ``n/a`` (undefined in BASE, e.g. ROC-AUC with one class; or the mean
+    over seeds when a seed has lost its value, which that seed's row reports). ``paired``: this
+    metric's paired test (``{"test", "p"}``) when both runs were scored on the same images.
     """
     b, n = number(base), number(new)
-    delta = None if b is None or n is None else n - b
     overlap = None
     if base_ci is not None and new_ci is not None:
         overlap = bool(base_ci[0] <= new_ci[1] and new_ci[0] <= base_ci[1])
     vanished = b is not None and n is None
-    if vanished:
-        status, judged = ("n/a", judged) if seed == "mean" else ("regression", True)
-    elif delta is None:
-        status = "n/a"
-    elif delta < -tolerance - EPS:
-        status = "noise" if (mode == "significant" and overlap) else ("regression" if judged else "drop")
-    elif delta > tolerance + EPS:
-        status = "improved"
-    else:
-        status = "ok"
-    return {"pipeline": pipeline, "seed": seed, "metric": metric, "base": b, "new": n, "delta": delta,
-            "tolerance": None if math.isinf(tolerance) else tolerance,
-            "base_ci": list(base_ci) if base_ci else None, "new_ci": list(new_ci) if new_ci else None,
-            "ci_overlap": overlap, "judged": judged, "vanished": vanished, "status": status}
+    row = {"pipeline": pipeline, "seed": seed, "metric": metric, "base": b, "new": n,
+           "delta": None if b is None or n is None else n - b,
+           "tolerance": None if math.isinf(tolerance) else tolerance,
+           "base_ci": list(base_ci) if base_ci else None, "new_ci": list(new_ci) if new_ci else None,
+           "ci_overlap": overlap, "test": (paired or {}).get("test"), "p": (paired or {}).get("p"),
+           "p_holm": (paired or {}).get("p"), "mode": mode,
+           "judged": True if vanished and seed != "mean" else judged, "vanished": vanished}
+    row["status"] = _status(row, tolerance, alpha)
+    row["marker"] = marker(row, alpha)
+    return row
+
+
+def holm_over_pipelines(rows: list[dict[str, Any]], tolerance_of, alpha: float) -> None:
+    """Set ``p_holm`` (Holm over the pipelines, per metric and seed) on metric rows, then their status
+    and marker again. ``tolerance_of(row)``: the row's tolerance (inf allowed)."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["metric"], str(r["seed"])), []).append(r)
+    for group in groups.values():
+        for r, adj in zip(group, st.holm([r["p"] for r in group])):
+            r["p_holm"] = adj
+    for r in rows:
+        r["status"] = _status(r, tolerance_of(r), alpha)
+        r["marker"] = marker(r, alpha)
 
 
 def runtime_row(pipeline: str, seed: int | str, key: str, base: Any, new: Any, limit: float, floor: float,
@@ -131,7 +292,7 @@ def runtime_row(pipeline: str, seed: int | str, key: str, base: Any, new: Any, l
     lower = lower_is_better(key)
     row = {"pipeline": pipeline, "seed": seed, "key": key, "base": b, "new": n, "ratio": None,
            "slowdown": None, "limit": None if math.isinf(limit) else limit, "judged": False, "reason": None,
-           "status": "n/a"}
+           "status": "n/a", "marker": ""}
     if b is None or n is None or b <= 0 or n <= 0:
         return row
     ratio = n / b
@@ -154,6 +315,7 @@ def runtime_row(pipeline: str, seed: int | str, key: str, base: Any, new: Any, l
         row["status"] = "faster"
     else:
         row["status"] = "ok"
+    row["marker"] = {"regression": "worse", "slower": "worse", "faster": "better"}.get(row["status"], "")
     return row
 
 
@@ -164,6 +326,46 @@ def _mean(values: list[Any]) -> float | None:
     return sum(nums) / len(nums)  # type: ignore[arg-type]
 
 
+ENV_KEYS = (("git_commit", "git commit"), ("git_dirty", "dirty tree"), ("source_hash", "source hash"),
+            ("python", "Python"), ("platform", "platform"), ("cpu", "CPU"), ("cpu_count", "cores"),
+            ("memory_gb", "memory GB"), ("gpus", "GPUs"), ("keras_backend", "Keras backend"))
+
+
+def _env_value(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) if value else "none"
+    if isinstance(value, dict):
+        return " ".join(f"{v}" for v in value.values() if v is not None) or None
+    return str(value)
+
+
+def environment_differences(base: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every difference between BASE's and NEW's environments, code first: ``{"key", "label", "base",
+    "new"}`` with the values as text (None: not recorded by that run)."""
+    be, ne = base.get("environment") or {}, new.get("environment") or {}
+    pairs = [("medbench_version", "medbench version", base.get("medbench_version"), new.get("medbench_version"))]
+    pairs += [(k, lbl, be.get(k), ne.get(k)) for k, lbl in ENV_KEYS]
+    pairs.append(("deep", "deep-model device", be.get("deep"), ne.get("deep")))
+    blib, nlib = be.get("libraries") or {}, ne.get("libraries") or {}
+    pairs += [(f"libraries.{k}", k, blib.get(k), nlib.get(k)) for k in sorted(set(blib) | set(nlib)) if k != "medbench"]
+    out = []
+    for key, lbl, b, n in pairs:
+        bt, nt = _env_value(b), _env_value(n)
+        if bt != nt:
+            out.append({"key": key, "label": lbl, "base": bt, "new": nt})
+    return out
+
+
+def _machine_text(env: dict[str, Any]) -> str:
+    gpus = env.get("gpus")
+    gpu = "" if gpus is None else (", no GPU" if not gpus else f", {', '.join(map(str, gpus))}")
+    return f"{env.get('cpu', '?')} x{env.get('cpu_count', '?')}{gpu}"
+
+
 def _describe(results: dict[str, Any], label: str) -> dict[str, Any]:
     env = results.get("environment") or {}
     return {
@@ -171,29 +373,52 @@ def _describe(results: dict[str, Any], label: str) -> dict[str, Any]:
         "command": results.get("command"), "dataset": results["dataset"].get("spec"),
         "dataset_fingerprint": results["dataset"].get("fingerprint"),
         "split_fingerprint": results["split"]["fingerprint"], "split_method": results["split"]["method"],
-        "machine": f"{env.get('cpu', '?')} x{env.get('cpu_count', '?')}", "python": env.get("python"),
+        "machine": _machine_text(env), "python": env.get("python"),
+        "git_commit": env.get("git_commit"), "git_dirty": env.get("git_dirty"), "source_hash": env.get("source_hash"),
         "libraries": env.get("libraries") or {}, "baseline": results.get("baseline"),
     }
 
 
+def runtime_decision(base: dict[str, Any], new: dict[str, Any], tol: Tolerances, runtime: bool,
+                     force_runtime: bool) -> tuple[bool, str]:
+    """Whether runtime is judged, and why (one sentence): on the same machine, or forced."""
+    diffs = profiling.machine_differences(base.get("environment"), new.get("environment"))
+    if not runtime:
+        return False, "runtime not judged (--no-runtime): ratios are shown for information only"
+    if not tol.runtime_check:
+        return False, f"runtime not judged (runtime.check = false in {tol.source})"
+    if diffs and not force_runtime:
+        return False, (f"runtime not judged: the machines differ ({'; '.join(diffs)}); ratios are shown for "
+                       "information only (--force-runtime judges them anyway)")
+    if diffs:
+        return True, (f"runtime judged although the machines differ ({'; '.join(diffs)}) (--force-runtime): "
+                      "ratios compare machines as much as code")
+    return True, f"runtime judged: same machine ({_machine_text(base.get('environment') or {})})"
+
+
 # ------------------------------------------------------------------------------------------- compare
 def compare(base: dict[str, Any], new: dict[str, Any], tolerances: Tolerances, *, force: bool = False,
-            runtime: bool = True, base_label: str = "BASE", new_label: str = "NEW") -> dict[str, Any]:
+            runtime: bool = True, force_runtime: bool = False, base_label: str = "BASE",
+            new_label: str = "NEW") -> dict[str, Any]:
     """Compare two results dicts (validated, see :func:`medbench.results.load`); raise
-    :class:`MedbenchError` when they are not comparable, unless forced."""
+    :class:`MedbenchError` when they are not comparable, unless forced. Runtime is judged only when
+    both runs come from the same machine, unless ``force_runtime``."""
     problems = compatibility(base, new)
     if problems and not force:
         raise MedbenchError(f"{base_label} and {new_label} are not comparable: {'; '.join(problems)} "
                             "(pass --force to compare anyway)")
-    ctx = _Context(base, new, tolerances, runtime and tolerances.runtime_check,
-                   metric_names(len(new["dataset"]["class_names"])), base_label, new_label)
+    check_runtime, runtime_reason = runtime_decision(base, new, tolerances, runtime, force_runtime)
+    ctx = _Context(base, new, tolerances, check_runtime, metric_names(len(new["dataset"]["class_names"])),
+                   base_label, new_label)
     if problems:
         ctx.notes.append(f"FORCED: compared although {'; '.join(problems)}: differences may come from the "
                          "data, not the code")
     bi, ni = _index(base), _index(new)
     for pipe in [*bi, *(p for p in ni if p not in bi)]:
         ctx.pipeline(pipe, bi.get(pipe, {}), ni.get(pipe, {}))
-    ctx.notes.extend(_run_notes(base, new, tolerances, runtime, ctx.metric_rows, base_label, new_label))
+    holm_over_pipelines(ctx.metric_rows, lambda r: tolerances.metric_tolerance(r["pipeline"], r["metric"]),
+                        tolerances.alpha)
+    ctx.notes.extend(_run_notes(tolerances, ctx.metric_rows, runtime_reason))
     regressions = [_as_regression(r, "metric") for r in ctx.metric_rows if r["status"] == "regression"]
     regressions += [_as_regression(r, "runtime") for r in ctx.runtime_rows if r["status"] == "regression"]
     regressions += [_as_regression(r, "pipeline") for r in ctx.issues if r["status"] == "regression"]
@@ -205,15 +430,28 @@ def compare(base: dict[str, Any], new: dict[str, Any], tolerances: Tolerances, *
         "schema": SCHEMA, "schema_version": SCHEMA_VERSION, "medbench_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "base": _describe(base, base_label), "new": _describe(new, new_label),
+        "environment": {"differences": environment_differences(base, new),
+                        "same_machine": profiling.same_machine(base.get("environment"), new.get("environment")),
+                        "machine_differences": profiling.machine_differences(base.get("environment"),
+                                                                             new.get("environment"))},
         "comparable": not problems, "forced": bool(problems), "problems": problems,
         "tolerances": tolerances.to_dict(), "unchecked": tolerances.unchecked(),
-        "runtime_judged": ctx.check_runtime,
+        "runtime_judged": ctx.check_runtime, "runtime_reason": runtime_reason, "force_runtime": force_runtime,
         "verdict": "regression" if regressions else "pass", "exit_status": 1 if regressions else 0,
         "summary": {"checks": n_checks, "regressions": len(regressions),
-                    "pipelines": len({r["pipeline"] for r in ctx.metric_rows})},
+                    "pipelines": len({r["pipeline"] for r in ctx.metric_rows}),
+                    "markers": _marker_counts(ctx)},
         "regressions": regressions, "pipelines": ctx.issues, "metrics": ctx.metric_rows,
         "runtime": ctx.runtime_rows, "notes": ctx.notes,
     }
+
+
+def _marker_counts(ctx: _Context) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in [*ctx.metric_rows, *ctx.runtime_rows, *ctx.issues]:
+        if r["marker"]:
+            out[r["marker"]] = out.get(r["marker"], 0) + 1
+    return out
 
 
 class _Context:
@@ -226,9 +464,15 @@ class _Context:
         self.runtime_rows: list[dict[str, Any]] = []
         self.issues: list[dict[str, Any]] = []
         self.notes: list[str] = []
+        self.n_classes = len(new["dataset"]["class_names"])
+        self.positive = results_mod.positive_index(new)
+        cfg = (new.get("statistics") or {}).get("settings") or {}
+        self.n_resamples = cfg.get("n_resamples", results_mod.BOOTSTRAP_RESAMPLES)
+        self.boot_seed = cfg.get("seed", results_mod.BOOTSTRAP_SEED)
 
-    def issue(self, pipe: str, seed: int | None, kind: str, status: str, detail: str) -> None:
-        self.issues.append({"pipeline": pipe, "seed": seed, "kind": kind, "status": status, "detail": detail})
+    def issue(self, pipe: str, seed: int | None, kind: str, status: str, detail: str, mark: str = "") -> None:
+        self.issues.append({"pipeline": pipe, "seed": seed, "kind": kind, "status": status, "detail": detail,
+                            "marker": mark})
 
     def pipeline(self, pipe: str, b_jobs: dict[int, dict], n_jobs: dict[int, dict]) -> None:
         b_ok = {s: j for s, j in b_jobs.items() if j["status"] == "ok"}
@@ -238,13 +482,14 @@ class _Context:
         policy = "regression" if self.tol.missing_policy(pipe) == "fail" else "warning"
         for seed in sorted(b_ok):
             if seed not in n_jobs:
-                self.issue(pipe, seed, "missing", policy, f"missing in {self.nl}")
+                self.issue(pipe, seed, "missing", policy, f"missing in {self.nl}", "newly failed")
             elif seed not in n_ok:
                 err = str(n_jobs[seed].get("error", "failed"))[:160]
-                self.issue(pipe, seed, "failed", policy, f"failed in {self.nl}: {err}")
+                self.issue(pipe, seed, "failed", policy, f"failed in {self.nl}: {err}", "newly failed")
         for seed in sorted(set(b_jobs) - set(b_ok)):
             state = "ok" if seed in n_ok else "still failing"
-            self.issue(pipe, seed, "failed in base", "note", f"failed in {self.bl}; {state} in {self.nl}")
+            self.issue(pipe, seed, "failed in base", "note", f"failed in {self.bl}; {state} in {self.nl}",
+                       "fixed" if seed in n_ok else "")
         extra = sorted(set(n_jobs) - set(b_jobs))
         if extra:
             self.issue(pipe, None, "seeds", "note", f"seeds {extra} only in {self.nl}")
@@ -259,6 +504,9 @@ class _Context:
     def rows(self, pipe: str, seed: int | str, b_jobs: list[dict], n_jobs: list[dict], judged: bool) -> None:
         """Metric and runtime rows of one seed (one job each) or of the mean over seeds."""
         tol, mode = self.tol, self.tol.mode_for(pipe)
+        paired = paired_tests(b_jobs, n_jobs, self.metrics, self.n_classes, self.positive, self.n_resamples,
+                              self.boot_seed)
+        tests = paired.get("tests") or {}
         for m in self.metrics:
             bv, nv = [j["metrics"].get(m) for j in b_jobs], [j["metrics"].get(m) for j in n_jobs]
             if seed == "mean":
@@ -266,8 +514,11 @@ class _Context:
             else:
                 b_ci, n_ci = job_ci(self.base, b_jobs[0], m), job_ci(self.new, n_jobs[0], m)
             limit = tol.metric_tolerance(pipe, m)
-            self.metric_rows.append(metric_row(pipe, seed, m, _mean(bv), _mean(nv), limit, b_ci, n_ci, mode,
-                                               judged=judged))
+            row = metric_row(pipe, seed, m, _mean(bv), _mean(nv), limit, b_ci, n_ci, mode, judged=judged,
+                             paired=tests.get(m), alpha=tol.alpha)
+            if not paired["paired"]:
+                row["test"] = f"none ({paired['reason']})"
+            self.metric_rows.append(row)
         off = "runtime not judged" if not self.check_runtime else (
             "judged on the mean over seeds" if seed != "mean" else "seeds judged one by one")
         for key in RUNTIME:
@@ -289,41 +540,39 @@ def _opts(options: Any) -> str:
     return "{" + ", ".join(f"{k}={v}" for k, v in (options or {}).items()) + "}"
 
 
-def _run_notes(base, new, tol: Tolerances, runtime: bool, rows, bl: str, nl: str) -> list[str]:
-    notes = []
-    bv, nv = base.get("medbench_version"), new.get("medbench_version")
-    if bv != nv:
-        notes.append(f"medbench {bv} -> {nv}")
-    blib = (base.get("environment") or {}).get("libraries") or {}
-    nlib = (new.get("environment") or {}).get("libraries") or {}
-    changed = [f"{k} {blib.get(k)} -> {nlib.get(k)}" for k in sorted(set(blib) | set(nlib))
-               if k != "medbench" and blib.get(k) != nlib.get(k)]
-    if changed:
-        notes.append("libraries changed: " + ", ".join(changed))
-    be, ne = _describe(base, bl)["machine"], _describe(new, nl)["machine"]
-    if not runtime:
-        notes.append("runtime not judged (--no-runtime): ratios are shown for information only")
-    elif not tol.runtime_check:
-        notes.append(f"runtime not judged (runtime.check = false in {tol.source})")
-    elif be != ne:
-        notes.append(f"runs come from different machines ({be} vs {ne}): runtime ratios compare machines as "
-                     "much as code")
+def _run_notes(tol: Tolerances, rows: list[dict[str, Any]], runtime_reason: str) -> list[str]:
+    notes = [runtime_reason]
     significant = tol.mode == "significant" or any(p.mode == "significant" for p in tol.pipelines.values())
-    if significant and not any(r["ci_overlap"] is not None for r in rows):
-        notes.append("no confidence intervals in the results: 'significant' mode falls back to 'absolute'")
+    sig_rows = [r for r in rows if r["mode"] == "significant"]
+    if significant and sig_rows and not any(r["p"] is not None or r["ci_overlap"] is not None for r in sig_rows):
+        notes.append("no paired tests and no confidence intervals in the results: 'significant' mode falls back "
+                     "to 'absolute'")
+    elif significant and sig_rows and not any(r["p"] is not None for r in sig_rows):
+        notes.append("no paired tests (the runs were not scored on the same stored test images): "
+                     "'significant' mode uses confidence-interval overlap")
     return notes
+
+
+def noise_text(row: dict[str, Any]) -> str:
+    """A metric row's noise evidence in a few words: the paired test and its Holm-corrected p, or CI overlap."""
+    if row["vanished"]:
+        return "no value in NEW"
+    if row.get("p") is not None:
+        holm = "" if row.get("p_holm") in (None, row["p"]) else f", Holm {row['p_holm']:.3g}"
+        return f"{row['test']} p={row['p']:.3g}{holm}"
+    return {True: "CIs overlap", False: "CIs apart", None: "no CI"}[row["ci_overlap"]]
 
 
 def _as_regression(row: dict[str, Any], kind: str) -> dict[str, Any]:
     if kind == "metric":
-        noise = ("no value in NEW" if row["vanished"]
-                 else {True: "CIs overlap", False: "CIs apart", None: "no CI"}[row["ci_overlap"]])
         return {"kind": kind, "pipeline": row["pipeline"], "seed": row["seed"], "check": row["metric"],
                 "base": row["base"], "new": row["new"], "change": row["delta"], "allowed": row["tolerance"],
-                "noise": noise, "vanished": row["vanished"]}
+                "noise": noise_text(row), "p": row.get("p"), "p_holm": row.get("p_holm"),
+                "vanished": row["vanished"], "marker": row["marker"]}
     if kind == "runtime":
         return {"kind": kind, "pipeline": row["pipeline"], "seed": row["seed"], "check": row["key"],
                 "base": row["base"], "new": row["new"], "change": row["slowdown"], "allowed": row["limit"],
-                "noise": None, "vanished": False}
+                "noise": None, "p": None, "p_holm": None, "vanished": False, "marker": row["marker"]}
     return {"kind": kind, "pipeline": row["pipeline"], "seed": row["seed"], "check": row["kind"],
-            "base": None, "new": None, "change": None, "allowed": None, "noise": row["detail"], "vanished": False}
+            "base": None, "new": None, "change": None, "allowed": None, "noise": row["detail"], "p": None,
+            "p_holm": None, "vanished": False, "marker": row["marker"]}

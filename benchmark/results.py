@@ -4,7 +4,8 @@ Top-level keys of results.json (schema ``medbench.results``, version 1): ``schem
 ``schema_version``, ``medbench_version``, ``created``, ``command``, ``config``, ``dataset`` (the
 dataset card), ``split`` (fingerprint, method, seed, notes, counts, manifest; with
 ``--resplit-per-seed`` also ``per_seed``: ``{seed: {fingerprint, method, seed, notes, counts,
-manifest}}``), ``environment``, ``jobs`` (one record per pipeline and seed, see
+manifest}}``), ``environment`` (machine, libraries and code provenance - git commit, dirty tree,
+source hash, GPUs, the deep models' device - see :func:`medbench.profiling.environment`), ``jobs`` (one record per pipeline and seed, see
 :mod:`benchmark.runner`) and, once a run has finished, ``statistics`` (:func:`compute_statistics`):
 
 * ``settings``: ``n_resamples``, ``seed``, ``level`` of the bootstrap and the tests used;
@@ -44,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from medbench import schemas
+from medbench import profiling, schemas
 from medbench import stats as st
 from medbench.core.atomic import read_json, write_json, write_text
 from medbench.core.errors import MedbenchError
@@ -73,7 +74,7 @@ def assemble(*, config: dict[str, Any], dataset: dict[str, Any], split: dict[str
         "config": config,
         "dataset": dataset,
         "split": split,
-        "environment": environment,
+        "environment": {**environment, "deep": profiling.deep_device(jobs)},
         "jobs": [{k: v for k, v in job.items() if k not in ("cached", "traceback")} for job in jobs],
     }
 

@@ -65,6 +65,19 @@ MODEL_INFO = {
     },
 }
 
+# Every key optional: results.json files written before a key existed still validate.
+ENVIRONMENT = {"type": "object", "properties": {
+    "cpu": OPT_TEXT, "cpu_count": {"type": ["integer", "null"]}, "memory_gb": {"type": ["number", "null"]},
+    "platform": OPT_TEXT, "python": OPT_TEXT, "machine": OPT_TEXT, "keras_backend": OPT_TEXT,
+    "libraries": {"type": "object", "additionalProperties": OPT_TEXT},
+    "gpus": {"type": ["array", "null"], "items": TEXT},
+    "git_commit": {"type": ["string", "null"], "pattern": "^(unknown|[0-9a-f]{7,64})$"},
+    "git_dirty": {"type": ["boolean", "null"]},
+    "source_hash": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"},
+    "deep": {"anyOf": [{"type": "null"}, {"type": "object", "properties": {
+        "backend": OPT_TEXT, "device": OPT_TEXT, "device_name": OPT_TEXT}}]},
+}}
+
 JOB_METRICS = {
     "type": "object",
     "required": ["per_class", "confusion_matrix"],
@@ -182,13 +195,11 @@ def results_schema(schema_name: str) -> dict[str, Any]:
             },
             "split": {**SPLIT_INFO, "properties": {**SPLIT_INFO["properties"],
                                                    "per_seed": {"type": "object", "additionalProperties": SPLIT_INFO}}},
-            "environment": {"type": "object", "properties": {
-                "cpu": OPT_TEXT, "cpu_count": {"type": ["integer", "null"]}, "memory_gb": {"type": ["number", "null"]},
-                "platform": OPT_TEXT, "python": OPT_TEXT, "keras_backend": OPT_TEXT,
-                "libraries": {"type": "object", "additionalProperties": OPT_TEXT}}},
+            "environment": ENVIRONMENT,
             "jobs": {"type": "array", "items": JOB},
             "statistics": STATISTICS,
             "baseline": {"type": "object"},
+            "history": {"type": "object"},
         },
     }
 
@@ -211,7 +222,10 @@ def tolerances_schema(metric_keys: tuple[str, ...], runtime_keys: tuple[str, ...
         "properties": {
             "compare": {"type": "object", "additionalProperties": False,
                         "properties": {"mode": {"enum": list(modes)}, "missing": {"enum": list(missing)},
-                                       "seeds": {"enum": list(seeds)}}},
+                                       "seeds": {"enum": list(seeds)},
+                                       "alpha": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1,
+                                                 "notNaN": True,
+                                                 "description": "between 0 and 1 (a significance level)"}}},
             "metrics": metrics,
             "runtime": {"type": "object", "additionalProperties": False, "properties": {
                 **limits, "check": {"type": "boolean"},
@@ -298,6 +312,8 @@ def _problem(err: ValidationError) -> tuple[list[Any], str]:
                      f"got {len(value)}"
     if kind == "minLength":
         return path, "must not be empty"
+    if kind == "pattern":
+        return path, f"{short(value)} does not have the expected form ({err.validator_value})"
     if kind == "uniqueItems":
         return path, "has duplicate items"
     if kind == "additionalProperties":

@@ -10,8 +10,11 @@ accepted but never silent: ``compare``'s verdict line names every such limit (:m
 Every key is optional::
 
     [compare]
-    mode = "absolute"      # or "significant": a drop beyond tolerance fails only when the two runs'
-                           # confidence intervals do not overlap (without CIs: same as "absolute")
+    mode = "absolute"      # or "significant": a drop beyond tolerance fails only when it is also
+                           # significant: a paired test on the same test images (McNemar, DeLong,
+                           # paired bootstrap), Holm-corrected over pipelines, p < alpha; without
+                           # stored predictions, when the two runs' CIs do not overlap
+    alpha = 0.05           # significance level of "significant" mode
     missing = "fail"       # BASE pipeline absent or failed in NEW: "fail" or "warn"
     seeds = "mean"         # several seeds: judge the mean over seeds ("mean") or every seed ("each")
 
@@ -92,6 +95,7 @@ class Tolerances:
     mode: str = "absolute"
     missing: str = "fail"
     seeds: str = "mean"
+    alpha: float = 0.05
     metrics: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_METRICS))
     runtime_check: bool = True
     runtime: dict[str, float] = field(default_factory=lambda: {k: v[0] for k, v in RUNTIME.items()})
@@ -122,6 +126,7 @@ class Tolerances:
             return {k: (None if math.isinf(v) else v) for k, v in d.items()}
         return {
             "source": self.source, "mode": self.mode, "missing": self.missing, "seeds": self.seeds,
+            "alpha": self.alpha,
             "metrics": fin(self.metrics), "runtime_check": self.runtime_check, "runtime": fin(self.runtime),
             "runtime_floor": dict(self.floors),
             "pipelines": {name: {k: v for k, v in (("metrics", fin(r.metrics)), ("runtime", fin(r.runtime)),
@@ -151,6 +156,7 @@ def parse(data: dict[str, Any], source: str = "<tolerances>") -> Tolerances:
     tol = Tolerances(source=source)
     comp = data.get("compare", {})
     tol.mode, tol.missing, tol.seeds = (comp.get(k, getattr(tol, k)) for k in ("mode", "missing", "seeds"))
+    tol.alpha = float(comp.get("alpha", tol.alpha))
     metrics = {k: float(v) for k, v in data.get("metrics", {}).items()}
     if "*" in metrics:  # "*" in the file replaces every built-in default; named metrics still win
         tol.metrics = {}

@@ -18,16 +18,20 @@ from medbench.reports import escape
 from medbench.tolerances import RUNTIME
 
 # ------------------------------------------------------------------------------------------ rendering
+# asv-style markers (medbench.regression.marker) as symbols; a judged regression is marked apart from a
+# drop on a row that is not judged (one seed when the mean is judged).
 MARKS = {
-    "text": {"regression": " X", "improved": " +", "noise": " ~", "drop": " -", "slower": " -",
-             "faster": " +"},
-    "md": {"regression": " ❌", "improved": " ⬆", "noise": " ≈", "drop": " ↓", "slower": " ↓", "faster": " ⬆"},
+    "text": {"regression": " X", "worse": " -", "better": " +", "not significant": " ~", "newly failed": " !",
+             "fixed": " *"},
+    "md": {"regression": " ❌", "worse": " ↓", "better": " ⬆", "not significant": " ≈", "newly failed": " ‼",
+           "fixed": " ✔"},
 }
 LEGEND = {
-    "text": "X regression, - beyond tolerance but not judged, ~ beyond tolerance but within noise "
-            "(CIs overlap), + better beyond tolerance",
-    "md": "❌ regression · ↓ beyond tolerance, not judged · ≈ within noise (CIs overlap) · ⬆ better",
+    "text": "X worse (a regression), - worse beyond tolerance but not judged, ~ beyond tolerance but not "
+            "significant, + better beyond tolerance, ! newly failed, * fixed",
+    "md": "❌ worse (regression) · ↓ worse, not judged · ≈ not significant · ⬆ better · ‼ newly failed · ✔ fixed",
 }
+DIFF_SHOWN = 12  # environment differences listed in full; the rest are counted
 
 
 def _num(v: Any, digits: int = 3) -> str:
@@ -50,8 +54,10 @@ def _text(md: bool) -> Callable[[Any], str]:
     return escape.md if md else escape.plain
 
 
-def _mark(status: str, md: bool) -> str:
-    return MARKS["md" if md else "text"].get(status, "")
+def _mark(row: dict[str, Any], md: bool) -> str:
+    """The symbol of a row's marker (a judged regression has its own)."""
+    key = "regression" if row.get("status") == "regression" else row.get("marker", "")
+    return MARKS["md" if md else "text"].get(key, "")
 
 
 def _what(r: dict[str, Any], md: bool) -> str:
@@ -89,7 +95,7 @@ def regression_table(report: dict[str, Any], md: bool = False) -> tuple[list[str
     for r in report["regressions"]:
         if r["kind"] == "metric":
             allowed = "–" if r["allowed"] is None else ("−" if md else "-") + f"{r['allowed']:g}"
-            vals = [_num(r["base"]), _num(r["new"]), _signed(r["change"], md), allowed, r["noise"]]
+            vals = [_num(r["base"]), _num(r["new"]), _signed(r["change"], md), allowed, _text(md)(r["noise"])]
         elif r["kind"] == "runtime":
             unit, digits = RUNTIME_KEYS[r["check"]].unit, RUNTIME_KEYS[r["check"]].digits
             vals = [f"{_num(r['base'], digits)} {unit}", f"{_num(r['new'], digits)} {unit}",
@@ -114,7 +120,7 @@ def metrics_table(report: dict[str, Any], md: bool = False) -> tuple[list[str], 
             cell = f"{_num(r['new'])} ({change})"
         if md and r["status"] == "regression":
             cell = f"**{cell}**"
-        cells.setdefault((r["pipeline"], _seed(r["seed"])), {})[r["metric"]] = cell + _mark(r["status"], md)
+        cells.setdefault((r["pipeline"], _seed(r["seed"])), {})[r["metric"]] = cell + _mark(r, md)
     headers = ["Pipeline", "Seed", *[label(c) for c in cols]]
     return headers, [[_text(md)(p), s, *[row.get(c, "–") for c in cols]] for (p, s), row in cells.items()]
 
@@ -123,7 +129,7 @@ def runtime_table(report: dict[str, Any], md: bool = False) -> tuple[list[str], 
     """One row per pipeline and seed: ratio NEW/BASE per runtime figure (throughput: higher is faster)."""
     cells: dict[tuple[str, str], dict[str, str]] = {}
     for r in report["runtime"]:
-        cell = "–" if r["ratio"] is None else f"x{r['ratio']:.2f}{_mark(r['status'], md)}"
+        cell = "–" if r["ratio"] is None else f"x{r['ratio']:.2f}{_mark(r, md)}"
         cells.setdefault((r["pipeline"], _seed(r["seed"])), {})[r["key"]] = cell
     headers = ["Pipeline", "Seed", *[label(c) for c in RUNTIME]]
     return headers, [[_text(md)(p), s, *[row.get(c, "–") for c in RUNTIME]] for (p, s), row in cells.items()]
@@ -141,13 +147,36 @@ def _context(report: dict[str, Any], md: bool) -> list[str]:
 
     def run(r: dict[str, Any]) -> str:
         return f"{code(r['path'])} (medbench {t(r['medbench_version'])}, {t(r['created'])}, {t(r['machine'])})"
+    alpha = f", alpha {tol['alpha']:g}" if tol.get("alpha") is not None and tol["mode"] == "significant" else ""
     return [
         f"BASE {run(b)}", f"NEW  {run(n)}",
         f"dataset {code(n['dataset'])}, split {code(fp(n['split_fingerprint']))} ({t(n['split_method'])}): " + same,
-        f"tolerances: {code(tol['source'])} (mode {tol['mode']}, seeds judged on the {tol['seeds']}); "
+        f"tolerances: {code(tol['source'])} (mode {tol['mode']}{alpha}, seeds judged on the {tol['seeds']}); "
         f"runtime {'judged' if report['runtime_judged'] else 'not judged'}",
         noise,
     ]
+
+
+def environment_lines(report: dict[str, Any], md: bool) -> list[str]:
+    """What differs between BASE's and NEW's environments (code, libraries, machine), one line each."""
+    diffs = (report.get("environment") or {}).get("differences")
+    if diffs is None:
+        return []
+    if not diffs:
+        return ["environment: identical (code, libraries, machine)"]
+    t, code = _text(md), (escape.md_code if md else escape.plain)
+    arrow = " → " if md else " -> "
+
+    def val(v: Any, key: str) -> str:
+        if v is None:
+            return "not recorded"
+        return code(v[:12]) if key in ("git_commit", "source_hash") else t(v)
+    out = [f"environment: {len(diffs)} difference{'s' if len(diffs) != 1 else ''} (BASE{arrow}NEW)"]
+    out += [f"  {t(d['label'])}: {val(d['base'], d['key'])}{arrow}{val(d['new'], d['key'])}"
+            for d in diffs[:DIFF_SHOWN]]
+    if len(diffs) > DIFF_SHOWN:
+        out.append(f"  … and {len(diffs) - DIFF_SHOWN} more (compare.json: environment.differences)")
+    return out
 
 
 def _issue_lines(report: dict[str, Any], md: bool) -> list[str]:
@@ -161,7 +190,7 @@ def text_report(report: dict[str, Any]) -> str:
     def table(h, rows):
         return tabulate(rows, headers=h, tablefmt="simple", disable_numparse=True)
 
-    out = [verdict_line(report), *_context(report, False), ""]
+    out = [verdict_line(report), *environment_lines(report, False), *_context(report, False), ""]
     if report["regressions"]:
         out += ["Regressions", table(*regression_table(report)), ""]
     issues = _issue_lines(report, md=False)
@@ -181,7 +210,9 @@ def markdown_report(report: dict[str, Any]) -> str:
     def table(h, rows):
         return tabulate(rows, headers=h, tablefmt="github", disable_numparse=True)
 
-    out = [verdict_line(report, md=True), "", "<br>".join(_context(report, True)), ""]
+    env = environment_lines(report, md=True)
+    out = [verdict_line(report, md=True), "", env[0] if env else "", *[f"- {line.strip()}" for line in env[1:]], "",
+           "<br>".join(_context(report, True)), ""]
     if report["regressions"]:
         out += ["**Regressions**", "", table(*regression_table(report, md=True)), ""]
     forced = [n for n in report["notes"] if n.startswith("FORCED")]

@@ -16,10 +16,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import synthetic_results as synth
 
 from medbench import regression, tolerances
+from medbench import stats as st
 from medbench import results as results_mod
 from medbench.cli import main
 from medbench.core.errors import MedbenchError
@@ -260,19 +262,161 @@ def test_confidence_intervals_and_significant_mode(runs, tmp_path, capsys):
     rows = [r for r in report["metrics"] if r["pipeline"] == "hog-svm"]
     for r in rows:  # the CIs are the stored ones, statistics.jobs[<id>].metrics_ci
         assert r["base_ci"] == base["statistics"]["jobs"]["hog-svm__seed0"]["metrics_ci"][r["metric"]]
+        assert r["p"] is not None and r["test"]  # same test images: every metric has a paired test
     sig = tolerances.defaults()
     sig.mode = "significant"
     report_sig = regression.compare(base, new, sig, runtime=False)
     statuses = {r["status"] for r in report_sig["metrics"] if r["pipeline"] == "hog-svm"}
-    assert statuses & {"noise"} and statuses & {"regression"}  # 60 test images: some drops are within noise
+    assert statuses & {"noise"} and statuses & {"regression"}  # 60 test images: some drops are not significant
     for r in report_sig["metrics"]:
         if r["status"] == "regression":
-            assert r["ci_overlap"] is False
+            assert r["p_holm"] < sig.alpha and r["marker"] == "worse"
         if r["status"] == "noise":
-            assert r["ci_overlap"] is True and r["delta"] < -r["tolerance"]
+            assert r["p_holm"] >= sig.alpha and r["delta"] < -r["tolerance"] and r["marker"] == "not significant"
     assert len(report_sig["regressions"]) < len(report["regressions"])
     status, out, _ = _compare(capsys, runs["a"], slight, "--no-runtime", "--significant-only")
     assert status == report_sig["exit_status"] and "mode significant" in out
+    # without stored predictions there is no paired test: significant mode falls back on CI overlap
+    bare = [copy.deepcopy(base), copy.deepcopy(new)]
+    for res in bare:
+        for job in res["jobs"]:
+            job.pop("predictions")
+    fallback = regression.compare(*bare, sig, runtime=False)
+    for r in fallback["metrics"]:
+        assert r["p"] is None and r["test"] == "none (no stored test predictions)"
+        if r["status"] == "regression":
+            assert r["ci_overlap"] is False
+        if r["status"] == "noise":
+            assert r["ci_overlap"] is True
+    assert any("confidence-interval overlap" in n for n in fallback["notes"])
+
+
+def _job_from(pipeline: str, y, pred, proba, seed: int = 0) -> dict:
+    """A job record scored on the given test predictions (metrics computed by medbench)."""
+    from medbench.metrics import classification_metrics
+
+    job = synth.job(pipeline, seed, "classical", 1.0, synth.BINARY, len(y), 1)
+    proba = [[1 - p, p] for p in proba]
+    job["metrics"] = classification_metrics(np.asarray(y), np.asarray(pred), np.asarray(proba), list(synth.BINARY), 1)
+    job["predictions"] = {"ids": [f"img{i}" for i in range(len(y))], "y_true": list(y), "y_pred": list(pred),
+                          "proba": proba}
+    return job
+
+
+def test_paired_tests_hand_worked():
+    """30 images (10 negative, 20 positive). BASE gets all right; NEW gets 6 positives and 2 negatives
+    wrong: McNemar b = 8, c = 0, exact p = 2 * 0.5**8; on the positives only b = 6: p = 2 * 0.5**6; on the
+    negatives b = 2: p = 2 * 0.5**2 = 0.5. ROC-AUC goes through DeLong on the same scores."""
+    y = [0] * 10 + [1] * 20
+    base = _job_from("p", y, y, [0.2] * 10 + [0.8] * 20)
+    new_pred = [1, 1] + [0] * 8 + [0] * 6 + [1] * 14
+    new_score = [0.6, 0.7] + [0.3] * 8 + [0.4] * 6 + [0.9] * 14
+    new = _job_from("p", y, new_pred, new_score)
+    out = regression.paired_tests([base], [new], ["accuracy", "sensitivity", "specificity", "roc_auc", "f1"], 2, 1,
+                                  n_resamples=200, seed=0)
+    t = out["tests"]
+    assert out["paired"] and t["accuracy"]["test"] == "McNemar" and (t["accuracy"]["b"], t["accuracy"]["c"]) == (8, 0)
+    assert t["accuracy"]["p"] == pytest.approx(2 * 0.5 ** 8)
+    assert t["sensitivity"]["p"] == pytest.approx(2 * 0.5 ** 6) and t["sensitivity"]["b"] == 6
+    assert t["specificity"]["p"] == pytest.approx(0.5) and t["specificity"]["b"] == 2
+    is_pos = np.asarray(y) == 1
+    expected = st.delong(is_pos, np.asarray([0.2] * 10 + [0.8] * 20), np.asarray(new_score))["p"]
+    assert t["roc_auc"]["test"] == "DeLong" and t["roc_auc"]["p"] == pytest.approx(expected)
+    assert t["f1"]["test"] == "paired bootstrap" and 0 <= t["f1"]["p"] < 0.05  # F1 0.97 -> 1.0 ... every resample
+    # other test images: no paired test, and the reason is given
+    moved = copy.deepcopy(new)
+    moved["predictions"]["ids"][0] = "elsewhere"
+    assert regression.paired_tests([base], [moved], ["accuracy"], 2, 1) == {
+        "paired": False, "reason": "scored on different test images"}
+
+
+def test_holm_over_pipelines_decides_significant_mode():
+    """Two pipelines each drop accuracy by 0.1 with raw McNemar p = 0.0195 (b = 7, c = 1: 2 * 9/256 ... )
+    and 0.0391: Holm makes them 0.039 and 0.039 - both below 0.05; a third pipeline's p of 0.5 takes
+    the family to 0.0586 / 0.0781 / 0.5, and then neither drop is significant."""
+    def row(pipe, p):
+        return regression.metric_row(pipe, 0, "accuracy", 0.9, 0.8, 0.01, mode="significant",
+                                     paired={"test": "McNemar", "p": p})
+    two = [row("a", 0.01953125), row("b", 0.0390625)]
+    regression.holm_over_pipelines(two, lambda r: 0.01, 0.05)
+    assert [r["p_holm"] for r in two] == pytest.approx([0.0390625, 0.0390625])
+    assert [r["status"] for r in two] == ["regression", "regression"]
+    three = [row("a", 0.01953125), row("b", 0.0390625), row("c", 0.5)]
+    regression.holm_over_pipelines(three, lambda r: 0.01, 0.05)
+    assert [r["p_holm"] for r in three] == pytest.approx([0.05859375, 0.078125, 0.5])
+    assert [(r["status"], r["marker"]) for r in three] == [("noise", "not significant")] * 3
+    absolute = regression.metric_row("a", 0, "accuracy", 0.9, 0.8, 0.01, paired={"test": "McNemar", "p": 0.5})
+    assert (absolute["status"], absolute["marker"]) == ("regression", "worse")  # absolute mode: p is shown only
+
+
+def test_markers(runs, tmp_path, capsys):
+    """asv-style markers: worse / better / not significant on metric rows, newly failed and fixed on jobs."""
+    def fail(res, pipe):
+        job = synth.find(res, pipe)
+        job.clear()
+        job.update(pipeline=pipe, seed=0, family="deep", status="error", error="ValueError: boom")
+    broken = _edited(runs["a"], tmp_path / "broken", lambda res: fail(res, "cnn"))
+    report = regression.compare(results_mod.load(runs["a"]), results_mod.load(broken), tolerances.defaults(),
+                                runtime=False)
+    assert [(r["pipeline"], r["marker"]) for r in report["pipelines"]] == [("cnn", "newly failed")]
+    back = regression.compare(results_mod.load(broken), results_mod.load(runs["a"]), tolerances.defaults(),
+                              runtime=False)
+    assert [(r["pipeline"], r["marker"]) for r in back["pipelines"]] == [("cnn", "fixed")]
+    weak = regression.compare(regression.with_statistics(results_mod.load(runs["a"])),
+                              regression.with_statistics(results_mod.load(runs["weak"])), tolerances.defaults(),
+                              runtime=False)
+    worse = {r["marker"] for r in weak["metrics"] if r["pipeline"] == "hog-svm" and r["status"] == "regression"}
+    assert worse == {"worse"}
+    better = regression.compare(results_mod.load(runs["weak"]), results_mod.load(runs["a"]), tolerances.defaults(),
+                                runtime=False)
+    assert {r["marker"] for r in better["metrics"] if r["status"] == "improved"} == {"better"}
+    assert all(r["marker"] == "" for r in better["metrics"] if r["pipeline"] != "hog-svm")
+    status, out, _ = _compare(capsys, runs["a"], broken, "--no-runtime")
+    assert "newly failed" in out or " !" in out
+
+
+# ------------------------------------------------------------------------ environments and runtime
+def _with_env(src: Path, dest: Path, **env) -> Path:
+    return _edited(src, dest, lambda res: res["environment"].update(env))
+
+
+def test_environment_differences_are_printed_first(runs, tmp_path, capsys):
+    base = _with_env(runs["a"], tmp_path / "base", git_commit="a" * 40, git_dirty=False, gpus=[])
+    new = _with_env(runs["a"], tmp_path / "new", git_commit="b" * 40, git_dirty=True, gpus=[],
+                    libraries={"numpy": "3"})
+    status, out, _ = _compare(capsys, base, new, "--json", tmp_path / "c.json", "--markdown", tmp_path / "c.md")
+    report = json.loads((tmp_path / "c.json").read_text())
+    assert status == 0
+    diffs = {d["key"]: (d["base"], d["new"]) for d in report["environment"]["differences"]}
+    assert diffs == {"git_commit": ("a" * 40, "b" * 40), "git_dirty": ("no", "yes"), "libraries.numpy": ("2", "3")}
+    lines = out.splitlines()
+    assert lines[1] == "environment: 3 differences (BASE -> NEW)"
+    assert lines[2] == "  git commit: aaaaaaaaaaaa -> bbbbbbbbbbbb" and lines[4] == "  numpy: 2 -> 3"
+    assert "environment: 3 differences" in (tmp_path / "c.md").read_text().splitlines()[2]
+    status, out, _ = _compare(capsys, base, base)
+    assert out.splitlines()[1] == "environment: identical (code, libraries, machine)"
+
+
+def test_runtime_judged_only_on_the_same_machine(runs, tmp_path, capsys):
+    base = _with_env(runs["a"], tmp_path / "base", gpus=[])
+    slow = _edited(base, tmp_path / "slow", lambda res: synth.find(res, "hog-svm")["runtime"].update(
+        fit_time_s=synth.find(res, "hog-svm")["runtime"]["fit_time_s"] * 3))
+    gpu = _with_env(slow, tmp_path / "gpu", gpus=["NVIDIA H100 80GB HBM3"])
+    other_cpu = _with_env(slow, tmp_path / "cpu", cpu="Other CPU", cpu_count=16)
+    assert _compare(capsys, base, slow)[0] == 1  # same machine: the 3x slower fit is a regression
+    for other in (gpu, other_cpu):
+        status, out, _ = _compare(capsys, base, other, "--json", tmp_path / "c.json")
+        report = json.loads((tmp_path / "c.json").read_text())
+        assert status == 0 and not report["runtime_judged"] and "the machines differ" in report["runtime_reason"]
+        assert "--force-runtime" in out and "x3.00" in out
+    assert "GPUs" not in json.loads((tmp_path / "c.json").read_text())["runtime_reason"]
+    report = regression.compare(results_mod.load(base), results_mod.load(other_cpu), tolerances.defaults(),
+                                force_runtime=True)
+    assert report["exit_status"] == 1 and report["runtime_judged"]
+    assert "although the machines differ (CPU test CPU vs Other CPU; core count 2 vs 16)" in report["runtime_reason"]
+    # a GPU list recorded by one run only (an older results.json) is no difference
+    assert not regression.compare(results_mod.load(runs["a"]), results_mod.load(
+        _with_env(runs["a"], tmp_path / "nogpu", gpus=[])), tolerances.defaults())["environment"]["machine_differences"]
 
 
 def test_compare_in_process_refuses_and_forces(runs):
