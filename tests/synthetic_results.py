@@ -54,9 +54,11 @@ def job(pipeline: str, seed: int, family: str, strength: float, class_names: tup
 
 def make(pipelines=PIPELINES, seeds=(0,), class_names: tuple[str, ...] = BINARY, n: int = 60,
          n_resamples: int | None = 100, title: str = "Synthetic chest X-rays", spec: str = "synthetic",
-         failed: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
+         failed: tuple[tuple[str, str], ...] = (), created: str = "2026-01-01T00:00:00+0000",
+         environment: dict[str, Any] | None = None) -> dict[str, Any]:
     """A complete results dict; with ``n_resamples`` its statistics section too. ``failed``: (pipeline,
-    error) pairs recorded as failed jobs (seed of the first seed)."""
+    error) pairs recorded as failed jobs (seed of the first seed). ``environment``: keys to set in the
+    environment section (e.g. ``git_commit``, ``gpus``)."""
     k = len(class_names)
     positive = 1 if k == 2 else None
     jobs = [job(p, s, fam, strength, class_names, n, positive) for p, fam, strength in pipelines for s in seeds]
@@ -65,7 +67,7 @@ def make(pipelines=PIPELINES, seeds=(0,), class_names: tuple[str, ...] = BINARY,
     counts = {c: n // k + (i < n % k) for i, c in enumerate(class_names)}
     res = {
         "schema": results_mod.SCHEMA, "schema_version": results_mod.SCHEMA_VERSION, "medbench_version": "0.0.test",
-        "created": "2026-01-01T00:00:00+0000", "command": "medbench run --dataset synthetic",
+        "created": created, "command": "medbench run --dataset synthetic",
         "config": {"pipelines": [p for p, _, _ in pipelines], "seeds": list(seeds)},
         "dataset": {"name": "synthetic", "spec": spec, "title": title, "task": "binary" if k == 2 else "multi-class",
                     "class_names": list(class_names), "positive_class": class_names[1] if k == 2 else None,
@@ -76,7 +78,7 @@ def make(pipelines=PIPELINES, seeds=(0,), class_names: tuple[str, ...] = BINARY,
                   "counts": {"train": {c: 2 * v for c, v in counts.items()}, "val": dict(counts),
                              "test": dict(counts)}},
         "environment": {"cpu": "test CPU", "cpu_count": 2, "memory_gb": 8.0, "python": "3.11", "platform": "test",
-                        "keras_backend": "tensorflow", "libraries": {"numpy": "2"}},
+                        "keras_backend": "tensorflow", "libraries": {"numpy": "2"}, **(environment or {})},
         "jobs": jobs,
     }
     if n_resamples:

@@ -21,8 +21,8 @@ import pytest
 import synthetic_results as synth
 
 from medbench import regression, tolerances
-from medbench import stats as st
 from medbench import results as results_mod
+from medbench import stats as st
 from medbench.cli import main
 from medbench.core.errors import MedbenchError
 from medbench.reports import compare as render
