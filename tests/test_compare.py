@@ -495,6 +495,7 @@ def test_tolerance_file_and_overrides():
     assert math.isinf(tol.metric_tolerance("x", "roc_auc"))
     assert tol.mode_for("x") == "significant" and tol.mode_for("y") == "absolute"
     assert tol.unchecked() == ["fit_time_s", "x every metric"]
+    assert tol.alpha == 0.05 and tolerances.loads("[compare]\nalpha = 0.01\n").alpha == 0.01
     assert json.dumps(tol.to_dict())  # JSON-able (inf as null)
 
 
@@ -508,6 +509,8 @@ def test_tolerance_file_and_overrides():
     ("[runtime.floor]\nfit_time_s = inf\n", "t.toml: runtime.floor.fit_time_s: must be a finite number"),
     ("[compare]\nmode = 'strict'\n", "t.toml: compare.mode: must be 'absolute' or 'significant', got 'strict'"),
     ("[compare]\nmissing = 'ignore'\n", "t.toml: compare.missing: must be 'fail' or 'warn'"),
+    ("[compare]\nalpha = 1.5\n", "t.toml: compare.alpha: 1.5 is out of range: must be between 0 and 1"),
+    ("[compare]\nalpha = 0\n", "t.toml: compare.alpha: 0 is out of range: must be between 0 and 1"),
     ("[pipelines.hog-svm]\ntolerance = 1\n", "t.toml: pipelines.hog-svm.tolerance: is not a known key"),
     ("[pipelines]\nhog-svm = 1\n", "t.toml: pipelines.hog-svm: must be an object, got an integer 1"),
     ("[thresholds]\n", "t.toml: thresholds: is not a known key"),

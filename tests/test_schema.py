@@ -46,6 +46,18 @@ def test_the_committed_baseline_and_synthetic_results_are_valid(valid):
     assert res["schema_version"] == 1 and "statistics" not in res
     results_mod.validate(valid, "synthetic")
     results_mod.validate(synth.make(class_names=("a", "b", "c"), seeds=(0, 1), n=30, n_resamples=20), "multi")
+    assert "git_commit" not in res["environment"]  # written before provenance was recorded: still valid
+
+
+def test_provenance_fields_are_optional_and_typed(valid):
+    """Every environment field added for provenance is accepted when present and optional when absent."""
+    with_env = {**valid, "environment": {**valid["environment"], "git_commit": "unknown", "git_dirty": None,
+                                         "source_hash": "0" * 64, "gpus": [], "machine": "x86_64",
+                                         "deep": {"backend": "jax", "device": "gpu", "device_name": "H100"}}}
+    results_mod.validate(with_env, "new")
+    results_mod.validate({**with_env, "environment": {**with_env["environment"], "git_commit": "a" * 40,
+                                                      "git_dirty": True, "gpus": None, "deep": None}}, "new")
+    results_mod.validate({**valid, "environment": {}}, "empty")
 
 
 def _job(res: dict, i: int = 0) -> dict:
@@ -84,6 +96,10 @@ EDITS = {
         lambda r: r["statistics"]["pipelines"][0]["job_ids"].__setitem__(0, "cnn__seed9"),
         "statistics.pipelines[0].job_ids: 'cnn__seed9' is not a successful job"),
     "failed job without its error": (lambda r: _job(r).update(status="error"), "jobs[0].error: missing (required)"),
+    "git commit not a sha": (lambda r: r["environment"].update(git_commit="HEAD; rm -rf"),
+                             "environment.git_commit: 'HEAD; rm -rf' does not have the expected form"),
+    "gpus as a string": (lambda r: r["environment"].update(gpus="H100"),
+                         "environment.gpus: must be an array or a null, got a string 'H100'"),
 }
 
 
