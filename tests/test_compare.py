@@ -564,3 +564,19 @@ def test_real_runs_end_to_end(shared_datasets, tmp_path):
     assert {r["pipeline"] for r in report["regressions"]} == {"hog-xgboost"}
     assert all(r["delta"] == 0 for r in report["metrics"] if r["pipeline"] == "majority")
     assert any("options differ" in n and "xgboost__n_estimators=2" in n for n in report["notes"])
+
+
+def test_force_runtime_on_the_command_line(runs, tmp_path, capsys):
+    import inspect
+
+    from medbench import api
+
+    if "force_runtime" not in inspect.signature(api.compare).parameters:
+        pytest.skip("medbench.api.compare has no force_runtime keyword yet")
+    base = _with_env(runs["a"], tmp_path / "base", gpus=[])
+    slow = _edited(base, tmp_path / "slow", lambda res: synth.find(res, "hog-svm")["runtime"].update(
+        fit_time_s=synth.find(res, "hog-svm")["runtime"]["fit_time_s"] * 3))
+    other = _with_env(slow, tmp_path / "other", cpu="Other CPU")
+    assert _compare(capsys, base, other)[0] == 0
+    status, out, _ = _compare(capsys, base, other, "--force-runtime")
+    assert status == 1 and "runtime judged although the machines differ (CPU test CPU vs Other CPU)" in out

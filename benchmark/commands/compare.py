@@ -18,7 +18,9 @@ EPILOG = """exit status: 0 no regression, 1 regression (a metric dropped by more
 its value - missing, null, NaN or infinite in NEW -, a runtime ratio above its limit, a BASE pipeline
 missing or failed in NEW), 2 usage or input error (e.g. runs on different datasets or splits without
 --force, a results.json or tolerances file that does not match its schema). A limit of inf in the
-tolerances is never checked: the verdict line names every such limit.
+tolerances is never checked: the verdict line names every such limit. The differences between BASE's
+and NEW's environments (git commit, source hash, libraries, machine) are printed first; runtime is
+judged only when both ran on the same machine (CPU model, core count, GPUs) or with --force-runtime.
 
 examples:
   medbench compare results/v1 results/v2
@@ -40,8 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="compare even when datasets or splits differ (the report says so)")
     p.add_argument("--no-runtime", action="store_true",
                    help="show runtime ratios but never fail on them (for CI machines unlike BASE's)")
+    p.add_argument("--force-runtime", action="store_true",
+                   help="judge runtime even when BASE and NEW ran on different machines (CPU model, core count "
+                        "or GPUs differ); by default runtime is then shown, not judged")
     p.add_argument("--significant-only", action="store_true",
-                   help="a drop beyond tolerance fails only if the CIs do not overlap (mode = significant)")
+                   help="a drop beyond tolerance fails only if it is significant: paired test on the same test "
+                        "images, Holm-corrected over pipelines (CIs apart when there is none) (mode = significant)")
     p.add_argument("--markdown", type=Path, metavar="FILE", help="also write a markdown report (PR comment)")
     p.add_argument("--json", type=Path, metavar="FILE",
                    help="where to write compare.json (default: beside NEW's results.json)")
@@ -52,8 +58,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    forced = {"force_runtime": True} if args.force_runtime else {}
     report = api.compare(args.base, args.new, tolerances=args.tolerances, force=args.force,
-                         runtime=not args.no_runtime, significant_only=args.significant_only, store=args.store)
+                         runtime=not args.no_runtime, significant_only=args.significant_only, store=args.store,
+                         **forced)
     new_path = baseline.resolve(args.new, args.store)
     json_path = args.json or (new_path if new_path.is_dir() else new_path.parent) / "compare.json"
     write_json(json_path, report)
