@@ -140,9 +140,16 @@ def _context(report: dict[str, Any], md: bool) -> list[str]:
     code = escape.md_code if md else escape.plain
     same = "identical in both runs" if report["comparable"] else "DIFFERENT (forced)"
     n_ci = sum(r["ci_overlap"] is not None for r in report["metrics"])
-    noise = (f"noise: both runs have confidence intervals on {n_ci} of {len(report['metrics'])} rows "
-             "(overlapping CIs: a change within noise)" if n_ci
-             else "noise: no confidence intervals in the results (tolerances only)")
+    n_paired = sum(r.get("p") is not None for r in report["metrics"])
+    rows = len(report["metrics"])
+    if n_paired:
+        noise = (f"noise: paired tests on the same test images on {n_paired} of {rows} rows (McNemar, DeLong, "
+                 "paired bootstrap; p Holm-corrected over pipelines), confidence intervals on " f"{n_ci}")
+    elif n_ci:
+        noise = (f"noise: both runs have confidence intervals on {n_ci} of {rows} rows "
+                 "(overlapping CIs: a change within noise); no paired tests (not the same stored test images)")
+    else:
+        noise = "noise: no paired tests and no confidence intervals in the results (tolerances only)"
     t = _text(md)
 
     def run(r: dict[str, Any]) -> str:
