@@ -16,6 +16,7 @@ from medbench import api, api_suite
 from medbench.commands import baseline as baseline_cmd
 from medbench.commands import cache as cache_cmd
 from medbench.commands import compare as compare_cmd
+from medbench.commands import history as history_cmd
 from medbench.commands import profiles as profiles_cmd
 from medbench.commands import suite as suite_cmd
 from medbench.commands.common import add_scheduler_options
@@ -38,7 +39,7 @@ environment:
 
 # Modules adding sub-commands: each has ``register(subparsers)``, which adds its parser and sets
 # ``handler`` (a function taking the parsed args and returning the exit status) with set_defaults.
-COMMAND_MODULES = (compare_cmd, baseline_cmd, profiles_cmd, cache_cmd, suite_cmd)
+COMMAND_MODULES = (compare_cmd, baseline_cmd, profiles_cmd, cache_cmd, suite_cmd, history_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
