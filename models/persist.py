@@ -161,6 +161,7 @@ def _encode_step(index: int, name: str, step: Any) -> tuple[dict[str, Any], dict
                  "params": _params(step, where)}, {f"{stem}.ubj": data})
     if cls in KERAS_ESTIMATORS:
         files, models, attributes = {}, {}, {}
+        custom = _keras_custom_objects(type(step))
         for attr in KERAS_ESTIMATORS[cls]:
             model = getattr(step, attr, None)
             if model is None:
@@ -168,6 +169,12 @@ def _encode_step(index: int, name: str, step: Any) -> tuple[dict[str, Any], dict
                 continue
             fname = f"{stem}.{attr.rstrip('_')}.keras"
             files[fname] = _save_keras_model(model)
+            try:  # a folder that cannot be loaded back safely is never written
+                _load_keras_model(Path("."), fname, files[fname], custom)
+            except MedbenchError as exc:
+                raise MedbenchError(f"{where}: its Keras model {attr} cannot be loaded back with safe_mode "
+                                    f"({str(exc).split(': ', 2)[-1]}); custom layers must be registered "
+                                    f"serialisable Keras objects") from None
             models[attr] = fname
         for attr, value in vars(step).items():
             if not attr.endswith("_") or attr.startswith("_") or attr in models or attr in KERAS_SKIPPED:
@@ -405,10 +412,15 @@ def _load_keras_model(folder: Path, fname: str, data: bytes, custom_objects: dic
                                   f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
 
 
+def _keras_custom_objects(cls: type) -> dict[str, Any]:
+    """The custom Keras classes a Keras estimator's module lists in ``keras_custom_objects()`` (if any)."""
+    hook = getattr(importlib.import_module(cls.__module__), "keras_custom_objects", None)
+    return dict(hook()) if callable(hook) else {}
+
+
 def _load_keras_estimator(folder: Path, desc: dict[str, Any], files: dict[str, bytes]) -> Any:
     cls = _class(folder, desc["class"], KERAS_ESTIMATORS)
-    hook = getattr(importlib.import_module(cls.__module__), "keras_custom_objects", None)
-    custom = hook() if callable(hook) else {}
+    custom = _keras_custom_objects(cls)
     try:
         est = cls(**desc.get("params", {}))
         for attr, value in (desc.get("attributes") or {}).items():

@@ -351,3 +351,16 @@ def test_reloaded_cnn_reproduces_probabilities(saved, pneumonia_small: Dataset, 
     _flip(keras_file, keras_file.stat().st_size // 2)
     with pytest.raises(MedbenchError, match=r"00-cnn\.model\.keras does not match its SHA-256"):
         load_model(copy)
+
+
+@pytest.mark.slow
+def test_reloaded_transfer_model_reproduces_probabilities(saved, pneumonia_small: Dataset,
+                                                          pneumonia_small_split: Split):
+    """A transfer row with its custom preprocessing layers (random init: no ImageNet weights offline)."""
+    fitted, folder, _ = saved("transfer-mobilenetv3small", weights="random", epochs="1")
+    x = _test_images(pneumonia_small, pneumonia_small_split)
+    expected = fitted.predict_proba(x)
+    model = load_model(folder)
+    got = model.predict_proba(x)
+    assert np.abs(got - expected).max() <= 1e-5 and (got.argmax(1) == expected.argmax(1)).all()
+    assert sorted(model.meta["steps"][0]["models"]) == ["extractor_", "head_", "model_"]
