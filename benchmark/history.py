@@ -123,6 +123,8 @@ def add(run: str | Path, store: str | Path | None = None, commit: str | None = N
 
 
 # ---------------------------------------------------------------------------------------------- index
+# <machine>/<version>/results.json, each part a plain folder name: an edited index cannot point outside the store
+SAFE_PATH = r"^[A-Za-z0-9][A-Za-z0-9._+-]*/[A-Za-z0-9][A-Za-z0-9._+-]*/results\.json$"
 INDEX_JSON_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object", "required": ["schema", "schema_version", "entries"],
@@ -131,7 +133,7 @@ INDEX_JSON_SCHEMA = {
         "entries": {"type": "array", "items": {
             "type": "object", "required": ["machine", "version", "path", "created", "dataset", "split"],
             "properties": {"machine": {"type": "string", "minLength": 1}, "version": {"type": "string", "minLength": 1},
-                           "path": {"type": "string", "pattern": r"^[^/\\][^\\]*/results\.json$"},
+                           "path": {"type": "string", "pattern": SAFE_PATH},
                            "created": {"type": ["string", "null"]}, "dataset": {"type": ["string", "null"]},
                            "split": {"type": ["string", "null"]}}}},
     },

@@ -100,6 +100,11 @@ def test_index_is_rebuilt_when_lost_and_refused_when_broken(store, tmp_path):
     (copy / "index.json").write_text('{"schema": "medbench.history", "schema_version": 1, "entries": [{}]}')
     with pytest.raises(MedbenchError, match=r"index.json: entries\[0\].machine: missing"):
         history.entries(copy)
+    entry = json.loads((store / "index.json").read_text())["entries"][0]
+    (copy / "index.json").write_text(json.dumps({"schema": "medbench.history", "schema_version": 1,
+                                                 "entries": [{**entry, "path": "../../etc/results.json"}]}))
+    with pytest.raises(MedbenchError, match=r"entries\[0\].path: '../../etc/results.json' does not have the expected"):
+        history.analyse(copy)
 
 
 @pytest.mark.parametrize("argv, message", [
