@@ -474,12 +474,6 @@ def load_pipeline(folder: str | os.PathLike) -> tuple[Pipeline, dict[str, Any]]:
     return Pipeline(steps), desc
 
 
-def folder_size(folder: str | os.PathLike) -> int:
-    """Bytes of the files a saved model's manifest lists (what has to be shipped)."""
-    manifest = _read_manifest(Path(folder))
-    return int(sum(int(e.get("bytes", 0)) for e in manifest["files"].values()))
-
-
-__all__ = ["CARD", "DESCRIPTION", "FORMAT", "FORMAT_VERSION", "MANIFEST", "SKOPS_TRUSTED", "folder_size",
+__all__ = ["CARD", "DESCRIPTION", "FORMAT", "FORMAT_VERSION", "MANIFEST", "SKOPS_TRUSTED",
            "load_pipeline", "model_dir", "read_meta", "read_model", "read_verified", "save_pipeline", "saved_job_key",
            "write_document"]
