@@ -86,7 +86,8 @@ def _entry(results: dict[str, Any], machine: str, version: str, rel: str, commit
     env = results.get("environment") or {}
     return {
         "machine": machine, "version": version, "path": rel,
-        "commit": commit or env.get("git_commit") or profiling.UNKNOWN, "dirty": env.get("git_dirty"),
+        "commit": commit or env.get("git_commit") or profiling.UNKNOWN,
+        "git_commit": env.get("git_commit") or profiling.UNKNOWN, "dirty": env.get("git_dirty"),
         "created": results.get("created"), "medbench_version": results.get("medbench_version"),
         "source_hash": env.get("source_hash"), "dataset": results["dataset"].get("spec"),
         "dataset_name": results["dataset"].get("name"), "split": results["split"].get("fingerprint"),
@@ -296,8 +297,8 @@ def _series(root: Path, group: list[dict[str, Any]], tol: Tolerances) -> dict[st
         "machine": group[0]["machine"], "machine_text": profiling.machine_text(latest.get("environment")),
         "dataset": latest["dataset"].get("spec"), "title": latest["dataset"].get("title"),
         "split": latest["split"].get("fingerprint"), "class_names": latest["dataset"]["class_names"],
-        "versions": [{k: v.entry.get(k) for k in ("version", "commit", "dirty", "created", "medbench_version",
-                                                   "source_hash", "path")} for v in versions],
+        "versions": [{k: v.entry.get(k) for k in ("version", "commit", "git_commit", "dirty", "created",
+                                                   "medbench_version", "source_hash", "path")} for v in versions],
         "pipelines": pipelines, "metrics": metrics, "tracks": tracks,
         "regressions": [c for c in changes if c["direction"] == "worse"],
         "improvements": [c for c in changes if c["direction"] == "better"],

@@ -67,10 +67,11 @@ def series_markdown(i: int, s: dict[str, Any]) -> list[str]:
            f"Dataset {escape.md_code(s['dataset'])}, split {escape.md_code(str(s['split'])[:12])}, machine "
            f"{escape.md_code(s['machine'])}; {len(versions)} version{'s' if len(versions) != 1 else ''}, oldest "
            "first (by the time each run was made).", "", "### Versions", ""]
-    rows = [[f"#{k + 1}", escape.md_code(v["version"]), escape.md_code(str(v.get("commit") or "unknown")[:12]),
+    rows = [[f"#{k + 1}", escape.md_code(v["version"]),
+             escape.md_code(str(v.get("git_commit") or v.get("commit") or "unknown")[:12]),
              {True: "yes", False: "no", None: "–"}[v.get("dirty")], escape.md(v.get("created") or "–"),
              escape.md(v.get("medbench_version") or "–")] for k, v in enumerate(versions)]
-    out += [_table(["#", "Version", "Commit", "Dirty", "Run at", "medbench"], rows), ""]
+    out += [_table(["#", "Version", "Git commit", "Dirty", "Run at", "medbench"], rows), ""]
     out += ["### Regressions", ""]
     if s["regressions"]:
         out += ["Each row is a change for the worse found by the change-point search; *First version* is the "
