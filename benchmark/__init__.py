@@ -11,6 +11,7 @@ from medbench.api import Results, compare, load_results, report, run
 from medbench.api_suite import report_suite, run_suite
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
+from medbench.predict import load_model
 
-__all__ = ["MedbenchError", "Results", "__version__", "compare", "load_results", "report", "report_suite", "run",
-           "run_suite"]
+__all__ = ["MedbenchError", "Results", "__version__", "compare", "load_model", "load_results", "report",
+           "report_suite", "run", "run_suite"]

@@ -29,8 +29,9 @@ from medbench.core.version import __version__
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
 from medbench.metrics import HEADLINE
-from medbench.models import registry
+from medbench.models import persist, registry
 from medbench.profiling import environment
+from medbench.reports import model_card
 from medbench.reports.build import write_report
 from medbench.reports.figures import SAMPLES, save_samples
 from medbench.runner import Job
@@ -140,7 +141,7 @@ def run(dataset: str = "pneumoniamnist", pipelines: Sequence[str] = ("all",), se
         bootstrap_seed: int = 0, n_jobs: int = -1, fresh: bool = False, profile: str | None = None,
         command: str | None = None, log: Callable[[str], None] | None = _stderr,
         capture_native_logs: bool = True, scheduler: str | None = "local", gpu_resource: str | None = None,
-        max_image_pixels: int | None = None) -> Results:
+        max_image_pixels: int | None = None, save_models: bool = False) -> Results:
     """Run ``pipelines`` x ``seeds`` on one split of ``dataset``; write results, report and figures to ``out``.
 
     ``options`` maps pipeline -> ``{param: value}`` (or is a list of ``"PIPELINE.KEY=VALUE"`` strings); every
@@ -148,7 +149,9 @@ def run(dataset: str = "pneumoniamnist", pipelines: Sequence[str] = ("all",), se
     reused when their key and body check (``fresh=True`` ignores them). ``log`` receives one line per job
     (``None``: silent). Library noise (TensorFlow's C++ log lines) goes to ``out/medbench.log``.
     ``scheduler`` is ``local``, ``processes:N`` or ``tcp://HOST:PORT`` (Dask; see :mod:`medbench.engine`);
-    ``gpu_resource`` (e.g. ``"GPU=1"``) is the Dask worker resource deep jobs ask for.
+    ``gpu_resource`` (e.g. ``"GPU=1"``) is the Dask worker resource deep jobs ask for. ``save_models`` saves
+    every fitted pipeline to ``out/models/<pipeline>__seed<N>/`` with a MODEL_CARD.md (no pickle; see
+    :func:`medbench.load_model`).
     Returns the :class:`Results`; failed pipelines are in ``Results.failed``.
     """
     seeds = list(seeds)
@@ -183,14 +186,42 @@ def run(dataset: str = "pneumoniamnist", pipelines: Sequence[str] = ("all",), se
             "test_fraction": test_fraction, "options": opts, "n_jobs": n_jobs, "profile": profile,
             "resplit_per_seed": resplit_per_seed, "bootstrap_resamples": bootstrap_resamples,
             "bootstrap_seed": bootstrap_seed, "scheduler": scheduler or "local", "max_image_pixels": max_image_pixels,
+            "save_models": save_models,
         }
         res = _run_jobs(plan, seeds, n_jobs=n_jobs, fresh=fresh, command=command or _command(dataset), log=log,
-                        scheduler=scheduler, deep_resources=deep_resources)
+                        scheduler=scheduler, deep_resources=deep_resources, save_models=save_models)
         # CIs and paired tests once, at the end (`medbench report` reuses them: same report, byte for byte).
         data = results_mod.add_statistics(res, n_resamples=bootstrap_resamples, seed=bootstrap_seed)
         outdir.guarded_write(lambda: results_mod.write(data, out_dir), out_dir)
         outdir.guarded_write(lambda: write_report(data, out_dir), out_dir)
+        if save_models:
+            _write_model_cards(data, out_dir, log)
     return Results(data, out_dir)
+
+
+def _write_model_cards(data: dict[str, Any], out_dir: Path, log) -> None:
+    cis = (data.get("statistics") or {}).get("jobs") or {}
+    for job in results_mod.ok_jobs(data):
+        saved = job.get("saved_model")
+        if not saved or saved.startswith("not saved"):
+            if saved and log:
+                log(f"medbench: warning: {job['job_id']}: model {saved}")
+            continue
+        ci = (cis.get(job["job_id"]) or {}).get("metrics_ci")
+        outdir.guarded_write(lambda j=job, c=ci, f=out_dir / saved: write_model_card(f, record=j, metrics_ci=c),
+                             out_dir)
+
+
+def write_model_card(folder: str | Path, *, record: dict[str, Any] | None = None,
+                     metrics_ci: dict[str, Any] | None = None) -> Path:
+    """Render the card of the saved model in ``folder`` (verified first) and add it as MODEL_CARD.md."""
+    folder = Path(folder)
+    manifest, meta = persist.read_model(folder)
+    listed = {k: v for k, v in manifest["files"].items() if k != persist.CARD}
+    size = sum(int(e["bytes"]) for e in listed.values())
+    text = model_card.render(model_card.facts(meta, record=record, metrics_ci=metrics_ci, size_bytes=size,
+                                              n_files=len(listed)))
+    return persist.write_document(folder, persist.CARD, text)
 
 
 def _command(dataset: str) -> str:
@@ -220,11 +251,11 @@ def _plan(ds: Dataset, out: Path, specs, opts, seeds, *, split_seed, split_manif
 
 
 def _run_jobs(plan: _Plan, seeds: list[int], *, n_jobs: int, fresh: bool, command: str, log,
-              scheduler: str | None, deep_resources: dict[str, float]) -> dict[str, Any]:
+              scheduler: str | None, deep_resources: dict[str, float], save_models: bool) -> dict[str, Any]:
     env = environment()
     jobs = [Job(p.name, seed, plan.options.get(p.name, {})) for p in plan.specs for seed in seeds]
     planned = [runner.plan_job(plan.ds, plan.seed_splits[j.seed][0], j, plan.out, n_jobs,
-                               plan.seed_splits[j.seed][1], reuse=not fresh) for j in jobs]
+                               plan.seed_splits[j.seed][1], reuse=not fresh, save_models=save_models) for j in jobs]
     records: dict[str, dict[str, Any]] = {}
     state: dict[str, Any] = {"res": {}}
 

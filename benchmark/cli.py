@@ -17,6 +17,7 @@ from medbench.commands import baseline as baseline_cmd
 from medbench.commands import cache as cache_cmd
 from medbench.commands import compare as compare_cmd
 from medbench.commands import history as history_cmd
+from medbench.commands import predict as predict_cmd
 from medbench.commands import profiles as profiles_cmd
 from medbench.commands import suite as suite_cmd
 from medbench.commands.common import add_scheduler_options
@@ -33,13 +34,14 @@ EPILOG = """examples:
   medbench run --dataset coronahack:data/coronahack --task etiology --allow-missing
   medbench run --pipelines classical baseline --seeds 0 1 2   # mean ± sd over seeds, CIs, tests
   medbench report results/pneumoniamnist        # rebuild report.md/.html and figures from results.json
+  medbench run --pipelines hog-svm --save-models && medbench predict results/pneumoniamnist/models/hog-svm__seed0 new/
   medbench suite suites/chest-xray.toml          # every pipeline on four chest X-ray datasets + cross-dataset stats
 environment:
 """ + "\n".join(f"  {name:<26}{what}" for name, what in settings.DOCUMENTED) + "\n"
 
 # Modules adding sub-commands: each has ``register(subparsers)``, which adds its parser and sets
 # ``handler`` (a function taking the parsed args and returning the exit status) with set_defaults.
-COMMAND_MODULES = (compare_cmd, baseline_cmd, profiles_cmd, cache_cmd, suite_cmd, history_cmd)
+COMMAND_MODULES = (compare_cmd, baseline_cmd, profiles_cmd, cache_cmd, suite_cmd, history_cmd, predict_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-image-pixels", type=int, default=None, metavar="N",
                      help="refuse (per file) images with more pixels than this (default: Pillow's 89,478,485); "
                           "a guard against decompression bombs")
+    run.add_argument("--save-models", action="store_true",
+                     help="save every fitted pipeline to OUT/models/<pipeline>__seed<N>/ with a MODEL_CARD.md "
+                          "(no pickle; use it with `medbench predict`)")
     add_scheduler_options(run)
 
     sub.add_parser("datasets", help="list the datasets medbench knows")
@@ -156,7 +161,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         resplit_per_seed=args.resplit_per_seed, bootstrap_resamples=args.bootstrap_resamples,
         bootstrap_seed=args.bootstrap_seed, n_jobs=args.n_jobs, fresh=args.fresh,
         profile=getattr(args, "profile", None), command=api.command_line(getattr(args, "_argv", sys.argv[1:])),
-        scheduler=args.scheduler, gpu_resource=args.gpu_resource, max_image_pixels=args.max_image_pixels)
+        scheduler=args.scheduler, gpu_resource=args.gpu_resource, max_image_pixels=args.max_image_pixels,
+        save_models=args.save_models)
     print(tabulate(*reversed(leaderboard(res.data)), tablefmt="simple", disable_numparse=True))
     print(f"\nreport: {res.path / 'report.md'}", file=sys.stderr)
     for r in res.failed:

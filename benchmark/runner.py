@@ -28,13 +28,14 @@ from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 
+from medbench import predict
 from medbench.core import cachekeys, settings
 from medbench.core.atomic import json_roundtrip, read_json, write_json
 from medbench.core.errors import MedbenchError
 from medbench.datasets.dataset import Dataset
 from medbench.features import cache
 from medbench.metrics import choose_threshold, classification_metrics, predict_with_threshold, roc_auc
-from medbench.models import registry
+from medbench.models import persist, registry
 from medbench.profiling import PeakMemory, timer
 from medbench.results import job_id as make_job_id
 from medbench.splits import Split
@@ -184,8 +185,10 @@ def identity(pipe: Pipeline) -> dict[str, Any]:
     return out
 
 
-def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1) -> dict[str, Any]:
-    """Run one job and return its record (no I/O)."""
+def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, save_model_to: Path | None = None,
+                     job_key: str | None = None, split_fingerprint: str | None = None) -> dict[str, Any]:
+    """Run one job and return its record (no I/O, unless ``save_model_to`` asks to save the fitted pipeline
+    under ``save_model_to/models/<job id>/``)."""
     spec, pipe, resolved = build(job, ds.n_classes, ds.image_shape, n_jobs)
     X = {s: take(ds.images, split.indices(s)) for s in ("train", "val", "test")}
     y = {s: ds.labels[split.indices(s)] for s in ("train", "val", "test")}
@@ -229,6 +232,15 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1) -> d
         positive = None
         y_pred = proba.argmax(axis=1)
     variant = getattr(best, "variant_", None)
+    saved = None
+    if save_model_to is not None:
+        try:
+            saved = str(predict.save_job_model(save_model_to, fitted, ds, split, job, threshold, family=spec.family,
+                                               summary=spec.summary, params={**best_params, **pinned},
+                                               split_fingerprint=split_fingerprint, job_key=job_key)
+                        .relative_to(save_model_to))
+        except MedbenchError as exc:  # e.g. a plugin step that cannot be saved safely: the job still counts
+            saved = f"not saved: {exc}"
     return {
         "pipeline": job.pipeline,
         "name": f"{job.pipeline} ({variant})" if variant else job.pipeline,
@@ -249,6 +261,7 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1) -> d
             best_p_val, ds.class_names, positive),
         "runtime": runtime,
         "model_info": getattr(best, "report_info_", {}) or {},
+        **({"saved_model": saved} if saved is not None else {}),
         "predictions": {
             "ids": ds.ids[split.test].tolist(),
             "y_true": y["test"].tolist(),
@@ -268,18 +281,26 @@ class Planned:
     family: str
     split_fingerprint: str
     cached: dict[str, Any] | None = None
+    save_model_to: Path | None = None  # the run's OUT when --save-models
 
 
 def plan_job(ds: Dataset, split: Split, job: Job, out_dir: Path, n_jobs: int = -1,
-             split_fingerprint: str | None = None, reuse: bool = True) -> Planned:
-    """Key ``job`` and look for a reusable record (no fitting). Unknown pipelines/options raise here."""
+             split_fingerprint: str | None = None, reuse: bool = True, save_models: bool = False) -> Planned:
+    """Key ``job`` and look for a reusable record (no fitting). Unknown pipelines/options raise here.
+
+    With ``save_models``, a record is reused only if the model saved beside it was made by the same job key.
+    """
     fp = split_fingerprint or split.fingerprint(ds)
     spec, pipe, _ = build(job, ds.n_classes, ds.image_shape, n_jobs)
     inputs = job.key_inputs(ds, fp, identity(pipe))
+    save_to = Path(out_dir) if save_models else None
     if not reuse:
-        return Planned(job, inputs, "--fresh", spec.family, fp)
+        return Planned(job, inputs, "--fresh", spec.family, fp, None, save_to)
     cached, reason = load_cached(out_dir, job, inputs)
-    return Planned(job, inputs, reason, spec.family, fp, cached)
+    if cached is not None and save_models and persist.saved_job_key(
+            persist.model_dir(out_dir, job.pipeline, job.seed)) != cachekeys.digest(inputs):
+        cached, reason = None, "no saved model for this job (--save-models)"
+    return Planned(job, inputs, reason, spec.family, fp, cached, save_to)
 
 
 def execute(ds: Dataset, split: Split, planned: Planned, n_jobs: int = -1) -> dict[str, Any]:
@@ -294,7 +315,9 @@ def execute(ds: Dataset, split: Split, planned: Planned, n_jobs: int = -1) -> di
             "pipeline": job.pipeline, "family": planned.family, "seed": job.seed, "options": dict(job.options),
             "split_fingerprint": planned.split_fingerprint, "dataset_fingerprint": ds.fingerprint}
     try:
-        record = {**base, "status": "ok", **fit_and_evaluate(ds, split, job, n_jobs)}
+        record = {**base, "status": "ok", **fit_and_evaluate(
+            ds, split, job, n_jobs, save_model_to=planned.save_model_to, job_key=base["key"],
+            split_fingerprint=planned.split_fingerprint)}
     except MedbenchError as exc:
         record = {**base, "status": "error", "error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - one broken pipeline must not lose the others' results

@@ -3,8 +3,8 @@
 :func:`render` is a pure function of a facts dict; :func:`facts` assembles that dict from a saved
 model's ``model.json`` (:func:`medbench.models.persist.read_meta`), the runner's job record (test
 ``metrics`` and ``runtime``) and, when the run computed them, the job's 95% bootstrap intervals
-(``results["statistics"]["jobs"][job_id]["metrics_ci"]``); :func:`write` does both and adds the card
-to the model folder's manifest. Every data string (pipeline, class and dataset names, paths, options)
+(``results["statistics"]["jobs"][job_id]["metrics_ci"]``); :func:`medbench.api.write_model_card` does
+both and adds the card to the model folder's manifest. Every data string (pipeline, class and dataset names, paths, options)
 is escaped with :mod:`medbench.reports.escape`, so it shows literally and never becomes markup.
 
 The facts dict: ``pipeline``, ``name``, ``seed``, ``family``, ``summary``, ``steps``, ``params``,
@@ -17,14 +17,12 @@ threshold dict or None), ``input`` (the image representation), ``dataset`` (the 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
 
 from medbench.metrics import HEADLINE, RUNTIME_KEYS, label
-from medbench.models import persist
 from medbench.reports.escape import md as E
 from medbench.reports.escape import md_code as C
 
@@ -237,14 +235,3 @@ def render(card: dict[str, Any]) -> str:
     for part in (_what, _training, _metrics, _runtime, _use, _provenance):
         lines += part(card)
     return "\n".join(lines).rstrip() + "\n"
-
-
-def write(folder: str | os.PathLike, *, record: dict[str, Any] | None = None,
-          metrics_ci: dict[str, Any] | None = None) -> Path:
-    """Render the card of the saved model in ``folder`` (verified first) and add it as MODEL_CARD.md."""
-    folder = Path(folder)
-    manifest, meta = persist.read_model(folder)
-    listed = {k: v for k, v in manifest["files"].items() if k != persist.CARD}
-    size = sum(int(e["bytes"]) for e in listed.values())
-    text = render(facts(meta, record=record, metrics_ci=metrics_ci, size_bytes=size, n_files=len(listed)))
-    return persist.write_document(folder, persist.CARD, text)

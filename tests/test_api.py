@@ -200,3 +200,25 @@ def test_medbench_namespace_exposes_the_api():
     assert callable(medbench.run) and callable(medbench.compare) and callable(medbench.report)
     assert medbench.MedbenchError is MedbenchError
     assert os.path.basename(os.path.dirname(medbench.__file__)) in ("benchmark", "medbench")
+
+
+def test_save_models_then_predict_from_the_command_line(make_image_folder, tmp_path, capsys):
+    root = make_image_folder(12, name="save")
+    out = tmp_path / "out"
+    res = _run(f"folder:{root}", out, pipelines=["hog-tree"], save_models=True)
+    job = res.jobs[0]
+    folder = out / job["saved_model"]
+    assert folder == out / "models" / "hog-tree__seed0" and (folder / "MODEL_CARD.md").is_file()
+    assert "hog-tree" in (folder / "MODEL_CARD.md").read_text()
+    model = medbench.load_model(folder)
+    files = sorted(str(p) for p in (root / "NORMAL").iterdir())[:3]
+    capsys.readouterr()
+    assert main(["predict", str(folder), *files, "--out", str(tmp_path / "p.csv")]) == 0
+    rows = (tmp_path / "p.csv").read_text().strip().splitlines()
+    assert len(rows) == 4 and rows[0].startswith("path,") and all(r.endswith(",ok") for r in rows[1:])
+    assert list(model.predict(files)) == [r.split(",")[-2] for r in rows[1:]]
+    # a re-run with --save-models reuses the job only because its saved model matches the key
+    lines: list[str] = []
+    medbench.run(f"folder:{root}", pipelines=["hog-tree"], out=out, image_size=32, log=lines.append,
+                 bootstrap_resamples=20, save_models=True)
+    assert any("(cached)" in line for line in lines), lines

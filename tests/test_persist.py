@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from medbench import api
 from medbench.core import cachekeys
 from medbench.core.errors import MedbenchError
 from medbench.datasets.dataset import SPLITS, Dataset
@@ -163,7 +164,7 @@ def model_copy(saved, tmp_path: Path):
     _, folder, _ = saved("hog-xgboost")
     copy = tmp_path / folder.name
     shutil.copytree(folder, copy)
-    model_card.write(copy, record={"metrics": {"n": 150, "accuracy": 0.8, "roc_auc": 0.9}})
+    api.write_model_card(copy, record={"metrics": {"n": 150, "accuracy": 0.8, "roc_auc": 0.9}})
     return copy
 
 
@@ -299,7 +300,7 @@ def test_model_card(model_copy: Path, pneumonia_small: Dataset, pneumonia_small_
                                                  "specificity": 0.52, "roc_auc": 0.9,
                                                  "confusion_matrix": [[30, 28], [3, 89]]},
               "runtime": {"fit_time_s": 1.5, "latency_ms_per_image": 0.42, "throughput_img_per_s": 2380.0}}
-    path = model_card.write(model_copy, record=record, metrics_ci={"accuracy": [0.75, 0.86], "roc_auc": None})
+    path = api.write_model_card(model_copy, record=record, metrics_ci={"accuracy": [0.75, 0.86], "roc_auc": None})
     text = path.read_text()
     meta = persist.read_meta(model_copy)
     assert text.startswith("# Model card: hog-xgboost (seed 0)")
