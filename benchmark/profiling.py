@@ -188,6 +188,14 @@ def machine_differences(a: dict[str, Any] | None, b: dict[str, Any] | None) -> l
     return out
 
 
+def machine_text(env: dict[str, Any] | None) -> str:
+    """A machine in words: ``AMD EPYC x2, no GPU`` (GPUs left out when the run did not record them)."""
+    env = env or {}
+    gpus = env.get("gpus")
+    gpu = "" if gpus is None else (", no GPU" if not gpus else f", {', '.join(map(str, gpus))}")
+    return f"{env.get('cpu') or '?'} x{env.get('cpu_count') or '?'}{gpu}"
+
+
 def same_machine(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
     return not machine_differences(a, b)
 
