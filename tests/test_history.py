@@ -256,3 +256,16 @@ def test_real_runs_history_finds_the_weakened_version(shared_datasets, tmp_path)
     auc = next(r for r in series["regressions"] if r["metric"] == "roc_auc")
     assert auc["previous"] == "v2" and auc["test"] == "DeLong" and auc["p"] < 0.05
     assert (tmp_path / "rep" / "history.html").is_file()
+
+
+def test_medbench_history_through_the_cli_and_the_env_store(tmp_path, monkeypatch, capsys):
+    """`medbench history add/report` as the CLI runs them, the store from $MEDBENCH_HISTORY; errors are one line."""
+    monkeypatch.setenv("MEDBENCH_HISTORY", str(tmp_path / "env-store"))
+    for i in range(2):
+        assert main(["history", "add", str(_version(i, tmp_path))]) == 0
+    assert len(history.entries()) == 2 and (tmp_path / "env-store" / "index.json").is_file()
+    assert main(["history", "report"]) == 0
+    assert (tmp_path / "env-store" / "report" / "history.html").is_file()
+    assert main(["history", "add", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("medbench: error: ") and err.count("\n") == 1
