@@ -337,7 +337,7 @@ def report(results: Results | str | Path, out: str | Path | None = None) -> Path
 
 def compare(base: Results | str | Path, new: Results | str | Path, *, tolerances: str | Path | None = None,
             force: bool = False, runtime: bool = True, significant_only: bool = False,
-            store: str | Path | None = None) -> dict[str, Any]:
+            store: str | Path | None = None, force_runtime: bool = False) -> dict[str, Any]:
     """Judge NEW against BASE (a results folder/file, a stored baseline name, or :class:`Results`).
 
     ``tolerances`` is a TOML file (default: the one beside BASE's results.json, else built-in defaults).
@@ -353,7 +353,8 @@ def compare(base: Results | str | Path, new: Results | str | Path, *, tolerances
         for rules in tol.pipelines.values():
             rules.mode = None
     return regression.compare(regression.with_statistics(base_res.data), regression.with_statistics(new_res.data),
-                              tol, force=force, runtime=runtime, base_label=base_label, new_label=new_label)
+                              tol, force=force, runtime=runtime, base_label=base_label, new_label=new_label,
+                              force_runtime=force_runtime)
 
 
 def _resolve(obj: Results | str | Path, store: str | Path | None) -> tuple[Results, str]:

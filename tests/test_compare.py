@@ -567,12 +567,6 @@ def test_real_runs_end_to_end(shared_datasets, tmp_path):
 
 
 def test_force_runtime_on_the_command_line(runs, tmp_path, capsys):
-    import inspect
-
-    from medbench import api
-
-    if "force_runtime" not in inspect.signature(api.compare).parameters:
-        pytest.skip("medbench.api.compare has no force_runtime keyword yet")
     base = _with_env(runs["a"], tmp_path / "base", gpus=[])
     slow = _edited(base, tmp_path / "slow", lambda res: synth.find(res, "hog-svm")["runtime"].update(
         fit_time_s=synth.find(res, "hog-svm")["runtime"]["fit_time_s"] * 3))

@@ -58,10 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    forced = {"force_runtime": True} if args.force_runtime else {}
     report = api.compare(args.base, args.new, tolerances=args.tolerances, force=args.force,
                          runtime=not args.no_runtime, significant_only=args.significant_only, store=args.store,
-                         **forced)
+                         force_runtime=args.force_runtime)
     new_path = baseline.resolve(args.new, args.store)
     json_path = args.json or (new_path if new_path.is_dir() else new_path.parent) / "compare.json"
     write_json(json_path, report)

@@ -23,6 +23,7 @@ DOCUMENTED = (
     (NO_CACHE_ENV, "1: compute features and embeddings afresh and keep nothing"),
     (BASELINE_STORE_ENV, "folder of named baselines for `medbench baseline`/`compare` (default: baselines)"),
     (RESNET50_WEIGHTS_ENV, "local ResNet50 no-top weights file (instead of Keras' download)"),
+    (HISTORY_ENV, "history store for `medbench history` (default: history)"),
 )
 
 
