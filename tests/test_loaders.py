@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import shared_datasets_path
 from PIL import Image, ImageOps
 
 from medbench.core.errors import MedbenchError
@@ -20,13 +21,7 @@ from medbench.datasets.coronahack import load_coronahack
 from medbench.datasets.folder import load_folder, patient_id
 from medbench.datasets.images import UnreadableImage, decode_image, decode_many, load_images
 
-
-def _shared() -> Path:
-    env = os.environ.get("MEDBENCH_SHARED")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "datasets"
-
-
-SHARED = _shared()
+SHARED = shared_datasets_path()  # the one place that knows where the shared data lives (conftest.py)
 CHEST = SHARED / "chest_xray"
 CORONA = SHARED / "coronahack"
 needs_chest = pytest.mark.skipif(not CHEST.is_dir(), reason=f"real data not found: {CHEST} (set MEDBENCH_SHARED)")
