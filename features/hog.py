@@ -1,7 +1,9 @@
 """Histogram-of-oriented-gradients features (scikit-image), as a scikit-learn transformer.
 
-Input: ``uint8`` images ``(N, H, W)``. Each image is resized to ``image_size`` x ``image_size``
-(default 64; area interpolation when shrinking, bilinear when enlarging) and described by
+Input: ``uint8`` images ``(N, H, W)``, or RGB ``(N, H, W, 3)``, described by their luminance
+(ITU-R 601-2, :func:`medbench.features.colour.to_luminance`: the same gray the image decoder makes).
+Each image is resized to ``image_size`` x ``image_size`` (default 64; area interpolation when
+shrinking, bilinear when enlarging) and described by
 ``skimage.feature.hog`` with ``orientations`` bins, ``pixels_per_cell`` square cells and
 ``cells_per_block`` square blocks, L2-Hys block normalisation and a square-root (gamma) transform.
 With the defaults (64 px, 8 px cells, 2x2 blocks, 9 bins) that is 7*7*2*2*9 = 1764 features.
@@ -22,6 +24,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from medbench.features import cache
+from medbench.features.colour import luminance_of
 from medbench.features.parallel import map_images
 from medbench.features.resize import image_input_tags, to_size
 
@@ -29,7 +32,7 @@ from medbench.features.resize import image_input_tags, to_size
 def _hog_one(img: np.ndarray, *, image_size: int, orientations: int, pixels_per_cell: int,
              cells_per_block: int) -> np.ndarray:
     return hog(
-        to_size(img, image_size),
+        to_size(luminance_of(img), image_size),
         orientations=orientations,
         pixels_per_cell=(pixels_per_cell, pixels_per_cell),
         cells_per_block=(cells_per_block, cells_per_block),

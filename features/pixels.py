@@ -1,4 +1,5 @@
-"""Raw pixels as features: each image resized and flattened to a vector in [0, 1].
+"""Raw pixels as features: each image resized and flattened to a vector in [0, 1] (RGB images keep
+their three channels: ``H * W * 3`` values).
 
 Stateless (``fit`` learns nothing; scikit-learn's ``requires_fit`` tag is off); the input is
 declared to scikit-learn as a 3-D image array (``__sklearn_tags__``).

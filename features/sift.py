@@ -1,8 +1,9 @@
 """Dense SIFT bag-of-visual-words features (OpenCV SIFT + MiniBatchKMeans), as a transformer.
 
-Input: ``uint8`` images ``(N, H, W)``. Each image is resized to ``image_size`` x ``image_size``
-(default 64) and SIFT descriptors (OpenCV, 128-D) are computed on a dense grid of keypoints every
-``step`` pixels with diameter ``patch_size`` (dense sampling: detectors find too few keypoints on
+Input: ``uint8`` images ``(N, H, W)``, or RGB ``(N, H, W, 3)``, described by their luminance
+(ITU-R 601-2, :func:`medbench.features.colour.to_luminance`). Each image is resized to
+``image_size`` x ``image_size`` (default 64) and SIFT descriptors (OpenCV, 128-D) are computed on a
+dense grid of keypoints every ``step`` pixels with diameter ``patch_size`` (dense sampling: detectors find too few keypoints on
 28 px images). ``fit`` learns a codebook of ``n_words`` visual words with MiniBatchKMeans on at most
 ``max_descriptors`` descriptors sampled from the *training* images only. ``transform`` assigns each
 descriptor to its nearest word and builds a spatial-pyramid histogram (level 0: whole image;
@@ -24,6 +25,7 @@ from sklearn.cluster import MiniBatchKMeans
 from sklearn.utils.validation import check_is_fitted
 
 from medbench.features import cache
+from medbench.features.colour import luminance_of
 from medbench.features.parallel import map_images
 from medbench.features.resize import image_input_tags, to_size
 
@@ -41,7 +43,7 @@ def grid_points(image_size: int, step: int, patch_size: int) -> np.ndarray:
 def _sift_one(img: np.ndarray, *, image_size: int, step: int, patch_size: int) -> np.ndarray:
     sift = cv2.SIFT_create()
     kps = [cv2.KeyPoint(float(x), float(y), float(patch_size)) for x, y in grid_points(image_size, step, patch_size)]
-    _, desc = sift.compute(to_size(img, image_size), kps)
+    _, desc = sift.compute(to_size(luminance_of(img), image_size), kps)
     # OpenCV scales SIFT descriptors to 0..255 integers; uint8 storage is lossless and 4x smaller.
     return np.clip(np.round(desc), 0, 255).astype(np.uint8)
 

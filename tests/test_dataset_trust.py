@@ -267,13 +267,13 @@ def test_pixel_limit_through_load_dataset(tmp_path, capsys):
 def test_decoding_respects_n_jobs(tmp_path, monkeypatch, n_jobs, most):
     root = _noise_folder(tmp_path / "x", seed=7, n_per_class=40)
     threads: set[int] = set()
-    real = images_mod.decode_image
+    real = images_mod.decode_image_and_colour
 
     def counting(*args, **kwargs):
         threads.add(threading.get_ident())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(images_mod, "decode_image", counting)
+    monkeypatch.setattr(images_mod, "decode_image_and_colour", counting)
     ds = load_dataset(f"folder:{root}", image_size=16, n_jobs=n_jobs)
     assert len(ds) == 80 and 1 <= len(threads) <= most
     if n_jobs == 1:
@@ -445,7 +445,8 @@ def test_plugin_kind_is_loaded_and_listed(plugins, tmp_path, capsys):
 
     call = medbench_toy_plugin.CALLS[-1]
     assert call == {"path": str(root), "spec": f"toy:{root}", "task": None, "image_size": 24,
-                    "allow_missing": False, "n_jobs": 1, "max_image_pixels": DEFAULT_MAX_IMAGE_PIXELS}
+                    "allow_missing": False, "n_jobs": 1, "max_image_pixels": DEFAULT_MAX_IMAGE_PIXELS,
+                    "channels": "auto"}
     rows = {r["dataset"]: r for r in describe_datasets()}
     assert rows["toy:PATH"]["title"] == "Toy folders, renamed."
     assert "medbench-toy-plugin" in rows["toy:PATH"]["source"]

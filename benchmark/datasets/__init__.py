@@ -1,10 +1,11 @@
-"""Dataset registry: turn a dataset spec (``pneumoniamnist``, ``folder:PATH``, ``coronahack:PATH``,
-``KIND:PATH`` from a plugin) into a :class:`~medbench.datasets.dataset.Dataset`.
+"""Dataset registry: turn a dataset spec (a MedMNIST name such as ``pneumoniamnist``, ``folder:PATH``,
+``npz:PATH``, ``coronahack:PATH``, ``KIND:PATH`` from a plugin) into a
+:class:`~medbench.datasets.dataset.Dataset`.
 
 Plugins: a distribution may add a dataset kind through the entry-point group
 :data:`PLUGIN_GROUP` (``medbench.datasets``). An entry point named ``KIND`` points at a callable
 ``load(path: str, *, spec: str, task: str | None, image_size: int | None, allow_missing: bool, **kw)
--> Dataset`` (``kw`` currently holds ``n_jobs`` and ``max_image_pixels``); ``load_dataset("KIND:PATH")``
+-> Dataset`` (``kw`` currently holds ``n_jobs``, ``max_image_pixels`` and ``channels``); ``load_dataset("KIND:PATH")``
 calls it and ``describe_datasets()`` lists it, titled by the first line of its docstring. A plugin
 that cannot be imported costs a one-line warning, never a crash; a built-in kind of the same name
 wins (with a warning).
@@ -22,8 +23,9 @@ from medbench.datasets.coronahack import load_coronahack
 from medbench.datasets.dataset import SPLITS, Dataset
 from medbench.datasets.failures import warn
 from medbench.datasets.folder import load_folder
-from medbench.datasets.images import check_image_size, check_max_pixels
+from medbench.datasets.images import check_channels, check_image_size, check_max_pixels
 from medbench.datasets.medmnist import load_medmnist
+from medbench.datasets.npz import load_npz
 
 __all__ = ["Dataset", "SPLITS", "PLUGIN_GROUP", "load_dataset", "describe_datasets", "dataset_plugins"]
 
@@ -63,28 +65,39 @@ def _load_plugin(ep: importlib.metadata.EntryPoint) -> Callable[..., Any] | None
 
 def load_dataset(spec: str, *, task: str | None = None, image_size: int | None = None,
                  allow_missing: bool = False, n_jobs: int | None = None,
-                 max_image_pixels: int | None = None) -> Dataset:
+                 max_image_pixels: int | None = None, channels: str = "auto") -> Dataset:
     """Load a dataset by spec.
 
     ``task`` selects a labelling for sources that offer several (CoronaHack); ``image_size`` is the
     side length path-based images are resized to (default 224; 8..4096); ``allow_missing`` lets a run
     go on without missing or unreadable image files (they are still counted and reported);
     ``n_jobs`` is the number of threads that decode images (default: every core); images larger than
-    ``max_image_pixels`` (default Pillow's 89,478,485) are refused as unreadable.
+    ``max_image_pixels`` (default Pillow's 89,478,485) are refused as unreadable. ``channels``:
+    ``auto`` (default) keeps colour where the source has it (the MedMNIST colour sets; folders and npz
+    files whose images are not all gray, R == G == B) and is gray otherwise; ``gray`` reduces colour to
+    ITU-R 601-2 luminance; ``rgb`` keeps three channels (gray images repeated).
     """
     spec = spec.strip()
     kind, _, path = spec.partition(":")
     if image_size is not None:
         image_size = check_image_size(image_size)
     max_image_pixels = check_max_pixels(max_image_pixels)
+    channels = check_channels(channels)
     if kind in info.MEDMNIST and not path:
         if task not in (None, info.MEDMNIST[kind]["task"]):
             raise MedbenchError(f"dataset {kind} has no task {task!r}")
-        return load_medmnist(kind, spec)
-    opts: dict[str, Any] = {"allow_missing": allow_missing, "n_jobs": n_jobs, "max_image_pixels": max_image_pixels}
+        return load_medmnist(kind, spec, channels=channels)
+    if kind in info.MEDMNIST_EXCLUDED and not path:
+        raise MedbenchError(f"dataset {kind} is not supported: {info.MEDMNIST_EXCLUDED[kind]}")
+    opts: dict[str, Any] = {"allow_missing": allow_missing, "n_jobs": n_jobs, "max_image_pixels": max_image_pixels,
+                            "channels": channels}
     if kind in info.PATH_KINDS:
         if not path:
             raise MedbenchError(f"dataset spec {spec!r} needs a path: use {info.PATH_KINDS[kind]['usage']}")
+        if kind == "npz":
+            if task is not None:
+                raise MedbenchError("npz datasets have one task (their labels); drop --task")
+            return load_npz(path, spec=spec, channels=channels)  # arrays keep their size: no image_size
         if image_size is not None:
             opts["image_size"] = image_size
         if kind == "folder":
@@ -118,20 +131,26 @@ def describe_datasets() -> list[dict[str, str]]:
     rows = []
     for name, facts in info.MEDMNIST.items():
         n = facts["n_samples"]
+        ordinal = facts.get("medmnist_task") == "ordinal-regression"
+        task = " (MedMNIST: ordinal regression; scored as classes)" if ordinal else ""
         rows.append({
             "dataset": name,
-            "title": facts["title"],
-            "classes": ", ".join(facts["label_names"]),
+            "title": f"{facts['title']}, {facts['channels']}",
+            "classes": ", ".join(facts["label_names"]) + task,
             "split": f"official: train {n['train']} / val {n['val']} / test {n['test']}",
             "source": facts["url"],
         })
-    for facts in info.PATH_KINDS.values():
+    for name, why in info.MEDMNIST_EXCLUDED.items():
+        rows.append({"dataset": name, "title": "not supported", "classes": "-", "split": "-", "source": why})
+    classes = {"folder": "one per sub-folder", "npz": "label values (or the file's class_names)"}
+    splits = {"npz": "official (train_/val_/test_ arrays) if present, else seeded stratified split"}
+    for kind, facts in info.PATH_KINDS.items():
         tasks = facts.get("tasks")
         rows.append({
             "dataset": facts["usage"],
             "title": facts["title"],
-            "classes": "tasks: " + ", ".join(tasks) if tasks else "one per sub-folder",
-            "split": "official train/test if present, else seeded stratified group split",
+            "classes": "tasks: " + ", ".join(tasks) if tasks else classes.get(kind, "-"),
+            "split": splits.get(kind, "official train/test if present, else seeded stratified group split"),
             "source": facts["description"],
         })
     for kind, ep in dataset_plugins().items():

@@ -88,9 +88,10 @@ def _row_class(row: dict[str, str], column: str, class_of_value: dict[str, str],
 
 def load_coronahack(path: str | os.PathLike, *, spec: str | None = None, task: str | None = None,
                     image_size: int = DEFAULT_IMAGE_SIZE, allow_missing: bool = False, n_jobs: int | None = None,
-                    max_image_pixels: int | None = None) -> Dataset:
+                    max_image_pixels: int | None = None, channels: str = "auto") -> Dataset:
     """Load CoronaHack for ``task`` (default ``info.PATH_KINDS["coronahack"]["default_task"]``); decode on
-    ``n_jobs`` threads, refusing images over ``max_image_pixels``."""
+    ``n_jobs`` threads, refusing images over ``max_image_pixels``, as ``channels`` (``auto``: RGB only
+    when some image has colour; see :func:`medbench.datasets.images.load_images`)."""
     facts = info.PATH_KINDS["coronahack"]
     tasks = facts["tasks"]
     task = task or facts["default_task"]
@@ -175,7 +176,8 @@ def load_coronahack(path: str | os.PathLike, *, spec: str | None = None, task: s
         kept = [r for r in kept if r["_id"] not in gone]
 
     images, failures = load_images(image_root, [r["_id"] for r in kept], image_size,
-                                   desc=f"decoding coronahack ({task})", n_jobs=n_jobs, max_pixels=max_image_pixels)
+                                   desc=f"decoding coronahack ({task})", n_jobs=n_jobs, max_pixels=max_image_pixels,
+                                   channels=channels)
     failed = handle_failures(failures, kind="unreadable", where=f"under {image_root}", label_of=label_of,
                              category_of=category_of, allow_missing=allow_missing, problems=problems,
                              prefix="coronahack: ")

@@ -1,9 +1,11 @@
 """The in-memory dataset every loader returns and every pipeline consumes.
 
-Representation (documented in README): ``images`` is a ``uint8`` array of shape ``(N, H, W)``,
-single-channel (grayscale), all images the same size. Colour images are converted to luminance,
-alpha is dropped, 16-bit images are rescaled to 8 bits, and images of other sizes are resized
-(see ``medbench.datasets.images``). Labels are integer indices into ``class_names``.
+Representation (documented in README): ``images`` is a ``uint8`` array, all images the same size,
+of shape ``(N, H, W)`` for a gray dataset or ``(N, H, W, 3)`` (RGB) for a colour one
+(:attr:`Dataset.channels`; which one a loader returns is its ``channels`` argument: ``auto`` keeps
+colour only where the source has it). Gray images of colour sources are their ITU-R 601-2
+luminance, alpha is dropped, 16-bit images are rescaled to 8 bits, and images of other sizes are
+resized (see ``medbench.datasets.images``). Labels are integer indices into ``class_names``.
 
 ``images`` may be a read-only memory map of the decoded-image cache (path-based datasets): treat it
 as read-only, index it to get private copies. :attr:`Dataset.fingerprint` hashes the pixels actually
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 
 SPLITS = ("train", "val", "test")
+CHANNELS = ("auto", "gray", "rgb")
 
 
 def update_with_pixels(h: Any, images: np.ndarray) -> None:
@@ -40,7 +43,7 @@ class Dataset:
     spec: str  # what the user typed, e.g. "folder:../shared/datasets/chest_xray"
     title: str
     class_names: list[str]
-    images: np.ndarray  # (N, H, W) uint8
+    images: np.ndarray  # (N, H, W) uint8 gray, or (N, H, W, 3) uint8 RGB
     labels: np.ndarray  # (N,) int64, indices into class_names
     ids: np.ndarray  # (N,) str, unique and stable across runs (relative paths, "train/0001", ...)
     groups: np.ndarray  # (N,) str, patient / group id ("" -> the id itself is the group)
@@ -53,8 +56,10 @@ class Dataset:
 
     def __post_init__(self) -> None:
         n = len(self.labels)
-        if self.images.ndim != 3 or self.images.dtype != np.uint8:
-            raise ValueError(f"images must be (N, H, W) uint8, got {self.images.shape} {self.images.dtype}")
+        rgb = self.images.ndim == 4 and self.images.shape[-1] == 3
+        if (self.images.ndim != 3 and not rgb) or self.images.dtype != np.uint8:
+            raise ValueError(f"images must be (N, H, W) or (N, H, W, 3) uint8, got {self.images.shape} "
+                             f"{self.images.dtype}")
         for name in ("images", "ids", "groups"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"{name} has {len(getattr(self, name))} entries, labels has {n}")
@@ -72,7 +77,13 @@ class Dataset:
 
     @property
     def image_shape(self) -> tuple[int, int]:
-        return tuple(self.images.shape[1:])  # type: ignore[return-value]
+        """``(H, W)``, whatever the channels."""
+        return tuple(self.images.shape[1:3])  # type: ignore[return-value]
+
+    @property
+    def channels(self) -> str:
+        """``"rgb"`` for ``(N, H, W, 3)`` images, ``"gray"`` for ``(N, H, W)``."""
+        return "rgb" if self.images.ndim == 4 else "gray"
 
     @cached_property
     def fingerprint(self) -> str:
@@ -101,6 +112,7 @@ class Dataset:
             "positive_class": None if self.positive_class is None else self.class_names[self.positive_class],
             "n_images": len(self),
             "image_shape": list(self.image_shape),
+            "channels": self.channels,
             "class_counts": self.class_counts(),
             "fingerprint": self.fingerprint,
             "group_source": self.group_source,

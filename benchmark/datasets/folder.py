@@ -92,9 +92,10 @@ def _scan_class(folder: Path, root: Path, ignored: list[str]) -> list[str]:
 
 def load_folder(path: str | os.PathLike, *, spec: str | None = None, image_size: int = DEFAULT_IMAGE_SIZE,
                 allow_missing: bool = False, n_jobs: int | None = None,
-                max_image_pixels: int | None = None) -> Dataset:
+                max_image_pixels: int | None = None, channels: str = "auto") -> Dataset:
     """Load an image-folder dataset (see the module docstring for the layout and rules); decode on
-    ``n_jobs`` threads, refusing images over ``max_image_pixels``."""
+    ``n_jobs`` threads, refusing images over ``max_image_pixels``, as ``channels`` (``auto``: RGB only
+    when some image is not gray; see :func:`medbench.datasets.images.load_images`)."""
     root = Path(path).expanduser()
     if not root.exists():
         raise MedbenchError(f"dataset folder {root} does not exist; pass the folder that holds the class "
@@ -151,7 +152,7 @@ def load_folder(path: str | os.PathLike, *, spec: str | None = None, image_size:
     rels = [rel for _, _, rel in entries]
     label_of = {rel: cls for _, cls, rel in entries}
     images, failures = load_images(root, rels, image_size, desc=f"decoding {root.name}", n_jobs=n_jobs,
-                                   max_pixels=max_image_pixels)
+                                   max_pixels=max_image_pixels, channels=channels)
     failed = handle_failures(failures, kind="unreadable", where=f"in {root}", label_of=label_of,
                              allow_missing=allow_missing, problems=problems)
     if failed:

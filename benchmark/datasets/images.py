@@ -8,7 +8,7 @@ The canonical representation of one image (bump ``REPRESENTATION_VERSION`` if an
    Pillow's process-wide decompression-bomb check is replaced by this per-call limit while medbench
    decodes. The EXIF orientation is applied (``ImageOps.exif_transpose``; an unparsable EXIF block is
    ignored).
-2. It becomes 8-bit single-channel ``'L'``:
+2. With ``channels="gray"`` (the default) it becomes 8-bit single-channel ``'L'``:
 
    - ``L`` is kept as is; ``1`` (bilevel) becomes 0 / 255.
    - Colour and palette modes (``RGB``, ``RGBA``, ``P``, ``PA``, ``LA``, ``CMYK``, ``YCbCr``, ...) are
@@ -21,6 +21,14 @@ The canonical representation of one image (bump ``REPRESENTATION_VERSION`` if an
      a constant image becomes all 0. Integer images whose range spans at most 65,536 values go
      through a lookup table, others through float64 arithmetic, both a block of rows at a time, so
      no full-size float64 temporary is ever made. 8-bit images are never rescaled.
+
+   With ``channels="rgb"`` it becomes 8-bit ``'RGB'`` instead: colour and palette modes are converted
+   to RGB (alpha dropped, as above), and gray modes (``L``, ``1``, ``LA``, and the numeric modes after
+   the stretch above) are repeated into three equal channels. Either way the decoder records whether
+   the *source* has colour: a colour or palette mode whose RGB channels are not all equal (exact
+   equality, pixel by pixel; an RGB file holding a gray image is gray). ``channels="auto"``
+   (:func:`decode_many`, :func:`load_images`) decodes gray, and decodes again as RGB only when some
+   file has colour, so a gray source gives exactly the ``gray`` result.
 3. It is resized to ``image_size`` x ``image_size`` *without* keeping the aspect ratio (as the
    public 224x224 chest_xray copy was made) with ``Image.resize(..., Image.Resampling.BILINEAR,
    reducing_gap=3.0)``: Pillow's bilinear filter widened to the scale factor (so downscaling
@@ -29,7 +37,8 @@ The canonical representation of one image (bump ``REPRESENTATION_VERSION`` if an
    resampling, and it is much faster for large originals). Images already at the target size
    are left untouched.
 
-The result is a ``(image_size, image_size)`` ``uint8`` array. A file that cannot be decoded raises
+The result is a ``(image_size, image_size)`` (or ``(image_size, image_size, 3)``) ``uint8`` array. A
+file that cannot be decoded raises
 :class:`UnreadableImage`. :func:`decode_many` decodes many files on ``n_jobs`` threads (Pillow releases
 the GIL while decoding and resizing) with a progress bar.
 
@@ -37,13 +46,14 @@ the GIL while decoding and resizing) with a progress bar.
 (:mod:`medbench.core.cachekeys`) on the resolved root folder; every file's relative path *and
 identity* (``st_dev``, ``st_ino``, ``st_size``, ``st_mtime_ns``, ``st_ctime_ns``: a copy made with
 ``cp -p``, ``rsync -a`` or ``tar`` is a different file even with the same names and times), in the
-caller's order; the image size and pixel limit; the hash of this module's source; and the versions
-of the image libraries (:data:`~medbench.core.cachekeys.LIBS_IMAGE`). An entry is three files:
-``<key>.npy``, the ``(N, S, S)`` pixels, read back memory-mapped (``np.load(mmap_mode="r")``: a
-cached dataset costs page cache, not a private copy); ``<key>.status.npz``, which rows failed and
-why; and ``<key>.json``, the key inputs, which ``medbench cache info`` lists. The pixels are decoded
-straight into a temporary memory-mapped ``.npy`` (disk space reserved first) that is renamed into
-place after the other two files are written, so an entry is complete or absent. Entries are never
+caller's order; the image size, channels (``gray`` / ``rgb``) and pixel limit; the hash of this
+module's source; and the versions of the image libraries (:data:`~medbench.core.cachekeys.LIBS_IMAGE`).
+An entry is three files: ``<key>.npy``, the ``(N, S, S)`` (or ``(N, S, S, 3)``) pixels, read back
+memory-mapped (``np.load(mmap_mode="r")``: a cached dataset costs page cache, not a private copy);
+``<key>.status.npz``, which rows failed and why and which files have colour; and ``<key>.json``,
+the key inputs, which ``medbench cache info`` lists. The pixels are decoded straight into a
+temporary memory-mapped ``.npy`` (disk space reserved first) that is renamed into place after the
+other two files are written, so an entry is complete or absent. Entries are never
 rewritten in place; to clear the cache, delete files (a running process keeps its mapping), never
 truncate one that a running medbench may have mapped.
 """
@@ -64,7 +74,7 @@ from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
-from PIL import Image, ImageOps
+from PIL import Image, ImageChops, ImageOps
 from tqdm.auto import tqdm
 
 from medbench.core import cachekeys
@@ -80,6 +90,8 @@ MAX_IMAGE_SIZE = 4096
 DEFAULT_MAX_IMAGE_PIXELS = 89_478_485
 IMAGE_EXTENSIONS = frozenset({".jpeg", ".jpg", ".png", ".bmp", ".tif", ".tiff"})
 CACHE_NAMESPACE = "images"
+#: What ``channels`` may be: ``auto`` keeps colour only when some file has it.
+CHANNEL_CHOICES = ("auto", "gray", "rgb")
 CACHE_CODE = ("medbench.datasets.images",)
 _NUMERIC_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 _BLOCK_PIXELS = 1 << 20  # rows per block of a numeric stretch: about this many pixels
@@ -122,6 +134,14 @@ def check_max_pixels(max_pixels: Any) -> int:
     if not _is_int(max_pixels) or max_pixels < 1:
         raise MedbenchError(f"image pixel limit {max_pixels!r} is not a positive whole number (--max-image-pixels)")
     return int(max_pixels)
+
+
+def check_channels(channels: Any) -> str:
+    """``channels`` as one of :data:`CHANNEL_CHOICES` (any case); else a one-line error naming it."""
+    value = channels.strip().lower() if isinstance(channels, str) else channels
+    if value not in CHANNEL_CHOICES:
+        raise MedbenchError(f"channels {channels!r} is not one of {', '.join(CHANNEL_CHOICES)} (--channels)")
+    return value
 
 
 def resolve_n_jobs(n_jobs: Any) -> int:
@@ -224,14 +244,42 @@ def to_gray8(im: Image.Image) -> Image.Image:
     return im.convert("L")
 
 
+def _has_colour(rgb: Image.Image) -> bool:
+    """True when an ``'RGB'`` image's channels differ anywhere (compared in C, no NumPy copy)."""
+    r, g, b = rgb.split()
+    return ImageChops.difference(r, g).getbbox() is not None or ImageChops.difference(g, b).getbbox() is not None
+
+
+def to_channels(im: Image.Image, channels: str) -> tuple[Image.Image, bool]:
+    """``(image in 'L' (channels="gray") or 'RGB' (channels="rgb"), whether the source has colour)``.
+
+    The gray result is :func:`to_gray8`'s, pixel for pixel (colour modes go through RGB the same way).
+    """
+    if im.mode == "L" or im.mode in _NUMERIC_MODES:
+        gray = to_gray8(im)
+        return (gray if channels == "gray" else gray.convert("RGB")), False
+    rgb = im if im.mode == "RGB" else im.convert("RGB")  # drops alpha, expands palettes, converts CMYK / ...
+    colour = _has_colour(rgb)
+    return (rgb.convert("L") if channels == "gray" else rgb), colour
+
+
 def too_large_reason(width: int, height: int, max_pixels: int) -> str:
     return (f"{width}x{height} = {width * height:,} pixels exceeds the {max_pixels:,}-pixel limit; "
             f"raise it with --max-image-pixels")
 
 
 def decode_image(path: str | os.PathLike, image_size: int = DEFAULT_IMAGE_SIZE, *,
-                 max_pixels: int | None = None) -> np.ndarray:
-    """Decode one file to an ``(image_size, image_size)`` ``uint8`` array; raise :class:`UnreadableImage`."""
+                 max_pixels: int | None = None, channels: str = "gray") -> np.ndarray:
+    """Decode one file to an ``(image_size, image_size)`` ``uint8`` array (``channels="gray"``) or an
+    ``(image_size, image_size, 3)`` one (``"rgb"``); raise :class:`UnreadableImage`."""
+    return decode_image_and_colour(path, image_size, max_pixels=max_pixels, channels=channels)[0]
+
+
+def decode_image_and_colour(path: str | os.PathLike, image_size: int = DEFAULT_IMAGE_SIZE, *,
+                            max_pixels: int | None = None, channels: str = "gray") -> tuple[np.ndarray, bool]:
+    """:func:`decode_image` and whether the file has colour (see the module docstring)."""
+    if channels not in ("gray", "rgb"):
+        raise ValueError(f"decode_image: channels must be gray or rgb, got {channels!r}")
     limit = check_max_pixels(max_pixels)
     with _own_pixel_limit():
         try:
@@ -244,10 +292,10 @@ def decode_image(path: str | os.PathLike, image_size: int = DEFAULT_IMAGE_SIZE, 
                     im = ImageOps.exif_transpose(im)
                 except Exception:  # noqa: BLE001 - a broken EXIF block must not make the pixels unusable
                     pass
-                im = to_gray8(im)
+                im, colour = to_channels(im, channels)
                 if im.size != (image_size, image_size):
                     im = im.resize((image_size, image_size), Image.Resampling.BILINEAR, reducing_gap=3.0)
-                return np.asarray(im, dtype=np.uint8).copy()
+                return np.asarray(im, dtype=np.uint8).copy(), colour
         except UnreadableImage:
             raise
         except FileNotFoundError as exc:
@@ -265,29 +313,34 @@ def decode_image(path: str | os.PathLike, image_size: int = DEFAULT_IMAGE_SIZE, 
 # ---------------------------------------------------------------- many images
 
 
-def _decode_or_reason(path: str, image_size: int, max_pixels: int) -> np.ndarray | str:
+def _decode_or_reason(path: str, image_size: int, max_pixels: int, channels: str) -> tuple[np.ndarray, bool] | str:
     try:
-        return decode_image(path, image_size, max_pixels=max_pixels)
+        return decode_image_and_colour(path, image_size, max_pixels=max_pixels, channels=channels)
     except UnreadableImage as exc:
         return exc.reason
 
 
+def _shape(n: int, image_size: int, channels: str) -> tuple[int, ...]:
+    return (n, image_size, image_size, 3) if channels == "rgb" else (n, image_size, image_size)
+
+
 def _decode_into(out: np.ndarray, paths: Sequence[str], image_size: int, desc: str | None, n_jobs: Any,
-                 max_pixels: int) -> tuple[np.ndarray, list[str]]:
-    """Decode ``paths[i]`` into ``out[i]`` on ``n_jobs`` threads; return (ok mask, reasons ("" where ok)).
-    Rows of failed files are left as they are (zeros in a fresh array)."""
+                 max_pixels: int, channels: str = "gray") -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Decode ``paths[i]`` into ``out[i]`` on ``n_jobs`` threads; return (ok mask, reasons ("" where ok),
+    colour mask). Rows of failed files are left as they are (zeros in a fresh array)."""
     n = len(paths)
     ok = np.zeros(n, dtype=bool)
+    colour = np.zeros(n, dtype=bool)
     reasons = [""] * n
     if n == 0:
-        return ok, reasons
+        return ok, reasons, colour
     jobs = min(resolve_n_jobs(n_jobs), n)
     with _own_pixel_limit():
         if jobs == 1:
-            results: Any = (_decode_or_reason(p, image_size, max_pixels) for p in paths)
+            results: Any = (_decode_or_reason(p, image_size, max_pixels, channels) for p in paths)
         else:
             results = Parallel(n_jobs=jobs, backend="threading", return_as="generator", batch_size=32)(
-                delayed(_decode_or_reason)(p, image_size, max_pixels) for p in paths
+                delayed(_decode_or_reason)(p, image_size, max_pixels, channels) for p in paths
             )
         bar = tqdm(results, total=n, desc=desc or "decoding images", unit="img", file=sys.stderr,
                    disable=n < 200, leave=False)
@@ -295,23 +348,36 @@ def _decode_into(out: np.ndarray, paths: Sequence[str], image_size: int, desc: s
             if isinstance(res, str):
                 reasons[i] = res
             else:
-                out[i] = res
+                out[i], colour[i] = res
                 ok[i] = True
-    return ok, reasons
+    return ok, reasons, colour
+
+
+def _decode_fresh(strs: Sequence[str], image_size: int, desc: str | None, n_jobs: Any, limit: int,
+                  channels: str) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    images = np.zeros(_shape(len(strs), image_size, channels), dtype=np.uint8)
+    ok, reasons, colour = _decode_into(images, strs, image_size, desc, n_jobs, limit, channels)
+    return images, ok, reasons, colour
 
 
 def decode_many(paths: Sequence[str | os.PathLike], image_size: int = DEFAULT_IMAGE_SIZE, *,
-                desc: str | None = None, n_jobs: int | None = None,
-                max_pixels: int | None = None) -> tuple[np.ndarray, list[tuple[str, str]]]:
+                desc: str | None = None, n_jobs: int | None = None, max_pixels: int | None = None,
+                channels: str = "gray") -> tuple[np.ndarray, list[tuple[str, str]]]:
     """Decode many files on ``n_jobs`` threads (default: every core) with a progress bar.
 
-    Returns ``(images, failures)``: ``images`` is ``(N_ok, S, S)`` ``uint8`` holding the files that
-    decoded, in input order; ``failures`` lists ``(path, reason)`` for the others (also in order).
+    Returns ``(images, failures)``: ``images`` is ``(N_ok, S, S)`` (``channels="gray"``) or
+    ``(N_ok, S, S, 3)`` (``"rgb"``; ``"auto"``: RGB only when some file has colour) ``uint8``
+    holding the files that decoded, in input order; ``failures`` lists ``(path, reason)`` for the
+    others (also in order).
     """
     image_size = check_image_size(image_size)
+    channels = check_channels(channels)
+    limit = check_max_pixels(max_pixels)
     strs = [str(p) for p in paths]
-    images = np.zeros((len(strs), image_size, image_size), dtype=np.uint8)
-    ok, reasons = _decode_into(images, strs, image_size, desc, n_jobs, check_max_pixels(max_pixels))
+    images, ok, reasons, colour = _decode_fresh(strs, image_size, desc, n_jobs, limit,
+                                                "rgb" if channels == "rgb" else "gray")
+    if channels == "auto" and colour.any():
+        images, ok, reasons, _ = _decode_fresh(strs, image_size, desc, n_jobs, limit, "rgb")
     failures = [(p, r) for p, r, good in zip(strs, reasons, ok, strict=True) if not good]
     return (images if ok.all() else images[ok]), failures
 
@@ -329,7 +395,7 @@ def file_identity(path: str | os.PathLike) -> str:
 
 
 def cache_inputs(root: str | os.PathLike, rel_paths: Sequence[str], image_size: int,
-                 max_pixels: int | None = None) -> dict[str, Any]:
+                 max_pixels: int | None = None, channels: str = "gray") -> dict[str, Any]:
     """The key inputs of the cache entry for ``root/rel`` files in this order (see the module docstring)."""
     root = Path(root).resolve()
     h = hashlib.sha256()
@@ -337,43 +403,50 @@ def cache_inputs(root: str | os.PathLike, rel_paths: Sequence[str], image_size: 
         h.update(f"{rel}\x1f{file_identity(root / rel)}\x1e".encode())
     return cachekeys.key_inputs(
         CACHE_NAMESPACE, code=CACHE_CODE, libs=cachekeys.LIBS_IMAGE,
-        representation=REPRESENTATION_VERSION, root=str(root), image_size=image_size,
+        representation=REPRESENTATION_VERSION, root=str(root), image_size=image_size, channels=channels,
         max_pixels=check_max_pixels(max_pixels), n_files=len(rel_paths), files_sha256=h.hexdigest(),
     )
 
 
 def cache_key(root: str | os.PathLike, rel_paths: Sequence[str], image_size: int,
-              max_pixels: int | None = None) -> str:
+              max_pixels: int | None = None, channels: str = "gray") -> str:
     """SHA-256 of :func:`cache_inputs`."""
-    return cachekeys.digest(cache_inputs(root, rel_paths, image_size, max_pixels))
+    return cachekeys.digest(cache_inputs(root, rel_paths, image_size, max_pixels, channels))
 
 
-def _entry_paths(key: str, image_size: int) -> tuple[Path, Path, Path]:
-    stem = cache_dir() / CACHE_NAMESPACE / f"{key[:32]}-{image_size}px"
+Entry = tuple[np.ndarray, np.ndarray, list[str], np.ndarray]  # images, ok mask, reasons, colour mask
+
+
+def _entry_paths(key: str, image_size: int, channels: str = "gray") -> tuple[Path, Path, Path]:
+    suffix = "-rgb" if channels == "rgb" else ""
+    stem = cache_dir() / CACHE_NAMESPACE / f"{key[:32]}-{image_size}px{suffix}"
     return stem.with_suffix(".npy"), stem.with_suffix(".status.npz"), stem.with_suffix(".json")
 
 
-def _read_entry(key: str, inputs: dict[str, Any], n: int,
-                image_size: int) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
-    npy, status, side = _entry_paths(key, image_size)
+def _read_entry(key: str, inputs: dict[str, Any], n: int, image_size: int, channels: str = "gray") -> Entry | None:
+    npy, status, side = _entry_paths(key, image_size, channels)
     try:
         if json.loads(side.read_text(encoding="utf-8")) != json.loads(cachekeys.canonical(inputs)):
             return None
         images = np.load(npy, mmap_mode="r", allow_pickle=False)
         with np.load(status, allow_pickle=False) as z:
             failed, why = z["failed"].astype(np.int64), z["reasons"].tolist()
+            coloured = z["colour"].astype(np.int64)
     except (OSError, KeyError, ValueError, EOFError):  # absent or damaged: decode again
         return None
-    if images.shape != (n, image_size, image_size) or images.dtype != np.uint8 or len(failed) != len(why):
+    if images.shape != _shape(n, image_size, channels) or images.dtype != np.uint8 or len(failed) != len(why):
         return None
-    if len(failed) and (failed.min() < 0 or failed.max() >= n):
-        return None
+    for rows in (failed, coloured):
+        if len(rows) and (rows.min() < 0 or rows.max() >= n):
+            return None
     ok = np.ones(n, dtype=bool)
     ok[failed] = False
+    colour = np.zeros(n, dtype=bool)
+    colour[coloured] = True
     reasons = [""] * n
     for i, r in zip(failed.tolist(), why, strict=True):
         reasons[i] = str(r)
-    return images, ok, reasons
+    return images, ok, reasons, colour
 
 
 def _reserve(path: str, nbytes: int) -> None:
@@ -387,11 +460,11 @@ def _reserve(path: str, nbytes: int) -> None:
 
 
 def _decode_to_entry(key: str, inputs: dict[str, Any], full: Sequence[str], image_size: int, desc: str | None,
-                     n_jobs: Any, max_pixels: int) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+                     n_jobs: Any, max_pixels: int, channels: str = "gray") -> Entry | None:
     """Decode straight into a memory-mapped temporary ``.npy``, write the status and key sidecars, rename
     it into place and map it back read-only. ``None`` (after a warning) when the cache cannot be written."""
-    npy, status, side = _entry_paths(key, image_size)
-    shape = (len(full), image_size, image_size)
+    npy, status, side = _entry_paths(key, image_size, channels)
+    shape = _shape(len(full), image_size, channels)
     tmp = None
     try:
         npy.parent.mkdir(parents=True, exist_ok=True)
@@ -406,14 +479,15 @@ def _decode_to_entry(key: str, inputs: dict[str, Any], full: Sequence[str], imag
               f"images will be decoded again next time", file=sys.stderr)
         return None
     try:
-        ok, reasons = _decode_into(out, full, image_size, desc, n_jobs, max_pixels)
+        ok, reasons, colour = _decode_into(out, full, image_size, desc, n_jobs, max_pixels, channels)
         out.flush()
         del out  # unmap: the entry is read back through a fresh read-only mapping
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         failed = np.flatnonzero(~ok)
         buf = io.BytesIO()
-        np.savez(buf, failed=failed, reasons=np.array([reasons[i] for i in failed], dtype=str))
+        np.savez(buf, failed=failed, reasons=np.array([reasons[i] for i in failed], dtype=str),
+                 colour=np.flatnonzero(colour))
         write_bytes(status, buf.getvalue())
         write_json(side, inputs)
         os.replace(tmp, npy)  # last: an entry whose .npy exists is complete
@@ -425,37 +499,45 @@ def _decode_to_entry(key: str, inputs: dict[str, Any], full: Sequence[str], imag
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return np.load(npy, mmap_mode="r", allow_pickle=False), ok, reasons
+    return np.load(npy, mmap_mode="r", allow_pickle=False), ok, reasons, colour
+
+
+def _load_entry(root: Path, rel_paths: list[str], image_size: int, desc: str | None, use_cache: bool,
+                n_jobs: Any, limit: int, channels: str) -> Entry:
+    """The cached (or, cache off or unwritable, freshly decoded) entry for these files in this order."""
+    full = [str(root / rel) for rel in rel_paths]
+    entry = None
+    if use_cache and rel_paths:
+        inputs = cache_inputs(root, rel_paths, image_size, limit, channels)
+        key = cachekeys.digest(inputs)
+        entry = _read_entry(key, inputs, len(rel_paths), image_size, channels)
+        if entry is None:
+            entry = _decode_to_entry(key, inputs, full, image_size, desc, n_jobs, limit, channels)
+    return entry if entry is not None else _decode_fresh(full, image_size, desc, n_jobs, limit, channels)
 
 
 def load_images(root: str | os.PathLike, rel_paths: Sequence[str], image_size: int = DEFAULT_IMAGE_SIZE, *,
                 desc: str | None = None, use_cache: bool = True, n_jobs: int | None = None,
-                max_pixels: int | None = None) -> tuple[np.ndarray, list[tuple[str, str]]]:
+                max_pixels: int | None = None, channels: str = "gray") -> tuple[np.ndarray, list[tuple[str, str]]]:
     """Like :func:`decode_many` for ``root/rel`` files, with the decoded result cached on disk.
 
     ``rel_paths`` must be unique. Returns ``(images, failures)`` with ``images`` holding the files that
     decoded, in the order of ``rel_paths``, and ``failures`` listing ``(rel_path, reason)``. When every
     file decoded and the cache is on, ``images`` is a read-only memory map of the cache entry (no copy).
     A second call for the same, unchanged files in the same order reads the cache instead of decoding.
+    ``channels``: ``gray`` ``(N, S, S)``, ``rgb`` ``(N, S, S, 3)``, or ``auto``: the gray entry, unless a
+    file that decoded has colour, then the RGB one (each cached under its own key).
     """
     image_size = check_image_size(image_size)
+    channels = check_channels(channels)
     limit = check_max_pixels(max_pixels)
     rel_paths = [str(r) for r in rel_paths]
     if len(set(rel_paths)) != len(rel_paths):
         raise ValueError("load_images: rel_paths must be unique")
     root = Path(root).resolve()
-    full = [str(root / rel) for rel in rel_paths]
-    entry = None
-    if use_cache and rel_paths:
-        inputs = cache_inputs(root, rel_paths, image_size, limit)
-        key = cachekeys.digest(inputs)
-        entry = _read_entry(key, inputs, len(rel_paths), image_size)
-        if entry is None:
-            entry = _decode_to_entry(key, inputs, full, image_size, desc, n_jobs, limit)
-    if entry is None:
-        images = np.zeros((len(full), image_size, image_size), dtype=np.uint8)
-        ok, reasons = _decode_into(images, full, image_size, desc, n_jobs, limit)
-    else:
-        images, ok, reasons = entry
+    first = "rgb" if channels == "rgb" else "gray"
+    images, ok, reasons, colour = _load_entry(root, rel_paths, image_size, desc, use_cache, n_jobs, limit, first)
+    if channels == "auto" and (colour & ok).any():
+        images, ok, reasons, _ = _load_entry(root, rel_paths, image_size, desc, use_cache, n_jobs, limit, "rgb")
     failures = [(rel, r) for rel, r, good in zip(rel_paths, reasons, ok, strict=True) if not good]
     return (images if ok.all() else images[ok]), failures

@@ -1,4 +1,5 @@
-"""Loader for MedMNIST ``.npz`` files (official split, downloaded on first use)."""
+"""Loader for the MedMNIST v2 2D sets (``info.MEDMNIST``): official ``.npz``, verified download on first
+use, official split, colour kept for the colour sets under ``channels="auto"``."""
 
 from __future__ import annotations
 
@@ -6,41 +7,50 @@ import numpy as np
 
 from medbench.core.errors import MedbenchError
 from medbench.datasets import info
-from medbench.datasets.dataset import SPLITS, Dataset
+from medbench.datasets.dataset import Dataset
 from medbench.datasets.download import fetch
+from medbench.datasets.npz import apply_channels, read_npz, resolve_channels
 
 
-def load_medmnist(name: str, spec: str | None = None) -> Dataset:
-    """Load MedMNIST set ``name`` (a key of ``info.MEDMNIST``) with its official split."""
+def load_medmnist(name: str, spec: str | None = None, *, channels: str = "auto") -> Dataset:
+    """Load MedMNIST set ``name`` (a key of ``info.MEDMNIST``) with its official split, as ``channels``
+    (``auto``: RGB for the colour sets, gray for the others; ``gray``: ITU-R 601-2 luminance; ``rgb``:
+    gray sets repeated into three channels)."""
     facts = info.MEDMNIST[name]
+    chosen = resolve_channels(channels, facts["channels"] == "rgb")
     path = fetch(facts["file"], facts["url"], facts["md5"])
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            parts = {s: (npz[f"{s}_images"], npz[f"{s}_labels"]) for s in SPLITS}
-    except (OSError, KeyError, ValueError, EOFError) as exc:
-        raise MedbenchError(f"{path} is not a valid MedMNIST npz ({exc}); delete it to re-download") from exc
+    arrays = read_npz(path)
+    if arrays.layout != "medmnist" or set(arrays.parts) != {"train", "val", "test"}:
+        raise MedbenchError(f"{path} is not a MedMNIST npz (no train/val/test arrays); delete it to re-download")
     images, labels, ids, split = [], [], [], []
-    for s in SPLITS:
-        x, y = parts[s]
-        if x.ndim == 4:  # colour MedMNIST sets: convert to luminance like every other source
-            x = np.round(x[..., :3] @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)
-        images.append(x.astype(np.uint8, copy=False))
-        labels.append(np.asarray(y).reshape(-1).astype(np.int64))
+    for s, (x, y) in arrays.parts.items():
+        if len(x) != facts["n_samples"][s]:
+            raise MedbenchError(f"{path}: {s} split has {len(x)} images, {facts['title']} has "
+                                f"{facts['n_samples'][s]}; delete the file to re-download it")
+        images.append(apply_channels(x, chosen))
+        labels.append(y)
         ids.extend(f"{s}/{i:05d}" for i in range(len(x)))
         split.extend([s] * len(x))
     class_names = list(facts["label_names"])
+    y_all = np.concatenate(labels)
+    if y_all.max() >= len(class_names):
+        raise MedbenchError(f"{path}: label {int(y_all.max())} is not one of {facts['title']}'s "
+                            f"{len(class_names)} classes; delete the file to re-download it")
+    source = {k: facts[k] for k in ("url", "md5", "licence", "citation") if k in facts} | {"path": str(path)}
+    if facts.get("medmnist_task") == "ordinal-regression":
+        source["task_note"] = "MedMNIST's task is ordinal regression; medbench scores it as classification"
     return Dataset(
         name=name,
         spec=spec or name,
         title=facts["title"],
         class_names=class_names,
         images=np.concatenate(images),
-        labels=np.concatenate(labels),
+        labels=y_all,
         ids=np.array(ids),
         groups=np.array(ids),
         official_split=np.array(split),
         positive_class=class_names.index(facts["positive_class"]) if facts.get("positive_class") else None,
         task=facts["task"],
-        source={k: facts[k] for k in ("url", "md5", "licence", "citation") if k in facts} | {"path": str(path)},
+        source=source,
         group_source="none (MedMNIST publishes no patient ids; official split used)",
     )
