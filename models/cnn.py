@@ -2,7 +2,7 @@
 
 Backend-agnostic Keras 3 (``keras.layers`` / ``keras.ops`` only): the same code runs with
 ``KERAS_BACKEND=tensorflow``, ``jax`` or ``torch``. The network takes the dataset's uint8 images as
-they are; inside the model it rescales to [0, 1], resizes to the working size (``image_size``:
+they are (one channel for gray datasets, three for RGB ones); inside the model it rescales to [0, 1], resizes to the working size (``image_size``:
 native up to 64 px, else 96 px, antialiased when shrinking), augments (training only: horizontal
 flip, small rotation, shift, zoom, contrast), then runs ``n`` stages of 3x3 conv-BN-ReLU layers
 (one in the first stage, two after) with max-pooling in between, ``n`` chosen so that the last
@@ -57,11 +57,11 @@ def stage_plan(size: int) -> tuple[bool, int]:
 
 
 def build_cnn(input_shape: tuple[int, int], n_classes: int, *, image_size: int, width: int = 32,
-              dropout: float = 0.3, augment: bool = True, seed: int = 0, name: str = "cnn"):
-    """The Keras model: uint8 ``(H, W, 1)`` in, class probabilities out."""
+              dropout: float = 0.3, augment: bool = True, seed: int = 0, name: str = "cnn", channels: int = 1):
+    """The Keras model: uint8 ``(H, W, channels)`` in (1: gray, 3: RGB), class probabilities out."""
     keras = kb.import_keras()
     L = keras.layers
-    inputs = keras.Input(shape=(*input_shape, 1), dtype="uint8", name="image")
+    inputs = keras.Input(shape=(*input_shape, channels), dtype="uint8", name="image")
     x = L.Rescaling(1.0 / 255.0, name="rescale")(inputs)
     if tuple(input_shape) != (image_size, image_size):
         x = L.Resizing(image_size, image_size, antialias=image_size < min(input_shape), name="resize")(x)
@@ -146,7 +146,8 @@ class KerasCNNClassifier(kb.KerasClassifierBase):
         precision = kb.resolve_precision(self.mixed_precision, dev["device"])
         with kb.dtype_policy(precision):
             self.model_ = build_cnn(tuple(self.input_shape_), n_classes, image_size=size, width=self.width,
-                                    dropout=self.dropout, augment=augment, seed=self.random_state)
+                                    dropout=self.dropout, augment=augment, seed=self.random_state,
+                                    channels=self.n_channels_)
         steps = self.epochs * math.ceil(len(x) / self.batch_size)
         schedule = keras.optimizers.schedules.CosineDecay(self.learning_rate, decay_steps=max(steps, 1))
         self.model_.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=self.weight_decay),
@@ -162,7 +163,8 @@ class KerasCNNClassifier(kb.KerasClassifierBase):
             "model": "cnn", "strategy": "trained from scratch", **dev, "precision": precision,
             "deterministic_ops": deterministic, "seed": int(self.random_state),
             "batch_size": int(self.batch_size), "input_size": [size, size],
-            "native_size": [int(s) for s in self.input_shape_], "stem": stem, "stages": stages,
+            "native_size": [int(s) for s in self.input_shape_], "channels": int(self.n_channels_),
+            "stem": stem, "stages": stages,
             "width": int(self.width), **kb.count_params(self.model_),
             "augmentation": AUGMENTATION if augment else [],
             "class_weight": {str(k): v for k, v in weights.items()},

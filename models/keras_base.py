@@ -116,17 +116,15 @@ def check_rules(est: BaseEstimator, label: str, rules: dict[str, Rule]) -> None:
 
 
 def as_images(X, name: str = "X") -> np.ndarray:
-    """``(N, H, W)`` / ``(N, H, W, 1)`` / ``(N, H, W, 3)`` images -> ``(N, H, W, 1)`` uint8."""
+    """Gray ``(N, H, W)`` / ``(N, H, W, 1)`` -> ``(N, H, W, 1)``; RGB ``(N, H, W, 3)`` kept; uint8."""
     X = np.asarray(X)
-    if X.ndim == 4 and X.shape[-1] == 3:
-        X = X.astype(np.float32).mean(axis=-1)
-    if X.ndim == 4 and X.shape[-1] == 1:
-        X = X[..., 0]
-    if X.ndim != 3 or min(X.shape[1:]) < 1:
-        raise MedbenchError(f"{name} must be a (N, H, W) grayscale image array, got shape {X.shape}")
+    if X.ndim == 3:
+        X = X[..., None]
+    if X.ndim != 4 or X.shape[-1] not in (1, 3) or min(X.shape[1:3]) < 1:
+        raise MedbenchError(f"{name} must be a (N, H, W) gray or (N, H, W, 3) RGB image array, got shape {X.shape}")
     if X.dtype != np.uint8:
         X = np.clip(np.rint(X), 0, 255).astype(np.uint8)
-    return X[..., None]
+    return X
 
 
 def encode_labels(y, n_classes: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -156,6 +154,7 @@ def prepare_fit(est, X, y, validation_data):
     x = as_images(X)
     est.classes_, y_idx = encode_labels(y, est.n_classes)
     est.input_shape_ = x.shape[1:3]
+    est.n_channels_ = int(x.shape[-1])  # 1 (gray) or 3 (RGB): the model's input channels
     return x, y_idx, encode_validation(validation_data, est.classes_)
 
 
@@ -338,7 +337,7 @@ def count_params(model) -> dict[str, int]:
 class KerasClassifierBase(ClassifierMixin, BaseEstimator):
     """sklearn face of a Keras model: ``predict`` from ``predict_proba``; subclasses implement the rest.
 
-    Input: grayscale ``uint8`` images ``(N, H, W)`` (also ``(N, H, W, 1)`` / RGB ``(N, H, W, 3)``),
+    Input: ``uint8`` images, gray ``(N, H, W)`` (also ``(N, H, W, 1)``) or RGB ``(N, H, W, 3)``,
     declared in ``__sklearn_tags__`` (a 3-D image array, not a 2-D feature table). Subclasses list
     their parameters' :class:`Rule` s in ``_rules()`` and their name in messages as ``_label()``;
     :meth:`check_params` validates them (the runner calls it right after applying ``--option``
@@ -370,6 +369,12 @@ class KerasClassifierBase(ClassifierMixin, BaseEstimator):
         if tuple(x.shape[1:3]) != tuple(self.input_shape_[:2]):
             raise MedbenchError(f"{type(self).__name__} was fitted on {self.input_shape_[0]}x"
                                 f"{self.input_shape_[1]} images, got {x.shape[1]}x{x.shape[2]}")
+        fitted = getattr(self, "n_channels_", 1)
+        if x.shape[-1] != fitted:
+            words = {1: "gray", 3: "RGB"}
+            raise MedbenchError(f"{type(self).__name__} was fitted on {words[fitted]} images, got "
+                                f"{words.get(x.shape[-1], x.shape[-1])} ones: load the data with --channels "
+                                f"{'gray' if fitted == 1 else 'rgb'}")
 
     def predict(self, X) -> np.ndarray:
         proba = self.predict_proba(X)  # first: it raises NotFittedError on an unfitted estimator

@@ -3,9 +3,9 @@
 ConvNeXtTiny). Weights resolution, cached frozen-backbone embeddings, a dense head, and an optional
 end-to-end fine-tune of the top stage.
 
-Input: the dataset's uint8 grayscale images. Inside the model they are resized to ``image_size``
-(bilinear, antialiased when shrinking), stacked to 3 channels and passed through the backbone's own
-``keras.applications.<module>.preprocess_input``; the backbone is the row's
+Input: the dataset's uint8 images, gray or RGB. Inside the model they are resized to ``image_size``
+(bilinear, antialiased when shrinking), gray ones stacked to 3 channels (RGB ones go as they are), and
+passed through the backbone's own ``keras.applications.<module>.preprocess_input``; the backbone is the row's
 ``keras.applications.<Constructor>(include_top=False, pooling="avg")`` (embeddings of the row's width).
 
 * ``strategy="frozen"`` (default, practical on a CPU): embeddings are computed once and cached on
@@ -182,7 +182,7 @@ def _layers():
     ops = keras.ops
 
     class GrayResize(keras.layers.Layer):
-        """uint8 ``(N, H, W, 1)`` -> float32 ``(N, S, S, 1)`` in [0, 255] (antialiased when shrinking)."""
+        """uint8 ``(N, H, W, C)`` -> float32 ``(N, S, S, C)`` in [0, 255] (antialiased when shrinking)."""
 
         def __init__(self, size: int, **kwargs):
             super().__init__(**kwargs)
@@ -196,13 +196,13 @@ def _layers():
             return x
 
         def compute_output_shape(self, input_shape):
-            return (input_shape[0], self.size, self.size, 1)
+            return (input_shape[0], self.size, self.size, input_shape[-1])
 
         def get_config(self):
             return {**super().get_config(), "size": self.size}
 
     class ImagenetGray(keras.layers.Layer):
-        """Gray [0, 255] -> 3 equal channels -> ``keras.applications.<module>.preprocess_input``."""
+        """Gray [0, 255] -> 3 equal channels (RGB input as it is) -> ``keras.applications.<module>.preprocess_input``."""
 
         def __init__(self, module: str = "resnet50", **kwargs):
             super().__init__(**kwargs)
@@ -210,7 +210,8 @@ def _layers():
             self._preprocess = getattr(keras.applications, module).preprocess_input
 
         def call(self, x):
-            x = ops.concatenate([x, x, x], axis=-1)
+            if x.shape[-1] == 1:
+                x = ops.concatenate([x, x, x], axis=-1)
             x = self._preprocess(ops.cast(x, "float32"))
             return ops.cast(x, self.compute_dtype)
 
@@ -241,11 +242,11 @@ def build_backbone(bb: Backbone, weights: Weights, image_size: int):
                             f"(notop): {_one_line(exc)}") from None
 
 
-def build_extractor(bb: Backbone, backbone, input_shape: tuple[int, int], image_size: int):
-    """uint8 gray images ``(N, H, W, 1)`` -> embeddings (all preprocessing inside the graph)."""
+def build_extractor(bb: Backbone, backbone, input_shape: tuple[int, int], image_size: int, channels: int = 1):
+    """uint8 images ``(N, H, W, channels)`` (1: gray, 3: RGB) -> embeddings (all preprocessing inside the graph)."""
     keras = kb.import_keras()
     GrayResize, ImagenetGray = _layers()
-    inputs = keras.Input(shape=(*input_shape, 1), dtype="uint8", name="image")
+    inputs = keras.Input(shape=(*input_shape, channels), dtype="uint8", name="image")
     x = ImagenetGray(bb.preprocess_module, name="imagenet_gray")(GrayResize(image_size, name="resize")(inputs))
     return keras.Model(inputs, backbone(x, training=False), name=f"{bb.key}_embeddings")
 
@@ -282,10 +283,11 @@ def weights_array_digest(model) -> str:
 
 
 def embedding_params(bb: Backbone, image_size: int, weights: dict[str, Any], precision: str,
-                     backend: str) -> dict[str, Any]:
+                     backend: str, channels: int = 1) -> dict[str, Any]:
     """The cache key's parameters besides pixels, code and library versions."""
+    mode = "gray3" if channels == 1 else "rgb"
     return {"model": f"{bb.key}-notop-avg", "image_size": int(image_size), "weights": weights,
-            "precision": precision, "backend": backend, "preprocess": f"gray3-bilinear-{bb.preprocess_module}"}
+            "precision": precision, "backend": backend, "preprocess": f"{mode}-bilinear-{bb.preprocess_module}"}
 
 
 def extract_embeddings(extractor, x: np.ndarray, batch_size: int,
@@ -383,10 +385,10 @@ class KerasTransferClassifier(kb.KerasClassifierBase):
         precision = kb.resolve_precision(self.mixed_precision, dev["device"])
         with kb.dtype_policy(precision):
             self.backbone_ = build_backbone(bb, self.weights_info_, size)
-            self.extractor_ = build_extractor(bb, self.backbone_, tuple(self.input_shape_), size)
+            self.extractor_ = build_extractor(bb, self.backbone_, tuple(self.input_shape_), size, self.n_channels_)
         loaded = {"kind": self.weights_info_.kind,
                   "sha256": self.weights_info_.sha256 or f"init:{weights_array_digest(self.backbone_)}"}
-        self.embedding_params_ = embedding_params(bb, size, loaded, precision, dev["backend"])
+        self.embedding_params_ = embedding_params(bb, size, loaded, precision, dev["backend"], self.n_channels_)
         e_train, hit_train, t_train = self._embed(x)
         hits, emb_time = {"train": hit_train}, t_train
         e_val = None
@@ -445,7 +447,7 @@ class KerasTransferClassifier(kb.KerasClassifierBase):
         GrayResize, ImagenetGray = _layers()
         size = int(self.backbone_.input_shape[1])
         with kb.dtype_policy(precision):
-            inputs = keras.Input(shape=(*self.input_shape_, 1), dtype="uint8", name="image")
+            inputs = keras.Input(shape=(*self.input_shape_, self.n_channels_), dtype="uint8", name="image")
             h = GrayResize(size, name="resize")(inputs)
             h = augmentation(keras, self.random_state, value_range=(0.0, 255.0))(h)
             h = ImagenetGray(bb.preprocess_module, name="imagenet_gray")(h)
