@@ -51,6 +51,7 @@ from medbench.core import cachekeys
 from medbench.core.atomic import dumps, write_bytes
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
+from medbench.models import keras_base as kb
 
 FORMAT = "medbench.model"
 FORMAT_VERSION = 1
@@ -398,8 +399,6 @@ def _load_xgboost(folder: Path, desc: dict[str, Any], data: bytes) -> Any:
 
 
 def _load_keras_model(folder: Path, fname: str, data: bytes, custom_objects: dict[str, Any]) -> Any:
-    from medbench.models import keras_base as kb
-
     keras = kb.import_keras()
     with tempfile.TemporaryDirectory(prefix="medbench-load-") as tmp:
         path = Path(tmp) / "model.keras"
