@@ -42,6 +42,16 @@ def all_gray(rgb: np.ndarray, block: int = 256) -> bool:
     return True
 
 
+def colour_image_count(rgb: np.ndarray, block: int = 256) -> int:
+    """How many images of an ``(N, H, W, 3)`` stack are not gray (some pixel with R, G, B not all equal)."""
+    count = 0
+    for start in range(0, len(rgb), block):
+        part = rgb[start:start + block]
+        same = (part[..., 0] == part[..., 1]) & (part[..., 1] == part[..., 2])
+        count += int((~same.reshape(len(part), -1).all(axis=1)).sum())
+    return count
+
+
 class ColourHistogram(TransformerMixin, BaseEstimator):
     """Per-channel intensity histograms (``bins`` per channel, each L1-normalised), float32.
 

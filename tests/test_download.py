@@ -1,5 +1,6 @@
 """The MedMNIST fetch path for real: verified local file, wrong MD5, offline, and real HTTP downloads
-from a local server (serving a copy of the real pneumoniamnist.npz)."""
+from a local server (serving a copy of the real pneumoniamnist.npz, and small generated files for the
+other sets, whose facts are patched in a copy, never in info.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from medbench.core.errors import MedbenchError
@@ -144,3 +146,59 @@ def test_http_error_is_a_clear_error(http_root, tmp_path: Path):
     msg = str(err.value)
     assert FILE in msg and MD5 in msg and str(data_dir) in msg and url in msg
     assert list(data_dir.iterdir()) == []
+
+
+# ---------------------------------------------------------------- every MedMNIST set: the same generic path
+
+
+def _fake_colour_set(path: Path, sizes: dict[str, int], n_classes: int) -> None:
+    """A small MedMNIST-style colour file (random pixels, every class in every split)."""
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split, n in sizes.items():
+        arrays[f"{split}_images"] = rng.integers(0, 256, (n, 28, 28, 3), dtype=np.uint8)
+        arrays[f"{split}_labels"] = (np.arange(n) % n_classes).astype(np.uint8)[:, None]
+    np.savez_compressed(path, **arrays)
+
+
+def test_any_medmnist_set_downloads_verifies_and_keeps_colour(http_root, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch):
+    """bloodmnist (a colour set) through the same fetch path, from a local server: the file is a small
+    fake, so the test patches a copy of its facts (URL, MD5, sizes), never info.py itself."""
+    www, base = http_root
+    facts = info.MEDMNIST["bloodmnist"]
+    sizes = {"train": 24, "val": 8, "test": 16}
+    _fake_colour_set(www / "served.npz", sizes, len(facts["label_names"]))
+    md5 = md5sum(www / "served.npz")
+    monkeypatch.setitem(info.MEDMNIST, "bloodmnist", {**facts, "url": f"{base}/served.npz", "md5": md5,
+                                                      "n_samples": sizes})
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("MEDBENCH_DATA_DIR", str(data_dir))
+    ds = load_dataset("bloodmnist")
+    assert sorted(p.name for p in data_dir.iterdir()) == [facts["file"]] and md5sum(data_dir / facts["file"]) == md5
+    assert ds.channels == "rgb" and ds.images.shape == (48, 28, 28, 3) and ds.n_classes == 8
+    assert ds.source["md5"] == md5 and ds.card()["channels"] == "rgb"
+    gray = load_dataset("bloodmnist", channels="gray")  # the verified local file: no second download
+    assert gray.images.shape == (48, 28, 28) and gray.fingerprint != ds.fingerprint
+
+
+def test_any_medmnist_set_offline_names_its_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    facts = info.MEDMNIST["dermamnist"]
+    monkeypatch.setitem(info.MEDMNIST, "dermamnist", {**facts, "url": UNREACHABLE})
+    data_dir = tmp_path / "none"
+    monkeypatch.setenv("MEDBENCH_DATA_DIR", str(data_dir))
+    with pytest.raises(MedbenchError) as err:
+        load_dataset("dermamnist")
+    msg = str(err.value)
+    assert facts["file"] in msg and facts["md5"] in msg and str(data_dir / facts["file"]) in msg
+    assert "\n" not in msg
+
+
+def test_a_file_with_other_split_sizes_is_refused(http_root, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    www, base = http_root
+    facts = info.MEDMNIST["retinamnist"]
+    _fake_colour_set(www / "r.npz", {"train": 10, "val": 5, "test": 5}, 5)
+    monkeypatch.setitem(info.MEDMNIST, "retinamnist", {**facts, "url": f"{base}/r.npz", "md5": md5sum(www / "r.npz")})
+    monkeypatch.setenv("MEDBENCH_DATA_DIR", str(tmp_path / "data"))
+    with pytest.raises(MedbenchError, match="train split has 10 images, RetinaMNIST .* has 1080"):
+        load_dataset("retinamnist")

@@ -379,3 +379,82 @@ def test_coronahack_never_drops_a_class(mini_corona):
         load_coronahack(mini_corona, image_size=32)
     with pytest.raises(MedbenchError, match="no image of class 'normal'"):
         load_coronahack(mini_corona, image_size=32, allow_missing=True)
+
+
+# ---------------------------------------------------------------- colour (--channels)
+
+
+def _colour_folder(root: Path, *, tinted: int = 4) -> Path:
+    """Two classes of real X-rays (RGB files, equal channels); ``tinted`` of class 'b' get a red tint."""
+    xray_files = _real_files("train", "NORMAL", 4) + _real_files("train", "PNEUMONIA", 4)
+    for i, f in enumerate(xray_files):
+        cls = "a" if i < 4 else "b"
+        (root / cls).mkdir(parents=True, exist_ok=True)
+        with Image.open(f) as im:
+            rgb = np.asarray(im.convert("RGB").resize((40, 40))).copy()
+        if cls == "b" and i - 4 < tinted:
+            rgb[..., 0] = np.clip(rgb[..., 0].astype(int) + 60, 0, 255)
+        Image.fromarray(rgb).save(root / cls / f"{i}.png")
+    return root
+
+
+@needs_chest
+def test_gray_folder_under_auto_is_exactly_the_gray_decode(split_folder):
+    auto = load_folder(split_folder, image_size=32)
+    gray = load_folder(split_folder, image_size=32, channels="gray")
+    assert auto.channels == "gray" and auto.fingerprint == gray.fingerprint
+    fresh, _ = decode_many([split_folder / i for i in auto.ids], 32)  # the decoder's gray, uncached
+    assert np.array_equal(auto.images, fresh)
+    rgb = load_folder(split_folder, image_size=32, channels="rgb")
+    assert rgb.images.shape == (len(auto), 32, 32, 3) and rgb.card()["channels"] == "rgb"
+    assert np.array_equal(rgb.images[..., 0], auto.images) and rgb.source["colour_images"] == 0
+
+
+@needs_chest
+def test_colour_folder_is_rgb_under_auto_and_luminance_under_gray(tmp_path, capsys):
+    root = _colour_folder(tmp_path / "tint")
+    ds = load_dataset(f"folder:{root}", image_size=40)
+    assert ds.channels == "rgb" and ds.images.shape == (8, 40, 40, 3) and ds.source["colour_images"] == 4
+    assert "4 of 8 images have colour" in capsys.readouterr().err  # a minority: the user is told
+    with Image.open(root / "b" / "4.png") as im:
+        expected_rgb, expected_l = np.asarray(im), np.asarray(im.convert("L"))
+    assert np.array_equal(ds.images[list(ds.ids).index("b/4.png")], expected_rgb)
+    gray = load_dataset(f"folder:{root}", image_size=40, channels="gray")
+    assert gray.channels == "gray" and np.array_equal(gray.images[list(gray.ids).index("b/4.png")], expected_l)
+    entries = sorted(p.name for p in (tmp_path / "cache" / "images").glob("*.npy"))
+    assert len(entries) == 2 and sum(n.endswith("-rgb.npy") for n in entries) == 1  # one entry per channels
+
+
+@needs_chest
+def test_cached_rgb_entry_is_read_back_memory_mapped(tmp_path, monkeypatch):
+    root = _colour_folder(tmp_path / "tint", tinted=3)
+    first = load_dataset(f"folder:{root}", image_size=24)  # auto: decoded gray (colour found), then rgb
+
+    def boom(*args, **kwargs):
+        raise AssertionError("decoded again instead of reading the cache")
+
+    monkeypatch.setattr(images_mod, "_decode_into", boom)
+    for channels in ("rgb", "auto"):  # auto: the gray entry records the colour, then the rgb entry
+        again = load_dataset(f"folder:{root}", image_size=24, channels=channels)
+        assert isinstance(again.images, np.memmap) and again.fingerprint == first.fingerprint
+    assert load_dataset(f"folder:{root}", image_size=24, channels="gray").channels == "gray"
+
+
+@needs_chest
+def test_rgb_decode_of_every_mode(tmp_path, xray):
+    xray.convert("P").save(tmp_path / "p.png")
+    xray.convert("RGBA").save(tmp_path / "rgba.png")
+    Image.fromarray(np.asarray(xray).astype(np.uint16) * 257).save(tmp_path / "sixteen.png")
+    for name in ("p.png", "rgba.png", "sixteen.png"):
+        rgb = decode_image(tmp_path / name, 32, channels="rgb")
+        gray = decode_image(tmp_path / name, 32)
+        assert rgb.shape == (32, 32, 3) and np.array_equal(rgb[..., 0], gray) and np.array_equal(rgb[..., 2], gray)
+    arr, _ = decode_many([tmp_path / "p.png"], 32, channels="auto")
+    assert arr.shape == (1, 32, 32)  # a gray palette is gray
+
+
+@needs_corona
+@pytest.mark.slow
+def test_coronahack_stays_gray_under_auto():
+    ds = load_dataset(f"coronahack:{CORONA}", image_size=32, allow_missing=True)
+    assert ds.channels == "gray"

@@ -23,7 +23,7 @@ from medbench.core.errors import MedbenchError
 from medbench.datasets import info
 from medbench.datasets.dataset import Dataset
 from medbench.datasets.failures import MAX_LISTED_FILES, handle_failures, warn
-from medbench.datasets.folder import groups_for
+from medbench.datasets.folder import colour_note, groups_for
 from medbench.datasets.images import DEFAULT_IMAGE_SIZE, is_image_file, load_images
 
 METADATA_CSV = "Chest_xray_Corona_Metadata.csv"
@@ -91,8 +91,12 @@ def load_coronahack(path: str | os.PathLike, *, spec: str | None = None, task: s
                     max_image_pixels: int | None = None, channels: str = "auto") -> Dataset:
     """Load CoronaHack for ``task`` (default ``info.PATH_KINDS["coronahack"]["default_task"]``); decode on
     ``n_jobs`` threads, refusing images over ``max_image_pixels``, as ``channels`` (``auto``: RGB only
-    when some image has colour; see :func:`medbench.datasets.images.load_images`)."""
+    when some image has colour; see :func:`medbench.datasets.images.load_images`). ``auto`` is gray
+    here (``info.PATH_KINDS["coronahack"]["channels"]``): chest X-rays are gray, and the few colour
+    files (19 of the 5,907 present, every one a COVID-19 image) would be a shortcut to their label."""
     facts = info.PATH_KINDS["coronahack"]
+    if channels == "auto":
+        channels = facts.get("channels", "auto")
     tasks = facts["tasks"]
     task = task or facts["default_task"]
     if task not in tasks:
@@ -210,7 +214,8 @@ def load_coronahack(path: str | os.PathLike, *, spec: str | None = None, task: s
         positive_class=class_names.index(positive) if positive else None,
         task="binary" if len(class_names) == 2 else "multiclass",
         source={"path": str(root), "metadata": str(csv_path), "images": str(image_root),
-                "label_column": column, "fine_categories": {c: dict(sorted(v.items())) for c, v in categories.items()}},
+                "label_column": column, **colour_note(images, channels, f"coronahack {image_root}"),
+                "fine_categories": {c: dict(sorted(v.items())) for c, v in categories.items()}},
         problems=problems,
         group_source=group_source,
     )

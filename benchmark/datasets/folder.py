@@ -22,8 +22,9 @@ import numpy as np
 from medbench.core.errors import MedbenchError
 from medbench.datasets import info
 from medbench.datasets.dataset import SPLITS, Dataset
-from medbench.datasets.failures import MAX_LISTED_FILES, handle_failures
+from medbench.datasets.failures import MAX_LISTED_FILES, handle_failures, warn
 from medbench.datasets.images import DEFAULT_IMAGE_SIZE, is_image_file, load_images
+from medbench.features.colour import colour_image_count
 
 _PATIENT_PATTERNS = (
     re.compile(r"^(person\d+)_"),  # person1000_bacteria_2931.jpeg -> person1000
@@ -67,6 +68,19 @@ def positive_class_index(class_names: list[str]) -> int | None:
         return None
     normal = [i for i, c in enumerate(class_names) if c.strip().lower().startswith("normal")]
     return 1 - normal[0] if len(normal) == 1 else None
+
+
+def colour_note(images: np.ndarray, channels: str, where: str) -> dict[str, Any]:
+    """For an RGB result: ``{"colour_images": n}`` (images that are not gray), with a warning when
+    ``auto`` chose RGB although most images are gray (colour in a few files may be an artefact of
+    their source, a shortcut rather than a signal). ``{}`` for a gray result."""
+    if images.ndim != 4:
+        return {}
+    n = colour_image_count(images)
+    if channels == "auto" and n <= len(images) // 2:
+        warn(f"{where}: {n} of {len(images)} images have colour, so the dataset is loaded as RGB "
+             f"(--channels auto); pass --channels gray if colour is not a signal here")
+    return {"colour_images": n}
 
 
 def _visible_dirs(path: Path) -> list[str]:
@@ -163,6 +177,7 @@ def load_folder(path: str | os.PathLike, *, spec: str | None = None, image_size:
             raise MedbenchError(f"class {emptied[0]} in {root} has no readable images left after skipping "
                                 f"unreadable files; fix the files or remove the class folder")
 
+    colour = colour_note(images, channels, f"{root}")
     index = {c: i for i, c in enumerate(class_names)}
     ids = [rel for _, _, rel in entries]
     groups, group_source = groups_for(ids)
@@ -178,7 +193,7 @@ def load_folder(path: str | os.PathLike, *, spec: str | None = None, image_size:
         official_split=np.array([s for s, _, _ in entries], dtype=str) if split_dirs else None,
         positive_class=positive_class_index(class_names),
         task="binary" if len(class_names) == 2 else "multiclass",
-        source={"path": str(root), "layout": "split folders" if split_dirs else "class folders"},
+        source={"path": str(root), "layout": "split folders" if split_dirs else "class folders", **colour},
         problems=problems,
         group_source=group_source,
     )

@@ -189,6 +189,8 @@ PATH_KINDS = {
         "title": "CoronaHack Chest X-Ray (Kaggle)",
         "description": "Chest_xray_Corona_Metadata.csv plus Coronahack-Chest-XRay-Dataset/{train,test}/.",
         "usage": "coronahack:PATH",
+        # what --channels auto gives: X-rays are gray; the 19 colour files of 5,907 are all COVID-19 (a shortcut)
+        "channels": "gray",
         "tasks": {
             "pneumonia": {
                 "description": "normal vs pneumonia (column Label)",
