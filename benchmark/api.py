@@ -141,7 +141,7 @@ def run(dataset: str = "pneumoniamnist", pipelines: Sequence[str] = ("all",), se
         bootstrap_seed: int = 0, n_jobs: int = -1, fresh: bool = False, profile: str | None = None,
         command: str | None = None, log: Callable[[str], None] | None = _stderr,
         capture_native_logs: bool = True, scheduler: str | None = "local", gpu_resource: str | None = None,
-        max_image_pixels: int | None = None, save_models: bool = False) -> Results:
+        max_image_pixels: int | None = None, save_models: bool = False, channels: str = "auto") -> Results:
     """Run ``pipelines`` x ``seeds`` on one split of ``dataset``; write results, report and figures to ``out``.
 
     ``options`` maps pipeline -> ``{param: value}`` (or is a list of ``"PIPELINE.KEY=VALUE"`` strings); every
@@ -151,7 +151,8 @@ def run(dataset: str = "pneumoniamnist", pipelines: Sequence[str] = ("all",), se
     ``scheduler`` is ``local``, ``processes:N`` or ``tcp://HOST:PORT`` (Dask; see :mod:`medbench.engine`);
     ``gpu_resource`` (e.g. ``"GPU=1"``) is the Dask worker resource deep jobs ask for. ``save_models`` saves
     every fitted pipeline to ``out/models/<pipeline>__seed<N>/`` with a MODEL_CARD.md (no pickle; see
-    :func:`medbench.load_model`).
+    :func:`medbench.load_model`). ``channels`` is ``auto`` (keep colour where the source has it), ``gray`` or
+    ``rgb``.
     Returns the :class:`Results`; failed pipelines are in ``Results.failed``.
     """
     seeds = list(seeds)
@@ -173,7 +174,7 @@ def run(dataset: str = "pneumoniamnist", pipelines: Sequence[str] = ("all",), se
     specs = registry.resolve(pipelines)
     registry.validate_options(specs, opts)  # every option known and valid before any data is read
     ds = load_dataset(dataset, task=task, image_size=image_size, allow_missing=allow_missing,
-                      n_jobs=None if n_jobs == -1 else n_jobs, max_image_pixels=max_image_pixels)
+                      n_jobs=None if n_jobs == -1 else n_jobs, max_image_pixels=max_image_pixels, channels=channels)
     out_dir = outdir.prepare(Path(out) if out else Path("results") / ds.name)
     with outdir.lock(out_dir), quiet.native_output_to(out_dir / "medbench.log", enabled=capture_native_logs):
         plan = _plan(ds, out_dir, specs, opts, seeds, split_seed=split_seed, split_manifest=split_manifest,
@@ -186,7 +187,7 @@ def run(dataset: str = "pneumoniamnist", pipelines: Sequence[str] = ("all",), se
             "test_fraction": test_fraction, "options": opts, "n_jobs": n_jobs, "profile": profile,
             "resplit_per_seed": resplit_per_seed, "bootstrap_resamples": bootstrap_resamples,
             "bootstrap_seed": bootstrap_seed, "scheduler": scheduler or "local", "max_image_pixels": max_image_pixels,
-            "save_models": save_models,
+            "save_models": save_models, "channels": channels,
         }
         res = _run_jobs(plan, seeds, n_jobs=n_jobs, fresh=fresh, command=command or _command(dataset), log=log,
                         scheduler=scheduler, deep_resources=deep_resources, save_models=save_models)
@@ -273,7 +274,7 @@ def _run_jobs(plan: _Plan, seeds: list[int], *, n_jobs: int, fresh: bool, comman
 
     ref = engine.DatasetRef(plan.ds.spec, plan.config.get("task"), plan.config.get("image_size"),
                             bool(plan.config.get("allow_missing")), plan.ds.fingerprint,
-                            plan.config.get("max_image_pixels"))
+                            plan.config.get("max_image_pixels"), plan.config.get("channels", "auto"))
     with tqdm(total=len(jobs), desc="pipelines", unit="job", disable=None if log else True, file=sys.stderr) as bar:
         for p in planned:
             if p.cached is not None:

@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "metrics.csv and report.md. Re-running the same command resumes: finished "
                                      "jobs are read from OUT/jobs/.")
     run.add_argument("--dataset", default="pneumoniamnist",
-                     help="pneumoniamnist | folder:PATH | coronahack:PATH (see `medbench datasets`)")
+                     help="a MedMNIST name (pneumoniamnist, bloodmnist, ...) | folder:PATH | coronahack:PATH | "
+                          "npz:PATH (see `medbench datasets`)")
     run.add_argument("--task", help="labelling for datasets with several (coronahack: pneumonia, etiology)")
     run.add_argument("--image-size", type=int, default=None,
                      help="side length path datasets are decoded to (default 224)")
@@ -92,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-image-pixels", type=int, default=None, metavar="N",
                      help="refuse (per file) images with more pixels than this (default: Pillow's 89,478,485); "
                           "a guard against decompression bombs")
+    run.add_argument("--channels", choices=("auto", "gray", "rgb"), default="auto",
+                     help="keep colour where the source has it (auto), reduce to ITU-R 601-2 luminance (gray) or "
+                          "force three channels (rgb)")
     run.add_argument("--save-models", action="store_true",
                      help="save every fitted pipeline to OUT/models/<pipeline>__seed<N>/ with a MODEL_CARD.md "
                           "(no pickle; use it with `medbench predict`)")
@@ -162,7 +166,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         bootstrap_seed=args.bootstrap_seed, n_jobs=args.n_jobs, fresh=args.fresh,
         profile=getattr(args, "profile", None), command=api.command_line(getattr(args, "_argv", sys.argv[1:])),
         scheduler=args.scheduler, gpu_resource=args.gpu_resource, max_image_pixels=args.max_image_pixels,
-        save_models=args.save_models)
+        save_models=args.save_models, channels=args.channels)
     print(tabulate(*reversed(leaderboard(res.data)), tablefmt="simple", disable_numparse=True))
     print(f"\nreport: {res.path / 'report.md'}", file=sys.stderr)
     for r in res.failed:

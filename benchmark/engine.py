@@ -41,10 +41,11 @@ class DatasetRef:
     allow_missing: bool
     fingerprint: str
     max_image_pixels: int | None = None
+    channels: str = "auto"
 
     def load(self) -> Dataset:
         ds = load_dataset(self.spec, task=self.task, image_size=self.image_size, allow_missing=self.allow_missing,
-                          n_jobs=1, max_image_pixels=self.max_image_pixels)
+                          n_jobs=1, max_image_pixels=self.max_image_pixels, channels=self.channels)
         if ds.fingerprint != self.fingerprint:
             raise MedbenchError(f"this worker sees different data for {self.spec} (fingerprint "
                                 f"{ds.fingerprint[:12]}, the client's is {self.fingerprint[:12]}): give every worker "

@@ -34,10 +34,10 @@ from medbench.models import persist
 PREDICT_BATCH = 512
 OK = "ok"
 
-DECODE_RULE = ("medbench.datasets.images.decode_image at the stored size: Pillow, first frame, EXIF orientation "
-               "applied, 8-bit luminance (ITU-R 601-2; alpha dropped; 16-bit / float images stretched from "
-               "their min..max), resized to a square without keeping the aspect ratio (bilinear, "
-               "reducing_gap=3.0)")
+DECODE_RULE = ("medbench.datasets.images.decode_image at the stored size and channels: Pillow, first frame, EXIF "
+               "orientation applied, 8-bit luminance (ITU-R 601-2) for 1 channel or 8-bit RGB for 3 (alpha "
+               "dropped; 16-bit / float images stretched from their min..max), resized to a square without "
+               "keeping the aspect ratio (bilinear, reducing_gap=3.0)")
 
 
 # ---------------------------------------------------------------- saving a runner job's model
@@ -46,7 +46,8 @@ DECODE_RULE = ("medbench.datasets.images.decode_image at the stored size: Pillow
 def input_representation(ds: Any) -> dict[str, Any]:
     """The images a model trained on dataset ``ds`` expects, and how files are turned into them."""
     height, width = (int(s) for s in ds.image_shape)
-    rep: dict[str, Any] = {"height": height, "width": width, "channels": 1, "dtype": "uint8",
+    channels = 3 if getattr(ds, "channels", "gray") == "rgb" else 1
+    rep: dict[str, Any] = {"height": height, "width": width, "channels": channels, "dtype": "uint8",
                            "representation_version": images.REPRESENTATION_VERSION, "decode": DECODE_RULE}
     if ds.name in info.MEDMNIST:
         rep["note"] = (f"Trained on MedMNIST's own {height}x{width} arrays (MedMNIST's preprocessing); new files "
@@ -171,12 +172,17 @@ class SavedModel(ClassifierMixin, BaseEstimator):
                                     f"predicts the readable files and reports the others")
             return decoded
         x = np.asarray(X)
-        if x.ndim == 4 and x.shape[-1] == 1:
-            x = x[..., 0]
         h, w = self.image_shape
-        if x.ndim != 3 or tuple(x.shape[1:]) != (h, w):
-            raise MedbenchError(f"this model takes (N, {h}, {w}) uint8 grayscale images, got an array of shape "
-                                f"{x.shape}: pass image file paths (decoded to {h}x{w} as in training) or resize")
+        if self.channels == 3:
+            expected, kind = (h, w, 3), "RGB"
+        else:
+            if x.ndim == 4 and x.shape[-1] == 1:
+                x = x[..., 0]
+            expected, kind = (h, w), "grayscale"
+        if x.ndim != len(expected) + 1 or tuple(x.shape[1:]) != expected:
+            raise MedbenchError(f"this model takes (N, {', '.join(map(str, expected))}) uint8 {kind} images, got an "
+                                f"array of shape {x.shape}: pass image file paths (decoded as in training) or "
+                                f"convert them")
         if x.dtype != np.uint8:
             raise MedbenchError(f"this model takes uint8 images (0..255, as medbench decodes them), got dtype "
                                 f"{x.dtype}: convert them or pass image file paths")
@@ -189,7 +195,13 @@ class SavedModel(ClassifierMixin, BaseEstimator):
         if h != w:
             raise MedbenchError(f"this model was trained on {h}x{w} images; medbench decodes files to squares "
                                 f"only: pass (N, {h}, {w}) uint8 arrays instead of files")
-        return images.decode_many(paths, h, n_jobs=n_jobs, max_pixels=max_pixels, desc="decoding")
+        return images.decode_many(paths, h, n_jobs=n_jobs, max_pixels=max_pixels, desc="decoding",
+                                  channels="rgb" if self.channels == 3 else "gray")
+
+    @property
+    def channels(self) -> int:
+        """1 (grayscale) or 3 (RGB): what the model was trained on."""
+        return int(self.meta["input"].get("channels", 1))
 
     # -- predictions ---------------------------------------------------------------------------------
     def predict_proba(self, X: Any) -> np.ndarray:

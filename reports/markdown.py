@@ -154,7 +154,7 @@ def dataset_card(results: dict[str, Any], samples: bool) -> list[str]:
         f"- **{E(ds['title'])}** ({C(ds['spec'])}), task: {E(ds.get('task') or '–')}; classes: "
         + ", ".join(f"{E(c)} ({n})" for c, n in ds["class_counts"].items())
         + (f"; positive class: {E(ds['positive_class'])}" if ds.get("positive_class") else ""),
-        f"- {ds['n_images']} images, stored as {ds['image_shape'][0]}x{ds['image_shape'][1]} 8-bit grayscale; "
+        f"- {ds['n_images']} images, stored as {ds['image_shape'][0]}x{ds['image_shape'][1]} 8-bit {'RGB' if ds.get('channels') == 'rgb' else 'grayscale'}; "
         f"dataset fingerprint {C(ds['fingerprint'][:16])}",
     ]
     if src:

@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 from filelock import FileLock
 
@@ -222,3 +223,24 @@ def test_save_models_then_predict_from_the_command_line(make_image_folder, tmp_p
     medbench.run(f"folder:{root}", pipelines=["hog-tree"], out=out, image_size=32, log=lines.append,
                  bootstrap_resamples=20, save_models=True)
     assert any("(cached)" in line for line in lines), lines
+
+
+def test_rgb_folder_runs_saves_and_predicts_in_colour(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls, tint in (("red", (1.0, 0.55, 0.55)), ("blue", (0.55, 0.55, 1.0))):
+        (tmp_path / "rgb" / cls).mkdir(parents=True)
+        for i in range(16):
+            grey = rng.integers(60, 200, size=(24, 24, 1)).astype(float)
+            Image.fromarray((grey * np.array(tint)).clip(0, 255).astype(np.uint8)).save(
+                tmp_path / "rgb" / cls / f"{cls}{i:02d}.png")
+    res = medbench.run(f"folder:{tmp_path / 'rgb'}", pipelines=["hog-tree"], out=tmp_path / "out", image_size=16,
+                       log=None, bootstrap_resamples=20, save_models=True)
+    assert res["dataset"]["channels"] == "rgb" and not res.failed
+    model = medbench.load_model(tmp_path / "out" / res.jobs[0]["saved_model"])
+    assert model.channels == 3
+    files = sorted(str(p) for p in (tmp_path / "rgb" / "red").iterdir())[:2]
+    assert model.predict_proba(files).shape == (2, 2)
+    with pytest.raises(MedbenchError, match=r"takes \(N, 16, 16, 3\) uint8 RGB images"):
+        model.predict_proba(np.zeros((2, 16, 16), dtype=np.uint8))
