@@ -76,7 +76,7 @@ def run_suite(suite_file: str | Path, out: str | Path | None = None, *, fresh: b
                               out=out_dir / ds.name, task=ds.task, image_size=ds.image_size,
                               allow_missing=ds.allow_missing, split_seed=ds.split_seed,
                               bootstrap_resamples=suite.bootstrap_resamples, fresh=fresh, log=log,
-                              scheduler=scheduler, gpu_resource=gpu_resource,
+                              scheduler=scheduler, gpu_resource=gpu_resource, channels=ds.channels,
                               command=f"medbench suite {suite.file} (dataset {ds.name})")
             except MedbenchError as exc:
                 failed[ds.name] = str(exc)

@@ -21,7 +21,7 @@ names the file and the field)::
     [[datasets]]
     name = "kermany"               # folder name under the suite's output (default: from the spec)
     dataset = "folder:${MEDBENCH_DATA_DIR}/chest_xray"
-    # optional per dataset: task, image_size, allow_missing, pipelines, seeds, options, split_seed
+    # optional per dataset: task, image_size, allow_missing, pipelines, seeds, options, split_seed, channels
 
 Paths in a ``KIND:PATH`` dataset spec are relative to the suite file's folder. ``${NAME}`` is
 replaced by the environment variable NAME; ``${MEDBENCH_DATA_DIR}`` by the folder medbench reads
@@ -97,7 +97,7 @@ _IMAGE_SIZE = {"type": "integer", "minimum": 8, "maximum": 4096}
 _OPTION_VALUE = {"type": ["string", "number", "boolean", "array"]}
 _OPTIONS = {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": _OPTION_VALUE}}
 _RUN_KEYS = {"pipelines": _NAMES, "seeds": _SEEDS, "image_size": _IMAGE_SIZE, "options": _OPTIONS,
-             "split_seed": {"type": "integer", "minimum": 0}}
+             "split_seed": {"type": "integer", "minimum": 0}, "channels": {"enum": ["auto", "gray", "rgb"]}}
 
 SUITE_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -135,6 +135,7 @@ class SuiteDataset:
     seeds: list[int] = field(default_factory=lambda: [0])
     options: dict[str, dict[str, str]] = field(default_factory=dict)
     split_seed: int = 0
+    channels: str = "auto"
 
 
 @dataclass
@@ -199,7 +200,7 @@ def loads(text: str, path: str | Path) -> Suite:
             image_size=merged["image_size"], allow_missing=bool(raw.get("allow_missing", False)),
             pipelines=list(merged["pipelines"] or ["all"]), seeds=list(merged["seeds"] or [0]),
             options={p: {k: _option_text(v) for k, v in kv.items()} for p, kv in options.items()},
-            split_seed=int(merged["split_seed"] or 0)))
+            split_seed=int(merged["split_seed"] or 0), channels=merged["channels"] or "auto"))
     return Suite(name=head.get("name") or default_name(path.stem), title=head.get("title") or path.stem,
                  file=source, datasets=entries, note=head.get("note", ""),
                  metric=analysis.get("metric", "roc_auc"), alpha=float(analysis.get("alpha", ALPHA)),
