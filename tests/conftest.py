@@ -35,23 +35,17 @@ Fixtures (names are stable: other test modules rely on them):
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from data_paths import shared_datasets_path
 
 from medbench.datasets.dataset import SPLITS, Dataset
 
 SMALL_COUNTS = {"train": 300, "val": 100, "test": 150}
-
-
-def shared_datasets_path() -> Path:
-    """Where the shared datasets live: ``$MEDBENCH_SHARED`` or ``<project>/../shared/datasets``."""
-    env = os.environ.get("MEDBENCH_SHARED")
-    return Path(env).expanduser() if env else Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
 @pytest.fixture(scope="session")

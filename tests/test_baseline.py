@@ -33,7 +33,7 @@ def run(tmp_path_factory) -> Path:
     _npz()
     out = tmp_path_factory.mktemp("bl") / "run"
     assert main(["run", "--profile", "fast", "--pipelines", "majority", "hog-xgboost", "--out", str(out),
-                 "--option", "hog-xgboost.xgboost__n_estimators=5"]) == 0
+                 "--option", "hog-xgboost.xgboost__n_estimators=5", "--bootstrap-resamples", "100"]) == 0
     return out
 
 

@@ -130,6 +130,7 @@ def e2e_folder(make_image_folder) -> Path:
     return make_image_folder(40, layout="flat", name="xray80")
 
 
+@pytest.mark.slow
 def test_run_end_to_end_manifest_and_report(capsys, e2e_folder: Path, tmp_path: Path):
     out = tmp_path / "results"
     argv = ["run", "--dataset", f"folder:{e2e_folder}", "--pipelines", "majority", "hog-tree",

@@ -82,6 +82,7 @@ def test_hog_deterministic_and_image_specific(mnist_images, cold_cache):
     assert len({row.tobytes() for row in a}) == len(a)  # every image has its own descriptor
 
 
+@pytest.mark.slow
 def test_hog_parallel_equals_serial(pneumonia_small, cold_cache):
     images = pneumonia_small.images[:300]  # > one 256-image chunk: two worker processes
     with cache.disabled():

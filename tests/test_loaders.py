@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared_datasets_path
+from data_paths import shared_datasets_path
 from PIL import Image, ImageOps
 
 from medbench.core.errors import MedbenchError
@@ -21,7 +21,7 @@ from medbench.datasets.coronahack import load_coronahack
 from medbench.datasets.folder import load_folder, patient_id
 from medbench.datasets.images import UnreadableImage, decode_image, decode_many, load_images
 
-SHARED = shared_datasets_path()  # the one place that knows where the shared data lives (conftest.py)
+SHARED = shared_datasets_path()  # the one place that knows where the shared data lives (data_paths.py)
 CHEST = SHARED / "chest_xray"
 CORONA = SHARED / "coronahack"
 needs_chest = pytest.mark.skipif(not CHEST.is_dir(), reason=f"real data not found: {CHEST} (set MEDBENCH_SHARED)")

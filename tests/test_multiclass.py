@@ -14,6 +14,8 @@ from medbench.models import registry
 from medbench.runner import Job, fit_and_evaluate
 from medbench.splits import make_split
 
+pytestmark = pytest.mark.slow  # seven real 3-class fits (about a minute); CI runs them in tox -e slow
+
 PER_CLASS = {"train": 80, "val": 30, "test": 40}
 
 

@@ -62,6 +62,7 @@ def _plugin_installed() -> bool:
     return any(ep.name == "hist-logreg" for ep in importlib.metadata.entry_points(group="medbench.pipelines"))
 
 
+@pytest.mark.slow
 def test_example_plugin_end_to_end(make_image_folder, tmp_path):
     """examples/plugin (installed by tox) adds `hist-logreg`: listed, run and reported like any pipeline."""
     assert _plugin_installed(), "install the example plugin: pip install -e examples/plugin (tox does this)"

@@ -16,6 +16,9 @@ from medbench.runner import Job, fit_and_evaluate
 from medbench.splits import Split
 
 PIPELINES = [p.name for p in registry.resolve(["classical", "baseline"])]
+# SIFT (codebook learning) and XGBoost fits take 5-12 s each: they run in the slow suite (tox -e slow, CI).
+PIPELINES_BY_SPEED = [pytest.param(n, marks=pytest.mark.slow) if n.startswith("sift") or n.endswith("xgboost")
+                      else n for n in PIPELINES]
 
 
 def test_selection_covers_every_classical_pipeline():
@@ -44,7 +47,7 @@ def records(pneumonia_small: Dataset, pneumonia_small_split: Split):
     return get
 
 
-@pytest.mark.parametrize("name", PIPELINES)
+@pytest.mark.parametrize("name", PIPELINES_BY_SPEED)
 def test_pipeline_fits_and_predicts(name, records, pneumonia_small: Dataset, pneumonia_small_split: Split):
     ds, split = pneumonia_small, pneumonia_small_split
     rec = records(name)
@@ -84,7 +87,7 @@ def test_pipeline_fits_and_predicts(name, records, pneumonia_small: Dataset, pne
     assert rt["model_size_bytes"] is None or rt["model_size_bytes"] > 0
 
 
-@pytest.mark.parametrize("name", PIPELINES)
+@pytest.mark.parametrize("name", PIPELINES_BY_SPEED)
 def test_tuning_candidates_recorded(name, records):
     rec, spec = records(name), registry.get(name)
     grid = list(ParameterGrid(spec.param_grid)) if spec.param_grid else [{}]
@@ -97,7 +100,7 @@ def test_tuning_candidates_recorded(name, records):
         assert 0.0 <= t["val_roc_auc"] <= 1.0 and 0.0 <= t["val_balanced_accuracy"] <= 1.0
 
 
-@pytest.mark.parametrize("name", PIPELINES)
+@pytest.mark.parametrize("name", PIPELINES_BY_SPEED)
 def test_threshold_chosen_on_validation(name, records):
     rec = records(name)
     thr, val = rec["threshold"], rec["val_metrics"]

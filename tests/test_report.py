@@ -28,7 +28,7 @@ from medbench.reports.build import write_report
 
 PNG = b"\x89PNG\r\n\x1a\n"
 RUN_ARGS = ["run", "--dataset", "pneumoniamnist", "--pipelines", "majority", "hog-tree", "--seeds", "0", "1",
-            "--option", "hog-tree.hog__pixels_per_cell=7", "--n-jobs", "1"]
+            "--option", "hog-tree.hog__pixels_per_cell=7", "--n-jobs", "1", "--bootstrap-resamples", "200"]
 
 
 def _cli(args: list[str]) -> int:
@@ -74,11 +74,11 @@ def test_run_writes_reports_figures_and_statistics(run_dir, run_results):
     assert set(planned) == {"class_distribution", "tradeoff", "leaderboard", "roc", "confusion"}  # no deep model
     _assert_pngs(run_dir / "figures", [f.file for f in planned.values()] + [figures.SAMPLES])
     stats = run_results["statistics"]
-    assert stats["settings"]["n_resamples"] == 1000 and stats["settings"]["seed"] == 0
+    assert stats["settings"]["n_resamples"] == 200 and stats["settings"]["seed"] == 0  # --bootstrap-resamples 200
     assert sorted(stats["jobs"]) == ["hog-tree__seed0", "hog-tree__seed1", "majority__seed0", "majority__seed1"]
     assert stats["reference"] == "hog-tree"
     assert [c["a"] for c in stats["comparisons"]] == ["majority__seed0", "majority__seed1"]
-    assert run_results["config"]["bootstrap_resamples"] == 1000
+    assert run_results["config"]["bootstrap_resamples"] == 200
 
 
 def test_report_content(run_dir, run_results):

@@ -28,7 +28,8 @@ def tiny(make_image_folder):
     return ds, split
 
 
-@pytest.mark.parametrize("name", PIPELINES)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n.startswith("sift") else n
+                                  for n in PIPELINES])
 def test_classical_pipeline_runs_on_40_images(name, tiny):
     ds, split = tiny
     assert len(ds.labels) == 40

@@ -72,11 +72,13 @@ def chest_xray_32(chest_xray_dir: Path) -> Dataset:
     return ds
 
 
+@pytest.mark.slow
 def test_chest_xray_image_cache_is_written(chest_xray_32: Dataset, medbench_cache_dir: Path):
     assert chest_xray_32.image_shape == (32, 32)
     assert list((medbench_cache_dir / "images").glob("*-32px.npy")), "decoded images were not cached"
 
 
+@pytest.mark.slow
 def test_chest_xray_tiny_val_is_merged_and_carved_group_aware(chest_xray_32: Dataset):
     ds = chest_xray_32
     official = {s: np.flatnonzero(ds.official_split == s) for s in SPLITS}
