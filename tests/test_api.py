@@ -244,3 +244,16 @@ def test_rgb_folder_runs_saves_and_predicts_in_colour(tmp_path):
     assert model.predict_proba(files).shape == (2, 2)
     with pytest.raises(MedbenchError, match=r"takes \(N, 16, 16, 3\) uint8 RGB images"):
         model.predict_proba(np.zeros((2, 16, 16), dtype=np.uint8))
+
+
+def test_atomic_writes_make_ordinary_files(tmp_path):
+    import stat
+
+    from medbench.core.atomic import write_json
+
+    mask = os.umask(0o022)
+    try:
+        path = write_json(tmp_path / "r.json", {"a": 1})
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # not mkstemp's private 0600
