@@ -9,12 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
+import browser
 import pytest
 import synthetic_results as synth
 
@@ -202,26 +200,9 @@ def test_hostile_names_are_escaped(hostile_report):
     assert rows and all(r.count("|") == 10 for r in rows)  # 9 columns: the name's | did not split a cell
 
 
-def _chromium() -> str | None:
-    env = os.environ.get("MEDBENCH_CHROMIUM")
-    if env:
-        return env
-    return next((p for n in ("chromium", "chromium-browser", "google-chrome") if (p := shutil.which(n))), None)
-
-
 def test_history_html_in_chromium(hostile_report):
     """Headless Chromium's DOM of history.html: the hostile names as text, no injected element, every figure."""
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium, or set MEDBENCH_CHROMIUM)")
-    with tempfile.TemporaryDirectory() as profile:
-        proc = subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
-             "--disable-background-networking", "--disable-component-update", f"--user-data-dir={profile}",
-             "--dump-dom", (hostile_report / "history.html").as_uri()],
-            capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0 and "<table>" in proc.stdout, proc.stderr[-2000:]
-    dom = proc.stdout
+    dom = browser.dump_dom(hostile_report / "history.html")
     assert "<script" not in dom and "onerror=" not in dom.replace("onerror=alert(1)&gt;", "")
     imgs = dom.count("<img ")
     assert imgs == len(list((hostile_report / "figures").glob("*.png"))) == 7

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
+import browser
 import numpy as np
 import pytest
 
@@ -265,27 +263,12 @@ def test_resplit_rejects_split_manifest(tmp_path):
 # --- the HTML in a real browser ----------------------------------------------------------------
 
 
-def _chromium() -> str | None:
-    env = os.environ.get("MEDBENCH_CHROMIUM")
-    if env:
-        return env
-    return next((p for n in ("chromium", "chromium-browser", "google-chrome") if (p := shutil.which(n))), None)
-
-
 def test_html_renders_in_chromium(run_dir, tmp_path):
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium, or set MEDBENCH_CHROMIUM)")
     html = (run_dir / "report.html").read_text()
     assert "<table>" in html and '<img alt="Test ROC-AUC against per-image latency" src="figures/tradeoff.png"' in html
     shot = tmp_path / "shot.png"
-    with tempfile.TemporaryDirectory() as profile:
-        proc = subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}", f"--screenshot={shot}", "--window-size=1280,2400",
-             "--hide-scrollbars", (run_dir / "report.html").as_uri()],
-            capture_output=True, text=True, timeout=120)
+    proc = browser.run(run_dir / "report.html", f"--screenshot={shot}", "--window-size=1280,2400",
+                       "--hide-scrollbars")
     assert proc.returncode == 0 and shot.is_file(), proc.stderr[-2000:]
     from matplotlib.image import imread
 
