@@ -17,7 +17,6 @@ threshold dict or None), ``input`` (the image representation), ``dataset`` (the 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
