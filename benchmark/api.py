@@ -28,6 +28,7 @@ from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
+from medbench.datasets.images import check_image_size
 from medbench.metrics import HEADLINE
 from medbench.models import persist, registry
 from medbench.profiling import environment
@@ -35,11 +36,9 @@ from medbench.reports import model_card
 from medbench.reports.build import write_report
 from medbench.reports.figures import SAMPLES, save_samples
 from medbench.runner import Job
-from medbench.splits import Split, load_manifest, make_split, save_manifest
+from medbench.splits import Split, check_seed, load_manifest, make_split, save_manifest
 
 __all__ = ["Results", "compare", "load_results", "report", "run", "parse_options"]
-
-MAX_IMAGE_SIZE = 4096
 
 
 @dataclass
@@ -91,10 +90,9 @@ def _check_ranges(*, seeds: Sequence[int], split_seed: int, image_size: int | No
         raise MedbenchError(f"--seeds lists {dupes[0]} more than once; give each seed once (e.g. --seeds 0 1 2)")
     if any(s < 0 for s in seeds):
         raise MedbenchError(f"--seeds {min(seeds)}: seeds must be non-negative integers")
-    if split_seed < 0:
-        raise MedbenchError(f"--split-seed {split_seed} must be a non-negative integer (default 0)")
-    if image_size is not None and not 8 <= image_size <= MAX_IMAGE_SIZE:
-        raise MedbenchError(f"--image-size {image_size} must be between 8 and {MAX_IMAGE_SIZE} pixels (default 224)")
+    check_seed(split_seed)  # the checks load_dataset / make_split make, done before any data is read
+    if image_size is not None:
+        check_image_size(image_size)
     if n_jobs == 0 or n_jobs < -1:
         raise MedbenchError(f"--n-jobs {n_jobs} must be a positive number of workers or -1 (all cores)")
     for frac, name in ((val_fraction, "--val-fraction"), (test_fraction, "--test-fraction")):

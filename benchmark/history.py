@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import ruptures
 
 from medbench import baseline, profiling, regression, schemas
 from medbench import results as results_mod
@@ -218,8 +219,6 @@ def penalty(half_width: float, n: int, tolerance: float) -> float:
 def change_points(values: list[float], pen: float) -> list[int]:
     """Indices ``k`` where a new segment starts (the metric changed between ``k - 1`` and ``k``): PELT
     with a least-squares (piecewise-constant) cost and the given penalty."""
-    import ruptures
-
     if len(values) < 2:
         return []
     signal = np.asarray(values, dtype=np.float64).reshape(-1, 1)

@@ -47,7 +47,8 @@ import numpy as np
 
 from medbench import profiling, schemas
 from medbench import stats as st
-from medbench.core.atomic import read_json, write_json, write_text
+from medbench.core import readfile
+from medbench.core.atomic import write_json, write_text
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
 from medbench.metrics import HEADLINE, RUNTIME_KEYS
@@ -110,18 +111,9 @@ def load(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if path.is_dir():
         path = path / "results.json"
-    try:
-        results = read_json(path)
-    except FileNotFoundError:
-        raise MedbenchError(f"{path} does not exist: pass a results folder or its results.json") from None
-    except IsADirectoryError:
-        raise MedbenchError(f"{path} is a folder without results.json") from None
-    except UnicodeDecodeError as exc:
-        raise MedbenchError(f"{path}: not UTF-8 text (byte {exc.start}): not a medbench results file") from None
-    except RecursionError:
-        raise MedbenchError(f"{path}: nested too deeply to read: not a medbench results file") from None
-    except (OSError, ValueError) as exc:
-        raise MedbenchError(f"{path} is not readable JSON ({exc})") from None
+    kind = "medbench results file"
+    text = readfile.read_text(path, kind, missing_hint=": pass a results folder or its results.json")
+    results = readfile.parse_json(text, str(path), kind)
     validate(results, str(path))
     return results
 

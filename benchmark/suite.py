@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -67,14 +66,9 @@ from scipy import stats as sps
 from medbench import results as results_mod
 from medbench import schemas
 from medbench import stats as st
-from medbench.core import paths, settings
+from medbench.core import paths, readfile, settings
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 SCHEMA = "medbench.suite"
 SCHEMA_VERSION = 1
@@ -155,17 +149,7 @@ class Suite:
 
 def load(path: str | Path) -> Suite:
     """Read and validate a suite file; raises a one-line :class:`MedbenchError` naming file and field."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MedbenchError(f"suite file {path} does not exist (see suites/ for examples)") from None
-    except IsADirectoryError:
-        raise MedbenchError(f"{path} is a folder: give a suite file (TOML), e.g. suites/smoke.toml") from None
-    except UnicodeDecodeError as exc:
-        raise MedbenchError(f"{path}: not UTF-8 text (byte {exc.start}): not a suite file") from None
-    except OSError as exc:
-        raise MedbenchError(f"cannot read suite file {path}: {exc.strerror or exc}") from None
+    text = readfile.read_text(path, "suite file", missing_hint=" (see suites/ for examples)")
     return loads(text, path)
 
 
@@ -173,12 +157,7 @@ def loads(text: str, path: str | Path) -> Suite:
     """Parse suite-file ``text``; ``path`` names it in errors and anchors its relative paths."""
     path = Path(path)
     source = str(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise MedbenchError(f"{source} is not valid TOML ({exc})") from None
-    except RecursionError:
-        raise MedbenchError(f"{source}: nested too deeply to read: not a suite file") from None
+    data = readfile.parse_toml(text, source, "suite file")
     schemas.validate(data, SUITE_SCHEMA, source)
     head, analysis = data.get("suite", {}), data.get("analysis", {})
     base = path.parent

@@ -39,19 +39,13 @@ Every key is optional::
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from medbench import schemas
-from medbench.core.errors import MedbenchError
+from medbench.core import readfile
 from medbench.metrics import HEADLINE, RUNTIME_KEYS
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 FILENAME = "tolerances.toml"
 MODES = ("absolute", "significant")
@@ -174,24 +168,11 @@ def parse(data: dict[str, Any], source: str = "<tolerances>") -> Tolerances:
 
 
 def loads(text: str, source: str = "<tolerances>") -> Tolerances:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise MedbenchError(f"{source} is not valid TOML ({exc})") from None
-    except RecursionError:
-        raise MedbenchError(f"{source}: nested too deeply to read: not a tolerances file") from None
-    return parse(data, source)
+    return parse(readfile.parse_toml(text, source, "tolerances file"), source)
 
 
 def load(path: str | Path) -> Tolerances:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise MedbenchError(f"{path}: not UTF-8 text (byte {exc.start}): a tolerances file is UTF-8 TOML") from None
-    except OSError as exc:
-        raise MedbenchError(f"cannot read tolerances file {path} ({exc.strerror or exc})") from None
-    return loads(text, str(path))
+    return loads(readfile.read_text(path, "tolerances file (UTF-8 TOML)"), str(path))
 
 
 def find_for(results_path: str | Path) -> Path | None:

@@ -123,8 +123,8 @@ def test_unknown_options_are_refused_up_front(folder, tmp_path, capsys, option, 
 
 @pytest.mark.parametrize("args, fragment", [
     (["--seeds", "0", "0"], "--seeds lists 0 more than once"),
-    (["--split-seed", "-1"], "--split-seed -1"),
-    (["--image-size", "0"], "--image-size 0"),
+    (["--split-seed", "-1"], "split seed -1 is not a whole number"),
+    (["--image-size", "0"], "image size 0 is out of range"),
     (["--n-jobs", "0"], "--n-jobs 0"),
     (["--val-fraction", "0.7"], "--val-fraction 0.7"),
 ])

@@ -528,7 +528,7 @@ def test_bad_tolerance_files_are_usage_errors(runs, tmp_path, capsys):
     status, _, err = _compare(capsys, runs["a"], runs["b"], "--tolerances", bad)
     assert status == 2 and f"{bad}: metrics.acc: is not a known key" in err
     status, _, err = _compare(capsys, runs["a"], runs["b"], "--tolerances", tmp_path / "none.toml")
-    assert status == 2 and "cannot read tolerances file" in err
+    assert status == 2 and f"tolerances file (UTF-8 TOML) {tmp_path / 'none.toml'} does not exist" in err
     latin = tmp_path / "latin.toml"
     latin.write_bytes("# tolérance\n[metrics]\naccuracy = 0.01\n".encode("latin-1"))
     status, _, err = _compare(capsys, runs["a"], runs["b"], "--tolerances", latin)

@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     path = Path(path)
@@ -60,8 +62,6 @@ def json_roundtrip(obj: Any) -> Any:
 
 
 def _json_default(obj: Any) -> Any:
-    import numpy as np
-
     if isinstance(obj, np.integer):
         return int(obj)
     if isinstance(obj, np.floating):

@@ -78,11 +78,6 @@ def source_hash(*modules: str) -> str:
     return h.hexdigest()
 
 
-def clear_source_hashes() -> None:
-    """Forget computed source hashes (tests that edit source files call this)."""
-    source_hash.cache_clear()
-
-
 @functools.cache
 def _version(dist: str) -> str | None:
     try:
