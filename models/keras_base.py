@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
 from medbench.core import settings
@@ -245,8 +246,6 @@ def history_dict(history) -> dict[str, list[float]]:
 
 def val_auc(y_idx: np.ndarray, proba: np.ndarray) -> float | None:
     """ROC-AUC on the validation split (binary, or macro one-vs-rest); ``None`` when undefined."""
-    from sklearn.metrics import roc_auc_score
-
     present = np.unique(y_idx)
     if len(present) < 2:
         return None

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import skops.io as sio
 from sklearn.pipeline import Pipeline
 
 from medbench.core import cachekeys
@@ -129,8 +130,6 @@ def _params(step: Any, where: str) -> dict[str, Any]:
 
 
 def _save_skops(step: Any, where: str) -> bytes:
-    import skops.io as sio
-
     data = sio.dumps(step, compression=_SKOPS_COMPRESSION)
     foreign = [t for t in sio.get_untrusted_types(data=data) if t not in SKOPS_TRUSTED]
     if foreign:
@@ -377,8 +376,6 @@ def _class(folder: Path, name: str, allowed: Any) -> type:
 
 
 def _load_skops(folder: Path, fname: str, data: bytes) -> Any:
-    import skops.io as sio
-
     foreign = [t for t in sio.get_untrusted_types(data=data) if t not in SKOPS_TRUSTED]
     if foreign:
         raise _refuse(folder, f"{fname} holds type {foreign[0]}, which medbench does not load")

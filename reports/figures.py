@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import roc_curve
 
 from medbench import results as results_mod
 from medbench import stats as st
@@ -265,8 +266,6 @@ def class_distribution(results: dict[str, Any], stats: dict[str, Any]):
 def roc_curves(results: dict[str, Any], stats: dict[str, Any]):
     """ROC curve of every pipeline (lowest seed) on one plot, with its validation-chosen operating point
     (binary); multi-class tasks show the micro-averaged one-vs-rest curve."""
-    from sklearn.metrics import roc_curve
-
     pos = results_mod.positive_index(results)
     n_classes = len(results["dataset"]["class_names"])
     fig = _figure(6.2, 5.4)

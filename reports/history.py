@@ -7,6 +7,7 @@ data string (pipeline names, versions, titles, machines) is escaped (:mod:`medbe
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -157,8 +158,6 @@ def series_figure(s: dict[str, Any], metric: str):
 def write(analysis: dict[str, Any], out: str | Path) -> dict[str, Any]:
     """history.md, history.html, history.json and figures/ in ``out``; returns the paths and any figure
     that could not be drawn (the report is written without it)."""
-    import io
-
     out = Path(out)
     failures = []
     with plain_text():
