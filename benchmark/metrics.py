@@ -154,3 +154,38 @@ def label(key: str) -> str:
     """The display label of a metric or runtime key (the key itself when unknown)."""
     entry = METRICS.get(key) or RUNTIME_KEYS.get(key)
     return entry.label if entry else key
+
+
+#: How far a stored headline metric may lie from the one recomputed from its stored predictions:
+#: label-based metrics are exact; ROC-AUC is recomputed from probabilities stored to 6 decimals.
+RECOMPUTE_TOLERANCE = {"roc_auc": 1e-3}
+
+
+def disagreement(metrics: Any, predictions: Any, class_names: list[str], positive: int | None = None) -> str | None:
+    """Recompute the headline metrics and confusion matrix from a record's stored test predictions
+    (``y_true``, ``y_pred``, ``proba``); return the first stored number that disagrees, in words, or
+    None when all agree. Unreadable predictions are a disagreement too."""
+    try:
+        y_true = np.asarray(predictions["y_true"], dtype=np.int64)
+        y_pred = np.asarray(predictions["y_pred"], dtype=np.int64)
+        proba = np.asarray(predictions["proba"], dtype=np.float64)
+        n = len(class_names)
+        if (y_true.ndim != 1 or y_true.shape != y_pred.shape or proba.shape != (len(y_true), n)
+                or len(y_true) == 0 or y_true.min() < 0 or y_pred.min() < 0
+                or max(y_true.max(), y_pred.max()) >= n):
+            return "its stored predictions do not fit its class names"
+        fresh = classification_metrics(y_true, y_pred, proba, class_names, positive)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return "its stored predictions are unreadable"
+    if not isinstance(metrics, dict):
+        return "it has no metrics"
+    for name in ("n", *HEADLINE):
+        want, got = fresh.get(name), metrics.get(name)
+        if want is None and got is None:
+            continue
+        if (want is None or isinstance(got, bool) or not isinstance(got, int | float)
+                or not abs(float(got) - float(want)) <= RECOMPUTE_TOLERANCE.get(name, 1e-9)):
+            return f"{name} is {got!r} but its stored predictions give {want!r}"
+    if metrics.get("confusion_matrix") != fresh["confusion_matrix"]:
+        return "its confusion matrix does not match its stored predictions"
+    return None

@@ -34,7 +34,13 @@ from medbench.core.atomic import json_roundtrip, read_json, write_json
 from medbench.core.errors import MedbenchError
 from medbench.datasets.dataset import Dataset
 from medbench.features import cache
-from medbench.metrics import choose_threshold, classification_metrics, predict_with_threshold, roc_auc
+from medbench.metrics import (
+    choose_threshold,
+    classification_metrics,
+    disagreement,
+    predict_with_threshold,
+    roc_auc,
+)
 from medbench.models import persist, registry
 from medbench.profiling import PeakMemory, timer
 from medbench.results import job_id as make_job_id
@@ -80,8 +86,12 @@ def body_digest(record: dict[str, Any]) -> str:
     return cachekeys.digest({k: v for k, v in record.items() if k not in _VOLATILE})
 
 
-def load_cached(out_dir: Path, job: Job, inputs: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
-    """``(record, why)``: the finished record for ``job`` if it may be reused, else ``None`` and the reason."""
+def load_cached(out_dir: Path, job: Job, inputs: dict[str, Any], ds: Dataset | None = None
+                ) -> tuple[dict[str, Any] | None, str]:
+    """``(record, why)``: the finished record for ``job`` if it may be reused, else ``None`` and the reason.
+
+    With ``ds``, the record's headline metrics are recomputed from its stored test predictions and a
+    record whose numbers disagree is recomputed (even with a re-sealed body digest)."""
     path = job_path(out_dir, job)
     if not path.exists():
         return None, "not run before"
@@ -95,6 +105,11 @@ def load_cached(out_dir: Path, job: Job, inputs: dict[str, Any]) -> tuple[dict[s
         return None, f"{path.name} was edited or damaged (body digest mismatch)"
     if record.get("key") != cachekeys.digest(inputs):
         return None, cachekeys.explain(record.get("key_inputs"), inputs)
+    if ds is not None:
+        positive = (1 if ds.positive_class is None else ds.positive_class) if ds.n_classes == 2 else None
+        wrong = disagreement(record.get("metrics"), record.get("predictions"), ds.class_names, positive)
+        if wrong is not None:
+            return None, f"{path.name} does not add up: {wrong}"
     return record, "same inputs"
 
 
@@ -296,7 +311,7 @@ def plan_job(ds: Dataset, split: Split, job: Job, out_dir: Path, n_jobs: int = -
     save_to = Path(out_dir) if save_models else None
     if not reuse:
         return Planned(job, inputs, "--fresh", spec.family, fp, None, save_to)
-    cached, reason = load_cached(out_dir, job, inputs)
+    cached, reason = load_cached(out_dir, job, inputs, ds)
     if cached is not None and save_models and persist.saved_job_key(
             persist.model_dir(out_dir, job.pipeline, job.seed)) != cachekeys.digest(inputs):
         cached, reason = None, "no saved model for this job (--save-models)"

@@ -37,11 +37,22 @@ OPT_TEXT = {"type": ["string", "null"]}
 OPT_FINITE = {"anyOf": [{"type": "null"}, FINITE]}
 # A metric: a number, or null when undefined (ROC-AUC with one class); NaN / inf read as "no value".
 METRIC_VALUE = {"type": ["number", "null"]}
+# A headline metric, per-class rate or score: a finite value must lie in [0, 1] (medbench's "rate" keyword).
+RATE_VALUE = {"type": ["number", "null"], "rate": True}
 RUNTIME_VALUE = {"type": ["number", "null"]}
 INTERVAL = {"anyOf": [{"type": "null"}, {"type": "array", "items": FINITE, "minItems": 2, "maxItems": 2}]}
+# A confidence interval of a rate ([low, high] within [0, 1], low <= high) or of a difference of rates.
+RATE_INTERVAL = {"anyOf": [{"type": "null"}, {"type": "array", "items": PROBABILITY, "minItems": 2, "maxItems": 2,
+                                              "ordered": True}]}
+DIFF_INTERVAL = {"anyOf": [{"type": "null"}, {"type": "array", "minItems": 2, "maxItems": 2, "ordered": True,
+                                              "items": {**FINITE, "minimum": -1, "maximum": 1}}]}
+DIFF = {"anyOf": [{"type": "null"}, {**FINITE, "minimum": -1, "maximum": 1}]}
+PROBABILITY_OR_NULL = {"anyOf": [{"type": "null"}, PROBABILITY]}
 COUNTS_BY_CLASS = {"type": "object", "additionalProperties": COUNT}
 MEAN_SD = {"type": "object", "required": ["mean", "sd"],
            "properties": {"mean": OPT_FINITE, "sd": OPT_FINITE, "n": COUNT, "values": {"type": "array"}}}
+RATE_MEAN_SD = {**MEAN_SD, "properties": {**MEAN_SD["properties"], "mean": {**OPT_FINITE, "rate": True},
+                                          "sd": {"anyOf": [{"type": "null"}, {**FINITE, "minimum": 0}]}}}
 
 SPLIT_INFO = {
     "type": "object",
@@ -74,6 +85,7 @@ ENVIRONMENT = {"type": "object", "properties": {
     "git_commit": {"type": ["string", "null"], "pattern": "^(unknown|[0-9a-f]{7,64})$"},
     "git_dirty": {"type": ["boolean", "null"]},
     "source_hash": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"},
+    "lock_sha256": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"},
     "deep": {"anyOf": [{"type": "null"}, {"type": "object", "properties": {
         "backend": OPT_TEXT, "device": OPT_TEXT, "device_name": OPT_TEXT}}]},
 }}
@@ -82,11 +94,11 @@ JOB_METRICS = {
     "type": "object",
     "required": ["per_class", "confusion_matrix"],
     "properties": {
-        **{m: METRIC_VALUE for m in HEADLINE},
+        **{m: RATE_VALUE for m in HEADLINE},
         "n": COUNT,
         "per_class": {"type": "object", "additionalProperties": {
             "type": "object", "required": ["precision", "recall", "f1"],
-            "properties": {"precision": METRIC_VALUE, "recall": METRIC_VALUE, "f1": METRIC_VALUE, "support": COUNT}}},
+            "properties": {"precision": RATE_VALUE, "recall": RATE_VALUE, "f1": RATE_VALUE, "support": COUNT}}},
         "confusion_matrix": {"type": "array", "items": {"type": "array", "items": COUNT}},
     },
 }
@@ -125,12 +137,14 @@ COMPARISON = {
     "properties": {
         "a": NAME, "b": NAME, "a_pipeline": NAME, "b_pipeline": NAME, "seed": {"type": "integer"},
         "paired": {"type": "boolean"}, "reason": TEXT, "n": COUNT,
-        "accuracy": {"type": "object", "required": ["diff", "ci"], "properties": {"diff": OPT_FINITE, "ci": INTERVAL}},
+        "accuracy": {"type": "object", "required": ["diff", "ci"], "properties": {"diff": DIFF, "ci": DIFF_INTERVAL}},
         "mcnemar": {"type": "object", "required": ["b", "c", "p"],
-                    "properties": {"b": COUNT, "c": COUNT, "p": OPT_FINITE, "p_holm": OPT_FINITE, "method": TEXT}},
+                    "properties": {"b": COUNT, "c": COUNT, "p": PROBABILITY_OR_NULL, "p_holm": PROBABILITY_OR_NULL,
+                                   "method": TEXT}},
         "roc_auc": {"anyOf": [{"type": "null"}, {
             "type": "object", "required": ["diff", "ci", "p"],
-            "properties": {"diff": OPT_FINITE, "ci": INTERVAL, "p": OPT_FINITE, "p_holm": OPT_FINITE, "test": TEXT}}]},
+            "properties": {"diff": DIFF, "ci": DIFF_INTERVAL, "p": PROBABILITY_OR_NULL, "p_holm": PROBABILITY_OR_NULL,
+                           "test": TEXT}}]},
     },
     "if": {"properties": {"paired": {"const": True}}},
     "then": {"required": ["accuracy", "mcnemar", "roc_auc"]},
@@ -148,14 +162,14 @@ STATISTICS = {
         "jobs": {"type": "object", "additionalProperties": {
             "type": "object", "required": ["metrics_ci"],
             "properties": {"n": {"type": ["integer", "null"], "minimum": 0},
-                           "metrics_ci": {"type": "object", "additionalProperties": INTERVAL}}}},
+                           "metrics_ci": {"type": "object", "additionalProperties": RATE_INTERVAL}}}},
         "pipelines": {"type": "array", "items": {
             "type": "object", "required": ["pipeline", "name", "family", "seeds", "job_ids", "metrics", "runtime"],
             "properties": {
                 "pipeline": NAME, "name": NAME, "family": TEXT,
                 "seeds": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
                 "job_ids": {"type": "array", "items": NAME, "minItems": 1},
-                "metrics": {"type": "object", "properties": dict.fromkeys(HEADLINE, MEAN_SD)},
+                "metrics": {"type": "object", "properties": dict.fromkeys(HEADLINE, RATE_MEAN_SD)},
                 "runtime": {"type": "object", "required": [k for k, v in RUNTIME_KEYS.items() if v.summary],
                             "properties": {k: MEAN_SD for k in RUNTIME_KEYS}},
             }}},
@@ -256,7 +270,19 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-Validator = validators.extend(Draft202012Validator, validators={"finite": _finite, "notNaN": _not_nan})
+def _rate(validator, wanted, instance, schema) -> Iterator[ValidationError]:
+    if wanted and _is_number(instance) and math.isfinite(instance) and not 0 <= instance <= 1:
+        yield ValidationError(f"{short(instance)} is out of range: must be within [0, 1] (a rate or score)")
+
+
+def _ordered(validator, wanted, instance, schema) -> Iterator[ValidationError]:
+    if (wanted and isinstance(instance, list) and len(instance) == 2 and all(map(_is_number, instance))
+            and instance[0] > instance[1]):
+        yield ValidationError(f"[{instance[0]!r}, {instance[1]!r}] is not an interval: low must be <= high")
+
+
+Validator = validators.extend(Draft202012Validator, validators={"finite": _finite, "notNaN": _not_nan,
+                                                                "rate": _rate, "ordered": _ordered})
 
 
 def field(path: Any) -> str:
@@ -299,7 +325,7 @@ def _problem(err: ValidationError) -> tuple[list[Any], str]:
         got = _a(_JSON_TYPES.get(type(value), type(value).__name__))
         detail = f"of {len(value)} items" if isinstance(value, dict | list) else short(value)
         return path, f"must be {' or '.join(_a(w) for w in wanted)}, got {got} {detail}"
-    if kind in ("finite", "notNaN"):
+    if kind in ("finite", "notNaN", "rate", "ordered"):
         return path, err.message
     if kind in ("const", "enum"):
         allowed = [err.validator_value] if kind == "const" else err.validator_value

@@ -1,0 +1,59 @@
+"""Trust, round 3 (issue 17): numbers that cannot be right, concurrent history adds, CSV formula
+injection, suite variables, saved-model links and schema, npz edge cases and bombs, stale split notes,
+options for pipelines not run, incomplete runs, one-line errors and tampered caches - each on real
+behaviour, on the real data where it matters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import synthetic_results as synth
+
+from medbench import results as results_mod
+from medbench.core.errors import MedbenchError
+from medbench.datasets.dataset import Dataset
+from medbench.runner import Job, body_digest, job_path, run_job
+from medbench.splits import Split
+
+# --- 1. records and results that cannot be right ------------------------------------------------
+
+
+@pytest.mark.parametrize(("edit", "match"), [
+    (lambda r: synth.find(r, "hog-svm")["metrics"].update(accuracy=5.0), r"jobs\[0\]\.metrics\.accuracy: 5\.0 is out"),
+    (lambda r: synth.find(r, "hog-svm")["metrics"].update(roc_auc=7.0), r"metrics\.roc_auc: 7\.0 is out of range"),
+    (lambda r: synth.find(r, "hog-svm")["metrics"].update(roc_auc=-0.1), r"metrics\.roc_auc: -0\.1 is out of range"),
+    (lambda r: next(iter(synth.find(r, "hog-svm")["metrics"]["per_class"].values())).update(recall=1.5),
+     r"per_class\.normal\.recall: 1\.5 is out"),
+    (lambda r: r["statistics"]["jobs"]["hog-svm__seed0"]["metrics_ci"].update(roc_auc=[0.5, 7.0]),
+     r"metrics_ci\.roc_auc\[1\]: 7\.0 is out of range"),
+    (lambda r: r["statistics"]["jobs"]["hog-svm__seed0"]["metrics_ci"].update(roc_auc=[0.9, 0.5]),
+     r"metrics_ci\.roc_auc: \[0\.9, 0\.5\] is not an interval"),
+    (lambda r: r["statistics"]["pipelines"][0]["metrics"]["accuracy"].update(mean=3.0),
+     r"metrics\.accuracy\.mean: 3\.0 is out of range"),
+])
+def test_results_with_impossible_metrics_are_refused(tmp_path: Path, edit, match):
+    res = synth.make()
+    results_mod.validate(res, "ok.json")  # the untouched document is fine
+    edit(res)
+    synth.write(res, tmp_path)
+    with pytest.raises(MedbenchError, match=match):
+        results_mod.load(tmp_path)
+
+
+def test_resealed_job_record_with_wrong_metrics_is_recomputed(pneumonia_small: Dataset,
+                                                              pneumonia_small_split: Split, tmp_path: Path):
+    ds, split, job = pneumonia_small, pneumonia_small_split, Job("majority")
+    first = run_job(ds, split, job, tmp_path)
+    path = job_path(tmp_path, job)
+    record = json.loads(path.read_text())
+    true_accuracy = record["metrics"]["accuracy"]
+    record["metrics"]["accuracy"] = 0.99
+    record["body_sha256"] = body_digest(record)  # re-sealed: the body digest alone cannot tell
+    path.write_text(json.dumps(record))
+    again = run_job(ds, split, job, tmp_path)
+    assert again["cached"] is False
+    assert "does not add up: accuracy is 0.99 but its stored predictions give" in again["cache_reason"]
+    assert again["metrics"]["accuracy"] == pytest.approx(true_accuracy) == first["metrics"]["accuracy"]
+    assert run_job(ds, split, job, tmp_path)["cached"] is True  # an honest record is still reused
