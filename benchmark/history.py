@@ -10,6 +10,8 @@ Layout of a store (``--store DIR``, else ``$MEDBENCH_HISTORY``, else ``./history
 GPUs), so runtimes are only ever lined up on one machine. ``<version>`` is the git commit of the
 medbench source that ran (12 characters; ``<commit>-dirty-<created>`` when the tree had uncommitted
 changes), the ``--commit`` given to ``history add``, or the run's creation time when neither is known.
+Filing holds ``DIR/.medbench-history.lock`` (filelock) from reading the index to writing it, so runs
+filed at the same time wait their turn and none is lost.
 Filing a run of the same version, machine, dataset and split again replaces the earlier one (a rerun);
 another dataset or split of the same version gets its own folder (``<version>--<dataset>-<split>``).
 Every write is atomic.
@@ -24,9 +26,11 @@ first version after: McNemar, DeLong or a paired bootstrap on the same test imag
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import ruptures
+from filelock import FileLock, Timeout
 
 from medbench import baseline, profiling, regression, schemas
 from medbench import results as results_mod
@@ -51,6 +56,8 @@ INDEX_VERSION = 1
 COMMIT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 Z95 = 1.959963984540054
 CI_RESAMPLES = 1000
+LOCK_NAME = ".medbench-history.lock"
+LOCK_TIMEOUT_S = 600
 
 
 def store_dir(store: str | Path | None = None) -> Path:
@@ -106,6 +113,30 @@ def add(run: str | Path, store: str | Path | None = None, commit: str | None = N
     root = store_dir(store)
     machine = profiling.machine_id(res.get("environment"))
     version = version_key(res, commit)
+    with store_lock(root):
+        return _file(res, run, root, machine, version, commit)
+
+
+@contextlib.contextmanager
+def store_lock(root: Path) -> Iterator[None]:
+    """Hold the store's lock (``DIR/.medbench-history.lock``): concurrent ``history add`` runs take turns."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        held = FileLock(str(root / LOCK_NAME), timeout=LOCK_TIMEOUT_S)
+        held.acquire()
+    except Timeout:
+        raise MedbenchError(f"the history store {root} stayed locked for {LOCK_TIMEOUT_S} s (another "
+                            f"`history add` holds {root / LOCK_NAME}); try again") from None
+    except OSError as exc:
+        raise MedbenchError(f"cannot lock the history store {root}: {exc.strerror or exc}") from None
+    try:
+        yield
+    finally:
+        held.release()
+
+
+def _file(res: dict[str, Any], run: str | Path, root: Path, machine: str, version: str,
+          commit: str | None) -> dict[str, Any]:
     entries = _read_index(root)
     same = {(e["machine"], e["version"]): e for e in entries}
     taken = same.get((machine, version))

@@ -6,11 +6,14 @@ behaviour, on the real data where it matters."""
 from __future__ import annotations
 
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 import synthetic_results as synth
 
+from medbench import history
 from medbench import results as results_mod
 from medbench.core.errors import MedbenchError
 from medbench.datasets.dataset import Dataset
@@ -57,3 +60,19 @@ def test_resealed_job_record_with_wrong_metrics_is_recomputed(pneumonia_small: D
     assert "does not add up: accuracy is 0.99 but its stored predictions give" in again["cache_reason"]
     assert again["metrics"]["accuracy"] == pytest.approx(true_accuracy) == first["metrics"]["accuracy"]
     assert run_job(ds, split, job, tmp_path)["cached"] is True  # an honest record is still reused
+
+
+# --- 2. concurrent history adds ------------------------------------------------------------------
+
+def _file_in_history(args: tuple[str, str, str]) -> str:
+    run, store, commit = args
+    return history.add(run, store, commit=commit)["version"]
+
+
+def test_concurrent_history_adds_keep_every_run(tmp_path: Path):
+    runs = [str(synth.write(synth.make(n_resamples=None), tmp_path / f"run{i}")) for i in range(8)]
+    store = tmp_path / "store"
+    with ProcessPoolExecutor(8, mp_context=multiprocessing.get_context("fork")) as pool:
+        filed = list(pool.map(_file_in_history, [(r, str(store), f"v{i}") for i, r in enumerate(runs)]))
+    assert sorted(filed) == [f"v{i}" for i in range(8)]
+    assert sorted(e["version"] for e in history.entries(store)) == [f"v{i}" for i in range(8)]
