@@ -49,6 +49,7 @@ from medbench import profiling, schemas
 from medbench import stats as st
 from medbench.core import readfile
 from medbench.core.atomic import write_json, write_text
+from medbench.core.csvcell import cell
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
 from medbench.metrics import HEADLINE, RUNTIME_KEYS
@@ -90,7 +91,7 @@ def metrics_csv(results: dict[str, Any]) -> str:
     buf = io.StringIO()
     cols = ["name", "pipeline", "family", "seed", "status", *HEADLINE, "threshold", *CSV_RUNTIME]
     writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
-    writer.writeheader()
+    writer.writeheader()  # the column names are medbench's own; every text cell below is neutralised
     for job in results["jobs"]:
         row: dict[str, Any] = {"name": job.get("name", job["pipeline"]), "pipeline": job["pipeline"],
                                "family": job.get("family", ""), "seed": job["seed"], "status": job["status"]}
@@ -98,7 +99,7 @@ def metrics_csv(results: dict[str, Any]) -> str:
             row.update({m: _fmt(job["metrics"].get(m)) for m in HEADLINE})
             row["threshold"] = _fmt(job["threshold"]["threshold"]) if job.get("threshold") else ""
             row.update({k: _fmt(job["runtime"].get(k)) for k in CSV_RUNTIME})
-        writer.writerow(row)
+        writer.writerow({k: cell(v) for k, v in row.items()})
     return buf.getvalue()
 
 

@@ -5,18 +5,24 @@ behaviour, on the real data where it matters."""
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import io
 import json
 import multiprocessing
+import shutil
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 import synthetic_results as synth
+from test_predict import fit_like_runner
 
-from medbench import history
+from medbench import cli, history
 from medbench import results as results_mod
 from medbench.core.errors import MedbenchError
 from medbench.datasets.dataset import Dataset
+from medbench.predict import save_job_model
 from medbench.runner import Job, body_digest, job_path, run_job
 from medbench.splits import Split
 
@@ -76,3 +82,40 @@ def test_concurrent_history_adds_keep_every_run(tmp_path: Path):
         filed = list(pool.map(_file_in_history, [(r, str(store), f"v{i}") for i, r in enumerate(runs)]))
     assert sorted(filed) == [f"v{i}" for i in range(8)]
     assert sorted(e["version"] for e in history.entries(store)) == [f"v{i}" for i in range(8)]
+
+
+# --- 3. CSV formula injection --------------------------------------------------------------------
+
+FORMULAS = ("=1+2", "+cmd|calc!A0", "@SUM(1)", "-2+3")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet runs (OWASP)
+
+
+def test_predict_csv_neutralises_formulas_in_file_and_class_names(pneumonia_small: Dataset,
+                                                                 pneumonia_small_split: Split, chest_xray_dir: Path,
+                                                                 tmp_path: Path, monkeypatch, capsys):
+    ds = dataclasses.replace(pneumonia_small, class_names=["=1+2", "@SUM(1)"])
+    job = Job("majority")
+    spec, fitted, threshold = fit_like_runner(ds, pneumonia_small_split, job)
+    model = save_job_model(tmp_path / "out", fitted, ds, pneumonia_small_split, job, threshold, family=spec.family)
+    jpeg = next(iter(sorted((chest_xray_dir / "train" / "NORMAL").glob("*.jpeg"))))
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name in FORMULAS:
+        shutil.copy(jpeg, folder / f"{name}.jpeg")
+    (folder / "=HYPERLINK(1).jpeg").write_bytes(b"")  # unreadable: its error status is a cell too
+    monkeypatch.chdir(folder)
+    names = sorted(p.name for p in folder.iterdir())
+    assert cli.main(["predict", "--out", str(tmp_path / "p.csv"), "--", str(model), *names]) == 1
+    capsys.readouterr()
+    cells = [c for row in csv.reader(io.StringIO((tmp_path / "p.csv").read_text())) for c in row]
+    assert not [c for c in cells if c.startswith(FORMULA_START)], cells
+    assert "'=1+2.jpeg" in cells and "'+cmd|calc!A0.jpeg" in cells and "'@SUM(1).jpeg" in cells
+    assert "p_=1+2" in cells and "'@SUM(1)" in cells  # a header p_<class> is safe; a label cell is quoted
+
+
+def test_metrics_csv_neutralises_formulas():
+    res = synth.make(pipelines=(("=cmd|' /C calc'!A0", "@evil", 1.0), ("hog-svm", "classical", 2.0)),
+                     n_resamples=None)
+    rows = list(csv.reader(io.StringIO(results_mod.metrics_csv(res))))
+    assert not [c for row in rows for c in row if c.startswith(FORMULA_START)]
+    assert rows[1][:3] == ["'=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0", "'@evil"]
