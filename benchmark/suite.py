@@ -23,10 +23,10 @@ names the file and the field)::
     dataset = "folder:${MEDBENCH_DATA_DIR}/chest_xray"
     # optional per dataset: task, image_size, allow_missing, pipelines, seeds, options, split_seed, channels
 
-Paths in a ``KIND:PATH`` dataset spec are relative to the suite file's folder. ``${NAME}`` is
-replaced by the environment variable NAME; ``${MEDBENCH_DATA_DIR}`` by the folder medbench reads
-dataset files from (``$MEDBENCH_DATA_DIR``, else the user cache), so one suite file works on every
-machine. An unset variable is an error.
+Paths in a ``KIND:PATH`` dataset spec are relative to the suite file's folder. ``${MEDBENCH_DATA_DIR}``
+is replaced by the folder medbench reads dataset files from (``$MEDBENCH_DATA_DIR``, else the user
+cache), so one suite file works on every machine. No other variable is expanded (it could be a
+secret that would end up in suite.json / md / html): ``${NAME}`` is a one-line error.
 
 Analysis (:func:`analyse`, from the datasets' results.json documents alone):
 
@@ -197,11 +197,10 @@ def _resolve_spec(spec: str, base: Path, source: str, where: list[Any]) -> str:
         name = m.group(1)
         if name == settings.DATA_DIR_ENV:
             return str(paths.data_dir())
-        value = settings.get(name)
-        if value is None:
-            raise schemas.fail(source, where, f"${{{name}}} is not set: set the environment variable or "
-                                              f"write the path")
-        return value
+        # Any other variable could be a secret (a token, a password) that would be written into
+        # suite.json, suite.md and suite.html: never read it.
+        raise schemas.fail(source, where, f"${{{name}}}: only ${{{settings.DATA_DIR_ENV}}} is expanded in a suite "
+                                          f"file; write the path itself")
 
     kind, colon, rest = spec.strip().partition(":")
     if not colon:

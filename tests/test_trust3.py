@@ -20,6 +20,7 @@ from test_predict import fit_like_runner
 
 from medbench import cli, history
 from medbench import results as results_mod
+from medbench import suite as suite_mod
 from medbench.core.errors import MedbenchError
 from medbench.datasets.dataset import Dataset
 from medbench.predict import save_job_model
@@ -119,3 +120,20 @@ def test_metrics_csv_neutralises_formulas():
     rows = list(csv.reader(io.StringIO(results_mod.metrics_csv(res))))
     assert not [c for row in rows for c in row if c.startswith(FORMULA_START)]
     assert rows[1][:3] == ["'=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0", "'@evil"]
+
+
+# --- 4. suite files expand only ${MEDBENCH_DATA_DIR} ----------------------------------------------
+
+@pytest.mark.parametrize("spec", ["${SECRET_TOKEN}", "folder:${SECRET_TOKEN}/x", "folder:data/${HOME}"])
+def test_suite_file_does_not_expand_other_variables(tmp_path: Path, monkeypatch, spec: str):
+    monkeypatch.setenv("SECRET_TOKEN", "hunter2-secret")
+    path = tmp_path / "s.toml"
+    path.write_text(f'[[datasets]]\ndataset = "{spec}"\n')
+    with pytest.raises(MedbenchError) as err:
+        suite_mod.load(path)
+    message = str(err.value)
+    assert "\n" not in message and "hunter2" not in message and str(Path.home()) not in message
+    assert "datasets[0].dataset: ${" in message and "only ${MEDBENCH_DATA_DIR} is expanded" in message
+    monkeypatch.setenv("MEDBENCH_DATA_DIR", str(tmp_path))
+    path.write_text('[[datasets]]\ndataset = "folder:${MEDBENCH_DATA_DIR}/x"\n')
+    assert suite_mod.load(path).datasets[0].dataset == f"folder:{tmp_path / 'x'}"
