@@ -164,7 +164,18 @@ def environment() -> dict[str, Any]:
         "libraries": cachekeys.library_versions(LIBRARIES),
         **git_state(),
         "source_hash": cachekeys.source_hash("medbench"),
+        "lock_sha256": lock_digest(),
     }
+
+
+def lock_digest() -> str | None:
+    """SHA-256 of the lock file this environment was installed from (``MEDBENCH_LOCK_FILE``, which tox
+    sets to requirements/lock.txt), or None when unset or unreadable: a run outside tox records none."""
+    lock = settings.path(settings.LOCK_FILE_ENV)
+    try:
+        return cachekeys.file_sha256(lock) if lock is not None and lock.is_file() else None
+    except OSError:
+        return None
 
 
 # --- machines: when are two runs' runtimes comparable -------------------------------------------

@@ -19,7 +19,9 @@ positive / negative images only), DeLong's test for a binary ROC-AUC, and a pair
 bootstrap (the same resamples of the test images for both runs) for the other metrics, for a
 multi-class ROC-AUC and for the mean over seeds. ``p_holm`` is Holm-corrected over the pipelines
 (per metric and seed). ``mode = "significant"`` fails a drop beyond the tolerance only when
-``p_holm < alpha``; rows without a paired test fall back to CI overlap.
+``p_holm < alpha``; rows without a paired test fall back to CI overlap. A drop beyond a metric's
+*hard limit* (``[hard]`` in the tolerances) fails in every mode, whatever the p-value: a collapse on a
+small test set must not hide behind a wide confidence interval.
 
 Every row carries an asv-style ``marker``: ``worse``, ``better``, ``not significant`` (beyond the
 tolerance, but not significant in "significant" mode), ``newly failed`` (a value or job BASE had and
@@ -216,7 +218,7 @@ def _status(row: dict[str, Any], tolerance: float, alpha: float) -> str:
     if delta is None:
         return "n/a"
     if delta < -tolerance - EPS:
-        if row["mode"] == "significant" and not _significant(row, alpha):
+        if row["mode"] == "significant" and not _significant(row, alpha) and not row.get("beyond_hard"):
             return "noise"
         return "regression" if row["judged"] else "drop"
     if delta > tolerance + EPS:
@@ -245,7 +247,8 @@ def marker(row: dict[str, Any], alpha: float) -> str:
 
 def metric_row(pipeline: str, seed: int | str, metric: str, base: Any, new: Any, tolerance: float,
                base_ci=None, new_ci=None, mode: str = "absolute", judged: bool = True,
-               paired: dict[str, Any] | None = None, alpha: float = 0.05) -> dict[str, Any]:
+               paired: dict[str, Any] | None = None, alpha: float = 0.05,
+               hard: float = math.inf) -> dict[str, Any]:
     """One metric of one pipeline (one seed or the mean): delta, noise, status and marker.
 
     status: ``regression`` (dropped by more than the tolerance; in "significant" mode only when the
@@ -255,7 +258,8 @@ def metric_row(pipeline: str, seed: int | str, metric: str, base: Any, new: Any,
     judged: a single seed when the mean is judged), ``ok`` (within tolerance), ``improved`` (rose by
     more than the tolerance) or ``n/a`` (undefined in BASE, e.g. ROC-AUC with one class; or the mean
     over seeds when a seed has lost its value, which that seed's row reports). ``paired``: this
-    metric's paired test (``{"test", "p"}``) when both runs were scored on the same images.
+    metric's paired test (``{"test", "p"}``) when both runs were scored on the same images. ``hard``:
+    the hard limit: a drop beyond it is a regression whatever the p-value (``beyond_hard``).
     """
     b, n = number(base), number(new)
     overlap = None
@@ -268,7 +272,9 @@ def metric_row(pipeline: str, seed: int | str, metric: str, base: Any, new: Any,
            "base_ci": list(base_ci) if base_ci else None, "new_ci": list(new_ci) if new_ci else None,
            "ci_overlap": overlap, "test": (paired or {}).get("test"), "p": (paired or {}).get("p"),
            "p_holm": (paired or {}).get("p"), "mode": mode,
-           "judged": True if vanished and seed != "mean" else judged, "vanished": vanished}
+           "judged": True if vanished and seed != "mean" else judged, "vanished": vanished,
+           "hard_limit": None if math.isinf(hard) else hard}
+    row["beyond_hard"] = row["delta"] is not None and row["delta"] < -hard - EPS
     row["status"] = _status(row, tolerance, alpha)
     row["marker"] = marker(row, alpha)
     return row
@@ -330,6 +336,7 @@ def _mean(values: list[Any]) -> float | None:
 
 
 ENV_KEYS = (("git_commit", "git commit"), ("git_dirty", "dirty tree"), ("source_hash", "source hash"),
+            ("lock_sha256", "lock file"),
             ("python", "Python"), ("platform", "platform"), ("cpu", "CPU"), ("cpu_count", "cores"),
             ("memory_gb", "memory GB"), ("gpus", "GPUs"), ("keras_backend", "Keras backend"))
 
@@ -512,7 +519,7 @@ class _Context:
                 b_ci, n_ci = job_ci(self.base, b_jobs[0], m), job_ci(self.new, n_jobs[0], m)
             limit = tol.metric_tolerance(pipe, m)
             row = metric_row(pipe, seed, m, _mean(bv), _mean(nv), limit, b_ci, n_ci, mode, judged=judged,
-                             paired=tests.get(m), alpha=tol.alpha)
+                             paired=tests.get(m), alpha=tol.alpha, hard=tol.hard_limit(pipe, m))
             if not paired["paired"]:
                 row["test"] = f"none ({paired['reason']})"
             self.metric_rows.append(row)
@@ -554,10 +561,11 @@ def noise_text(row: dict[str, Any]) -> str:
     """A metric row's noise evidence in a few words: the paired test and its Holm-corrected p, or CI overlap."""
     if row["vanished"]:
         return "no value in NEW"
+    hard = f"; beyond the hard limit {row['hard_limit']:g}" if row.get("beyond_hard") else ""
     if row.get("p") is not None:
         holm = "" if row.get("p_holm") in (None, row["p"]) else f", Holm {row['p_holm']:.3g}"
-        return f"{row['test']} p={row['p']:.3g}{holm}"
-    return {True: "CIs overlap", False: "CIs apart", None: "no CI"}[row["ci_overlap"]]
+        return f"{row['test']} p={row['p']:.3g}{holm}{hard}"
+    return {True: "CIs overlap", False: "CIs apart", None: "no CI"}[row["ci_overlap"]] + hard
 
 
 def _as_regression(row: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -565,6 +573,7 @@ def _as_regression(row: dict[str, Any], kind: str) -> dict[str, Any]:
         return {"kind": kind, "pipeline": row["pipeline"], "seed": row["seed"], "check": row["metric"],
                 "base": row["base"], "new": row["new"], "change": row["delta"], "allowed": row["tolerance"],
                 "noise": noise_text(row), "p": row.get("p"), "p_holm": row.get("p_holm"),
+                "hard_limit": row.get("hard_limit"), "beyond_hard": bool(row.get("beyond_hard")),
                 "vanished": row["vanished"], "marker": row["marker"]}
     if kind == "runtime":
         return {"kind": kind, "pipeline": row["pipeline"], "seed": row["seed"], "check": row["key"],

@@ -241,6 +241,7 @@ def tolerances_schema(metric_keys: tuple[str, ...], runtime_keys: tuple[str, ...
                                                  "notNaN": True,
                                                  "description": "between 0 and 1 (a significance level)"}}},
             "metrics": metrics,
+            "hard": metrics,
             "runtime": {"type": "object", "additionalProperties": False, "properties": {
                 **limits, "check": {"type": "boolean"},
                 "floor": {"type": "object", "additionalProperties": False,
@@ -248,7 +249,7 @@ def tolerances_schema(metric_keys: tuple[str, ...], runtime_keys: tuple[str, ...
                                          for k in runtime_keys}}}},
             "pipelines": {"type": "object", "additionalProperties": {
                 "type": "object", "additionalProperties": False,
-                "properties": {"metrics": metrics, "mode": {"enum": list(modes)}, "missing": {"enum": list(missing)},
+                "properties": {"metrics": metrics, "hard": metrics, "mode": {"enum": list(modes)}, "missing": {"enum": list(missing)},
                                "runtime": {"type": "object", "additionalProperties": False, "properties": limits}}}},
         },
     }

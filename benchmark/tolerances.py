@@ -22,6 +22,10 @@ Every key is optional::
     accuracy = 0.01
     sensitivity = 0.02
 
+    [hard]                 # hard limits: a drop beyond one fails whatever the p-value, in every mode
+    "*" = 0.10             # (a collapse on a small test set must not hide behind a wide CI); none by
+    specificity = 0.15     # default; each must be >= the metric's tolerance
+
     [runtime]
     check = true           # false: report runtime ratios, never fail on them (= --no-runtime)
     fit_time_s = 1.5
@@ -30,9 +34,10 @@ Every key is optional::
     [runtime.floor]        # not judged when both runs are faster than this (timer noise)
     fit_time_s = 1.0
 
-    [pipelines.hog-xgboost]          # per-pipeline overrides: missing, mode, metrics, runtime
+    [pipelines.hog-xgboost]          # per-pipeline overrides: missing, mode, metrics, hard, runtime
     missing = "warn"
     metrics = { roc_auc = 0.02 }
+    hard = { roc_auc = 0.08 }
     runtime = { fit_time_s = 2.0 }
 """
 
@@ -45,6 +50,7 @@ from typing import Any
 
 from medbench import schemas
 from medbench.core import readfile
+from medbench.core.errors import MedbenchError
 from medbench.metrics import HEADLINE, RUNTIME_KEYS
 
 FILENAME = "tolerances.toml"
@@ -70,6 +76,15 @@ assert set(RUNTIME) <= set(RUNTIME_KEYS)
 SCHEMA_JSON = schemas.tolerances_schema(HEADLINE, tuple(RUNTIME), MODES, MISSING, SEEDS)
 
 
+def _lookup(tables: tuple[dict[str, float], ...], metric: str) -> float | None:
+    """The first of ``metric`` or ``"*"`` found in the tables, most specific table first."""
+    for table in tables:
+        for key in (metric, "*"):
+            if key in table:
+                return table[key]
+    return None
+
+
 def lower_is_better(key: str) -> bool:
     return RUNTIME_KEYS[key].lower_is_better
 
@@ -79,6 +94,7 @@ class Rules:
     """Overrides for one pipeline (``None``: inherit the file's global setting)."""
 
     metrics: dict[str, float] = field(default_factory=dict)
+    hard: dict[str, float] = field(default_factory=dict)
     runtime: dict[str, float] = field(default_factory=dict)
     missing: str | None = None
     mode: str | None = None
@@ -91,6 +107,7 @@ class Tolerances:
     seeds: str = "mean"
     alpha: float = 0.05
     metrics: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_METRICS))
+    hard: dict[str, float] = field(default_factory=dict)
     runtime_check: bool = True
     runtime: dict[str, float] = field(default_factory=lambda: {k: v[0] for k, v in RUNTIME.items()})
     floors: dict[str, float] = field(default_factory=lambda: {k: v[1] for k, v in RUNTIME.items()})
@@ -98,11 +115,13 @@ class Tolerances:
     source: str = "built-in defaults"
 
     def metric_tolerance(self, pipeline: str, metric: str) -> float:
-        for table in (self.pipelines.get(pipeline, Rules()).metrics, self.metrics):
-            for key in (metric, "*"):
-                if key in table:
-                    return table[key]
-        return DEFAULT_METRICS["*"]
+        found = _lookup((self.pipelines.get(pipeline, Rules()).metrics, self.metrics), metric)
+        return DEFAULT_METRICS["*"] if found is None else found
+
+    def hard_limit(self, pipeline: str, metric: str) -> float:
+        """The drop beyond which ``metric`` fails whatever its p-value (inf: no hard limit)."""
+        found = _lookup((self.pipelines.get(pipeline, Rules()).hard, self.hard), metric)
+        return math.inf if found is None else found
 
     def runtime_limit(self, pipeline: str, key: str) -> float:
         rules = self.pipelines.get(pipeline, Rules())
@@ -121,9 +140,10 @@ class Tolerances:
         return {
             "source": self.source, "mode": self.mode, "missing": self.missing, "seeds": self.seeds,
             "alpha": self.alpha,
-            "metrics": fin(self.metrics), "runtime_check": self.runtime_check, "runtime": fin(self.runtime),
+            "metrics": fin(self.metrics), "hard": fin(self.hard), "runtime_check": self.runtime_check, "runtime": fin(self.runtime),
             "runtime_floor": dict(self.floors),
-            "pipelines": {name: {k: v for k, v in (("metrics", fin(r.metrics)), ("runtime", fin(r.runtime)),
+            "pipelines": {name: {k: v for k, v in (("metrics", fin(r.metrics)), ("hard", fin(r.hard)),
+                                                 ("runtime", fin(r.runtime)),
                                                  ("missing", r.missing), ("mode", r.mode)) if v}
                           for name, r in self.pipelines.items()},
         }
@@ -132,6 +152,7 @@ class Tolerances:
     def unchecked(self) -> list[str]:
         """The limits this file sets to ``inf`` (never fail), in words, for the verdict line."""
         out = ["every metric" if k == "*" else k for k, v in self.metrics.items() if math.isinf(v)]
+        out += [f"hard {'every metric' if k == '*' else k}" for k, v in self.hard.items() if math.isinf(v)]
         out += [k for k, v in self.runtime.items() if math.isinf(v)]
         for name, rules in self.pipelines.items():
             out += [f"{name} {'every metric' if k == '*' else k}" for k, v in rules.metrics.items() if math.isinf(v)]
@@ -159,12 +180,26 @@ def parse(data: dict[str, Any], source: str = "<tolerances>") -> Tolerances:
     tol.runtime.update({k: float(v) for k, v in runtime.items() if k in RUNTIME})
     tol.runtime_check = runtime.get("check", True)
     tol.floors.update({k: float(v) for k, v in runtime.get("floor", {}).items()})
+    tol.hard = {k: float(v) for k, v in data.get("hard", {}).items()}
     for name, rules in data.get("pipelines", {}).items():
         tol.pipelines[name] = Rules(
             metrics={k: float(v) for k, v in rules.get("metrics", {}).items()},
+            hard={k: float(v) for k, v in rules.get("hard", {}).items()},
             runtime={k: float(v) for k, v in rules.get("runtime", {}).items()},
             missing=rules.get("missing"), mode=rules.get("mode"))
+    _check_hard_limits(tol, source)
     return tol
+
+
+def _check_hard_limits(tol: Tolerances, source: str) -> None:
+    """A hard limit below its metric's tolerance would fail changes the tolerance allows: refuse it."""
+    for pipeline in ("*", *tol.pipelines):
+        for metric in HEADLINE:
+            hard, allowed = tol.hard_limit(pipeline, metric), tol.metric_tolerance(pipeline, metric)
+            if hard < allowed - 1e-12:
+                who = "every pipeline" if pipeline == "*" else f"pipeline {pipeline}"
+                raise MedbenchError(f"{source}: the hard limit of {metric} for {who} ({hard:g}) is below its "
+                                    f"tolerance ({allowed:g}): a hard limit must be at least the tolerance")
 
 
 def loads(text: str, source: str = "<tolerances>") -> Tolerances:

@@ -160,8 +160,24 @@ def _context(report: dict[str, Any], md: bool) -> list[str]:
         f"dataset {code(n['dataset'])}, split {code(fp(n['split_fingerprint']))} ({t(n['split_method'])}): " + same,
         f"tolerances: {code(tol['source'])} (mode {tol['mode']}{alpha}, seeds judged on the {tol['seeds']}); "
         f"runtime {'judged' if report['runtime_judged'] else 'not judged'}",
+        gate_text(tol),
         noise,
     ]
+
+
+def gate_text(tol: dict[str, Any]) -> str:
+    """The rule a metric drop fails by, in one sentence (from compare.json's ``tolerances``)."""
+    hard = tol.get("hard") or {}
+    if tol["mode"] == "significant":
+        rule = (f"gate: a drop fails when beyond its tolerance and significant (paired test, Holm over "
+                f"pipelines, p < {tol['alpha']:g})")
+    else:
+        rule = "gate: a drop fails when beyond its tolerance"
+    if hard or any((p.get("hard") or {}) for p in (tol.get("pipelines") or {}).values()):
+        limits = ", ".join(f"{'every metric' if k == '*' else k} {'none' if v is None else f'{v:g}'}"
+                           for k, v in hard.items())
+        rule += f", or beyond its hard limit whatever the p-value ({limits or 'per pipeline'})"
+    return rule
 
 
 def environment_lines(report: dict[str, Any], md: bool) -> list[str]:
@@ -177,7 +193,7 @@ def environment_lines(report: dict[str, Any], md: bool) -> list[str]:
     def val(v: Any, key: str) -> str:
         if v is None:
             return "not recorded"
-        return code(v[:12]) if key in ("git_commit", "source_hash") else t(v)
+        return code(v[:12]) if key in ("git_commit", "source_hash", "lock_sha256") else t(v)
     out = [f"environment: {len(diffs)} difference{'s' if len(diffs) != 1 else ''} (BASE{arrow}NEW)"]
     out += [f"  {t(d['label'])}: {val(d['base'], d['key'])}{arrow}{val(d['new'], d['key'])}"
             for d in diffs[:DIFF_SHOWN]]

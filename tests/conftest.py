@@ -45,6 +45,8 @@ from data_paths import shared_datasets_path
 
 from medbench.datasets.dataset import SPLITS, Dataset
 
+pytest_plugins = ["strict_skips"]  # CI: a skip not listed in tests/allowed_skips.txt fails the run
+
 SMALL_COUNTS = {"train": 300, "val": 100, "test": 150}
 
 

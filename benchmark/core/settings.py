@@ -15,6 +15,7 @@ NO_CACHE_ENV = "MEDBENCH_NO_CACHE"
 BASELINE_STORE_ENV = "MEDBENCH_BASELINES"
 RESNET50_WEIGHTS_ENV = "MEDBENCH_RESNET50_WEIGHTS"
 HISTORY_ENV = "MEDBENCH_HISTORY"
+LOCK_FILE_ENV = "MEDBENCH_LOCK_FILE"
 
 #: What ``medbench --help`` lists (name, meaning).
 DOCUMENTED = (
@@ -24,6 +25,7 @@ DOCUMENTED = (
     (BASELINE_STORE_ENV, "folder of named baselines for `medbench baseline`/`compare` (default: baselines)"),
     (RESNET50_WEIGHTS_ENV, "local ResNet50 no-top weights file (instead of Keras' download)"),
     (HISTORY_ENV, "history store for `medbench history` (default: history)"),
+    (LOCK_FILE_ENV, "the lock file the environment was installed from (set by tox); its digest is recorded"),
 )
 
 
