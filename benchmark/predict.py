@@ -23,6 +23,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.pipeline import Pipeline
 
+from medbench import schemas
 from medbench.core import cachekeys
 from medbench.core.csvcell import cell
 from medbench.core.errors import MedbenchError
@@ -224,6 +225,62 @@ class SavedModel(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_index(self.predict_proba(X))]
 
 
+#: What ``model.json`` must say for a saved model to be used (:func:`check_meta`); the manifest's digests
+#: only show that the files were not damaged, so a re-sealed, edited model.json is checked as well.
+META_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["class_names", "positive_class", "threshold", "input"],
+    "properties": {
+        "class_names": {"type": "array", "items": schemas.NAME, "minItems": 2, "uniqueItems": True},
+        "positive_class": {"type": ["integer", "null"], "minimum": 0},
+        "threshold": {"anyOf": [{"type": "null"}, {"type": "object", "required": ["threshold"],
+                                                   "properties": {"threshold": schemas.PROBABILITY}}]},
+        "input": {"type": "object", "required": ["height", "width"],
+                  "properties": {"height": {"type": "integer", "minimum": 1, "maximum": 4096},
+                                 "width": {"type": "integer", "minimum": 1, "maximum": 4096},
+                                 "channels": {"enum": [1, 3]}}},
+        "dataset": {"type": "object", "properties": {
+            "class_names": {"type": "array", "items": schemas.NAME},
+            "positive_class": {"type": ["string", "null"]}}},
+    },
+}
+
+
+def check_meta(meta: Any, pipeline: Pipeline, source: str) -> None:
+    """Refuse a ``model.json`` that cannot describe ``pipeline``: :data:`META_SCHEMA` (class names unique
+    strings, a finite threshold in [0, 1], ...), a positive class among the class names (binary tasks
+    only), class names that differ from the dataset card saved beside them (e.g. swapped), and a
+    classifier whose classes do not fit the class names."""
+    schemas.validate(meta, META_SCHEMA, source)
+    names, positive, threshold = meta["class_names"], meta["positive_class"], meta["threshold"]
+    if len(names) == 2 and positive is None:
+        raise schemas.fail(source, ["positive_class"], "missing: a binary model names its positive class")
+    if positive is not None and (len(names) != 2 or positive >= len(names)):
+        raise schemas.fail(source, ["positive_class"], f"{positive} is not a class of this "
+                                                       f"{'binary' if len(names) == 2 else 'multi-class'} model")
+    if threshold is not None and len(names) != 2:
+        raise schemas.fail(source, ["threshold"], "a decision threshold needs a binary model")
+    card = meta.get("dataset") or {}
+    if "class_names" in card and card["class_names"] != names:
+        raise schemas.fail(source, ["class_names"], f"{schemas.short(names)} differ from the dataset's "
+                                                    f"{schemas.short(card['class_names'])} (edited?)")
+    if card.get("positive_class") is not None and positive is not None and card["positive_class"] != names[positive]:
+        raise schemas.fail(source, ["positive_class"], f"{positive} ({names[positive]!r}) is not the dataset's "
+                                                       f"positive class {card['positive_class']!r}")
+    classes = getattr(pipeline.steps[-1][1], "classes_", None)
+    if classes is not None:
+        head = np.asarray(classes)
+        train = ((meta.get("split") or {}).get("counts") or {}).get("train")
+        absent = sorted(set(range(len(names))) - set(head.tolist())) if head.dtype.kind in "iu" else []
+        if (head.ndim != 1 or not 1 <= len(head) <= len(names) or head.dtype.kind not in "iu"
+                or len(set(head.tolist())) != len(head) or head.min() < 0 or head.max() >= len(names)
+                # a class the classifier lacks must be one the training split did not have
+                or (absent and (not isinstance(train, dict) or any(train.get(names[i]) != 0 for i in absent)))):
+            raise schemas.fail(source, ["class_names"], f"{len(names)} class names do not fit the classifier's "
+                                                        f"classes {head.tolist()[:20]}")
+
+
 def load_model(path: str | os.PathLike) -> SavedModel:
     """Load a model folder saved by ``medbench run --save-models`` (every file verified, no pickle).
 
@@ -237,6 +294,7 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         if key not in meta:
             raise MedbenchError(f"saved model {folder}: {persist.DESCRIPTION} has no {key!r}; it was not saved "
                                 f"by `medbench run --save-models`")
+    check_meta(meta, pipeline, f"saved model {folder}: {persist.DESCRIPTION}")
     if rep.get("representation_version") != images.REPRESENTATION_VERSION:
         raise MedbenchError(f"saved model {folder}: trained on image representation "
                             f"{rep.get('representation_version')!r}, this medbench decodes version "

@@ -23,7 +23,8 @@ Each step is stored in a format made for untrusted files, never pickle:
 Loading reads each listed file once, checks its size and SHA-256 against the manifest on the very
 bytes it then parses (a tampered, truncated or swapped file never loads), and refuses in one line a
 manifest whose own digest does not match or whose format version this medbench does not read.
-Files the manifest does not list are ignored, never opened. The digests make damage and tampering
+Files the manifest does not list are ignored, never opened; a symbolic link anywhere below the folder
+(``MODEL_CARD.md -> /etc/passwd``, a linked ``steps/``) or anything but a regular file is refused. The digests make damage and tampering
 visible; they are not a signature: trust a model folder as you trust whoever gave it to you, knowing
 that loading it cannot run code from it.
 
@@ -38,6 +39,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 import zipfile
@@ -287,9 +289,8 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
     if not folder.is_dir():
         raise MedbenchError(f"model path {folder} is not a folder; pass a folder written by "
                             f"`medbench run --save-models` (OUT/models/PIPELINE__seedN)")
-    path = folder / MANIFEST
     try:
-        manifest = json.loads(path.read_bytes().decode("utf-8"))
+        manifest = json.loads(_read_plain(folder, MANIFEST).decode("utf-8"))
     except FileNotFoundError:
         raise _refuse(folder, f"{MANIFEST} is missing: this is not a medbench model folder") from None
     except (OSError, ValueError, RecursionError) as exc:
@@ -311,6 +312,22 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
+def _read_plain(folder: Path, name: str) -> bytes:
+    """The bytes of ``folder/name``, a regular file reached without following any symbolic link below
+    ``folder`` (a link could point anywhere: ``MODEL_CARD.md -> /etc/passwd``)."""
+    path = folder
+    for part in name.split("/"):
+        path = path / part
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            raise _refuse(folder, f"{name} is a symbolic link ({path.relative_to(folder)}); a model folder holds "
+                                  f"plain files only: copy the files themselves")
+    if not stat.S_ISREG(os.lstat(path).st_mode):
+        raise _refuse(folder, f"{name} is not a regular file")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
+
+
 def _read_checked(folder: Path, manifest: dict[str, Any], name: str) -> bytes:
     """The bytes of listed file ``name``, after checking their size and SHA-256 against the manifest."""
     _check_name(folder, name)
@@ -318,7 +335,7 @@ def _read_checked(folder: Path, manifest: dict[str, Any], name: str) -> bytes:
     if not isinstance(entry, dict):
         raise _refuse(folder, f"{name} is not listed in {MANIFEST}")
     try:
-        data = (folder / name).read_bytes()
+        data = _read_plain(folder, name)
     except FileNotFoundError:
         raise _refuse(folder, f"{name} is missing") from None
     except OSError as exc:

@@ -9,6 +9,7 @@ import csv
 import dataclasses
 import io
 import json
+import math
 import multiprocessing
 import shutil
 from concurrent.futures import ProcessPoolExecutor
@@ -23,7 +24,8 @@ from medbench import results as results_mod
 from medbench import suite as suite_mod
 from medbench.core.errors import MedbenchError
 from medbench.datasets.dataset import Dataset
-from medbench.predict import save_job_model
+from medbench.models import persist
+from medbench.predict import load_model, save_job_model
 from medbench.runner import Job, body_digest, job_path, run_job
 from medbench.splits import Split
 
@@ -137,3 +139,67 @@ def test_suite_file_does_not_expand_other_variables(tmp_path: Path, monkeypatch,
     monkeypatch.setenv("MEDBENCH_DATA_DIR", str(tmp_path))
     path.write_text('[[datasets]]\ndataset = "folder:${MEDBENCH_DATA_DIR}/x"\n')
     assert suite_mod.load(path).datasets[0].dataset == f"folder:{tmp_path / 'x'}"
+
+
+# --- 5. saved models: no links, a model.json that fits ----------------------------------------------
+
+@pytest.fixture
+def majority_model(pneumonia_small: Dataset, pneumonia_small_split: Split, tmp_path: Path) -> Path:
+    job = Job("majority")
+    spec, fitted, threshold = fit_like_runner(pneumonia_small, pneumonia_small_split, job)
+    folder = save_job_model(tmp_path / "out", fitted, pneumonia_small, pneumonia_small_split, job, threshold,
+                            family=spec.family)
+    persist.write_document(folder, persist.CARD, "# a card\n")
+    load_model(folder)  # as saved: fine
+    return folder
+
+
+def _reseal(folder: Path) -> None:
+    """Recompute the manifest over the files as they are now (what someone editing a model can do)."""
+    manifest = json.loads((folder / persist.MANIFEST).read_text())
+    listed = {name: folder / name for name in manifest["files"]}
+    (folder / persist.MANIFEST).write_text(json.dumps(persist._manifest(listed, manifest["medbench_version"])))
+
+
+def test_saved_model_links_are_refused(majority_model: Path, tmp_path: Path):
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    card = majority_model / persist.CARD
+    card.unlink()
+    card.symlink_to(secret)
+    _reseal(majority_model)  # the manifest even lists the link's target bytes
+    with pytest.raises(MedbenchError, match=r"MODEL_CARD\.md is a symbolic link") as err:
+        persist.read_verified(majority_model)
+    assert "\n" not in str(err.value)
+    card.unlink()
+    card.write_text("# a card\n")
+    _reseal(majority_model)
+    steps = majority_model / "steps"
+    moved = tmp_path / "elsewhere"
+    steps.rename(moved)
+    steps.symlink_to(moved)  # a linked folder: the files inside are the right ones, still refused
+    with pytest.raises(MedbenchError, match=r"is a symbolic link \(steps\)"):
+        load_model(majority_model)
+
+
+@pytest.mark.parametrize(("edit", "match"), [
+    (lambda m: m.update(class_names=m["class_names"][::-1]), r"model\.json: class_names: .* differ from the dataset"),
+    (lambda m: m["threshold"].update(threshold=math.nan), r"threshold\.threshold: must be a finite number"),
+    (lambda m: m["threshold"].update(threshold=1.5), r"threshold\.threshold: 1\.5 is out of range"),
+    (lambda m: m.update(class_names=["a", "a"]), r"class_names: has duplicate items"),
+    (lambda m: m.update(class_names=["a", 3]), r"class_names\[1\]: must be a string"),
+    (lambda m: m.update(positive_class=2), r"positive_class: 2 is not a class"),
+    (lambda m: (m.update(class_names=["a"]), m["dataset"].update(class_names=["a"])), r"class_names: must have at"),
+    (lambda m: (m.update(class_names=["a", "b", "c"], positive_class=None, threshold=None),
+                m["dataset"].update(class_names=["a", "b", "c"], positive_class=None)),
+     r"class_names: 3 class names do not fit the classifier's classes \[0, 1\]"),
+])
+def test_resealed_model_json_that_cannot_be_right_is_refused(majority_model: Path, edit, match):
+    meta_path = majority_model / persist.DESCRIPTION
+    meta = json.loads(meta_path.read_text())
+    edit(meta)
+    meta_path.write_text(json.dumps(meta))
+    _reseal(majority_model)
+    with pytest.raises(MedbenchError, match=match) as err:
+        load_model(majority_model)
+    assert "\n" not in str(err.value)
