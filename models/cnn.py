@@ -3,13 +3,18 @@
 Backend-agnostic Keras 3 (``keras.layers`` / ``keras.ops`` only): the same code runs with
 ``KERAS_BACKEND=tensorflow``, ``jax`` or ``torch``. The network takes the dataset's uint8 images as
 they are (one channel for gray datasets, three for RGB ones); inside the model it rescales to [0, 1], resizes to the working size (``image_size``:
-native up to 64 px, else 96 px, antialiased when shrinking), augments (training only: horizontal
-flip, small rotation, shift, zoom, contrast), then runs ``n`` stages of 3x3 conv-BN-ReLU layers
+native up to 64 px, else 96 px, antialiased when shrinking), then runs ``n`` stages of 3x3 conv-BN-ReLU layers
 (one in the first stage, two after) with max-pooling in between, ``n`` chosen so that the last
 feature map is about 7x7; working sizes over 48 px start with a stride-2 5x5 conv + max-pool stem,
 which keeps 96 px images about as cheap as 28 px ones. Then global average pooling, dropout and a
 softmax layer. Training: AdamW with cosine decay, balanced class weights, checkpoint selection and
-early stopping on the validation ROC-AUC. Model: :func:`build_cnn`; estimator: :class:`KerasCNNClassifier`.
+early stopping on the validation ROC-AUC, on augmented images (horizontal flip, small rotation, shift,
+zoom, contrast: :mod:`medbench.models.augment`, a jit-compatible layer spliced in after the resize of a
+*training model* that shares the inference model's layers). The train step is compiled on every backend
+(``jax.jit``; ``tf.function``, with XLA unless TensorFlow's op determinism is on); the fitted and saved
+model (``model_``) has no augmentation in it. ``report_info_["training"]`` records how the step ran
+(``compiled``, ``jit_compile``, ``mode``, ``backend``) and training images/s per epoch (the median after
+the first, compiling, epoch). Model: :func:`build_cnn`; estimator: :class:`KerasCNNClassifier`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import time
 
 import numpy as np
 
+from medbench.models import augment as augment_mod
 from medbench.models import keras_base as kb
 
 AUTO_SIZE_LIMIT = 64  # images up to this side are used at native size
@@ -33,16 +39,10 @@ def working_size(native: int, image_size: int | None) -> int:
     return native if native <= AUTO_SIZE_LIMIT else AUTO_LARGE_SIZE
 
 
-def augmentation(keras, seed: int, value_range=(0.0, 1.0)):
-    """Training-only augmentation layers (inactive at inference, like every Keras ``Random*`` layer)."""
-    L = keras.layers
-    return keras.Sequential([
-        L.RandomFlip("horizontal", seed=seed),
-        L.RandomRotation(0.03, fill_mode="nearest", seed=seed + 1),  # +-11 degrees
-        L.RandomTranslation(0.08, 0.08, fill_mode="nearest", seed=seed + 2),
-        L.RandomZoom(0.1, fill_mode="nearest", seed=seed + 3),
-        L.RandomContrast(0.2, value_range=value_range, seed=seed + 4),
-    ], name="augment")
+def augmentation(seed: int, value_range=(0.0, 1.0)):
+    """The training-only augmentation layer (:func:`medbench.models.augment.random_augment`: jit-compatible,
+    identity at inference); it goes into the training model only, never into the saved one."""
+    return augment_mod.random_augment(seed, value_range)
 
 
 def stage_plan(size: int) -> tuple[bool, int]:
@@ -56,38 +56,51 @@ def stage_plan(size: int) -> tuple[bool, int]:
     return stem, max(2, 1 + round(math.log2(max(side, 7) / 7)))
 
 
-def build_cnn(input_shape: tuple[int, int], n_classes: int, *, image_size: int, width: int = 32,
-              dropout: float = 0.3, augment: bool = True, seed: int = 0, name: str = "cnn", channels: int = 1):
-    """The Keras model: uint8 ``(H, W, channels)`` in (1: gray, 3: RGB), class probabilities out."""
+def cnn_layers(input_shape: tuple[int, int], n_classes: int, *, image_size: int, width: int = 32,
+               dropout: float = 0.3, seed: int = 0) -> tuple[list, list]:
+    """The CNN's layers in order, as ``(preprocess, body)``: augmentation goes between the two."""
     keras = kb.import_keras()
     L = keras.layers
-    inputs = keras.Input(shape=(*input_shape, channels), dtype="uint8", name="image")
-    x = L.Rescaling(1.0 / 255.0, name="rescale")(inputs)
+    pre = [L.Rescaling(1.0 / 255.0, name="rescale")]
     if tuple(input_shape) != (image_size, image_size):
-        x = L.Resizing(image_size, image_size, antialias=image_size < min(input_shape), name="resize")(x)
-    if augment:
-        x = augmentation(keras, seed)(x)
+        pre.append(L.Resizing(image_size, image_size, antialias=image_size < min(input_shape), name="resize"))
+    body = []
 
-    def conv_bn_relu(x, filters, kernel=3, strides=1, name=""):
-        x = L.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, name=f"{name}_conv")(x)
-        x = L.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
-        return L.ReLU(name=f"{name}_relu")(x)
+    def conv_bn_relu(filters, kernel=3, strides=1, name=""):
+        body.extend([L.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, name=f"{name}_conv"),
+                     L.BatchNormalization(momentum=0.9, name=f"{name}_bn"), L.ReLU(name=f"{name}_relu")])
 
     stem, n_stages = stage_plan(image_size)
     if stem:
-        x = conv_bn_relu(x, width, kernel=5, strides=2, name="stem")
-        x = L.MaxPooling2D(name="stem_pool")(x)
+        conv_bn_relu(width, kernel=5, strides=2, name="stem")
+        body.append(L.MaxPooling2D(name="stem_pool"))
     for i in range(n_stages):
         filters = width * 2 ** min(i, 3)
         if i > 0:  # the first stage has one conv: the cheapest place to save compute
-            x = conv_bn_relu(x, filters, name=f"stage{i + 1}a")
-        x = conv_bn_relu(x, filters, name=f"stage{i + 1}b")
+            conv_bn_relu(filters, name=f"stage{i + 1}a")
+        conv_bn_relu(filters, name=f"stage{i + 1}b")
         if i < n_stages - 1:
-            x = L.MaxPooling2D(name=f"stage{i + 1}_pool")(x)
-    x = L.GlobalAveragePooling2D(name="gap")(x)
-    x = L.Dropout(dropout, seed=seed, name="dropout")(x)
-    outputs = L.Dense(n_classes, activation="softmax", dtype="float32", name="probs")(x)
-    return keras.Model(inputs, outputs, name=name)
+            body.append(L.MaxPooling2D(name=f"stage{i + 1}_pool"))
+    body += [L.GlobalAveragePooling2D(name="gap"), L.Dropout(dropout, seed=seed, name="dropout"),
+             L.Dense(n_classes, activation="softmax", dtype="float32", name="probs")]
+    return pre, body
+
+
+def build_cnn(input_shape: tuple[int, int], n_classes: int, *, image_size: int, width: int = 32,
+              dropout: float = 0.3, augment: bool = True, seed: int = 0, name: str = "cnn", channels: int = 1):
+    """``(model, train_model)``: the inference model (uint8 ``(H, W, channels)`` in, 1: gray, 3: RGB; class
+    probabilities out; no augmentation) and the model to ``fit`` - the same layers (shared weights)
+    with the augmentation layer after the resize when ``augment``, else the model itself."""
+    keras = kb.import_keras()
+    pre, body = cnn_layers(input_shape, n_classes, image_size=image_size, width=width, dropout=dropout, seed=seed)
+
+    def inputs():
+        return keras.Input(shape=(*input_shape, channels), dtype="uint8", name="image")
+
+    model = augment_mod.training_model(keras, inputs(), pre, lambda x: x, body, name)
+    if not augment:
+        return model, model
+    return model, augment_mod.training_model(keras, inputs(), pre, augmentation(seed), body, f"{name}_train")
 
 
 class KerasCNNClassifier(kb.KerasClassifierBase):
@@ -143,19 +156,18 @@ class KerasCNNClassifier(kb.KerasClassifierBase):
         augment = kb.as_bool(self.augment)
         deterministic = kb.seed_everything(self.random_state, kb.as_bool(self.deterministic))
         dev = kb.device_info()
-        precision = kb.resolve_precision(self.mixed_precision, dev["device"])
+        precision = kb.resolve_precision(self.mixed_precision, dev["device"], dev.get("compute_capability"))
         with kb.dtype_policy(precision):
-            self.model_ = build_cnn(tuple(self.input_shape_), n_classes, image_size=size, width=self.width,
+            self.model_, train_model = build_cnn(tuple(self.input_shape_), n_classes, image_size=size, width=self.width,
                                     dropout=self.dropout, augment=augment, seed=self.random_state,
                                     channels=self.n_channels_)
         steps = self.epochs * math.ceil(len(x) / self.batch_size)
         schedule = keras.optimizers.schedules.CosineDecay(self.learning_rate, decay_steps=max(steps, 1))
-        self.model_.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=self.weight_decay),
-                            loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        kb.compile_model(train_model, keras.optimizers.AdamW(schedule, weight_decay=self.weight_decay))
         weights = kb.class_weights(y_idx, n_classes)
-        run = kb.fit_keras(self.model_, x, y_idx, validation_data=val, epochs=self.epochs,
+        run = kb.fit_keras(train_model, x, y_idx, validation_data=val, epochs=self.epochs,
                            batch_size=self.batch_size, patience=self.patience, class_weight=weights,
-                           verbose=self.verbose)
+                           verbose=self.verbose, predict_model=self.model_)
         self.variant_ = None
         self.model_size_bytes_ = kb.saved_size_bytes(self.model_)
         stem, stages = stage_plan(size)
@@ -172,6 +184,7 @@ class KerasCNNClassifier(kb.KerasClassifierBase):
             "max_epochs": int(self.epochs), "patience": int(self.patience),
             "early_stopping": "val_auc (best epoch restored)" if val is not None else None,
             "epochs_run": run["epochs_run"], "best_epoch": run["best_epoch"], "history": run["history"],
+            "training": run["training"],
             "train_time_s": round(run["fit_time_s"], 3), "fit_total_s": round(time.perf_counter() - t0, 3),
         }
         return self

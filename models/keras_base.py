@@ -196,7 +196,7 @@ def device_info() -> dict[str, str]:
     """The Keras backend and the device it computes on (``gpu`` when the backend sees one)."""
     keras = import_keras()
     backend = keras.backend.backend()
-    device, name = "cpu", "cpu"
+    device, name, capability = "cpu", "cpu", None
     try:
         if backend == "tensorflow":
             import tensorflow as tf
@@ -204,27 +204,59 @@ def device_info() -> dict[str, str]:
             gpus = tf.config.list_physical_devices("GPU")
             if gpus:
                 device, name = "gpu", gpus[0].name
+                details = tf.config.experimental.get_device_details(gpus[0])
+                name = details.get("device_name", name)
+                capability = details.get("compute_capability")
         elif backend == "jax":
             import jax
 
             dev = jax.devices()[0]
             if dev.platform == "gpu":
                 device, name = "gpu", str(dev.device_kind)
+                capability = getattr(dev, "compute_capability", None)
         elif backend == "torch":
             import torch
 
             if torch.cuda.is_available():
                 device, name = "gpu", torch.cuda.get_device_name(0)
+                capability = torch.cuda.get_device_capability(0)
     except Exception:  # noqa: BLE001 - detection failure just means "cpu"
         pass
-    return {"backend": backend, "device": device, "device_name": name, "keras_version": keras.__version__}
+    info = {"backend": backend, "device": device, "device_name": name, "keras_version": keras.__version__}
+    if device == "gpu" and capability is not None:
+        info["compute_capability"] = _capability(capability)
+    return info
 
 
-def resolve_precision(mixed_precision: Any, device: str) -> str:
-    """``auto`` -> ``mixed_float16`` on a GPU, ``float32`` on a CPU; a switch value forces it on / off."""
+def _capability(value: Any) -> str:
+    """A GPU compute capability as ``"8.0"``, from a ``(8, 0)`` tuple or a ``"8.0"`` string."""
+    if isinstance(value, (tuple, list)):
+        return ".".join(str(int(v)) for v in value[:2])
+    return str(value)
+
+
+BF16_FROM_CAPABILITY = 8.0  # Ampere (A100) and later compute in bfloat16 at full speed
+
+
+def mixed_policy(compute_capability: str | None) -> str:
+    """The mixed-precision policy for a GPU: ``mixed_bfloat16`` from compute capability 8.0 on (no loss
+    scaling needed), ``mixed_float16`` on older GPUs or when the capability is unknown."""
+    try:
+        cc = float(compute_capability) if compute_capability is not None else 0.0
+    except ValueError:
+        cc = 0.0
+    return "mixed_bfloat16" if cc >= BF16_FROM_CAPABILITY else "mixed_float16"
+
+
+def resolve_precision(mixed_precision: Any, device: str, compute_capability: str | None = None) -> str:
+    """``auto`` -> mixed precision on a GPU (bfloat16 at compute capability >= 8.0, else float16),
+    ``float32`` on a CPU; a switch value forces mixed precision on (the GPU's kind, float16 on a
+    CPU) or off."""
     if isinstance(mixed_precision, str) and mixed_precision.strip().lower() == "auto":
-        return "mixed_float16" if device == "gpu" else "float32"
-    return "mixed_float16" if as_bool(mixed_precision) else "float32"
+        return mixed_policy(compute_capability) if device == "gpu" else "float32"
+    if not as_bool(mixed_precision):
+        return "float32"
+    return mixed_policy(compute_capability) if device == "gpu" else "mixed_float16"
 
 
 @contextlib.contextmanager
@@ -265,28 +297,118 @@ def _auc_callback(keras, x_val, y_val, batch_size: int):
     """Adds ``val_auc`` to each epoch's logs (before early stopping and History read them)."""
 
     class ValidationAUC(keras.callbacks.Callback):
+        predict_model = None
+
         def on_epoch_end(self, epoch, logs=None):
             if logs is not None:
-                proba = predict_batches(self.model, x_val, batch_size)
+                proba = predict_batches(self.predict_model or self.model, x_val, batch_size)
                 auc = val_auc(y_val, proba)
                 logs["val_auc"] = -float(logs.get("val_loss", 0.0)) if auc is None else auc
 
     return ValidationAUC()
 
 
+def jit_setting(model) -> bool | str:
+    """The ``jit_compile`` to compile ``model`` with: True where Keras can compile its train step with
+    XLA (JAX; TensorFlow unless op determinism is on, which Keras refuses to combine with XLA - the step
+    then still runs as a ``tf.function`` graph), ``"auto"`` on torch (eager unless asked)."""
+    keras = import_keras()
+    if keras.backend.backend() == "torch":
+        return "auto"
+    try:
+        from keras.src.trainers.trainer import model_supports_jit
+    except ImportError:  # another Keras layout: ask the layers themselves
+        return all(getattr(layer, "supports_jit", True) for layer in model._flatten_layers())
+    return bool(model_supports_jit(model))
+
+
+def compile_model(model, optimizer, **kwargs) -> None:
+    """``model.compile`` with sparse categorical cross-entropy and accuracy, train step compiled
+    (:func:`jit_setting`)."""
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  jit_compile=jit_setting(model), **kwargs)
+
+
+def compile_state(model) -> dict[str, Any]:
+    """How ``model``'s train step runs: ``compiled`` (True unless op by op), ``jit_compile`` (XLA /
+    ``jax.jit`` / ``torch.compile``) and ``mode`` in words."""
+    keras = import_keras()
+    backend = keras.backend.backend()
+    jit = bool(model.jit_compile)
+    eager = bool(getattr(model, "run_eagerly", False))
+    if eager:
+        mode = "eager (run_eagerly)"
+    elif jit:
+        mode = {"jax": "compiled (jax.jit / XLA)", "tensorflow": "compiled (tf.function + XLA)",
+                "torch": "compiled (torch.compile)"}.get(backend, "compiled")
+    elif backend == "tensorflow":
+        mode = "compiled (tf.function graph, no XLA)"
+    else:
+        mode = "eager (op by op)"
+    return {"backend": backend, "compiled": mode.startswith("compiled"), "jit_compile": jit, "mode": mode}
+
+
+def _epoch_timer(keras):
+    """Times the training part of each epoch (from its start to the start of validation, or its end)."""
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds: list[float] = []
+            self._t0 = None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._t0 = time.perf_counter()
+
+        def _stop(self):
+            if self._t0 is not None:
+                # The device may still be running the last steps (JAX dispatches asynchronously): wait for
+                # a value the last step wrote before reading the clock.
+                keras.ops.convert_to_numpy(self.model.optimizer.iterations)
+                self.seconds.append(time.perf_counter() - self._t0)
+                self._t0 = None
+
+        def on_test_begin(self, logs=None):
+            self._stop()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self._stop()
+
+    return EpochTimer()
+
+
+def throughput(n_images: int, epoch_seconds: list[float]) -> dict[str, Any]:
+    """Training images/s: the median over the epochs after the first (which includes tracing and
+    compilation); the first epoch's rate when it is the only one (``includes_compile``: True)."""
+    rates = [n_images / s for s in epoch_seconds if s > 0]
+    if not rates:
+        return {"images_per_s": None, "epoch_images_per_s": [], "includes_compile": None}
+    later = rates[1:]
+    value = float(np.median(later)) if later else rates[0]
+    return {"images_per_s": round(value, 1), "epoch_images_per_s": [round(r, 1) for r in rates],
+            "first_epoch_s": round(epoch_seconds[0], 3), "includes_compile": not later}
+
+
 def fit_keras(model, x, y, *, validation_data, epochs: int, batch_size: int, patience: int,
-              class_weight: dict[int, float] | None, verbose: int = 0) -> dict[str, Any]:
+              class_weight: dict[int, float] | None, verbose: int = 0, predict_model=None) -> dict[str, Any]:
     """``model.fit`` with early stopping on the validation ROC-AUC (best weights restored).
 
     The validation split serves only checkpoint selection: after each epoch its ROC-AUC (binary, or
     macro one-vs-rest; minus the loss where AUC is undefined) is logged as ``val_auc`` and the epoch
-    with the best one is kept, training stopping ``patience`` epochs after it. Returns ``history``
-    (per-epoch metrics), ``epochs_run``, ``best_epoch`` (1-based) and ``fit_time_s``.
+    with the best one is kept, training stopping ``patience`` epochs after it. ``predict_model``
+    (default ``model``) scores the validation images: the inference model when ``model`` is a
+    training model around it. Returns ``history`` (per-epoch metrics), ``epochs_run``,
+    ``best_epoch`` (1-based), ``fit_time_s`` and ``training`` (:func:`compile_state` and
+    :func:`throughput`).
     """
     keras = import_keras()
-    callbacks = []
+    timer = _epoch_timer(keras)
+    callbacks = [timer]
     if validation_data is not None:
-        callbacks.append(_auc_callback(keras, validation_data[0], validation_data[1], max(batch_size, 256)))
+        scorer = _auc_callback(keras, validation_data[0], validation_data[1], max(batch_size, 256))
+        if predict_model is not None:
+            scorer.predict_model = predict_model
+        callbacks.append(scorer)
         if patience > 0:
             callbacks.append(keras.callbacks.EarlyStopping(
                 monitor="val_auc", mode="max", patience=patience, restore_best_weights=True, verbose=0))
@@ -299,7 +421,9 @@ def fit_keras(model, x, y, *, validation_data, epochs: int, batch_size: int, pat
     best_epoch = epochs_run
     if history.get("val_auc") and patience > 0:
         best_epoch = int(np.argmax(history["val_auc"])) + 1
-    return {"history": history, "epochs_run": epochs_run, "best_epoch": best_epoch, "fit_time_s": fit_time}
+    training = {**compile_state(model), **throughput(len(x), timer.seconds), "batch_size": int(batch_size)}
+    return {"history": history, "epochs_run": epochs_run, "best_epoch": best_epoch, "fit_time_s": fit_time,
+            "training": training}
 
 
 def predict_batches(model, x: np.ndarray, batch_size: int) -> np.ndarray:

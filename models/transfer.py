@@ -20,6 +20,18 @@ passed through the backbone's own ``keras.applications.<module>.preprocess_input
 * ``strategy="finetune"`` (meant for a GPU): the head is fitted as above, then the row's top stage
   (batch-norm statistics kept frozen) and the head are trained end to end on augmented images at a
   low learning rate, early-stopped on the validation ROC-AUC.
+* ``strategy="full"`` (meant for a GPU; ``medbench run --profile gpu``): every layer, batch norm
+  included, trained end to end from the resolved weights (ImageNet, or a random initialisation - then
+  it is training from scratch and reported as RANDOM-INIT) with a fresh dropout + softmax head, on
+  augmented images: AdamW (weight decay 1e-4) at ``finetune_learning_rate`` with a one-epoch linear
+  warm-up and cosine decay over ``finetune_epochs``, early-stopped on the validation ROC-AUC (patience
+  3, best epoch restored). No embeddings are computed or cached.
+
+Augmentation (fine-tune and full) is :mod:`medbench.models.augment`'s jit-compatible layer, spliced
+after the resize into a *training model* that shares every layer with the inference model ``model_``;
+the saved model has no augmentation, and the train step is compiled (``jax.jit`` / ``tf.function``,
+XLA where Keras allows it). ``report_info_["training"]`` records how the step ran and training
+images/s (median over the epochs after the first).
 
 Weights (``weights``): ``imagenet`` (default) is Keras' own hash-verified download of the row's
 official no-top file, cached under ``$KERAS_HOME/models/`` (default ``~/.keras/models/``), or for
@@ -48,8 +60,9 @@ from medbench.core import cachekeys, settings
 from medbench.core.errors import MedbenchError
 from medbench.features import cache
 from medbench.models import keras_base as kb
+from medbench.models.augment import random_augment, training_model
 from medbench.models.backbones import BACKBONES, Backbone
-from medbench.models.cnn import augmentation
+from medbench.models.cnn import AUGMENTATION
 
 WEIGHT_KEYWORDS = ("imagenet", "random", "imagenet-or-random")
 DOWNLOAD_TIMEOUT_S = 30.0  # per socket operation, so an unreachable host fails instead of hanging
@@ -59,6 +72,8 @@ CACHE_NAMESPACE = "embeddings"
 EMBEDDING_CODE = ("medbench.models", "medbench.features", "medbench.core")
 HEAD_L2 = 1e-4
 FINETUNE_PATIENCE = 3
+STRATEGIES = ("frozen", "finetune", "full")
+WARMUP_EPOCHS = 1  # strategy=full: linear learning-rate warm-up over the first epoch, then cosine decay
 
 
 def keras_models_dir() -> Path:
@@ -341,7 +356,7 @@ class KerasTransferClassifier(kb.KerasClassifierBase):
                 lambda v: v is None or (isinstance(v, str) and len(v.strip()) == 64
                                         and all(c in "0123456789abcdef" for c in v.strip().lower())),
                 "None or 64 hexadecimal digits"),
-            "strategy": kb.choice("frozen", "finetune"), "image_size": kb.size(32),
+            "strategy": kb.choice(*STRATEGIES), "image_size": kb.size(32),
             "batch_size": kb.integer(1, 4096), "epochs": kb.integer(1, 10000), "patience": kb.integer(0, 10000),
             "learning_rate": kb.number(1e-7, 1.0), "dropout": kb.number(0.0, 0.95),
             "finetune_epochs": kb.integer(1, 1000), "finetune_learning_rate": kb.number(1e-8, 1.0),
@@ -382,7 +397,9 @@ class KerasTransferClassifier(kb.KerasClassifierBase):
         self.weights_info_ = resolve_weights(bb, self.weights, self._sha256())
         deterministic = kb.seed_everything(self.random_state, kb.as_bool(self.deterministic))
         dev = kb.device_info()
-        precision = kb.resolve_precision(self.mixed_precision, dev["device"])
+        precision = kb.resolve_precision(self.mixed_precision, dev["device"], dev.get("compute_capability"))
+        if self.strategy == "full":
+            return self._fit_full(bb, x, y_idx, val, size, dev, precision, deterministic, t_start)
         with kb.dtype_policy(precision):
             self.backbone_ = build_backbone(bb, self.weights_info_, size)
             self.extractor_ = build_extractor(bb, self.backbone_, tuple(self.input_shape_), size, self.n_channels_)
@@ -401,8 +418,7 @@ class KerasTransferClassifier(kb.KerasClassifierBase):
             self.head_ = build_head(e_train.shape[1], n_classes, e_train.mean(0),
                                     standardise_variance(e_train), dropout=self.dropout,
                                     seed=self.random_state)
-        self.head_.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
-                           loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        kb.compile_model(self.head_, keras.optimizers.Adam(self.learning_rate))
         head = kb.fit_keras(self.head_, e_train, y_idx,
                             validation_data=None if val is None else (e_val, val[1]), epochs=self.epochs,
                             batch_size=256, patience=self.patience, class_weight=cw, verbose=self.verbose)
@@ -433,10 +449,11 @@ class KerasTransferClassifier(kb.KerasClassifierBase):
             "early_stopping": "val_auc (best epoch restored)" if val is not None else None,
             "epochs_run": head["epochs_run"], "best_epoch": head["best_epoch"], "history": head["history"],
             "head_fit_time_s": round(head["fit_time_s"], 3), **kb.count_params(self.head_),
+            "training": (finetune or head)["training"],
             "backbone_params": int(self.backbone_.count_params()),
         }
         if finetune is not None:
-            self.report_info_["finetune"] = finetune
+            self.report_info_["finetune"] = {k: v for k, v in finetune.items() if k != "training"}
             self.report_info_["epochs_run"] = head["epochs_run"] + finetune["epochs_run"]
         self.report_info_["fit_total_s"] = round(time.perf_counter() - t_start, 3)
         return self
@@ -444,28 +461,92 @@ class KerasTransferClassifier(kb.KerasClassifierBase):
     def _finetune(self, bb: Backbone, x, y_idx, val, cw, precision) -> dict[str, Any]:
         """Unfreeze the row's top stage (batch-norm layers stay frozen, in inference mode); train it with the head."""
         keras = kb.import_keras()
-        GrayResize, ImagenetGray = _layers()
         size = int(self.backbone_.input_shape[1])
         with kb.dtype_policy(precision):
-            inputs = keras.Input(shape=(*self.input_shape_, self.n_channels_), dtype="uint8", name="image")
-            h = GrayResize(size, name="resize")(inputs)
-            h = augmentation(keras, self.random_state, value_range=(0.0, 255.0))(h)
-            h = ImagenetGray(bb.preprocess_module, name="imagenet_gray")(h)
-            h = self.backbone_(h, training=False)
-            self.model_ = keras.Model(inputs, self.head_(h), name=f"{bb.key}_finetune")
+            self.model_, train_model = self._end_to_end(keras, bb, size, self.head_, training=False)
         self.backbone_.trainable = True
         for layer in self.backbone_.layers:
             layer.trainable = layer.name.startswith(bb.top_stage) and not isinstance(
                 layer, keras.layers.BatchNormalization)
-        self.model_.compile(optimizer=keras.optimizers.Adam(self.finetune_learning_rate),
-                            loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        run = kb.fit_keras(self.model_, x, y_idx, validation_data=val, epochs=self.finetune_epochs,
+        kb.compile_model(train_model, keras.optimizers.Adam(self.finetune_learning_rate))
+        run = kb.fit_keras(train_model, x, y_idx, validation_data=val, epochs=self.finetune_epochs,
                            batch_size=self.batch_size, patience=FINETUNE_PATIENCE, class_weight=cw,
-                           verbose=self.verbose)
+                           verbose=self.verbose, predict_model=self.model_)
         return {"unfrozen": f"{bb.top_stage_label} (batch-norm frozen)", "learning_rate": self.finetune_learning_rate,
                 "max_epochs": int(self.finetune_epochs), "patience": FINETUNE_PATIENCE,
                 **kb.count_params(self.model_), "epochs_run": run["epochs_run"], "best_epoch": run["best_epoch"],
-                "history": run["history"], "fit_time_s": round(run["fit_time_s"], 3)}
+                "history": run["history"], "fit_time_s": round(run["fit_time_s"], 3), "training": run["training"]}
+
+    def _end_to_end(self, keras, bb: Backbone, size: int, head, *, training: bool | None):
+        """``(model, train_model)``: uint8 images -> resize -> ImageNet preprocessing -> backbone -> head, and
+        the same layers with the augmentation after the resize (what is fitted; never saved).
+        ``training=False`` keeps the backbone's batch-norm layers in inference mode."""
+        GrayResize, ImagenetGray = _layers()
+        resize = GrayResize(size, name="resize")
+        prep = ImagenetGray(bb.preprocess_module, name="imagenet_gray")
+        after = [prep, (lambda h: self.backbone_(h, training=False)) if training is False else self.backbone_, head]
+
+        def inputs():
+            return keras.Input(shape=(*self.input_shape_, self.n_channels_), dtype="uint8", name="image")
+
+        model = training_model(keras, inputs(), [resize], lambda h: h, after, f"{bb.key}_{self.strategy}")
+        train = training_model(keras, inputs(), [resize], random_augment(self.random_state, (0.0, 255.0)),
+                               after, f"{bb.key}_{self.strategy}_train")
+        return model, train
+
+    def _fit_full(self, bb: Backbone, x, y_idx, val, size: int, dev: dict[str, Any], precision: str,
+                  deterministic: bool, t_start: float):
+        """``strategy="full"``: every layer (batch norm included) trained end to end from the resolved
+        weights (ImageNet, or a random initialisation: then it is training from scratch, not transfer),
+        AdamW with a linear warm-up over the first epoch and cosine decay, early stopping on the
+        validation ROC-AUC (best epoch restored)."""
+        keras = kb.import_keras()
+        n_classes = len(self.classes_)
+        cw = kb.class_weights(y_idx, n_classes)
+        with kb.dtype_policy(precision):
+            self.backbone_ = build_backbone(bb, self.weights_info_, size)
+            L = keras.layers
+            inputs = keras.Input(shape=(bb.embedding_dim,), name="embedding")
+            h = L.Dropout(self.dropout, seed=self.random_state, name="dropout")(inputs)
+            outputs = L.Dense(n_classes, activation="softmax", dtype="float32", name="probs")(h)
+            self.head_ = keras.Model(inputs, outputs, name="head")
+            self.model_, train_model = self._end_to_end(keras, bb, size, self.head_, training=None)
+        self.extractor_ = None
+        self.backbone_.trainable = True
+        steps_per_epoch = -(-len(x) // self.batch_size)
+        total = max(self.finetune_epochs * steps_per_epoch, 1)
+        warmup = min(WARMUP_EPOCHS * steps_per_epoch, total - 1)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0 if warmup else self.finetune_learning_rate, decay_steps=total - warmup,
+            warmup_target=self.finetune_learning_rate if warmup else None, warmup_steps=warmup)
+        kb.compile_model(train_model, keras.optimizers.AdamW(schedule, weight_decay=1e-4))
+        run = kb.fit_keras(train_model, x, y_idx, validation_data=val, epochs=self.finetune_epochs,
+                           batch_size=self.batch_size, patience=FINETUNE_PATIENCE, class_weight=cw,
+                           verbose=self.verbose, predict_model=self.model_)
+        self.variant_ = RANDOM_INIT if self.weights_info_.is_random else None
+        self.model_size_bytes_ = kb.saved_size_bytes(self.model_)
+        transfer = not self.weights_info_.is_random
+        strategy = "full: every layer trained end to end"
+        strategy += " from ImageNet weights" if transfer else \
+            " from a RANDOM-INIT backbone (trained from scratch, not transfer learning)"
+        self.report_info_ = {
+            "model": bb.key, "backbone": bb.constructor, "strategy": strategy, "transfer_learning": transfer,
+            **dev, "precision": precision, "deterministic_ops": deterministic, "seed": int(self.random_state),
+            "batch_size": int(self.batch_size), "input_size": [size, size],
+            "native_size": [int(s) for s in self.input_shape_],
+            "weights": {k: v for k, v in asdict(self.weights_info_).items() if v is not None},
+            "head": f"dropout {self.dropout} -> Dense softmax", "augmentation": AUGMENTATION,
+            "optimizer": f"AdamW lr={self.finetune_learning_rate} ({WARMUP_EPOCHS}-epoch linear warm-up, "
+                         f"cosine decay), wd=1e-4",
+            "class_weight": {str(k): v for k, v in cw.items()}, "max_epochs": int(self.finetune_epochs),
+            "patience": FINETUNE_PATIENCE,
+            "early_stopping": "val_auc (best epoch restored)" if val is not None else None,
+            "epochs_run": run["epochs_run"], "best_epoch": run["best_epoch"], "history": run["history"],
+            "training": run["training"], "train_time_s": round(run["fit_time_s"], 3),
+            **kb.count_params(self.model_), "backbone_params": int(self.backbone_.count_params()),
+            "fit_total_s": round(time.perf_counter() - t_start, 3),
+        }
+        return self
 
     def predict_proba(self, X) -> np.ndarray:
         self._check_fitted()
