@@ -12,9 +12,11 @@ import json
 import math
 import multiprocessing
 import shutil
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 import synthetic_results as synth
 from test_predict import fit_like_runner
@@ -23,6 +25,7 @@ from medbench import cli, history
 from medbench import results as results_mod
 from medbench import suite as suite_mod
 from medbench.core.errors import MedbenchError
+from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
 from medbench.models import persist
 from medbench.predict import load_model, save_job_model
@@ -203,3 +206,53 @@ def test_resealed_model_json_that_cannot_be_right_is_refused(majority_model: Pat
     with pytest.raises(MedbenchError, match=match) as err:
         load_model(majority_model)
     assert "\n" not in str(err.value)
+
+
+# --- 6. npz edge cases and decompression bombs -----------------------------------------------------
+
+def _npz(path: Path, **arrays) -> str:
+    np.savez(path, **arrays)
+    return f"npz:{path}"
+
+
+def _images(n: int = 12, size: int = 16) -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (n, size, size), dtype=np.uint8)
+
+
+@pytest.mark.parametrize(("names", "labels", "match"), [
+    (["a", "b", "c"], np.arange(12) % 2, r"names 3 classes but no image has class 'c' \(label 2\)"),
+    (["a", "b"], np.zeros(12, dtype=int), r"names 2 classes but no image has class 'b' \(label 1\)"),
+    (None, np.array([0, 1] * 5 + [0, 2**64 - 1], dtype=np.uint64), r"holds label 18446744073709551615, too large"),
+    (None, np.array([0, 1] * 5 + [0, 1e300]), r"holds label 1000000000000000052504760255204420248704468581108159154"),
+])
+def test_npz_labels_that_cannot_be_run_are_one_line_errors(tmp_path: Path, names, labels, match):
+    arrays = {"x": _images(), "y": labels, **({"class_names": np.array(names)} if names else {})}
+    with pytest.raises(MedbenchError, match=match) as err:
+        load_dataset(_npz(tmp_path / "d.npz", **arrays))
+    assert "\n" not in str(err.value) and "negative" not in str(err.value)
+
+
+def _bomb(path: Path, shape: tuple[int, ...]) -> str:
+    """An npz whose x.npy declares ``shape`` (uint8) but holds only a few bytes: its header alone is the bomb."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": shape})
+    labels = io.BytesIO()
+    np.save(labels, np.arange(shape[0]) % 2)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("x.npy", b"\x93NUMPY" + header.getvalue()[6:] + bytes(64))
+        zf.writestr("y.npy", labels.getvalue())
+    return f"npz:{path}"
+
+
+def test_npz_decompression_bomb_is_refused_from_its_header(tmp_path: Path):
+    spec = _bomb(tmp_path / "bomb.npz", (1000, 100_000, 100_000))  # 10 TB declared, a few hundred bytes on disk
+    assert (tmp_path / "bomb.npz").stat().st_size < 2000
+    with pytest.raises(MedbenchError, match=r"'x' declares 100000x100000 images \(10,000,000,000 pixels each\)"):
+        load_dataset(spec)
+    with pytest.raises(MedbenchError, match=r"declare 9,313\.2 GiB .* more than the .* GiB of memory available"):
+        load_dataset(spec, max_image_pixels=10**10)
+    # the per-image limit is --max-image-pixels: a real 64x64 file is refused under a 1,000-pixel limit
+    real = _npz(tmp_path / "ok.npz", x=_images(size=64), y=np.arange(12) % 2)
+    assert load_dataset(real).image_shape == (64, 64)
+    with pytest.raises(MedbenchError, match=r"64x64 images \(4,096 pixels each\), above the limit of 1,000"):
+        load_dataset(real, max_image_pixels=1000)

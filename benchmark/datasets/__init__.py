@@ -97,7 +97,8 @@ def load_dataset(spec: str, *, task: str | None = None, image_size: int | None =
         if kind == "npz":
             if task is not None:
                 raise MedbenchError("npz datasets have one task (their labels); drop --task")
-            return load_npz(path, spec=spec, channels=channels)  # arrays keep their size: no image_size
+            return load_npz(path, spec=spec, channels=channels,  # arrays keep their size: no image_size
+                            max_image_pixels=max_image_pixels)
         if image_size is not None:
             opts["image_size"] = image_size
         if kind == "folder":

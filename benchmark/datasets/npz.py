@@ -15,8 +15,11 @@ Arrays: images ``(N, H, W)`` (gray), ``(N, H, W, 1)``, ``(N, H, W, 3)`` (RGB) or
 channels in every split. ``uint8`` is used as is; ``bool`` becomes 0 / 255; other integer and float
 dtypes are stretched per image from its min..max to 0..255 exactly as the decoder does for 16-bit /
 float files (:func:`medbench.datasets.images.stretch_to_uint8`; an RGB image is stretched jointly over
-its channels, so its hues survive). Labels ``(N,)`` or ``(N, 1)``, non-negative integers (or floats
-holding whole numbers); ``(N, K)`` multi-label arrays are refused. Nothing is ever unpickled
+its channels, so its hues survive). Labels ``(N,)`` or ``(N, 1)``, non-negative integers up to 2**31 - 1 (or floats
+holding whole numbers); ``(N, K)`` multi-label arrays are refused. With ``class_names``, every named
+class must have images (a name no label uses is refused, not run as an empty class). Before
+anything is decompressed, the ``.npy`` headers' shapes and dtypes are checked against
+``--max-image-pixels`` per image and the memory available in all (a decompression bomb is refused). Nothing is ever unpickled
 (``allow_pickle=False``): an object array is refused by name. Every problem is one line naming the
 file and the key.
 
@@ -27,6 +30,7 @@ keeps RGB only when the arrays have colour (for MedMNIST: when the set is a colo
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import zipfile
@@ -35,15 +39,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 
 from medbench.core.errors import MedbenchError
 from medbench.datasets import info
 from medbench.datasets.dataset import SPLITS, Dataset
 from medbench.datasets.folder import positive_class_index
-from medbench.datasets.images import MIN_IMAGE_SIZE, check_channels, stretch_to_uint8
+from medbench.datasets.images import (
+    DEFAULT_MAX_IMAGE_PIXELS,
+    MIN_IMAGE_SIZE,
+    check_channels,
+    stretch_to_uint8,
+)
 from medbench.features.colour import all_gray, to_luminance
 
 _SPLIT_KEY = re.compile(r"^(train|val|test)_(images|labels)$")
+MAX_LABEL = 2**31 - 1
 CLASS_NAMES_KEY = "class_names"
 GROUP_SOURCE = "none (the .npz holds no patient ids: each image is its own group)"
 
@@ -119,9 +130,10 @@ def labels_to_int(y: np.ndarray, n: int, path: Path, key: str) -> np.ndarray:
     elif y.dtype.kind == "f":
         if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
             raise _fail(path, f"{key!r} holds non-integer labels; labels must be class indices 0, 1, 2, ...")
-        y = y.astype(np.int64)
     elif y.dtype.kind not in "ui":
         raise _fail(path, f"{key!r} has dtype {y.dtype}; labels must be integers (class indices)")
+    if len(y) and y.dtype.kind in "uf" and y.max() > MAX_LABEL:  # before int64 would wrap it round
+        raise _fail(path, f"{key!r} holds label {int(y.max())}, too large for a class index (at most {MAX_LABEL})")
     y = y.astype(np.int64)
     if len(y) and y.min() < 0:
         raise _fail(path, f"{key!r} holds negative labels; labels must be class indices 0, 1, 2, ...")
@@ -141,8 +153,52 @@ def _class_names(npz: Any, path: Path) -> list[str] | None:
     return out
 
 
-def read_npz(path: str | os.PathLike) -> NpzArrays:
-    """Read and check an ``.npz`` (layouts and rules in the module docstring)."""
+def _header(npz: Any, key: str, path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype an array member declares in its ``.npy`` header, read without decompressing its data."""
+    try:
+        with npz.zip.open(f"{key}.npy") as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+            else:
+                shape, _, dtype = np.lib.format._read_array_header(handle, version)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise _fail(path, f"array {key!r} has a damaged header ({type(exc).__name__}: {exc}); save the file again") \
+            from None
+    return tuple(int(n) for n in shape), np.dtype(dtype)
+
+
+def _check_declared(npz: Any, keys: list[str], path: Path, max_pixels: int | None, max_bytes: int | None) -> None:
+    """Refuse, before any data is decompressed, arrays whose declared images exceed ``max_pixels`` each or
+    whose declared sizes add up to more than ``max_bytes`` (default: the memory available now)."""
+    max_pixels = DEFAULT_MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    max_bytes = int(psutil.virtual_memory().available) if max_bytes is None else max_bytes
+    total = 0
+    for key in keys:
+        shape, dtype = _header(npz, key, path)
+        size = math.prod(shape) * dtype.itemsize
+        total += size
+        if key == "x" or key.endswith("_images"):
+            pixels = math.prod(shape[1:3]) if len(shape) >= 3 else 0
+            if pixels > max_pixels:
+                raise _fail(path, f"{key!r} declares {shape[1]}x{shape[2]} images ({pixels:,} pixels each), above "
+                                  f"the limit of {max_pixels:,} (--max-image-pixels)")
+        if total > max_bytes:
+            raise _fail(path, f"its arrays declare {total / 2**30:,.1f} GiB (up to {key!r}: shape {shape}, {dtype}), "
+                              f"more than the {max_bytes / 2**30:,.1f} GiB of memory available; refusing to "
+                              f"decompress it")
+
+
+def read_npz(path: str | os.PathLike, *, max_image_pixels: int | None = None,
+             max_bytes: int | None = None) -> NpzArrays:
+    """Read and check an ``.npz`` (layouts and rules in the module docstring).
+
+    Before any array is decompressed, the shapes and dtypes its ``.npy`` headers declare are checked:
+    an image above ``max_image_pixels`` (default Pillow's limit) or arrays adding up to more than
+    ``max_bytes`` (default: the memory available now) are a one-line error, so a small file cannot
+    expand into all the memory there is (a decompression bomb)."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise MedbenchError(f"npz file {path} does not exist" if not path.exists()
@@ -176,6 +232,7 @@ def read_npz(path: str | os.PathLike) -> NpzArrays:
             found = ", ".join(sorted(keys)) or "no arrays"
             raise _fail(path, f"has {found}; expected train_images / train_labels / test_images / test_labels "
                               f"(and optional val_...) or x / y")
+        _check_declared(npz, [k for pair in names.values() for k in pair], path, max_image_pixels, max_bytes)
         parts: dict[str | None, tuple[np.ndarray, np.ndarray]] = {}
         for split, (xk, yk) in names.items():
             x = images_to_uint8(_read_key(npz, xk, path), path, xk)
@@ -213,16 +270,23 @@ def _labels_and_names(arrays: NpzArrays, path: Path) -> tuple[list[np.ndarray], 
         if values.max() >= len(arrays.class_names):
             raise _fail(path, f"label {int(values.max())} has no entry in {CLASS_NAMES_KEY!r} "
                               f"({len(arrays.class_names)} names)")
+        empty = [i for i in range(len(arrays.class_names)) if i not in set(values.tolist())]
+        if empty:  # a class without images cannot be trained or scored (and one class is no classification)
+            listed = ", ".join(f"{arrays.class_names[i]!r} (label {i})" for i in empty[:5])
+            raise _fail(path, f"{CLASS_NAMES_KEY!r} names {len(arrays.class_names)} classes but no image has "
+                              f"{'class' if len(empty) == 1 else 'classes'} {listed}; drop the unused names "
+                              f"(labels 0..K-1 must each have images)")
         return ys, arrays.class_names
     if len(values) < 2:
         raise _fail(path, f"every image has label {int(values[0])}; a classification needs at least 2 classes")
     return [np.searchsorted(values, y).astype(np.int64) for y in ys], [str(int(v)) for v in values]
 
 
-def load_npz(path: str | os.PathLike, *, spec: str | None = None, channels: str = "auto") -> Dataset:
+def load_npz(path: str | os.PathLike, *, spec: str | None = None, channels: str = "auto",
+             max_image_pixels: int | None = None) -> Dataset:
     """Load ``npz:PATH`` (see the module docstring): the official split if the file has one."""
     path = Path(path).expanduser()
-    arrays = read_npz(path)
+    arrays = read_npz(path, max_image_pixels=max_image_pixels)
     chosen = resolve_channels(channels, arrays.has_colour)
     ys, class_names = _labels_and_names(arrays, path.resolve())
     images, ids, split = [], [], []
