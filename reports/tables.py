@@ -180,16 +180,34 @@ RUNTIME_COLUMNS = (("latency_ms_per_image", 2), ("throughput_img_per_s", 0), ("s
                    ("feature_time_s", 1), ("fit_time_s", 1), ("peak_rss_mb", 0), ("model_size_bytes", None))
 
 
+def training_cells(jobs: list[dict[str, Any]]) -> list[str]:
+    """A deep pipeline's training throughput (images/s, mean over seeds of each job's median epoch after
+    the first) and how its train step ran (``compiled (jax)`` / ``eager (jax)``), from the jobs'
+    ``model_info.training``; ``–`` for pipelines that record none (the classical ones)."""
+    infos = [(j.get("model_info") or {}).get("training") for j in jobs]
+    infos = [t for t in infos if isinstance(t, dict)]
+    if not infos:
+        return ["–", "–"]
+    rates = [t["images_per_s"] for t in infos if _finite(t.get("images_per_s"))]
+    rate = fmt(sum(rates) / len(rates), 0) if rates else "–"
+    states = dict.fromkeys(f"{'compiled' if t.get('compiled') else 'eager'} ({t.get('backend', '?')})" for t in infos)
+    return [rate, ", ".join(states)]
+
+
 def runtime_table(results: dict[str, Any], stats: dict[str, Any] | None = None, esc: Escape = plain) -> Table:
-    """One row per pipeline (means over seeds): inference latency first, then training cost."""
+    """One row per pipeline (means over seeds): inference latency first, then training cost; deep pipelines
+    add their training images/s and whether their train step ran compiled or eager (and on which backend)."""
     stats = _stats(results, stats)
     headers = ["Pipeline", "Family", *[RUNTIME_KEYS[k].label + ("" if digits is None else f" ({RUNTIME_KEYS[k].unit})")
-                                       for k, digits in RUNTIME_COLUMNS]]
+                                       for k, digits in RUNTIME_COLUMNS], "Training (img/s)", "Train step"]
+    by_id = {job_key(j): j for j in ok_jobs(results)}
     rows = []
     for g in stats["pipelines"]:
         rt = {k: (g["runtime"].get(k) or {}).get("mean") for k, _ in RUNTIME_COLUMNS}
+        jobs = [by_id[i] for i in g.get("job_ids", []) if i in by_id]
         rows.append([esc(g["name"]), esc(g["family"]),
-                     *[human_bytes(rt[k]) if digits is None else fmt(rt[k], digits) for k, digits in RUNTIME_COLUMNS]])
+                     *[human_bytes(rt[k]) if digits is None else fmt(rt[k], digits) for k, digits in RUNTIME_COLUMNS],
+                     *[esc(c) for c in training_cells(jobs)]])
     return headers, rows
 
 
