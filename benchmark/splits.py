@@ -7,6 +7,8 @@ Rules, in order:
    names the field), no id may appear twice in a split or in two splits, no split may be empty,
    every id must exist in the dataset with the label the manifest records, the classes must be the
    dataset's, and the fingerprint must match both the file's own ids and labels and the dataset.
+   Its notes on how it was made are kept; patient/group overlap is recomputed from its ids, never
+   copied from the file.
 2. The dataset's official split is used when it has one. A validation set always exists: when the
    official one is missing or tiny (fewer than ``min_val`` images or a class missing), it is merged
    into train and a new one is carved from train, stratified and group-aware (a patient's images
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,6 +178,9 @@ def make_split(ds: Dataset, seed: int = 0, val_fraction: float = 0.1, test_fract
     return split
 
 
+_GROUP_NOTE = re.compile(r"patient/group ids? appears? in both")
+
+
 def _check_groups(ds: Dataset, split: Split) -> None:
     """Record (not fail) patient overlap, which official splits can have."""
     sides = {s: set(ds.groups[split.indices(s)].tolist()) for s in SPLITS}
@@ -263,6 +269,8 @@ def load_manifest(ds: Dataset, path: str | Path) -> Split:
         raise MedbenchError(f"split manifest {path} does not exist") from None
     except (OSError, ValueError) as exc:
         raise MedbenchError(f"{path} is not a medbench split manifest ({exc})") from None
+    except RecursionError:
+        raise MedbenchError(f"{path} is not a medbench split manifest (nested too deeply)") from None
     validate_manifest(manifest, path, ds.class_names)
     ids, own = manifest["ids"], manifest["labels"]
     where = {id_: i for i, id_ in enumerate(ds.ids.tolist())}
@@ -282,9 +290,13 @@ def load_manifest(ds: Dataset, path: str | Path) -> Split:
             if label != actual:
                 raise MedbenchError(f"split manifest {path}: {s} id {i!r} is labelled {label!r} in the manifest "
                                     f"but {actual!r} in {ds.spec} (labels changed or file edited)")
+    # How the split was made is the manifest's to say; what its ids imply is recomputed here, never copied
+    # (a manifest edited to move a patient's images into test keeps its old overlap note otherwise).
+    notes = [n for n in manifest.get("notes", []) if not _GROUP_NOTE.search(n)]
     split = Split(parts["train"], parts["val"], parts["test"], f"manifest {path.name}",
-                  int(manifest.get("seed", 0)), list(manifest.get("notes", [])))
+                  int(manifest.get("seed", 0)), notes)
     if split.fingerprint(ds) != manifest["fingerprint"]:
         raise MedbenchError(f"split manifest {path}: fingerprint does not match its ids and labels "
                             "(labels changed or file edited)")
+    _check_groups(ds, split)
     return split

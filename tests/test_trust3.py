@@ -23,6 +23,7 @@ from test_predict import fit_like_runner
 
 from medbench import cli, history
 from medbench import results as results_mod
+from medbench import splits as splits_mod
 from medbench import suite as suite_mod
 from medbench.core.errors import MedbenchError
 from medbench.datasets import load_dataset
@@ -30,7 +31,7 @@ from medbench.datasets.dataset import Dataset
 from medbench.models import persist
 from medbench.predict import load_model, save_job_model
 from medbench.runner import Job, body_digest, job_path, run_job
-from medbench.splits import Split
+from medbench.splits import Split, make_split
 
 # --- 1. records and results that cannot be right ------------------------------------------------
 
@@ -256,3 +257,30 @@ def test_npz_decompression_bomb_is_refused_from_its_header(tmp_path: Path):
     assert load_dataset(real).image_shape == (64, 64)
     with pytest.raises(MedbenchError, match=r"64x64 images \(4,096 pixels each\), above the limit of 1,000"):
         load_dataset(real, max_image_pixels=1000)
+
+
+# --- 7. split checks recomputed from a manifest's ids ----------------------------------------------
+
+def test_manifest_overlap_note_is_recomputed_from_the_ids(make_image_folder, tmp_path: Path):
+    ds = load_dataset(f"folder:{make_image_folder(12)}", image_size=8)
+    split = make_split(ds, seed=0)
+    manifest = split.manifest(ds)
+    groups = {}
+    for i, g in zip(ds.ids.tolist(), ds.groups.tolist(), strict=True):
+        groups.setdefault(g, []).append(i)
+    shared = [ids for ids in groups.values() if len(ids) >= 2][:3]
+    assert len(shared) == 3  # e.g. person1000 and person1003 have two images each
+    label = dict(zip(ds.ids.tolist(), (ds.class_names[y] for y in ds.labels), strict=True))
+    moved = {ids[1] for ids in shared} | {ids[0] for ids in shared}
+    ids = {s: [i for i in manifest["ids"][s] if i not in moved] for s in ("train", "val", "test")}
+    ids["train"] += [g[0] for g in shared]
+    ids["test"] += [g[1] for g in shared]  # each of three patients now has an image in train and one in test
+    ids = {s: sorted(v) for s, v in ids.items()}
+    manifest["ids"] = ids
+    manifest["labels"] = {s: [label[i] for i in ids[s]] for s in ids}
+    manifest["notes"] = ["hand-made", "1 patient/group ids appear in both train and test"]  # stale
+    manifest["fingerprint"] = splits_mod.fingerprint(manifest["class_names"], ids, manifest["labels"])
+    path = tmp_path / "split.json"
+    path.write_text(json.dumps(manifest))
+    loaded = splits_mod.load_manifest(ds, path)
+    assert loaded.notes == ["hand-made", "3 patient/group ids appear in both train and test"]
