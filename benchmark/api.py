@@ -71,6 +71,18 @@ class Results:
         return self.data[key]
 
 
+def _refuse_unused_options(user: dict[str, dict[str, Any]], specs: list[registry.PipelineSpec]) -> None:
+    """The user's options (not a profile's) must be for pipelines this run runs: an option that does
+    nothing (``--option cnn.epochs=0`` with ``--pipelines hog-tree``) is an error, not silently ignored."""
+    running = {spec.name for spec in specs}
+    idle = [p for p, kv in user.items() if kv and p not in running]
+    if idle:
+        key = next(iter(user[idle[0]]))
+        raise MedbenchError(f"--option {idle[0]}.{key}: pipeline {idle[0]!r} is not in this run "
+                            f"(--pipelines {','.join(spec.name for spec in specs)}); add it to --pipelines or "
+                            f"drop the option")
+
+
 def parse_options(items: Iterable[str]) -> dict[str, dict[str, str]]:
     """``["hog-svm.C=5", "cnn.epochs=3"]`` -> ``{"hog-svm": {"C": "5"}, "cnn": {"epochs": "3"}}``."""
     out: dict[str, dict[str, str]] = {}
@@ -160,6 +172,7 @@ def run(dataset: str = "pneumoniamnist", pipelines: Sequence[str] = ("all",), se
         raise MedbenchError("--resplit-per-seed carves a split per seed; it cannot be combined with --split-manifest")
     option_items = list(options) if options is not None and not isinstance(options, dict) else []
     opts = parse_options(option_items) if option_items else {k: dict(v) for k, v in (options or {}).items()}
+    user_opts = {k: dict(v) for k, v in opts.items()}
     pipelines = list(pipelines)
     if profile:
         prof = profiles.get(profile)
@@ -171,6 +184,7 @@ def run(dataset: str = "pneumoniamnist", pipelines: Sequence[str] = ("all",), se
     deep_resources = engine.parse_resource(gpu_resource)
     specs = registry.resolve(pipelines)
     registry.validate_options(specs, opts)  # every option known and valid before any data is read
+    _refuse_unused_options(user_opts, specs)
     ds = load_dataset(dataset, task=task, image_size=image_size, allow_missing=allow_missing,
                       n_jobs=None if n_jobs == -1 else n_jobs, max_image_pixels=max_image_pixels, channels=channels)
     out_dir = outdir.prepare(Path(out) if out else Path("results") / ds.name)

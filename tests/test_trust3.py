@@ -284,3 +284,15 @@ def test_manifest_overlap_note_is_recomputed_from_the_ids(make_image_folder, tmp
     path.write_text(json.dumps(manifest))
     loaded = splits_mod.load_manifest(ds, path)
     assert loaded.notes == ["hand-made", "3 patient/group ids appear in both train and test"]
+
+
+# --- 8. options for pipelines not run --------------------------------------------------------------
+
+def test_option_for_a_pipeline_not_run_is_refused(tmp_path: Path, capsys):
+    rc = cli.main(["run", "--dataset", "pneumoniamnist", "--pipelines", "hog-tree", "--option", "cnn.epochs=0",
+                   "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.strip() == ("medbench: error: --option cnn.epochs: pipeline 'cnn' is not in this run "
+                           "(--pipelines hog-tree); add it to --pipelines or drop the option")
+    assert not (tmp_path / "out").exists()  # refused before any work
