@@ -110,6 +110,10 @@ def add(run: str | Path, store: str | Path | None = None, commit: str | None = N
     res = results_mod.load(run)
     if not results_mod.ok_jobs(res):
         raise MedbenchError(f"{run} has no successful job: nothing to file in the history")
+    incomplete = results_mod.incomplete_note(res)
+    if incomplete:
+        raise MedbenchError(f"{run}: {incomplete}; finish it (run the same command again) before filing it "
+                            f"in the history")
     root = store_dir(store)
     machine = profiling.machine_id(res.get("environment"))
     version = version_key(res, commit)

@@ -200,6 +200,29 @@ def _check_statistics(source: str, stats: dict[str, Any], ok_ids: set[str]) -> N
 
 # --- statistics (CIs, repeated seeds, paired tests) ---------------------------------------------
 
+def missing_jobs(results: dict[str, Any]) -> list[tuple[str, int]]:
+    """The (pipeline, seed) jobs the run's ``config`` planned that ``jobs`` does not hold: an interrupted
+    run (empty when complete, or when the config does not say what was planned)."""
+    config = results.get("config") or {}
+    pipelines, seeds = config.get("pipelines"), config.get("seeds")
+    if not isinstance(pipelines, list) or not isinstance(seeds, list):
+        return []
+    have = {(j["pipeline"], j["seed"]) for j in results["jobs"]}
+    return [(p, s) for p in pipelines for s in seeds
+            if isinstance(p, str) and isinstance(s, int) and (p, s) not in have]
+
+
+def incomplete_note(results: dict[str, Any]) -> str | None:
+    """One line saying that a run is incomplete (and which jobs it lacks), or None when it is complete."""
+    missing = missing_jobs(results)
+    if not missing:
+        return None
+    planned = len(results["jobs"]) + len(missing)
+    listed = ", ".join(f"{p} seed {s}" for p, s in missing[:5]) + (" ..." if len(missing) > 5 else "")
+    return (f"incomplete run: {len(results['jobs'])} of {planned} planned jobs finished (interrupted?); "
+            f"missing: {listed}")
+
+
 def ok_jobs(results: dict[str, Any]) -> list[dict[str, Any]]:
     return [j for j in results["jobs"] if j["status"] == "ok"]
 

@@ -263,6 +263,15 @@ def figures_section(results: dict[str, Any]) -> list[str]:
     return out
 
 
+def _incomplete(results: dict[str, Any]) -> list[str]:
+    """A warning above everything when the run was interrupted (jobs its config planned are missing)."""
+    note = results_mod.incomplete_note(results)
+    if note is None:
+        return []
+    return [f"> **Warning: {E(note[0].upper() + note[1:])}.** Every figure below covers the finished jobs only; "
+            "run the same command again to finish it.", ""]
+
+
 def not_run(results: dict[str, Any]) -> list[str]:
     return [f"- **{E(j['pipeline'])}** ({E(j.get('family') or 'unknown')}, seed {j['seed']}): {E(j['error'])}"
             for j in results["jobs"] if j["status"] != "ok"]
@@ -295,6 +304,7 @@ def render(results: dict[str, Any], stats: dict[str, Any] | None = None, samples
              f"medbench {E(results.get('medbench_version'))} · schema {results['schema_version']} · "
              f"{E(results.get('created'))} · {len(stats['pipelines'])} pipelines · "
              f"seeds {', '.join(map(str, seeds)) or '–'} · split {C(split['fingerprint'][:12])}", "",
+             *_incomplete(results),
              "## Summary", "", *summary(results, stats), "",
              *_figure(results, "tradeoff", "Each point is a pipeline; the dashed line joins the Pareto front (no "
                                            "other pipeline is both faster and better). The majority floor is not "

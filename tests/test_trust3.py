@@ -296,3 +296,34 @@ def test_option_for_a_pipeline_not_run_is_refused(tmp_path: Path, capsys):
     assert err.strip() == ("medbench: error: --option cnn.epochs: pipeline 'cnn' is not in this run "
                            "(--pipelines hog-tree); add it to --pipelines or drop the option")
     assert not (tmp_path / "out").exists()  # refused before any work
+
+
+# --- 9. incomplete runs ----------------------------------------------------------------------------
+
+def _interrupted(folder: Path) -> Path:
+    """A run of three jobs interrupted after two (the third never recorded)."""
+    res = synth.make(n_resamples=None)
+    assert res["config"]["pipelines"] == ["hog-svm", "cnn", "majority"] and res["config"]["seeds"] == [0]
+    res["jobs"] = [j for j in res["jobs"] if j["pipeline"] != "majority"]
+    return synth.write(res, folder)
+
+
+def test_incomplete_run_is_marked_in_the_report(tmp_path: Path, capsys):
+    run = _interrupted(tmp_path / "run")
+    assert cli.main(["report", str(run)]) == 0
+    capsys.readouterr()
+    md = (run / "report.md").read_text()
+    assert "**Warning: Incomplete run: 2 of 3 planned jobs finished (interrupted?); missing: majority seed 0.**" in md
+    assert "Incomplete run: 2 of 3 planned jobs" in (run / "report.html").read_text()
+    complete = synth.write(synth.make(n_resamples=None), tmp_path / "complete")
+    assert cli.main(["report", str(complete)]) == 0
+    assert "Incomplete" not in (complete / "report.md").read_text()
+
+
+def test_history_add_refuses_an_incomplete_run(tmp_path: Path, capsys):
+    run = _interrupted(tmp_path / "run")
+    assert cli.main(["history", "add", str(run), "--store", str(tmp_path / "store")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("medbench: error: ") and "\n" not in err
+    assert "incomplete run: 2 of 3 planned jobs finished (interrupted?); missing: majority seed 0" in err
+    assert not (tmp_path / "store" / "index.json").exists()
