@@ -182,6 +182,7 @@ def run(dataset: str = "pneumoniamnist", pipelines: Sequence[str] = ("all",), se
             opts[pipe] = {**kv, **opts.get(pipe, {})}  # the user's options win over the profile's
     engine.parse(scheduler)  # a bad --scheduler is an error before any work
     deep_resources = engine.parse_resource(gpu_resource)
+    outdir.check_given(out)
     specs = registry.resolve(pipelines)
     registry.validate_options(specs, opts)  # every option known and valid before any data is read
     _refuse_unused_options(user_opts, specs)

@@ -63,6 +63,7 @@ def run_suite(suite_file: str | Path, out: str | Path | None = None, *, fresh: b
     suite = suite_mod.load(suite_file)
     suite_mod.check_paths(suite)
     _check_pipelines(suite)
+    outdir.check_given(out)
     out_dir = outdir.prepare(Path(out) if out else Path("results") / suite.name)
     statuses: list[dict[str, Any]] = []
     runs: list[tuple[str, dict[str, Any]]] = []

@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "(hog-svm.svm__C=5) or its unique short name (hog-svm.C=5, cnn.epochs=20, "
                           "resnet50.weights=/path/notop.h5); an unknown KEY is an error; a tuned parameter "
                           "set here is fixed (not tuned)")
-    run.add_argument("--out", type=Path, help="results folder (default: results/<dataset>)")
+    run.add_argument("--out", type=str, help="results folder (default: results/<dataset>)")
     run.add_argument("--n-jobs", type=int, default=-1,
                      help="workers for image decoding and feature extraction (-1: all cores)")
     run.add_argument("--fresh", action="store_true", help="ignore finished jobs in OUT and run everything again")

@@ -74,6 +74,13 @@ def parse(scheduler: str | None) -> tuple[str, str | int | None]:
             raise MedbenchError(f"--scheduler {value}: N must be a number of worker processes from 1 to 256")
         return "processes", int(n)
     if value.startswith(("tcp://", "tls://")) and len(value) > 6:
+        host, colon, port = value[6:].rpartition(":")
+        if not colon or not host or value.endswith("]") or (":" in host and not host.startswith("[")):
+            raise MedbenchError(f"--scheduler {value}: give the scheduler's port too, e.g. {value[:6]}"
+                                f"{value[6:].rstrip(':') or 'HOST'}:8786")
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise MedbenchError(f"--scheduler {value}: port {port!r} must be a number from 1 to 65535 "
+                                f"(e.g. {value[:6]}{host}:8786)")
         return "address", value
     raise MedbenchError(f"--scheduler {value!r}: use local, processes:N or tcp://HOST:PORT")
 

@@ -327,3 +327,49 @@ def test_history_add_refuses_an_incomplete_run(tmp_path: Path, capsys):
     assert err.startswith("medbench: error: ") and "\n" not in err
     assert "incomplete run: 2 of 3 planned jobs finished (interrupted?); missing: majority seed 0" in err
     assert not (tmp_path / "store" / "index.json").exists()
+
+
+# --- 10. one-line errors, not tracebacks -----------------------------------------------------------
+
+LONG = "a" * 300
+
+
+def _one_line(capsys, argv: list[str]) -> str:
+    rc = cli.main(argv)
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.startswith("medbench: error: ") and "\n" not in err and "Traceback" not in err, err
+    return err
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    (["--out", LONG], "File name too long"),
+    (["--out", ""], "--out is empty"),
+    (["--out", " "], "--out is empty"),
+    (["--scheduler", "tcp://127.0.0.1"], "give the scheduler's port too, e.g. tcp://127.0.0.1:8786"),
+    (["--scheduler", "tcp://127.0.0.1:99999"], "port '99999' must be a number from 1 to 65535"),
+])
+def test_run_arguments_are_one_line_errors(tmp_path: Path, monkeypatch, capsys, extra, words):
+    monkeypatch.chdir(tmp_path)
+    argv = ["run", "--dataset", "pneumoniamnist", "--pipelines", "majority"]
+    err = _one_line(capsys, argv + (extra if "--out" in extra else [*extra, "--out", str(tmp_path / "o")]))
+    assert words in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written, not even to the current folder
+
+
+def test_predict_out_is_checked_before_work(majority_model: Path, chest_xray_dir: Path, tmp_path: Path, capsys):
+    image = str(next(iter(sorted((chest_xray_dir / "train" / "NORMAL").glob("*.jpeg")))))
+    (tmp_path / "existing").mkdir()
+    for out, words in [(str(tmp_path / "existing"), "is a folder: give a file for the CSV"),
+                       (str(tmp_path / LONG), "File name too long"),
+                       (str(tmp_path / ("b" * 245)), "the file name is too long (245 characters)"),
+                       (str(tmp_path / LONG / "p.csv"), "File name too long"),
+                       ("", "--out is empty")]:
+        assert words in _one_line(capsys, ["predict", str(majority_model), image, "--out", out])
+    assert sorted(p.name for p in (tmp_path / "existing").iterdir()) == []
+
+
+def test_deeply_nested_split_manifest_is_one_line(pneumonia_small: Dataset, tmp_path: Path):
+    path = tmp_path / "split.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(MedbenchError, match=r"split\.json is not a medbench split manifest \(nested too deeply\)"):
+        splits_mod.load_manifest(pneumonia_small, path)

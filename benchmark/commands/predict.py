@@ -15,6 +15,9 @@ from pathlib import Path
 
 from medbench import predict
 from medbench.core.atomic import write_text
+from medbench.core.errors import MedbenchError
+
+MAX_NAME = 255  # bytes in one file name on the usual file systems (ext4, XFS, APFS, NTFS)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,14 +31,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", type=Path, metavar="MODEL_DIR", help="a saved model: OUT/models/PIPELINE__seedN")
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGES",
                    help="image files and/or folders (every non-hidden file below a folder, recursively)")
-    p.add_argument("--out", type=Path, help="write the CSV here (default: standard output)")
+    p.add_argument("--out", type=str, help="write the CSV here (default: standard output)")
     p.add_argument("--n-jobs", type=int, default=-1, help="threads decoding images (-1: all cores)")
     p.add_argument("--max-image-pixels", type=int, default=None, metavar="N",
                    help="refuse images with more pixels than this (default: Pillow's limit, about 89 million)")
     p.set_defaults(handler=cmd_predict)
 
 
+def check_out(out: str | None) -> Path | None:
+    """``--out`` as a file path that can be written: not empty, not a folder, a name the system takes."""
+    if out is None:
+        return None
+    if not out.strip():
+        raise MedbenchError("--out is empty: give a file for the CSV (or leave --out out for standard output)")
+    path = Path(out)
+    try:
+        is_dir = path.is_dir()
+    except OSError as exc:  # e.g. ENAMETOOLONG
+        raise MedbenchError(f"--out {_short(out)}: {exc.strerror or exc}; choose another file name") from None
+    if is_dir:
+        raise MedbenchError(f"--out {out} is a folder: give a file for the CSV, e.g. {path / 'predictions.csv'}")
+    if len(path.name.encode()) + len("..XXXXXXXX.tmp") > MAX_NAME:  # the atomic write's temporary sibling
+        raise MedbenchError(f"--out {_short(out)}: the file name is too long ({len(path.name)} characters); "
+                            f"choose a shorter one")
+    return path
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else f"{text[:limit // 2]}…{text[-limit // 2:]}"
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
+    out = check_out(args.out)  # before the model is loaded or any image decoded
     model = predict.load_model(args.model)
     for warning in model.warnings:
         print(f"medbench: warning: {warning}", file=sys.stderr)
@@ -45,8 +72,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for r in failed:
         print(f"medbench: warning: cannot predict {r['path']}: {r['status'].removeprefix('error: ')}",
               file=sys.stderr)
-    if args.out is not None:
-        write_text(args.out, text)
+    if out is not None:
+        try:
+            write_text(out, text)
+        except OSError as exc:
+            raise MedbenchError(f"cannot write --out {_short(str(out))}: {exc.strerror or exc}") from None
         labels = Counter(r["label"] for r in rows if r["label"] is not None)
         counts = ", ".join(f"{n} {name}" for name, n in sorted(labels.items())) or "none"
         print(f"wrote {args.out}: {len(rows) - len(failed)} images predicted ({counts}), {len(failed)} unreadable",

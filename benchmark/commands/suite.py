@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter, description=DESCRIPTION,
                        epilog=EPILOG)
     p.add_argument("suite_file", type=Path, metavar="SUITE.toml", help="suite file (TOML)")
-    p.add_argument("--out", type=Path, help="output folder (default: results/<suite name>)")
+    p.add_argument("--out", type=str, help="output folder (default: results/<suite name>)")
     p.add_argument("--fresh", action="store_true", help="ignore finished jobs and run everything again")
     add_scheduler_options(p)
     p.set_defaults(handler=cmd_suite)
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_suite(args: argparse.Namespace) -> int:
     doc = api_suite.run_suite(args.suite_file, args.out, fresh=args.fresh, scheduler=args.scheduler,
                               gpu_resource=args.gpu_resource)
-    out = args.out or Path("results") / doc["suite"]["name"]
+    out = Path(args.out) if args.out else Path("results") / doc["suite"]["name"]
     for line in doc["analysis"]["verdict"]:
         print(plain(line))
     print(f"\nsuite report: {out / 'suite.md'}", file=sys.stderr)

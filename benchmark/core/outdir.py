@@ -16,17 +16,36 @@ LOCK_NAME = ".medbench.lock"
 T = TypeVar("T")
 
 
+def check_given(out: str | Path | None) -> None:
+    """Refuse an empty ``--out`` (``--out ""``), which would otherwise mean the current folder."""
+    if out is not None and not str(out).strip():
+        raise MedbenchError("--out is empty: give a folder for the results (or leave --out out for the default)")
+
+
 def prepare(path: str | Path) -> Path:
-    """Create the output folder ``path`` (and parents); refuse a path that is a file."""
+    """Create the output folder ``path`` (and parents); refuse a path that is a file, an empty path and
+    a path the system cannot create (a name too long, ...), in one line."""
+    check_given(path)
     path = Path(path)
-    if path.exists() and not path.is_dir():
+    try:
+        is_file = path.exists() and not path.is_dir()
+    except OSError as exc:  # e.g. ENAMETOOLONG: a name longer than the file system allows
+        raise MedbenchError(f"cannot use {_short(path)} as the results folder: {exc.strerror or exc}; "
+                            f"choose another --out") from None
+    if is_file:
         raise MedbenchError(f"--out {path} is a file, not a folder: give a folder for the results")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise MedbenchError(f"cannot create the results folder {path}: {exc.strerror or exc}; "
+        raise MedbenchError(f"cannot create the results folder {_short(path)}: {exc.strerror or exc}; "
                             f"choose another --out") from None
     return path
+
+
+def _short(path: Path, limit: int = 120) -> str:
+    """A path for a message, cut in the middle when long (a 300-character name is not worth repeating)."""
+    text = str(path)
+    return text if len(text) <= limit else f"{text[:limit // 2]}…{text[-limit // 2:]}"
 
 
 @contextlib.contextmanager
