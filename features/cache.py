@@ -5,7 +5,10 @@ parameters, the hash of the medbench source that computes it (``code``: by defau
 ``medbench.features`` and ``medbench.core`` packages) and the versions of the libraries involved
 (``libs``). Editing ``hog.py`` or upgrading scikit-image therefore misses, never returns stale
 features. Each entry ``<key>.npy`` has a sidecar ``<key>.json`` with its key inputs, which
-:func:`describe` and ``medbench cache info`` read. Entries are written atomically. The cache lives
+:func:`describe` and ``medbench cache info`` read, and a ``<key>.sha256`` with the SHA-256 of the
+``.npy`` file as written: a hit is used only when the bytes read match it (an entry replaced with
+zeros, edited or damaged is recomputed, with a warning on stderr). Entries are written
+atomically. The cache lives
 in ``$MEDBENCH_CACHE_DIR/<namespace>`` and can be switched off for a block with :func:`disabled`
 (the runner does this when it measures inference latency) or globally with ``MEDBENCH_NO_CACHE=1``.
 """
@@ -13,8 +16,10 @@ in ``$MEDBENCH_CACHE_DIR/<namespace>`` and can be switched off for a block with 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -23,13 +28,14 @@ from typing import Any
 import numpy as np
 
 from medbench.core import cachekeys, settings
-from medbench.core.atomic import write_bytes, write_json
+from medbench.core.atomic import write_bytes, write_json, write_text
 from medbench.core.cachekeys import array_digest
 from medbench.core.paths import cache_dir
 
 __all__ = ["array_digest", "cached_array", "describe", "disabled", "enabled", "reset_stats", "stats"]
 
 FEATURE_CODE = ("medbench.features", "medbench.core")
+DIGEST_SUFFIX = ".sha256"
 
 _state = threading.local()
 _stats = {"hits": 0, "misses": 0}
@@ -76,22 +82,40 @@ def cached_array(namespace: str, x: np.ndarray, params: dict[str, Any], compute:
     inputs = key_inputs(namespace, x, params, code=code, libs=libs)
     path = Path(cache_dir()) / namespace / f"{cachekeys.digest(inputs)[:32]}.npy"
     if path.exists():
-        try:
-            result = np.load(path, allow_pickle=False)
+        result = _read_checked(path)
+        if result is not None:
             _stats["hits"] += 1
             return result, True
-        except (OSError, ValueError):
-            path.unlink(missing_ok=True)  # a damaged entry is recomputed
     result = compute()
     _stats["misses"] += 1
     buf = io.BytesIO()
     np.save(buf, result, allow_pickle=False)
+    data = buf.getvalue()
     try:
         write_json(path.with_suffix(".json"), inputs)
-        write_bytes(path, buf.getvalue())
+        write_text(path.with_suffix(DIGEST_SUFFIX), hashlib.sha256(data).hexdigest() + "\n")
+        write_bytes(path, data)  # last: an entry whose .npy exists has its digest beside it
     except OSError:
         pass  # a read-only or full cache never fails a run
     return result, False
+
+
+def _read_checked(path: Path) -> np.ndarray | None:
+    """The array in entry ``path`` if its bytes match the SHA-256 stored beside it; else None (recompute),
+    with a warning when the entry was changed after it was written (edited, replaced or damaged)."""
+    try:
+        data = path.read_bytes()
+        stored = path.with_suffix(DIGEST_SUFFIX).read_text(encoding="ascii").strip()
+    except (OSError, ValueError):
+        return None  # no digest (or unreadable): recompute and rewrite the entry
+    if hashlib.sha256(data).hexdigest() != stored:
+        print(f"medbench: warning: cache entry {path} does not match its SHA-256 (edited, replaced or damaged); "
+              f"recomputing it", file=sys.stderr)
+        return None
+    try:
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None  # a damaged entry is recomputed
 
 
 def describe(namespace: str | None = None) -> list[dict[str, Any]]:

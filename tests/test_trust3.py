@@ -28,6 +28,8 @@ from medbench import suite as suite_mod
 from medbench.core.errors import MedbenchError
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
+from medbench.datasets.images import load_images
+from medbench.features.hog import HOG
 from medbench.models import persist
 from medbench.predict import load_model, save_job_model
 from medbench.runner import Job, body_digest, job_path, run_job
@@ -373,3 +375,41 @@ def test_deeply_nested_split_manifest_is_one_line(pneumonia_small: Dataset, tmp_
     path.write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(MedbenchError, match=r"split\.json is not a medbench split manifest \(nested too deeply\)"):
         splits_mod.load_manifest(pneumonia_small, path)
+
+
+# --- 11. caches check their content ------------------------------------------------------------------
+
+def test_tampered_hog_cache_entry_is_recomputed(pneumonia_small: Dataset, tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.setenv("MEDBENCH_CACHE_DIR", str(tmp_path))
+    x = np.asarray(pneumonia_small.images[:40])
+    hog = HOG()
+    first = hog.fit(x).transform(x)
+    entries = list((tmp_path / "hog").glob("*.npy"))
+    assert len(entries) == 1 and first.any()
+    buf = io.BytesIO()
+    np.save(buf, np.zeros_like(first), allow_pickle=False)
+    entries[0].write_bytes(buf.getvalue())  # a well-formed .npy of the right shape: all zeros
+    capsys.readouterr()
+    again = HOG().fit(x).transform(x)
+    np.testing.assert_array_equal(again, first)
+    assert "does not match its SHA-256 (edited, replaced or damaged); recomputing it" in capsys.readouterr().err
+    np.testing.assert_array_equal(HOG().fit(x).transform(x), first)  # the entry was rewritten: a clean hit
+    assert capsys.readouterr().err == ""
+
+
+def test_tampered_image_cache_is_decoded_again(make_image_folder, tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.setenv("MEDBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    folder = make_image_folder(3)
+    rel = sorted(str(p.relative_to(folder)) for p in folder.rglob("*.jpeg"))
+    first, failures = load_images(folder, rel, 32)
+    assert not failures
+    first = np.array(first)
+    npy = next((tmp_path / "cache" / "images").glob("*.npy"))
+    inverted = np.load(npy)
+    inverted = 255 - inverted
+    np.save(npy, inverted)  # pixels inverted in place, same shape, dtype and sidecars
+    capsys.readouterr()
+    again, _ = load_images(folder, rel, 32)
+    np.testing.assert_array_equal(again, first)
+    assert "does not match its SHA-256 (edited, replaced or damaged); decoding the images again" in \
+        capsys.readouterr().err

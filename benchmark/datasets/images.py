@@ -50,7 +50,9 @@ caller's order; the image size, channels (``gray`` / ``rgb``) and pixel limit; t
 module's source; and the versions of the image libraries (:data:`~medbench.core.cachekeys.LIBS_IMAGE`).
 An entry is three files: ``<key>.npy``, the ``(N, S, S)`` (or ``(N, S, S, 3)``) pixels, read back
 memory-mapped (``np.load(mmap_mode="r")``: a cached dataset costs page cache, not a private copy);
-``<key>.status.npz``, which rows failed and why and which files have colour; and ``<key>.json``,
+``<key>.status.npz``, which rows failed and why, which files have colour and the SHA-256 of the pixels
+(checked through the memory map on every read: pixels changed after they were written - inverted,
+zeroed, damaged - are decoded again, with a warning); and ``<key>.json``,
 the key inputs, which ``medbench cache info`` lists. The pixels are decoded straight into a
 temporary memory-mapped ``.npy`` (disk space reserved first) that is renamed into place after the
 other two files are written, so an entry is complete or absent. Entries are never
@@ -90,6 +92,7 @@ MAX_IMAGE_SIZE = 4096
 DEFAULT_MAX_IMAGE_PIXELS = 89_478_485
 IMAGE_EXTENSIONS = frozenset({".jpeg", ".jpg", ".png", ".bmp", ".tif", ".tiff"})
 CACHE_NAMESPACE = "images"
+HASH_CHUNK = 64 * 2**20  # bytes hashed per step when checking a cache entry
 #: What ``channels`` may be: ``auto`` keeps colour only when some file has it.
 CHANNEL_CHOICES = ("auto", "gray", "rgb")
 CACHE_CODE = ("medbench.datasets.images",)
@@ -432,9 +435,14 @@ def _read_entry(key: str, inputs: dict[str, Any], n: int, image_size: int, chann
         with np.load(status, allow_pickle=False) as z:
             failed, why = z["failed"].astype(np.int64), z["reasons"].tolist()
             coloured = z["colour"].astype(np.int64)
-    except (OSError, KeyError, ValueError, EOFError):  # absent or damaged: decode again
+            stored = str(z["sha256"])
+    except (OSError, KeyError, ValueError, EOFError):  # absent, damaged or without a digest: decode again
         return None
     if images.shape != _shape(n, image_size, channels) or images.dtype != np.uint8 or len(failed) != len(why):
+        return None
+    if pixels_sha256(images) != stored:
+        print(f"medbench: warning: image cache {npy} does not match its SHA-256 (edited, replaced or damaged); "
+              f"decoding the images again", file=sys.stderr)
         return None
     for rows in (failed, coloured):
         if len(rows) and (rows.min() < 0 or rows.max() >= n):
@@ -447,6 +455,15 @@ def _read_entry(key: str, inputs: dict[str, Any], n: int, image_size: int, chann
     for i, r in zip(failed.tolist(), why, strict=True):
         reasons[i] = str(r)
     return images, ok, reasons, colour
+
+
+def pixels_sha256(images: np.ndarray) -> str:
+    """SHA-256 of an image cache entry's pixels, read through its memory map (no copy)."""
+    h = hashlib.sha256()
+    flat = images.reshape(-1)  # a C-contiguous map: a view
+    for start in range(0, flat.size, HASH_CHUNK):
+        h.update(flat[start:start + HASH_CHUNK].data)
+    return h.hexdigest()
 
 
 def _reserve(path: str, nbytes: int) -> None:
@@ -481,13 +498,14 @@ def _decode_to_entry(key: str, inputs: dict[str, Any], full: Sequence[str], imag
     try:
         ok, reasons, colour = _decode_into(out, full, image_size, desc, n_jobs, max_pixels, channels)
         out.flush()
+        digest = pixels_sha256(out)  # stored with the entry, checked on every read
         del out  # unmap: the entry is read back through a fresh read-only mapping
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         failed = np.flatnonzero(~ok)
         buf = io.BytesIO()
         np.savez(buf, failed=failed, reasons=np.array([reasons[i] for i in failed], dtype=str),
-                 colour=np.flatnonzero(colour))
+                 colour=np.flatnonzero(colour), sha256=np.array(digest))
         write_bytes(status, buf.getvalue())
         write_json(side, inputs)
         os.replace(tmp, npy)  # last: an entry whose .npy exists is complete
