@@ -124,6 +124,15 @@ def _first_jobs(results: dict[str, Any], stats: dict[str, Any]) -> list[dict[str
     return [by_id[g["job_ids"][0]] for g in stats["pipelines"]]
 
 
+def _bar(value: float, ci: list[float] | None) -> list[list[float]] | None:
+    """matplotlib's ``[[below], [above]]`` error bar of ``value`` with interval ``ci``, each side clipped at 0:
+    a bootstrap interval can exclude its own estimate (few test images), and matplotlib refuses negative
+    bars - the figure is drawn anyway (the report says which intervals exclude their estimate)."""
+    if not ci or ci[0] is None or ci[1] is None:
+        return None
+    return [[max(value - ci[0], 0.0)], [max(ci[1] - value, 0.0)]]
+
+
 def _color(family: str) -> str:
     return FAMILY_COLORS.get(family, "#555555")
 
@@ -152,7 +161,7 @@ def tradeoff(results: dict[str, Any], stats: dict[str, Any]):
         y = ms["mean"]
         if len(g["seeds"]) == 1:
             ci = stats["jobs"][g["job_ids"][0]]["metrics_ci"].get(metric)
-            yerr = [[y - ci[0]], [ci[1] - y]] if ci else None
+            yerr = _bar(y, ci)
         else:
             yerr = ms["sd"]
         ax.errorbar(x, y, yerr=yerr, fmt="o", ms=7, color=_color(g["family"]), ecolor=_color(g["family"]),
@@ -219,7 +228,7 @@ def leaderboard(results: dict[str, Any], stats: dict[str, Any]):
                     continue
                 ci = stats["jobs"][job_id]["metrics_ci"].get(m)
                 y = row + (k - (n - 1) / 2) * min(0.6 / max(n, 1), 0.18)
-                xerr = [[v - ci[0]], [ci[1] - v]] if ci else None
+                xerr = _bar(v, ci)
                 ax.errorbar(v, y, xerr=xerr, fmt="o", ms=5, color=_color(g["family"]), capsize=2.5, lw=1.2)
             if n > 1 and g["metrics"][m]["mean"] is not None:
                 ax.plot(g["metrics"][m]["mean"], row, marker="|", ms=18, mew=2.2, color="black", zorder=4)

@@ -13,6 +13,7 @@ written before they did show "unknown").
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from tabulate import tabulate
@@ -211,6 +212,7 @@ def leaderboard_section(results: dict[str, Any], stats: dict[str, Any]) -> list[
     else:
         intro = f"Ranked by test ROC-AUC. Cells: estimate [95% CI]. {_bootstrap_words(stats)}."
     out = [intro, "", _table(*tables.leaderboard(results, stats, E)), ""]
+    out += _excluded_estimates(results, stats)
     if n > 1:
         out += ["### Per seed", "", _table(*tables.per_seed_table(results, stats, E)), ""]
     out += _figure(results, "leaderboard")
@@ -222,6 +224,24 @@ def leaderboard_section(results: dict[str, Any], stats: dict[str, Any]) -> list[
     else:
         out += ["Multi-class task: the predicted class is the arg-max of the class probabilities (no threshold).", ""]
     return out
+
+
+def _excluded_estimates(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
+    """A warning naming every job metric whose bootstrap interval does not contain its own estimate (the
+    interval is then no guide: usually too few test images, or a class with almost no test images)."""
+    hits = []
+    for job in tables.ranked(results, stats):
+        for metric, value in job["metrics"].items():
+            ci = tables.job_ci(stats, job, metric)
+            if (isinstance(value, (int, float)) and not isinstance(value, bool) and ci and None not in ci
+                    and math.isfinite(value) and not ci[0] - 1e-9 <= value <= ci[1] + 1e-9):
+                hits.append(f"{E(tables.name(job))} (seed {job['seed']}) {E(metric)} {value:.3f} outside "
+                            f"[{ci[0]:.3f}, {ci[1]:.3f}]")
+    if not hits:
+        return []
+    return [f"> **Warning: a bootstrap interval excludes its own estimate** ({'; '.join(hits)}). The resamples "
+            "do not behave like the test set - a sign of too few test images (or of a class with very few): "
+            "treat these intervals, and the figures' error bars (clipped at the estimate), as unreliable.", ""]
 
 
 def significance_section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
