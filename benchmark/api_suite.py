@@ -89,11 +89,15 @@ def run_suite(suite_file: str | Path, out: str | Path | None = None, *, fresh: b
             runs.append((ds.name, res.data))
             statuses.append({"name": ds.name, "status": "ok", "results": f"{ds.name}/results.json",
                              "failed_jobs": len(res.failed)})
-        return _write(suite, runs, failed, statuses, out_dir)
+        return _write(suite, runs, failed, statuses, out_dir, log)
 
 
-def _write(suite: suite_mod.Suite, runs, failed, statuses, out_dir: Path) -> dict[str, Any]:
+def _write(suite: suite_mod.Suite, runs, failed, statuses, out_dir: Path,
+           log: Callable[[str], None] | None = _stderr) -> dict[str, Any]:
     analysis = suite_mod.analyse(runs, metric=suite.metric, alpha=suite.alpha, failed=failed)
+    for dup in analysis["duplicates"]:
+        if log:
+            log(f"medbench: warning: {suite_mod.duplicate_note(dup)}")
     doc = suite_mod.document(suite, analysis, statuses)
     outdir.guarded_write(lambda: write_json(out_dir / SUITE_JSON, doc), out_dir)
     outdir.guarded_write(lambda: write_suite_report(doc, out_dir), out_dir)

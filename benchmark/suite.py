@@ -537,6 +537,11 @@ def analyse(runs: Sequence[tuple[str, dict[str, Any]]], *, metric: str = "roc_au
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise MedbenchError(f"dataset name {dup!r} is given twice: each dataset of a suite needs its own name")
+    shared = _shared([(name, res, None) for name, res in runs])
+    duplicates = _duplicates(runs)
+    left_out = {d["name"] for d in duplicates}
+    runs = [(name, res) for name, res in runs if name not in left_out]
+    names = [name for name, _ in runs]
     with_stats = [(name, res, results_mod.statistics(res)) for name, res in runs]
     cells = {name: _cells(res, stats) for name, res, stats in with_stats}
     pipelines = list(dict.fromkeys(p for name in names for p in cells[name]))
@@ -557,10 +562,32 @@ def analyse(runs: Sequence[tuple[str, dict[str, Any]]], *, metric: str = "roc_au
         "omnibus": omni,
         "posthoc": post,
         "classical_vs_deep": families,
-        "shared_data": _shared(with_stats),
+        "shared_data": shared,
+        "duplicates": duplicates,
     }
     analysis["verdict"] = verdict(analysis)
     return analysis
+
+
+def _duplicates(runs: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, str]]:
+    """Every dataset after the first with the same fingerprint (the same data under another name), with
+    the dataset it repeats: left out of the analysis, since a test across datasets counting the same data
+    twice treats one sample as several (six copies of one dataset gave a 'significant' Wilcoxon p)."""
+    first: dict[str, str] = {}
+    out = []
+    for name, res in runs:
+        fp = res["dataset"]["fingerprint"]
+        if fp in first:
+            out.append({"name": name, "same_as": first[fp]})
+        else:
+            first[fp] = name
+    return out
+
+
+def duplicate_note(dup: dict[str, str]) -> str:
+    """One line on a dataset left out as a duplicate."""
+    return (f"dataset {dup['name']} is the same data as {dup['same_as']} (same fingerprint): left out of the "
+            f"analysis and the tests across datasets (the same data twice is not two independent samples)")
 
 
 def _shared(runs) -> list[list[str]]:
@@ -647,7 +674,8 @@ def verdict(analysis: dict[str, Any]) -> list[str]:
         why = sorted({r.get("reason") or r["test"] for r in fam["rows"]})
         lines.append(f"Classical and deep pipelines are not compared: {'; '.join(why)}.")
     for group in analysis["shared_data"]:
-        lines.append(f"Datasets {_and(group)} are the same data (same fingerprint): they are not independent.")
+        lines.append(f"Datasets {_and(group)} are the same data (same fingerprint): they are not independent"
+                     + (f"; only {group[0]} is analysed." if analysis.get("duplicates") else "."))
     return lines
 
 

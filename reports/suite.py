@@ -87,10 +87,13 @@ def _datasets(doc: dict[str, Any], ext: str) -> list[str]:
         out += [_table(["Dataset", "Title", "Spec", "Task", "Classes", "Test images", "Seeds", "Report"], rows), ""]
     for f in a["failed_datasets"]:
         out.append(f"- **{E(f['name'])}: no results.** {E(f['error'])}")
+    for dup in a.get("duplicates") or []:
+        out.append(f"- **{E(dup['name'])}: left out.** The same data as {E(dup['same_as'])} (same fingerprint): "
+                   "not an independent sample, so not analysed.")
     failed_jobs = [(d["name"], j) for d in a["datasets"] for j in d["failed_jobs"]]
     for name, j in failed_jobs:
         out.append(f"- {E(name)}: {E(j['pipeline'])} (seed {j['seed']}) failed: {E(j['error'])}")
-    if a["failed_datasets"] or failed_jobs:
+    if a["failed_datasets"] or failed_jobs or a.get("duplicates"):
         out.append("")
     return out
 

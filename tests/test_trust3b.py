@@ -4,11 +4,16 @@ and generated input files fed to their readers."""
 
 from __future__ import annotations
 
+import copy
+import json
 from pathlib import Path
 
 import synthetic_results as synth
 
+from medbench import api_suite
+from medbench import suite as suite_mod
 from medbench.reports import figures, markdown
+from medbench.reports import suite as suite_report
 
 # --- 1. a bootstrap interval that excludes its own estimate --------------------------------------
 
@@ -39,3 +44,34 @@ def test_report_says_when_an_interval_excludes_its_estimate():
         "hog-svm (seed 0) roc_auc 0.285 outside [0.292, 0.552]" in text
     assert "too few test images" in text
     assert "excludes its own estimate" not in markdown.render(synth.make())
+
+
+# --- 2. the same data under several names in a suite -------------------------------------------------
+
+TWO = (("hog-svm", "classical", 2.0), ("cnn", "deep", 1.2))
+
+
+def _copies(k: int) -> list[tuple[str, dict]]:
+    one = synth.make(pipelines=TWO, n_resamples=50)
+    return [(f"copy{i}", copy.deepcopy(one)) for i in range(k)]
+
+
+def test_a_suite_of_one_dataset_under_six_names_finds_no_difference(tmp_path: Path):
+    """Six copies of one dataset gave 'Wilcoxon ... p = 0.031 (a difference)': the copies are left out
+    before any test across datasets, with a warning."""
+    runs = _copies(6)
+    a = suite_mod.analyse(runs)
+    assert [d["name"] for d in a["datasets"]] == ["copy0"]
+    assert [d["name"] for d in a["duplicates"]] == [f"copy{i}" for i in range(1, 6)]
+    assert a["omnibus"]["n_datasets"] == 1 and a["omnibus"]["status"] == "too_few_datasets"
+    assert a["classical_vs_deep"]["across"]["status"] == "too_few_datasets"
+    assert not any("a difference" in line or "p = 0.031" in line for line in a["verdict"])
+    assert any("not independent; only copy0 is analysed" in line for line in a["verdict"])
+    s = suite_mod.Suite(name="dups", title="Dups", file="s.toml", datasets=[])
+    lines: list[str] = []
+    doc = api_suite._write(s, runs, {}, [], tmp_path, log=lines.append)
+    assert [ln for ln in lines if "copy3 is the same data as copy0" in ln and ln.startswith("medbench: warning:")]
+    md = (tmp_path / "suite.md").read_text(encoding="utf-8")
+    assert "copy5: left out." in md and "p = 0.031" not in md
+    assert json.loads((tmp_path / "suite.json").read_text())["analysis"]["duplicates"] == doc["analysis"]["duplicates"]
+    assert suite_report.render(doc)
