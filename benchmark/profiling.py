@@ -92,6 +92,34 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "amx_tile", "asimd", "sve")
+
+
+def cpu_id() -> str | None:
+    """CPU family / model and the SIMD extensions numeric libraries dispatch on (``"family 26 model 2;
+    avx avx2 avx512f ..."``), from /proc/cpuinfo; None where there is none. Two hosts that both read "AMD
+    EPYC" can compute different floating point: this tells them apart."""
+    info: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("cpu family", "model", "flags", "Features", "CPU implementer", "CPU part"):
+                    info.setdefault(key, value.strip())
+                if not line.strip() and info:
+                    break
+    except OSError:
+        return None
+    if not info:
+        return None
+    flags = set((info.get("flags") or info.get("Features") or "").split())
+    ident = (f"family {info['cpu family']} model {info.get('model', '?')}" if "cpu family" in info
+             else f"implementer {info.get('CPU implementer', '?')} part {info.get('CPU part', '?')}")
+    simd = " ".join(f for f in SIMD_FLAGS if f in flags)
+    return f"{ident}; {simd}" if simd else ident
+
+
 SOURCE_DIR = Path(__file__).resolve().parent  # the medbench source folder (benchmark/ in a checkout)
 COMMAND_TIMEOUT_S = 5.0
 UNKNOWN = "unknown"
@@ -157,6 +185,7 @@ def environment() -> dict[str, Any]:
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpu": _cpu_model(),
+        "cpu_id": cpu_id(),
         "cpu_count": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "gpus": gpu_models(),

@@ -337,7 +337,8 @@ def _mean(values: list[Any]) -> float | None:
 
 ENV_KEYS = (("git_commit", "git commit"), ("git_dirty", "dirty tree"), ("source_hash", "source hash"),
             ("lock_sha256", "lock file"),
-            ("python", "Python"), ("platform", "platform"), ("cpu", "CPU"), ("cpu_count", "cores"),
+            ("python", "Python"), ("platform", "platform"), ("cpu", "CPU"), ("cpu_id", "CPU family / SIMD"),
+            ("cpu_count", "cores"),
             ("memory_gb", "memory GB"), ("gpus", "GPUs"), ("keras_backend", "Keras backend"))
 
 
@@ -411,6 +412,11 @@ def compare(base: dict[str, Any], new: dict[str, Any], tolerances: Tolerances, *
     if problems and not force:
         raise MedbenchError(f"{base_label} and {new_label} are not comparable: {'; '.join(problems)} "
                             "(pass --force to compare anyway)")
+    named = set(_index(base)) | set(_index(new))
+    unknown = sorted(set(tolerances.pipelines) - named)
+    if unknown:
+        raise MedbenchError(f"{tolerances.source}: [pipelines.{unknown[0]}] names a pipeline neither run has "
+                            f"(they have: {', '.join(sorted(named)) or 'none'}); fix the name or remove the section")
     check_runtime, runtime_reason = runtime_decision(base, new, tolerances, runtime, force_runtime)
     ctx = _Context(base, new, tolerances, check_runtime, metric_names(len(new["dataset"]["class_names"])),
                    base_label, new_label)

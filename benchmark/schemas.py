@@ -78,7 +78,7 @@ MODEL_INFO = {
 
 # Every key optional: results.json files written before a key existed still validate.
 ENVIRONMENT = {"type": "object", "properties": {
-    "cpu": OPT_TEXT, "cpu_count": {"type": ["integer", "null"]}, "memory_gb": {"type": ["number", "null"]},
+    "cpu": OPT_TEXT, "cpu_id": OPT_TEXT, "cpu_count": {"type": ["integer", "null"]}, "memory_gb": {"type": ["number", "null"]},
     "platform": OPT_TEXT, "python": OPT_TEXT, "machine": OPT_TEXT, "keras_backend": OPT_TEXT,
     "libraries": {"type": "object", "additionalProperties": OPT_TEXT},
     "gpus": {"type": ["array", "null"], "items": TEXT},
