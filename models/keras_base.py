@@ -170,15 +170,21 @@ def class_weights(y_idx: np.ndarray, n_classes: int) -> dict[int, float]:
 def seed_everything(seed: int, deterministic: bool = True) -> bool:
     """Seed Python, NumPy and the backend; switch the backend to deterministic ops where it has them.
 
-    Returns whether a determinism switch was applied. TensorFlow: ``enable_op_determinism``; torch:
+    Returns whether a determinism switch was applied. TensorFlow: ``enable_op_determinism`` (switched
+    off again for ``deterministic=False``: it is process-wide, and it keeps XLA off); torch:
     ``use_deterministic_algorithms`` (warn-only); JAX is deterministic on CPU (on GPU set
     ``XLA_FLAGS=--xla_gpu_deterministic_ops=true`` before the process starts).
     """
     keras = import_keras()
     keras.utils.set_random_seed(int(seed))
-    if not deterministic:
-        return False
     backend = keras.backend.backend()
+    if not deterministic:
+        if backend == "tensorflow":  # the switch is process-wide: an earlier fit's must not leak into this one
+            from tensorflow.python.framework import config as tf_config
+
+            if hasattr(tf_config, "disable_op_determinism"):
+                tf_config.disable_op_determinism()
+        return False
     if backend == "tensorflow":
         import tensorflow as tf
 

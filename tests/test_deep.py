@@ -25,9 +25,10 @@ from medbench.features import cache
 from medbench.models import backbones, registry, transfer
 from medbench.models.backbones import BACKBONES
 
-# Keras' own save_weights under NumPy 2 (not ours): keep the report readable.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:__array__ implementation doesn't accept a copy:DeprecationWarning")
+# Every test here is about the Keras models (``deep``: tox -e jax runs them again on JAX). Keras' own
+# save_weights under NumPy 2 (not ours) warns: keep the report readable.
+pytestmark = [pytest.mark.deep, pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy:DeprecationWarning")]
 
 ROOT = Path(__file__).resolve().parents[1]
 UNREACHABLE = "http://127.0.0.1:9/"
@@ -123,7 +124,7 @@ def test_command_line_values_are_accepted_as_given():
     ("cnn", "augment", "maybe", "1/0, True/False"),
     ("cnn", "mixed_precision", 2, "auto, 1/0"),
     ("cnn", "learning_rate", float("nan"), "a number in"),
-    ("resnet50", "strategy", "full", "one of frozen, finetune"),
+    ("resnet50", "strategy", "partial", "one of frozen, finetune, full"),
     ("resnet50", "image_size", 16, "[32, 1024]"),
     ("resnet50", "weights_sha256", "abc", "64 hexadecimal digits"),
     ("resnet50", "weights", "", "imagenet, random, imagenet-or-random or a weights file path"),
