@@ -209,8 +209,7 @@ class SavedModel(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         x = self.images(X)
         n = len(self.class_names)
-        with cache.disabled():  # new images: nothing to reuse, nothing worth keeping
-            p = np.asarray(self.pipeline.predict_proba(x))
+        p = _run_steps(self.pipeline, x, self.folder)
         if p.shape[1] != n:  # a class absent from training: place the columns by the classifier's classes_
             full = np.zeros((len(p), n), dtype=p.dtype)
             full[:, np.asarray(self.pipeline.steps[-1][1].classes_, dtype=int)] = p
@@ -295,12 +294,42 @@ def load_model(path: str | os.PathLike) -> SavedModel:
             raise MedbenchError(f"saved model {folder}: {persist.DESCRIPTION} has no {key!r}; it was not saved "
                                 f"by `medbench run --save-models`")
     check_meta(meta, pipeline, f"saved model {folder}: {persist.DESCRIPTION}")
+    _smoke_test(pipeline, meta, folder)
     if rep.get("representation_version") != images.REPRESENTATION_VERSION:
         raise MedbenchError(f"saved model {folder}: trained on image representation "
                             f"{rep.get('representation_version')!r}, this medbench decodes version "
                             f"{images.REPRESENTATION_VERSION}: predictions would not match; use the medbench that "
                             f"saved it ({meta.get('medbench_version')}) or retrain")
     return SavedModel(pipeline, meta, str(folder))
+
+
+def _run_steps(pipeline: Pipeline, x: np.ndarray, folder: str | os.PathLike | None) -> np.ndarray:
+    """``pipeline.predict_proba(x)``; a step that fails on well-formed images (a step swapped for another
+    type the skops list trusts, a classifier fitted on other features) is a one-line error."""
+    try:
+        with cache.disabled():  # new images: nothing to reuse, nothing worth keeping
+            return np.asarray(pipeline.predict_proba(x))
+    except MedbenchError:
+        raise
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+        first = (str(exc).splitlines() or [""])[0][:200]
+        raise MedbenchError(f"saved model {folder}: its steps do not work together ({type(exc).__name__}: "
+                            f"{first}); a step was replaced or the model is damaged: save it again with "
+                            f"`medbench run --save-models`") from None
+
+
+def _smoke_test(pipeline: Pipeline, meta: dict[str, Any], folder: Path) -> None:
+    """Run the steps once on one fixed noise image of the model's input shape (models without a Keras
+    step: a few milliseconds), so that a saved model whose steps cannot predict is refused at load."""
+    if any(isinstance(d, dict) and d.get("codec") == "keras-estimator" for d in meta.get("steps") or []):
+        return
+    rep = meta["input"]
+    shape = (1, rep["height"], rep["width"]) + ((3,) if int(rep.get("channels", 1)) == 3 else ())
+    x = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    p = _run_steps(pipeline, x, folder)
+    if p.ndim != 2 or p.shape[0] != 1 or not np.all(np.isfinite(p)):
+        raise MedbenchError(f"saved model {folder}: its steps give probabilities of shape {p.shape}, not one row "
+                            f"of finite numbers per image: a step was replaced or the model is damaged")
 
 
 # ---------------------------------------------------------------- files and folders

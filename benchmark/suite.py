@@ -159,6 +159,7 @@ def loads(text: str, path: str | Path) -> Suite:
     source = str(path)
     data = readfile.parse_toml(text, source, "suite file")
     schemas.validate(data, SUITE_SCHEMA, source)
+    _whole_numbers(data, source)
     head, analysis = data.get("suite", {}), data.get("analysis", {})
     base = path.parent
     entries, seen = [], {}
@@ -184,6 +185,24 @@ def loads(text: str, path: str | Path) -> Suite:
                  file=source, datasets=entries, note=head.get("note", ""),
                  metric=analysis.get("metric", "roc_auc"), alpha=float(analysis.get("alpha", ALPHA)),
                  bootstrap_resamples=head.get("bootstrap_resamples", results_mod.BOOTSTRAP_RESAMPLES))
+
+
+_WHOLE = ("image_size", "split_seed", "bootstrap_resamples")
+
+
+def _whole_numbers(data: dict[str, Any], source: str) -> None:
+    """JSON Schema counts 32.0 as an integer; a suite file's sizes, seeds and resample counts must be
+    written as integers (``image_size = 32``), so 32.0 is a one-line error saying so."""
+    places = [(["suite"], data.get("suite") or {})] + [(["datasets", i], d) for i, d in enumerate(data["datasets"])]
+    for where, table in places:
+        for key in _WHOLE:
+            if isinstance(table.get(key), float):
+                raise schemas.fail(source, [*where, key], f"must be an integer (write {int(table[key])}, not "
+                                                          f"{table[key]!r})" if table[key].is_integer() else
+                                   f"must be an integer, got {table[key]!r}")
+        for k, seed in enumerate(table.get("seeds") or []):
+            if isinstance(seed, float):
+                raise schemas.fail(source, [*where, "seeds", k], f"must be an integer, got {seed!r}")
 
 
 def _option_text(value: Any) -> str:

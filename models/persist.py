@@ -51,7 +51,7 @@ import skops.io as sio
 from sklearn.pipeline import Pipeline
 
 from medbench.core import cachekeys
-from medbench.core.atomic import dumps, write_bytes
+from medbench.core.atomic import current_umask, dumps, write_bytes
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
 from medbench.models import keras_base as kb
@@ -233,6 +233,7 @@ def save_pipeline(pipeline: Pipeline, folder: str | os.PathLike, meta: dict[str,
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
     try:
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; a saved model is an ordinary folder
         for name, data in files.items():
             write_bytes(tmp / name, data)
         write_bytes(tmp / MANIFEST, (dumps(_manifest({n: tmp / n for n in files})) + "\n").encode("utf-8"))

@@ -6,14 +6,30 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import stat
 from pathlib import Path
 
+import numpy as np
+import pytest
+import skops.io as sio
 import synthetic_results as synth
+from PIL import Image
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import MinMaxScaler
+from test_predict import fit_like_runner
 
-from medbench import api_suite
+from medbench import api_suite, cli
 from medbench import suite as suite_mod
+from medbench.core.errors import MedbenchError
+from medbench.datasets import images as images_mod
+from medbench.datasets.dataset import Dataset
+from medbench.models import persist
+from medbench.predict import load_model, save_job_model
 from medbench.reports import figures, markdown
 from medbench.reports import suite as suite_report
+from medbench.runner import Job
+from medbench.splits import Split
 
 # --- 1. a bootstrap interval that excludes its own estimate --------------------------------------
 
@@ -75,3 +91,92 @@ def test_a_suite_of_one_dataset_under_six_names_finds_no_difference(tmp_path: Pa
     assert "copy5: left out." in md and "p = 0.031" not in md
     assert json.loads((tmp_path / "suite.json").read_text())["analysis"]["duplicates"] == doc["analysis"]["duplicates"]
     assert suite_report.render(doc)
+
+
+# --- 3. one-line errors: swapped steps, suite integers; saved folders' permissions ----------------------
+
+@pytest.fixture
+def majority_model(pneumonia_small: Dataset, pneumonia_small_split: Split, tmp_path: Path) -> Path:
+    job = Job("majority")
+    spec, fitted, threshold = fit_like_runner(pneumonia_small, pneumonia_small_split, job)
+    return save_job_model(tmp_path / "out", fitted, pneumonia_small, pneumonia_small_split, job, threshold,
+                          family=spec.family)
+
+
+def _reseal(folder: Path) -> None:
+    manifest = json.loads((folder / persist.MANIFEST).read_text())
+    listed = {name: folder / name for name in manifest["files"]}
+    (folder / persist.MANIFEST).write_text(json.dumps(persist._manifest(listed, manifest["medbench_version"])))
+
+
+def _swap_last_step(folder: Path, step) -> None:
+    """Replace the saved classifier by ``step`` (a type skops trusts by default), model.json naming it."""
+    meta = json.loads((folder / persist.DESCRIPTION).read_text())
+    desc = meta["steps"][-1]
+    (folder / desc["file"]).write_bytes(sio.dumps(step))
+    desc["class"] = persist.qualified_name(step)
+    (folder / persist.DESCRIPTION).write_text(json.dumps(meta))
+    _reseal(folder)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MinMaxScaler().fit(np.random.default_rng(0).random((20, 64))),  # a transformer where the classifier was
+    lambda: LogisticRegression().fit(np.random.default_rng(0).random((20, 10)), np.arange(20) % 2),  # other features
+])
+def test_a_saved_step_swapped_for_another_trusted_type_is_one_line(majority_model: Path, tmp_path: Path,
+                                                                   pneumonia_small: Dataset, make, capsys):
+    _swap_last_step(majority_model, make())
+    with pytest.raises(MedbenchError, match=r"its steps do not work together \((ValueError|AttributeError): ") as err:
+        load_model(majority_model)
+    assert "\n" not in str(err.value) and "a step was replaced" in str(err.value)
+    image = tmp_path / "x.png"
+    Image.fromarray(pneumonia_small.images[0]).save(image)
+    assert cli.main(["predict", str(majority_model), str(image)]) == 2
+    err_text = capsys.readouterr().err
+    assert err_text.startswith("medbench: error: ") and "Traceback" not in err_text
+
+
+def test_saved_model_folders_follow_the_umask(pneumonia_small: Dataset, pneumonia_small_split: Split,
+                                              tmp_path: Path):
+    job = Job("majority")
+    spec, fitted, threshold = fit_like_runner(pneumonia_small, pneumonia_small_split, job)
+    old = os.umask(0o022)
+    try:
+        folder = save_job_model(tmp_path / "out", fitted, pneumonia_small, pneumonia_small_split, job, threshold,
+                                family=spec.family)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert stat.S_IMODE((folder / persist.DESCRIPTION).stat().st_mode) == 0o644
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o755 for p in folder.rglob("*") if p.is_dir())
+
+
+SUITE = """[suite]
+name = "ints"
+{head}
+[[datasets]]
+name = "a"
+dataset = "pneumoniamnist"
+{entry}
+"""
+
+
+@pytest.mark.parametrize(("head", "entry", "match"), [
+    ("", "image_size = 32.0", r"datasets\[0\]\.image_size: must be an integer \(write 32, not 32\.0\)"),
+    ("image_size = 64.0", "", r"suite\.image_size: must be an integer \(write 64, not 64\.0\)"),
+    ("", "split_seed = 1.0", r"datasets\[0\]\.split_seed: must be an integer"),
+    ("bootstrap_resamples = 100.0", "", r"suite\.bootstrap_resamples: must be an integer"),
+    ("seeds = [0, 1.0]", "", r"suite\.seeds\[1\]: must be an integer"),
+])
+def test_suite_whole_numbers_written_as_floats_are_one_line(tmp_path: Path, head, entry, match):
+    path = tmp_path / "s.toml"
+    path.write_text(SUITE.format(head=head, entry=entry))
+    with pytest.raises(MedbenchError, match=match) as err:
+        suite_mod.load(path)
+    assert "out of range" not in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_float_image_size_is_not_called_out_of_range():
+    with pytest.raises(MedbenchError, match=r"image size 32\.0 must be a whole number of pixels") as err:
+        images_mod.check_image_size(32.0)
+    assert "out of range" not in str(err.value)

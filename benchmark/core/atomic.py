@@ -37,6 +37,11 @@ def _umask() -> int:
     return mask
 
 
+def current_umask() -> int:
+    """The process's umask (files and folders medbench writes get ``0o666`` / ``0o777`` minus it)."""
+    return _umask()
+
+
 def write_text(path: str | os.PathLike, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
 

@@ -124,7 +124,10 @@ def _is_int(value: Any) -> bool:
 
 def check_image_size(image_size: Any) -> int:
     """``image_size`` as an int in ``MIN_IMAGE_SIZE..MAX_IMAGE_SIZE``; else a one-line error naming it."""
-    if not _is_int(image_size) or not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
+    if not _is_int(image_size):
+        raise MedbenchError(f"image size {image_size!r} must be a whole number of pixels (an integer such as 64, "
+                            f"not {image_size!r}), from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} (--image-size)")
+    if not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
         raise MedbenchError(f"image size {image_size!r} is out of range: images are resized to a square of "
                             f"{MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} pixels (--image-size)")
     return int(image_size)
