@@ -24,7 +24,7 @@ from medbench import baseline, engine, profiles, regression, runner
 from medbench import results as results_mod
 from medbench import tolerances as tolerances_mod
 from medbench.core import outdir, quiet
-from medbench.core.errors import MedbenchError
+from medbench.core.errors import Interrupted, MedbenchError
 from medbench.core.version import __version__
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
@@ -293,10 +293,13 @@ def _run_jobs(plan: _Plan, seeds: list[int], *, n_jobs: int, fresh: bool, comman
             if p.cached is not None:
                 record_done(p, {**p.cached, "cached": True, "cache_reason": p.reason})
         todo = [(plan.seed_splits[p.job.seed][0], p) for p in planned if p.cached is None]
-        engine.run(todo, plan.ds, ref,
-                   lambda p, rec: record_done(p, outdir.guarded_write(lambda: runner.finish(rec, p, plan.out),
-                                                                      plan.out)),
-                   scheduler=scheduler, n_jobs=n_jobs, deep_resources=deep_resources)
+        try:
+            engine.run(todo, plan.ds, ref,
+                       lambda p, rec: record_done(p, outdir.guarded_write(lambda: runner.finish(rec, p, plan.out),
+                                                                          plan.out)),
+                       scheduler=scheduler, n_jobs=n_jobs, deep_resources=deep_resources)
+        except KeyboardInterrupt:
+            raise Interrupted([j.job_id for j in jobs if j.job_id not in records]) from None
     return state["res"]
 
 

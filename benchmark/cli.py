@@ -126,8 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     except MedbenchError as exc:
         print(f"medbench: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("medbench: interrupted; finished jobs are saved, run the same command again to resume",
+    except KeyboardInterrupt as exc:
+        remaining = getattr(exc, "remaining", None)
+        left = ""
+        if remaining:
+            left = (f"; {len(remaining)} job{'s' if len(remaining) != 1 else ''} not finished: "
+                    + ", ".join(remaining[:10]) + (" ..." if len(remaining) > 10 else ""))
+        print(f"medbench: interrupted{left}; finished jobs are saved, run the same command again to resume",
               file=sys.stderr)
         return 130
 

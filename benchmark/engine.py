@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -131,13 +133,44 @@ def _client(kind: str, arg: str | int | None) -> Iterator[Any]:
                 cluster.close()
 
 
+@contextlib.contextmanager
+def sigint_flag() -> Iterator[threading.Event]:
+    """An event set by every SIGINT while the block runs (the previous handler still runs, so Ctrl-C still
+    raises KeyboardInterrupt). Native code can swallow that exception (XGBoost's ctypes callbacks print and
+    drop it, or turn it into its own error, recorded as the job's failure); the caller checks the event
+    after each job so an interrupted run still stops. Outside the main thread, or with SIGINT ignored or
+    handled by C code, nothing is installed."""
+    hit = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield hit
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):  # SIG_IGN (ignored on purpose), SIG_DFL or None (not Python's): leave it
+        yield hit
+        return
+
+    def handler(signum, frame):
+        hit.set()
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield hit
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run(items: list[tuple[Split, runner.Planned]], ds: Dataset, ref: DatasetRef, done: Done, *,
         scheduler: str | None = "local", n_jobs: int = -1, deep_resources: dict[str, float] | None = None) -> None:
     """Execute every planned job and call ``done(planned, record)`` as each finishes (in completion order)."""
     kind, arg = parse(scheduler)
     if kind == "local":
-        for split, planned in items:
-            done(planned, runner.execute(ds, split, planned, n_jobs))
+        with sigint_flag() as hit:
+            for split, planned in items:
+                record = runner.execute(ds, split, planned, n_jobs)
+                if hit.is_set():  # Ctrl-C came during the job, and the job swallowed it: not its result
+                    raise KeyboardInterrupt
+                done(planned, record)
         return
     _, distributed = _dask()
     worker_jobs = 1 if n_jobs == -1 else n_jobs  # N workers x all cores each would oversubscribe

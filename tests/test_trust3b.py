@@ -7,7 +7,11 @@ from __future__ import annotations
 import copy
 import json
 import os
+import signal
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import MinMaxScaler
 from test_predict import fit_like_runner
 
-from medbench import api_suite, cli
+from medbench import api_suite, cli, runner
 from medbench import suite as suite_mod
 from medbench.core.errors import MedbenchError
 from medbench.datasets import images as images_mod
@@ -28,7 +32,6 @@ from medbench.models import persist
 from medbench.predict import load_model, save_job_model
 from medbench.reports import figures, markdown
 from medbench.reports import suite as suite_report
-from medbench.runner import Job
 from medbench.splits import Split
 
 # --- 1. a bootstrap interval that excludes its own estimate --------------------------------------
@@ -97,7 +100,7 @@ def test_a_suite_of_one_dataset_under_six_names_finds_no_difference(tmp_path: Pa
 
 @pytest.fixture
 def majority_model(pneumonia_small: Dataset, pneumonia_small_split: Split, tmp_path: Path) -> Path:
-    job = Job("majority")
+    job = runner.Job("majority")
     spec, fitted, threshold = fit_like_runner(pneumonia_small, pneumonia_small_split, job)
     return save_job_model(tmp_path / "out", fitted, pneumonia_small, pneumonia_small_split, job, threshold,
                           family=spec.family)
@@ -138,7 +141,7 @@ def test_a_saved_step_swapped_for_another_trusted_type_is_one_line(majority_mode
 
 def test_saved_model_folders_follow_the_umask(pneumonia_small: Dataset, pneumonia_small_split: Split,
                                               tmp_path: Path):
-    job = Job("majority")
+    job = runner.Job("majority")
     spec, fitted, threshold = fit_like_runner(pneumonia_small, pneumonia_small_split, job)
     old = os.umask(0o022)
     try:
@@ -180,3 +183,61 @@ def test_a_float_image_size_is_not_called_out_of_range():
     with pytest.raises(MedbenchError, match=r"image size 32\.0 must be a whole number of pixels") as err:
         images_mod.check_image_size(32.0)
     assert "out of range" not in str(err.value)
+
+
+# --- 4. Ctrl-C during a fit --------------------------------------------------------------------------
+
+def _tiny_npz(tmp_path: Path) -> str:
+    rng = np.random.default_rng(0)
+    path = tmp_path / "tiny.npz"
+    np.savez(path, x=rng.integers(0, 256, (60, 16, 16), dtype=np.uint8), y=np.arange(60) % 2)
+    return f"npz:{path}"
+
+
+def test_a_sigint_the_fit_swallows_still_stops_the_run(tmp_path: Path, monkeypatch, capsys):
+    """XGBoost's ctypes callbacks can swallow the KeyboardInterrupt of a Ctrl-C (the job then ends, or
+    fails with the library's own error); the run still stops after that job, exits 130 and names the
+    jobs left, and the interrupted job is not recorded."""
+    real = runner.execute
+
+    def swallowing(ds, split, planned, n_jobs=-1):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.5)  # the signal arrives while "native code" runs ...
+        except KeyboardInterrupt:
+            pass  # ... which drops it, as a ctypes callback does
+        return real(ds, split, planned, n_jobs)
+
+    monkeypatch.setattr(runner, "execute", swallowing)
+    out = tmp_path / "out"
+    code = cli.main(["run", "--dataset", _tiny_npz(tmp_path), "--pipelines", "majority", "--seeds", "0", "1",
+                     "--bootstrap-resamples", "20", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 130, err
+    assert "interrupted; 2 jobs not finished: majority__seed0, majority__seed1" in err
+    assert not (out / "jobs" / "majority__seed0.json").exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_an_xgboost_fit_exits_130_and_names_the_jobs_left(tmp_path: Path):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-c", "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+           "from medbench.cli import main; sys.exit(main(sys.argv[1:]))",
+           "run", "--dataset", "pneumoniamnist", "--pipelines", "hog-xgboost", "--seeds", "0", "1",
+           "--option", "hog-xgboost.xgboost__n_jobs=1", "--bootstrap-resamples", "20", "--out", str(tmp_path / "o")]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "o" / "split.json"
+    deadline = time.monotonic() + 120
+    while not log.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    time.sleep(4)  # past the HOG features, into the first fit
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == 130, err[-2000:]
+    assert "medbench: interrupted;" in err and "hog-xgboost__seed1" in err
+    assert "Traceback" not in err
