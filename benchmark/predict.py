@@ -242,6 +242,8 @@ META_SCHEMA = {
         "dataset": {"type": "object", "properties": {
             "class_names": {"type": "array", "items": schemas.NAME},
             "positive_class": {"type": ["string", "null"]}}},
+        "split": {"type": "object", "properties": {"counts": {"type": "object", "properties": {
+            "train": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}}}}},
     },
 }
 

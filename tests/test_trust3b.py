@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
+import shutil
 import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +21,9 @@ import numpy as np
 import pytest
 import skops.io as sio
 import synthetic_results as synth
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from PIL import Image
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import MinMaxScaler
@@ -27,6 +33,7 @@ from medbench import api_suite, cli, runner
 from medbench import suite as suite_mod
 from medbench.core.errors import MedbenchError
 from medbench.datasets import images as images_mod
+from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
 from medbench.models import persist
 from medbench.predict import load_model, save_job_model
@@ -241,3 +248,144 @@ def test_ctrl_c_during_an_xgboost_fit_exits_130_and_names_the_jobs_left(tmp_path
     assert proc.returncode == 130, err[-2000:]
     assert "medbench: interrupted;" in err and "hog-xgboost__seed1" in err
     assert "Traceback" not in err
+
+
+# --- 5. generated files fed to their readers: a one-line error or a correct result ---------------------
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-10, 10**20) | st.floats(allow_nan=True)
+                    | st.text(max_size=8), lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=8)
+FEW = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                        HealthCheck.too_slow])
+
+
+def _one_line(exc: MedbenchError) -> None:
+    event("one-line error")
+    assert str(exc) and "\n" not in str(exc) and "Traceback" not in str(exc)
+
+
+@st.composite
+def npz_arrays(draw) -> dict[str, np.ndarray]:
+    n = draw(st.integers(0, 14))
+    dtype = draw(st.sampled_from([np.uint8, np.int16, np.float32, np.float64, np.bool_]))
+    shape = draw(st.sampled_from([(n, 8, 8), (n, 9, 7), (n, 8, 8, 3), (n, 8, 8, 1), (n, 8), (n,), (n, 8, 8, 4)]))
+    arrays = {"x": draw(hnp.arrays(dtype, shape, elements=hnp.from_dtype(np.dtype(dtype), allow_nan=True)))}
+    if draw(st.booleans()) or n == 0:
+        ydtype = draw(st.sampled_from([np.int64, np.uint8, np.float64, np.int8]))
+        arrays["y"] = draw(hnp.arrays(ydtype, draw(st.sampled_from([(n,), (n, 1), (max(n - 1, 0),)])),
+                                      elements=st.integers(-1, 3) if ydtype != np.uint8 else st.integers(0, 3)))
+    else:
+        arrays["y"] = np.arange(n) % draw(st.integers(1, 3))
+    if draw(st.booleans()):
+        arrays["class_names"] = np.array(draw(st.lists(st.text(max_size=4), max_size=4)), dtype=str)
+    if draw(st.booleans()):
+        arrays.pop(draw(st.sampled_from(sorted(arrays))))
+    return arrays
+
+
+@FEW
+@given(arrays=npz_arrays())
+def test_generated_npz_files_load_correctly_or_fail_in_one_line(tmp_path: Path, arrays):
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    np.savez(folder / "d.npz", **arrays)
+    try:
+        ds = load_dataset(f"npz:{folder / 'd.npz'}")
+    except MedbenchError as exc:
+        _one_line(exc)
+        return
+    event("loaded")
+    assert ds.images.dtype == np.uint8 and len(ds.images) == len(ds.labels) == len(arrays["y"]) > 0
+    assert ds.labels.min() >= 0 and ds.labels.max() < len(ds.class_names)
+    assert set(range(len(ds.class_names))) == set(ds.labels.tolist())
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return "nan" if v != v else ("inf" if v == math.inf else "-inf" if v == -math.inf else repr(v))
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return "{" + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
+
+
+SCALAR = (st.booleans() | st.integers(-5, 10**19) | st.floats(allow_nan=True) | st.text(max_size=10)
+          | st.sampled_from(["pneumoniamnist", "${MEDBENCH_DATA_DIR}/x.npz", "${HOME}", "all", "roc_auc"]))
+VALUE = SCALAR | st.lists(SCALAR, max_size=3) | st.dictionaries(st.sampled_from(["hog-svm", "a"]),
+                                                                  st.dictionaries(st.text(max_size=5), SCALAR,
+                                                                                  max_size=2), max_size=2)
+SUITE_KEYS = st.sampled_from(["name", "title", "note", "pipelines", "seeds", "image_size", "options", "split_seed",
+                              "channels", "bootstrap_resamples", "dataset", "task", "allow_missing", "metric",
+                              "alpha", "other"])
+
+
+@st.composite
+def suite_texts(draw) -> str:
+    tables = []
+    for header in draw(st.lists(st.sampled_from(["[suite]", "[analysis]", "[[datasets]]", "[other]"]),
+                                max_size=4)):
+        body = draw(st.dictionaries(SUITE_KEYS, VALUE, max_size=4))
+        tables.append("\n".join([header, *(f"{k} = {_toml_value(v)}" for k, v in body.items())]))
+    text = "\n\n".join(tables) + "\n"
+    if draw(st.booleans()):  # damage it
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.text(max_size=3)) + text[at:]
+    return text
+
+
+@FEW
+@given(text=suite_texts())
+def test_generated_suite_files_load_correctly_or_fail_in_one_line(tmp_path: Path, text: str):
+    try:
+        suite = suite_mod.loads(text, tmp_path / "s.toml")
+    except MedbenchError as exc:
+        _one_line(exc)
+        return
+    event("loaded")
+    assert suite.datasets and 0 < suite.alpha <= 0.5 and suite.metric in suite_mod.RANK_METRICS
+    for ds in suite.datasets:
+        assert isinstance(ds.dataset, str) and ds.seeds and all(type(s) is int and s >= 0 for s in ds.seeds)
+        assert ds.image_size is None or type(ds.image_size) is int
+        assert "${" not in ds.dataset or "${MEDBENCH_DATA_DIR}" not in ds.dataset
+
+
+@pytest.fixture(scope="module")
+def saved_majority(pneumonia_small: Dataset, pneumonia_small_split: Split, tmp_path_factory) -> Path:
+    job = runner.Job("majority")
+    spec, fitted, threshold = fit_like_runner(pneumonia_small, pneumonia_small_split, job)
+    return save_job_model(tmp_path_factory.mktemp("model"), fitted, pneumonia_small, pneumonia_small_split, job,
+                          threshold, family=spec.family)
+
+
+META_KEYS = st.sampled_from(["class_names", "positive_class", "threshold", "input", "dataset", "split", "steps"])
+
+
+@FEW
+@given(edits=st.dictionaries(META_KEYS, JSON | st.sampled_from([["normal", "pneumonia"], 1, 0, {"threshold": 0.5},
+                                                                   {"threshold": "x"}, {"height": 28, "width": 28}]),
+                             min_size=1, max_size=3),
+       drop=st.lists(META_KEYS, max_size=2))
+def test_generated_model_json_loads_correctly_or_fails_in_one_line(saved_majority: Path, tmp_path: Path,
+                                                                   pneumonia_small: Dataset, edits, drop):
+    folder = Path(tempfile.mkdtemp(dir=tmp_path)) / "m"
+    shutil.copytree(saved_majority, folder)
+    meta = json.loads((folder / persist.DESCRIPTION).read_text())
+    meta.update(edits)
+    for key in drop:
+        meta.pop(key, None)
+    (folder / persist.DESCRIPTION).write_text(json.dumps(meta))
+    _reseal(folder)
+    try:
+        model = load_model(folder)
+        proba = model.predict_proba(pneumonia_small.images[:3])
+        pred = model.predict(pneumonia_small.images[:3])
+    except MedbenchError as exc:
+        _one_line(exc)
+        return
+    event("loaded")
+    assert proba.shape == (3, len(model.class_names)) and np.allclose(proba.sum(axis=1), 1)
+    assert set(pred.tolist()) <= set(model.classes_.tolist())
