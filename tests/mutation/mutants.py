@@ -1,0 +1,232 @@
+"""Mutation testing of medbench's core numerics and escaping with cosmic-ray (``tox -e mutants``).
+
+Each target is one source file (optionally only some of its functions) with the test files that are meant
+to pin it down. For every target this script
+
+1. copies the working tree to a temporary folder (the checkout is never edited: cosmic-ray mutates a file
+   on disk, and others may be using the checkout), and makes that copy the ``medbench`` every test
+   process imports - a ``sitecustomize`` on ``PYTHONPATH`` puts a finder mapping ``medbench`` and its
+   sub-packages onto the copy's folders (pyproject's package-dir mapping) in front of the installed one,
+   so subprocesses (``python -m medbench``, Dask and loky workers) import the mutant too;
+2. runs ``cosmic-ray init`` / ``baseline`` / ``exec`` there with the target's tests (``pytest -x``);
+3. prints killed / survived / incompetent (timeouts count as killed) and the kill rate per module.
+
+    python tests/mutation/mutants.py                 # every target, smallest first
+    python tests/mutation/mutants.py escape stats    # some targets (names below)
+    python tests/mutation/mutants.py --list          # the targets
+    python tests/mutation/mutants.py --survivors escape   # also print every survivor's diff
+
+Sessions are kept under ``--work`` (default ``$TMPDIR/medbench-mutants``) so an interrupted run resumes;
+delete a target's folder there to start it again after editing code or tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_DIRS = {"medbench": "benchmark", "medbench.features": "features", "medbench.models": "models",
+                "medbench.reports": "reports"}
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    path: str
+    tests: tuple[str, ...]
+    functions: tuple[str, ...] = ()  # only mutations inside these top-level functions (empty: the whole file)
+    timeout: float = 120.0
+
+
+TARGETS = [
+    Target("escape", "reports/escape.py", ("tests/test_escape.py", "tests/test_mutation_killers.py::"
+                                           "test_multiclass_confusion_tables_show_hostile_class_names_literally")),
+    Target("changepoints", "benchmark/history.py", ("tests/test_history.py::test_penalty_is_the_ci_width",
+                                                    "tests/test_history_changepoints.py"),
+           functions=("penalty", "change_points")),
+    Target("friedman", "benchmark/suite.py", ("tests/test_suite.py::test_nemenyi_critical_values_match_demsar_table",
+                                              "tests/test_suite.py::test_friedman_statistic_by_hand",
+                                              "tests/test_suite_friedman.py"),
+           functions=("nemenyi_q", "critical_difference", "friedman")),
+    Target("cachekeys", "benchmark/core/cachekeys.py", ("tests/test_mutation_killers.py", "tests/test_cachekeys.py")),
+    Target("metrics", "benchmark/metrics.py", ("tests/test_metrics.py",)),
+    Target("stats", "benchmark/stats.py", ("tests/test_stats.py", "tests/test_mutation_killers.py")),
+    Target("splits", "benchmark/splits.py", ("tests/test_splits.py",)),
+    Target("persist", "models/persist.py", ("tests/test_persist.py",), timeout=300.0),
+    Target("regression", "benchmark/regression.py", ("tests/test_compare.py", "tests/test_baseline.py"),
+           timeout=300.0),
+]
+
+SITECUSTOMIZE = """\
+import importlib.util
+import sys
+
+_MAP = {mapping!r}
+
+
+class _MutantTree:
+    \"\"\"Imports medbench and its sub-packages from the mutation copy.\"\"\"
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name not in _MAP:
+            return None
+        return importlib.util.spec_from_file_location(name, _MAP[name] + "/__init__.py",
+                                                      submodule_search_locations=[_MAP[name]])
+
+
+sys.meta_path.insert(0, _MutantTree)
+"""
+
+
+def copy_tree(dest: Path) -> None:
+    """The tracked and untracked-but-not-ignored files of the checkout, copied to ``dest``."""
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, check=True).stdout.decode().split("\0")
+    for rel in filter(None, files):
+        src = ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+
+
+def site_dir(tree: Path, dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    mapping = {name: str(tree / folder) for name, folder in PACKAGE_DIRS.items()}
+    (dest / "sitecustomize.py").write_text(SITECUSTOMIZE.format(mapping=mapping))
+    return dest
+
+
+def function_lines(path: Path, functions: tuple[str, ...]) -> list[tuple[int, int]]:
+    tree = ast.parse(path.read_text())
+    spans = [(n.lineno, n.end_lineno) for n in tree.body
+             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name in functions]
+    missing = set(functions) - {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    if missing:
+        raise SystemExit(f"{path}: no function {', '.join(sorted(missing))}")
+    return spans
+
+
+def keep_only(session: Path, spans: list[tuple[int, int]]) -> int:
+    """Mark every mutation outside ``spans`` skipped; returns how many are left."""
+    from cosmic_ray.work_db import use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    left = 0
+    with use_db(str(session)) as db:
+        for item in list(db.pending_work_items):
+            line = item.mutations[0].start_pos[0]
+            if any(a <= line <= b for a, b in spans):
+                left += 1
+            else:
+                db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
+    return left
+
+
+def tally(session: Path) -> dict:
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome
+
+    out = {"killed": 0, "survived": 0, "incompetent": 0, "skipped": 0, "pending": 0, "survivors": []}
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item, result in db.completed_work_items:
+            if result.worker_outcome == WorkerOutcome.SKIPPED:
+                out["skipped"] += 1
+            elif result.test_outcome == TestOutcome.SURVIVED:
+                out["survived"] += 1
+                m = item.mutations[0]
+                out["survivors"].append({"line": m.start_pos[0], "operator": m.operator_name, "diff": result.diff})
+            elif result.test_outcome == TestOutcome.INCOMPETENT:
+                out["incompetent"] += 1
+            else:
+                out["killed"] += 1
+        out["pending"] = sum(1 for _ in db.pending_work_items)
+    return out
+
+
+def run_target(t: Target, work: Path, python: str, cosmic: list[str]) -> dict:
+    tree = work / t.name / "tree"
+    session = work / t.name / "session.sqlite"
+    if not tree.is_dir():
+        copy_tree(tree)
+    site = site_dir(tree, work / t.name / "site")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    test_cmd = " ".join([python, "-m", "pytest", "-x", "-q", "-n", "0", "-p", "no:cacheprovider", "-p", "no:randomly",
+                         "--no-cov", "-m", "'not slow and not perf'", "--timeout", str(int(t.timeout)), *t.tests])
+    config = work / t.name / "config.toml"
+    config.write_text("[cosmic-ray]\n"
+                      f"module-path = {json.dumps(t.path)}\n"
+                      f"timeout = {t.timeout}\n"
+                      "excluded-modules = []\n"
+                      f"test-command = {json.dumps(test_cmd)}\n"
+                      "[cosmic-ray.distributor]\nname = \"local\"\n")
+    start = time.monotonic()
+    if not session.exists():
+        subprocess.run([*cosmic, "init", str(config), str(session)], cwd=tree, env=env, check=True)
+        if t.functions:
+            keep_only(session, function_lines(tree / t.path, t.functions))
+        base = subprocess.run([*cosmic, "baseline", str(config)], cwd=tree, env=env)
+        if base.returncode != 0:
+            session.unlink()
+            raise SystemExit(f"{t.name}: the tests fail on the unmutated code (cosmic-ray baseline)")
+    subprocess.run([*cosmic, "exec", str(config), str(session)], cwd=tree, env=env, check=True)
+    res = tally(session)
+    res["seconds"] = round(time.monotonic() - start, 1)
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("targets", nargs="*", help="target names (default: all, smallest first)")
+    p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "medbench-mutants")
+    p.add_argument("--python", default=sys.executable, help="the Python that runs the tests")
+    p.add_argument("--list", action="store_true")
+    p.add_argument("--survivors", action="store_true", help="print each survivor's diff")
+    p.add_argument("--fail-under", type=float, default=None, help="exit 1 when a module's kill rate is lower (%%)")
+    args = p.parse_args(argv)
+    known = {t.name: t for t in TARGETS}
+    if args.list:
+        for t in TARGETS:
+            print(f"{t.name:13} {t.path}{' (' + ', '.join(t.functions) + ')' if t.functions else ''}: "
+                  f"{' '.join(t.tests)}")
+        return 0
+    unknown = [n for n in args.targets if n not in known]
+    if unknown:
+        p.error(f"unknown target(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    chosen = [known[n] for n in args.targets] if args.targets else TARGETS
+    cosmic = [sys.executable, "-m", "cosmic_ray.cli"]
+    rows = []
+    for t in chosen:
+        res = run_target(t, args.work.resolve(), args.python, cosmic)
+        done = res["killed"] + res["survived"] + res["incompetent"]
+        rate = 100.0 * (res["killed"] + res["incompetent"]) / done if done else float("nan")
+        rows.append((t, res, rate))
+        print(f"{t.name}: {res['killed']} killed, {res['survived']} survived, {res['incompetent']} incompetent, "
+              f"{res['pending']} pending; kill rate {rate:.1f}% ({res['seconds']} s)", flush=True)
+        if args.survivors:
+            for s in res["survivors"]:
+                print(f"  survivor at {t.path}:{s['line']} ({s['operator']})\n{s['diff']}")
+    print("\n| module | mutants | killed | survived | kill rate | time (s) |\n|---|---:|---:|---:|---:|---:|")
+    for t, res, rate in rows:
+        n = res["killed"] + res["survived"] + res["incompetent"]
+        scope = f"{t.path} ({', '.join(t.functions)})" if t.functions else t.path
+        print(f"| {scope} | {n} | {res['killed'] + res['incompetent']} | {res['survived']} | {rate:.1f}% | "
+              f"{res['seconds']} |")
+    if args.fail_under is not None and any(not rate >= args.fail_under for _, _, rate in rows):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
