@@ -72,7 +72,7 @@ def _warp(ops, x, h: int, w: int, *, angle, dx, dy, zoom):
     """Each image warped by its own rotation about the centre, zoom and shift (bilinear, edge-clamped).
 
     Output pixel ``p`` samples the input at ``c + zoom * R(angle) (p - c) + (dx, dy)``; gathers are
-    ``take_along_axis`` on the flattened image, so it traces on every backend (no image-transform op).
+    ``take`` on the flattened batch, so it traces on every backend (no image-transform op).
     """
     n, c = ops.shape(x)[0], x.shape[3]
     cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
@@ -87,11 +87,11 @@ def _warp(ops, x, h: int, w: int, *, angle, dx, dy, zoom):
     fx, fy = ops.expand_dims(src_x - x0, -1), ops.expand_dims(src_y - y0, -1)
     x0i, y0i = ops.cast(x0, "int32"), ops.cast(y0, "int32")
     x1i, y1i = ops.minimum(x0i + 1, w - 1), ops.minimum(y0i + 1, h - 1)
-    flat = ops.reshape(x, (n, h * w, c))
+    flat = ops.reshape(x, (-1, c))  # (n * h * w, c): one gather along axis 0 per corner
+    base = ops.reshape(ops.arange(n, dtype="int32") * (h * w), (-1, 1))
 
     def at(yi, xi):
-        idx = ops.expand_dims(yi * w + xi, -1)
-        return ops.take_along_axis(flat, ops.broadcast_to(idx, (n, h * w, c)), axis=1)
+        return ops.take(flat, base + yi * w + xi, axis=0)
 
     top = at(y0i, x0i) * (1 - fx) + at(y0i, x1i) * fx
     bottom = at(y1i, x0i) * (1 - fx) + at(y1i, x1i) * fx

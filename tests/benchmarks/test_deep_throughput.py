@@ -8,7 +8,8 @@ estimators against a bare Keras model of the same architecture on the same backe
 left at Keras' ``auto``, plain ``fit`` on ready float input, no augmentation, no callbacks): the CNN,
 and the ResNet50 top-stage fine-tune (random weights, 32 px so it runs on a CPU). medbench's figure is
 the one its record carries (``report_info_["training"]["images_per_s"]``: augmentation on the device,
-uint8 input resized in the graph, class weights); it must reach ``TRAIN_RATIO`` of the bare model's.
+uint8 input resized in the graph, class weights); its best epoch after the first must reach
+``TRAIN_RATIO`` of the bare model's (best of the same epochs: robust to other load on the machine).
 Run on both backends: ``KERAS_BACKEND=jax pytest -m perf tests/benchmarks/test_deep_throughput.py``.
 
 Marked ``perf`` and skipped unless asked for: ``pytest -m perf --benchmark-enable tests/benchmarks``.
@@ -21,7 +22,8 @@ import time
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.perf
+pytestmark = [pytest.mark.perf,  # Keras on NumPy 2 warns on every array conversion; nothing medbench can change
+              pytest.mark.filterwarnings("ignore:__array__ implementation doesn.t accept a copy keyword")]
 
 N_IMAGES = 256
 BATCH = 64
@@ -108,14 +110,19 @@ def train_data(pneumonia_parts):
     return pneumonia_parts(N_TRAIN, 128, 8)
 
 
+def _best(rates: list[float]) -> float:
+    """The best epoch after the first (compiling) one: robust to other load on a shared machine."""
+    return max(rates[1:])
+
+
 def _bare_images_per_s(model, x, y, batch: int, epochs: int) -> float:
-    """A plain compiled ``fit``, timed per epoch like medbench's records (median after the first)."""
+    """A plain compiled ``fit``, timed per epoch like medbench's records (best epoch after the first)."""
     from medbench.models import keras_base as kb
 
     keras = kb.import_keras()
     timer = kb._epoch_timer(keras)
     model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[timer], shuffle=True)
-    return kb.throughput(len(x), timer.seconds)["images_per_s"]
+    return _best(kb.throughput(len(x), timer.seconds)["epoch_images_per_s"])
 
 
 def _bare_cnn(input_shape, size: int):
@@ -182,8 +189,9 @@ def test_cnn_training_reaches_80_percent_of_bare_keras(train_data):
     assert ours["compiled"] is True
     bare = _bare_images_per_s(_bare_cnn(x.shape[1:3], 28), x.astype("float32")[..., None] / 255.0, y,
                               TRAIN_BATCH, TRAIN_EPOCHS)
-    print(_ratio_line("CNN (28 px)", ours["images_per_s"], bare))
-    assert ours["images_per_s"] / bare >= TRAIN_RATIO
+    mine = _best(ours["epoch_images_per_s"])
+    print(_ratio_line("CNN (28 px)", mine, bare))
+    assert mine / bare >= TRAIN_RATIO
 
 
 def test_resnet50_finetune_training_reaches_80_percent_of_bare_keras(train_data):
@@ -199,10 +207,11 @@ def test_resnet50_finetune_training_reaches_80_percent_of_bare_keras(train_data)
     assert ours["compiled"] is True and ours["epoch_images_per_s"]
     ready = np.random.default_rng(0).uniform(-120, 150, size=(FT_TRAIN, FT_SIZE, FT_SIZE, 3)).astype("float32")
     bare = _bare_images_per_s(_bare_finetune(FT_SIZE), ready, y, FT_BATCH, TRAIN_EPOCHS)
-    print(_ratio_line(f"ResNet50 fine-tune ({FT_SIZE} px)", ours["images_per_s"], bare))
     if len(ours["epoch_images_per_s"]) < 2:
         pytest.skip("early stopping left no epoch after the first to time")
-    assert ours["images_per_s"] / bare >= TRAIN_RATIO
+    mine = _best(ours["epoch_images_per_s"])
+    print(_ratio_line(f"ResNet50 fine-tune ({FT_SIZE} px)", mine, bare))
+    assert mine / bare >= TRAIN_RATIO
 
 
 def _no_cache():
@@ -217,7 +226,7 @@ def test_cnn_training_epoch(benchmark, train_data):
     from medbench.models.cnn import build_cnn
 
     keras = kb.import_keras()
-    (x, y), _ = train_data["train"], None
+    x, y = train_data["train"]
     _, train = build_cnn((28, 28), 2, image_size=28)
     kb.compile_model(train, keras.optimizers.AdamW(1e-3, weight_decay=1e-4))
     train.fit(x, y, batch_size=TRAIN_BATCH, epochs=1, verbose=0)  # compile
