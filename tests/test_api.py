@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -190,11 +191,14 @@ def test_cache_info_lists_records_and_staleness(folder, tmp_path, capsys, monkey
     capsys.readouterr()
     assert main(["cache", "info", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "hog-tree__seed0.json" in text and "current" in text and "hog" in text
+    # the job's own row (not the table's "current" column header) says current, and names its inputs
+    row = next(line for line in text.splitlines() if "hog-tree__seed0.json" in line)
+    assert re.search(r"\bcurrent\b", row) and "stale" not in row and "hog" in row.split("current", 1)[1]
     real = cachekeys.source_hash
     monkeypatch.setattr(cachekeys, "source_hash", lambda *mods: "edited:" + real(*mods))
     assert main(["cache", "info", str(out)]) == 0
-    assert "stale: medbench source changed" in capsys.readouterr().out
+    row = next(line for line in capsys.readouterr().out.splitlines() if "hog-tree__seed0.json" in line)
+    assert "stale: medbench source changed" in row and not re.search(r"\bcurrent\b", row)
 
 
 def test_medbench_namespace_exposes_the_api():
