@@ -7,12 +7,10 @@ model is ``medbench: error:`` (exit 2).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import inspect
 import io
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -57,21 +55,11 @@ def mnist_model(pneumonia_small: Dataset, pneumonia_small_split: Split, tmp_path
 
 
 def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
-    """``medbench ARGV`` through the real CLI once it lists the predict command, else through a parser with
-    the same ``register`` and the CLI's error handling (MedbenchError -> ``medbench: error:``, exit 2)."""
+    """``medbench ARGV`` through the real CLI (:func:`medbench.cli.main`, its parser and its error handling)."""
     from medbench import cli
 
-    if predict_cmd in getattr(cli, "COMMAND_MODULES", ()):
-        rc = cli.main(argv)
-    else:
-        parser = argparse.ArgumentParser(prog="medbench")
-        predict_cmd.register(parser.add_subparsers(dest="command", required=True))
-        args = parser.parse_args(argv)
-        try:
-            rc = args.handler(args)
-        except MedbenchError as exc:
-            print(f"medbench: error: {exc}", file=sys.stderr)
-            rc = 2
+    assert predict_cmd in cli.COMMAND_MODULES  # the CLI lists the predict command: no stand-in parser
+    rc = cli.main(argv)
     out = capsys.readouterr()
     return rc, out.out, out.err
 
