@@ -255,9 +255,14 @@ def test_report_when_every_job_failed(run_results, tmp_path):
     _assert_pngs(tmp_path / "figures", ["class_distribution.png"])
 
 
-def test_resplit_rejects_split_manifest(tmp_path):
+def test_resplit_rejects_split_manifest(tmp_path, capsys):
+    manifest = tmp_path / "split.json"
+    manifest.write_text("{}")  # it exists: the exit must come from the refusal, not from a missing file
     assert _cli(["run", "--pipelines", "majority", "--resplit-per-seed", "--split-manifest",
-                 str(tmp_path / "split.json"), "--out", str(tmp_path / "o")]) == 2
+                 str(manifest), "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "medbench: error: --resplit-per-seed carves a split per seed; it cannot be combined with --split-manifest")
+    assert not (tmp_path / "o").exists()
 
 
 # --- the HTML in a real browser ----------------------------------------------------------------
