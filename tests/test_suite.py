@@ -5,7 +5,6 @@ report's escaping, and one real suite run on small image folders."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import shutil
@@ -16,7 +15,7 @@ import pytest
 import synthetic_results as synth
 from scipy import stats as sps
 
-from medbench import api_suite, schemas
+from medbench import api_suite, cli, schemas
 from medbench import results as results_mod
 from medbench import stats as st
 from medbench import suite as suite_mod
@@ -340,10 +339,9 @@ def test_report_escapes_names_and_draws_the_cd_diagram(tmp_path):
 # --- running ----------------------------------------------------------------------------------------
 
 def _suite_command(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="medbench")
-    suite_cmd.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    return args.handler(args)
+    """``medbench ARGV`` through the real CLI (its parser, command list and error handling)."""
+    assert suite_cmd in cli.COMMAND_MODULES
+    return cli.main(argv)
 
 
 def test_a_dataset_that_cannot_run_is_recorded_and_the_suite_goes_on(tmp_path, capsys):
@@ -423,3 +421,49 @@ def test_smoke_suite_end_to_end(tmp_path, make_image_folder):
     api_suite.run_suite(suite_file, out, log=again.append)
     job_lines = [x for x in again if " seed 0: " in x]
     assert len(job_lines) == 9 and all("(cached)" in x for x in job_lines), job_lines
+
+
+@pytest.mark.slow  # ~6 s alone: two runs, reports and figures
+def test_suite_command_end_to_end_through_the_cli(tmp_path, make_image_folder, capsys):
+    """``medbench suite FILE --out DIR`` through :func:`medbench.cli.main`: two tiny folders, the quick
+    pipelines; exit 0, every job run, the per-dataset results and the suite report written; a second call
+    resumes every job."""
+    for i, name in enumerate("ab"):
+        _window(make_image_folder(14 + 4 * i, name=f"tiny/{name}"), 4 * i, 14)
+    suite_file = _write(tmp_path, '''[suite]
+name = "tiny"
+title = "Tiny CLI suite"
+pipelines = ["majority", "hog-tree"]
+seeds = [0]
+image_size = 16
+bootstrap_resamples = 30
+
+[[datasets]]
+name = "a"
+dataset = "folder:tiny/a"
+
+[[datasets]]
+name = "b"
+dataset = "folder:tiny/b"
+''', "tiny.toml")
+    out = tmp_path / "out"
+    capsys.readouterr()
+    assert cli.main(["suite", str(suite_file), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "error" not in err.lower(), err
+    doc = json.loads((out / "suite.json").read_text(encoding="utf-8"))
+    schemas.validate(doc, suite_mod.SUITE_JSON_SCHEMA, "suite.json")
+    assert [(d["name"], d["status"]) for d in doc["datasets"]] == [("a", "ok"), ("b", "ok")]
+    for name in "ab":
+        res = results_mod.load(out / name)
+        assert sorted((j["pipeline"], j["status"]) for j in res["jobs"]) == [("hog-tree", "ok"), ("majority", "ok")]
+        assert res["config"]["image_size"] == 16 and (out / name / "report.md").is_file()
+        for job in res["jobs"]:
+            assert doc["analysis"]["cells"][job["pipeline"]][name]["roc_auc"]["value"] == job["metrics"]["roc_auc"]
+    md = (out / "suite.md").read_text(encoding="utf-8")
+    assert "Tiny CLI suite" in md and "[report](a/report.md)" in md and "| hog-tree" in md
+    assert (out / "suite.html").is_file()
+    assert cli.main(["suite", str(suite_file), "--out", str(out)]) == 0  # resumed: every job cached
+    again = capsys.readouterr().err
+    jobs = [line for line in again.splitlines() if " seed 0: " in line]
+    assert len(jobs) == 4 and all("(cached)" in line for line in jobs), again
