@@ -65,12 +65,13 @@ def test_a_killed_worker_has_its_job_retried(tmp_path):
             scheduler=cluster.scheduler_address)))
         runner.start()
         pids = client.run(os.getpid)
-        victim = None
+        victim = key = None
         deadline = time.time() + 300
         while victim is None and time.time() < deadline:
             for worker, keys in client.processing().items():
-                if any(str(k).startswith("medbench-hog-svm__seed0") for k in keys):
-                    victim = worker
+                for k in keys:
+                    if str(k).startswith("medbench-hog-svm__seed0"):
+                        victim, key = worker, k
             time.sleep(0.2)
         assert victim is not None, "the job never started on a worker"
         time.sleep(1.0)  # mid-job
@@ -80,6 +81,12 @@ def test_a_killed_worker_has_its_job_retried(tmp_path):
         (job,) = res.jobs
         assert job["status"] == "ok", job.get("error")  # retried on the other worker
         assert job["metrics"]["accuracy"] > 0.8
+        # the scheduler's own record: the job was sent to a worker twice, the first time to the one killed
+        story = client.run_on_scheduler(lambda dask_scheduler: [(t[1], t[2], t[4]) for t in dask_scheduler.story(key)])
+        processing = [s for s in story if s[1] == "processing"]
+        assert len(processing) >= 2, story
+        assert any(s[0] == "processing" and s[1] != "memory" for s in story), story  # the first run was lost
+        assert victim not in client.scheduler_info()["workers"]
     finally:
         client.close()
         cluster.close()
