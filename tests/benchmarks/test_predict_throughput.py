@@ -104,7 +104,8 @@ def test_saved_model_predict_throughput(benchmark, pneumonia_small: Dataset, pne
     })
     print(f"\n{name}: load {load_s:.3f} s; loaded {BATCH / loaded_s:.0f} img/s, in memory "
           f"{BATCH / in_memory_s:.0f} img/s, ratio {ratio:.2f}")
-    # same probabilities as in memory: checked where CI runs it (tests/test_perf_correctness.py, cnn in
-    # tests/test_deep*.py); here only a guard that the timed call is the right one
+    # same probabilities as in memory: checked where CI runs it (tests/test_perf_correctness.py; cnn:
+    # tests/test_persist.py::test_reloaded_cnn_reproduces_probabilities); here only a guard that the
+    # timed call is the right one
     assert proba.shape == (BATCH, 2) and np.abs(proba - expected).max() <= 1e-3
     assert ratio >= MIN_RATIO, f"{name}: the loaded model predicts at {ratio:.2f}x the in-memory throughput"
