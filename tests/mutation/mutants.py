@@ -15,6 +15,7 @@ to pin it down. For every target this script
     python tests/mutation/mutants.py escape stats    # some targets (names below)
     python tests/mutation/mutants.py --list          # the targets
     python tests/mutation/mutants.py --survivors escape   # also print every survivor's diff
+    python tests/mutation/mutants.py --report-only   # the table from the sessions so far (nothing run)
 
 Sessions are kept under ``--work`` (default ``$TMPDIR/medbench-mutants``) so an interrupted run resumes;
 delete a target's folder there to start it again after editing code or tests.
@@ -154,7 +155,7 @@ def tally(session: Path) -> dict:
     return out
 
 
-def run_target(t: Target, work: Path, python: str, cosmic: list[str]) -> dict:
+def run_target(t: Target, work: Path, python: str, cosmic: list[str], execute: bool = True) -> dict:
     tree = work / t.name / "tree"
     session = work / t.name / "session.sqlite"
     if not tree.is_dir():
@@ -172,6 +173,11 @@ def run_target(t: Target, work: Path, python: str, cosmic: list[str]) -> dict:
                       f"test-command = {json.dumps(test_cmd)}\n"
                       "[cosmic-ray.distributor]\nname = \"local\"\n")
     start = time.monotonic()
+    if not execute:
+        res = tally(session) if session.exists() else {"killed": 0, "survived": 0, "incompetent": 0, "skipped": 0,
+                                                       "pending": -1, "survivors": []}
+        res["seconds"] = 0.0
+        return res
     if not session.exists():
         subprocess.run([*cosmic, "init", str(config), str(session)], cwd=tree, env=env, check=True)
         if t.functions:
@@ -193,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--python", default=sys.executable, help="the Python that runs the tests")
     p.add_argument("--list", action="store_true")
     p.add_argument("--survivors", action="store_true", help="print each survivor's diff")
+    p.add_argument("--report-only", action="store_true", help="tally the sessions in --work, run nothing")
     p.add_argument("--fail-under", type=float, default=None, help="exit 1 when a module's kill rate is lower (%%)")
     args = p.parse_args(argv)
     known = {t.name: t for t in TARGETS}
@@ -208,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     cosmic = [sys.executable, "-m", "cosmic_ray.cli"]
     rows = []
     for t in chosen:
-        res = run_target(t, args.work.resolve(), args.python, cosmic)
+        res = run_target(t, args.work.resolve(), args.python, cosmic, execute=not args.report_only)
         done = res["killed"] + res["survived"] + res["incompetent"]
         rate = 100.0 * (res["killed"] + res["incompetent"]) / done if done else float("nan")
         rows.append((t, res, rate))
