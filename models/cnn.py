@@ -184,7 +184,7 @@ class KerasCNNClassifier(kb.KerasClassifierBase):
             "max_epochs": int(self.epochs), "patience": int(self.patience),
             "early_stopping": "val_auc (best epoch restored)" if val is not None else None,
             "epochs_run": run["epochs_run"], "best_epoch": run["best_epoch"], "history": run["history"],
-            "training": run["training"],
+            "training": {**run["training"], "stage": "end to end"},
             "train_time_s": round(run["fit_time_s"], 3), "fit_total_s": round(time.perf_counter() - t0, 3),
         }
         return self

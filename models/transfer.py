@@ -449,7 +449,8 @@ class KerasTransferClassifier(kb.KerasClassifierBase):
             "early_stopping": "val_auc (best epoch restored)" if val is not None else None,
             "epochs_run": head["epochs_run"], "best_epoch": head["best_epoch"], "history": head["history"],
             "head_fit_time_s": round(head["fit_time_s"], 3), **kb.count_params(self.head_),
-            "training": (finetune or head)["training"],
+            "training": {**(finetune or head)["training"],
+                         "stage": "end to end (fine-tune)" if finetune else "dense head on cached embeddings"},
             "backbone_params": int(self.backbone_.count_params()),
         }
         if finetune is not None:
@@ -542,7 +543,7 @@ class KerasTransferClassifier(kb.KerasClassifierBase):
             "patience": FINETUNE_PATIENCE,
             "early_stopping": "val_auc (best epoch restored)" if val is not None else None,
             "epochs_run": run["epochs_run"], "best_epoch": run["best_epoch"], "history": run["history"],
-            "training": run["training"], "train_time_s": round(run["fit_time_s"], 3),
+            "training": {**run["training"], "stage": "end to end"}, "train_time_s": round(run["fit_time_s"], 3),
             **kb.count_params(self.model_), "backbone_params": int(self.backbone_.count_params()),
             "fit_total_s": round(time.perf_counter() - t_start, 3),
         }

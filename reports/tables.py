@@ -182,7 +182,7 @@ RUNTIME_COLUMNS = (("latency_ms_per_image", 2), ("throughput_img_per_s", 0), ("s
 
 def training_cells(jobs: list[dict[str, Any]]) -> list[str]:
     """A deep pipeline's training throughput (images/s, mean over seeds of each job's median epoch after
-    the first) and how its train step ran (``compiled (jax)`` / ``eager (jax)``), from the jobs'
+    the first; for a frozen backbone, the dense head's embeddings/s, so marked) and how its train step ran (``compiled (jax)`` / ``eager (jax)``), from the jobs'
     ``model_info.training``; ``–`` for pipelines that record none (the classical ones)."""
     infos = [(j.get("model_info") or {}).get("training") for j in jobs]
     infos = [t for t in infos if isinstance(t, dict)]
@@ -190,6 +190,8 @@ def training_cells(jobs: list[dict[str, Any]]) -> list[str]:
         return ["–", "–"]
     rates = [t["images_per_s"] for t in infos if _finite(t.get("images_per_s"))]
     rate = fmt(sum(rates) / len(rates), 0) if rates else "–"
+    if rates and all(str(t.get("stage", "")).startswith("dense head") for t in infos):
+        rate += " (head, embeddings/s)"  # frozen backbone: the images went through it once, untimed here
     states = dict.fromkeys(f"{'compiled' if t.get('compiled') else 'eager'} ({t.get('backend', '?')})" for t in infos)
     return [rate, ", ".join(states)]
 

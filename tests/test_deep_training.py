@@ -160,11 +160,11 @@ def test_precision_follows_the_device(value, device, cc, expected):
 
 # -- resnet50 strategy=full ---------------------------------------------------------------------------
 
-@pytest.mark.slow  # TensorFlow builds the whole ResNet50 training graph: ~45 s on 2 cores
+@pytest.mark.slow  # TensorFlow builds the whole ResNet50 training graph: ~45 s on 2 cores (XLA: more)
 def test_resnet50_full_trains_every_layer_from_random_init(small):
     tiny = {s: (x[:32], y[:32]) for s, (x, y) in small.items()}
     est = fit(estimator("resnet50", weights="random", image_size=32, strategy="full", finetune_epochs=2,
-                        batch_size=16, deterministic=False), tiny)
+                        batch_size=16), tiny)
     info = est.report_info_
     assert est.variant_ == "random init" and info["transfer_learning"] is False
     assert "RANDOM-INIT" in info["strategy"] and info["strategy"].startswith("full")
@@ -172,7 +172,9 @@ def test_resnet50_full_trains_every_layer_from_random_init(small):
     assert info["trainable_params"] > 0.99 * (info["params"] - 60_000)  # all but batch-norm statistics
     assert info["early_stopping"].startswith("val_auc") and "warm-up" in info["optimizer"]
     assert info["augmentation"] == AUGMENTATION and est.extractor_ is None
-    assert_compiled(info)
+    assert info["training"]["compiled"] is True and info["training"]["stage"] == "end to end"
+    if backend() == "jax":  # TensorFlow with op determinism (the default): a tf.function graph, no XLA
+        assert info["training"]["jit_compile"] is True
     assert_no_augmentation(est.model_)
     proba = est.predict_proba(tiny["test"][0])
     assert proba.shape == (32, 2) and np.allclose(proba.sum(1), 1)
@@ -234,7 +236,8 @@ def test_gpu_profile_tiny_runs_on_cpu(small_npz, tmp_path):
     res = medbench.run(small_npz, profile="gpu", out=out, log=None, bootstrap_resamples=20, n_jobs=1,
                        options=["cnn.image_size=32", "cnn.epochs=1", "cnn.batch_size=32",
                                 "resnet50.image_size=32", "resnet50.finetune_epochs=1", "resnet50.batch_size=32",
-                                "resnet50.weights=random"])
+                                "resnet50.weights=random",
+                                "resnet50.deterministic=1"])  # on TensorFlow: no XLA build of ResNet50 here
     assert not res.failed
     jobs = _records(out)
     assert set(jobs) == {"cnn", "resnet50"}
