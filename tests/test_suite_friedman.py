@@ -72,3 +72,15 @@ def test_critical_difference_formula():
         assert suite_mod.nemenyi_q(k) == pytest.approx(q, rel=1e-9)
         assert suite_mod.critical_difference(k, n) == pytest.approx(q * math.sqrt(k * (k + 1) / (6 * n)), rel=1e-9)
     assert suite_mod.critical_difference(4, 10, alpha=0.1) < suite_mod.critical_difference(4, 10)
+
+
+def test_friedman_near_agreement_keeps_a_finite_f():
+    """Nine datasets rank the pipelines alike, the tenth ties two of them: N (k-1) - chi2 = 0.46 (below 1),
+    so F is large but finite - only a complete agreement makes it infinite."""
+    scores = np.tile([0.9, 0.8, 0.7], (10, 1))
+    scores[0] = [0.9, 0.8, 0.8]
+    chi2, f = _friedman_reference(scores)
+    assert 0.4 < 10 * 2 - chi2 < 0.5 and f is not None
+    got = suite_mod.friedman(scores)
+    assert got["chi2"] == pytest.approx(chi2, rel=1e-9) and got["F"] == pytest.approx(f, rel=1e-9)
+    assert got["p"] == pytest.approx(sps.f.sf(f, 2, 18), rel=1e-6) and got["p"] > 0
