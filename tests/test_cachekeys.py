@@ -94,3 +94,23 @@ def test_explain_names_what_changed():
     assert cachekeys.explain({"kind": "k"}, {"kind": "k", "params": {"a": 1}}) == "parameters changed (a)"
     assert cachekeys.explain({"kind": "k", "libraries": {"a": "1"}}, {"kind": "k"}) == (
         "libraries changed (a 1->None)")
+
+
+def test_file_sha256_with_the_module_chunk_size(tmp_path):
+    data = b"x" * 3_000_001  # three chunks and a byte at the real chunk size (1 MiB)
+    (tmp_path / "big").write_bytes(data)
+    assert cachekeys.file_sha256(tmp_path / "big") == hashlib.sha256(data).hexdigest()
+
+
+def test_key_inputs_takes_its_parts_by_keyword_only():
+    with pytest.raises(TypeError):
+        cachekeys.key_inputs("k", ["medbench.core"], ["numpy"])  # code and libs must be named
+
+
+def test_explain_compares_values_not_identities():
+    """Equal values that are different objects (as after reading JSON) are not reported as changes."""
+    same_version, same_param = "".join(["2.", "1"]), [1, 2]
+    stored = {"kind": "k", "libraries": {"numpy": same_version, "x": "1"}, "params": {"a": same_param, "b": 1}}
+    current = {"kind": "k", "libraries": {"numpy": "".join(["2", ".1"]), "x": "2"},
+               "params": {"a": list(same_param), "b": 2}}
+    assert cachekeys.explain(stored, current) == "libraries changed (x 1->2); parameters changed (b)"
