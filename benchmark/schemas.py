@@ -73,6 +73,11 @@ MODEL_INFO = {
         "best_epoch": {"type": ["integer", "null"], "minimum": 0},
         "finetune": {"type": ["object", "null"],
                      "properties": {"history": HISTORY, "best_epoch": {"type": ["integer", "null"], "minimum": 0}}},
+        "training": {"type": ["object", "null"], "properties": {
+            "images_per_s": {"type": ["number", "null"], "minimum": 0, "finite": True},
+            "epoch_images_per_s": {"type": "array", "items": {"type": "number", "minimum": 0, "finite": True}},
+            "compiled": {"type": "boolean"}, "jit_compile": {"type": "boolean"},
+            "backend": OPT_TEXT, "mode": OPT_TEXT, "stage": OPT_TEXT}},
     },
 }
 
