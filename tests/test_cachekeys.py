@@ -3,6 +3,7 @@ digests, the canonical JSON, key inputs, the key itself and the one-line explana
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.metadata
 import json
@@ -86,6 +87,7 @@ def test_explain_names_what_changed():
             "params": {"a": 1, "b": 2}}
     assert cachekeys.explain(None, base) == "no entry"
     assert cachekeys.explain(base, dict(base)) == "same inputs"
+    assert cachekeys.explain(base, copy.deepcopy(base)) == "same inputs"  # equal, not the same objects
     changed = {"kind": "j", "code": {"modules": ["m", "n"], "sha256": "2"}, "libraries": {"numpy": "3", "y": "1"},
                "params": {"a": 1, "b": 3, "c": 0}}
     assert cachekeys.explain(base, changed) == (
