@@ -23,12 +23,12 @@ from tqdm.auto import tqdm
 from medbench import baseline, engine, profiles, regression, runner
 from medbench import results as results_mod
 from medbench import tolerances as tolerances_mod
+from medbench.config import DatasetSpec, RunConfig, parse_options
 from medbench.core import outdir, quiet
 from medbench.core.errors import Interrupted, MedbenchError
 from medbench.core.version import __version__
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
-from medbench.datasets.images import check_image_size
 from medbench.metrics import HEADLINE
 from medbench.models import persist, registry
 from medbench.profiling import environment
@@ -36,9 +36,10 @@ from medbench.reports import model_card
 from medbench.reports.build import write_report
 from medbench.reports.figures import SAMPLES, save_samples
 from medbench.runner import Job
-from medbench.splits import Split, check_seed, load_manifest, make_split, save_manifest
+from medbench.splits import Split, load_manifest, make_split, save_manifest
 
-__all__ = ["Results", "compare", "load_results", "report", "run", "parse_options"]
+__all__ = ["Results", "RunConfig", "DatasetSpec", "compare", "load_results", "report", "run", "run_config",
+           "parse_options"]
 
 
 @dataclass
@@ -83,37 +84,6 @@ def _refuse_unused_options(user: dict[str, dict[str, Any]], specs: list[registry
                             f"drop the option")
 
 
-def parse_options(items: Iterable[str]) -> dict[str, dict[str, str]]:
-    """``["hog-svm.C=5", "cnn.epochs=3"]`` -> ``{"hog-svm": {"C": "5"}, "cnn": {"epochs": "3"}}``."""
-    out: dict[str, dict[str, str]] = {}
-    for item in items:
-        key, eq, value = item.partition("=")
-        pipe, dot, name = key.partition(".")
-        if not eq or not dot or not pipe or not name:
-            raise MedbenchError(f"--option {item!r} is not PIPELINE.KEY=VALUE (e.g. resnet50.weights=random)")
-        out.setdefault(pipe, {})[name] = value
-    return out
-
-
-def _check_ranges(*, seeds: Sequence[int], split_seed: int, image_size: int | None, n_jobs: int,
-                  val_fraction: float, test_fraction: float, bootstrap_resamples: int) -> None:
-    dupes = sorted({s for s in seeds if list(seeds).count(s) > 1})
-    if dupes:
-        raise MedbenchError(f"--seeds lists {dupes[0]} more than once; give each seed once (e.g. --seeds 0 1 2)")
-    if any(s < 0 for s in seeds):
-        raise MedbenchError(f"--seeds {min(seeds)}: seeds must be non-negative integers")
-    check_seed(split_seed)  # the checks load_dataset / make_split make, done before any data is read
-    if image_size is not None:
-        check_image_size(image_size)
-    if n_jobs == 0 or n_jobs < -1:
-        raise MedbenchError(f"--n-jobs {n_jobs} must be a positive number of workers or -1 (all cores)")
-    for frac, name in ((val_fraction, "--val-fraction"), (test_fraction, "--test-fraction")):
-        if not 0 < frac < 0.5:
-            raise MedbenchError(f"{name} {frac} must be between 0 and 0.5")
-    if bootstrap_resamples < 1:
-        raise MedbenchError(f"--bootstrap-resamples {bootstrap_resamples} must be at least 1 (default 1000)")
-
-
 def _job_line(rec: dict[str, Any]) -> str:
     head = f"{rec.get('name', rec['pipeline'])} seed {rec['seed']}"
     if rec["status"] != "ok":
@@ -143,72 +113,58 @@ class _Plan:
     config: dict[str, Any] = field(default_factory=dict)
 
 
-def run(dataset: str = "pneumoniamnist", pipelines: Sequence[str] = ("all",), seeds: Sequence[int] = (0,),
-        options: dict[str, dict[str, Any]] | Iterable[str] | None = None, out: str | Path | None = None, *,
-        task: str | None = None, image_size: int | None = None, allow_missing: bool = False,
-        split_seed: int = 0, split_manifest: str | Path | None = None, val_fraction: float = 0.1,
-        test_fraction: float = 0.2, resplit_per_seed: bool = False, bootstrap_resamples: int = 1000,
-        bootstrap_seed: int = 0, n_jobs: int = -1, fresh: bool = False, profile: str | None = None,
-        command: str | None = None, log: Callable[[str], None] | None = _stderr,
-        capture_native_logs: bool = True, scheduler: str | None = "local", gpu_resource: str | None = None,
-        max_image_pixels: int | None = None, save_models: bool = False, channels: str = "auto") -> Results:
+def run(dataset: str | DatasetSpec | None = None, pipelines: Sequence[str] | None = None,
+        seeds: Sequence[int] | None = None, options: dict[str, dict[str, Any]] | Iterable[str] | None = None,
+        out: str | Path | None = None, *, config: RunConfig | None = None, command: str | None = None,
+        log: Callable[[str], None] | None = _stderr, capture_native_logs: bool = True, **settings: Any) -> Results:
     """Run ``pipelines`` x ``seeds`` on one split of ``dataset``; write results, report and figures to ``out``.
 
-    ``options`` maps pipeline -> ``{param: value}`` (or is a list of ``"PIPELINE.KEY=VALUE"`` strings); every
-    option must name a parameter of its pipeline (see ``medbench pipelines``). Finished jobs in ``out`` are
-    reused when their key and body check (``fresh=True`` ignores them). ``log`` receives one line per job
-    (``None``: silent). Library noise (TensorFlow's C++ log lines) goes to ``out/medbench.log``.
-    ``scheduler`` is ``local``, ``processes:N`` or ``tcp://HOST:PORT`` (Dask; see :mod:`medbench.engine`);
-    ``gpu_resource`` (e.g. ``"GPU=1"``) is the Dask worker resource deep jobs ask for. ``save_models`` saves
-    every fitted pipeline to ``out/models/<pipeline>__seed<N>/`` with a MODEL_CARD.md (no pickle; see
-    :func:`medbench.load_model`). ``channels`` is ``auto`` (keep colour where the source has it), ``gray`` or
-    ``rgb``.
-    Returns the :class:`Results`; failed pipelines are in ``Results.failed``.
+    What to run is a :class:`~medbench.config.RunConfig`: pass ``config=RunConfig(...)``, or its fields as
+    keyword arguments (``run("folder:data/x", pipelines=["hog-svm"], image_size=64)``; given with ``config``
+    they replace its fields). ``options`` maps pipeline -> ``{param: value}`` (or is a list of
+    ``"PIPELINE.KEY=VALUE"`` strings); every option must name a parameter of its pipeline (see ``medbench
+    pipelines``). Finished jobs in ``out`` are reused when their key and body check (``fresh=True`` ignores
+    them). ``scheduler`` is ``local``, ``processes:N`` or ``tcp://HOST:PORT`` (Dask; see
+    :mod:`medbench.engine`); ``gpu_resource`` (e.g. ``"GPU=1"``) is the Dask worker resource deep jobs ask
+    for. ``save_models`` saves every fitted pipeline to ``out/models/<pipeline>__seed<N>/`` with a
+    MODEL_CARD.md (no pickle; see :func:`medbench.load_model`). ``channels`` is ``auto`` (keep colour where
+    the source has it), ``gray`` or ``rgb``.
+
+    ``log`` receives one line per job (``None``: silent). Library noise (TensorFlow's C++ log lines) goes to
+    ``out/medbench.log``. Returns the :class:`Results`; failed pipelines are in ``Results.failed``.
     """
-    seeds = list(seeds)
-    _check_ranges(seeds=seeds, split_seed=split_seed, image_size=image_size, n_jobs=n_jobs,
-                  val_fraction=val_fraction, test_fraction=test_fraction, bootstrap_resamples=bootstrap_resamples)
-    if resplit_per_seed and split_manifest:
-        raise MedbenchError("--resplit-per-seed carves a split per seed; it cannot be combined with --split-manifest")
-    option_items = list(options) if options is not None and not isinstance(options, dict) else []
-    opts = parse_options(option_items) if option_items else {k: dict(v) for k, v in (options or {}).items()}
-    user_opts = {k: dict(v) for k, v in opts.items()}
-    pipelines = list(pipelines)
-    if profile:
-        prof = profiles.get(profile)
+    given = {k: v for k, v in (("dataset", dataset), ("pipelines", pipelines), ("seeds", seeds),
+                               ("options", options), ("out", out)) if v is not None}
+    cfg = config.replace(**given, **settings) if config is not None else RunConfig(**given, **settings)
+    return run_config(cfg, command=command, log=log, capture_native_logs=capture_native_logs)
+
+
+def run_config(cfg: RunConfig, *, command: str | None = None, log: Callable[[str], None] | None = _stderr,
+               capture_native_logs: bool = True, client: Any = None) -> Results:
+    """:func:`run` for a built :class:`RunConfig` (``client``: a Dask client to reuse, e.g. a suite's)."""
+    opts = {k: dict(v) for k, v in cfg.user_options.items()}
+    pipelines = list(cfg.pipelines)
+    if cfg.profile:
+        prof = profiles.get(cfg.profile)
         if pipelines == ["all"]:
             pipelines = list(prof.pipelines)
         for pipe, kv in parse_options(prof.options).items():
             opts[pipe] = {**kv, **opts.get(pipe, {})}  # the user's options win over the profile's
-    engine.parse(scheduler)  # a bad --scheduler is an error before any work
-    deep_resources = engine.parse_resource(gpu_resource)
-    outdir.check_given(out)
+    outdir.check_given(cfg.out)
     specs = registry.resolve(pipelines)
     registry.validate_options(specs, opts)  # every option known and valid before any data is read
-    _refuse_unused_options(user_opts, specs)
-    ds = load_dataset(dataset, task=task, image_size=image_size, allow_missing=allow_missing,
-                      n_jobs=None if n_jobs == -1 else n_jobs, max_image_pixels=max_image_pixels, channels=channels)
-    out_dir = outdir.prepare(Path(out) if out else Path("results") / ds.name)
+    _refuse_unused_options(cfg.user_options, specs)
+    ds = load_dataset(cfg.dataset_spec, n_jobs=None if cfg.n_jobs == -1 else cfg.n_jobs)
+    out_dir = outdir.prepare(Path(cfg.out) if cfg.out else Path("results") / ds.name)
     with outdir.lock(out_dir), quiet.native_output_to(out_dir / "medbench.log", enabled=capture_native_logs):
-        plan = _plan(ds, out_dir, specs, opts, seeds, split_seed=split_seed, split_manifest=split_manifest,
-                     val_fraction=val_fraction, test_fraction=test_fraction, resplit_per_seed=resplit_per_seed,
-                     log=log)
-        plan.config = {
-            "dataset": dataset, "task": task, "image_size": image_size, "allow_missing": allow_missing,
-            "pipelines": [p.name for p in specs], "seeds": seeds, "split_seed": split_seed,
-            "split_manifest": str(split_manifest) if split_manifest else None, "val_fraction": val_fraction,
-            "test_fraction": test_fraction, "options": opts, "n_jobs": n_jobs, "profile": profile,
-            "resplit_per_seed": resplit_per_seed, "bootstrap_resamples": bootstrap_resamples,
-            "bootstrap_seed": bootstrap_seed, "scheduler": scheduler or "local", "max_image_pixels": max_image_pixels,
-            "save_models": save_models, "channels": channels,
-        }
-        res = _run_jobs(plan, seeds, n_jobs=n_jobs, fresh=fresh, command=command or _command(dataset), log=log,
-                        scheduler=scheduler, deep_resources=deep_resources, save_models=save_models)
+        plan = _plan(ds, out_dir, specs, opts, cfg, log=log)
+        plan.config = cfg.record([p.name for p in specs], opts)
+        res = _run_jobs(plan, cfg, command=command or _command(cfg.dataset_text), log=log, client=client)
         # CIs and paired tests once, at the end (`medbench report` reuses them: same report, byte for byte).
-        data = results_mod.add_statistics(res, n_resamples=bootstrap_resamples, seed=bootstrap_seed)
+        data = results_mod.add_statistics(res, n_resamples=cfg.bootstrap_resamples, seed=cfg.bootstrap_seed)
         outdir.guarded_write(lambda: results_mod.write(data, out_dir), out_dir)
         outdir.guarded_write(lambda: write_report(data, out_dir), out_dir)
-        if save_models:
+        if cfg.save_models:
             _write_model_cards(data, out_dir, log)
     return Results(data, out_dir)
 
@@ -242,13 +198,13 @@ def _command(dataset: str) -> str:
     return f"medbench.run({dataset!r})"
 
 
-def _plan(ds: Dataset, out: Path, specs, opts, seeds, *, split_seed, split_manifest, val_fraction, test_fraction,
-          resplit_per_seed, log) -> _Plan:
-    if split_manifest:
-        split = load_manifest(ds, Path(split_manifest))
+def _plan(ds: Dataset, out: Path, specs, opts, cfg: RunConfig, *, log) -> _Plan:
+    seeds = list(cfg.seeds)
+    if cfg.split_manifest:
+        split = load_manifest(ds, Path(cfg.split_manifest))
     else:
-        split = make_split(ds, seed=seeds[0] if resplit_per_seed else split_seed,
-                           val_fraction=val_fraction, test_fraction=test_fraction)
+        split = make_split(ds, seed=seeds[0] if cfg.resplit_per_seed else cfg.split_seed,
+                           val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction)
     manifest = split.manifest(ds)
     outdir.guarded_write(lambda: save_manifest(ds, split, out / "split.json"), out)
     _save_samples(ds, split, out, log)
@@ -259,17 +215,18 @@ def _plan(ds: Dataset, out: Path, specs, opts, seeds, *, split_seed, split_manif
     split_info = {k: manifest[k] for k in ("fingerprint", "method", "seed", "notes", "counts")}
     split_info["manifest"] = "split.json"
     seed_splits = {seed: (split, manifest["fingerprint"]) for seed in seeds}
-    if resplit_per_seed:
-        seed_splits = _resplit(ds, seeds, out, split_info, val_fraction, test_fraction, log)
+    if cfg.resplit_per_seed:
+        seed_splits = _resplit(ds, seeds, out, split_info, cfg.val_fraction, cfg.test_fraction, log)
     return _Plan(ds, out, specs, opts, seed_splits, split_info)
 
 
-def _run_jobs(plan: _Plan, seeds: list[int], *, n_jobs: int, fresh: bool, command: str, log,
-              scheduler: str | None, deep_resources: dict[str, float], save_models: bool) -> dict[str, Any]:
+def _run_jobs(plan: _Plan, cfg: RunConfig, *, command: str, log, client: Any = None) -> dict[str, Any]:
+    seeds, n_jobs = list(cfg.seeds), cfg.n_jobs
     env = environment()
     jobs = [Job(p.name, seed, plan.options.get(p.name, {})) for p in plan.specs for seed in seeds]
     planned = [runner.plan_job(plan.ds, plan.seed_splits[j.seed][0], j, plan.out, n_jobs,
-                               plan.seed_splits[j.seed][1], reuse=not fresh, save_models=save_models) for j in jobs]
+                               plan.seed_splits[j.seed][1], reuse=not cfg.fresh, save_models=cfg.save_models)
+               for j in jobs]
     records: dict[str, dict[str, Any]] = {}
     state: dict[str, Any] = {"res": {}}
 
@@ -285,9 +242,7 @@ def _run_jobs(plan: _Plan, seeds: list[int], *, n_jobs: int, fresh: bool, comman
         # after every job: an interrupted run keeps a readable partial result
         outdir.guarded_write(lambda: results_mod.write(state["res"], plan.out), plan.out)
 
-    ref = engine.DatasetRef(plan.ds.spec, plan.config.get("task"), plan.config.get("image_size"),
-                            bool(plan.config.get("allow_missing")), plan.ds.fingerprint,
-                            plan.config.get("max_image_pixels"), plan.config.get("channels", "auto"))
+    ref = engine.DatasetRef(cfg.dataset_spec, plan.ds.fingerprint)
     with tqdm(total=len(jobs), desc="pipelines", unit="job", disable=None if log else True, file=sys.stderr) as bar:
         for p in planned:
             if p.cached is not None:
@@ -297,7 +252,7 @@ def _run_jobs(plan: _Plan, seeds: list[int], *, n_jobs: int, fresh: bool, comman
             engine.run(todo, plan.ds, ref,
                        lambda p, rec: record_done(p, outdir.guarded_write(lambda: runner.finish(rec, p, plan.out),
                                                                           plan.out)),
-                       scheduler=scheduler, n_jobs=n_jobs, deep_resources=deep_resources)
+                       scheduler=cfg.scheduler, n_jobs=n_jobs, deep_resources=cfg.deep_resources, client=client)
         except KeyboardInterrupt:
             raise Interrupted([j.job_id for j in jobs if j.job_id not in records]) from None
     return state["res"]

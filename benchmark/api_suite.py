@@ -20,16 +20,17 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from medbench import api, schemas
+from medbench import api, engine, schemas
 from medbench import results as results_mod
 from medbench import suite as suite_mod
+from medbench.config import RunConfig
 from medbench.core import outdir
 from medbench.core.atomic import read_json, write_json
 from medbench.core.errors import MedbenchError
 from medbench.models import registry
 from medbench.reports.suite import write_suite_report
 
-__all__ = ["SUITE_JSON", "is_suite_dir", "report_suite", "run_suite"]
+__all__ = ["SUITE_JSON", "dataset_config", "is_suite_dir", "report_suite", "run_suite"]
 
 SUITE_JSON = "suite.json"
 
@@ -48,37 +49,50 @@ def _check_pipelines(suite: suite_mod.Suite) -> None:
             raise schemas.fail(suite.file, ["datasets", i], f"{ds.name}: {exc}") from None
 
 
-def run_suite(suite_file: str | Path, out: str | Path | None = None, *, fresh: bool = False,
-              log: Callable[[str], None] | None = _stderr, scheduler: str | None = "local",
-              gpu_resource: str | None = None) -> dict[str, Any]:
+def dataset_config(suite: suite_mod.Suite, ds: suite_mod.SuiteDataset, out: Path, **overrides: Any) -> RunConfig:
+    """The :class:`RunConfig` of one dataset of ``suite`` (``overrides``: RunConfig fields set for every dataset,
+    e.g. ``pipelines``, ``seeds``, ``n_jobs``, ``scheduler`` from the command line)."""
+    return RunConfig(dataset=ds.dataset, pipelines=ds.pipelines, seeds=ds.seeds, options=ds.options, out=out,
+                     task=ds.task, image_size=ds.image_size, allow_missing=ds.allow_missing,
+                     split_seed=ds.split_seed, channels=ds.channels,
+                     bootstrap_resamples=suite.bootstrap_resamples).replace(**overrides)
+
+
+def run_suite(suite_file: str | Path, out: str | Path | None = None, *, log: Callable[[str], None] | None = _stderr,
+              **overrides: Any) -> dict[str, Any]:
     """Run every dataset of ``suite_file`` into ``out/<dataset name>/`` (default out:
     ``results/<suite name>``), then write ``suite.json`` and the suite report (suite.md, suite.html,
     figures/cd.png); returns the suite.json document.
 
+    ``overrides`` are :class:`~medbench.config.RunConfig` fields that replace the suite file's for every
+    dataset (``pipelines``, ``seeds``, ``fresh``, ``n_jobs``, ``bootstrap_seed``, ``save_models``, ...).
     Finished jobs are reused (``fresh=True`` runs everything again). A dataset that cannot be run
     (e.g. its files are missing) is recorded as failed and the others go on; its error is in
-    ``doc["datasets"]`` and the report. ``scheduler`` / ``gpu_resource`` send each dataset's jobs to
-    Dask workers as in :func:`medbench.api.run`.
+    ``doc["datasets"]`` and the report. ``scheduler`` / ``gpu_resource`` send the jobs to Dask workers as
+    in :func:`medbench.api.run`: one Dask client (and, for ``processes:N``, one cluster) serves every dataset.
     """
+    overrides = {k: v for k, v in overrides.items() if v is not None}
     suite = suite_mod.load(suite_file)
+    for key in ("pipelines", "seeds"):  # the command line's --pipelines / --seeds replace the file's
+        if key in overrides:
+            for ds in suite.datasets:
+                setattr(ds, key, list(overrides[key]))
     suite_mod.check_paths(suite)
     _check_pipelines(suite)
     outdir.check_given(out)
     out_dir = outdir.prepare(Path(out) if out else Path("results") / suite.name)
+    RunConfig(**{k: v for k, v in overrides.items() if k not in ("pipelines", "seeds")})  # bad values: before work
     statuses: list[dict[str, Any]] = []
     runs: list[tuple[str, dict[str, Any]]] = []
     failed: dict[str, str] = {}
-    with outdir.lock(out_dir):
+    with outdir.lock(out_dir), engine.client_for(overrides.get("scheduler")) as client:
         for i, ds in enumerate(suite.datasets, 1):
             if log:
                 log(f"medbench suite {suite.name}: dataset {i}/{len(suite.datasets)}: {ds.name} ({ds.dataset})")
             try:
-                res = api.run(ds.dataset, pipelines=ds.pipelines, seeds=ds.seeds, options=ds.options,
-                              out=out_dir / ds.name, task=ds.task, image_size=ds.image_size,
-                              allow_missing=ds.allow_missing, split_seed=ds.split_seed,
-                              bootstrap_resamples=suite.bootstrap_resamples, fresh=fresh, log=log,
-                              scheduler=scheduler, gpu_resource=gpu_resource, channels=ds.channels,
-                              command=f"medbench suite {suite.file} (dataset {ds.name})")
+                cfg = dataset_config(suite, ds, out_dir / ds.name, **overrides)
+                res = api.run_config(cfg, log=log, client=client,
+                                     command=f"medbench suite {suite.file} (dataset {ds.name})")
             except MedbenchError as exc:
                 failed[ds.name] = str(exc)
                 statuses.append({"name": ds.name, "status": "error", "results": f"{ds.name}/results.json",

@@ -21,6 +21,7 @@ from medbench.commands import predict as predict_cmd
 from medbench.commands import profiles as profiles_cmd
 from medbench.commands import suite as suite_cmd
 from medbench.commands.common import add_scheduler_options
+from medbench.config import RunConfig
 from medbench.core import settings
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
@@ -62,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a MedMNIST name (pneumoniamnist, bloodmnist, ...) | folder:PATH | coronahack:PATH | "
                           "npz:PATH (see `medbench datasets`)")
     run.add_argument("--task", help="labelling for datasets with several (coronahack: pneumonia, etiology)")
-    run.add_argument("--image-size", type=int, default=None,
-                     help="side length path datasets are decoded to (default 224)")
+    run.add_argument("--image-size", type=int, default=argparse.SUPPRESS,
+                     help="side length path datasets are decoded to (default: 224)")
     run.add_argument("--allow-missing", action="store_true",
                      help="go on without missing or unreadable image files (they are still counted and reported)")
     run.add_argument("--pipelines", nargs="+", default=["all"], metavar="NAME",
@@ -90,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--n-jobs", type=int, default=-1,
                      help="workers for image decoding and feature extraction (-1: all cores)")
     run.add_argument("--fresh", action="store_true", help="ignore finished jobs in OUT and run everything again")
-    run.add_argument("--max-image-pixels", type=int, default=None, metavar="N",
+    run.add_argument("--max-image-pixels", type=int, default=argparse.SUPPRESS, metavar="N",
                      help="refuse (per file) images with more pixels than this (default: Pillow's 89,478,485); "
                           "a guard against decompression bombs")
     run.add_argument("--channels", choices=("auto", "gray", "rgb"), default="auto",
@@ -163,15 +164,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    res = api.run(
-        args.dataset, pipelines=args.pipelines, seeds=args.seeds, options=args.option, out=args.out,
-        task=args.task, image_size=args.image_size, allow_missing=args.allow_missing, split_seed=args.split_seed,
-        split_manifest=args.split_manifest, val_fraction=args.val_fraction, test_fraction=args.test_fraction,
-        resplit_per_seed=args.resplit_per_seed, bootstrap_resamples=args.bootstrap_resamples,
-        bootstrap_seed=args.bootstrap_seed, n_jobs=args.n_jobs, fresh=args.fresh,
-        profile=getattr(args, "profile", None), command=api.command_line(getattr(args, "_argv", sys.argv[1:])),
-        scheduler=args.scheduler, gpu_resource=args.gpu_resource, max_image_pixels=args.max_image_pixels,
-        save_models=args.save_models, channels=args.channels)
+    cfg = RunConfig.from_args(args)  # every `run` option is a RunConfig field of the same name
+    res = api.run(config=cfg, command=api.command_line(getattr(args, "_argv", sys.argv[1:])))
     print(tabulate(*reversed(leaderboard(res.data)), tablefmt="simple", disable_numparse=True))
     print(f"\nreport: {res.path / 'report.md'}", file=sys.stderr)
     for r in res.failed:

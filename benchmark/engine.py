@@ -25,29 +25,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from medbench import runner
+from medbench.config import Scheduler, parse_resource
 from medbench.core.errors import MedbenchError
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
+from medbench.datasets.spec import DatasetSpec
 from medbench.splits import Split
+
+__all__ = ["DatasetRef", "Scheduler", "client_for", "parse", "parse_resource", "run", "sigint_flag"]
 
 Done = Callable[[runner.Planned, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
 class DatasetRef:
-    """Enough to load the same dataset on another machine, and to check that it is the same."""
+    """Enough to load the same dataset on another machine (its :class:`DatasetSpec`), and to check that it
+    is the same (the fingerprint)."""
 
-    spec: str
-    task: str | None
-    image_size: int | None
-    allow_missing: bool
+    spec: DatasetSpec
     fingerprint: str
-    max_image_pixels: int | None = None
-    channels: str = "auto"
 
     def load(self) -> Dataset:
-        ds = load_dataset(self.spec, task=self.task, image_size=self.image_size, allow_missing=self.allow_missing,
-                          n_jobs=1, max_image_pixels=self.max_image_pixels, channels=self.channels)
+        ds = load_dataset(self.spec, n_jobs=1)
         if ds.fingerprint != self.fingerprint:
             raise MedbenchError(f"this worker sees different data for {self.spec} (fingerprint "
                                 f"{ds.fingerprint[:12]}, the client's is {self.fingerprint[:12]}): give every worker "
@@ -65,40 +64,11 @@ def _execute_on_worker(ref: DatasetRef, split: Split, planned: runner.Planned, n
     return runner.execute(_worker_datasets[ref], split, planned, n_jobs)
 
 
-def parse(scheduler: str | None) -> tuple[str, str | int | None]:
-    """``local`` -> ("local", None); ``processes:N`` -> ("processes", N); ``tcp://H:P`` -> ("address", ...)."""
-    value = (scheduler or "local").strip()
-    if value == "local":
-        return "local", None
-    if value.startswith("processes:"):
-        n = value.split(":", 1)[1]
-        if not n.isdigit() or not 1 <= int(n) <= 256:
-            raise MedbenchError(f"--scheduler {value}: N must be a number of worker processes from 1 to 256")
-        return "processes", int(n)
-    if value.startswith(("tcp://", "tls://")) and len(value) > 6:
-        host, colon, port = value[6:].rpartition(":")
-        if not colon or not host or value.endswith("]") or (":" in host and not host.startswith("[")):
-            raise MedbenchError(f"--scheduler {value}: give the scheduler's port too, e.g. {value[:6]}"
-                                f"{value[6:].rstrip(':') or 'HOST'}:8786")
-        if not port.isdigit() or not 1 <= int(port) <= 65535:
-            raise MedbenchError(f"--scheduler {value}: port {port!r} must be a number from 1 to 65535 "
-                                f"(e.g. {value[:6]}{host}:8786)")
-        return "address", value
-    raise MedbenchError(f"--scheduler {value!r}: use local, processes:N or tcp://HOST:PORT")
-
-
-def parse_resource(text: str | None) -> dict[str, float]:
-    """``GPU=1`` -> ``{"GPU": 1.0}`` (the worker resource deep jobs ask for)."""
-    if not text:
-        return {}
-    name, eq, amount = text.partition("=")
-    try:
-        value = float(amount)
-    except ValueError:
-        value = -1.0
-    if not eq or not name.strip() or value <= 0:
-        raise MedbenchError(f"--gpu-resource {text!r}: use NAME=AMOUNT, e.g. GPU=1")
-    return {name.strip(): value}
+def parse(scheduler: str | Scheduler | None) -> tuple[str, str | int | None]:
+    """``local`` -> ("local", None); ``processes:N`` -> ("processes", N); ``tcp://H:P`` -> ("address", ...)
+    (:meth:`medbench.config.Scheduler.parse`)."""
+    parsed = Scheduler.parse(scheduler)
+    return parsed.kind, parsed.arg
 
 
 def _dask():
@@ -108,6 +78,13 @@ def _dask():
     except ImportError:
         raise MedbenchError("--scheduler other than local needs Dask distributed: pip install 'medbench[dask]'") from None
     return dask, distributed
+
+
+def client_for(scheduler: str | Scheduler | None) -> contextlib.AbstractContextManager[Any]:
+    """A Dask client for ``scheduler`` (``None`` for ``local``), closed (with its cluster) on exit: a suite
+    opens one and hands it to every dataset's run."""
+    parsed = Scheduler.parse(scheduler)
+    return contextlib.nullcontext(None) if parsed.kind == "local" else _client(parsed.kind, parsed.arg)
 
 
 @contextlib.contextmanager
@@ -161,8 +138,10 @@ def sigint_flag() -> Iterator[threading.Event]:
 
 
 def run(items: list[tuple[Split, runner.Planned]], ds: Dataset, ref: DatasetRef, done: Done, *,
-        scheduler: str | None = "local", n_jobs: int = -1, deep_resources: dict[str, float] | None = None) -> None:
-    """Execute every planned job and call ``done(planned, record)`` as each finishes (in completion order)."""
+        scheduler: str | Scheduler | None = "local", n_jobs: int = -1,
+        deep_resources: dict[str, float] | None = None, client: Any = None) -> None:
+    """Execute every planned job and call ``done(planned, record)`` as each finishes (in completion order).
+    ``client``: a Dask client to use (a suite's, shared by its datasets) instead of starting one."""
     kind, arg = parse(scheduler)
     if kind == "local":
         with sigint_flag() as hit:
@@ -174,7 +153,7 @@ def run(items: list[tuple[Split, runner.Planned]], ds: Dataset, ref: DatasetRef,
         return
     _, distributed = _dask()
     worker_jobs = 1 if n_jobs == -1 else n_jobs  # N workers x all cores each would oversubscribe
-    with _client(kind, arg) as client:
+    with contextlib.nullcontext(client) if client is not None else _client(kind, arg) as client:
         futures = {}
         for split, planned in items:
             resources = deep_resources if planned.family == "deep" and deep_resources else None

@@ -39,6 +39,8 @@ from medbench.datasets.dataset import SPLITS, Dataset
 
 MANIFEST_VERSION = 1
 MAX_SEED = 2**32 - 1
+#: Validation and test shares are each above 0 and below this.
+MAX_FRACTION = 0.5
 
 _ID_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1, "uniqueItems": True}
 _LABEL_LIST = {"type": "array", "items": {"type": "string"}}
@@ -135,19 +137,20 @@ def check_seed(seed: Any) -> int:
     return int(seed)
 
 
-def _check_fractions(val_fraction: Any, test_fraction: Any) -> None:
-    for name, value in (("validation", val_fraction), ("test", test_fraction)):
-        if isinstance(value, bool) or not isinstance(value, int | float | np.number) or not 0 < value < 1:
-            raise MedbenchError(f"{name} fraction {value!r} is not a number between 0 and 1")
-    if val_fraction + test_fraction >= 1:
-        raise MedbenchError(f"validation fraction {val_fraction} + test fraction {test_fraction} leave no "
-                            f"images for training; keep their sum below 1")
+def check_fractions(val_fraction: Any, test_fraction: Any) -> tuple[float, float]:
+    """The validation and test shares (``--val-fraction``, ``--test-fraction``), each a number above 0 and
+    below :data:`MAX_FRACTION` (so training always keeps more than nothing); else a one-line error."""
+    for flag, value in (("--val-fraction", val_fraction), ("--test-fraction", test_fraction)):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number) or not 0 < value < MAX_FRACTION:
+            raise MedbenchError(f"{flag} {value!r}: the {flag[2:].replace('-', ' ')} must be a number between 0 "
+                                f"and {MAX_FRACTION}")
+    return float(val_fraction), float(test_fraction)
 
 
 def make_split(ds: Dataset, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.2,
                min_val: int = 50) -> Split:
     seed = check_seed(seed)
-    _check_fractions(val_fraction, test_fraction)
+    check_fractions(val_fraction, test_fraction)
     if ds.official_split is not None:
         parts = {s: np.flatnonzero(ds.official_split == s) for s in SPLITS}
         if len(parts["test"]) == 0:

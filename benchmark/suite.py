@@ -69,6 +69,7 @@ from medbench import stats as st
 from medbench.core import paths, readfile, settings
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
+from medbench.datasets.spec import DatasetSpec
 
 SCHEMA = "medbench.suite"
 SCHEMA_VERSION = 1
@@ -221,21 +222,21 @@ def _resolve_spec(spec: str, base: Path, source: str, where: list[Any]) -> str:
         raise schemas.fail(source, where, f"${{{name}}}: only ${{{settings.DATA_DIR_ENV}}} is expanded in a suite "
                                           f"file; write the path itself")
 
-    kind, colon, rest = spec.strip().partition(":")
-    if not colon:
-        return _VAR.sub(var, kind)
-    if not rest:
-        raise schemas.fail(source, where, f"{spec!r} has no path after {kind}: (e.g. folder:data/xrays)")
-    target = Path(_VAR.sub(var, rest)).expanduser()
+    parsed = DatasetSpec.parse(spec)
+    if parsed.path is None:
+        return _VAR.sub(var, parsed.kind)
+    if not parsed.path:
+        raise schemas.fail(source, where, f"{spec!r} has no path after {parsed.kind}: (e.g. folder:data/xrays)")
+    target = Path(_VAR.sub(var, parsed.path)).expanduser()
     if not target.is_absolute():
         target = base.absolute() / target
-    return f"{kind}:{target}"
+    return DatasetSpec(parsed.kind, str(target)).text
 
 
 def default_name(spec: str, task: str | None = None) -> str:
     """A folder name for a dataset: ``pneumoniamnist``, ``chest_xray`` (a path's last part), plus ``-<task>``."""
-    kind, _, rest = spec.strip().partition(":")
-    stem = Path(_VAR.sub(r"\1", rest)).name if rest else kind
+    parsed = DatasetSpec.parse(spec)
+    stem = Path(_VAR.sub(r"\1", parsed.path)).name if parsed.path else parsed.kind
     text = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{stem}-{task}" if task else stem).strip("-.") or "dataset"
     return text if re.match(SLUG, text) else f"d-{text}"
 
@@ -243,9 +244,9 @@ def default_name(spec: str, task: str | None = None) -> str:
 def check_paths(suite: Suite) -> None:
     """Refuse, before anything runs, a ``KIND:PATH`` dataset whose path does not exist."""
     for i, ds in enumerate(suite.datasets):
-        kind, colon, rest = ds.dataset.partition(":")
-        if colon and not Path(rest).exists():
-            raise schemas.fail(suite.file, ["datasets", i, "dataset"], f"{rest} does not exist (from "
+        path = DatasetSpec.parse(ds.dataset).path
+        if path is not None and not Path(path).exists():
+            raise schemas.fail(suite.file, ["datasets", i, "dataset"], f"{path} does not exist (from "
                                f"{ds.written!r}; relative paths start at the suite file's folder, "
                                f"${{MEDBENCH_DATA_DIR}} is the data folder)")
 

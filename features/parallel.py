@@ -9,12 +9,14 @@ import numpy as np
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
+from medbench.core.workers import resolve_n_jobs
+
 
 def n_workers(n_jobs: int | None) -> int:
+    """Worker processes for ``n_jobs`` (:func:`medbench.core.workers.resolve_n_jobs`, at most one per core);
+    ``None`` is one (in process)."""
     cpus = os.cpu_count() or 1
-    if n_jobs is None or n_jobs == 0:
-        return 1
-    return cpus if n_jobs < 0 else min(n_jobs, cpus)
+    return 1 if n_jobs is None else min(resolve_n_jobs(n_jobs, cpus), cpus)
 
 
 def _run_chunk(fn: Callable[[np.ndarray], np.ndarray], chunk: np.ndarray) -> np.ndarray:

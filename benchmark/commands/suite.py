@@ -35,13 +35,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("suite_file", type=Path, metavar="SUITE.toml", help="suite file (TOML)")
     p.add_argument("--out", type=str, help="output folder (default: results/<suite name>)")
     p.add_argument("--fresh", action="store_true", help="ignore finished jobs and run everything again")
+    p.add_argument("--pipelines", nargs="+", metavar="NAME",
+                   help="run these pipelines on every dataset (replaces the suite file's)")
+    p.add_argument("--seeds", nargs="+", type=int, metavar="SEED",
+                   help="run every pipeline once per seed on every dataset (replaces the suite file's)")
     add_scheduler_options(p)
     p.set_defaults(handler=cmd_suite)
 
 
 def cmd_suite(args: argparse.Namespace) -> int:
     doc = api_suite.run_suite(args.suite_file, args.out, fresh=args.fresh, scheduler=args.scheduler,
-                              gpu_resource=args.gpu_resource)
+                              gpu_resource=args.gpu_resource, pipelines=args.pipelines, seeds=args.seeds)
     out = Path(args.out) if args.out else Path("results") / doc["suite"]["name"]
     for line in doc["analysis"]["verdict"]:
         print(plain(line))

@@ -23,11 +23,12 @@ from medbench.datasets.coronahack import load_coronahack
 from medbench.datasets.dataset import SPLITS, Dataset
 from medbench.datasets.failures import warn
 from medbench.datasets.folder import load_folder
-from medbench.datasets.images import check_channels, check_image_size, check_max_pixels
+from medbench.datasets.images import check_max_pixels
 from medbench.datasets.medmnist import load_medmnist
 from medbench.datasets.npz import load_npz
+from medbench.datasets.spec import DatasetSpec
 
-__all__ = ["Dataset", "SPLITS", "PLUGIN_GROUP", "load_dataset", "describe_datasets", "dataset_plugins"]
+__all__ = ["Dataset", "DatasetSpec", "SPLITS", "PLUGIN_GROUP", "load_dataset", "describe_datasets", "dataset_plugins"]
 
 PLUGIN_GROUP = "medbench.datasets"
 
@@ -63,26 +64,24 @@ def _load_plugin(ep: importlib.metadata.EntryPoint) -> Callable[..., Any] | None
     return loader
 
 
-def load_dataset(spec: str, *, task: str | None = None, image_size: int | None = None,
-                 allow_missing: bool = False, n_jobs: int | None = None,
-                 max_image_pixels: int | None = None, channels: str = "auto") -> Dataset:
-    """Load a dataset by spec.
+def load_dataset(spec: str | DatasetSpec, *, n_jobs: int | None = None, **load: Any) -> Dataset:
+    """Load a dataset by spec: its text (``pneumoniamnist``, ``folder:PATH``, ...) or a :class:`DatasetSpec`.
 
-    ``task`` selects a labelling for sources that offer several (CoronaHack); ``image_size`` is the
-    side length path-based images are resized to (default 224; 8..4096); ``allow_missing`` lets a run
-    go on without missing or unreadable image files (they are still counted and reported);
-    ``n_jobs`` is the number of threads that decode images (default: every core); images larger than
+    ``load`` sets (or, for a DatasetSpec, overrides) the spec's load options: ``task`` selects a
+    labelling for sources that offer several (CoronaHack); ``image_size`` is the side length path-based
+    images are resized to (default 224; 8..4096); ``allow_missing`` lets a run go on without missing or
+    unreadable image files (they are still counted and reported); images larger than
     ``max_image_pixels`` (default Pillow's 89,478,485) are refused as unreadable. ``channels``:
     ``auto`` (default) keeps colour where the source has it (the MedMNIST colour sets; folders and npz
     files whose images are not all gray, R == G == B) and is gray otherwise; ``gray`` reduces colour to
-    ITU-R 601-2 luminance; ``rgb`` keeps three channels (gray images repeated).
+    ITU-R 601-2 luminance; ``rgb`` keeps three channels (gray images repeated). ``n_jobs`` is the
+    number of threads that decode images (default: every core).
     """
-    spec = spec.strip()
-    kind, _, path = spec.partition(":")
-    if image_size is not None:
-        image_size = check_image_size(image_size)
-    max_image_pixels = check_max_pixels(max_image_pixels)
-    channels = check_channels(channels)
+    ds_spec = DatasetSpec.parse(spec, **load).checked()
+    spec, kind, path, task = ds_spec.text, ds_spec.kind, ds_spec.path or "", ds_spec.task
+    image_size, channels = ds_spec.image_size, ds_spec.channels
+    max_image_pixels = check_max_pixels(ds_spec.max_image_pixels)
+    allow_missing = ds_spec.allow_missing
     if kind in info.MEDMNIST and not path:
         if task not in (None, info.MEDMNIST[kind]["task"]):
             raise MedbenchError(f"dataset {kind} has no task {task!r}")

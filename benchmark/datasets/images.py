@@ -83,6 +83,7 @@ from medbench.core import cachekeys
 from medbench.core.atomic import write_bytes, write_json
 from medbench.core.errors import MedbenchError
 from medbench.core.paths import cache_dir
+from medbench.core.workers import resolve_n_jobs
 
 REPRESENTATION_VERSION = 1
 DEFAULT_IMAGE_SIZE = 224
@@ -148,16 +149,6 @@ def check_channels(channels: Any) -> str:
     if value not in CHANNEL_CHOICES:
         raise MedbenchError(f"channels {channels!r} is not one of {', '.join(CHANNEL_CHOICES)} (--channels)")
     return value
-
-
-def resolve_n_jobs(n_jobs: Any) -> int:
-    """Threads to decode on: ``None`` or -1 = every core, a positive int = that many, -2 = all but one, ..."""
-    cores = os.cpu_count() or 1
-    if n_jobs is None:
-        return cores
-    if not _is_int(n_jobs) or n_jobs == 0:
-        raise MedbenchError(f"n_jobs {n_jobs!r} is not a positive whole number or -1 (every core) (--n-jobs)")
-    return int(n_jobs) if n_jobs > 0 else max(1, cores + 1 + int(n_jobs))
 
 
 # ---------------------------------------------------------------- one image

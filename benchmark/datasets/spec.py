@@ -1,0 +1,55 @@
+"""``DatasetSpec``: which dataset to load and how, in one value (the ``--dataset`` text split once).
+
+A spec's text is a MedMNIST name (``pneumoniamnist``) or ``KIND:PATH`` (``folder:data/xrays``,
+``npz:arrays.npz``, ``coronahack:data/ch``, a plugin's kind). Beside the text it carries the load
+options (task, image size, missing files allowed, pixel limit, channels), so a Dask worker can load
+the very same dataset from it (:class:`medbench.engine.DatasetRef`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from medbench.datasets.images import check_channels, check_image_size, check_max_pixels
+
+__all__ = ["DatasetSpec"]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """``kind`` (``pneumoniamnist``, ``folder``, ...) and ``path`` (``None`` when the text has no ``:``;
+    ``""`` for ``folder:``), plus how to load it."""
+
+    kind: str
+    path: str | None = None
+    task: str | None = None
+    image_size: int | None = None
+    allow_missing: bool = False
+    max_image_pixels: int | None = None
+    channels: str = "auto"
+
+    @classmethod
+    def parse(cls, text: str | DatasetSpec, **load: Any) -> DatasetSpec:
+        """``"folder:data/x"`` -> ``DatasetSpec("folder", "data/x", **load)``; a DatasetSpec gets ``load`` applied."""
+        if isinstance(text, DatasetSpec):
+            return dataclasses.replace(text, **load) if load else text
+        kind, colon, path = str(text).strip().partition(":")
+        return cls(kind, path if colon else None, **load)
+
+    @property
+    def text(self) -> str:
+        """The spec as written: ``pneumoniamnist`` or ``KIND:PATH``."""
+        return self.kind if self.path is None else f"{self.kind}:{self.path}"
+
+    def __str__(self) -> str:
+        return self.text
+
+    def checked(self) -> DatasetSpec:
+        """The spec with its load options checked and normalised (one-line errors naming the option)."""
+        return dataclasses.replace(
+            self, image_size=None if self.image_size is None else check_image_size(self.image_size),
+            max_image_pixels=self.max_image_pixels if self.max_image_pixels is None
+            else check_max_pixels(self.max_image_pixels),
+            channels=check_channels(self.channels))

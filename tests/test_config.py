@@ -1,0 +1,88 @@
+"""RunConfig (issue 19): one home for a run's defaults and checks, used by the CLI, the API and suites."""
+
+from __future__ import annotations
+
+import pytest
+
+import medbench
+from medbench import api_suite, engine
+from medbench import suite as suite_mod
+from medbench.cli import build_parser
+from medbench.config import DatasetSpec, RunConfig, Scheduler
+from medbench.core.errors import MedbenchError
+from medbench.core.workers import check_n_jobs, resolve_n_jobs
+from medbench.features.parallel import n_workers
+
+
+@pytest.mark.parametrize("text, kind, path", [("pneumoniamnist", "pneumoniamnist", None),
+                                              (" folder:/a/b:c ", "folder", "/a/b:c"), ("npz:", "npz", "")])
+def test_dataset_spec_splits_the_text_once(text, kind, path):
+    spec = DatasetSpec.parse(text, image_size=32)
+    assert (spec.kind, spec.path, spec.image_size) == (kind, path, 32)
+    assert spec.text == text.strip() and DatasetSpec.parse(spec) is spec
+
+
+def test_n_jobs_has_one_rule_everywhere():
+    assert resolve_n_jobs(-1, cores=4) == 4 and resolve_n_jobs(-2, cores=4) == 3 and resolve_n_jobs(3, 4) == 3
+    assert resolve_n_jobs(-9, cores=4) == 1 and RunConfig(n_jobs=-2).n_jobs == -2
+    for where in (check_n_jobs, n_workers, lambda n: RunConfig(n_jobs=n)):
+        with pytest.raises(MedbenchError, match="--n-jobs 0"):
+            where(0)
+
+
+@pytest.mark.parametrize("field", ["val_fraction", "test_fraction"])
+@pytest.mark.parametrize("value", [0, 0.5, 0.7, -0.1, True, "0.1"])
+def test_fractions_have_one_rule(field, value):
+    with pytest.raises(MedbenchError, match=f"--{field.replace('_', '-')}"):
+        RunConfig(**{field: value})
+
+
+def test_a_bad_config_is_refused_on_creation():
+    for bad in ({"seeds": [0, 0]}, {"split_seed": -1}, {"image_size": 3}, {"channels": "cmyk"},
+                {"scheduler": "threads"}, {"gpu_resource": "GPU"}, {"bootstrap_resamples": 0},
+                {"resplit_per_seed": True, "split_manifest": "s.json"}, {"options": ["nodot=1"]}):
+        with pytest.raises(MedbenchError):
+            RunConfig(**bad)
+
+
+def test_scheduler_is_parsed_once():
+    cfg = RunConfig(scheduler="processes:2")
+    assert cfg.scheduler == Scheduler("processes", 2, "processes:2") and str(cfg.scheduler) == "processes:2"
+    assert engine.parse(cfg.scheduler) == ("processes", 2) == engine.parse("processes:2")
+
+
+def test_the_dataset_spec_carries_the_load_options():
+    cfg = RunConfig(dataset="folder:/x", task=None, image_size=64, channels="RGB", allow_missing=True)
+    assert cfg.dataset_spec == DatasetSpec("folder", "/x", None, 64, True, None, "rgb")
+    again = RunConfig(dataset=cfg.dataset_spec)
+    assert again.dataset_spec == cfg.dataset_spec and again.image_size == 64
+
+
+def test_cli_arguments_become_the_config():
+    args = build_parser().parse_args(["run", "--dataset", "folder:/x", "--pipelines", "hog-svm", "--seeds", "1", "2",
+                                      "--option", "hog-svm.C=5", "--n-jobs", "2", "--image-size", "32"])
+    cfg = RunConfig.from_args(args)
+    assert cfg == RunConfig(dataset="folder:/x", pipelines=["hog-svm"], seeds=[1, 2], options=["hog-svm.C=5"],
+                            n_jobs=2, image_size=32)
+    assert cfg.user_options == {"hog-svm": {"C": "5"}}
+    assert RunConfig.from_args(build_parser().parse_args(["run"])).image_size is None
+    help_text = " ".join(build_parser()._subparsers._group_actions[0].choices["run"].format_help().split())
+    assert "(default: 224)" in help_text and "(default 224) (default: None)" not in help_text
+
+
+def test_run_takes_a_config_or_its_fields(make_image_folder, tmp_path):
+    spec = f"folder:{make_image_folder(12, name='cfg')}"
+    kw = dict(pipelines=["majority"], image_size=16, bootstrap_resamples=5)
+    a = medbench.run(spec, out=tmp_path / "a", log=None, **kw)
+    b = medbench.run(config=RunConfig(dataset=spec, out=tmp_path / "b", **kw), log=None)
+    assert a.data["config"] == b.data["config"] and a.jobs[0]["metrics"] == b.jobs[0]["metrics"]
+
+
+def test_suite_overrides_replace_the_file(tmp_path):
+    file = tmp_path / "s.toml"
+    file.write_text('[suite]\npipelines = ["majority"]\nseeds = [0]\n[[datasets]]\ndataset = "pneumoniamnist"\n')
+    suite = suite_mod.load(file)
+    cfg = api_suite.dataset_config(suite, suite.datasets[0], tmp_path / "o", pipelines=["hog-svm"], seeds=[1, 2])
+    assert list(cfg.pipelines) == ["hog-svm"] and list(cfg.seeds) == [1, 2]
+    args = build_parser().parse_args(["suite", str(file), "--pipelines", "hog-svm", "--seeds", "1", "2"])
+    assert args.pipelines == ["hog-svm"] and args.seeds == [1, 2]
