@@ -63,10 +63,11 @@ class Results:
         return 1 if self.failed else 0
 
     def leaderboard(self) -> list[dict[str, Any]]:
-        """One dict per finished job, best ROC-AUC (then balanced accuracy) first."""
+        """One dict per finished job, best first (:func:`medbench.results.rank_key`: ROC-AUC, then balanced
+        accuracy, then name; then seed)."""
         rows = [{"pipeline": j.get("name", j["pipeline"]), "family": j.get("family"), "seed": j["seed"],
                  **{m: j["metrics"].get(m) for m in HEADLINE}} for j in results_mod.ok_jobs(self.data)]
-        return sorted(rows, key=lambda r: (-(r.get("roc_auc") or -1.0), -(r.get("balanced_accuracy") or 0.0)))
+        return sorted(rows, key=lambda r: (results_mod.rank_key(r, r["pipeline"]), r["seed"]))
 
     def __getitem__(self, key: str) -> Any:
         return self.data[key]

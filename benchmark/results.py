@@ -11,7 +11,7 @@ source hash, GPUs, the deep models' device - see :func:`medbench.profiling.envir
 * ``settings``: ``n_resamples``, ``seed``, ``level`` of the bootstrap and the tests used;
 * ``jobs``: ``{job_id: {"n": test images, "metrics_ci": {metric: [low, high] or null}}}`` - percentile
   intervals of a stratified bootstrap over the test images (:mod:`benchmark.stats`);
-* ``pipelines``: one entry per pipeline, best first (by mean test ROC-AUC, then accuracy):
+* ``pipelines``: one entry per pipeline, best first (:func:`rank_key`: mean test ROC-AUC, then balanced accuracy, then name):
   ``pipeline``, ``name``, ``family``, ``seeds``, ``job_ids``, and ``metrics`` / ``runtime``:
   ``{key: {"mean", "sd", "n", "values"}}`` over the seeds (sd with ddof=1, null for one seed);
 * ``reference``: the best pipeline, which ``comparisons`` test every other pipeline against;
@@ -40,6 +40,7 @@ import csv
 import io
 import math
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,8 @@ SCHEMA = "medbench.results"
 SCHEMA_VERSION = 1
 
 BOOTSTRAP_RESAMPLES = 1000
+#: What ranks pipelines, in order (:func:`rank_key`): ROC-AUC, then balanced accuracy.
+RANK_METRICS = ("roc_auc", "balanced_accuracy")
 BOOTSTRAP_SEED = 0
 CI_LEVEL = 0.95
 SUMMARY_RUNTIME = tuple(k for k, v in RUNTIME_KEYS.items() if v.summary)
@@ -262,8 +265,13 @@ def _has_predictions(job: dict[str, Any]) -> bool:
     return bool(p.get("y_true")) and len(p.get("proba") or []) == len(p["y_true"])
 
 
-def _rank_key(metrics: dict[str, dict[str, Any]]) -> tuple[float, float]:
-    return tuple(-((metrics.get(m) or {}).get("mean") or 0.0) for m in ("roc_auc", "accuracy"))  # type: ignore[return-value]
+def rank_key(values: Mapping[str, Any], name: str = "", first: str = RANK_METRICS[0]) -> tuple[Any, ...]:
+    """The one ranking rule (leaderboards of the CLI, API, report and suite): higher ROC-AUC first, then
+    higher balanced accuracy, then the name; a missing or non-finite value ranks after every value.
+    ``values`` maps metric -> value; ``first`` puts another of :data:`RANK_METRICS` first (a suite's
+    analysis metric). Sort ascending by it (``min`` is the best)."""
+    order = (first, *[m for m in RANK_METRICS if m != first])
+    return (*(-v if (v := _value(values.get(m))) is not None else math.inf for m in order), name)
 
 
 def pipeline_groups(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -281,7 +289,8 @@ def pipeline_groups(results: dict[str, Any]) -> list[dict[str, Any]]:
                         if m in jobs[0]["metrics"]},
             "runtime": {k: st.mean_sd([(j.get("runtime") or {}).get(k) for j in jobs]) for k in SUMMARY_RUNTIME},
         })
-    return sorted(out, key=lambda g: _rank_key(g["metrics"]))
+    return sorted(out, key=lambda g: rank_key({m: (v or {}).get("mean") for m, v in g["metrics"].items()},
+                                              g["pipeline"]))
 
 
 def _compare(a: dict[str, Any], b: dict[str, Any], samples: dict[str, dict[str, np.ndarray]],

@@ -78,7 +78,7 @@ SCHEMA_VERSION = 1
 #: Wilcoxon p-value cannot go below 2 / 2**N (0.125 at N = 4).
 MIN_DATASETS = 5
 ALPHA = 0.05
-RANK_METRICS = ("roc_auc", "balanced_accuracy")
+RANK_METRICS = results_mod.RANK_METRICS
 TABLE_METRICS = ("roc_auc", "balanced_accuracy")
 FAMILIES = ("classical", "deep")
 SLUG = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -477,15 +477,13 @@ def _omnibus(rk: dict[str, Any], n: int, alpha: float) -> tuple[dict[str, Any], 
 
 
 def _best(cells: dict[str, dict[str, Any]], family: str, metric: str) -> str | None:
-    """The family's best pipeline on one dataset by ``metric`` (then the other table metric)."""
-    other = next(m for m in TABLE_METRICS if m != metric)
+    """The family's best pipeline on one dataset by ``metric`` first, then the ranking rule
+    (:func:`medbench.results.rank_key`)."""
     cands = [p for p, c in cells.items() if c["family"] == family and _finite(c[metric]["value"])]
     if not cands:
         return None
-    def key(p: str) -> tuple[float, float]:
-        v = cells[p][other]["value"]
-        return cells[p][metric]["value"], v if _finite(v) else -1.0
-    return max(cands, key=key)
+    return min(cands, key=lambda p: results_mod.rank_key({m: cells[p][m]["value"] for m in TABLE_METRICS}, p,
+                                                         first=metric))
 
 
 def _family_comparison(runs: list[tuple[str, dict[str, Any], dict[str, Any]]],

@@ -36,7 +36,7 @@ def _stats(results: dict[str, Any], stats: dict[str, Any] | None) -> dict[str, A
 
 
 def ranked(results: dict[str, Any], stats: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Successful jobs, best pipeline first (mean test ROC-AUC over seeds, then accuracy), then by seed."""
+    """Successful jobs, best pipeline first (:func:`medbench.results.rank_key`: mean test ROC-AUC over seeds, then balanced accuracy, then name), then by seed."""
     order = {g["pipeline"]: i for i, g in enumerate(_stats(results, stats)["pipelines"])}
     return sorted(ok_jobs(results), key=lambda j: (order.get(j["pipeline"], len(order)), j["seed"]))
 

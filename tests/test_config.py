@@ -86,3 +86,12 @@ def test_suite_overrides_replace_the_file(tmp_path):
     assert list(cfg.pipelines) == ["hog-svm"] and list(cfg.seeds) == [1, 2]
     args = build_parser().parse_args(["suite", str(file), "--pipelines", "hog-svm", "--seeds", "1", "2"])
     assert args.pipelines == ["hog-svm"] and args.seeds == [1, 2]
+
+
+def test_one_ranking_rule():
+    from medbench.results import rank_key
+    rows = [{"pipeline": "b", "roc_auc": 0.9, "balanced_accuracy": 0.7}, {"pipeline": "a", "roc_auc": 0.9,
+            "balanced_accuracy": 0.7}, {"pipeline": "c", "roc_auc": 0.9, "balanced_accuracy": 0.8},
+            {"pipeline": "d", "roc_auc": None, "balanced_accuracy": 0.99}, {"pipeline": "e", "roc_auc": 0.95}]
+    assert [r["pipeline"] for r in sorted(rows, key=lambda r: rank_key(r, r["pipeline"]))] == ["e", "c", "a", "b", "d"]
+    assert min(rows[:3], key=lambda r: rank_key(r, r["pipeline"], first="balanced_accuracy"))["pipeline"] == "c"
