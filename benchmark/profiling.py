@@ -193,18 +193,29 @@ def environment() -> dict[str, Any]:
         "libraries": cachekeys.library_versions(LIBRARIES),
         **git_state(),
         "source_hash": cachekeys.source_hash("medbench"),
-        "lock_sha256": lock_digest(),
+        "lock_digest": lock_digest(),
     }
 
 
+def lock_pins(text: str) -> list[str]:
+    """The requirement lines of a lock file (``name==version ; markers``), comments, blanks and order
+    dropped: what decides the installed versions."""
+    pins = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return sorted(" ".join(p.split()) for p in pins if p)
+
+
 def lock_digest() -> str | None:
-    """SHA-256 of the lock file this environment was installed from (``MEDBENCH_LOCK_FILE``, which tox
-    sets to requirements/lock.txt), or None when unset or unreadable: a run outside tox records none."""
+    """SHA-256 of the pins of the lock file this environment was installed from (``MEDBENCH_LOCK_FILE``,
+    which tox sets to requirements/lock.txt; :func:`lock_pins`, so a comment the resolver rewrites does not
+    change it), or None when unset or unreadable: a run outside tox records none."""
     lock = settings.path(settings.LOCK_FILE_ENV)
     try:
-        return cachekeys.file_sha256(lock) if lock is not None and lock.is_file() else None
-    except OSError:
+        if lock is None or not lock.is_file():
+            return None
+        text = lock.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return None
+    return hashlib.sha256("\n".join(lock_pins(text)).encode()).hexdigest()
 
 
 # --- machines: when are two runs' runtimes comparable -------------------------------------------

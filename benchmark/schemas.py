@@ -90,7 +90,7 @@ ENVIRONMENT = {"type": "object", "properties": {
     "git_commit": {"type": ["string", "null"], "pattern": "^(unknown|[0-9a-f]{7,64})$"},
     "git_dirty": {"type": ["boolean", "null"]},
     "source_hash": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"},
-    "lock_sha256": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"},
+    "lock_digest": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"},
     "deep": {"anyOf": [{"type": "null"}, {"type": "object", "properties": {
         "backend": OPT_TEXT, "device": OPT_TEXT, "device_name": OPT_TEXT}}]},
 }}

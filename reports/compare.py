@@ -193,7 +193,7 @@ def environment_lines(report: dict[str, Any], md: bool) -> list[str]:
     def val(v: Any, key: str) -> str:
         if v is None:
             return "not recorded"
-        return code(v[:12]) if key in ("git_commit", "source_hash", "lock_sha256") else t(v)
+        return code(v[:12]) if key in ("git_commit", "source_hash", "lock_digest") else t(v)
     out = [f"environment: {len(diffs)} difference{'s' if len(diffs) != 1 else ''} (BASE{arrow}NEW)"]
     out += [f"  {t(d['label'])}: {val(d['base'], d['key'])}{arrow}{val(d['new'], d['key'])}"
             for d in diffs[:DIFF_SHOWN]]
