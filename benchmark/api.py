@@ -69,6 +69,11 @@ class Results:
                  **{m: j["metrics"].get(m) for m in HEADLINE}} for j in results_mod.ok_jobs(self.data)]
         return sorted(rows, key=lambda r: (results_mod.rank_key(r, r["pipeline"]), r["seed"]))
 
+    def statistics(self) -> dict[str, Any]:
+        """The CIs and paired tests: the stored section when it covers the jobs, else computed now (the
+        harness computes; renderers take the result)."""
+        return results_mod.statistics(self.data)
+
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
 
@@ -305,7 +310,8 @@ def report(results: Results | str | Path, out: str | Path | None = None) -> Path
     if target is None:
         raise MedbenchError("report: these results have no folder; pass out=FOLDER")
     target = outdir.prepare(target)
-    return outdir.guarded_write(lambda: write_report(res.data, target), target)
+    stats = results_mod.statistics(res.data)  # computed here (harness), never by the renderer
+    return outdir.guarded_write(lambda: write_report(res.data, target, stats=stats), target)
 
 
 def compare(base: Results | str | Path, new: Results | str | Path, *, tolerances: str | Path | None = None,

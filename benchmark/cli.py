@@ -166,7 +166,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = RunConfig.from_args(args)  # every `run` option is a RunConfig field of the same name
     res = api.run(config=cfg, command=api.command_line(getattr(args, "_argv", sys.argv[1:])))
-    print(tabulate(*reversed(leaderboard(res.data)), tablefmt="simple", disable_numparse=True))
+    print(tabulate(*reversed(leaderboard(res.data, res.statistics())), tablefmt="simple", disable_numparse=True))
     print(f"\nreport: {res.path / 'report.md'}", file=sys.stderr)
     for r in res.failed:
         print(f"medbench: error: {r['pipeline']} (seed {r['seed']}): {r['error']}", file=sys.stderr)

@@ -25,13 +25,12 @@ from medbench.core.errors import MedbenchError
 from medbench.core.workers import check_n_jobs
 from medbench.datasets.spec import DatasetSpec
 from medbench.splits import MAX_FRACTION, check_fractions, check_seed
+from medbench.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 
 __all__ = ["RunConfig", "DatasetSpec", "Scheduler", "check_fractions", "check_seeds", "parse_options",
            "parse_resource", "DEFAULT_DATASET", "BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED", "MAX_FRACTION"]
 
 DEFAULT_DATASET = "pneumoniamnist"
-BOOTSTRAP_RESAMPLES = 1000
-BOOTSTRAP_SEED = 0
 #: The dataset's load options: RunConfig fields that go into its DatasetSpec.
 DATASET_FIELDS = ("task", "image_size", "allow_missing", "max_image_pixels", "channels")
 

@@ -19,8 +19,8 @@ Every write is atomic.
 :func:`analyse` lines the stored runs up per machine, dataset and split, in the order they were run
 (``created``), and for every pipeline and headline metric finds the versions where the metric changed:
 PELT (:mod:`ruptures`, least-squares cost) on the per-version values with a penalty scaled to the
-confidence intervals (:func:`penalty`). Each change is then checked image by image across the step
-where it appeared (:func:`medbench.regression.paired_tests` between the last version before and the
+confidence intervals (:func:`medbench.stats.penalty`). Each change is then checked image by image across the step
+where it appeared (:func:`medbench.stats.paired_tests` between the last version before and the
 first version after: McNemar, DeLong or a paired bootstrap on the same test images).
 """
 
@@ -37,10 +37,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import ruptures
 from filelock import FileLock, Timeout
 
-from medbench import baseline, profiling, regression, schemas
+from medbench import baseline, profiling, schemas
 from medbench import results as results_mod
 from medbench import stats as st
 from medbench.core import settings
@@ -54,10 +53,11 @@ INDEX = "index.json"
 INDEX_SCHEMA = "medbench.history"
 INDEX_VERSION = 1
 COMMIT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-Z95 = 1.959963984540054
 CI_RESAMPLES = 1000
 LOCK_NAME = ".medbench-history.lock"
 LOCK_TIMEOUT_S = 600
+# The change-point statistics live in medbench.stats; these names stay for callers of the history API.
+penalty, change_points = st.penalty, st.change_points
 
 
 def store_dir(store: str | Path | None = None) -> Path:
@@ -237,32 +237,6 @@ class Version:
         return self.entry["version"]
 
 
-def penalty(half_width: float, n: int, tolerance: float) -> float:
-    """The PELT penalty of one change point, in squared metric units.
-
-    With ``h`` the typical 95% CI half-width of the per-version values (floored at ``tolerance / sqrt(2)``,
-    so a change smaller than the tolerance is never reported), a split between segments of ``n1`` and
-    ``n2`` versions lowers the least-squares cost by ``n1 n2 / (n1 + n2) * step^2``; with the penalty
-    ``h^2`` it is kept exactly when ``|step| > h * sqrt(1/n1 + 1/n2)``: a two-sample z-test at the 5%
-    level between the two segments' means, each version measured with standard error ``h / 1.96``.
-    Long histories offer more places for a chance split, so the penalty grows to the BIC-like
-    ``2 ln(n) * (h / 1.96)^2`` once that is larger (from n = 7 versions)."""
-    h = max(half_width, tolerance / math.sqrt(2))
-    return h * h * max(1.0, 2 * math.log(max(n, 1)) / Z95 ** 2)
-
-
-def change_points(values: list[float], pen: float) -> list[int]:
-    """Indices ``k`` where a new segment starts (the metric changed between ``k - 1`` and ``k``): PELT
-    with a least-squares (piecewise-constant) cost and the given penalty."""
-    if len(values) < 2:
-        return []
-    signal = np.asarray(values, dtype=np.float64).reshape(-1, 1)
-    if np.ptp(signal) == 0:
-        return []
-    bkps = ruptures.Pelt(model="l2", min_size=1, jump=1).fit(signal).predict(pen=pen)
-    return [int(b) for b in bkps[:-1]]
-
-
 def _job_cis(res: dict[str, Any], job: dict[str, Any], metrics: list[str]) -> dict[str, list[float] | None]:
     """Percentile bootstrap CIs of one job's metrics (as results.json's statistics section computes them)."""
     p = job.get("predictions") or {}
@@ -273,7 +247,7 @@ def _job_cis(res: dict[str, Any], job: dict[str, Any], metrics: list[str]) -> di
                                 results_mod.positive_index(res), CI_RESAMPLES, results_mod.BOOTSTRAP_SEED)
     out = {}
     for m in metrics:
-        ci = st.percentile_ci(boot[m]) if m in boot and regression.number(job["metrics"].get(m)) is not None else None
+        ci = st.percentile_ci(boot[m]) if m in boot and st.number(job["metrics"].get(m)) is not None else None
         out[m] = None if ci is None else [ci[0], ci[1]]
     return out
 
@@ -347,7 +321,7 @@ def _track(versions: list[Version], cis: list[dict], pipe: str, metric: str, tol
     status: list[str] = []
     for v, ci in zip(versions, cis):
         jobs = v.jobs.get(pipe) or []
-        vals = [regression.number(j["metrics"].get(metric)) for j in jobs]
+        vals = [st.number(j["metrics"].get(metric)) for j in jobs]
         if not jobs:
             failed = any(j["pipeline"] == pipe for j in v.results["jobs"])
             values.append(None)
@@ -367,10 +341,10 @@ def _track(versions: list[Version], cis: list[dict], pipe: str, metric: str, tol
     present = [i for i, x in enumerate(values) if x is not None]
     halves = [(b[1] - b[0]) / 2 for i, b in enumerate(bands) if b is not None and values[i] is not None]
     half = float(np.median(halves)) if halves else 0.0
-    pen = penalty(half, len(present), tol.metric_tolerance(pipe, metric))
+    pen = st.penalty(half, len(present), tol.metric_tolerance(pipe, metric))
     cps = []
     ys = [values[i] for i in present]
-    bkps = change_points(ys, pen)  # type: ignore[arg-type]
+    bkps = st.change_points(ys, pen)  # type: ignore[arg-type]
     bounds = [0, *bkps, len(ys)]
     for j, k in enumerate(bkps):
         before = float(np.mean(ys[bounds[j]:k]))
@@ -394,7 +368,7 @@ def _step_test(prev: Version, cur: Version, pipe: str, metric: str, n_classes: i
     pairs = [(b_by_seed[j["seed"]], j) for j in cur.jobs.get(pipe, []) if j["seed"] in b_by_seed]
     if not pairs:
         return {"test": None, "p": None, "reason": "no seed in common"}
-    out = regression.paired_tests([b for b, _ in pairs], [n for _, n in pairs], [metric], n_classes, positive)
+    out = st.paired_tests([b for b, _ in pairs], [n for _, n in pairs], [metric], n_classes, positive)
     if not out["paired"]:
         return {"test": None, "p": None, "reason": out["reason"]}
     t = out["tests"][metric]

@@ -12,7 +12,7 @@ CIs come from the one shape results.json documents (:func:`medbench.results.comp
 seeds, a t-interval over the seeds' values. A metric with a finite value in BASE and none in NEW
 (missing, null, NaN or infinite) is a regression of that pipeline, seed and metric.
 
-Paired tests between versions (:func:`paired_tests`): when BASE's and NEW's jobs were scored on the
+Paired tests between versions (:func:`medbench.stats.paired_tests`): when BASE's and NEW's jobs were scored on the
 same test images (same ids and labels), every metric row carries a p-value from the stored
 predictions, image by image - McNemar's test for accuracy (and for sensitivity / specificity: the
 positive / negative images only), DeLong's test for a binary ROC-AUC, and a paired stratified
@@ -37,8 +37,6 @@ from __future__ import annotations
 import math
 import time
 from typing import Any
-
-import numpy as np
 
 from medbench import profiling
 from medbench import results as results_mod
@@ -92,11 +90,9 @@ def _index(results: dict[str, Any]) -> dict[str, dict[int, dict[str, Any]]]:
     return out
 
 
-def number(v: Any) -> float | None:
-    """A value as a float, or None when missing, null, not a number, NaN or infinite."""
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        return None
-    return float(v)
+number = st.number  # a value as a float, or None when missing, null, not a number, NaN or infinite
+# The paired tests live in medbench.stats; these names stay for callers of the compare API.
+paired_tests, pairing_problem = st.paired_tests, st.pairing_problem
 
 
 def with_statistics(results: dict[str, Any]) -> dict[str, Any]:
@@ -107,106 +103,7 @@ def with_statistics(results: dict[str, Any]) -> dict[str, Any]:
 
 def job_ci(results: dict[str, Any], job: dict[str, Any], metric: str) -> tuple[float, float] | None:
     """The test-metric CI of one job: ``statistics.jobs[<job id>].metrics_ci[<metric>]``."""
-    entry = ((results.get("statistics") or {}).get("jobs") or {}).get(results_mod.job_id(job["pipeline"], job["seed"]))
-    ci = ((entry or {}).get("metrics_ci") or {}).get(metric)
-    return None if ci is None else (ci[0], ci[1])
-
-
-# ------------------------------------------------------------------------------------- paired tests
-MCNEMAR_SUBSET = {"accuracy": None, "sensitivity": "positive", "specificity": "negative"}
-# Resamples of the paired bootstrap: its smallest p-value is 2 / (B + 1), so B = 2000 keeps a clear drop
-# significant after Holm over a few dozen pipelines (the CIs' own resample count may be much smaller).
-PAIRED_RESAMPLES = 2000
-
-
-def _predictions(job: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    p = job.get("predictions") or {}
-    if not p.get("y_true") or len(p.get("proba") or []) != len(p["y_true"]):
-        return None
-    return (np.asarray(p["y_true"]), np.asarray(p["y_pred"]), np.asarray(p["proba"], dtype=np.float64))
-
-
-def pairing_problem(b_job: dict[str, Any], n_job: dict[str, Any]) -> str | None:
-    """Why two jobs cannot be compared image by image (None: they can)."""
-    if _predictions(b_job) is None or _predictions(n_job) is None:
-        return "no stored test predictions"
-    if b_job["predictions"]["ids"] != n_job["predictions"]["ids"] or \
-            b_job["predictions"]["y_true"] != n_job["predictions"]["y_true"]:
-        return "scored on different test images"
-    return None
-
-
-def _bootstrap(job: dict[str, Any], n_classes: int, positive: int | None, n_resamples: int,
-               seed: int) -> dict[str, np.ndarray]:
-    y, pred, proba = _predictions(job)  # type: ignore[misc]
-    return st.bootstrap_metrics(y, pred, proba, n_classes, positive, n_resamples, seed)
-
-
-def paired_tests(b_jobs: list[dict[str, Any]], n_jobs: list[dict[str, Any]], metrics: list[str], n_classes: int,
-                 positive: int | None, n_resamples: int = PAIRED_RESAMPLES,
-                 seed: int = results_mod.BOOTSTRAP_SEED) -> dict[str, Any]:
-    """Paired tests of NEW against BASE on the same test images, per metric: ``{"paired": True,
-    "tests": {metric: {"test", "p"}}}`` or ``{"paired": False, "reason"}``.
-
-    ``b_jobs`` / ``n_jobs``: the same pipeline's jobs, one per seed, in the same seed order. One seed:
-    McNemar (accuracy; sensitivity on the positive images, specificity on the negative ones), DeLong
-    (binary ROC-AUC), paired bootstrap (the rest). Several seeds: a paired bootstrap of the mean
-    over the seeds of NEW - BASE (each seed's test images resampled, the same resamples for both runs).
-    A metric undefined in either run gets ``p`` None."""
-    for b, n in zip(b_jobs, n_jobs):
-        problem = pairing_problem(b, n)
-        if problem:
-            return {"paired": False, "reason": problem}
-    boot: dict[str, list[tuple[dict, dict]]] = {"pairs": []}
-
-    def samples() -> list[tuple[dict, dict]]:
-        if not boot["pairs"]:
-            boot["pairs"] = [(_bootstrap(b, n_classes, positive, n_resamples, seed),
-                              _bootstrap(n, n_classes, positive, n_resamples, seed)) for b, n in zip(b_jobs, n_jobs)]
-        return boot["pairs"]
-
-    def bootstrap_test(m: str) -> dict[str, Any]:
-        diffs = np.mean([nb[m] - bb[m] for bb, nb in samples()], axis=0)
-        return {"test": "paired bootstrap" + (" of the mean over seeds" if len(b_jobs) > 1 else ""),
-                "p": st.bootstrap_p(diffs)}
-
-    tests: dict[str, Any] = {}
-    for m in metrics:
-        defined = all(number(j["metrics"].get(m)) is not None for j in (*b_jobs, *n_jobs))
-        if not defined:
-            tests[m] = {"test": None, "p": None}
-        elif len(b_jobs) > 1:
-            tests[m] = bootstrap_test(m)
-        elif m in MCNEMAR_SUBSET and (m == "accuracy" or n_classes == 2):
-            tests[m] = _mcnemar(b_jobs[0], n_jobs[0], MCNEMAR_SUBSET[m], positive)
-        elif m == "roc_auc" and n_classes == 2:
-            tests[m] = _delong(b_jobs[0], n_jobs[0], positive)
-        else:
-            tests[m] = bootstrap_test(m)
-    return {"paired": True, "tests": tests}
-
-
-def _mcnemar(b_job: dict[str, Any], n_job: dict[str, Any], subset: str | None, positive: int | None) -> dict:
-    y, b_pred, _ = _predictions(b_job)  # type: ignore[misc]
-    _, n_pred, _ = _predictions(n_job)  # type: ignore[misc]
-    pos = 1 if positive is None else positive
-    keep = np.ones(len(y), bool) if subset is None else ((y == pos) if subset == "positive" else (y != pos))
-    if not keep.any():
-        return {"test": None, "p": None}
-    r = st.mcnemar(b_pred[keep] == y[keep], n_pred[keep] == y[keep])
-    what = "" if subset is None else f" ({subset} images)"
-    return {"test": f"McNemar{what}", "p": r["p"], "b": r["b"], "c": r["c"]}
-
-
-def _delong(b_job: dict[str, Any], n_job: dict[str, Any], positive: int | None) -> dict[str, Any]:
-    y, _, b_proba = _predictions(b_job)  # type: ignore[misc]
-    _, _, n_proba = _predictions(n_job)  # type: ignore[misc]
-    pos = 1 if positive is None else positive
-    try:
-        r = st.delong(y == pos, b_proba[:, pos], n_proba[:, pos])
-    except ValueError:
-        return {"test": "DeLong (too few images)", "p": None}
-    return {"test": "DeLong", "p": r["p"]}
+    return results_mod.job_ci(results.get("statistics") or {}, job, metric)
 
 
 # ------------------------------------------------------------------------------------------ judgement
@@ -336,7 +233,7 @@ def _mean(values: list[Any]) -> float | None:
 
 
 ENV_KEYS = (("git_commit", "git commit"), ("git_dirty", "dirty tree"), ("source_hash", "source hash"),
-            ("lock_sha256", "lock file"),
+            ("lock_digest", "lock file pins"),
             ("python", "Python"), ("platform", "platform"), ("cpu", "CPU"), ("cpu_id", "CPU family / SIMD"),
             ("cpu_count", "cores"),
             ("memory_gb", "memory GB"), ("gpus", "GPUs"), ("keras_backend", "Keras backend"))
@@ -477,7 +374,7 @@ class _Context:
         self.n_classes = len(new["dataset"]["class_names"])
         self.positive = results_mod.positive_index(new)
         cfg = (new.get("statistics") or {}).get("settings") or {}
-        self.n_resamples = max(PAIRED_RESAMPLES, cfg.get("n_resamples", 0))
+        self.n_resamples = max(st.PAIRED_RESAMPLES, cfg.get("n_resamples", 0))
         self.boot_seed = cfg.get("seed", results_mod.BOOTSTRAP_SEED)
 
     def issue(self, pipe: str, seed: int | None, kind: str, status: str, detail: str, mark: str = "") -> None:
@@ -514,7 +411,7 @@ class _Context:
     def rows(self, pipe: str, seed: int | str, b_jobs: list[dict], n_jobs: list[dict], judged: bool) -> None:
         """Metric and runtime rows of one seed (one job each) or of the mean over seeds."""
         tol, mode = self.tol, self.tol.mode_for(pipe)
-        paired = paired_tests(b_jobs, n_jobs, self.metrics, self.n_classes, self.positive, self.n_resamples,
+        paired = st.paired_tests(b_jobs, n_jobs, self.metrics, self.n_classes, self.positive, self.n_resamples,
                               self.boot_seed)
         tests = paired.get("tests") or {}
         for m in self.metrics:

@@ -58,11 +58,11 @@ from medbench.metrics import HEADLINE, RUNTIME_KEYS
 SCHEMA = "medbench.results"
 SCHEMA_VERSION = 1
 
-BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_RESAMPLES = st.BOOTSTRAP_RESAMPLES
 #: What ranks pipelines, in order (:func:`rank_key`): ROC-AUC, then balanced accuracy.
 RANK_METRICS = ("roc_auc", "balanced_accuracy")
-BOOTSTRAP_SEED = 0
-CI_LEVEL = 0.95
+BOOTSTRAP_SEED = st.BOOTSTRAP_SEED
+CI_LEVEL = st.CI_LEVEL
 SUMMARY_RUNTIME = tuple(k for k, v in RUNTIME_KEYS.items() if v.summary)
 CSV_RUNTIME = tuple(RUNTIME_KEYS)
 SCHEMA_JSON = schemas.results_schema(SCHEMA)
@@ -248,11 +248,14 @@ def _job_id(job: dict[str, Any]) -> str:
     return job_id(job["pipeline"], job["seed"])
 
 
-def _value(v: Any) -> float | None:
-    """A metric as a float, or None when missing, null or not finite."""
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        return None
-    return float(v)
+_value = st.number  # a metric as a float, or None when missing, null or not finite
+
+
+def job_ci(statistics: dict[str, Any], job: dict[str, Any], metric: str) -> tuple[float, float] | None:
+    """The test-metric CI of one job from a statistics section: ``jobs[<job id>].metrics_ci[<metric>]``."""
+    entry = (statistics.get("jobs") or {}).get(_job_id(job))
+    ci = ((entry or {}).get("metrics_ci") or {}).get(metric)
+    return None if ci is None else (ci[0], ci[1])
 
 
 def _arrays(job: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -20,9 +20,15 @@ import math
 from typing import Any
 
 import numpy as np
+import ruptures
 from scipy import stats as sps
 
 EXACT_BELOW = 25  # McNemar: exact binomial test when b + c is below this
+BOOTSTRAP_RESAMPLES = 1000  # resamples behind every 95% CI (--bootstrap-resamples)
+BOOTSTRAP_SEED = 0
+CI_LEVEL = 0.95
+ALPHA = 0.05
+Z95 = 1.959963984540054
 
 
 # --- bootstrap -------------------------------------------------------------------------------
@@ -212,14 +218,20 @@ def delong(is_pos: np.ndarray, score_a: np.ndarray, score_b: np.ndarray, level: 
 
 # --- repeated runs, multiple comparisons, trade-offs -----------------------------------------
 
-def _finite(v: Any) -> bool:
+def finite(v: Any) -> bool:
+    """True for a finite int or float (not a bool, None, NaN or infinity)."""
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def number(v: Any) -> float | None:
+    """A value as a float, or None when missing, null, not a number, NaN or infinite."""
+    return float(v) if finite(v) else None
 
 
 def mean_sd(values: list[float | None]) -> dict[str, Any]:
     """Mean and sample standard deviation (ddof=1; None for a single value) over repeated seeds;
     None and non-finite values (undefined metrics) are left out."""
-    vals = [float(v) for v in values if _finite(v)]
+    vals = [float(v) for v in values if finite(v)]
     if not vals:
         return {"mean": None, "sd": None, "n": 0, "values": list(values)}
     sd = float(np.std(vals, ddof=1)) if len(vals) > 1 else None
@@ -229,7 +241,7 @@ def mean_sd(values: list[float | None]) -> dict[str, Any]:
 def t_interval(values: list[Any], level: float = 0.95) -> tuple[float, float] | None:
     """Student-t confidence interval of the mean of ``values`` (e.g. one metric over seeds); None with
     fewer than two values or any value missing or not finite."""
-    if len(values) < 2 or not all(_finite(v) for v in values):
+    if len(values) < 2 or not all(finite(v) for v in values):
         return None
     vals = np.asarray(values, dtype=np.float64)
     half = float(sps.t.ppf((1 + level) / 2, len(vals) - 1)) * float(np.std(vals, ddof=1)) / math.sqrt(len(vals))
@@ -259,3 +271,174 @@ def pareto_front(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
             front.append(int(i))
             best = value[i]
     return np.array(front, dtype=np.int64)
+
+
+# --- across datasets: Friedman, Nemenyi, Wilcoxon (Demšar, JMLR 7, 2006) ---------------------------
+
+def nemenyi_q(k: int, alpha: float = ALPHA) -> float:
+    """Nemenyi's critical value q_alpha for ``k`` pipelines: the studentized range quantile (infinite
+    degrees of freedom) divided by sqrt(2) (Demšar 2006, Table 5a: 2.343 for k = 3 at alpha 0.05)."""
+    return float(sps.studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2))
+
+
+def critical_difference(k: int, n: int, alpha: float = ALPHA) -> float:
+    """Nemenyi's critical difference of mean ranks: ``q_alpha * sqrt(k (k + 1) / (6 n))``."""
+    return nemenyi_q(k, alpha) * math.sqrt(k * (k + 1) / (6 * n))
+
+
+def friedman(scores: np.ndarray) -> dict[str, Any]:
+    """Friedman's test of ``scores`` (N datasets x k pipelines): scipy's chi-square (ties corrected)
+    and the Iman-Davenport F form ``(N-1) chi2 / (N (k-1) - chi2)`` on (k-1, (k-1)(N-1)) df (``F``
+    None, ``p`` 0, when the rankings agree on every dataset: F is infinite)."""
+    n, k = scores.shape
+    if np.all(scores == scores[:, :1]):  # every dataset a complete tie: no evidence of any difference
+        chi2, p_chi2 = 0.0, 1.0
+    else:
+        res = sps.friedmanchisquare(*scores.T)
+        chi2, p_chi2 = float(res.statistic), float(res.pvalue)
+    df1, df2 = k - 1, (k - 1) * (n - 1)
+    denom = n * (k - 1) - chi2
+    if denom <= 1e-12:  # the rankings agree on every dataset: F is infinite (stored as null)
+        f_stat, p_f = None, 0.0
+    else:
+        f_stat = (n - 1) * chi2 / denom
+        p_f = float(sps.f.sf(f_stat, df1, df2))
+    return {"chi2": chi2, "df": df1, "p_chi2": p_chi2, "F": f_stat, "df1": df1, "df2": df2, "p": p_f}
+
+
+def wilcoxon_p(differences: np.ndarray) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of paired ``differences`` (zeros split; 1 when all are 0)."""
+    d = np.asarray(differences, dtype=float)
+    return 1.0 if np.all(d == 0) else float(sps.wilcoxon(d, zero_method="zsplit").pvalue)
+
+
+def nemenyi_p(rank_diff: float, k: int, n: int) -> float:
+    """Nemenyi's p-value of a difference of mean ranks between two of ``k`` pipelines over ``n`` datasets."""
+    se = math.sqrt(k * (k + 1) / (6 * n))
+    return min(1.0, float(sps.studentized_range.sf(rank_diff / se * math.sqrt(2), k, np.inf)))
+
+
+# --- change points over versions (PELT) -------------------------------------------------------
+
+def penalty(half_width: float, n: int, tolerance: float) -> float:
+    """The PELT penalty of one change point, in squared metric units.
+
+    With ``h`` the typical 95% CI half-width of the per-version values (floored at ``tolerance / sqrt(2)``,
+    so a change smaller than the tolerance is never reported), a split between segments of ``n1`` and
+    ``n2`` versions lowers the least-squares cost by ``n1 n2 / (n1 + n2) * step^2``; with the penalty
+    ``h^2`` it is kept exactly when ``|step| > h * sqrt(1/n1 + 1/n2)``: a two-sample z-test at the 5%
+    level between the two segments' means, each version measured with standard error ``h / 1.96``.
+    Long histories offer more places for a chance split, so the penalty grows to the BIC-like
+    ``2 ln(n) * (h / 1.96)^2`` once that is larger (from n = 7 versions)."""
+    h = max(half_width, tolerance / math.sqrt(2))
+    return h * h * max(1.0, 2 * math.log(max(n, 1)) / Z95 ** 2)
+
+
+def change_points(values: list[float], pen: float) -> list[int]:
+    """Indices ``k`` where a new segment starts (the metric changed between ``k - 1`` and ``k``): PELT
+    with a least-squares (piecewise-constant) cost and the given penalty."""
+    if len(values) < 2:
+        return []
+    signal = np.asarray(values, dtype=np.float64).reshape(-1, 1)
+    if np.ptp(signal) == 0:
+        return []
+    bkps = ruptures.Pelt(model="l2", min_size=1, jump=1).fit(signal).predict(pen=pen)
+    return [int(b) for b in bkps[:-1]]
+
+
+# --- paired tests of two runs' jobs on the same test images (medbench compare, history) ----------
+
+MCNEMAR_SUBSET = {"accuracy": None, "sensitivity": "positive", "specificity": "negative"}
+# Resamples of the paired bootstrap: its smallest p-value is 2 / (B + 1), so B = 2000 keeps a clear drop
+# significant after Holm over a few dozen pipelines (the CIs' own resample count may be much smaller).
+PAIRED_RESAMPLES = 2000
+
+
+def _predictions(job: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    p = job.get("predictions") or {}
+    if not p.get("y_true") or len(p.get("proba") or []) != len(p["y_true"]):
+        return None
+    return (np.asarray(p["y_true"]), np.asarray(p["y_pred"]), np.asarray(p["proba"], dtype=np.float64))
+
+
+def pairing_problem(b_job: dict[str, Any], n_job: dict[str, Any]) -> str | None:
+    """Why two jobs cannot be compared image by image (None: they can)."""
+    if _predictions(b_job) is None or _predictions(n_job) is None:
+        return "no stored test predictions"
+    if b_job["predictions"]["ids"] != n_job["predictions"]["ids"] or \
+            b_job["predictions"]["y_true"] != n_job["predictions"]["y_true"]:
+        return "scored on different test images"
+    return None
+
+
+def _bootstrap(job: dict[str, Any], n_classes: int, positive: int | None, n_resamples: int,
+               seed: int) -> dict[str, np.ndarray]:
+    y, pred, proba = _predictions(job)  # type: ignore[misc]
+    return bootstrap_metrics(y, pred, proba, n_classes, positive, n_resamples, seed)
+
+
+def paired_tests(b_jobs: list[dict[str, Any]], n_jobs: list[dict[str, Any]], metrics: list[str], n_classes: int,
+                 positive: int | None, n_resamples: int = PAIRED_RESAMPLES,
+                 seed: int = BOOTSTRAP_SEED) -> dict[str, Any]:
+    """Paired tests of NEW against BASE on the same test images, per metric: ``{"paired": True,
+    "tests": {metric: {"test", "p"}}}`` or ``{"paired": False, "reason"}``.
+
+    ``b_jobs`` / ``n_jobs``: the same pipeline's jobs, one per seed, in the same seed order. One seed:
+    McNemar (accuracy; sensitivity on the positive images, specificity on the negative ones), DeLong
+    (binary ROC-AUC), paired bootstrap (the rest). Several seeds: a paired bootstrap of the mean
+    over the seeds of NEW - BASE (each seed's test images resampled, the same resamples for both runs).
+    A metric undefined in either run gets ``p`` None."""
+    for b, n in zip(b_jobs, n_jobs):
+        problem = pairing_problem(b, n)
+        if problem:
+            return {"paired": False, "reason": problem}
+    boot: dict[str, list[tuple[dict, dict]]] = {"pairs": []}
+
+    def samples() -> list[tuple[dict, dict]]:
+        if not boot["pairs"]:
+            boot["pairs"] = [(_bootstrap(b, n_classes, positive, n_resamples, seed),
+                              _bootstrap(n, n_classes, positive, n_resamples, seed)) for b, n in zip(b_jobs, n_jobs)]
+        return boot["pairs"]
+
+    def bootstrap_test(m: str) -> dict[str, Any]:
+        diffs = np.mean([nb[m] - bb[m] for bb, nb in samples()], axis=0)
+        return {"test": "paired bootstrap" + (" of the mean over seeds" if len(b_jobs) > 1 else ""),
+                "p": bootstrap_p(diffs)}
+
+    tests: dict[str, Any] = {}
+    for m in metrics:
+        defined = all(number(j["metrics"].get(m)) is not None for j in (*b_jobs, *n_jobs))
+        if not defined:
+            tests[m] = {"test": None, "p": None}
+        elif len(b_jobs) > 1:
+            tests[m] = bootstrap_test(m)
+        elif m in MCNEMAR_SUBSET and (m == "accuracy" or n_classes == 2):
+            tests[m] = _mcnemar(b_jobs[0], n_jobs[0], MCNEMAR_SUBSET[m], positive)
+        elif m == "roc_auc" and n_classes == 2:
+            tests[m] = _delong(b_jobs[0], n_jobs[0], positive)
+        else:
+            tests[m] = bootstrap_test(m)
+    return {"paired": True, "tests": tests}
+
+
+def _mcnemar(b_job: dict[str, Any], n_job: dict[str, Any], subset: str | None, positive: int | None) -> dict:
+    y, b_pred, _ = _predictions(b_job)  # type: ignore[misc]
+    _, n_pred, _ = _predictions(n_job)  # type: ignore[misc]
+    pos = 1 if positive is None else positive
+    keep = np.ones(len(y), bool) if subset is None else ((y == pos) if subset == "positive" else (y != pos))
+    if not keep.any():
+        return {"test": None, "p": None}
+    r = mcnemar(b_pred[keep] == y[keep], n_pred[keep] == y[keep])
+    what = "" if subset is None else f" ({subset} images)"
+    return {"test": f"McNemar{what}", "p": r["p"], "b": r["b"], "c": r["c"]}
+
+
+def _delong(b_job: dict[str, Any], n_job: dict[str, Any], positive: int | None) -> dict[str, Any]:
+    y, _, b_proba = _predictions(b_job)  # type: ignore[misc]
+    _, _, n_proba = _predictions(n_job)  # type: ignore[misc]
+    pos = 1 if positive is None else positive
+    try:
+        r = delong(y == pos, b_proba[:, pos], n_proba[:, pos])
+    except ValueError:
+        return {"test": "DeLong (too few images)", "p": None}
+    return {"test": "DeLong", "p": r["p"]}

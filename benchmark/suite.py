@@ -53,7 +53,6 @@ assume they are independent (datasets built from the same images are not).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -77,7 +76,9 @@ SCHEMA_VERSION = 1
 #: chi-square and F approximations behind the Friedman test are unreliable and the exact two-sided
 #: Wilcoxon p-value cannot go below 2 / 2**N (0.125 at N = 4).
 MIN_DATASETS = 5
-ALPHA = 0.05
+ALPHA = st.ALPHA
+# The tests across datasets live in medbench.stats; these names stay for callers of the suite API.
+friedman, nemenyi_q, critical_difference = st.friedman, st.nemenyi_q, st.critical_difference
 RANK_METRICS = results_mod.RANK_METRICS
 TABLE_METRICS = ("roc_auc", "balanced_accuracy")
 FAMILIES = ("classical", "deep")
@@ -253,10 +254,6 @@ def check_paths(suite: Suite) -> None:
 
 # --- per pipeline and dataset ----------------------------------------------------------------------
 
-def _finite(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def _cells(res: dict[str, Any], stats: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """``{pipeline: {"name", "family", "seeds", metric: {"value", "sd", "ci"}}}`` for one dataset."""
     out: dict[str, dict[str, Any]] = {}
@@ -322,7 +319,7 @@ def _computed(res: dict[str, Any], stats: dict[str, Any], ja: dict[str, Any], jb
     k = len(res["dataset"]["class_names"])
     pos = results_mod.positive_index(res)
     va, vb = ja["metrics"].get(metric), jb["metrics"].get(metric)
-    diff = float(va - vb) if _finite(va) and _finite(vb) else None
+    diff = float(va - vb) if st.finite(va) and st.finite(vb) else None
     level = stats["settings"].get("level", results_mod.CI_LEVEL)
     if metric == "roc_auc" and k == 2 and diff is not None:
         try:
@@ -350,7 +347,7 @@ def paired(res: dict[str, Any], stats: dict[str, Any], a: str, b: str, metric: s
         per_seed.append({"seed": seed, **(found or _computed(res, stats, ja[seed], jb[seed], metric))})
     diffs = [s["diff"] for s in per_seed]
     ps = [s["p"] for s in per_seed]
-    known = bool(per_seed) and all(_finite(d) for d in diffs) and all(p is not None for p in ps)
+    known = bool(per_seed) and all(st.finite(d) for d in diffs) and all(p is not None for p in ps)
     return {"a": a, "b": b, "per_seed": per_seed,
             "diff": float(np.mean(diffs)) if known else None,
             "ci": per_seed[0]["ci"] if known and len(per_seed) == 1 else None,
@@ -370,37 +367,6 @@ def _outcome(p: float | None, diff: float | None, same_sign: bool, alpha: float)
 
 # --- across datasets -------------------------------------------------------------------------------
 
-def nemenyi_q(k: int, alpha: float = ALPHA) -> float:
-    """Nemenyi's critical value q_alpha for ``k`` pipelines: the studentized range quantile (infinite
-    degrees of freedom) divided by sqrt(2) (Demšar 2006, Table 5a: 2.343 for k = 3 at alpha 0.05)."""
-    return float(sps.studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2))
-
-
-def critical_difference(k: int, n: int, alpha: float = ALPHA) -> float:
-    """Nemenyi's critical difference of mean ranks: ``q_alpha * sqrt(k (k + 1) / (6 n))``."""
-    return nemenyi_q(k, alpha) * math.sqrt(k * (k + 1) / (6 * n))
-
-
-def friedman(scores: np.ndarray) -> dict[str, Any]:
-    """Friedman's test of ``scores`` (N datasets x k pipelines): scipy's chi-square (ties corrected)
-    and the Iman-Davenport F form ``(N-1) chi2 / (N (k-1) - chi2)`` on (k-1, (k-1)(N-1)) df (``F``
-    None, ``p`` 0, when the rankings agree on every dataset: F is infinite)."""
-    n, k = scores.shape
-    if np.all(scores == scores[:, :1]):  # every dataset a complete tie: no evidence of any difference
-        chi2, p_chi2 = 0.0, 1.0
-    else:
-        res = sps.friedmanchisquare(*scores.T)
-        chi2, p_chi2 = float(res.statistic), float(res.pvalue)
-    df1, df2 = k - 1, (k - 1) * (n - 1)
-    denom = n * (k - 1) - chi2
-    if denom <= 1e-12:  # the rankings agree on every dataset: F is infinite (stored as null)
-        f_stat, p_f = None, 0.0
-    else:
-        f_stat = (n - 1) * chi2 / denom
-        p_f = float(sps.f.sf(f_stat, df1, df2))
-    return {"chi2": chi2, "df": df1, "p_chi2": p_chi2, "F": f_stat, "df1": df1, "df2": df2, "p": p_f}
-
-
 def _cliques(order: list[str], mean: dict[str, float], cd: float | None) -> list[list[str]]:
     """Groups of pipelines (in mean-rank order) whose ranks lie within ``cd`` of each other: the bars
     of a critical-difference diagram (maximal groups of two or more; ``cd`` None: one group of all)."""
@@ -419,7 +385,7 @@ def _ranks(names: list[str], cells: dict[str, dict[str, dict[str, Any]]], pipeli
     """Ranks (1 = best) per dataset over the pipelines with a value on every dataset."""
     complete, excluded = [], []
     for p in pipelines:
-        missing = [d for d in names if not _finite(((cells[d].get(p) or {}).get(metric) or {}).get("value"))]
+        missing = [d for d in names if not st.finite(((cells[d].get(p) or {}).get(metric) or {}).get("value"))]
         if missing:
             why = ", ".join(f"{d} ({(cells[d].get(p) or {}).get('status', 'not run')})" for d in missing)
             excluded.append({"pipeline": p, "reason": f"no {metric} on {why}"})
@@ -454,24 +420,23 @@ def _omnibus(rk: dict[str, Any], n: int, alpha: float) -> tuple[dict[str, Any], 
     scores = rk["scores"]
     if k == 2:
         d = scores[:, 0] - scores[:, 1]
-        p = 1.0 if np.all(d == 0) else float(sps.wilcoxon(d, zero_method="zsplit").pvalue)
+        p = st.wilcoxon_p(d)
         return {**base, "status": "ok", "test": test, "p": p, "significant": p < alpha,
                 "pair": rk["complete"]}, None
-    fr = friedman(scores)
+    fr = st.friedman(scores)
     sig = fr["p"] < alpha
     omni = {**base, "status": "ok", "test": test, **fr, "significant": sig,
             "decision": "Iman-Davenport F (Demšar 2006); the chi-square p is shown for reference"}
-    cd = critical_difference(k, n, alpha)
-    se = math.sqrt(k * (k + 1) / (6 * n))
+    cd = st.critical_difference(k, n, alpha)
     order, mean = rk["pipelines"], rk["mean"]
     pairs = []
     for i, a in enumerate(order):
         for b in order[i + 1:]:
             diff = mean[b] - mean[a]
-            p = float(sps.studentized_range.sf(diff / se * math.sqrt(2), k, np.inf))
+            p = st.nemenyi_p(diff, k, n)
             pairs.append({"better": a, "worse": b, "rank_diff": diff, "p": min(1.0, p),
                           "significant": bool(sig and diff > cd)})
-    post = {"method": "Nemenyi", "alpha": alpha, "q_alpha": nemenyi_q(k, alpha), "cd": cd, "applies": sig,
+    post = {"method": "Nemenyi", "alpha": alpha, "q_alpha": st.nemenyi_q(k, alpha), "cd": cd, "applies": sig,
             "pairs": pairs, "cliques": _cliques(order, mean, cd if sig else None)}
     return omni, post
 
@@ -479,7 +444,7 @@ def _omnibus(rk: dict[str, Any], n: int, alpha: float) -> tuple[dict[str, Any], 
 def _best(cells: dict[str, dict[str, Any]], family: str, metric: str) -> str | None:
     """The family's best pipeline on one dataset by ``metric`` first, then the ranking rule
     (:func:`medbench.results.rank_key`)."""
-    cands = [p for p, c in cells.items() if c["family"] == family and _finite(c[metric]["value"])]
+    cands = [p for p, c in cells.items() if c["family"] == family and st.finite(c[metric]["value"])]
     if not cands:
         return None
     return min(cands, key=lambda p: results_mod.rank_key({m: cells[p][m]["value"] for m in TABLE_METRICS}, p,
@@ -517,7 +482,7 @@ def _family_comparison(runs: list[tuple[str, dict[str, Any], dict[str, Any]]],
                              f"Wilcoxon p-value cannot go below 2/2^N = {2 / 2 ** n:.3g})")
     else:
         d = np.asarray(diffs)
-        p = 1.0 if np.all(d == 0) else float(sps.wilcoxon(d, zero_method="zsplit").pvalue)
+        p = st.wilcoxon_p(d)
         across.update(status="ok", p=p, significant=p < alpha, median_diff=float(np.median(d)),
                       higher={"classical": int(np.sum(d > 0)), "deep": int(np.sum(d < 0)), "equal": int(np.sum(d == 0))})
     pairs = _pair_matrix(runs, rk, cells, metric, alpha)

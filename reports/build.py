@@ -12,23 +12,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from medbench import results as results_mod
 from medbench.core.atomic import write_text
-from medbench.reports import figures, html, markdown
+from medbench.reports import figures, html, markdown, tables
 
 
 def _stderr(message: str) -> None:
     print(f"medbench: warning: {message}", file=sys.stderr)
 
 
-def write_report(results: dict[str, Any], out_dir: Path, warn: Callable[[str], None] = _stderr) -> Path:
+def write_report(results: dict[str, Any], out_dir: Path, warn: Callable[[str], None] = _stderr, *,
+                 stats: dict[str, Any] | None = None) -> Path:
     """Write ``report.md``, ``report.html`` and ``figures/*.png`` into ``out_dir``; return report.md's path.
 
     ``figures/samples.png`` (drawn at run time from the images) is kept when present and not required.
-    Each figure that fails is reported through ``warn`` (one line) and left out.
+    Each figure that fails is reported through ``warn`` (one line) and left out. ``stats``: the statistics
+    computed by the harness (:func:`medbench.results.statistics`); default: the results' stored section.
     """
     out_dir = Path(out_dir)
-    stats = results_mod.statistics(results)
+    stats = tables.stats_of(results, stats)
     _, failures = figures.write_figures(results, out_dir / "figures", stats)
     for failure in failures:
         warn(failure)

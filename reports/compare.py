@@ -14,7 +14,7 @@ from tabulate import tabulate
 
 from medbench.metrics import RUNTIME_KEYS, label
 from medbench.regression import fp
-from medbench.reports import escape
+from medbench.reports import escape, tables
 from medbench.tolerances import RUNTIME
 
 # ------------------------------------------------------------------------------------------ rendering
@@ -34,15 +34,11 @@ LEGEND = {
 DIFF_SHOWN = 12  # environment differences listed in full; the rest are counted
 
 
-def _num(v: Any, digits: int = 3) -> str:
-    return "–" if v is None else f"{v:.{digits}f}"
+_num = tables.fmt_num
 
 
 def _signed(v: Any, md: bool, digits: int = 3) -> str:
-    if v is None:
-        return "–"
-    s = f"{v:+.{digits}f}"
-    return s.replace("-", "−") if md else s
+    return tables.fmt_signed(v, md=md, digits=digits)
 
 
 def _seed(seed: Any) -> str:

@@ -29,6 +29,7 @@ from sklearn.metrics import roc_curve
 from medbench import results as results_mod
 from medbench import stats as st
 from medbench.core.atomic import write_bytes
+from medbench.reports import tables
 from medbench.reports.escape import plain
 
 FAMILY_COLORS = {"baseline": "#8c8c8c", "classical": "#1f77b4", "deep": "#e6550d"}
@@ -84,7 +85,7 @@ def write_figures(results: dict[str, Any], fig_dir: Path,
                   stats: dict[str, Any] | None = None) -> tuple[list[Path], list[str]]:
     """Draw every planned figure into ``fig_dir``; returns the paths written and, one line each, the
     figures that could not be drawn (a figure never costs the report)."""
-    stats = stats if stats is not None else results_mod.statistics(results)
+    stats = tables.stats_of(results, stats)
     draw = {"tradeoff": tradeoff, "leaderboard": leaderboard, "class_distribution": class_distribution,
             "roc": roc_curves, "confusion": confusion_grid, "training_curves": training_curves}
     out, failures = [], []
@@ -99,13 +100,18 @@ def write_figures(results: dict[str, Any], fig_dir: Path,
 
 # --- helpers -----------------------------------------------------------------------------------
 
-def _figure(width: float, height: float):
+def new_figure(width: float, height: float, *, dpi: float | None = None, layout: str | None = None):
+    """A matplotlib Figure on its own Agg canvas (no pyplot state): every report, suite and history figure."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=dpi, layout=layout)
     FigureCanvasAgg(fig)
     return fig
+
+
+def _figure(width: float, height: float):
+    return new_figure(width, height, dpi=DPI, layout="constrained")
 
 
 def _save(fig, path: Path) -> Path:

@@ -15,8 +15,8 @@ from tabulate import tabulate
 
 from medbench.core.atomic import write_bytes, write_json, write_text
 from medbench.metrics import label
-from medbench.reports import escape, html
-from medbench.reports.figures import plain_text
+from medbench.reports import escape, html, tables
+from medbench.reports.figures import new_figure, plain_text
 
 FIG_DIR = "figures"
 DPI = 110
@@ -24,12 +24,7 @@ COLORS = ("#1f77b4", "#e6550d", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f
           "#d62728")
 
 
-def _num(v: Any) -> str:
-    return "–" if v is None else f"{v:.3f}"
-
-
-def _signed(v: Any) -> str:
-    return "–" if v is None else f"{v:+.3f}".replace("-", "−")
+_num, _signed = tables.fmt_num, tables.fmt_signed
 
 
 def p_text(v: Any) -> str:
@@ -121,12 +116,8 @@ def markdown(analysis: dict[str, Any]) -> str:
 
 def series_figure(s: dict[str, Any], metric: str):
     """One metric of one series: value per version and CI band per pipeline, change points marked."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     versions = s["versions"]
-    fig = Figure(figsize=(max(6.0, 1.0 + 0.55 * len(versions)), 4.2), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure(max(6.0, 1.0 + 0.55 * len(versions)), 4.2, layout="constrained")
     ax = fig.add_subplot()
     x = list(range(1, len(versions) + 1))
     for k, t in enumerate(t for t in s["tracks"] if t["metric"] == metric):

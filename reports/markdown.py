@@ -317,7 +317,7 @@ def environment(results: dict[str, Any]) -> list[str]:
 
 def render(results: dict[str, Any], stats: dict[str, Any] | None = None, samples: bool = False) -> str:
     """The report's markdown; ``samples``: whether ``figures/samples.png`` exists beside it."""
-    stats = stats if stats is not None else results_mod.statistics(results)
+    stats = tables.stats_of(results, stats)
     ds, split = results["dataset"], results["split"]
     seeds = sorted({j["seed"] for j in tables.ok_jobs(results)})
     parts = [f"# medbench report: {E(ds['title'])}", "",

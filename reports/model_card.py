@@ -22,6 +22,7 @@ from typing import Any
 from tabulate import tabulate
 
 from medbench.metrics import HEADLINE, RUNTIME_KEYS, label
+from medbench.reports import tables
 from medbench.reports.escape import md as E
 from medbench.reports.escape import md_code as C
 
@@ -99,8 +100,7 @@ def facts(meta: dict[str, Any], *, record: dict[str, Any] | None = None,
     }
 
 
-def _num(v: Any, digits: int = 3) -> str:
-    return "–" if not isinstance(v, (int, float)) or isinstance(v, bool) else f"{v:.{digits}f}"
+_num = tables.fmt_num
 
 
 def _size(n: Any) -> str:

@@ -25,7 +25,7 @@ from medbench.reports import html, tables
 from medbench.reports.escape import md as E
 from medbench.reports.escape import md_code as C
 from medbench.reports.escape import plain
-from medbench.reports.figures import FAMILY_COLORS, plain_text
+from medbench.reports.figures import FAMILY_COLORS, new_figure, plain_text
 from medbench.suite import count
 
 CD_FIGURE = "cd.png"
@@ -229,12 +229,7 @@ def render(doc: dict[str, Any], ext: str = "md") -> str:
 # --- the critical-difference diagram -----------------------------------------------------------------
 
 def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=DPI)
-    FigureCanvasAgg(fig)
-    return fig
+    return new_figure(width, height, dpi=DPI)
 
 
 def cd_diagram(analysis: dict[str, Any]):

@@ -12,11 +12,11 @@ through ``esc``: :func:`medbench.reports.escape.md` for markdown, :func:`~medben
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 from medbench import results as results_mod
+from medbench import stats as st
 from medbench.metrics import METRICS, RUNTIME_KEYS, metric_names
 from medbench.reports.escape import plain
 
@@ -32,7 +32,17 @@ def ok_jobs(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _stats(results: dict[str, Any], stats: dict[str, Any] | None) -> dict[str, Any]:
-    return stats if stats is not None else results_mod.statistics(results)
+    """The statistics to render: ``stats`` as given, else the results' stored section. Renderers never
+    compute: the harness does (:func:`medbench.results.statistics`) and hands them over."""
+    if stats is not None:
+        return stats
+    if not results.get("statistics"):
+        raise ValueError("these results have no statistics section: compute it with medbench.results.statistics() "
+                         "and pass it to the renderer")
+    return results["statistics"]
+
+
+stats_of = _stats
 
 
 def ranked(results: dict[str, Any], stats: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -62,8 +72,20 @@ def fmt(v: Any, digits: int = 3) -> str:
     return str(v)
 
 
-def _finite(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+_finite = st.finite
+
+
+def fmt_num(v: Any, digits: int = 3) -> str:
+    """``0.862``; ``–`` for anything that is not a number (None, a string, a bool)."""
+    return "–" if not isinstance(v, (int, float)) or isinstance(v, bool) else f"{v:.{digits}f}"
+
+
+def fmt_signed(v: Any, md: bool = True, digits: int = 3) -> str:
+    """``+0.012`` / ``−0.034`` (a true minus sign in markdown, ``md``); ``–`` for None."""
+    if v is None:
+        return "–"
+    s = f"{v:+.{digits}f}"
+    return s.replace("-", "−") if md else s
 
 
 def fmt_ci(value: float | None, ci: list[float] | None, digits: int = 3) -> str:
@@ -108,9 +130,7 @@ def fmt_p_eq(p: float | None) -> str:
     return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
-def job_ci(stats: dict[str, Any], job: dict[str, Any], metric: str) -> list[float] | None:
-    entry = stats["jobs"].get(job_key(job), {})
-    return entry.get("metrics_ci", {}).get(metric)
+job_ci = results_mod.job_ci  # the stored CI of one job's metric (statistics, job, metric)
 
 
 def leaderboard(results: dict[str, Any], stats: dict[str, Any] | None = None, esc: Escape = plain) -> Table:

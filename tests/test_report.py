@@ -208,7 +208,7 @@ def test_report_multiclass_and_failed_jobs(tmp_path):
                      "counts": {"train": dict.fromkeys(names, 10), "val": dict.fromkeys(names, 5),
                                 "test": dict.fromkeys(names, 20)}},
            "environment": {"libraries": {}}, "jobs": jobs}
-    md = write_report(res, tmp_path).read_text()
+    md = write_report(res, tmp_path, stats=results_mod.statistics(res)).read_text()
     stats = results_mod.statistics(res)
     assert stats["comparisons"][0]["roc_auc"]["test"] == "paired bootstrap"
     assert "Bootstrap p (Holm)" in md and "arg-max of the class probabilities" in md
@@ -248,7 +248,7 @@ def test_report_when_every_job_failed(run_results, tmp_path):
     res = copy.deepcopy(run_results)
     res.pop("statistics")
     res["jobs"] = [{"job_id": "cnn__seed0", "pipeline": "cnn", "seed": 0, "status": "error", "error": "boom"}]
-    md = write_report(res, tmp_path).read_text()
+    md = write_report(res, tmp_path, stats=results_mod.statistics(res)).read_text()
     # a failed job recorded before failed jobs carried their family
     assert "No pipeline finished" in md and "**cnn** (unknown, seed 0): boom" in md and "nothing to compare" in md
     assert list(figures.planned(res)) == ["class_distribution"]

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from medbench import baseline
-from medbench import results as results_mod
+from medbench import api, baseline
 from medbench.core.errors import MedbenchError
 from medbench.reports.tables import leaderboard
 
@@ -64,7 +63,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         names = [e["name"] for e in baseline.entries(args.store)]
         raise MedbenchError(f"no baseline {args.name!r} in {baseline.store_dir(args.store)}; "
                             f"stored: {', '.join(names) or 'none'}")
-    res = results_mod.load(path)
+    loaded = api.load_results(path)
+    res = loaded.data
     meta = res.get("baseline") or {}
     env = res.get("environment") or {}
     print(f"baseline {args.name}: {res['dataset'].get('title')} ({res['dataset'].get('spec')}), split "
@@ -74,5 +74,5 @@ def cmd_show(args: argparse.Namespace) -> int:
           f"from {meta.get('source')}")
     tol = path / "tolerances.toml"
     print(f"tolerances: {tol if tol.is_file() else 'built-in defaults'}\n")
-    print(tabulate(*reversed(leaderboard(res)), tablefmt="simple", disable_numparse=True))
+    print(tabulate(*reversed(leaderboard(res, loaded.statistics())), tablefmt="simple", disable_numparse=True))
     return 0
