@@ -168,8 +168,9 @@ def run_config(cfg: RunConfig, *, command: str | None = None, log: Callable[[str
         res = _run_jobs(plan, cfg, command=command or _command(cfg.dataset_text), log=log, client=client)
         # CIs and paired tests once, at the end (`medbench report` reuses them: same report, byte for byte).
         data = results_mod.add_statistics(res, n_resamples=cfg.bootstrap_resamples, seed=cfg.bootstrap_seed)
-        outdir.guarded_write(lambda: results_mod.write(data, out_dir), out_dir)
-        outdir.guarded_write(lambda: write_report(data, out_dir), out_dir)
+        with outdir.guarded(out_dir):
+            results_mod.write(data, out_dir)
+            write_report(data, out_dir)
         if cfg.save_models:
             _write_model_cards(data, out_dir, log)
     return Results(data, out_dir)
@@ -184,8 +185,8 @@ def _write_model_cards(data: dict[str, Any], out_dir: Path, log) -> None:
                 log(f"medbench: warning: {job['job_id']}: model {saved}")
             continue
         ci = (cis.get(job["job_id"]) or {}).get("metrics_ci")
-        outdir.guarded_write(lambda j=job, c=ci, f=out_dir / saved: write_model_card(f, record=j, metrics_ci=c),
-                             out_dir)
+        with outdir.guarded(out_dir):
+            write_model_card(out_dir / saved, record=job, metrics_ci=ci)
 
 
 def write_model_card(folder: str | Path, *, record: dict[str, Any] | None = None,
@@ -212,7 +213,8 @@ def _plan(ds: Dataset, out: Path, specs, opts, cfg: RunConfig, *, log) -> _Plan:
         split = make_split(ds, seed=seeds[0] if cfg.resplit_per_seed else cfg.split_seed,
                            val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction)
     manifest = split.manifest(ds)
-    outdir.guarded_write(lambda: save_manifest(ds, split, out / "split.json"), out)
+    with outdir.guarded(out):
+        save_manifest(ds, split, out / "split.json")
     _save_samples(ds, split, out, log)
     if log:
         log(f"medbench {__version__}: {ds.title} ({len(ds)} images, {ds.n_classes} classes), split "
@@ -246,7 +248,8 @@ def _run_jobs(plan: _Plan, cfg: RunConfig, *, command: str, log, client: Any = N
             config=plan.config, dataset=plan.ds.card(), split=plan.split_info, environment=env,
             jobs=[{k: v for k, v in r.items() if k != "cache_reason"} for r in ordered], command=command)
         # after every job: an interrupted run keeps a readable partial result
-        outdir.guarded_write(lambda: results_mod.write(state["res"], plan.out), plan.out)
+        with outdir.guarded(plan.out):
+            results_mod.write(state["res"], plan.out)
 
     ref = engine.DatasetRef(cfg.dataset_spec, plan.ds.fingerprint)
     with tqdm(total=len(jobs), desc="pipelines", unit="job", disable=None if log else True, file=sys.stderr) as bar:
@@ -254,10 +257,14 @@ def _run_jobs(plan: _Plan, cfg: RunConfig, *, command: str, log, client: Any = N
             if p.cached is not None:
                 record_done(p, {**p.cached, "cached": True, "cache_reason": p.reason})
         todo = [(plan.seed_splits[p.job.seed][0], p) for p in planned if p.cached is None]
+
+        def finished(p: runner.Planned, rec: dict[str, Any]) -> None:
+            with outdir.guarded(plan.out):
+                rec = runner.finish(rec, p, plan.out)
+            record_done(p, rec)
+
         try:
-            engine.run(todo, plan.ds, ref,
-                       lambda p, rec: record_done(p, outdir.guarded_write(lambda: runner.finish(rec, p, plan.out),
-                                                                          plan.out)),
+            engine.run(todo, plan.ds, ref, finished,
                        scheduler=cfg.scheduler, n_jobs=n_jobs, deep_resources=cfg.deep_resources, client=client)
         except KeyboardInterrupt:
             raise Interrupted([j.job_id for j in jobs if j.job_id not in records]) from None
@@ -283,7 +290,8 @@ def _resplit(ds: Dataset, seeds: list[int], out: Path, split_info: dict[str, Any
         split = make_split(ds, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
         manifest = split.manifest(ds)
         name = f"split-seed{seed}.json"
-        outdir.guarded_write(lambda s=split, n=name: save_manifest(ds, s, out / n), out)
+        with outdir.guarded(out):
+            save_manifest(ds, split, out / name)
         seed_splits[seed] = (split, manifest["fingerprint"])
         per_seed[str(seed)] = {k: manifest[k] for k in ("fingerprint", "method", "seed", "notes", "counts")}
         per_seed[str(seed)]["manifest"] = name
@@ -311,7 +319,8 @@ def report(results: Results | str | Path, out: str | Path | None = None) -> Path
         raise MedbenchError("report: these results have no folder; pass out=FOLDER")
     target = outdir.prepare(target)
     stats = results_mod.statistics(res.data)  # computed here (harness), never by the renderer
-    return outdir.guarded_write(lambda: write_report(res.data, target, stats=stats), target)
+    with outdir.guarded(target):
+        return write_report(res.data, target, stats=stats)
 
 
 def compare(base: Results | str | Path, new: Results | str | Path, *, tolerances: str | Path | None = None,

@@ -113,8 +113,9 @@ def _write(suite: suite_mod.Suite, runs, failed, statuses, out_dir: Path,
         if log:
             log(f"medbench: warning: {suite_mod.duplicate_note(dup)}")
     doc = suite_mod.document(suite, analysis, statuses)
-    outdir.guarded_write(lambda: write_json(out_dir / SUITE_JSON, doc), out_dir)
-    outdir.guarded_write(lambda: write_suite_report(doc, out_dir), out_dir)
+    with outdir.guarded(out_dir):
+        write_json(out_dir / SUITE_JSON, doc)
+        write_suite_report(doc, out_dir)
     return doc
 
 

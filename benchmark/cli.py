@@ -26,6 +26,7 @@ from medbench.core import settings
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
 from medbench.datasets import describe_datasets
+from medbench.datasets.images import CHANNEL_CHOICES
 from medbench.models import registry
 from medbench.reports.tables import leaderboard
 
@@ -94,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-image-pixels", type=int, default=argparse.SUPPRESS, metavar="N",
                      help="refuse (per file) images with more pixels than this (default: Pillow's 89,478,485); "
                           "a guard against decompression bombs")
-    run.add_argument("--channels", choices=("auto", "gray", "rgb"), default="auto",
+    run.add_argument("--channels", choices=CHANNEL_CHOICES, default="auto",
                      help="keep colour where the source has it (auto), reduce to ITU-R 601-2 luminance (gray) or "
                           "force three channels (rgb)")
     run.add_argument("--save-models", action="store_true",

@@ -6,11 +6,11 @@ dataset card), ``split`` (fingerprint, method, seed, notes, counts, manifest; wi
 ``--resplit-per-seed`` also ``per_seed``: ``{seed: {fingerprint, method, seed, notes, counts,
 manifest}}``), ``environment`` (machine, libraries and code provenance - git commit, dirty tree,
 source hash, GPUs, the deep models' device - see :func:`medbench.profiling.environment`), ``jobs`` (one record per pipeline and seed, see
-:mod:`benchmark.runner`) and, once a run has finished, ``statistics`` (:func:`compute_statistics`):
+:mod:`medbench.runner`) and, once a run has finished, ``statistics`` (:func:`compute_statistics`):
 
 * ``settings``: ``n_resamples``, ``seed``, ``level`` of the bootstrap and the tests used;
 * ``jobs``: ``{job_id: {"n": test images, "metrics_ci": {metric: [low, high] or null}}}`` - percentile
-  intervals of a stratified bootstrap over the test images (:mod:`benchmark.stats`);
+  intervals of a stratified bootstrap over the test images (:mod:`medbench.stats`);
 * ``pipelines``: one entry per pipeline, best first (:func:`rank_key`: mean test ROC-AUC, then balanced accuracy, then name):
   ``pipeline``, ``name``, ``family``, ``seeds``, ``job_ids``, and ``metrics`` / ``runtime``:
   ``{key: {"mean", "sd", "n", "values"}}`` over the seeds (sd with ddof=1, null for one seed);

@@ -12,6 +12,14 @@
 * :func:`delong` - DeLong's test for two correlated ROC-AUCs (DeLong et al. 1988, with the
   mid-rank algorithm of Sun & Xu 2014), and the AUC covariance it rests on.
 * :func:`mean_sd` and :func:`t_interval` (repeated seeds), :func:`holm` (multiple comparisons), :func:`pareto_front`.
+* across datasets (a suite, :mod:`medbench.suite`): :func:`friedman` (chi-square and Iman-Davenport F),
+  :func:`nemenyi_q`, :func:`critical_difference`, :func:`nemenyi_p`, :func:`wilcoxon_p` (Demšar 2006).
+* over versions (:mod:`medbench.history`): :func:`penalty` and :func:`change_points` (PELT).
+* between two runs' jobs on the same test images (``medbench compare``, history): :func:`paired_tests`
+  (McNemar, DeLong, paired bootstrap), :func:`pairing_problem`.
+
+Every statistical test medbench runs lives here, with its constants (:data:`ALPHA`, :data:`CI_LEVEL`,
+:data:`BOOTSTRAP_RESAMPLES`, ...); a new test goes here, beside its unit test in tests/test_stats.py.
 """
 
 from __future__ import annotations
@@ -104,7 +112,7 @@ def resampled_auc(score: np.ndarray, is_pos: np.ndarray, idx: np.ndarray) -> np.
 def auc_scores(y_true: np.ndarray, proba: np.ndarray, idx: np.ndarray, n_classes: int,
                positive: int | None = None) -> np.ndarray:
     """ROC-AUC of the resamples ``idx`` (e.g. from :func:`stratified_indices`), matching
-    :func:`benchmark.metrics.roc_auc`: binary on P(positive); otherwise one-vs-rest, macro-averaged
+    :func:`medbench.metrics.roc_auc`: binary on P(positive); otherwise one-vs-rest, macro-averaged
     over the classes present (probabilities renormalised over them when some are absent)."""
     y, proba = np.asarray(y_true), np.asarray(proba, dtype=np.float64)
     present = np.unique(y)

@@ -68,6 +68,7 @@ from medbench import stats as st
 from medbench.core import paths, readfile, settings
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
+from medbench.datasets.images import CHANNEL_CHOICES
 from medbench.datasets.spec import DatasetSpec
 
 SCHEMA = "medbench.suite"
@@ -93,7 +94,7 @@ _IMAGE_SIZE = {"type": "integer", "minimum": 8, "maximum": 4096}
 _OPTION_VALUE = {"type": ["string", "number", "boolean", "array"]}
 _OPTIONS = {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": _OPTION_VALUE}}
 _RUN_KEYS = {"pipelines": _NAMES, "seeds": _SEEDS, "image_size": _IMAGE_SIZE, "options": _OPTIONS,
-             "split_seed": {"type": "integer", "minimum": 0}, "channels": {"enum": ["auto", "gray", "rgb"]}}
+             "split_seed": {"type": "integer", "minimum": 0}, "channels": {"enum": list(CHANNEL_CHOICES)}}
 
 SUITE_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -1,1 +1,1 @@
-"""Sub-commands living in their own modules; each has ``register(subparsers)`` (see ``benchmark.cli``)."""
+"""Sub-commands living in their own modules; each has ``register(subparsers)`` (see ``medbench.cli``)."""

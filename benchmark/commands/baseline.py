@@ -1,4 +1,4 @@
-"""``medbench baseline update|list|show``: the store of committed reference results (benchmark.baseline)."""
+"""``medbench baseline update|list|show``: the store of committed reference results (medbench.baseline)."""
 
 from __future__ import annotations
 

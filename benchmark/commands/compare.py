@@ -27,7 +27,7 @@ examples:
   medbench compare pneumoniamnist-fast results/regress --no-runtime --markdown compare.md
   medbench compare a/results.json b/results.json --tolerances my-tolerances.toml
 tolerances: --tolerances FILE, else tolerances.toml beside BASE's results.json, else built-in defaults
-(see benchmark/tolerances.py and the README section "Regression testing across versions").
+(see the module medbench.tolerances and the README section "Regression testing across versions").
 """
 
 

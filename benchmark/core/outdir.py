@@ -4,16 +4,14 @@ failures (disk full, permission denied) turned into one line that says what to d
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 from filelock import FileLock, Timeout
 
 from medbench.core.errors import MedbenchError
 
 LOCK_NAME = ".medbench.lock"
-T = TypeVar("T")
 
 
 def check_given(out: str | Path | None) -> None:
@@ -66,10 +64,12 @@ def lock(path: Path) -> Iterator[None]:
         held.release()
 
 
-def guarded_write(fn: Callable[[], T], out: Path) -> T:
-    """Call ``fn``; an OSError while writing becomes one line naming the file and what to do."""
+@contextlib.contextmanager
+def guarded(out: Path) -> Iterator[None]:
+    """``with guarded(out): write(...)``: an OSError while writing becomes one line naming the file and
+    what to do."""
     try:
-        return fn()
+        yield
     except OSError as exc:
         where = exc.filename or out
         raise MedbenchError(f"cannot write {where}: {exc.strerror or exc}; free disk space or fix the "

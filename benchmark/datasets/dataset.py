@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 SPLITS = ("train", "val", "test")
-CHANNELS = ("auto", "gray", "rgb")
 
 
 def update_with_pixels(h: Any, images: np.ndarray) -> None:

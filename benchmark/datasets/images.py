@@ -405,12 +405,6 @@ def cache_inputs(root: str | os.PathLike, rel_paths: Sequence[str], image_size: 
     )
 
 
-def cache_key(root: str | os.PathLike, rel_paths: Sequence[str], image_size: int,
-              max_pixels: int | None = None, channels: str = "gray") -> str:
-    """SHA-256 of :func:`cache_inputs`."""
-    return cachekeys.digest(cache_inputs(root, rel_paths, image_size, max_pixels, channels))
-
-
 Entry = tuple[np.ndarray, np.ndarray, list[str], np.ndarray]  # images, ok mask, reasons, colour mask
 
 

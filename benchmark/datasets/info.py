@@ -213,5 +213,3 @@ PATH_KINDS = {
         "default_task": "pneumonia",
     },
 }
-
-DEFAULT_DATASET = "pneumoniamnist"
