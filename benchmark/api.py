@@ -20,18 +20,24 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from medbench import baseline, engine, profiles, regression, runner
+from medbench import baseline, cacheinfo, engine, history, profiles, regression, runner
+from medbench import predict as predict_mod
 from medbench import results as results_mod
 from medbench import tolerances as tolerances_mod
 from medbench.config import DatasetSpec, RunConfig, parse_options
 from medbench.core import outdir, quiet
+from medbench.core.atomic import write_json, write_text
 from medbench.core.errors import Interrupted, MedbenchError
 from medbench.core.version import __version__
+from medbench.core.warn import routed, warn
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
 from medbench.metrics import HEADLINE
 from medbench.models import persist, registry
+from medbench.predict import load_model
 from medbench.profiling import environment
+from medbench.reports import compare as compare_report
+from medbench.reports import history as history_render
 from medbench.reports import model_card
 from medbench.reports.build import write_report
 from medbench.reports.figures import SAMPLES, save_samples
@@ -147,7 +153,14 @@ def run(dataset: str | DatasetSpec | None = None, pipelines: Sequence[str] | Non
 
 def run_config(cfg: RunConfig, *, command: str | None = None, log: Callable[[str], None] | None = _stderr,
                capture_native_logs: bool = True, client: Any = None) -> Results:
-    """:func:`run` for a built :class:`RunConfig` (``client``: a Dask client to reuse, e.g. a suite's)."""
+    """:func:`run` for a built :class:`RunConfig` (``client``: a Dask client to reuse, e.g. a suite's).
+    Warnings (:func:`medbench.core.warn.warn`) go to ``log`` while it runs (``None``: silent)."""
+    with routed(log):
+        return _run_config(cfg, command=command, log=log, capture_native_logs=capture_native_logs, client=client)
+
+
+def _run_config(cfg: RunConfig, *, command: str | None, log: Callable[[str], None] | None,
+                capture_native_logs: bool, client: Any) -> Results:
     opts = {k: dict(v) for k, v in cfg.user_options.items()}
     pipelines = list(cfg.pipelines)
     if cfg.profile:
@@ -181,8 +194,8 @@ def _write_model_cards(data: dict[str, Any], out_dir: Path, log) -> None:
     for job in results_mod.ok_jobs(data):
         saved = job.get("saved_model")
         if not saved or saved.startswith("not saved"):
-            if saved and log:
-                log(f"medbench: warning: {job['job_id']}: model {saved}")
+            if saved:
+                warn(f"{job['job_id']}: model {saved}")
             continue
         ci = (cis.get(job["job_id"]) or {}).get("metrics_ci")
         with outdir.guarded(out_dir):
@@ -276,8 +289,7 @@ def _save_samples(ds: Dataset, split: Split, out: Path, log) -> None:
     try:
         save_samples(ds, split, out / "figures" / SAMPLES)
     except Exception as exc:  # noqa: BLE001 - a figure must never cost a benchmark run
-        if log:
-            log(f"medbench: warning: could not draw {SAMPLES}: {type(exc).__name__}: {exc}")
+        warn(f"could not draw {SAMPLES}: {type(exc).__name__}: {exc}")
 
 
 def _resplit(ds: Dataset, seeds: list[int], out: Path, split_info: dict[str, Any], val_fraction: float,
@@ -343,6 +355,82 @@ def compare(base: Results | str | Path, new: Results | str | Path, *, tolerances
     return regression.compare(regression.with_statistics(base_res.data), regression.with_statistics(new_res.data),
                               tol, force=force, runtime=runtime, base_label=base_label, new_label=new_label,
                               force_runtime=force_runtime)
+
+
+def save_compare(report: dict[str, Any], new: Results | str | Path, *, json: str | Path | None = None,
+                 markdown: str | Path | None = None, store: str | Path | None = None) -> list[Path]:
+    """Write :func:`compare`'s document as compare.json (default: beside NEW's results.json) and, with
+    ``markdown``, the markdown report (a PR comment); returns the paths written."""
+    if json is None:
+        new_path = new.path if isinstance(new, Results) and new.path else baseline.resolve(str(new), store)
+        json = (new_path if Path(new_path).is_dir() else Path(new_path).parent) / "compare.json"
+    written = [write_json(Path(json), report)]
+    if markdown:
+        written.append(write_text(Path(markdown), compare_report.markdown_report(report)))
+    return written
+
+
+# --- baselines, history, saved models, caches: the rest of the command line's front door -------------
+
+def baseline_update(results: str | Path, name: str | None = None, store: str | Path | None = None) -> Path:
+    """Store a finished run as baseline ``name`` (default ``<dataset>-<profile>``); returns its results.json."""
+    return baseline.update(results, name, store)
+
+
+def baseline_store(store: str | Path | None = None) -> Path:
+    """The baseline store folder: ``store``, else $MEDBENCH_BASELINES, else ./baselines."""
+    return baseline.store_dir(store)
+
+
+def baselines(store: str | Path | None = None) -> list[dict[str, Any]]:
+    """The stored baselines (one dict each: name, dataset, split, pipelines, seeds, ...)."""
+    return baseline.entries(store)
+
+
+def load_baseline(name: str, store: str | Path | None = None) -> Results:
+    """The stored baseline ``name`` as :class:`Results` (a one-line error listing the stored names)."""
+    path = baseline.store_dir(store) / name
+    if not (path / "results.json").is_file():
+        names = [e["name"] for e in baseline.entries(store)]
+        raise MedbenchError(f"no baseline {name!r} in {baseline.store_dir(store)}; stored: {', '.join(names) or 'none'}")
+    return load_results(path)
+
+
+def history_add(run: str | Path, store: str | Path | None = None, commit: str | None = None) -> dict[str, Any]:
+    """File a finished run in the history store under its machine and code version."""
+    return history.add(run, store, commit)
+
+
+def history_report(store: str | Path | None = None, out: str | Path | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Analyse the history store and write history.md / history.html / figures (default out:
+    ``<store>/report``); returns (analysis, what was written). A figure that fails only warns."""
+    root = history.store_dir(store)
+    analysis = history.analyse(root)
+    written = history_render.write(analysis, Path(out) if out else root / "report")
+    for failure in written["figure_failures"]:
+        warn(f"figure not drawn: {failure}")
+    return analysis, written
+
+
+def predict_images(model: str | Path, images: Sequence[str | Path], *, n_jobs: int | None = None,
+                   max_pixels: int | None = None) -> tuple[Any, list[dict[str, Any]], str]:
+    """Load the saved model in ``model`` (verified) and predict ``images`` (files or folders); returns
+    (the model, one row per image, the CSV text). Library-version notes and unreadable images warn."""
+    saved = load_model(model)
+    for warning in saved.warnings:
+        warn(warning)
+    rows = predict_mod.predict_files(saved, images, n_jobs=n_jobs, max_pixels=max_pixels)
+    for r in rows:
+        if r["status"] != predict_mod.OK:
+            warn(f"cannot predict {r['path']}: {r['status'].removeprefix('error: ')}")
+    return saved, rows, predict_mod.predictions_csv(saved, rows)
+
+
+def cache_info(out: str | Path | None = None) -> dict[str, Any]:
+    """The shared cache's entries (and, with ``out``, that results folder's job records), each with
+    whether it is current: ``{"location", "entries", "jobs"}``."""
+    return {"location": cacheinfo.location(), "entries": cacheinfo.store_entries(),
+            "jobs": cacheinfo.job_entries(Path(out)) if out is not None else None}
 
 
 def _resolve(obj: Results | str | Path, store: str | Path | None) -> tuple[Results, str]:

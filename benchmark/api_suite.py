@@ -27,6 +27,7 @@ from medbench.config import RunConfig
 from medbench.core import outdir
 from medbench.core.atomic import read_json, write_json
 from medbench.core.errors import MedbenchError
+from medbench.core.warn import routed, warn
 from medbench.models import registry
 from medbench.reports.suite import write_suite_report
 
@@ -71,7 +72,12 @@ def run_suite(suite_file: str | Path, out: str | Path | None = None, *, log: Cal
     ``doc["datasets"]`` and the report. ``scheduler`` / ``gpu_resource`` send the jobs to Dask workers as
     in :func:`medbench.api.run`: one Dask client (and, for ``processes:N``, one cluster) serves every dataset.
     """
-    overrides = {k: v for k, v in overrides.items() if v is not None}
+    with routed(log):
+        return _run_suite(suite_file, out, log, {k: v for k, v in overrides.items() if v is not None})
+
+
+def _run_suite(suite_file: str | Path, out: str | Path | None, log: Callable[[str], None] | None,
+               overrides: dict[str, Any]) -> dict[str, Any]:
     suite = suite_mod.load(suite_file)
     for key in ("pipelines", "seeds"):  # the command line's --pipelines / --seeds replace the file's
         if key in overrides:
@@ -110,8 +116,7 @@ def _write(suite: suite_mod.Suite, runs, failed, statuses, out_dir: Path,
            log: Callable[[str], None] | None = _stderr) -> dict[str, Any]:
     analysis = suite_mod.analyse(runs, metric=suite.metric, alpha=suite.alpha, failed=failed)
     for dup in analysis["duplicates"]:
-        if log:
-            log(f"medbench: warning: {suite_mod.duplicate_note(dup)}")
+        warn(suite_mod.duplicate_note(dup))
     doc = suite_mod.document(suite, analysis, statuses)
     with outdir.guarded(out_dir):
         write_json(out_dir / SUITE_JSON, doc)

@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import io
 import json
-import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -31,6 +30,7 @@ from medbench.core import cachekeys, settings
 from medbench.core.atomic import write_bytes, write_json, write_text
 from medbench.core.cachekeys import array_digest
 from medbench.core.paths import cache_dir
+from medbench.core.warn import warn
 
 __all__ = ["array_digest", "cached_array", "describe", "disabled", "enabled", "reset_stats", "stats"]
 
@@ -109,8 +109,8 @@ def _read_checked(path: Path) -> np.ndarray | None:
     except (OSError, ValueError):
         return None  # no digest (or unreadable): recompute and rewrite the entry
     if hashlib.sha256(data).hexdigest() != stored:
-        print(f"medbench: warning: cache entry {path} does not match its SHA-256 (edited, replaced or damaged); "
-              f"recomputing it", file=sys.stderr)
+        warn(f"cache entry {path} does not match its SHA-256 (edited, replaced or damaged); "
+             f"recomputing it")
         return None
     try:
         return np.load(io.BytesIO(data), allow_pickle=False)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.metadata
-import sys
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any
 from sklearn.pipeline import Pipeline
 
 from medbench.core.errors import MedbenchError
+from medbench.core.warn import warn
 
 FAMILIES = ("baseline", "classical", "deep")
 # Modules whose import registers pipelines (kept cheap: no heavy imports at module level).
@@ -97,8 +97,8 @@ def _load_plugins() -> None:
                 if spec.name not in _REGISTRY:
                     register(spec)
         except Exception as exc:  # noqa: BLE001 - someone else's package must not break medbench
-            print(f"medbench: warning: pipeline plugin {ep.name!r} ({ep.value}) could not be loaded: "
-                  f"{type(exc).__name__}: {exc}; its pipelines are not available", file=sys.stderr)
+            warn(f"pipeline plugin {ep.name!r} ({ep.value}) could not be loaded: "
+                 f"{type(exc).__name__}: {exc}; its pipelines are not available")
 
 
 def plugin_of(name: str) -> str | None:

@@ -48,7 +48,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import socket
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -58,6 +57,7 @@ import numpy as np
 
 from medbench.core import cachekeys, settings
 from medbench.core.errors import MedbenchError
+from medbench.core.warn import warn
 from medbench.features import cache
 from medbench.models import keras_base as kb
 from medbench.models.augment import random_augment, training_model
@@ -185,8 +185,8 @@ def resolve_weights(bb: Backbone, weights: str = "imagenet", sha256: str | None 
         if weights != "imagenet-or-random":
             raise
         if not quiet:
-            print(f"medbench: warning: {bb.key} falls back to random init, results are NOT transfer learning: "
-                  f"{exc}", file=sys.stderr)
+            warn(f"{bb.key} falls back to random init, results are NOT transfer learning: "
+                 f"{exc}")
         return Weights("random", "random init (fallback: ImageNet weights unavailable)", note=str(exc))
 
 

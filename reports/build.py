@@ -7,17 +7,15 @@ written all the same (its markdown is a pure function of results.json and links 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from medbench.core.atomic import write_text
+from medbench.core.warn import warn
 from medbench.reports import figures, html, markdown, tables
 
-
-def _stderr(message: str) -> None:
-    print(f"medbench: warning: {message}", file=sys.stderr)
+_stderr = warn  # one warning line (medbench.core.warn)
 
 
 def write_report(results: dict[str, Any], out_dir: Path, warn: Callable[[str], None] = _stderr, *,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import math
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from tabulate import tabulate
 
 from medbench.core.atomic import write_bytes, write_text
+from medbench.core.warn import warn
 from medbench.reports import html, tables
 from medbench.reports.escape import md as E
 from medbench.reports.escape import md_code as C
@@ -34,8 +34,7 @@ METRIC_LABELS = {"roc_auc": "ROC-AUC", "balanced_accuracy": "Balanced accuracy"}
 OUTCOME = {"win": "classical wins", "loss": "deep wins", "tie": "tie (not significant)", "untested": "untested"}
 
 
-def _stderr(message: str) -> None:
-    print(f"medbench: warning: {message}", file=sys.stderr)
+_stderr = warn  # one warning line (medbench.core.warn)
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:

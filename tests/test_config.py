@@ -95,3 +95,31 @@ def test_one_ranking_rule():
             {"pipeline": "d", "roc_auc": None, "balanced_accuracy": 0.99}, {"pipeline": "e", "roc_auc": 0.95}]
     assert [r["pipeline"] for r in sorted(rows, key=lambda r: rank_key(r, r["pipeline"]))] == ["e", "c", "a", "b", "d"]
     assert min(rows[:3], key=lambda r: rank_key(r, r["pipeline"], first="balanced_accuracy"))["pipeline"] == "c"
+
+
+def test_warnings_have_one_channel(capsys):
+    from medbench.core import warn as warn_mod
+    warn_mod.warn("to stderr")
+    lines: list[str] = []
+    with warn_mod.routed(lines.append):
+        warn_mod.warn("to the run's log")
+    with warn_mod.routed(None):
+        warn_mod.warn("nowhere")
+    assert capsys.readouterr().err == "medbench: warning: to stderr\n"
+    assert lines == ["medbench: warning: to the run's log"]
+
+
+def test_library_python_logs_go_to_the_log_file(tmp_path, capsys):
+    import logging
+    import warnings
+
+    from medbench.core import quiet
+    tf = logging.getLogger("tensorflow")
+    before = tf.handlers[:]
+    with quiet.library_logs_to(tmp_path / "medbench.log"):
+        tf.warning("5 out of the last 5 calls to <function f> triggered tf.function retracing")
+        warnings.showwarning(UserWarning("keras says"), UserWarning, "/x/site-packages/keras/src/a.py", 1)
+    assert tf.handlers == before
+    text = (tmp_path / "medbench.log").read_text()
+    assert "triggered tf.function retracing" in text and "keras says" in text
+    assert "retracing" not in capsys.readouterr().err

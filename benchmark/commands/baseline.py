@@ -8,8 +8,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from medbench import api, baseline
-from medbench.core.errors import MedbenchError
+from medbench import api
 from medbench.reports.tables import leaderboard
 
 
@@ -33,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    path = baseline.update(args.results, args.name, args.store)
+    path = api.baseline_update(args.results, args.name, args.store)
     tol = path.parent / "tolerances.toml"
     tol_note = f"tolerances: {tol}" if tol.is_file() else "no tolerances.toml there: built-in defaults apply"
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB); {tol_note}")
@@ -48,9 +47,9 @@ def cmd_list(args: argparse.Namespace) -> int:
              "medbench": e.get("medbench", "?"), "created": e.get("created", "?"),
              "tolerances": "yes" if e.get("tolerances") else "defaults", "KB": e.get("size_kb", "?"),
              **({"problem": e["problem"]} if "problem" in e else {})}
-            for e in baseline.entries(args.store)]
+            for e in api.baselines(args.store)]
     if not rows:
-        print(f"no baselines in {baseline.store_dir(args.store)} "
+        print(f"no baselines in {api.baseline_store(args.store)} "
               "(create one: medbench baseline update RESULTS)")
         return 0
     print(tabulate(rows, headers="keys", tablefmt="simple", disable_numparse=True))
@@ -58,12 +57,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    path = baseline.store_dir(args.store) / args.name
-    if not (path / "results.json").is_file():
-        names = [e["name"] for e in baseline.entries(args.store)]
-        raise MedbenchError(f"no baseline {args.name!r} in {baseline.store_dir(args.store)}; "
-                            f"stored: {', '.join(names) or 'none'}")
-    loaded = api.load_results(path)
+    loaded = api.load_baseline(args.name, args.store)
+    path = loaded.path
     res = loaded.data
     meta = res.get("baseline") or {}
     env = res.get("environment") or {}

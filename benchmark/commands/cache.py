@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from medbench import cacheinfo
+from medbench import api
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,12 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    info = api.cache_info(args.out)
     if args.out is not None:
-        rows = cacheinfo.job_entries(args.out)
+        rows = info["jobs"]
         print(f"job records in {args.out / 'jobs'}:")
         print(tabulate(rows, headers="keys", tablefmt="simple", disable_numparse=True) if rows else "  none")
         print()
-    rows = cacheinfo.store_entries()
-    print(f"shared cache {cacheinfo.location()}:")
+    rows = info["entries"]
+    print(f"shared cache {info['location']}:")
     print(tabulate(rows, headers="keys", tablefmt="simple", disable_numparse=True) if rows else "  empty")
     return 0

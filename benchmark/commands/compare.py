@@ -6,9 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from medbench import api, baseline
-from medbench.core.atomic import write_json, write_text
-from medbench.reports.compare import markdown_report, text_report, verdict_line
+from medbench import api
+from medbench.reports.compare import text_report, verdict_line
 
 DESCRIPTION = """Compare two runs on the same dataset and split: per pipeline and seed (and the mean over
 seeds) every metric's change against its tolerance and against the noise (confidence intervals,
@@ -61,13 +60,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     report = api.compare(args.base, args.new, tolerances=args.tolerances, force=args.force,
                          runtime=not args.no_runtime, significant_only=args.significant_only, store=args.store,
                          force_runtime=args.force_runtime)
-    new_path = baseline.resolve(args.new, args.store)
-    json_path = args.json or (new_path if new_path.is_dir() else new_path.parent) / "compare.json"
-    write_json(json_path, report)
-    written = [str(json_path)]
-    if args.markdown:
-        write_text(args.markdown, markdown_report(report))
-        written.append(str(args.markdown))
+    written = [str(p) for p in api.save_compare(report, args.new, json=args.json, markdown=args.markdown,
+                                                store=args.store)]
     print(verdict_line(report) if args.quiet else text_report(report), end="\n" if args.quiet else "")
     print(f"wrote {', '.join(written)}", file=sys.stderr)
     return report["exit_status"]

@@ -4,12 +4,10 @@ report of how each pipeline's metrics moved (change points, regressions with the
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from medbench import history
+from medbench import api
 from medbench.reports import escape
-from medbench.reports import history as render
 from medbench.reports.history import p_text
 
 DESCRIPTION = """Keep every run in a history store, filed under the machine it ran on and the code version
@@ -44,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    entry = history.add(args.run, args.store, args.commit)
+    entry = api.history_add(args.run, args.store, args.commit)
     verb = "replaced" if entry["replaced"] else "filed"
     print(f"{verb} {args.run} as {entry['version']} on machine {entry['machine']}: "
           f"{Path(entry['store']) / entry['path']}")
@@ -52,9 +50,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    store = history.store_dir(args.store)
-    analysis = history.analyse(store)
-    written = render.write(analysis, args.out or store / "report")
+    analysis, written = api.history_report(args.store, args.out)
     n_reg = sum(len(s["regressions"]) for s in analysis["series"])
     for s in analysis["series"]:
         for r in s["regressions"]:
@@ -62,6 +58,4 @@ def cmd_report(args: argparse.Namespace) -> int:
                   f"{escape.plain(r['version'])} (p = {p_text(r.get('p'))})")
     print(f"{n_reg} regression{'s' if n_reg != 1 else ''} in {sum(len(s['versions']) for s in analysis['series'])} "
           f"runs; wrote {written['paths']['html']}, {written['paths']['md']}")
-    for failure in written["figure_failures"]:
-        print(f"warning: figure not drawn: {failure}", file=sys.stderr)
     return 0

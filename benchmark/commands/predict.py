@@ -13,7 +13,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from medbench import predict
+from medbench import api, predict
 from medbench.core.atomic import write_text
 from medbench.core.errors import MedbenchError
 
@@ -63,15 +63,9 @@ def _short(text: str, limit: int = 120) -> str:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     out = check_out(args.out)  # before the model is loaded or any image decoded
-    model = predict.load_model(args.model)
-    for warning in model.warnings:
-        print(f"medbench: warning: {warning}", file=sys.stderr)
-    rows = predict.predict_files(model, args.images, n_jobs=args.n_jobs, max_pixels=args.max_image_pixels)
-    text = predict.predictions_csv(model, rows)
+    _, rows, text = api.predict_images(args.model, args.images, n_jobs=args.n_jobs,
+                                       max_pixels=args.max_image_pixels)
     failed = [r for r in rows if r["status"] != predict.OK]
-    for r in failed:
-        print(f"medbench: warning: cannot predict {r['path']}: {r['status'].removeprefix('error: ')}",
-              file=sys.stderr)
     if out is not None:
         try:
             write_text(out, text)

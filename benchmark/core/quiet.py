@@ -3,17 +3,62 @@
 TensorFlow's C++ runtime writes lines such as ``E0000 ... NodeDef mentions attribute ...`` straight to
 file descriptor 2, between medbench's progress bars. :func:`native_output_to` points descriptor 2 at
 a log file for a block, while Python's ``sys.stderr`` (progress bars, medbench's one-line messages
-and warnings) keeps writing to the terminal through a duplicate of the original descriptor.
+and warnings) keeps writing to the terminal through a duplicate of the original descriptor. The
+libraries' Python-level log lines (the ``tensorflow``, ``absl``, ``keras``, ``jax`` and ``h5py`` loggers:
+"... triggered tf.function retracing") and their Python warnings go to the same file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
+
+#: Loggers of the libraries whose Python-level lines belong in the log file, not on the terminal.
+LIBRARY_LOGGERS = ("tensorflow", "absl", "keras", "jax", "h5py")
+#: Python warnings raised from these packages' files go to the log file too.
+LIBRARY_PACKAGES = ("tensorflow", "keras", "tf_keras", "jax", "h5py", "absl")
+
+
+def _from_library(filename: str) -> bool:
+    parts = Path(str(filename)).parts
+    return any(pkg in parts for pkg in LIBRARY_PACKAGES)
+
+
+@contextlib.contextmanager
+def library_logs_to(path: str | Path) -> Iterator[None]:
+    """Within the block, the libraries' Python log records (:data:`LIBRARY_LOGGERS`) and Python warnings
+    from their code are appended to ``path`` instead of reaching the terminal."""
+    stream = open(path, "a", encoding="utf-8", errors="backslashreplace", buffering=1)  # noqa: SIM115
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
+    saved = []
+    for name in LIBRARY_LOGGERS:
+        lg = logging.getLogger(name)
+        saved.append((lg, lg.handlers[:], lg.propagate))
+        lg.handlers = [handler]
+        lg.propagate = False
+    shown = warnings.showwarning
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if _from_library(filename):
+            stream.write(warnings.formatwarning(message, category, filename, lineno, line))
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = showwarning
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+        for lg, handlers, propagate in saved:
+            lg.handlers, lg.propagate = handlers, propagate
+        stream.close()
 
 
 @contextlib.contextmanager
@@ -42,7 +87,8 @@ def native_output_to(path: str | Path, enabled: bool = True) -> Iterator[Path | 
                                           errors="backslashreplace", line_buffering=True, write_through=True)
             replaced = True
     try:
-        yield Path(path)
+        with library_logs_to(path):
+            yield Path(path)
     finally:
         with contextlib.suppress(Exception):
             sys.stderr.flush()

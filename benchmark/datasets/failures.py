@@ -9,11 +9,11 @@ returns the ids to drop. Loaders never skip a file silently.
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from medbench.core import warn as core_warn
 from medbench.core.errors import MedbenchError
 
 #: How many files a summary lists by name (the counts cover all of them).
@@ -27,9 +27,7 @@ REMEDY = {
 }
 
 
-def warn(message: str) -> None:
-    """One ``medbench: warning: ...`` line on stderr."""
-    print(f"medbench: warning: {message}", file=sys.stderr)
+warn = core_warn.warn  # one ``medbench: warning: ...`` line (medbench.core.warn)
 
 
 def summarize(failures: Sequence[tuple[str, str]], label_of: Mapping[str, str],

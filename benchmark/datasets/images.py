@@ -83,6 +83,7 @@ from medbench.core import cachekeys
 from medbench.core.atomic import write_bytes, write_json
 from medbench.core.errors import MedbenchError
 from medbench.core.paths import cache_dir
+from medbench.core.warn import warn
 from medbench.core.workers import resolve_n_jobs
 
 REPRESENTATION_VERSION = 1
@@ -429,8 +430,8 @@ def _read_entry(key: str, inputs: dict[str, Any], n: int, image_size: int, chann
     if images.shape != _shape(n, image_size, channels) or images.dtype != np.uint8 or len(failed) != len(why):
         return None
     if pixels_sha256(images) != stored:
-        print(f"medbench: warning: image cache {npy} does not match its SHA-256 (edited, replaced or damaged); "
-              f"decoding the images again", file=sys.stderr)
+        warn(f"image cache {npy} does not match its SHA-256 (edited, replaced or damaged); "
+             f"decoding the images again")
         return None
     for rows in (failed, coloured):
         if len(rows) and (rows.min() < 0 or rows.max() >= n):
@@ -480,8 +481,8 @@ def _decode_to_entry(key: str, inputs: dict[str, Any], full: Sequence[str], imag
     except OSError as exc:  # a cache is an optimisation: never fail a run because it cannot be written
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
-        print(f"medbench: warning: could not write image cache in {npy.parent} ({exc}); "
-              f"images will be decoded again next time", file=sys.stderr)
+        warn(f"could not write image cache in {npy.parent} ({exc}); "
+             f"images will be decoded again next time")
         return None
     try:
         ok, reasons, colour = _decode_into(out, full, image_size, desc, n_jobs, max_pixels, channels)
@@ -499,8 +500,8 @@ def _decode_to_entry(key: str, inputs: dict[str, Any], full: Sequence[str], imag
         os.replace(tmp, npy)  # last: an entry whose .npy exists is complete
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        print(f"medbench: warning: could not write image cache {npy} ({exc}); "
-              f"images will be decoded again next time", file=sys.stderr)
+        warn(f"could not write image cache {npy} ({exc}); "
+             f"images will be decoded again next time")
         return None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
