@@ -115,8 +115,9 @@ def _run_suite(suite_file: str | Path, out: str | Path | None, log: Callable[[st
 def _write(suite: suite_mod.Suite, runs, failed, statuses, out_dir: Path,
            log: Callable[[str], None] | None = _stderr) -> dict[str, Any]:
     analysis = suite_mod.analyse(runs, metric=suite.metric, alpha=suite.alpha, failed=failed)
-    for dup in analysis["duplicates"]:
-        warn(suite_mod.duplicate_note(dup))
+    with routed(log):
+        for dup in analysis["duplicates"]:
+            warn(suite_mod.duplicate_note(dup))
     doc = suite_mod.document(suite, analysis, statuses)
     with outdir.guarded(out_dir):
         write_json(out_dir / SUITE_JSON, doc)

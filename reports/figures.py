@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,39 +37,45 @@ SAMPLES = "samples.png"
 DPI = 110
 
 
-@dataclass(frozen=True)
-class FigureSpec:
-    key: str
-    file: str
-    title: str
-
-
-FIGURES = {
-    "tradeoff": FigureSpec("tradeoff", "tradeoff.png", "Test ROC-AUC against per-image latency"),
-    "leaderboard": FigureSpec("leaderboard", "leaderboard.png", "Leaderboard with 95% confidence intervals"),
-    "class_distribution": FigureSpec("class_distribution", "class_distribution.png", "Class distribution per split"),
-    "roc": FigureSpec("roc", "roc.png", "ROC curves on the test split"),
-    "confusion": FigureSpec("confusion", "confusion.png", "Confusion matrices on the test split"),
-    "training_curves": FigureSpec("training_curves", "training_curves.png", "Training curves of the deep models"),
-}
-
-
 def _history(job: dict[str, Any]) -> dict[str, list[float]]:
     hist = (job.get("model_info") or {}).get("history") or {}
     return {k: v for k, v in hist.items() if isinstance(v, list) and v}
 
 
+def _any_job(jobs: list[dict[str, Any]]) -> bool:
+    return bool(jobs)
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One report figure: its file, title, drawing function (``draw(results, stats) -> Figure``, named so it
+    is looked up when drawn) and when it is drawn (``when(ok_jobs)``)."""
+
+    key: str
+    file: str
+    title: str
+    draw: str = ""
+    when: Callable[[list[dict[str, Any]]], bool] = _any_job
+
+
+#: Every report figure, in report order: to add one, write its drawing function below and add a row here.
+FIGURES = {spec.key: spec for spec in (
+    FigureSpec("tradeoff", "tradeoff.png", "Test ROC-AUC against per-image latency", "tradeoff"),
+    FigureSpec("leaderboard", "leaderboard.png", "Leaderboard with 95% confidence intervals", "leaderboard"),
+    FigureSpec("class_distribution", "class_distribution.png", "Class distribution per split", "class_distribution",
+               lambda jobs: True),
+    FigureSpec("roc", "roc.png", "ROC curves on the test split", "roc_curves",
+               lambda jobs: any(j["metrics"].get("roc_auc") is not None for j in jobs)),
+    FigureSpec("confusion", "confusion.png", "Confusion matrices on the test split", "confusion_grid"),
+    FigureSpec("training_curves", "training_curves.png", "Training curves of the deep models", "training_curves",
+               lambda jobs: any(_history(j) for j in jobs if j.get("family") == "deep")),
+)}
+
+
 def planned(results: dict[str, Any]) -> dict[str, FigureSpec]:
     """The figures :func:`write_figures` draws for these results, by key (a pure function of them)."""
-    keys = ["class_distribution"]
     jobs = results_mod.ok_jobs(results)
-    if jobs:
-        keys += ["tradeoff", "leaderboard", "confusion"]
-        if any(j["metrics"].get("roc_auc") is not None for j in jobs):
-            keys.append("roc")
-        if any(_history(j) for j in jobs if j.get("family") == "deep"):
-            keys.append("training_curves")
-    return {k: FIGURES[k] for k in FIGURES if k in keys}
+    return {k: spec for k, spec in FIGURES.items() if spec.when(jobs)}
 
 
 @contextmanager
@@ -86,13 +92,11 @@ def write_figures(results: dict[str, Any], fig_dir: Path,
     """Draw every planned figure into ``fig_dir``; returns the paths written and, one line each, the
     figures that could not be drawn (a figure never costs the report)."""
     stats = tables.stats_of(results, stats)
-    draw = {"tradeoff": tradeoff, "leaderboard": leaderboard, "class_distribution": class_distribution,
-            "roc": roc_curves, "confusion": confusion_grid, "training_curves": training_curves}
     out, failures = [], []
-    for key, spec in planned(results).items():
+    for spec in planned(results).values():
         try:
             with plain_text():
-                out.append(_save(draw[key](results, stats), Path(fig_dir) / spec.file))
+                out.append(_save(globals()[spec.draw](results, stats), Path(fig_dir) / spec.file))
         except Exception as exc:  # noqa: BLE001 - any drawing error costs this figure only
             failures.append(plain(f"could not draw figures/{spec.file}: {type(exc).__name__}: {exc}")[:300])
     return out, failures
