@@ -123,3 +123,18 @@ def test_library_python_logs_go_to_the_log_file(tmp_path, capsys):
     text = (tmp_path / "medbench.log").read_text()
     assert "triggered tf.function retracing" in text and "keras says" in text
     assert "retracing" not in capsys.readouterr().err
+
+
+def test_dataset_kinds_register_themselves():
+    from medbench.datasets import dataset_kinds, describe_datasets, load_dataset
+    kinds = dataset_kinds()
+    assert [k for k in kinds if kinds[k].needs_path] == ["folder", "npz", "coronahack"]
+    assert "pneumoniamnist" in kinds and not kinds["chestmnist"].listed
+    assert [r["dataset"] for r in describe_datasets()][-3:] == ["folder:PATH", "npz:PATH", "coronahack:PATH"] or \
+        "folder:PATH" in [r["dataset"] for r in describe_datasets()]
+    with pytest.raises(MedbenchError, match="needs a path: use folder:PATH"):
+        load_dataset("folder:")
+    with pytest.raises(MedbenchError, match="is not supported"):
+        load_dataset("chestmnist")
+    with pytest.raises(MedbenchError, match=r"unknown dataset 'nosuch'; known datasets: .*pneumoniamnist.*folder:PATH"):
+        load_dataset("nosuch")

@@ -13,27 +13,38 @@ wins (with a warning).
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
+import pkgutil
 from collections.abc import Callable
 from typing import Any
 
 from medbench.core.errors import MedbenchError
-from medbench.datasets import info
-from medbench.datasets.coronahack import load_coronahack
 from medbench.datasets.dataset import SPLITS, Dataset
 from medbench.datasets.failures import warn
-from medbench.datasets.folder import load_folder
 from medbench.datasets.images import check_max_pixels
-from medbench.datasets.medmnist import load_medmnist
-from medbench.datasets.npz import load_npz
-from medbench.datasets.spec import DatasetSpec
+from medbench.datasets.spec import DatasetKind, DatasetSpec
 
-__all__ = ["Dataset", "DatasetSpec", "SPLITS", "PLUGIN_GROUP", "load_dataset", "describe_datasets", "dataset_plugins"]
+__all__ = ["Dataset", "DatasetKind", "DatasetSpec", "SPLITS", "dataset_kinds", "PLUGIN_GROUP", "load_dataset", "describe_datasets", "dataset_plugins"]
 
 PLUGIN_GROUP = "medbench.datasets"
 
+_KINDS: dict[str, DatasetKind] = {}
+
+
+def dataset_kinds() -> dict[str, DatasetKind]:
+    """The built-in dataset kinds by name: every ``DATASET_KINDS`` list of a module of this package (a new
+    kind is a new module here), in listing order."""
+    if not _KINDS:
+        found: list[DatasetKind] = []
+        for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+            found += getattr(importlib.import_module(f"{__name__}.{mod.name}"), "DATASET_KINDS", [])
+        _KINDS.update({k.name: k for k in sorted(found, key=lambda k: k.order)})
+    return _KINDS
+
+
 def _builtin_kinds() -> set[str]:
-    return set(info.MEDMNIST) | set(info.PATH_KINDS)
+    return set(dataset_kinds())
 
 
 def dataset_plugins() -> dict[str, importlib.metadata.EntryPoint]:
@@ -82,29 +93,13 @@ def load_dataset(spec: str | DatasetSpec, *, n_jobs: int | None = None, **load: 
     image_size, channels = ds_spec.image_size, ds_spec.channels
     max_image_pixels = check_max_pixels(ds_spec.max_image_pixels)
     allow_missing = ds_spec.allow_missing
-    if kind in info.MEDMNIST and not path:
-        if task not in (None, info.MEDMNIST[kind]["task"]):
-            raise MedbenchError(f"dataset {kind} has no task {task!r}")
-        return load_medmnist(kind, spec, channels=channels)
-    if kind in info.MEDMNIST_EXCLUDED and not path:
-        raise MedbenchError(f"dataset {kind} is not supported: {info.MEDMNIST_EXCLUDED[kind]}")
+    builtin = dataset_kinds().get(kind)
+    if builtin is not None and (builtin.needs_path or not path):
+        if builtin.needs_path and not path:
+            raise MedbenchError(f"dataset spec {spec!r} needs a path: use {builtin.usage}")
+        return builtin.load(ds_spec, n_jobs=n_jobs, max_image_pixels=max_image_pixels)
     opts: dict[str, Any] = {"allow_missing": allow_missing, "n_jobs": n_jobs, "max_image_pixels": max_image_pixels,
                             "channels": channels}
-    if kind in info.PATH_KINDS:
-        if not path:
-            raise MedbenchError(f"dataset spec {spec!r} needs a path: use {info.PATH_KINDS[kind]['usage']}")
-        if kind == "npz":
-            if task is not None:
-                raise MedbenchError("npz datasets have one task (their labels); drop --task")
-            return load_npz(path, spec=spec, channels=channels,  # arrays keep their size: no image_size
-                            max_image_pixels=max_image_pixels)
-        if image_size is not None:
-            opts["image_size"] = image_size
-        if kind == "folder":
-            if task is not None:
-                raise MedbenchError("folder datasets have one task (their class folders); drop --task")
-            return load_folder(path, spec=spec, **opts)
-        return load_coronahack(path, spec=spec, task=task, **opts)
     plugins = dataset_plugins()
     if kind in plugins:
         loader = _load_plugin(plugins[kind])
@@ -116,8 +111,7 @@ def load_dataset(spec: str | DatasetSpec, *, n_jobs: int | None = None, **load: 
                 raise MedbenchError(f"dataset plugin {kind!r} ({plugins[kind].value}) returned "
                                     f"{type(ds).__name__}, not a medbench Dataset")
             return ds
-    known = ", ".join(list(info.MEDMNIST) + [v["usage"] for v in info.PATH_KINDS.values()]
-                      + [f"{k}:PATH" for k in plugins])
+    known = ", ".join([k.usage for k in dataset_kinds().values() if k.listed] + [f"{k}:PATH" for k in plugins])
     raise MedbenchError(f"unknown dataset {spec!r}; known datasets: {known}")
 
 
@@ -128,31 +122,7 @@ def _first_line(doc: str | None) -> str:
 
 def describe_datasets() -> list[dict[str, str]]:
     """Rows for ``medbench datasets`` (built-in kinds, then plugins that load)."""
-    rows = []
-    for name, facts in info.MEDMNIST.items():
-        n = facts["n_samples"]
-        ordinal = facts.get("medmnist_task") == "ordinal-regression"
-        task = " (MedMNIST: ordinal regression; scored as classes)" if ordinal else ""
-        rows.append({
-            "dataset": name,
-            "title": f"{facts['title']}, {facts['channels']}",
-            "classes": ", ".join(facts["label_names"]) + task,
-            "split": f"official: train {n['train']} / val {n['val']} / test {n['test']}",
-            "source": facts["url"],
-        })
-    for name, why in info.MEDMNIST_EXCLUDED.items():
-        rows.append({"dataset": name, "title": "not supported", "classes": "-", "split": "-", "source": why})
-    classes = {"folder": "one per sub-folder", "npz": "label values (or the file's class_names)"}
-    splits = {"npz": "official (train_/val_/test_ arrays) if present, else seeded stratified split"}
-    for kind, facts in info.PATH_KINDS.items():
-        tasks = facts.get("tasks")
-        rows.append({
-            "dataset": facts["usage"],
-            "title": facts["title"],
-            "classes": "tasks: " + ", ".join(tasks) if tasks else classes.get(kind, "-"),
-            "split": splits.get(kind, "official train/test if present, else seeded stratified group split"),
-            "source": facts["description"],
-        })
+    rows = [dict(k.row) for k in dataset_kinds().values()]
     for kind, ep in dataset_plugins().items():
         loader = _load_plugin(ep)
         if loader is None:

@@ -23,8 +23,9 @@ from medbench.core.errors import MedbenchError
 from medbench.datasets import info
 from medbench.datasets.dataset import Dataset
 from medbench.datasets.failures import MAX_LISTED_FILES, handle_failures, warn
-from medbench.datasets.folder import colour_note, groups_for
+from medbench.datasets.folder import GROUP_SPLIT, colour_note, groups_for, path_kind_row
 from medbench.datasets.images import DEFAULT_IMAGE_SIZE, is_image_file, load_images
+from medbench.datasets.spec import DatasetKind, DatasetSpec
 
 METADATA_CSV = "Chest_xray_Corona_Metadata.csv"
 IMAGE_DIR = "Coronahack-Chest-XRay-Dataset"
@@ -219,3 +220,12 @@ def load_coronahack(path: str | os.PathLike, *, spec: str | None = None, task: s
         problems=problems,
         group_source=group_source,
     )
+
+
+def _load_kind(spec: DatasetSpec, *, n_jobs: int | None, max_image_pixels: int) -> Dataset:
+    size = {} if spec.image_size is None else {"image_size": spec.image_size}
+    return load_coronahack(spec.path, spec=spec.text, task=spec.task, allow_missing=spec.allow_missing,
+                           n_jobs=n_jobs, max_image_pixels=max_image_pixels, channels=spec.channels, **size)
+
+
+DATASET_KINDS = [DatasetKind("coronahack", _load_kind, path_kind_row("coronahack", "-", GROUP_SPLIT), order=30)]

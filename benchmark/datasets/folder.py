@@ -24,6 +24,7 @@ from medbench.datasets import info
 from medbench.datasets.dataset import SPLITS, Dataset
 from medbench.datasets.failures import MAX_LISTED_FILES, handle_failures, warn
 from medbench.datasets.images import DEFAULT_IMAGE_SIZE, is_image_file, load_images
+from medbench.datasets.spec import DatasetKind, DatasetSpec
 from medbench.features.colour import colour_image_count
 
 _PATIENT_PATTERNS = (
@@ -197,3 +198,27 @@ def load_folder(path: str | os.PathLike, *, spec: str | None = None, image_size:
         problems=problems,
         group_source=group_source,
     )
+
+
+def path_kind_row(kind: str, classes: str, split: str) -> dict[str, str]:
+    """The ``medbench datasets`` row of a built-in path kind, from its facts in :data:`info.PATH_KINDS`."""
+    facts = info.PATH_KINDS[kind]
+    tasks = facts.get("tasks")
+    return {"dataset": facts["usage"], "title": facts["title"],
+            "classes": "tasks: " + ", ".join(tasks) if tasks else classes, "split": split,
+            "source": facts["description"]}
+
+
+GROUP_SPLIT = "official train/test if present, else seeded stratified group split"
+
+
+def _load_kind(spec: DatasetSpec, *, n_jobs: int | None, max_image_pixels: int) -> Dataset:
+    if spec.task is not None:
+        raise MedbenchError("folder datasets have one task (their class folders); drop --task")
+    size = {} if spec.image_size is None else {"image_size": spec.image_size}
+    return load_folder(spec.path, spec=spec.text, allow_missing=spec.allow_missing, n_jobs=n_jobs,
+                       max_image_pixels=max_image_pixels, channels=spec.channels, **size)
+
+
+DATASET_KINDS = [DatasetKind("folder", _load_kind, path_kind_row("folder", "one per sub-folder", GROUP_SPLIT),
+                             order=10)]

@@ -3,6 +3,8 @@ use, official split, colour kept for the colour sets under ``channels="auto"``."
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from medbench.core.errors import MedbenchError
@@ -10,6 +12,7 @@ from medbench.datasets import info
 from medbench.datasets.dataset import Dataset
 from medbench.datasets.download import fetch
 from medbench.datasets.npz import apply_channels, read_npz, resolve_channels
+from medbench.datasets.spec import DatasetKind, DatasetSpec
 
 
 def load_medmnist(name: str, spec: str | None = None, *, channels: str = "auto") -> Dataset:
@@ -54,3 +57,29 @@ def load_medmnist(name: str, spec: str | None = None, *, channels: str = "auto")
         source=source,
         group_source="none (MedMNIST publishes no patient ids; official split used)",
     )
+
+
+def _load_kind(spec: DatasetSpec, **_: Any) -> Dataset:
+    if spec.task not in (None, info.MEDMNIST[spec.kind]["task"]):
+        raise MedbenchError(f"dataset {spec.kind} has no task {spec.task!r}")
+    return load_medmnist(spec.kind, spec.text, channels=spec.channels)
+
+
+def _unsupported(spec: DatasetSpec, **_: Any) -> Dataset:
+    raise MedbenchError(f"dataset {spec.kind} is not supported: {info.MEDMNIST_EXCLUDED[spec.kind]}")
+
+
+def _row(name: str, facts: dict[str, Any]) -> dict[str, str]:
+    n = facts["n_samples"]
+    ordinal = facts.get("medmnist_task") == "ordinal-regression"
+    task = " (MedMNIST: ordinal regression; scored as classes)" if ordinal else ""
+    return {"dataset": name, "title": f"{facts['title']}, {facts['channels']}",
+            "classes": ", ".join(facts["label_names"]) + task,
+            "split": f"official: train {n['train']} / val {n['val']} / test {n['test']}", "source": facts["url"]}
+
+
+DATASET_KINDS = [DatasetKind(name, _load_kind, _row(name, facts), needs_path=False, order=0)
+                 for name, facts in info.MEDMNIST.items()] + [
+    DatasetKind(name, _unsupported, {"dataset": name, "title": "not supported", "classes": "-", "split": "-",
+                                     "source": why}, needs_path=False, listed=False, order=1)
+    for name, why in info.MEDMNIST_EXCLUDED.items()]

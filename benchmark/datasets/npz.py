@@ -44,13 +44,14 @@ import psutil
 from medbench.core.errors import MedbenchError
 from medbench.datasets import info
 from medbench.datasets.dataset import SPLITS, Dataset
-from medbench.datasets.folder import positive_class_index
+from medbench.datasets.folder import path_kind_row, positive_class_index
 from medbench.datasets.images import (
     DEFAULT_MAX_IMAGE_PIXELS,
     MIN_IMAGE_SIZE,
     check_channels,
     stretch_to_uint8,
 )
+from medbench.datasets.spec import DatasetKind, DatasetSpec
 from medbench.features.colour import all_gray, to_luminance
 
 _SPLIT_KEY = re.compile(r"^(train|val|test)_(images|labels)$")
@@ -314,3 +315,15 @@ def load_npz(path: str | os.PathLike, *, spec: str | None = None, channels: str 
         problems=dict(arrays.notes),
         group_source=GROUP_SOURCE,
     )
+
+
+def _load_kind(spec: DatasetSpec, *, max_image_pixels: int, **_: Any) -> Dataset:
+    if spec.task is not None:
+        raise MedbenchError("npz datasets have one task (their labels); drop --task")
+    return load_npz(spec.path, spec=spec.text, channels=spec.channels,  # arrays keep their size: no image_size
+                    max_image_pixels=max_image_pixels)
+
+
+DATASET_KINDS = [DatasetKind("npz", _load_kind, path_kind_row(
+    "npz", "label values (or the file's class_names)",
+    "official (train_/val_/test_ arrays) if present, else seeded stratified split"), order=20)]

@@ -9,12 +9,13 @@ the very same dataset from it (:class:`medbench.engine.DatasetRef`).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from medbench.datasets.images import check_channels, check_image_size, check_max_pixels
 
-__all__ = ["DatasetSpec"]
+__all__ = ["DatasetKind", "DatasetSpec"]
 
 
 @dataclass(frozen=True)
@@ -53,3 +54,23 @@ class DatasetSpec:
             max_image_pixels=self.max_image_pixels if self.max_image_pixels is None
             else check_max_pixels(self.max_image_pixels),
             channels=check_channels(self.channels))
+
+
+@dataclass(frozen=True)
+class DatasetKind:
+    """A kind of dataset spec (``pneumoniamnist``, ``folder``, ...): how to load it and how ``medbench
+    datasets`` lists it. A module of :mod:`medbench.datasets` registers its kinds by listing them in a
+    module-level ``DATASET_KINDS``; :func:`medbench.datasets.dataset_kinds` collects them (adding a kind is
+    one new module there, plus its test). ``load(spec, n_jobs=..., max_image_pixels=...)`` gets the checked
+    :class:`DatasetSpec` (``spec.path`` set when ``needs_path``) and the resolved pixel limit."""
+
+    name: str
+    load: Callable[..., Any]
+    row: dict[str, str]
+    needs_path: bool = True
+    listed: bool = True  # named among the known datasets of an "unknown dataset" error
+    order: int = 100  # where `medbench datasets` lists it (then registration order)
+
+    @property
+    def usage(self) -> str:
+        return f"{self.name}:PATH" if self.needs_path else self.name
