@@ -52,10 +52,10 @@ class Target:
 TARGETS = [
     Target("escape", "reports/escape.py", ("tests/test_escape.py", "tests/test_mutation_killers.py::"
                                            "test_multiclass_confusion_tables_show_hostile_class_names_literally")),
-    Target("changepoints", "benchmark/history.py", ("tests/test_history.py::test_penalty_is_the_ci_width",
+    Target("changepoints", "benchmark/stats.py", ("tests/test_history.py::test_penalty_is_the_ci_width",
                                                     "tests/test_history_changepoints.py"),
            functions=("penalty", "change_points")),
-    Target("friedman", "benchmark/suite.py", ("tests/test_suite.py::test_nemenyi_critical_values_match_demsar_table",
+    Target("friedman", "benchmark/stats.py", ("tests/test_suite.py::test_nemenyi_critical_values_match_demsar_table",
                                               "tests/test_suite.py::test_friedman_statistic_by_hand",
                                               "tests/test_suite_friedman.py"),
            functions=("nemenyi_q", "critical_difference", "friedman")),
