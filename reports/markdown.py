@@ -292,6 +292,23 @@ def _incomplete(results: dict[str, Any]) -> list[str]:
             "run the same command again to finish it.", ""]
 
 
+def parameters_section(results: dict[str, Any]) -> list[str]:
+    """Each finished job's parameters: those its tuning grid chose on validation, and those an ``--option``
+    fixed (marked, so a reader knows the grid did not pick them)."""
+    out = []
+    for job in tables.ok_jobs(results):
+        params, fixed = job.get("params") or {}, job.get("fixed_by_option") or {}
+        if not params and not fixed:
+            continue
+        cells = [f"{C(k)} = {C(_short(v))}" + (" *(fixed by --option)*" if k in fixed else "")
+                 for k, v in sorted({**params, **fixed}.items())]
+        out.append(f"- **{E(job.get('name') or job['pipeline'])}**, seed {job['seed']}: {', '.join(cells)}")
+    if not out:
+        return []
+    return ["## Parameters", "", "Chosen on the validation split by each pipeline's tuning grid, unless marked "
+            "*fixed by --option*.", "", *out, ""]
+
+
 def not_run(results: dict[str, Any]) -> list[str]:
     return [f"- **{E(j['pipeline'])}** ({E(j.get('family') or 'unknown')}, seed {j['seed']}): {E(j['error'])}"
             for j in results["jobs"] if j["status"] != "ok"]
@@ -337,7 +354,8 @@ def render(results: dict[str, Any], stats: dict[str, Any] | None = None, samples
              _table(*tables.runtime_table(results, stats, E)), "",
              "## Significance", "", *significance_section(results, stats),
              "## Per-class metrics (test split)", "", *per_class_section(results, stats),
-             "## Figures", "", *figures_section(results)]
+             "## Figures", "", *figures_section(results),
+             *parameters_section(results)]
     missing = not_run(results)
     if missing:
         parts += ["## Not run", "", *missing, ""]
