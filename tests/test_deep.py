@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from data_paths import pneumonia_arrays
 
 from medbench.core import cachekeys
 from medbench.core.errors import MedbenchError
@@ -37,12 +38,7 @@ UNREACHABLE = "http://127.0.0.1:9/"
 @pytest.fixture(scope="module")
 def pneumonia(shared_datasets):
     """300 train / 100 val / 100 test real PneumoniaMNIST images (both classes in each)."""
-    path = shared_datasets / "pneumoniamnist.npz"
-    if not path.is_file():
-        pytest.skip(f"real data not found: {path}")
-    with np.load(path) as d:
-        take = {"train": 300, "val": 100, "test": 100}
-        return {s: (d[f"{s}_images"][:n], d[f"{s}_labels"][:n].ravel().astype(int)) for s, n in take.items()}
+    return pneumonia_arrays(shared_datasets, {"train": 300, "val": 100, "test": 100})
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from data_paths import pneumonia_arrays
 
 import medbench
 from medbench import profiles
@@ -28,12 +29,7 @@ pytestmark = [pytest.mark.deep, pytest.mark.filterwarnings(
 @pytest.fixture(scope="module")
 def small(shared_datasets):
     """128 train / 64 val / 64 test real PneumoniaMNIST images (both classes in each)."""
-    path = shared_datasets / "pneumoniamnist.npz"
-    if not path.is_file():
-        pytest.skip(f"real data not found: {path}")
-    with np.load(path) as d:
-        take = {"train": 128, "val": 64, "test": 64}
-        return {s: (d[f"{s}_images"][:n], d[f"{s}_labels"][:n].ravel().astype(int)) for s, n in take.items()}
+    return pneumonia_arrays(shared_datasets, {"train": 128, "val": 64, "test": 64})
 
 
 @pytest.fixture
