@@ -379,7 +379,7 @@ def compute_statistics(results: dict[str, Any], n_resamples: int = BOOTSTRAP_RES
     comparisons = [cmp(a, b) for g in groups[1:] for a, b in _pairs(by_pipe[g["pipeline"]], by_pipe[reference])]
     paired = [c for c in comparisons if c["paired"]]
     for key in ("mcnemar", "roc_auc", *CALIBRATION_TESTED):
-        holders = [c[key] for c in paired if c[key] is not None and c[key].get("p") is not None]
+        holders = [c[key] for c in paired if c.get(key) is not None and c[key].get("p") is not None]
         for h, adj in zip(holders, st.holm([h["p"] for h in holders])):
             h["p_holm"] = adj
     best = {fam: next((g["pipeline"] for g in groups if g["family"] == fam), None) for fam in ("classical", "deep")}
