@@ -167,6 +167,11 @@ def _check_job(source: str, where: list[Any], job: dict[str, Any], names: list[s
     missing = [c for c in names if c not in metrics["per_class"]]
     if missing:
         raise schemas.fail(source, [*where, "metrics", "per_class", missing[0]], "missing (one entry per class name)")
+    for j, item in enumerate((job.get("gallery") or {}).get("items") or []):
+        for key in ("true", "predicted"):
+            if item[key] >= k:
+                raise schemas.fail(source, [*where, "gallery", "items", j, key], f"label {item[key]} is out of "
+                                   f"range for {k} class_names")
     pred = job.get("predictions")
     if pred is None:
         return

@@ -141,6 +141,25 @@ JOB_METRICS = {
     },
 }
 
+# The error gallery of a job (medbench.gallery): captions and the PNG files' names (only medbench's own pattern,
+# so a results.json can never make a report link elsewhere) with their SHA-256.
+GALLERY_FILE = {"type": "string", "pattern": r"^gallery/[0-9a-f]{16}/[0-9]{1,2}(-(gradcam|hog))?\.png$"}
+GALLERY = {
+    "type": "object", "required": ["items"],
+    "properties": {
+        "items": {"type": "array", "maxItems": 99, "items": {
+            "type": "object", "required": ["true", "predicted", "probability", "image"],
+            "properties": {"id": {"type": ["string", "integer"]}, "true": COUNT, "predicted": COUNT,
+                           "probability": PROBABILITY, "image": GALLERY_FILE,
+                           "explanation_image": {"anyOf": [{"type": "null"}, GALLERY_FILE]}}}},
+        "explanation": {"anyOf": [{"type": "null"}, {"type": "object", "properties": {
+            "kind": {"enum": ["gradcam", "hog"]}, "label": TEXT, "text": TEXT}}]},
+        "note": OPT_TEXT,
+        "sha256": {"type": "object", "propertyNames": GALLERY_FILE,
+                   "additionalProperties": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+    },
+}
+
 JOB = {
     "type": "object",
     "required": ["pipeline", "seed", "status"],
@@ -152,6 +171,7 @@ JOB = {
             "type": "object", "required": ["threshold"],
             "properties": {"threshold": FINITE, "method": TEXT, "youden_j": OPT_FINITE}}]},
         "metrics": JOB_METRICS,
+        "gallery": GALLERY,
         "runtime": {"type": "object", "properties": {k: {**RUNTIME_VALUE, "minimum": 0} for k in RUNTIME_KEYS}},
         "model_info": MODEL_INFO,
         "predictions": {

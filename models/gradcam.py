@@ -17,12 +17,14 @@ the independent reference.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from medbench.models import keras_base as kb
+from medbench.models.transfer import _layers
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -44,8 +46,6 @@ def _run(layers: list, x):
 
 
 def _takes_training(layer) -> bool:
-    import inspect
-
     try:
         return "training" in inspect.signature(layer.call).parameters
     except (TypeError, ValueError):
@@ -65,8 +65,6 @@ def _cnn_parts(keras, est) -> tuple[Callable, Callable, str]:
 
 
 def _transfer_parts(keras, est) -> tuple[Callable, Callable, str]:
-    from medbench.models.transfer import _layers
-
     backbone, head_model = est.backbone_, est.head_
     pool = backbone.layers[-1]
     if not isinstance(pool, keras.layers.GlobalAveragePooling2D):
