@@ -120,8 +120,8 @@ def reliability_diagram(results: dict[str, Any], stats: dict[str, Any]):
         conf = np.array([np.nan if c is None else c for c in rel["confidence"]])
         ax.bar(centres, np.nan_to_num(acc), width=1 / bins, color="#4c72b0", edgecolor="white", linewidth=0.5,
                label="accuracy")
-        ax.bar(centres, np.nan_to_num(conf - acc), bottom=np.nan_to_num(acc), width=1 / bins, color="#dd8452",
-               alpha=0.35, edgecolor="none", label="gap to confidence")
+        ax.bar(centres, np.nan_to_num(np.abs(conf - acc)), bottom=np.nan_to_num(np.fmin(acc, conf)), width=1 / bins,
+               color="#dd8452", alpha=0.45, edgecolor="none", label="gap to mean confidence")
         ax.plot([0, 1], [0, 1], ls="--", color="0.3", lw=0.9)
         ece = job["metrics"].get("ece")
         title = f"{tables.name(job)} (seed {job['seed']})"
