@@ -382,13 +382,13 @@ def finish(record: dict[str, Any], planned: Planned, out_dir: Path) -> dict[str,
 
 
 def run_job(ds: Dataset, split: Split, job: Job, out_dir: Path, n_jobs: int = -1,
-            split_fingerprint: str | None = None, reuse: bool = True) -> dict[str, Any]:
+            split_fingerprint: str | None = None, reuse: bool = True, gallery: bool = True) -> dict[str, Any]:
     """Run ``job`` here unless its intact record with the same key exists; write and return the record.
 
     The returned record has ``cached`` (reused or not) and ``cache_reason`` (why it was recomputed,
     when an earlier record existed).
     """
-    planned = plan_job(ds, split, job, out_dir, n_jobs, split_fingerprint, reuse)
+    planned = plan_job(ds, split, job, out_dir, n_jobs, split_fingerprint, reuse, gallery=gallery)
     if planned.cached is not None:
         return {**planned.cached, "cached": True, "cache_reason": planned.reason}
     return finish(execute(ds, split, planned, n_jobs), planned, out_dir)
