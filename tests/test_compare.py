@@ -23,9 +23,9 @@ import synthetic_results as synth
 from medbench import regression, tolerances
 from medbench import results as results_mod
 from medbench import stats as st
-from medbench.metrics import gain
 from medbench.cli import main
 from medbench.core.errors import MedbenchError
+from medbench.metrics import gain
 from medbench.reports import compare as render
 
 WEAK = (("hog-svm", "classical", 0.6), ("cnn", "deep", 1.2), ("majority", "baseline", 0.0))
