@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,7 @@ def make(steps: list[tuple[str, Any]], family: str, images: np.ndarray, ids: lis
          y_pred: np.ndarray, proba: np.ndarray, job_key: str) -> tuple[dict[str, Any], dict[str, bytes]]:
     """``(gallery, png)`` of one job (see the module docstring): ``images`` are the test images, in the order
     of ``ids`` / ``y_true`` / ``y_pred`` / ``proba``; ``steps`` the fitted pipeline's steps."""
+    t0 = time.perf_counter()
     folder = folder_of(job_key)
     picks = confident_mistakes(y_true, y_pred, proba)
     gallery: dict[str, Any] = {"items": [], "explanation": None, "note": None, "shown": SHOWN,
@@ -122,6 +124,7 @@ def make(steps: list[tuple[str, Any]], family: str, images: np.ndarray, ids: lis
     if len(picks) == 0:
         gallery["note"] = "no mistakes on the test split"
         gallery["sha256"] = {}
+        gallery["seconds"] = time.perf_counter() - t0
         return gallery, png
     for rank, i in enumerate(picks, 1):
         name = f"{folder}/{rank}.png"
@@ -159,6 +162,7 @@ def make(steps: list[tuple[str, Any]], family: str, images: np.ndarray, ids: lis
         png[name] = _png(picture)
         item["explanation_image"] = name
     gallery["sha256"] = {name: hashlib.sha256(data).hexdigest() for name, data in png.items()}
+    gallery["seconds"] = time.perf_counter() - t0  # what the pictures cost this job (not in its runtime figures)
     return gallery, png
 
 
