@@ -84,9 +84,10 @@ def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
         "and halved (for two classes the usual (P(positive) − y)²); 0 is perfect. **ECE** (expected calibration "
         f"error): the top-label confidence (the largest class probability) in {CALIBRATION_BINS} equal-width bins "
         "over [0, 1], the size-weighted mean gap between each bin's mean confidence and its accuracy. "
-        "Both are lower-is-better (↓; the best of each column is in bold). MCC, PPV (precision of the positive "
-        "class) and NPV are measured at the operating point chosen on validation. Brier differences to the "
-        "reference pipeline: paired bootstrap on the same test images.", "",
+        "Both are lower-is-better (↓; the best of each column is in bold). "
+        + ("MCC, PPV (precision of the positive class) and NPV are measured at the operating point chosen on "
+           "validation. " if n == 2 else "MCC (K-class form) is measured on the arg-max labels. ")
+        + "Brier differences to the reference pipeline: paired bootstrap on the same test images.", "",
         tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), "",
     ]
     return out
