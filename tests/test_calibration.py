@@ -28,6 +28,7 @@ from medbench.metrics import (
     mcc_from_confusion,
 )
 from medbench.reports import calibration as cal_report
+from medbench.reports import compare as render
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "baselines" / "pneumoniamnist-fast" / "results.json"
@@ -212,3 +213,10 @@ def test_report_marks_the_lowest_brier_as_best():
     assert cal_report.best_rows([0.2, 0.1, None, 0.1], "brier") == {1, 3}
     assert cal_report.best_rows([0.2, 0.1, None], "mcc") == {0}
     assert cal_report.best_rows([None], "ece") == set()
+
+
+def test_compare_table_shows_a_brier_limit_as_a_rise():
+    row = regression.metric_row("hog-svm", 0, "brier", 0.10, 0.15, 0.01)
+    report = {"regressions": [regression._as_regression(row, "metric")]}
+    (cells,) = render.regression_table(report, md=False)[1]
+    assert cells[2:7] == ["Brier", "0.100", "0.150", "+0.050", "+0.01"]
