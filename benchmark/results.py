@@ -6,7 +6,8 @@ dataset card), ``split`` (fingerprint, method, seed, notes, counts, manifest; wi
 ``--resplit-per-seed`` also ``per_seed``: ``{seed: {fingerprint, method, seed, notes, counts,
 manifest}}``), ``environment`` (machine, libraries and code provenance - git commit, dirty tree,
 source hash, GPUs, the deep models' device - see :func:`medbench.profiling.environment`), ``jobs`` (one record per pipeline and seed, see
-:mod:`medbench.runner`) and, once a run has finished, ``statistics`` (:func:`compute_statistics`):
+:mod:`medbench.runner`; a job's ``gallery`` lists its error-gallery pictures, :mod:`medbench.gallery`) and,
+once a run has finished, ``statistics`` (:func:`compute_statistics`):
 
 * ``settings``: ``n_resamples``, ``seed``, ``level`` of the bootstrap and the tests used;
 * ``jobs``: ``{job_id: {"n": test images, "metrics_ci": {metric: [low, high] or null}}}`` - percentile

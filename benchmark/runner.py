@@ -10,6 +10,10 @@ options and the seed, and whatever a step reports through ``cache_identity()`` (
 ``imagenet-or-random`` resolved to). The body carries its own SHA-256, so an edited record is
 recomputed, never reported. Each record stores its key inputs, so a re-run can say why it reused or
 recomputed a job.
+
+Unless ``--no-gallery``, a job also makes the pictures of its most confident test mistakes
+(:mod:`medbench.gallery`) after every timing; :func:`finish` writes them under ``OUT/gallery/<key>/`` and a
+record is reused only while its pictures are there, unchanged.
 """
 
 from __future__ import annotations
