@@ -2,8 +2,8 @@
 
 The pictures were made at run time (:mod:`medbench.gallery`: they need the images and the fitted model)
 and sit in ``OUT/gallery/``; results.json lists them with their captions. :func:`section` renders a table
-per pipeline (lowest seed): thumbnail, true class, predicted class, the probability of the predicted class,
-and the Grad-CAM heat map or HOG glyph when there is one. Class names and notes are escaped; the file names
+per pipeline (lowest seed), one column per mistake: thumbnail, true class, predicted class, the probability of
+the predicted class, and the Grad-CAM heat map or HOG glyph when there is one. Class names and notes are escaped; the file names
 are medbench's own (the results schema admits no other), so nothing from the data becomes a link.
 """
 
@@ -49,12 +49,13 @@ def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
         if not items:
             continue
         label = E(expl.get("label") or "Explanation")
-        headers = ["#", "Image", "True", "Predicted", "P(predicted)", label]
-        rows = []
-        for rank, item in enumerate(items, 1):
-            extra = item.get("explanation_image")
-            rows.append([str(rank), f"![mistake {rank}]({item['image']})", E(names[item["true"]]),
-                         E(names[item["predicted"]]), f"{item['probability']:.3f}",
-                         f"![{label} {rank}]({extra})" if extra else "–"])
-        out += [tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), ""]
+        ranks = range(1, len(items) + 1)
+        rows = [["Image", *[f"![mistake {r}]({it['image']})" for r, it in zip(ranks, items)]],
+                ["True", *[E(names[it["true"]]) for it in items]],
+                ["Predicted", *[E(names[it["predicted"]]) for it in items]],
+                ["P(predicted)", *[f"{it['probability']:.3f}" for it in items]]]
+        if any(it.get("explanation_image") for it in items):
+            rows.append([label, *[f"![{label} {r}]({it['explanation_image']})" if it.get("explanation_image") else "–"
+                                  for r, it in zip(ranks, items)]])
+        out += [tabulate(rows, headers=["", *map(str, ranks)], tablefmt="github", disable_numparse=True), ""]
     return out

@@ -198,5 +198,5 @@ def test_gallery_pictures_load_in_chromium(tmp_path):
     grey, colour = counts(shot("with.png"))
     shutil.rmtree(out / "gallery")
     grey_none, colour_none = counts(shot("without.png"))
-    assert grey > grey_none + 6 * 96 * 96 // 2 and colour > colour_none + 96 * 96 // 4, (grey, grey_none, colour,
+    assert grey > grey_none + 6 * 96 * 96 // 3 and colour > colour_none + 96 * 96 // 4, (grey, grey_none, colour,
                                                                                          colour_none)
