@@ -131,7 +131,7 @@ def make(steps: list[tuple[str, Any]], family: str, images: np.ndarray, ids: lis
         png[name] = _png(thumbnail(images[i]))
         gallery["items"].append({"id": ids[i] if isinstance(ids[i], int | str) else str(ids[i]),
                                  "true": int(y_true[i]), "predicted": int(y_pred[i]),
-                                 "probability": float(np.round(proba[i, y_pred[i]], 6)), "image": name,
+                                 "probability": round(float(proba[i, y_pred[i]]), 6), "image": name,
                                  "explanation_image": None})
     kind, step, reason = _explainer(steps, family)
     explain = picks[:EXPLAINED]
