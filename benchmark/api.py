@@ -246,7 +246,8 @@ def _run_jobs(plan: _Plan, cfg: RunConfig, *, command: str, log, client: Any = N
     env = environment()
     jobs = [Job(p.name, seed, plan.options.get(p.name, {})) for p in plan.specs for seed in seeds]
     planned = [runner.plan_job(plan.ds, plan.seed_splits[j.seed][0], j, plan.out, n_jobs,
-                               plan.seed_splits[j.seed][1], reuse=not cfg.fresh, save_models=cfg.save_models)
+                               plan.seed_splits[j.seed][1], reuse=not cfg.fresh, save_models=cfg.save_models,
+                               gallery=cfg.gallery)
                for j in jobs]
     records: dict[str, dict[str, Any]] = {}
     state: dict[str, Any] = {"res": {}}

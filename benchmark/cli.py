@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--channels", choices=CHANNEL_CHOICES, default="auto",
                      help="keep colour where the source has it (auto), reduce to ITU-R 601-2 luminance (gray) or "
                           "force three channels (rgb)")
+    run.add_argument("--no-gallery", dest="gallery", action="store_false",
+                     help="skip the report's pictures of each pipeline's most confident test mistakes (thumbnails, "
+                          "Grad-CAM for deep pipelines, HOG glyphs); they are made at run time")
     run.add_argument("--save-models", action="store_true",
                      help="save every fitted pipeline to OUT/models/<pipeline>__seed<N>/ with a MODEL_CARD.md "
                           "(no pickle; use it with `medbench predict`)")

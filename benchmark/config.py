@@ -143,6 +143,7 @@ class RunConfig:
     scheduler: str | Scheduler | None = "local"
     gpu_resource: str | None = None
     save_models: bool = False
+    gallery: bool = True  # the error gallery: most confident test mistakes as pictures (--no-gallery: off)
     dataset_spec: DatasetSpec = field(init=False, repr=False, compare=False)
     user_options: dict[str, dict[str, Any]] = field(init=False, repr=False, compare=False)
 
@@ -207,5 +208,5 @@ class RunConfig:
             "n_jobs": self.n_jobs, "profile": self.profile, "resplit_per_seed": self.resplit_per_seed,
             "bootstrap_resamples": self.bootstrap_resamples, "bootstrap_seed": self.bootstrap_seed,
             "scheduler": str(self.scheduler), "max_image_pixels": self.max_image_pixels,
-            "save_models": self.save_models, "channels": self.channels,
+            "save_models": self.save_models, "channels": self.channels, "gallery": self.gallery,
         }

@@ -45,7 +45,7 @@ from medbench import stats as st
 from medbench.core import settings
 from medbench.core.atomic import read_json, write_json, write_text
 from medbench.core.errors import MedbenchError
-from medbench.metrics import metric_names
+from medbench.metrics import gain, metric_names
 from medbench.tolerances import Tolerances
 
 STORE_ENV = settings.HISTORY_ENV
@@ -355,7 +355,7 @@ def _track(versions: list[Version], cis: list[dict], pipe: str, metric: str, tol
                     "previous_index": prev_i, "created": versions[cur_i].entry.get("created"),
                     "commit": versions[cur_i].entry.get("commit"),
                     "before": before, "after": after, "step": after - before,
-                    "direction": "worse" if after < before else "better",
+                    "direction": "worse" if gain(metric, after - before) < 0 else "better",
                     "value_before": values[prev_i], "value_after": values[cur_i], **test})
     return {"pipeline": pipe, "metric": metric, "values": values, "ci": bands, "status": status,
             "half_width": half, "penalty": pen, "change_points": cps}

@@ -67,6 +67,70 @@ def roc_auc(y_true: np.ndarray, proba: np.ndarray, n_classes: int, positive: int
     return float(roc_auc_score(y_true, proba, multi_class="ovr", average="macro", labels=np.arange(n_classes)))
 
 
+#: Reliability bins of the expected calibration error: 15 equal-width bins of the top-label confidence.
+CALIBRATION_BINS = 15
+#: Decimals the stored test probabilities keep (results.json): calibration is measured at that precision,
+#: so that recomputing it from the stored predictions gives the same numbers.
+PROBA_DECIMALS = 6
+
+
+def brier_score(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """Brier score: the mean over images of ``sum_k (p_k - [y = k])^2 / 2``, the squared distance between
+    the predicted probabilities and the one-hot truth, halved. For two classes this is exactly the usual
+    ``(P(positive) - y)^2``; for any number of classes it lies in [0, 1]. Lower is better."""
+    y, p = np.asarray(y_true, dtype=np.int64), np.asarray(proba, dtype=np.float64)
+    return float(np.mean(brier_per_image(y, p)))
+
+
+def brier_per_image(y_true: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    """Each image's Brier loss ``sum_k (p_k - [y = k])^2 / 2`` (the Brier score is their mean)."""
+    p = np.asarray(proba, dtype=np.float64)
+    onehot = np.zeros_like(p)
+    onehot[np.arange(len(p)), np.asarray(y_true, dtype=np.int64)] = 1.0
+    return ((p - onehot) ** 2).sum(axis=1) / 2
+
+
+def top_label(y_true: np.ndarray, proba: np.ndarray, bins: int = CALIBRATION_BINS
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(confidence, correct, bin)`` per image: the top-label confidence ``max_k p_k``, whether the
+    arg-max class is the true one (1.0 / 0.0), and its equal-width bin ``min(floor(confidence * bins),
+    bins - 1)`` (bin ``b`` holds ``[b / bins, (b + 1) / bins)``, the last one also 1.0)."""
+    p = np.asarray(proba, dtype=np.float64)
+    conf = p.max(axis=1)
+    correct = (p.argmax(axis=1) == np.asarray(y_true)).astype(np.float64)
+    return conf, correct, np.minimum(np.floor(conf * bins).astype(np.int64), bins - 1)
+
+
+def expected_calibration_error(y_true: np.ndarray, proba: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
+    """Expected calibration error of the top-label confidence (Guo et al., ICML 2017) with ``bins``
+    equal-width bins over [0, 1]: ``sum_b (n_b / n) |mean confidence_b - accuracy_b|`` over the non-empty
+    bins, where accuracy is that of the arg-max class (for two classes: the class with P >= 0.5, not the
+    thresholded label). Lower is better; 0 is perfect calibration."""
+    conf, correct, b = top_label(y_true, proba, bins)
+    gap = np.bincount(b, weights=conf - correct, minlength=bins)
+    return float(np.abs(gap).sum() / len(conf))
+
+
+def mcc_from_confusion(cm: np.ndarray) -> np.ndarray:
+    """Matthews correlation coefficient of ``(..., K, K)`` confusion matrices (rows: true): Gorodkin's
+    K-class form ``(c s - sum_k p_k t_k) / sqrt((s^2 - sum p_k^2)(s^2 - sum t_k^2))`` (c: correct, s:
+    total, t_k / p_k: true / predicted counts of class k); 0 when a factor is 0 (one class only), as
+    scikit-learn. Binary: ``(TP TN - FP FN) / sqrt((TP+FP)(TP+FN)(TN+FP)(TN+FN))``."""
+    cm = np.asarray(cm, dtype=np.float64)
+    c = np.trace(cm, axis1=-2, axis2=-1)
+    s = cm.sum(axis=(-2, -1))
+    t, p = cm.sum(axis=-1), cm.sum(axis=-2)
+    num = c * s - (p * t).sum(axis=-1)
+    den = np.sqrt((s ** 2 - (p ** 2).sum(axis=-1)) * (s ** 2 - (t ** 2).sum(axis=-1)))
+    return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den > 0)
+
+
+def calibration_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """Brier score and ECE of the probabilities at their stored precision (:data:`PROBA_DECIMALS`)."""
+    p = np.round(np.asarray(proba, dtype=np.float64), PROBA_DECIMALS)
+    return {"brier": brier_score(y_true, p), "ece": expected_calibration_error(y_true, p)}
+
+
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray,
                            class_names: list[str], positive: int | None = None) -> dict[str, Any]:
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
@@ -79,18 +143,23 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.nda
         "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
         "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
         "roc_auc": roc_auc(y_true, proba, n, positive),
+        **calibration_metrics(y_true, proba),
     }
+    cm = confusion_matrix(y_true, y_pred, labels=labels)
+    out["mcc"] = float(mcc_from_confusion(cm))
     if n == 2:
         pos = 1 if positive is None else positive
         neg = 1 - pos
         out["sensitivity"] = float(rec[pos])
         out["specificity"] = float(rec[neg])
         out["f1"] = float(f1[pos])
+        out["ppv"] = float(prec[pos])  # at the operating point; 0 when nothing is predicted positive
+        out["npv"] = float(prec[neg])
     out["per_class"] = {
         name: {"precision": float(prec[i]), "recall": float(rec[i]), "f1": float(f1[i]), "support": int(support[i])}
         for i, name in enumerate(class_names)
     }
-    out["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels=labels).tolist()
+    out["confusion_matrix"] = cm.tolist()
     return out
 
 
@@ -99,13 +168,17 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.nda
 
 @dataclass(frozen=True)
 class Metric:
-    """A headline test metric: its key in ``job["metrics"]``, label, direction and whether it exists
-    only for binary tasks (sensitivity, specificity and F1 of the positive class)."""
+    """A headline test metric: its key in ``job["metrics"]``, label, direction, whether it exists
+    only for binary tasks (sensitivity, specificity, F1, PPV and NPV of the positive class) and the range
+    its values lie in (``low``, ``high``). ``higher_is_better`` is honoured wherever metrics are judged or
+    ranked (:func:`gain`): compare, history, the suite's ranks, :func:`medbench.results.rank_key`."""
 
     name: str
     label: str
     higher_is_better: bool = True
     binary_only: bool = False
+    low: float = 0.0
+    high: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -129,6 +202,12 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("f1", "F1", binary_only=True),
     Metric("macro_f1", "Macro F1"),
     Metric("roc_auc", "ROC-AUC"),
+    # calibration (lower is better) and the operating point's predictive values and correlation
+    Metric("brier", "Brier", higher_is_better=False),
+    Metric("ece", "ECE", higher_is_better=False),
+    Metric("mcc", "MCC", low=-1.0),
+    Metric("ppv", "PPV", binary_only=True),
+    Metric("npv", "NPV", binary_only=True),
 )}
 # Headline metrics, in results order (the per-class entries and confusion matrix are kept separately).
 HEADLINE: tuple[str, ...] = tuple(METRICS)
@@ -150,6 +229,18 @@ def metric_names(n_classes: int) -> list[str]:
     return [m.name for m in METRICS.values() if n_classes == 2 or not m.binary_only]
 
 
+def higher_is_better(metric: str) -> bool:
+    """The direction of a headline metric (unknown names: higher is better)."""
+    entry = METRICS.get(metric)
+    return True if entry is None else entry.higher_is_better
+
+
+def gain(metric: str, change: float) -> float:
+    """A change of ``metric`` (NEW - BASE, or after - before) signed so that positive is better: the change
+    itself for higher-is-better metrics, its negative for lower-is-better ones (Brier, ECE)."""
+    return change if higher_is_better(metric) else -change
+
+
 def label(key: str) -> str:
     """The display label of a metric or runtime key (the key itself when unknown)."""
     entry = METRICS.get(key) or RUNTIME_KEYS.get(key)
@@ -157,8 +248,10 @@ def label(key: str) -> str:
 
 
 #: How far a stored headline metric may lie from the one recomputed from its stored predictions:
-#: label-based metrics are exact; ROC-AUC is recomputed from probabilities stored to 6 decimals.
-RECOMPUTE_TOLERANCE = {"roc_auc": 1e-3}
+#: label-based metrics are exact; ROC-AUC is recomputed from probabilities stored to 6 decimals; Brier and
+#: ECE are measured on the probabilities rounded to those 6 decimals, so they agree up to float error (the
+#: tolerance leaves room for records written by another numpy).
+RECOMPUTE_TOLERANCE = {"roc_auc": 1e-3, "brier": 1e-6, "ece": 1e-6}
 
 
 def disagreement(metrics: Any, predictions: Any, class_names: list[str], positive: int | None = None) -> str | None:

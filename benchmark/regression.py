@@ -43,7 +43,7 @@ from medbench import results as results_mod
 from medbench import stats as st
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
-from medbench.metrics import metric_names
+from medbench.metrics import gain, metric_names
 from medbench.tolerances import RUNTIME, Tolerances, lower_is_better
 
 SCHEMA = "medbench.compare"
@@ -111,9 +111,9 @@ def _status(row: dict[str, Any], tolerance: float, alpha: float) -> str:
     """A metric row's status from its delta, tolerance, mode and noise (paired p, else CI overlap)."""
     if row["vanished"]:
         return "n/a" if row["seed"] == "mean" else "regression"
-    delta = row["delta"]
-    if delta is None:
+    if row["delta"] is None:
         return "n/a"
+    delta = gain(row["metric"], row["delta"])  # signed so that positive is better (a Brier rise is a drop)
     if delta < -tolerance - EPS:
         if row["mode"] == "significant" and not _significant(row, alpha) and not row.get("beyond_hard"):
             return "noise"
@@ -148,6 +148,9 @@ def metric_row(pipeline: str, seed: int | str, metric: str, base: Any, new: Any,
                hard: float = math.inf) -> dict[str, Any]:
     """One metric of one pipeline (one seed or the mean): delta, noise, status and marker.
 
+    A "drop" is a change for the worse in the metric's direction (:func:`medbench.metrics.gain`): a fall of
+    ROC-AUC, a rise of the Brier score or ECE (lower is better).
+
     status: ``regression`` (dropped by more than the tolerance; in "significant" mode only when the
     drop is also significant - paired test p (Holm-corrected, see :func:`compare`) below ``alpha``,
     or without a paired test, CIs apart; or, on a seed's row, a finite value in BASE and none in
@@ -171,7 +174,7 @@ def metric_row(pipeline: str, seed: int | str, metric: str, base: Any, new: Any,
            "p_holm": (paired or {}).get("p"), "mode": mode,
            "judged": True if vanished and seed != "mean" else judged, "vanished": vanished,
            "hard_limit": None if math.isinf(hard) else hard}
-    row["beyond_hard"] = row["delta"] is not None and row["delta"] < -hard - EPS
+    row["beyond_hard"] = row["delta"] is not None and gain(metric, row["delta"]) < -hard - EPS
     row["status"] = _status(row, tolerance, alpha)
     row["marker"] = marker(row, alpha)
     return row
@@ -326,6 +329,10 @@ def compare(base: dict[str, Any], new: dict[str, Any], tolerances: Tolerances, *
     holm_over_pipelines(ctx.metric_rows, lambda r: tolerances.metric_tolerance(r["pipeline"], r["metric"]),
                         tolerances.alpha)
     ctx.notes.extend(_run_notes(tolerances, ctx.metric_rows, runtime_reason))
+    fresh = new_metrics(ctx.metric_rows)
+    if fresh:
+        ctx.notes.append(f"new metrics, not judged ({base_label} has no value for them; the other metrics are "
+                         f"judged as usual): {', '.join(fresh)}")
     regressions = [_as_regression(r, "metric") for r in ctx.metric_rows if r["status"] == "regression"]
     regressions += [_as_regression(r, "runtime") for r in ctx.runtime_rows if r["status"] == "regression"]
     regressions += [_as_regression(r, "pipeline") for r in ctx.issues if r["status"] == "regression"]
@@ -351,6 +358,16 @@ def compare(base: dict[str, Any], new: dict[str, Any], tolerances: Tolerances, *
         "regressions": regressions, "pipelines": ctx.issues, "metrics": ctx.metric_rows,
         "runtime": ctx.runtime_rows, "notes": ctx.notes,
     }
+
+
+def new_metrics(rows: list[dict[str, Any]]) -> list[str]:
+    """Metrics NEW has and BASE has for no pipeline at all (e.g. Brier and ECE against a baseline written
+    before medbench measured them): their rows are ``n/a``, never judged."""
+    seen: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        seen.setdefault(r["metric"], []).append(r)
+    return [m for m, rs in seen.items()
+            if all(r["base"] is None for r in rs) and any(r["new"] is not None for r in rs)]
 
 
 def _marker_counts(ctx: _Context) -> dict[str, int]:

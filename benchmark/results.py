@@ -6,7 +6,8 @@ dataset card), ``split`` (fingerprint, method, seed, notes, counts, manifest; wi
 ``--resplit-per-seed`` also ``per_seed``: ``{seed: {fingerprint, method, seed, notes, counts,
 manifest}}``), ``environment`` (machine, libraries and code provenance - git commit, dirty tree,
 source hash, GPUs, the deep models' device - see :func:`medbench.profiling.environment`), ``jobs`` (one record per pipeline and seed, see
-:mod:`medbench.runner`) and, once a run has finished, ``statistics`` (:func:`compute_statistics`):
+:mod:`medbench.runner`; a job's ``gallery`` lists its error-gallery pictures, :mod:`medbench.gallery`) and,
+once a run has finished, ``statistics`` (:func:`compute_statistics`):
 
 * ``settings``: ``n_resamples``, ``seed``, ``level`` of the bootstrap and the tests used;
 * ``jobs``: ``{job_id: {"n": test images, "metrics_ci": {metric: [low, high] or null}}}`` - percentile
@@ -20,6 +21,9 @@ source hash, GPUs, the deep models' device - see :func:`medbench.profiling.envir
   ``mcnemar`` (``b``: a right and b wrong, ``c``: the reverse, ``p``, ``p_holm``, ``method``),
   ``roc_auc`` (``diff``, ``ci``, ``p``, ``p_holm``, ``test``: DeLong for binary tasks, paired
   bootstrap otherwise) - or ``paired: false`` with a ``reason``;
+  and ``brier`` / ``ece`` (``diff``, paired-bootstrap ``ci``, ``p``, ``p_holm``, ``test``) when both jobs have them;
+* ``jobs[<job id>].reliability``: the reliability-diagram bins of the job's test predictions
+  (:func:`medbench.stats.reliability`: top-label confidence, 15 equal-width bins);
 * ``headline``: best classical vs best deep pipeline (``classical``, ``deep``, ``comparisons``
   per seed in the same form, a = classical), or null when either family is absent.
 
@@ -53,7 +57,7 @@ from medbench.core.atomic import write_json, write_text
 from medbench.core.csvcell import cell
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
-from medbench.metrics import HEADLINE, RUNTIME_KEYS
+from medbench.metrics import HEADLINE, RUNTIME_KEYS, gain
 
 SCHEMA = "medbench.results"
 SCHEMA_VERSION = 1
@@ -61,6 +65,8 @@ SCHEMA_VERSION = 1
 BOOTSTRAP_RESAMPLES = st.BOOTSTRAP_RESAMPLES
 #: What ranks pipelines, in order (:func:`rank_key`): ROC-AUC, then balanced accuracy.
 RANK_METRICS = ("roc_auc", "balanced_accuracy")
+#: Calibration metrics compared between pipelines (``comparisons``) by a paired bootstrap.
+CALIBRATION_TESTED = ("brier", "ece")
 BOOTSTRAP_SEED = st.BOOTSTRAP_SEED
 CI_LEVEL = st.CI_LEVEL
 SUMMARY_RUNTIME = tuple(k for k, v in RUNTIME_KEYS.items() if v.summary)
@@ -162,6 +168,11 @@ def _check_job(source: str, where: list[Any], job: dict[str, Any], names: list[s
     missing = [c for c in names if c not in metrics["per_class"]]
     if missing:
         raise schemas.fail(source, [*where, "metrics", "per_class", missing[0]], "missing (one entry per class name)")
+    for j, item in enumerate((job.get("gallery") or {}).get("items") or []):
+        for key in ("true", "predicted"):
+            if item[key] >= k:
+                raise schemas.fail(source, [*where, "gallery", "items", j, key], f"label {item[key]} is out of "
+                                   f"range for {k} class_names")
     pred = job.get("predictions")
     if pred is None:
         return
@@ -270,11 +281,12 @@ def _has_predictions(job: dict[str, Any]) -> bool:
 
 def rank_key(values: Mapping[str, Any], name: str = "", first: str = RANK_METRICS[0]) -> tuple[Any, ...]:
     """The one ranking rule (leaderboards of the CLI, API, report and suite): higher ROC-AUC first, then
-    higher balanced accuracy, then the name; a missing or non-finite value ranks after every value.
+    higher balanced accuracy, then the name; a missing or non-finite value ranks after every value. Each
+    metric counts in its own direction (:func:`medbench.metrics.gain`: a lower Brier score ranks first).
     ``values`` maps metric -> value; ``first`` puts another of :data:`RANK_METRICS` first (a suite's
     analysis metric). Sort ascending by it (``min`` is the best)."""
     order = (first, *[m for m in RANK_METRICS if m != first])
-    return (*(-v if (v := _value(values.get(m))) is not None else math.inf for m in order), name)
+    return (*(-gain(m, v) if (v := _value(values.get(m))) is not None else math.inf for m in order), name)
 
 
 def pipeline_groups(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -329,6 +341,12 @@ def _compare(a: dict[str, Any], b: dict[str, Any], samples: dict[str, dict[str, 
         d_samples = sa["roc_auc"] - sb["roc_auc"]
         out["roc_auc"] = {"diff": auc_a - auc_b, "ci": _list(st.percentile_ci(d_samples, level)),
                           "p": st.bootstrap_p(d_samples), "test": "paired bootstrap"}
+    for m in CALIBRATION_TESTED:  # calibration: a paired bootstrap (the same resamples for a and b)
+        va, vb = _value(a["metrics"].get(m)), _value(b["metrics"].get(m))
+        if va is not None and vb is not None and m in sa and m in sb:
+            d_samples = sa[m] - sb[m]
+            out[m] = {"diff": va - vb, "ci": _list(st.percentile_ci(d_samples, level)),
+                      "p": st.bootstrap_p(d_samples), "test": "paired bootstrap"}
     return out
 
 
@@ -358,7 +376,7 @@ def compute_statistics(results: dict[str, Any], n_resamples: int = BOOTSTRAP_RES
         samples[_job_id(job)] = boot
         per_job[_job_id(job)] = {"n": int(len(y)), "metrics_ci": {
             m: _list(st.percentile_ci(boot[m], level)) if _value(job["metrics"].get(m)) is not None else None
-            for m in HEADLINE if m in job["metrics"]}}
+            for m in HEADLINE if m in job["metrics"]}, "reliability": st.reliability(y, proba)}
     groups = pipeline_groups(results)
     by_pipe = {p: sorted((j for j in jobs if j["pipeline"] == p), key=lambda j: j["seed"])
                for p in (g["pipeline"] for g in groups)}
@@ -366,8 +384,8 @@ def compute_statistics(results: dict[str, Any], n_resamples: int = BOOTSTRAP_RES
     reference = groups[0]["pipeline"] if groups else None
     comparisons = [cmp(a, b) for g in groups[1:] for a, b in _pairs(by_pipe[g["pipeline"]], by_pipe[reference])]
     paired = [c for c in comparisons if c["paired"]]
-    for key in ("mcnemar", "roc_auc"):
-        holders = [c[key] for c in paired if c[key] is not None and c[key].get("p") is not None]
+    for key in ("mcnemar", "roc_auc", *CALIBRATION_TESTED):
+        holders = [c[key] for c in paired if c.get(key) is not None and c[key].get("p") is not None]
         for h, adj in zip(holders, st.holm([h["p"] for h in holders])):
             h["p_holm"] = adj
     best = {fam: next((g["pipeline"] for g in groups if g["family"] == fam), None) for fam in ("classical", "deep")}

@@ -10,6 +10,10 @@ options and the seed, and whatever a step reports through ``cache_identity()`` (
 ``imagenet-or-random`` resolved to). The body carries its own SHA-256, so an edited record is
 recomputed, never reported. Each record stores its key inputs, so a re-run can say why it reused or
 recomputed a job.
+
+Unless ``--no-gallery``, a job also makes the pictures of its most confident test mistakes
+(:mod:`medbench.gallery`) after every timing; :func:`finish` writes them under ``OUT/gallery/<key>/`` and a
+record is reused only while its pictures are there, unchanged.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 
+from medbench import gallery as gallery_mod
 from medbench import predict
 from medbench.core import cachekeys, settings
 from medbench.core.atomic import json_roundtrip, read_json, write_json
@@ -50,7 +55,7 @@ LATENCY_BATCH = 256
 LATENCY_SINGLE = 10
 #: The medbench code a job record depends on (its source hash is part of every job key).
 JOB_CODE = ("medbench.core", "medbench.features", "medbench.models", "medbench.runner", "medbench.metrics",
-            "medbench.profiling")
+            "medbench.profiling", "medbench.gallery")
 JOB_LIBS = tuple(dict.fromkeys(cachekeys.LIBS_CLASSICAL + cachekeys.LIBS_DEEP))
 _VOLATILE = ("cached", "cache_reason", "body_sha256")
 
@@ -201,9 +206,12 @@ def identity(pipe: Pipeline) -> dict[str, Any]:
 
 
 def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, save_model_to: Path | None = None,
-                     job_key: str | None = None, split_fingerprint: str | None = None) -> dict[str, Any]:
+                     job_key: str | None = None, split_fingerprint: str | None = None,
+                     gallery: bool = True) -> dict[str, Any]:
     """Run one job and return its record (no I/O, unless ``save_model_to`` asks to save the fitted pipeline
-    under ``save_model_to/models/<job id>/``)."""
+    under ``save_model_to/models/<job id>/``). With ``gallery``, the record also carries its most confident
+    test mistakes (:mod:`medbench.gallery`): captions under ``gallery``, PNG bytes under ``_gallery_png``
+    (written by :func:`finish`)."""
     spec, pipe, resolved = build(job, ds.n_classes, ds.image_shape, n_jobs)
     X = {s: take(ds.images, split.indices(s)) for s in ("train", "val", "test")}
     y = {s: ds.labels[split.indices(s)] for s in ("train", "val", "test")}
@@ -256,6 +264,11 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
                         .relative_to(save_model_to))
         except MedbenchError as exc:  # e.g. a plugin step that cannot be saved safely: the job still counts
             saved = f"not saved: {exc}"
+    pictures: dict[str, Any] = {}
+    if gallery:  # after every timing: the pictures cost the run, never the job's runtime figures
+        made, png = gallery_mod.make(fitted.steps, spec.family, X["test"], ds.ids[split.test].tolist(), y["test"],
+                                     y_pred, proba, job_key or "0" * 64)
+        pictures = {"gallery": made, "_gallery_png": png}
     return {
         "pipeline": job.pipeline,
         "name": f"{job.pipeline} ({variant})" if variant else job.pipeline,
@@ -283,6 +296,7 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
             "y_pred": y_pred.tolist(),
             "proba": np.round(proba, 6).tolist(),
         },
+        **pictures,
     }
 
 
@@ -297,25 +311,31 @@ class Planned:
     split_fingerprint: str
     cached: dict[str, Any] | None = None
     save_model_to: Path | None = None  # the run's OUT when --save-models
+    gallery: bool = True  # make the error gallery (--no-gallery: off)
 
 
 def plan_job(ds: Dataset, split: Split, job: Job, out_dir: Path, n_jobs: int = -1,
-             split_fingerprint: str | None = None, reuse: bool = True, save_models: bool = False) -> Planned:
+             split_fingerprint: str | None = None, reuse: bool = True, save_models: bool = False,
+             gallery: bool = True) -> Planned:
     """Key ``job`` and look for a reusable record (no fitting). Unknown pipelines/options raise here.
 
     With ``save_models``, a record is reused only if the model saved beside it was made by the same job key.
+    With ``gallery``, only if its error-gallery pictures are all there, unchanged (else the job runs again:
+    the pictures need the fitted model).
     """
     fp = split_fingerprint or split.fingerprint(ds)
     spec, pipe, _ = build(job, ds.n_classes, ds.image_shape, n_jobs)
     inputs = job.key_inputs(ds, fp, identity(pipe))
     save_to = Path(out_dir) if save_models else None
     if not reuse:
-        return Planned(job, inputs, "--fresh", spec.family, fp, None, save_to)
+        return Planned(job, inputs, "--fresh", spec.family, fp, None, save_to, gallery)
     cached, reason = load_cached(out_dir, job, inputs, ds)
     if cached is not None and save_models and persist.saved_job_key(
             persist.model_dir(out_dir, job.pipeline, job.seed)) != cachekeys.digest(inputs):
         cached, reason = None, "no saved model for this job (--save-models)"
-    return Planned(job, inputs, reason, spec.family, fp, cached, save_to)
+    if cached is not None and gallery and (why := gallery_mod.intact(out_dir, cached.get("gallery"))):
+        cached, reason = None, f"{job.job_id}.json: {why} (the pictures are remade with the job)"
+    return Planned(job, inputs, reason, spec.family, fp, cached, save_to, gallery)
 
 
 def execute(ds: Dataset, split: Split, planned: Planned, n_jobs: int = -1) -> dict[str, Any]:
@@ -332,7 +352,7 @@ def execute(ds: Dataset, split: Split, planned: Planned, n_jobs: int = -1) -> di
     try:
         record = {**base, "status": "ok", **fit_and_evaluate(
             ds, split, job, n_jobs, save_model_to=planned.save_model_to, job_key=base["key"],
-            split_fingerprint=planned.split_fingerprint)}
+            split_fingerprint=planned.split_fingerprint, gallery=planned.gallery)}
     except MedbenchError as exc:
         record = {**base, "status": "error", "error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - one broken pipeline must not lose the others' results
@@ -354,7 +374,11 @@ def error_record(ds: Dataset, planned: Planned, message: str) -> dict[str, Any]:
 
 
 def finish(record: dict[str, Any], planned: Planned, out_dir: Path) -> dict[str, Any]:
-    """Seal ``record`` with its body digest, write it atomically under ``out_dir/jobs``, return it."""
+    """Seal ``record`` with its body digest, write it (and its gallery pictures) atomically under ``out_dir``,
+    return it. The pictures of the job's previous record, when keyed differently, are removed."""
+    png = record.pop("_gallery_png", None) or {}
+    gallery_mod.write(out_dir, record.get("gallery"), png)
+    gallery_mod.forget_previous(out_dir, job_path(out_dir, planned.job), record.get("gallery"))
     record = json_roundtrip(record)  # exactly what the file will hold, so its digest checks on reload
     record["body_sha256"] = body_digest(record)
     write_json(job_path(out_dir, planned.job), record)
@@ -362,13 +386,13 @@ def finish(record: dict[str, Any], planned: Planned, out_dir: Path) -> dict[str,
 
 
 def run_job(ds: Dataset, split: Split, job: Job, out_dir: Path, n_jobs: int = -1,
-            split_fingerprint: str | None = None, reuse: bool = True) -> dict[str, Any]:
+            split_fingerprint: str | None = None, reuse: bool = True, gallery: bool = True) -> dict[str, Any]:
     """Run ``job`` here unless its intact record with the same key exists; write and return the record.
 
     The returned record has ``cached`` (reused or not) and ``cache_reason`` (why it was recomputed,
     when an earlier record existed).
     """
-    planned = plan_job(ds, split, job, out_dir, n_jobs, split_fingerprint, reuse)
+    planned = plan_job(ds, split, job, out_dir, n_jobs, split_fingerprint, reuse, gallery=gallery)
     if planned.cached is not None:
         return {**planned.cached, "cached": True, "cache_reason": planned.reason}
     return finish(execute(ds, split, planned, n_jobs), planned, out_dir)

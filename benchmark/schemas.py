@@ -22,7 +22,7 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema.exceptions import best_match
 
 from medbench.core.errors import MedbenchError
-from medbench.metrics import HEADLINE, RUNTIME_KEYS
+from medbench.metrics import HEADLINE, METRICS, RUNTIME_KEYS
 
 MAX_DEPTH = 64
 MAX_ABS_INT = 10 ** 300
@@ -48,6 +48,39 @@ DIFF_INTERVAL = {"anyOf": [{"type": "null"}, {"type": "array", "minItems": 2, "m
                                               "items": {**FINITE, "minimum": -1, "maximum": 1}}]}
 DIFF = {"anyOf": [{"type": "null"}, {**FINITE, "minimum": -1, "maximum": 1}]}
 PROBABILITY_OR_NULL = {"anyOf": [{"type": "null"}, PROBABILITY]}
+
+
+def _range(metric: str) -> list[float]:
+    """The range a headline metric's values lie in (the catalogue's ``low``, ``high``; MCC: [-1, 1])."""
+    return [METRICS[metric].low, METRICS[metric].high]
+
+
+def metric_value(metric: str) -> dict[str, Any]:
+    """A headline metric's value: null, or a number within its range (NaN / inf read as "no value")."""
+    return {"type": ["number", "null"], "rate": _range(metric)}
+
+
+def metric_interval(metric: str) -> dict[str, Any]:
+    """A CI of a headline metric: null or ``[low, high]`` within its range, low <= high."""
+    lo, hi = _range(metric)
+    return {"anyOf": [{"type": "null"}, {"type": "array", "minItems": 2, "maxItems": 2, "ordered": True,
+                                         "items": {**FINITE, "minimum": lo, "maximum": hi}}]}
+
+
+def metric_mean_sd(metric: str) -> dict[str, Any]:
+    return {**MEAN_SD, "properties": {**MEAN_SD["properties"], "mean": {**OPT_FINITE, "rate": _range(metric)},
+                                      "sd": {"anyOf": [{"type": "null"}, {**FINITE, "minimum": 0}]}}}
+
+
+RELIABILITY = {"type": "object", "required": ["bins", "count", "confidence", "accuracy"], "properties": {
+    "bins": {"type": "integer", "minimum": 1}, "edges": {"type": "array", "items": PROBABILITY},
+    "count": {"type": "array", "items": COUNT},
+    "confidence": {"type": "array", "items": PROBABILITY_OR_NULL},
+    "accuracy": {"type": "array", "items": PROBABILITY_OR_NULL}, "ece": PROBABILITY_OR_NULL}}
+PAIRED_DIFF = {"anyOf": [{"type": "null"}, {
+    "type": "object", "required": ["diff", "ci", "p"],
+    "properties": {"diff": DIFF, "ci": DIFF_INTERVAL, "p": PROBABILITY_OR_NULL, "p_holm": PROBABILITY_OR_NULL,
+                   "test": TEXT}}]}
 COUNTS_BY_CLASS = {"type": "object", "additionalProperties": COUNT}
 MEAN_SD = {"type": "object", "required": ["mean", "sd"],
            "properties": {"mean": OPT_FINITE, "sd": OPT_FINITE, "n": COUNT, "values": {"type": "array"}}}
@@ -99,12 +132,31 @@ JOB_METRICS = {
     "type": "object",
     "required": ["per_class", "confusion_matrix"],
     "properties": {
-        **{m: RATE_VALUE for m in HEADLINE},
+        **{m: metric_value(m) for m in HEADLINE},
         "n": COUNT,
         "per_class": {"type": "object", "additionalProperties": {
             "type": "object", "required": ["precision", "recall", "f1"],
             "properties": {"precision": RATE_VALUE, "recall": RATE_VALUE, "f1": RATE_VALUE, "support": COUNT}}},
         "confusion_matrix": {"type": "array", "items": {"type": "array", "items": COUNT}},
+    },
+}
+
+# The error gallery of a job (medbench.gallery): captions and the PNG files' names (only medbench's own pattern,
+# so a results.json can never make a report link elsewhere) with their SHA-256.
+GALLERY_FILE = {"type": "string", "pattern": r"^gallery/[0-9a-f]{16}/[0-9]{1,2}(-(gradcam|hog))?\.png$"}
+GALLERY = {
+    "type": "object", "required": ["items"],
+    "properties": {
+        "items": {"type": "array", "maxItems": 99, "items": {
+            "type": "object", "required": ["true", "predicted", "probability", "image"],
+            "properties": {"id": {"type": ["string", "integer"]}, "true": COUNT, "predicted": COUNT,
+                           "probability": PROBABILITY, "image": GALLERY_FILE,
+                           "explanation_image": {"anyOf": [{"type": "null"}, GALLERY_FILE]}}}},
+        "explanation": {"anyOf": [{"type": "null"}, {"type": "object", "properties": {
+            "kind": {"enum": ["gradcam", "hog"]}, "label": TEXT, "text": TEXT}}]},
+        "note": OPT_TEXT,
+        "sha256": {"type": "object", "propertyNames": GALLERY_FILE,
+                   "additionalProperties": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
     },
 }
 
@@ -119,6 +171,7 @@ JOB = {
             "type": "object", "required": ["threshold"],
             "properties": {"threshold": FINITE, "method": TEXT, "youden_j": OPT_FINITE}}]},
         "metrics": JOB_METRICS,
+        "gallery": GALLERY,
         "runtime": {"type": "object", "properties": {k: {**RUNTIME_VALUE, "minimum": 0} for k in RUNTIME_KEYS}},
         "model_info": MODEL_INFO,
         "predictions": {
@@ -146,10 +199,7 @@ COMPARISON = {
         "mcnemar": {"type": "object", "required": ["b", "c", "p"],
                     "properties": {"b": COUNT, "c": COUNT, "p": PROBABILITY_OR_NULL, "p_holm": PROBABILITY_OR_NULL,
                                    "method": TEXT}},
-        "roc_auc": {"anyOf": [{"type": "null"}, {
-            "type": "object", "required": ["diff", "ci", "p"],
-            "properties": {"diff": DIFF, "ci": DIFF_INTERVAL, "p": PROBABILITY_OR_NULL, "p_holm": PROBABILITY_OR_NULL,
-                           "test": TEXT}}]},
+        "roc_auc": PAIRED_DIFF, "brier": PAIRED_DIFF, "ece": PAIRED_DIFF,
     },
     "if": {"properties": {"paired": {"const": True}}},
     "then": {"required": ["accuracy", "mcnemar", "roc_auc"]},
@@ -167,14 +217,16 @@ STATISTICS = {
         "jobs": {"type": "object", "additionalProperties": {
             "type": "object", "required": ["metrics_ci"],
             "properties": {"n": {"type": ["integer", "null"], "minimum": 0},
-                           "metrics_ci": {"type": "object", "additionalProperties": RATE_INTERVAL}}}},
+                           "metrics_ci": {"type": "object", "additionalProperties": RATE_INTERVAL,
+                                          "properties": {m: metric_interval(m) for m in HEADLINE}},
+                           "reliability": RELIABILITY}}},
         "pipelines": {"type": "array", "items": {
             "type": "object", "required": ["pipeline", "name", "family", "seeds", "job_ids", "metrics", "runtime"],
             "properties": {
                 "pipeline": NAME, "name": NAME, "family": TEXT,
                 "seeds": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
                 "job_ids": {"type": "array", "items": NAME, "minItems": 1},
-                "metrics": {"type": "object", "properties": dict.fromkeys(HEADLINE, RATE_MEAN_SD)},
+                "metrics": {"type": "object", "properties": {m: metric_mean_sd(m) for m in HEADLINE}},
                 "runtime": {"type": "object", "required": [k for k, v in RUNTIME_KEYS.items() if v.summary],
                             "properties": {k: MEAN_SD for k in RUNTIME_KEYS}},
             }}},
@@ -277,8 +329,10 @@ def _is_number(v: Any) -> bool:
 
 
 def _rate(validator, wanted, instance, schema) -> Iterator[ValidationError]:
-    if wanted and _is_number(instance) and math.isfinite(instance) and not 0 <= instance <= 1:
-        yield ValidationError(f"{short(instance)} is out of range: must be within [0, 1] (a rate or score)")
+    """``"rate": true``: a finite value within [0, 1]; ``"rate": [low, high]``: within that range (MCC)."""
+    lo, hi = (0, 1) if wanted is True else (wanted or (None, None))
+    if lo is not None and _is_number(instance) and math.isfinite(instance) and not lo <= instance <= hi:
+        yield ValidationError(f"{short(instance)} is out of range: must be within [{lo:g}, {hi:g}] (a rate or score)")
 
 
 def _ordered(validator, wanted, instance, schema) -> Iterator[ValidationError]:

@@ -1,5 +1,7 @@
 """Statistics that make a comparison honest: pure, deterministic functions over arrays.
 
+* :func:`reliability` - the bins of a reliability diagram (top-label confidence, 15 equal-width bins, as
+  the ECE); :func:`calibration_scores` - Brier score and ECE of bootstrap resamples.
 * :func:`bootstrap_metrics` - the headline metrics of ``n_resamples`` stratified bootstrap
   resamples of the test images (each class resampled with replacement within itself, so every
   resample has the test split's class counts), vectorised; :func:`percentile_ci` turns them into a
@@ -30,6 +32,8 @@ from typing import Any
 import numpy as np
 import ruptures
 from scipy import stats as sps
+
+from medbench import metrics as mt
 
 EXACT_BELOW = 25  # McNemar: exact binomial test when b + c is below this
 BOOTSTRAP_RESAMPLES = 1000  # resamples behind every 95% CI (--bootstrap-resamples)
@@ -81,12 +85,49 @@ def metrics_from_confusion(cm: np.ndarray, positive: int | None = None) -> dict[
         "balanced_accuracy": (recall * present).sum(axis=1) / np.maximum(present.sum(axis=1), 1),
         "macro_f1": f1.mean(axis=1),
     }
+    out["mcc"] = mt.mcc_from_confusion(cm)
     if cm.shape[1] == 2:
         pos = 1 if positive is None else positive
         out["sensitivity"] = recall[:, pos]
         out["specificity"] = recall[:, 1 - pos]
         out["f1"] = f1[:, pos]
+        precision = _safe_div(tp, predicted)
+        out["ppv"] = precision[:, pos]
+        out["npv"] = precision[:, 1 - pos]
     return out
+
+
+def calibration_scores(y_true: np.ndarray, proba: np.ndarray, idx: np.ndarray,
+                       bins: int = mt.CALIBRATION_BINS) -> dict[str, np.ndarray]:
+    """Brier score and ECE (:func:`medbench.metrics.brier_score`, :func:`medbench.metrics.expected_calibration_error`,
+    probabilities at their stored precision) of each resample ``idx`` (B, n'), vectorised: the Brier score
+    is the mean of the drawn images' losses; the ECE ``sum_b |sum_(i in b) (confidence_i - correct_i)| / n'``
+    from per-resample bin sums."""
+    y = np.asarray(y_true)
+    p = np.round(np.asarray(proba, dtype=np.float64), mt.PROBA_DECIMALS)
+    idx = np.atleast_2d(idx)
+    brier = mt.brier_per_image(y, p)[idx].mean(axis=1)
+    conf, correct, b = mt.top_label(y, p, bins)
+    offset = (np.arange(idx.shape[0]) * bins)[:, None]
+    gaps = np.bincount((b[idx] + offset).ravel(), weights=(conf - correct)[idx].ravel(),
+                       minlength=idx.shape[0] * bins).reshape(idx.shape[0], bins)
+    return {"brier": brier, "ece": np.abs(gaps).sum(axis=1) / idx.shape[1]}
+
+
+def reliability(y_true: np.ndarray, proba: np.ndarray, bins: int = mt.CALIBRATION_BINS) -> dict[str, Any]:
+    """The reliability diagram's statistics (the bins behind the ECE): per equal-width bin of the top-label
+    confidence, ``count``, mean ``confidence`` and ``accuracy`` (null for an empty bin), with the bin
+    ``edges`` and the ``ece``."""
+    y = np.asarray(y_true)
+    p = np.round(np.asarray(proba, dtype=np.float64), mt.PROBA_DECIMALS)
+    conf, correct, b = mt.top_label(y, p, bins)
+    count = np.bincount(b, minlength=bins)
+    sum_conf = np.bincount(b, weights=conf, minlength=bins)
+    sum_acc = np.bincount(b, weights=correct, minlength=bins)
+    return {"bins": bins, "edges": [i / bins for i in range(bins + 1)], "count": count.tolist(),
+            "confidence": [float(c / k) if k else None for c, k in zip(sum_conf, count)],
+            "accuracy": [float(a / k) if k else None for a, k in zip(sum_acc, count)],
+            "ece": float(np.abs(sum_conf - sum_acc).sum() / max(len(y), 1))}
 
 
 def resampled_auc(score: np.ndarray, is_pos: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -134,6 +175,7 @@ def bootstrap_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray,
     idx = stratified_indices(y_true, n_resamples, seed)
     out = metrics_from_confusion(confusion_counts(y_true, y_pred, idx, n_classes), positive)
     out["roc_auc"] = auc_scores(y_true, proba, idx, n_classes, positive)
+    out.update(calibration_scores(y_true, proba, idx))
     return out
 
 

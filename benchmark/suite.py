@@ -70,6 +70,7 @@ from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
 from medbench.datasets.images import CHANNEL_CHOICES
 from medbench.datasets.spec import DatasetSpec
+from medbench.metrics import higher_is_better
 
 SCHEMA = "medbench.suite"
 SCHEMA_VERSION = 1
@@ -395,7 +396,8 @@ def _ranks(names: list[str], cells: dict[str, dict[str, dict[str, Any]]], pipeli
     scores = np.array([[cells[d][p][metric]["value"] for p in complete] for d in names], dtype=float)
     scores = scores.reshape(len(names), len(complete))
     if names and complete:
-        ranks = np.vstack([sps.rankdata(-row, method="average") for row in scores])
+        sign = -1.0 if higher_is_better(metric) else 1.0  # rank 1 = best in the metric's direction
+        ranks = np.vstack([sps.rankdata(sign * row, method="average") for row in scores])
     else:
         ranks, complete = np.zeros((len(names), 0)), []
     mean = {p: float(ranks[:, i].mean()) for i, p in enumerate(complete)}

@@ -62,6 +62,8 @@ DEFAULT_METRICS: dict[str, float] = {
     "*": 0.01,
     "accuracy": 0.01, "balanced_accuracy": 0.01, "f1": 0.01, "macro_f1": 0.01, "roc_auc": 0.01,
     "sensitivity": 0.02, "specificity": 0.02,
+    # lower is better: a "drop" of the Brier score or ECE is a rise by more than this
+    "brier": 0.01, "ece": 0.02, "mcc": 0.02, "ppv": 0.02, "npv": 0.02,
 }
 # Runtime figures medbench compares (their direction is in the catalogue, medbench.metrics.RUNTIME_KEYS):
 # (default slowdown ratio, default noise floor). For times the floor is a floor: not judged when both

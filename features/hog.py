@@ -65,6 +65,16 @@ class HOG(TransformerMixin, BaseEstimator):
         self.n_features_out_ = (cells - self.cells_per_block + 1) ** 2 * self.cells_per_block ** 2 * self.orientations
         return self
 
+    def glyph(self, img: np.ndarray) -> np.ndarray:
+        """The HOG glyph image of one image (``skimage.feature.hog(..., visualize=True)`` with this step's
+        own parameters, on the luminance at ``image_size``): what the descriptor sees, scaled to [0, 1]."""
+        p = self._params()
+        _, picture = hog(to_size(luminance_of(img), p["image_size"]), orientations=p["orientations"],
+                         pixels_per_cell=(p["pixels_per_cell"],) * 2, cells_per_block=(p["cells_per_block"],) * 2,
+                         block_norm="L2-Hys", transform_sqrt=True, feature_vector=True, visualize=True)
+        peak = float(picture.max())
+        return (picture / peak if peak > 0 else picture).astype(np.float32)
+
     def transform(self, X):
         check_is_fitted(self, "n_features_out_")
         X = np.asarray(X)

@@ -12,7 +12,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from medbench.metrics import RUNTIME_KEYS, label
+from medbench.metrics import RUNTIME_KEYS, higher_is_better, label
 from medbench.regression import fp
 from medbench.reports import escape, tables
 from medbench.tolerances import RUNTIME
@@ -90,7 +90,8 @@ def regression_table(report: dict[str, Any], md: bool = False) -> tuple[list[str
     rows = []
     for r in report["regressions"]:
         if r["kind"] == "metric":
-            allowed = "–" if r["allowed"] is None else ("−" if md else "-") + f"{r['allowed']:g}"
+            worse = ("−" if md else "-") if higher_is_better(r["check"]) else "+"  # Brier, ECE: a rise is worse
+            allowed = "–" if r["allowed"] is None else worse + f"{r['allowed']:g}"
             vals = [_num(r["base"]), _num(r["new"]), _signed(r["change"], md), allowed, _text(md)(r["noise"])]
         elif r["kind"] == "runtime":
             unit, digits = RUNTIME_KEYS[r["check"]].unit, RUNTIME_KEYS[r["check"]].digits

@@ -29,7 +29,8 @@ from sklearn.metrics import roc_curve
 from medbench import results as results_mod
 from medbench import stats as st
 from medbench.core.atomic import write_bytes
-from medbench.reports import tables
+from medbench.reports import calibration, tables
+from medbench.reports.calibration import reliability_diagram  # noqa: F401 - drawn through FIGURES
 from medbench.reports.escape import plain
 
 FAMILY_COLORS = {"baseline": "#8c8c8c", "classical": "#1f77b4", "deep": "#e6550d"}
@@ -67,6 +68,8 @@ FIGURES = {spec.key: spec for spec in (
     FigureSpec("roc", "roc.png", "ROC curves on the test split", "roc_curves",
                lambda jobs: any(j["metrics"].get("roc_auc") is not None for j in jobs)),
     FigureSpec("confusion", "confusion.png", "Confusion matrices on the test split", "confusion_grid"),
+    FigureSpec(calibration.FIGURE_KEY, calibration.FIGURE_FILE, "Reliability diagrams on the test split",
+               "reliability_diagram", calibration.has_calibration),
     FigureSpec("training_curves", "training_curves.png", "Training curves of the deep models", "training_curves",
                lambda jobs: any(_history(j) for j in jobs if j.get("family") == "deep")),
 )}

@@ -20,6 +20,8 @@ from tabulate import tabulate
 
 from medbench import results as results_mod
 from medbench import stats as st
+from medbench.reports import calibration as calibration_report
+from medbench.reports import gallery as gallery_report
 from medbench.reports import tables
 from medbench.reports.escape import md as E
 from medbench.reports.escape import md_code as C
@@ -352,9 +354,12 @@ def render(results: dict[str, Any], stats: dict[str, Any] | None = None, samples
              "Latency is end to end (features recomputed, caches off) on a batch of test images; single image is "
              "the median over single-image calls. Means over seeds.", "",
              _table(*tables.runtime_table(results, stats, E)), "",
+             "## Calibration and operating point (test split)", "", *calibration_report.section(results, stats),
+             *_figure(results, calibration_report.FIGURE_KEY, calibration_report.FIGURE_CAPTION),
              "## Significance", "", *significance_section(results, stats),
              "## Per-class metrics (test split)", "", *per_class_section(results, stats),
              "## Figures", "", *figures_section(results),
+             "## Most confident mistakes (test split)", "", *gallery_report.section(results, stats),
              *parameters_section(results)]
     missing = not_run(results)
     if missing:

@@ -22,7 +22,9 @@ from medbench.reports.escape import plain
 
 # Leaderboard order: the ranking metric, the operating point, then the rest.
 TABLE_ORDER = ("roc_auc", "sensitivity", "specificity", "accuracy", "balanced_accuracy", "f1", "macro_f1")
-assert sorted(TABLE_ORDER) == sorted(METRICS)
+# The calibration section's columns (reports/calibration.py): the rest of the catalogue.
+CALIBRATION_ORDER = ("brier", "ece", "mcc", "ppv", "npv")
+assert sorted(TABLE_ORDER + CALIBRATION_ORDER) == sorted(METRICS)
 Table = tuple[list[str], list[list[str]]]
 Escape = Callable[[Any], str]
 

@@ -25,6 +25,7 @@ from medbench import results as results_mod
 from medbench import stats as st
 from medbench.cli import main
 from medbench.core.errors import MedbenchError
+from medbench.metrics import gain
 from medbench.reports import compare as render
 
 WEAK = (("hog-svm", "classical", 0.6), ("cnn", "deep", 1.2), ("majority", "baseline", 0.0))
@@ -61,8 +62,8 @@ def test_same_results_compare_clean(runs, tmp_path, capsys):
     assert report["verdict"] == "pass" and report["regressions"] == []
     assert {r["pipeline"] for r in report["metrics"]} == {"hog-svm", "cnn", "majority"}
     assert all(r["delta"] == 0 for r in report["metrics"] if r["delta"] is not None)
-    assert report["summary"]["checks"] == 3 * 7  # 3 pipelines x 7 binary metrics, one seed
-    assert out.startswith("medbench compare: PASS: no regression (21 checks on 3 pipelines)")
+    assert report["summary"]["checks"] == 3 * 12  # 3 pipelines x 12 binary metrics, one seed
+    assert out.startswith("medbench compare: PASS: no regression (36 checks on 3 pipelines)")
 
 
 def test_weakened_pipeline_is_flagged(runs, tmp_path, capsys):
@@ -72,7 +73,7 @@ def test_weakened_pipeline_is_flagged(runs, tmp_path, capsys):
     flagged = {(r["pipeline"], r["check"]) for r in report["regressions"]}
     assert {p for p, _ in flagged} == {"hog-svm"} and ("hog-svm", "roc_auc") in flagged
     for r in report["regressions"]:
-        assert r["change"] < -r["allowed"]
+        assert gain(r["check"], r["change"]) < -r["allowed"]  # a drop in the metric's direction
     untouched = [r for r in report["metrics"] if r["pipeline"] != "hog-svm"]
     assert untouched and all(r["status"] == "ok" and r["delta"] == 0 for r in untouched)
     assert out.startswith("medbench compare: REGRESSION")
@@ -117,7 +118,7 @@ def test_a_metric_that_vanishes_in_new_is_a_regression(runs, tmp_path, capsys, h
     report = json.loads((tmp_path / "c.json").read_text())
     assert status == 1, out
     assert [(r["pipeline"], r["seed"], r["check"]) for r in report["regressions"]] == [("cnn", 0, "accuracy")]
-    assert out.splitlines()[0] == ("medbench compare: REGRESSION: 1 of 21 checks failed "
+    assert out.splitlines()[0] == ("medbench compare: REGRESSION: 1 of 36 checks failed "
                                    "(cnn seed 0 Accuracy has no value in NEW)")
 
 
@@ -146,7 +147,7 @@ def test_inf_tolerance_is_announced_not_silently_applied(runs, tmp_path, capsys)
     shutil.copytree(runs["weak"], new)
     status, out, err = _compare(capsys, base, new, "--no-runtime")  # tolerances.toml beside BASE is used
     assert status == 0, out
-    assert out.splitlines()[0] == ("medbench compare: PASS: no regression (14 checks on 3 pipelines) "
+    assert out.splitlines()[0] == ("medbench compare: PASS: no regression (24 checks on 3 pipelines) "
                                    "(tolerance for hog-svm every metric is inf: not checked)")
     assert (new / "compare.json").is_file() and f"wrote {new / 'compare.json'}" in err
     assert str(base / "tolerances.toml") in out
@@ -272,7 +273,7 @@ def test_confidence_intervals_and_significant_mode(runs, tmp_path, capsys):
         if r["status"] == "regression":
             assert r["p_holm"] < sig.alpha and r["marker"] == "worse"
         if r["status"] == "noise":
-            assert r["p_holm"] >= sig.alpha and r["delta"] < -r["tolerance"] and r["marker"] == "not significant"
+            assert r["p_holm"] >= sig.alpha and gain(r["metric"], r["delta"]) < -r["tolerance"] and r["marker"] == "not significant"
     assert len(report_sig["regressions"]) < len(report["regressions"])
     status, out, _ = _compare(capsys, runs["a"], slight, "--no-runtime", "--significant-only")
     assert status == report_sig["exit_status"] and "mode significant" in out

@@ -20,6 +20,7 @@ from medbench import history
 from medbench.cli import main
 from medbench.commands import history as history_cmd
 from medbench.core.errors import MedbenchError
+from medbench.metrics import gain
 from medbench.reports import history as render
 
 STEP_AT = 3  # versions #1-#3 at one level, #4-#6 at another
@@ -143,7 +144,13 @@ def test_report_finds_exactly_the_known_step(store, tmp_path, capsys):
     found = {(t["pipeline"], t["metric"], c["index"]) for t in series["tracks"] for c in t["change_points"]}
     assert {p for p, _, _ in found} == {"hog-svm"} and {k for _, _, k in found} == {STEP_AT}
     assert {"accuracy", "roc_auc"} <= {m for _, m, _ in found}
-    assert series["improvements"] == [] and len(series["regressions"]) == len(found)
+    # the weakened pipeline: every change is for the worse in its metric's direction (Brier rises) except that its
+    # less extreme probabilities are better calibrated (ECE falls: an improvement, lower is better)
+    assert len(series["regressions"]) + len(series["improvements"]) == len(found)
+    assert all(gain(c["metric"], c["step"]) < 0 for c in series["regressions"])
+    assert all(gain(c["metric"], c["step"]) > 0 for c in series["improvements"])
+    assert {c["metric"] for c in series["improvements"]} <= {"ece"} and "brier" in {
+        c["metric"] for c in series["regressions"]}
     by_metric = {r["metric"]: r for r in series["regressions"]}
     auc = by_metric["roc_auc"]
     assert (auc["version"], auc["previous"]) == ("4" * 12, "3" * 12) and auc["step"] < -0.05
@@ -156,11 +163,11 @@ def test_report_finds_exactly_the_known_step(store, tmp_path, capsys):
     assert auc["before"] == pytest.approx(hog["values"][0]) and auc["after"] == pytest.approx(hog["values"][3])
     md = (tmp_path / "rep" / "history.md").read_text()
     table = md.split("### Regressions", 1)[1].split("###", 1)[0]
-    assert table.count("| hog-svm") == len(found) and "cnn" not in table and "majority" not in table
+    assert table.count("| hog-svm") == len(series["regressions"]) and "cnn" not in table and "majority" not in table
     assert "ROC-AUC" in table and f"#4 ` {'4' * 12} `" in table
     pngs = sorted(p.name for p in (tmp_path / "rep" / "figures").glob("*.png"))
     assert pngs == sorted(render.figure_name(0, m) for m in series["metrics"])
-    assert f"{len(found)} regressions in 6 runs" in out
+    assert f"{len(series['regressions'])} regressions in 6 runs" in out
 
 
 def test_no_step_no_change(tmp_path):
@@ -205,7 +212,7 @@ def test_history_html_in_chromium(hostile_report):
     dom = browser.dump_dom(hostile_report / "history.html")
     assert "<script" not in dom and "onerror=" not in dom.replace("onerror=alert(1)&gt;", "")
     imgs = dom.count("<img ")
-    assert imgs == len(list((hostile_report / "figures").glob("*.png"))) == 7
+    assert imgs == len(list((hostile_report / "figures").glob("*.png"))) == 12  # one per binary metric
     assert "&lt;img src=x onerror=alert(1)&gt;" in dom and "Chest &lt;script&gt;alert(2)&lt;/script&gt;" in dom
 
 

@@ -1,0 +1,61 @@
+"""The report's error gallery (rendering only): per pipeline, its most confident mistakes on the test split.
+
+The pictures were made at run time (:mod:`medbench.gallery`: they need the images and the fitted model)
+and sit in ``OUT/gallery/``; results.json lists them with their captions. :func:`section` renders a table
+per pipeline (lowest seed), one column per mistake: thumbnail, true class, predicted class, the probability of
+the predicted class, and the Grad-CAM heat map or HOG glyph when there is one. Class names and notes are escaped; the file names
+are medbench's own (the results schema admits no other), so nothing from the data becomes a link.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tabulate import tabulate
+
+from medbench import results as results_mod
+from medbench.reports import tables
+from medbench.reports.escape import md as E
+
+
+def _first_jobs(results: dict[str, Any], stats: dict[str, Any]) -> list[dict[str, Any]]:
+    by_id = {results_mod.job_id(j["pipeline"], j["seed"]): j for j in results_mod.ok_jobs(results)}
+    return [by_id[g["job_ids"][0]] for g in stats["pipelines"] if g["job_ids"][0] in by_id]
+
+
+def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
+    jobs = _first_jobs(results, stats)
+    if (results.get("config") or {}).get("gallery") is False:
+        return ["Turned off for this run (`--no-gallery`).", ""]
+    if not any(j.get("gallery") for j in jobs):
+        return ["This results.json lists no pictures of the errors (written by an earlier medbench, or every job "
+                "was run with `--no-gallery`).", ""]
+    names = results["dataset"]["class_names"]
+    out = ["The test images each pipeline got wrong with the highest probability for the class it predicted, "
+           "most confident first (the lowest seed of each pipeline). Deep pipelines show a Grad-CAM heat map of the "
+           "predicted class on the first few, HOG pipelines the HOG glyph image (what the descriptor sees).", ""]
+    for job in jobs:
+        g = job.get("gallery")
+        out += [f"### {E(tables.name(job))} (seed {job['seed']})", ""]
+        if not g:
+            out += ["No pictures for this job.", ""]
+            continue
+        expl = g.get("explanation") or {}
+        if expl.get("text"):
+            out += [f"*{E(expl['text'])}*", ""]
+        if g.get("note"):
+            out += [f"Note: {E(g['note'])}", ""]
+        items = g.get("items") or []
+        if not items:
+            continue
+        label = E(expl.get("label") or "Explanation")
+        ranks = range(1, len(items) + 1)
+        rows = [["Image", *[f"![mistake {r}]({it['image']})" for r, it in zip(ranks, items)]],
+                ["True", *[E(names[it["true"]]) for it in items]],
+                ["Predicted", *[E(names[it["predicted"]]) for it in items]],
+                ["P(predicted)", *[f"{it['probability']:.3f}" for it in items]]]
+        if any(it.get("explanation_image") for it in items):
+            rows.append([label, *[f"![{label} {r}]({it['explanation_image']})" if it.get("explanation_image") else "–"
+                                  for r, it in zip(ranks, items)]])
+        out += [tabulate(rows, headers=["", *map(str, ranks)], tablefmt="github", disable_numparse=True), ""]
+    return out
