@@ -94,7 +94,7 @@ def summarize(results: dict[str, Any]) -> dict[str, Any] | None:
     pipelines.sort(key=lambda p: (-(p["mean_kept"] if p["mean_kept"] is not None else -np.inf), p["pipeline"]))
     families: dict[str, list[float]] = {}
     for p in pipelines:
-        if p["mean_kept"] is not None:
+        if p["mean_kept"] is not None and p["family"] != "baseline":  # the floor ranks nothing: kept is 1
             families.setdefault(p["family"], []).append(p["mean_kept"])
     return {
         "metric": SUMMARY_METRIC,

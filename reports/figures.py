@@ -29,6 +29,7 @@ from sklearn.metrics import roc_curve
 from medbench import results as results_mod
 from medbench import stats as st
 from medbench.core.atomic import write_bytes
+from medbench.reports import robustness as robustness_report
 from medbench.reports import tables
 from medbench.reports.escape import plain
 
@@ -69,6 +70,8 @@ FIGURES = {spec.key: spec for spec in (
     FigureSpec("confusion", "confusion.png", "Confusion matrices on the test split", "confusion_grid"),
     FigureSpec("training_curves", "training_curves.png", "Training curves of the deep models", "training_curves",
                lambda jobs: any(_history(j) for j in jobs if j.get("family") == "deep")),
+    FigureSpec("robustness", robustness_report.FILE, "Robustness to corruptions of the test split", "robustness",
+               lambda jobs: any(j.get("robustness") for j in jobs)),
 )}
 
 
@@ -318,6 +321,11 @@ def roc_curves(results: dict[str, Any], stats: dict[str, Any]):
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7.5, loc="lower right")
     return fig
+
+
+def robustness(results: dict[str, Any], stats: dict[str, Any]):
+    """ROC-AUC against corruption severity (drawn by :mod:`medbench.reports.robustness`)."""
+    return robustness_report.figure(results, new_figure)
 
 
 def _palette(n: int) -> list:
