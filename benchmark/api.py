@@ -22,8 +22,8 @@ from tqdm.auto import tqdm
 
 from medbench import baseline, cacheinfo, engine, history, profiles, regression, runner
 from medbench import predict as predict_mod
-from medbench import shift as shift_mod
 from medbench import results as results_mod
+from medbench import shift as shift_mod
 from medbench import tolerances as tolerances_mod
 from medbench.config import DatasetSpec, RunConfig, parse_options
 from medbench.core import outdir, quiet

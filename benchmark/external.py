@@ -19,6 +19,7 @@ external metrics, the paired tests between pipelines on B (McNemar, DeLong, Holm
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,7 +142,9 @@ def score(fitted, ext: ExternalSet, class_names: list[str], threshold: float | N
     with cache.disabled():
         proba = np.asarray(fitted.predict_proba(ext.images))
     pred = predict_with_threshold(proba, threshold, positive)
-    metrics = classification_metrics(ext.labels, pred, proba, class_names, positive)
+    with warnings.catch_warnings():  # a one-class set: scikit-learn warns about what defined_metrics drops
+        warnings.simplefilter("ignore", UserWarning)
+        metrics = classification_metrics(ext.labels, pred, proba, class_names, positive)
     undefined = defined_metrics(class_names, set(np.unique(ext.labels).tolist()), positive)
     for m in undefined:
         if m in metrics:
