@@ -126,6 +126,22 @@ def test_config_checks_the_options():
     assert cfg.record(["majority"], {})["external"] == ["folder:x"]
 
 
+def test_a_suite_declares_external_sets(tmp_path):
+    from medbench import api_suite, suite
+
+    f = tmp_path / "s.toml"
+    f.write_text('[suite]\nrobustness = true\n[[datasets]]\ndataset = "folder:data/K"\n'
+                 'external = ["folder:data/X"]\nclass_map = ["No_findings=NORMAL"]\n')
+    s = suite.load(f)
+    ds = s.datasets[0]
+    assert ds.external == [f"folder:{tmp_path.absolute() / 'data' / 'X'}"] and ds.robustness is True
+    cfg = api_suite.dataset_config(s, ds, tmp_path / "out")
+    assert cfg.external == tuple(ds.external) and cfg.class_map == ("No_findings=NORMAL",) and cfg.robustness
+    f.write_text('[[datasets]]\ndataset = "folder:data/K"\nclass_map = ["No_findings"]\n')
+    with pytest.raises(MedbenchError, match="class_map"):
+        suite.load(f)
+
+
 # --- runs on small real folders ---------------------------------------------------------------------------
 
 
