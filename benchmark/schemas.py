@@ -187,7 +187,8 @@ STATISTICS = {
 }
 
 # --- --external and --robustness (medbench.external, medbench.robustness) -----------------------
-_HEADLINE_RATES = {"type": "object", "properties": dict.fromkeys(HEADLINE, RATE_VALUE)}
+# each metric as the job's own metrics declare it (a rate in [0, 1], or whatever range the catalogue gives it)
+_HEADLINE_RATES = {"type": "object", "properties": {m: JOB_METRICS["properties"].get(m, METRIC_VALUE) for m in HEADLINE}}
 _KEPT = {"anyOf": [{"type": "null"}, {**FINITE, "minimum": 0}]}
 JOB_EXTERNAL = {"type": "array", "items": {
     "type": "object", "required": ["dataset", "fingerprint", "n", "metrics", "undefined", "predictions"],
@@ -202,8 +203,8 @@ JOB_ROBUSTNESS = {"type": "object", "required": ["seed", "clean", "corruptions"]
         "properties": {"severity": {"type": "integer", "minimum": 1, "maximum": 5}, "metrics": _HEADLINE_RATES}}}}}}
 JOB["properties"].update(external=JOB_EXTERNAL, robustness=JOB_ROBUSTNESS)
 _EXTERNAL_VALUE = {"type": "object", "required": ["internal", "external", "drop"], "properties": {
-    "internal": RATE_VALUE, "internal_ci": RATE_INTERVAL, "external": RATE_VALUE, "external_ci": RATE_INTERVAL,
-    "drop": DIFF}}
+    "internal": METRIC_VALUE, "internal_ci": INTERVAL, "external": METRIC_VALUE, "external_ci": INTERVAL,
+    "drop": METRIC_VALUE}}
 EXTERNAL = {"type": "array", "items": {
     "type": "object", "required": ["dataset", "fingerprint", "n", "counts", "undefined", "jobs", "statistics"],
     "properties": {
@@ -226,9 +227,9 @@ ROBUSTNESS = {"type": "object", "required": ["metric", "severities", "corruption
         "type": "object", "required": ["pipeline", "family", "clean", "curves", "kept", "mean_kept"],
         "properties": {
             "pipeline": NAME, "name": NAME, "family": TEXT, "seeds": {"type": "array", "items": {"type": "integer"}},
-            "clean": {"type": "object", "additionalProperties": RATE_VALUE},
+            "clean": {"type": "object", "additionalProperties": METRIC_VALUE},
             "curves": {"type": "object", "additionalProperties": {
-                "type": "object", "additionalProperties": {"type": "array", "items": RATE_VALUE}}},
+                "type": "object", "additionalProperties": {"type": "array", "items": METRIC_VALUE}}},
             "kept": {"type": "object", "additionalProperties": {"type": "array", "items": _KEPT}},
             "kept_by_corruption": {"type": "object", "additionalProperties": _KEPT}, "mean_kept": _KEPT}}},
     "families": {"type": "object", "additionalProperties": {
