@@ -35,6 +35,9 @@ from medbench.datasets.spec import DatasetSpec
 from medbench.features import cache
 from medbench.metrics import HEADLINE, classification_metrics, predict_with_threshold
 
+#: Metrics that stay defined on a set holding a subset of the classes (the mean recall over the classes present).
+RECALL_ALIASES = ("accuracy", "balanced_accuracy")
+
 __all__ = ["ExternalSet", "defined_metrics", "load", "match_classes", "parse_class_map", "score", "summarize"]
 
 
@@ -121,19 +124,25 @@ def load(text: str, ds: Dataset, class_map: dict[str, str], *, allow_missing: bo
 
 
 def defined_metrics(class_names: list[str], present: set[int], positive: int | None) -> dict[str, str]:
-    """``{metric: why it is undefined}`` for a set holding only the classes ``present`` (empty: all defined)."""
+    """``{metric: why it is not reported}`` for a set holding only the classes ``present`` (empty: all are).
+
+    Binary task, one class present: only that class's recall (sensitivity or specificity) is reported;
+    accuracy and balanced accuracy equal it there (kept in the record, and used to rank, but not reported as
+    if they meant what they mean on the test split); the rest is undefined. Several classes present out of
+    more: accuracy and balanced accuracy (over the classes present) are reported, the rest is undefined."""
     if len(present) == len(class_names):
         return {}
     absent = ", ".join(c for i, c in enumerate(class_names) if i not in present)
-    keep = {"accuracy", "balanced_accuracy"}
+    why = f"undefined: the external set has no {absent} images"
     if len(class_names) == 2:
         pos = 1 if positive is None else positive
-        if pos in present:
-            keep.add("sensitivity")
-        if 1 - pos in present:
-            keep.add("specificity")
-    why = f"undefined: the external set has no {absent} images"
-    return {m: why for m in HEADLINE if m not in keep}
+        recall = "sensitivity" if pos in present else "specificity"
+        out = {m: why for m in HEADLINE if m != recall}
+        for m in RECALL_ALIASES:
+            if m in out:
+                out[m] = f"equals the {recall} on a set with one class (not comparable with the test split's)"
+        return out
+    return {m: why for m in HEADLINE if m not in RECALL_ALIASES}
 
 
 def score(fitted, ext: ExternalSet, class_names: list[str], threshold: float | None,
@@ -147,7 +156,7 @@ def score(fitted, ext: ExternalSet, class_names: list[str], threshold: float | N
         metrics = classification_metrics(ext.labels, pred, proba, class_names, positive)
     undefined = defined_metrics(class_names, set(np.unique(ext.labels).tolist()), positive)
     for m in undefined:
-        if m in metrics:
+        if m in metrics and m not in RECALL_ALIASES:
             metrics[m] = None
     return {"dataset": ext.text, "name": ext.name, "fingerprint": ext.fingerprint, "n": int(len(ext.labels)),
             "counts": ext.counts, "mapping": ext.mapping, "metrics": metrics, "undefined": undefined,
@@ -173,20 +182,25 @@ def summarize(results: dict[str, Any], n_resamples: int = st.BOOTSTRAP_RESAMPLES
                                     if k in job}, "name": job.get("name", job["pipeline"]),
                                  "metrics": entry["metrics"], "predictions": entry["predictions"]})
         first = next(e for j in jobs for e in j.get("external") or [] if e["dataset"] == text)
-        pseudo = {**results, "jobs": ext_jobs}
+        # On a set lacking a class the floor (always the majority class) can be trivially perfect: it is shown
+        # but left out of the ranking and the paired tests there.
+        tested = [j for j in ext_jobs if not first["undefined"] or j.get("family") != "baseline"]
+        pseudo = {**results, "jobs": tested}
         pseudo.pop("statistics", None)
         stats = results_mod.compute_statistics(pseudo, n_resamples, seed)
+        cis = stats if len(tested) == len(ext_jobs) else results_mod.compute_statistics(
+            {**pseudo, "jobs": ext_jobs}, n_resamples, seed)
         rows = []
         for job in ext_jobs:
             jid = results_mod.job_id(job["pipeline"], job["seed"])
             inner = next(j for j in jobs if results_mod.job_id(j["pipeline"], j["seed"]) == jid)
             metrics = {}
             for m in HEADLINE:
-                if m not in inner["metrics"]:
+                if m not in inner["metrics"] or m in first["undefined"]:
                     continue
                 a, b = st.number(inner["metrics"].get(m)), st.number(job["metrics"].get(m))
                 metrics[m] = {"internal": a, "internal_ci": results_mod.job_ci(internal, inner, m),
-                              "external": b, "external_ci": results_mod.job_ci(stats, job, m),
+                              "external": b, "external_ci": results_mod.job_ci(cis, job, m),
                               "drop": None if a is None or b is None else a - b}
             rows.append({"job_id": jid, "pipeline": job["pipeline"], "name": job["name"], "seed": job["seed"],
                          "family": job.get("family", "unknown"), "metrics": metrics})

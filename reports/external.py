@@ -44,12 +44,20 @@ def _values_table(block: dict[str, Any]) -> list[str]:
 
 def _ranking(block: dict[str, Any]) -> list[str]:
     names = _names(block)
-    internal = [p for p in block.get("internal_order", []) if p in names]
     external = block.get("external_order", [])
+    internal = [p for p in block.get("internal_order", []) if p in external]
     same = internal == external
     return [f"- Ranking on the dataset's test split: {' > '.join(E(names[p]) for p in internal) or '–'}",
             f"- Ranking on this external set: {' > '.join(E(names[p]) for p in external) or '–'}"
             + (" (**the same order**)" if same else " (**the order changed**)"), ""]
+
+
+def _accuracy_word(block: dict[str, Any]) -> str:
+    """On a set of one class "accuracy" is that class's recall: say so wherever it is tested."""
+    if "accuracy" not in block["undefined"]:
+        return "accuracy"
+    kept = [m for m in ("sensitivity", "specificity") if m not in block["undefined"]]
+    return f"accuracy (here: {kept[0]})" if kept else "accuracy"
 
 
 def _headline(block: dict[str, Any]) -> list[str]:
@@ -70,7 +78,7 @@ def _headline(block: dict[str, Any]) -> list[str]:
                     f"ROC-AUC {tables.fmt_diff(auc.get('diff'), auc.get('ci'))}, {E(auc.get('test') or 'test')} "
                     f"{tables.fmt_p_eq(auc.get('p'))}")
         out.append(f"- **Classical vs deep on this set** (best classical {E(names.get(head['classical'], ''))} − "
-                   f"best deep {E(names.get(head['deep'], ''))}, seed {x['seed']}): {auc_text}; accuracy "
+                   f"best deep {E(names.get(head['deep'], ''))}, seed {x['seed']}): {auc_text}; {_accuracy_word(block)} "
                    f"{tables.fmt_diff(acc['diff'], acc['ci'])}, McNemar {tables.fmt_p_eq(x['mcnemar']['p'])}.")
     return [*out, ""]
 
@@ -83,12 +91,15 @@ def _one(results: dict[str, Any], block: dict[str, Any]) -> list[str]:
            f"Decoded at the dataset's image size and channels; every pipeline as fitted, at the operating point "
            f"chosen on the dataset's validation split.", ""]
     if block["undefined"]:
-        why = next(iter(block["undefined"].values()))
-        shown = [label(m) for r in block["jobs"][:1] for m in r["metrics"] if m not in block["undefined"]]
-        out += [f"**Not every metric is defined here** ({E(why)}): "
-                f"{', '.join(E(label(m)) for m in block['undefined'])} need images of every class, so they are not "
-                f"reported; shown: {', '.join(E(s) for s in shown)} (with one class present, accuracy and balanced "
-                f"accuracy equal that class's recall).", ""]
+        shown = [label(m) for r in block["jobs"][:1] for m in r["metrics"]]
+        reasons: dict[str, list[str]] = {}
+        for m, why in block["undefined"].items():
+            reasons.setdefault(why, []).append(label(m))
+        out += [f"**Not every metric is defined here**: this set lacks some of the dataset's classes. Reported: "
+                f"{', '.join(E(s) for s in shown) or 'none'}. Not reported: "
+                + "; ".join(f"{', '.join(map(E, ms))} ({E(why)})" for why, ms in reasons.items())
+                + ". The majority floor is shown but left out of the ranking and the paired tests (on a set of one "
+                  "class it can be trivially perfect).", ""]
     out += _values_table(block)
     out += _ranking(block)
     out += _headline(block)
@@ -96,7 +107,7 @@ def _one(results: dict[str, Any], block: dict[str, Any]) -> list[str]:
     if stats["comparisons"]:
         ref = _names(block).get(stats["reference"], stats["reference"])
         out += [f"Paired tests on this external set: every pipeline against the best one here, **{E(ref)}** "
-                f"(Δ = pipeline − {E(ref)}; McNemar on accuracy, DeLong on ROC-AUC when both classes are present; "
+                f"(Δ = pipeline − {E(ref)}; McNemar on {_accuracy_word(block)}, DeLong on ROC-AUC when both classes are present; "
                 f"Holm-adjusted p in brackets).", "",
                 _table(*tables.significance_table({"jobs": block["jobs"]}, stats, E)), ""]
     return out

@@ -110,9 +110,13 @@ def test_unmatched_classes_are_one_line_listing_both_sets():
 
 def test_a_subset_keeps_only_what_is_defined():
     undefined = external.defined_metrics(["NORMAL", "PNEUMONIA"], {1}, positive=1)
-    assert "sensitivity" not in undefined and "accuracy" not in undefined
-    assert {"roc_auc", "specificity", "f1", "macro_f1"} <= set(undefined)
-    assert "no NORMAL images" in undefined["roc_auc"]
+    assert "sensitivity" not in undefined  # the one metric reported on a positives-only set
+    assert {"roc_auc", "specificity", "f1", "macro_f1", "accuracy", "balanced_accuracy"} <= set(undefined)
+    assert "no NORMAL images" in undefined["roc_auc"] and "equals the sensitivity" in undefined["accuracy"]
+    negatives = external.defined_metrics(["NORMAL", "PNEUMONIA"], {0}, positive=1)
+    assert "specificity" not in negatives and "sensitivity" in negatives
+    three = external.defined_metrics(["a", "b", "c"], {0, 1}, positive=None)
+    assert "accuracy" not in three and "balanced_accuracy" not in three and "roc_auc" in three
     assert external.defined_metrics(["NORMAL", "PNEUMONIA"], {0, 1}, positive=1) == {}
 
 
@@ -183,14 +187,18 @@ def test_positives_only_set_reports_sensitivity_and_says_why(kermany, tmp_path, 
     assert block["counts"] == {"NORMAL": 0, "PNEUMONIA": 8}
     assert "roc_auc" in block["undefined"] and "specificity" in block["undefined"]
     for row in block["jobs"]:
-        assert row["metrics"]["roc_auc"]["external"] is None and row["metrics"]["roc_auc"]["external_ci"] is None
+        assert set(row["metrics"]) == {"sensitivity"}  # nothing else is reported on this set
         sens = row["metrics"]["sensitivity"]
         assert sens["external"] is not None and sens["external_ci"] is not None
         job = next(j for j in res.jobs if j["pipeline"] == row["pipeline"])
+        assert job["external"][0]["metrics"]["roc_auc"] is None  # undefined, not 0 or 0.5
         y_pred = np.asarray(job["external"][0]["predictions"]["y_pred"])
         assert sens["external"] == pytest.approx(np.mean(y_pred == 1))  # recall of the positives, by hand
     text = (tmp_path / "out" / "report.md").read_text()
     assert "Not every metric is defined here" in text and "no NORMAL images" in text
+    assert "hog-svm" in block["external_order"] and "majority" not in block["external_order"]  # floor left out
+    rows = {r["pipeline"]: r for r in block["jobs"]}
+    assert set(rows["majority"]["metrics"]) == {"sensitivity"} and rows["majority"]["metrics"]["sensitivity"]["external"] == 1.0
 
 
 def test_records_are_not_reused_when_external_changes(kermany, tmp_path, chest_xray_dir):
