@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from medbench import baseline, cacheinfo, engine, history, profiles, regression, runner
 from medbench import predict as predict_mod
 from medbench import results as results_mod
+from medbench import shift as shift_mod
 from medbench import tolerances as tolerances_mod
 from medbench.config import DatasetSpec, RunConfig, parse_options
 from medbench.core import outdir, quiet
@@ -140,7 +141,9 @@ def run(dataset: str | DatasetSpec | None = None, pipelines: Sequence[str] | Non
     :mod:`medbench.engine`); ``gpu_resource`` (e.g. ``"GPU=1"``) is the Dask worker resource deep jobs ask
     for. ``save_models`` saves every fitted pipeline to ``out/models/<pipeline>__seed<N>/`` with a
     MODEL_CARD.md (no pickle; see :func:`medbench.load_model`). ``channels`` is ``auto`` (keep colour where
-    the source has it), ``gray`` or ``rgb``.
+    the source has it), ``gray`` or ``rgb``. ``external`` (dataset specs), ``class_map`` (``"SRC=DST"`` strings)
+    and ``robustness`` score every fitted pipeline on external sets and on corrupted copies of the test split
+    (results.json's ``external`` and ``robustness`` blocks; :mod:`medbench.shift`).
 
     ``log`` receives one line per job (``None``: silent). Library noise (TensorFlow's C++ log lines) goes to
     ``out/medbench.log``. Returns the :class:`Results`; failed pipelines are in ``Results.failed``.
@@ -174,13 +177,16 @@ def _run_config(cfg: RunConfig, *, command: str | None, log: Callable[[str], Non
     registry.validate_options(specs, opts)  # every option known and valid before any data is read
     _refuse_unused_options(cfg.user_options, specs)
     ds = load_dataset(cfg.dataset_spec, n_jobs=None if cfg.n_jobs == -1 else cfg.n_jobs)
+    shift = shift_mod.prepare(cfg, ds, n_jobs=None if cfg.n_jobs == -1 else cfg.n_jobs)  # external sets loaded here
     out_dir = outdir.prepare(Path(cfg.out) if cfg.out else Path("results") / ds.name)
     with outdir.lock(out_dir), quiet.native_output_to(out_dir / "medbench.log", enabled=capture_native_logs):
         plan = _plan(ds, out_dir, specs, opts, cfg, log=log)
         plan.config = cfg.record([p.name for p in specs], opts)
-        res = _run_jobs(plan, cfg, command=command or _command(cfg.dataset_text), log=log, client=client)
+        res = _run_jobs(plan, cfg, command=command or _command(cfg.dataset_text), log=log, client=client,
+                        shift=shift)
         # CIs and paired tests once, at the end (`medbench report` reuses them: same report, byte for byte).
         data = results_mod.add_statistics(res, n_resamples=cfg.bootstrap_resamples, seed=cfg.bootstrap_seed)
+        data = shift_mod.add_blocks(data, cfg.bootstrap_resamples, cfg.bootstrap_seed)  # --external/--robustness
         with outdir.guarded(out_dir):
             results_mod.write(data, out_dir)
             write_report(data, out_dir)
@@ -241,13 +247,14 @@ def _plan(ds: Dataset, out: Path, specs, opts, cfg: RunConfig, *, log) -> _Plan:
     return _Plan(ds, out, specs, opts, seed_splits, split_info)
 
 
-def _run_jobs(plan: _Plan, cfg: RunConfig, *, command: str, log, client: Any = None) -> dict[str, Any]:
+def _run_jobs(plan: _Plan, cfg: RunConfig, *, command: str, log, client: Any = None,
+              shift: shift_mod.Shift | None = None) -> dict[str, Any]:
     seeds, n_jobs = list(cfg.seeds), cfg.n_jobs
     env = environment()
     jobs = [Job(p.name, seed, plan.options.get(p.name, {})) for p in plan.specs for seed in seeds]
     planned = [runner.plan_job(plan.ds, plan.seed_splits[j.seed][0], j, plan.out, n_jobs,
                                plan.seed_splits[j.seed][1], reuse=not cfg.fresh, save_models=cfg.save_models,
-                               gallery=cfg.gallery)
+                               gallery=cfg.gallery, shift=shift)
                for j in jobs]
     records: dict[str, dict[str, Any]] = {}
     state: dict[str, Any] = {"res": {}}

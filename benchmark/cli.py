@@ -104,6 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--save-models", action="store_true",
                      help="save every fitted pipeline to OUT/models/<pipeline>__seed<N>/ with a MODEL_CARD.md "
                           "(no pickle; use it with `medbench predict`)")
+    run.add_argument("--external", action="append", default=[], metavar="DATASET",
+                     help="external validation set, repeatable (folder:PATH, coronahack:PATH, ...): every image of it "
+                          "is scored by every fitted pipeline at the dataset's image size and validation threshold")
+    run.add_argument("--class-map", action="append", default=[], metavar="SRC=DST",
+                     help="an external set's class SRC is the dataset's class DST, repeatable (names are otherwise "
+                          "matched case-insensitively)")
+    run.add_argument("--robustness", action="store_true",
+                     help="also score every pipeline on corrupted copies of the test split (6 corruptions x 5 "
+                          "severities: noise, blur, contrast, brightness, JPEG, pixelation)")
     add_scheduler_options(run)
 
     sub.add_parser("datasets", help="list the datasets medbench knows")

@@ -24,6 +24,7 @@ from typing import Any
 from medbench.core.errors import MedbenchError
 from medbench.core.workers import check_n_jobs
 from medbench.datasets.spec import DatasetSpec
+from medbench.external import parse_class_map
 from medbench.splits import MAX_FRACTION, check_fractions, check_seed
 from medbench.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 
@@ -144,6 +145,9 @@ class RunConfig:
     gpu_resource: str | None = None
     save_models: bool = False
     gallery: bool = True  # the error gallery: most confident test mistakes as pictures (--no-gallery: off)
+    external: Sequence[str] = ()  # --external: external validation sets (dataset specs), scored by every job
+    class_map: Sequence[str] = ()  # --class-map SRC=DST: an external set's class SRC is the dataset's DST
+    robustness: bool = False  # --robustness: score every job on corrupted copies of the test split
     dataset_spec: DatasetSpec = field(init=False, repr=False, compare=False)
     user_options: dict[str, dict[str, Any]] = field(init=False, repr=False, compare=False)
 
@@ -177,6 +181,7 @@ class RunConfig:
         else:
             user = {k: dict(v) for k, v in (options or {}).items()}
         set_(self, "user_options", user)
+        _check_shift(self, set_)
 
     @classmethod
     def from_args(cls, args: Any, **extra: Any) -> RunConfig:
@@ -209,4 +214,23 @@ class RunConfig:
             "bootstrap_resamples": self.bootstrap_resamples, "bootstrap_seed": self.bootstrap_seed,
             "scheduler": str(self.scheduler), "max_image_pixels": self.max_image_pixels,
             "save_models": self.save_models, "channels": self.channels, "gallery": self.gallery,
+            **({"external": list(self.external), "class_map": list(self.class_map)} if self.external else {}),
+            **({"robustness": True} if self.robustness else {}),
         }
+
+
+def _check_shift(cfg: RunConfig, set_) -> None:
+    """--external / --class-map / --robustness: normalised to tuples and checked before any data is read."""
+    ext = (cfg.external,) if isinstance(cfg.external, str | DatasetSpec) else tuple(cfg.external or ())
+    ext = tuple(DatasetSpec.parse(e).text for e in ext)
+    dupes = sorted({e for e in ext if ext.count(e) > 1})
+    if dupes:
+        raise MedbenchError(f"--external {dupes[0]} is given more than once; give each external set once")
+    cmap = (cfg.class_map,) if isinstance(cfg.class_map, str) else tuple(cfg.class_map or ())
+    if cmap and not ext:
+        raise MedbenchError(f"--class-map {cmap[0]} maps an external set's classes; add --external DATASET")
+    parse_class_map(cmap)  # a bad SRC=DST is one line now
+    if not isinstance(cfg.robustness, bool):
+        raise MedbenchError(f"robustness={cfg.robustness!r} must be True or False")
+    set_(cfg, "external", ext)
+    set_(cfg, "class_map", cmap)

@@ -34,6 +34,7 @@ from sklearn.pipeline import Pipeline
 
 from medbench import gallery as gallery_mod
 from medbench import predict
+from medbench import shift as shift_mod
 from medbench.core import cachekeys, settings
 from medbench.core.atomic import json_roundtrip, read_json, write_json
 from medbench.core.errors import MedbenchError
@@ -70,16 +71,19 @@ class Job:
     def job_id(self) -> str:
         return make_job_id(self.pipeline, self.seed)
 
-    def key_inputs(self, ds: Dataset, split_fingerprint: str, identity: dict[str, Any] | None = None
-                   ) -> dict[str, Any]:
+    def key_inputs(self, ds: Dataset, split_fingerprint: str, identity: dict[str, Any] | None = None,
+                   shift: shift_mod.Shift | None = None) -> dict[str, Any]:
         plugin = registry.plugin_of(self.pipeline)
+        # --external / --class-map / --robustness: their inputs and code join the key (absent: keys unchanged)
+        extra = {"shift": shift.key()} if shift is not None and shift.active else {}
         return cachekeys.key_inputs(
-            "job", code=JOB_CODE + ((plugin,) if plugin else ()), libs=JOB_LIBS,
+            "job", code=JOB_CODE + ((plugin,) if plugin else ()) + (shift_mod.CODE if extra else ()), libs=JOB_LIBS,
             keras_backend=settings.keras_backend(), dataset=ds.fingerprint, split=split_fingerprint,
-            pipeline=self.pipeline, seed=self.seed, options=self.options, identity=identity or {})
+            pipeline=self.pipeline, seed=self.seed, options=self.options, identity=identity or {}, **extra)
 
-    def key(self, ds: Dataset, split_fingerprint: str, identity: dict[str, Any] | None = None) -> str:
-        return cachekeys.digest(self.key_inputs(ds, split_fingerprint, identity))
+    def key(self, ds: Dataset, split_fingerprint: str, identity: dict[str, Any] | None = None,
+            shift: shift_mod.Shift | None = None) -> str:
+        return cachekeys.digest(self.key_inputs(ds, split_fingerprint, identity, shift))
 
 
 def job_path(out_dir: Path, job: Job) -> Path:
@@ -207,11 +211,11 @@ def identity(pipe: Pipeline) -> dict[str, Any]:
 
 def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, save_model_to: Path | None = None,
                      job_key: str | None = None, split_fingerprint: str | None = None,
-                     gallery: bool = True) -> dict[str, Any]:
+                     gallery: bool = True, shift: shift_mod.Shift | None = None) -> dict[str, Any]:
     """Run one job and return its record (no I/O, unless ``save_model_to`` asks to save the fitted pipeline
     under ``save_model_to/models/<job id>/``). With ``gallery``, the record also carries its most confident
     test mistakes (:mod:`medbench.gallery`): captions under ``gallery``, PNG bytes under ``_gallery_png``
-    (written by :func:`finish`)."""
+    (written by :func:`finish`). ``shift``: external sets / corrupted test copies to score too."""
     spec, pipe, resolved = build(job, ds.n_classes, ds.image_shape, n_jobs)
     X = {s: take(ds.images, split.indices(s)) for s in ("train", "val", "test")}
     y = {s: ds.labels[split.indices(s)] for s in ("train", "val", "test")}
@@ -269,6 +273,10 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
         made, png = gallery_mod.make(fitted.steps, spec.family, X["test"], ds.ids[split.test].tolist(), y["test"],
                                      y_pred, proba, job_key or "0" * 64)
         pictures = {"gallery": made, "_gallery_png": png}
+    test_metrics = classification_metrics(y["test"], y_pred, proba, ds.class_names, positive)
+    shifted = {} if shift is None or not shift.active else shift.score(
+        fitted, X["test"], y["test"], ds.class_names, threshold and threshold["threshold"], positive, job.seed,
+        test_metrics)
     return {
         "pipeline": job.pipeline,
         "name": f"{job.pipeline} ({variant})" if variant else job.pipeline,
@@ -283,13 +291,14 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
         "resolved_options": resolved,
         "tuning": tuning,
         "threshold": threshold,
-        "metrics": classification_metrics(y["test"], y_pred, proba, ds.class_names, positive),
+        "metrics": test_metrics,
         "val_metrics": classification_metrics(
             y["val"], predict_with_threshold(best_p_val, threshold and threshold["threshold"], positive),
             best_p_val, ds.class_names, positive),
         "runtime": runtime,
         "model_info": getattr(best, "report_info_", {}) or {},
         **({"saved_model": saved} if saved is not None else {}),
+        **shifted,
         "predictions": {
             "ids": ds.ids[split.test].tolist(),
             "y_true": y["test"].tolist(),
@@ -312,11 +321,12 @@ class Planned:
     cached: dict[str, Any] | None = None
     save_model_to: Path | None = None  # the run's OUT when --save-models
     gallery: bool = True  # make the error gallery (--no-gallery: off)
+    shift: shift_mod.Shift | None = None  # --external / --robustness
 
 
 def plan_job(ds: Dataset, split: Split, job: Job, out_dir: Path, n_jobs: int = -1,
              split_fingerprint: str | None = None, reuse: bool = True, save_models: bool = False,
-             gallery: bool = True) -> Planned:
+             gallery: bool = True, shift: shift_mod.Shift | None = None) -> Planned:
     """Key ``job`` and look for a reusable record (no fitting). Unknown pipelines/options raise here.
 
     With ``save_models``, a record is reused only if the model saved beside it was made by the same job key.
@@ -325,17 +335,17 @@ def plan_job(ds: Dataset, split: Split, job: Job, out_dir: Path, n_jobs: int = -
     """
     fp = split_fingerprint or split.fingerprint(ds)
     spec, pipe, _ = build(job, ds.n_classes, ds.image_shape, n_jobs)
-    inputs = job.key_inputs(ds, fp, identity(pipe))
+    inputs = job.key_inputs(ds, fp, identity(pipe), shift)
     save_to = Path(out_dir) if save_models else None
     if not reuse:
-        return Planned(job, inputs, "--fresh", spec.family, fp, None, save_to, gallery)
+        return Planned(job, inputs, "--fresh", spec.family, fp, None, save_to, gallery, shift)
     cached, reason = load_cached(out_dir, job, inputs, ds)
     if cached is not None and save_models and persist.saved_job_key(
             persist.model_dir(out_dir, job.pipeline, job.seed)) != cachekeys.digest(inputs):
         cached, reason = None, "no saved model for this job (--save-models)"
     if cached is not None and gallery and (why := gallery_mod.intact(out_dir, cached.get("gallery"))):
         cached, reason = None, f"{job.job_id}.json: {why} (the pictures are remade with the job)"
-    return Planned(job, inputs, reason, spec.family, fp, cached, save_to, gallery)
+    return Planned(job, inputs, reason, spec.family, fp, cached, save_to, gallery, shift)
 
 
 def execute(ds: Dataset, split: Split, planned: Planned, n_jobs: int = -1) -> dict[str, Any]:
@@ -352,7 +362,7 @@ def execute(ds: Dataset, split: Split, planned: Planned, n_jobs: int = -1) -> di
     try:
         record = {**base, "status": "ok", **fit_and_evaluate(
             ds, split, job, n_jobs, save_model_to=planned.save_model_to, job_key=base["key"],
-            split_fingerprint=planned.split_fingerprint, gallery=planned.gallery)}
+            split_fingerprint=planned.split_fingerprint, gallery=planned.gallery, shift=planned.shift)}
     except MedbenchError as exc:
         record = {**base, "status": "error", "error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - one broken pipeline must not lose the others' results

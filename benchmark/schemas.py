@@ -238,6 +238,55 @@ STATISTICS = {
     },
 }
 
+# --- --external and --robustness (medbench.external, medbench.robustness) -----------------------
+# each metric as the job's own metrics declare it (a rate in [0, 1], or whatever range the catalogue gives it)
+_HEADLINE_RATES = {"type": "object", "properties": {m: JOB_METRICS["properties"].get(m, METRIC_VALUE) for m in HEADLINE}}
+_KEPT = {"anyOf": [{"type": "null"}, {**FINITE, "minimum": 0}]}
+JOB_EXTERNAL = {"type": "array", "items": {
+    "type": "object", "required": ["dataset", "fingerprint", "n", "metrics", "undefined", "predictions"],
+    "properties": {"dataset": NAME, "name": TEXT, "fingerprint": NAME, "n": COUNT, "counts": COUNTS_BY_CLASS,
+                   "mapping": {"type": "object", "additionalProperties": NAME}, "metrics": JOB_METRICS,
+                   "undefined": {"type": "object", "additionalProperties": TEXT},
+                   "predictions": JOB["properties"]["predictions"]}}}
+JOB_ROBUSTNESS = {"type": "object", "required": ["seed", "clean", "corruptions"], "properties": {
+    "seed": {"type": "integer"}, "clean": _HEADLINE_RATES,
+    "corruptions": {"type": "object", "additionalProperties": {"type": "array", "items": {
+        "type": "object", "required": ["severity", "metrics"],
+        "properties": {"severity": {"type": "integer", "minimum": 1, "maximum": 5}, "metrics": _HEADLINE_RATES}}}}}}
+JOB["properties"].update(external=JOB_EXTERNAL, robustness=JOB_ROBUSTNESS)
+_EXTERNAL_VALUE = {"type": "object", "required": ["internal", "external", "drop"], "properties": {
+    "internal": METRIC_VALUE, "internal_ci": INTERVAL, "external": METRIC_VALUE, "external_ci": INTERVAL,
+    "drop": METRIC_VALUE}}
+EXTERNAL = {"type": "array", "items": {
+    "type": "object", "required": ["dataset", "fingerprint", "n", "counts", "undefined", "jobs", "statistics"],
+    "properties": {
+        "dataset": NAME, "name": TEXT, "fingerprint": NAME, "n": COUNT, "counts": COUNTS_BY_CLASS,
+        "mapping": {"type": "object", "additionalProperties": NAME},
+        "undefined": {"type": "object", "additionalProperties": TEXT},
+        "jobs": {"type": "array", "items": {
+            "type": "object", "required": ["job_id", "pipeline", "seed", "metrics"],
+            "properties": {"job_id": NAME, "pipeline": NAME, "name": NAME, "seed": {"type": "integer"}, "family": TEXT,
+                           "metrics": {"type": "object", "additionalProperties": _EXTERNAL_VALUE}}}},
+        "statistics": STATISTICS,
+        "internal_order": {"type": "array", "items": NAME}, "external_order": {"type": "array", "items": NAME}}}}
+ROBUSTNESS = {"type": "object", "required": ["metric", "severities", "corruptions", "pipelines"], "properties": {
+    "metric": NAME, "summary": TEXT, "severities": {"type": "array", "items": COUNT},
+    "corruptions": {"type": "array", "items": {
+        "type": "object", "required": ["name", "parameter", "levels"],
+        "properties": {"name": NAME, "summary": TEXT, "parameter": TEXT,
+                       "levels": {"type": "array", "items": FINITE, "minItems": 5, "maxItems": 5}}}},
+    "pipelines": {"type": "array", "items": {
+        "type": "object", "required": ["pipeline", "family", "clean", "curves", "kept", "mean_kept"],
+        "properties": {
+            "pipeline": NAME, "name": NAME, "family": TEXT, "seeds": {"type": "array", "items": {"type": "integer"}},
+            "clean": {"type": "object", "additionalProperties": METRIC_VALUE},
+            "curves": {"type": "object", "additionalProperties": {
+                "type": "object", "additionalProperties": {"type": "array", "items": METRIC_VALUE}}},
+            "kept": {"type": "object", "additionalProperties": {"type": "array", "items": _KEPT}},
+            "kept_by_corruption": {"type": "object", "additionalProperties": _KEPT}, "mean_kept": _KEPT}}},
+    "families": {"type": "object", "additionalProperties": {
+        "type": "object", "properties": {"mean_kept": _KEPT, "pipelines": COUNT}}}}}
+
 
 def results_schema(schema_name: str) -> dict[str, Any]:
     """The schema of results.json (every version up to the current one: later fields are optional)."""
@@ -269,6 +318,8 @@ def results_schema(schema_name: str) -> dict[str, Any]:
             "environment": ENVIRONMENT,
             "jobs": {"type": "array", "items": JOB},
             "statistics": STATISTICS,
+            "external": EXTERNAL,
+            "robustness": ROBUSTNESS,
             "baseline": {"type": "object"},
             "history": {"type": "object"},
         },

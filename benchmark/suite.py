@@ -21,7 +21,8 @@ names the file and the field)::
     [[datasets]]
     name = "kermany"               # folder name under the suite's output (default: from the spec)
     dataset = "folder:${MEDBENCH_DATA_DIR}/chest_xray"
-    # optional per dataset: task, image_size, allow_missing, pipelines, seeds, options, split_seed, channels
+    # optional per dataset: task, image_size, allow_missing, pipelines, seeds, options, split_seed, channels,
+    # robustness (also a [suite] default), external = ["folder:..."], class_map = ["No_findings=NORMAL"]
 
 Paths in a ``KIND:PATH`` dataset spec are relative to the suite file's folder. ``${MEDBENCH_DATA_DIR}``
 is replaced by the folder medbench reads dataset files from (``$MEDBENCH_DATA_DIR``, else the user
@@ -95,7 +96,8 @@ _IMAGE_SIZE = {"type": "integer", "minimum": 8, "maximum": 4096}
 _OPTION_VALUE = {"type": ["string", "number", "boolean", "array"]}
 _OPTIONS = {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": _OPTION_VALUE}}
 _RUN_KEYS = {"pipelines": _NAMES, "seeds": _SEEDS, "image_size": _IMAGE_SIZE, "options": _OPTIONS,
-             "split_seed": {"type": "integer", "minimum": 0}, "channels": {"enum": list(CHANNEL_CHOICES)}}
+             "split_seed": {"type": "integer", "minimum": 0}, "channels": {"enum": list(CHANNEL_CHOICES)},
+             "robustness": {"type": "boolean"}}
 
 SUITE_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -114,7 +116,10 @@ SUITE_SCHEMA: dict[str, Any] = {
         "datasets": {"type": "array", "minItems": 1, "items": {
             "type": "object", "additionalProperties": False, "required": ["dataset"], "properties": {
                 "name": {"type": "string", "pattern": SLUG}, "dataset": {"type": "string", "minLength": 1},
-                "task": {"type": "string", "minLength": 1}, "allow_missing": {"type": "boolean"}, **_RUN_KEYS}}},
+                "task": {"type": "string", "minLength": 1}, "allow_missing": {"type": "boolean"},
+                # external validation sets of this dataset (like --external / --class-map SRC=DST)
+                "external": _NAMES, "class_map": {"type": "array", "items": {"type": "string", "pattern": "^[^=]+=[^=]+$"}},
+                **_RUN_KEYS}}},
     },
 }
 
@@ -134,6 +139,9 @@ class SuiteDataset:
     options: dict[str, dict[str, str]] = field(default_factory=dict)
     split_seed: int = 0
     channels: str = "auto"
+    external: list[str] = field(default_factory=list)
+    class_map: list[str] = field(default_factory=list)
+    robustness: bool = False
 
 
 @dataclass
@@ -184,7 +192,10 @@ def loads(text: str, path: str | Path) -> Suite:
             image_size=merged["image_size"], allow_missing=bool(raw.get("allow_missing", False)),
             pipelines=list(merged["pipelines"] or ["all"]), seeds=list(merged["seeds"] or [0]),
             options={p: {k: _option_text(v) for k, v in kv.items()} for p, kv in options.items()},
-            split_seed=int(merged["split_seed"] or 0), channels=merged["channels"] or "auto"))
+            split_seed=int(merged["split_seed"] or 0), channels=merged["channels"] or "auto",
+            external=[_resolve_spec(e, base, source, ["datasets", i, "external", j])
+                      for j, e in enumerate(raw.get("external") or [])],
+            class_map=list(raw.get("class_map") or []), robustness=bool(merged["robustness"])))
     return Suite(name=head.get("name") or default_name(path.stem), title=head.get("title") or path.stem,
                  file=source, datasets=entries, note=head.get("note", ""),
                  metric=analysis.get("metric", "roc_auc"), alpha=float(analysis.get("alpha", ALPHA)),

@@ -31,6 +31,8 @@ from medbench import stats as st
 from medbench.core.atomic import write_bytes
 from medbench.reports import calibration, tables
 from medbench.reports.calibration import reliability_diagram  # noqa: F401 - drawn through FIGURES
+from medbench.reports import robustness as robustness_report
+from medbench.reports import tables
 from medbench.reports.escape import plain
 
 FAMILY_COLORS = {"baseline": "#8c8c8c", "classical": "#1f77b4", "deep": "#e6550d"}
@@ -72,6 +74,8 @@ FIGURES = {spec.key: spec for spec in (
                "reliability_diagram", calibration.has_calibration),
     FigureSpec("training_curves", "training_curves.png", "Training curves of the deep models", "training_curves",
                lambda jobs: any(_history(j) for j in jobs if j.get("family") == "deep")),
+    FigureSpec("robustness", robustness_report.FILE, "Robustness to corruptions of the test split", "robustness",
+               lambda jobs: any(j.get("robustness") for j in jobs)),
 )}
 
 
@@ -321,6 +325,11 @@ def roc_curves(results: dict[str, Any], stats: dict[str, Any]):
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7.5, loc="lower right")
     return fig
+
+
+def robustness(results: dict[str, Any], stats: dict[str, Any]):
+    """ROC-AUC against corruption severity (drawn by :mod:`medbench.reports.robustness`)."""
+    return robustness_report.figure(results, new_figure)
 
 
 def _palette(n: int) -> list:

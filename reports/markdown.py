@@ -22,6 +22,8 @@ from medbench import results as results_mod
 from medbench import stats as st
 from medbench.reports import calibration as calibration_report
 from medbench.reports import gallery as gallery_report
+from medbench.reports import external as external_report
+from medbench.reports import robustness as robustness_report
 from medbench.reports import tables
 from medbench.reports.escape import md as E
 from medbench.reports.escape import md_code as C
@@ -360,6 +362,8 @@ def render(results: dict[str, Any], stats: dict[str, Any] | None = None, samples
              "## Per-class metrics (test split)", "", *per_class_section(results, stats),
              "## Figures", "", *figures_section(results),
              "## Most confident mistakes (test split)", "", *gallery_report.section(results, stats),
+             *external_report.section(results),
+             *robustness_report.section(results, _figure(results, "robustness")),
              *parameters_section(results)]
     missing = not_run(results)
     if missing:

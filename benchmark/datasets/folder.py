@@ -107,10 +107,11 @@ def _scan_class(folder: Path, root: Path, ignored: list[str]) -> list[str]:
 
 def load_folder(path: str | os.PathLike, *, spec: str | None = None, image_size: int = DEFAULT_IMAGE_SIZE,
                 allow_missing: bool = False, n_jobs: int | None = None,
-                max_image_pixels: int | None = None, channels: str = "auto") -> Dataset:
+                max_image_pixels: int | None = None, channels: str = "auto", min_classes: int = 2) -> Dataset:
     """Load an image-folder dataset (see the module docstring for the layout and rules); decode on
     ``n_jobs`` threads, refusing images over ``max_image_pixels``, as ``channels`` (``auto``: RGB only
-    when some image is not gray; see :func:`medbench.datasets.images.load_images`)."""
+    when some image is not gray; see :func:`medbench.datasets.images.load_images`). ``min_classes=1`` is for
+    an external validation set, which may hold one class (``medbench run --external``)."""
     root = Path(path).expanduser()
     if not root.exists():
         raise MedbenchError(f"dataset folder {root} does not exist; pass the folder that holds the class "
@@ -152,7 +153,7 @@ def load_folder(path: str | os.PathLike, *, spec: str | None = None, image_size:
             entries.extend((split, cls, rel) for rel in files)
 
     class_names = sorted({c for cs in classes_per_split.values() for c in cs})
-    if len(class_names) < 2:
+    if len(class_names) < min_classes:
         hint = (f"; if {root / class_names[0]} holds the dataset, pass that folder instead"
                 if class_names and not split_dirs else "")
         raise MedbenchError(f"dataset folder {root} has {len(class_names)} class folder(s) "

@@ -1,0 +1,212 @@
+"""``--external``: external validation sets, scored by every fitted pipeline, and their statistics.
+
+An external set B is loaded at the run's dataset A's image size and channels (:func:`load`) and
+fingerprinted like A. Its classes are matched to A's by name, case-insensitively, after ``--class-map
+SRC=DST`` (B's name SRC is A's DST); a class of B left unmatched is a one-line error listing both sets. B
+may hold a *subset* of A's classes (e.g. positives only): the metrics that need the missing classes (ROC-AUC,
+specificity, F1, ... - everything but accuracy, balanced accuracy and the recall of a class that is present)
+are then undefined (null) and each says why (:func:`defined_metrics`).
+
+:func:`score` runs inside a job, right after the fit: every image of B through the fitted pipeline, unchanged,
+at the operating point chosen on A's validation split. The job record gets ``external``: one entry per set
+(``dataset``, ``fingerprint``, ``n``, ``metrics``, ``undefined``, ``predictions``).
+
+:func:`summarize` builds the top-level ``external`` block of results.json: per set, the CIs of every job's
+external metrics, the paired tests between pipelines on B (McNemar, DeLong, Holm; best classical vs best deep)
+- :func:`medbench.results.compute_statistics` run on B's predictions, so the tests are the ones in
+:mod:`medbench.stats` - and per job the internal and external value of each metric and the drop.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from medbench import results as results_mod
+from medbench import stats as st
+from medbench.core.errors import MedbenchError
+from medbench.datasets import load_dataset
+from medbench.datasets.dataset import Dataset
+from medbench.datasets.folder import load_folder
+from medbench.datasets.spec import DatasetSpec
+from medbench.features import cache
+from medbench.metrics import HEADLINE, classification_metrics, predict_with_threshold
+
+#: Metrics that stay defined on a set holding a subset of the classes (the mean recall over the classes present).
+RECALL_ALIASES = ("accuracy", "balanced_accuracy")
+
+__all__ = ["ExternalSet", "defined_metrics", "load", "match_classes", "parse_class_map", "score", "summarize"]
+
+
+def parse_class_map(items: Any) -> dict[str, str]:
+    """``["No_findings=NORMAL", ...]`` -> ``{"no_findings": "NORMAL"}`` (keys: B's names, lower case)."""
+    out: dict[str, str] = {}
+    for item in items or ():
+        src, eq, dst = str(item).partition("=")
+        if not eq or not src.strip() or not dst.strip():
+            raise MedbenchError(f"--class-map {item!r} is not SRC=DST (the external set's class name = the "
+                                f"dataset's, e.g. No_findings=NORMAL)")
+        key = src.strip().lower()
+        if key in out and out[key] != dst.strip():
+            raise MedbenchError(f"--class-map maps {src.strip()!r} twice ({out[key]!r} and {dst.strip()!r}); "
+                                f"give each external class once")
+        out[key] = dst.strip()
+    return out
+
+
+def match_classes(b_names: list[str], a_names: list[str], class_map: dict[str, str], where: str
+                  ) -> dict[str, str]:
+    """``{B's class: A's class}``; a class of B that matches none of A's is a one-line error listing both."""
+    a_lower = {a.lower(): a for a in a_names}
+    out, unmatched = {}, []
+    for b in b_names:
+        target = class_map.get(b.lower(), b)
+        hit = a_lower.get(target.lower())
+        if hit is None:
+            unmatched.append(b if target == b else f"{b}->{target}")
+        else:
+            out[b] = hit
+    if unmatched:
+        raise MedbenchError(f"external set {where}: class(es) {', '.join(unmatched)} match none of the dataset's "
+                            f"classes ({', '.join(a_names)}); the external set has {', '.join(b_names)}: "
+                            f"rename them or map them with --class-map SRC=DST")
+    unused = sorted(k for k in class_map if k not in {b.lower() for b in b_names})
+    if unused:
+        raise MedbenchError(f"--class-map {unused[0]}=...: the external set {where} has no class {unused[0]!r} "
+                            f"(it has {', '.join(b_names)})")
+    return out
+
+
+@dataclass(eq=False)
+class ExternalSet:
+    """An external set, decoded like the run's dataset, with labels in the dataset's class indices."""
+
+    text: str
+    name: str
+    fingerprint: str
+    images: np.ndarray
+    labels: np.ndarray
+    ids: np.ndarray
+    mapping: dict[str, str]
+    counts: dict[str, int]
+
+    def key(self) -> dict[str, Any]:
+        """What a job's result on this set depends on (part of the job key)."""
+        return {"dataset": self.text, "fingerprint": self.fingerprint, "mapping": self.mapping,
+                "shape": list(self.images.shape)}
+
+
+def load(text: str, ds: Dataset, class_map: dict[str, str], *, allow_missing: bool = False,
+         max_image_pixels: int | None = None, n_jobs: int | None = None) -> ExternalSet:
+    """Load external set ``text`` at ``ds``'s image size and channels and match its classes (every image of
+    it: its own split, if any, is ignored). ``folder:`` sets may hold a single class folder."""
+    h, w = ds.image_shape
+    spec = DatasetSpec.parse(text, image_size=h, channels=ds.channels, allow_missing=allow_missing,
+                             max_image_pixels=max_image_pixels).checked()
+    if spec.kind == "folder" and spec.path:
+        ext = load_folder(spec.path, spec=spec.text, image_size=h, allow_missing=allow_missing, n_jobs=n_jobs,
+                          max_image_pixels=max_image_pixels, channels=ds.channels, min_classes=1)
+    else:
+        ext = load_dataset(spec, n_jobs=n_jobs)
+    if ext.image_shape != ds.image_shape or ext.channels != ds.channels:
+        raise MedbenchError(f"external set {text}: its images are {ext.image_shape} {ext.channels}, the dataset's "
+                            f"{ds.image_shape} {ds.channels}; use an external set that can be decoded at that "
+                            f"size (a folder: or coronahack: set)")
+    mapping = match_classes(list(ext.class_names), list(ds.class_names), class_map, text)
+    index = {c: i for i, c in enumerate(ds.class_names)}
+    labels = np.array([index[mapping[ext.class_names[i]]] for i in ext.labels], dtype=np.int64)
+    counts = {c: int(n) for c, n in zip(ds.class_names, np.bincount(labels, minlength=ds.n_classes))}
+    return ExternalSet(text=spec.text, name=ext.name, fingerprint=ext.fingerprint, images=ext.images,
+                       labels=labels, ids=np.asarray(ext.ids), mapping=mapping, counts=counts)
+
+
+def defined_metrics(class_names: list[str], present: set[int], positive: int | None) -> dict[str, str]:
+    """``{metric: why it is not reported}`` for a set holding only the classes ``present`` (empty: all are).
+
+    Binary task, one class present: only that class's recall (sensitivity or specificity) is reported;
+    accuracy and balanced accuracy equal it there (kept in the record, and used to rank, but not reported as
+    if they meant what they mean on the test split); the rest is undefined. Several classes present out of
+    more: accuracy and balanced accuracy (over the classes present) are reported, the rest is undefined."""
+    if len(present) == len(class_names):
+        return {}
+    absent = ", ".join(c for i, c in enumerate(class_names) if i not in present)
+    why = f"undefined: the external set has no {absent} images"
+    if len(class_names) == 2:
+        pos = 1 if positive is None else positive
+        recall = "sensitivity" if pos in present else "specificity"
+        out = {m: why for m in HEADLINE if m != recall}
+        for m in RECALL_ALIASES:
+            if m in out:
+                out[m] = f"equals the {recall} on a set with one class (not comparable with the test split's)"
+        return out
+    return {m: why for m in HEADLINE if m not in RECALL_ALIASES}
+
+
+def score(fitted, ext: ExternalSet, class_names: list[str], threshold: float | None,
+          positive: int | None) -> dict[str, Any]:
+    """One entry of a job's ``external`` list: B's metrics and predictions at the validation threshold."""
+    with cache.disabled():
+        proba = np.asarray(fitted.predict_proba(ext.images))
+    pred = predict_with_threshold(proba, threshold, positive)
+    with warnings.catch_warnings():  # a one-class set: scikit-learn warns about what defined_metrics drops
+        warnings.simplefilter("ignore", UserWarning)
+        metrics = classification_metrics(ext.labels, pred, proba, class_names, positive)
+    undefined = defined_metrics(class_names, set(np.unique(ext.labels).tolist()), positive)
+    for m in undefined:
+        if m in metrics and m not in RECALL_ALIASES:
+            metrics[m] = None
+    return {"dataset": ext.text, "name": ext.name, "fingerprint": ext.fingerprint, "n": int(len(ext.labels)),
+            "counts": ext.counts, "mapping": ext.mapping, "metrics": metrics, "undefined": undefined,
+            "predictions": {"ids": ext.ids.tolist(), "y_true": ext.labels.tolist(), "y_pred": pred.tolist(),
+                            "proba": np.round(proba, 6).tolist()}}
+
+
+def summarize(results: dict[str, Any], n_resamples: int = st.BOOTSTRAP_RESAMPLES,
+              seed: int = st.BOOTSTRAP_SEED) -> list[dict[str, Any]] | None:
+    """The top-level ``external`` block (one entry per external set), or None when no job has one."""
+    jobs = results_mod.ok_jobs(results)
+    texts = list(dict.fromkeys(e["dataset"] for j in jobs for e in j.get("external") or []))
+    if not texts:
+        return None
+    internal = results.get("statistics") or results_mod.statistics(results)
+    blocks = []
+    for text in texts:
+        ext_jobs = []
+        for job in jobs:
+            entry = next((e for e in job.get("external") or [] if e["dataset"] == text), None)
+            if entry is not None:
+                ext_jobs.append({**{k: job[k] for k in ("job_id", "pipeline", "seed", "status", "family")
+                                    if k in job}, "name": job.get("name", job["pipeline"]),
+                                 "metrics": entry["metrics"], "predictions": entry["predictions"]})
+        first = next(e for j in jobs for e in j.get("external") or [] if e["dataset"] == text)
+        # On a set lacking a class the floor (always the majority class) can be trivially perfect: it is shown
+        # but left out of the ranking and the paired tests there.
+        tested = [j for j in ext_jobs if not first["undefined"] or j.get("family") != "baseline"]
+        pseudo = {**results, "jobs": tested}
+        pseudo.pop("statistics", None)
+        stats = results_mod.compute_statistics(pseudo, n_resamples, seed)
+        cis = stats if len(tested) == len(ext_jobs) else results_mod.compute_statistics(
+            {**pseudo, "jobs": ext_jobs}, n_resamples, seed)
+        rows = []
+        for job in ext_jobs:
+            jid = results_mod.job_id(job["pipeline"], job["seed"])
+            inner = next(j for j in jobs if results_mod.job_id(j["pipeline"], j["seed"]) == jid)
+            metrics = {}
+            for m in HEADLINE:
+                if m not in inner["metrics"] or m in first["undefined"]:
+                    continue
+                a, b = st.number(inner["metrics"].get(m)), st.number(job["metrics"].get(m))
+                metrics[m] = {"internal": a, "internal_ci": results_mod.job_ci(internal, inner, m),
+                              "external": b, "external_ci": results_mod.job_ci(cis, job, m),
+                              "drop": None if a is None or b is None else a - b}
+            rows.append({"job_id": jid, "pipeline": job["pipeline"], "name": job["name"], "seed": job["seed"],
+                         "family": job.get("family", "unknown"), "metrics": metrics})
+        blocks.append({"dataset": text, "name": first["name"], "fingerprint": first["fingerprint"],
+                       "n": first["n"], "counts": first["counts"], "mapping": first["mapping"],
+                       "undefined": first["undefined"], "jobs": rows, "statistics": stats,
+                       "internal_order": [g["pipeline"] for g in internal.get("pipelines", [])],
+                       "external_order": [g["pipeline"] for g in stats["pipelines"]]})
+    return blocks

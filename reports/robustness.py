@@ -1,0 +1,97 @@
+"""The report's "Robustness to shift" section and its figure, rendered from results.json's ``robustness`` block.
+
+The section: the corruption table (what each severity means), the summary table (per pipeline the clean
+ROC-AUC, the share of it kept under each corruption - mean over its 5 severities - and the mean over all 30
+corrupted copies), the mean per family, and per pipeline and corruption the ROC-AUC at each severity. The
+figure (:func:`figure`): one panel per corruption, ROC-AUC against severity, a line per pipeline. Every number
+comes from the block (computed by :mod:`medbench.robustness`); every data string is escaped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tabulate import tabulate
+
+from medbench.metrics import label
+from medbench.reports import tables
+from medbench.reports.escape import md as E
+
+__all__ = ["FILE", "figure", "section"]
+
+FILE = "robustness.png"
+_LINESTYLE = {"deep": "--", "classical": "-", "baseline": ":"}
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def section(results: dict[str, Any], figure_lines: list[str]) -> list[str]:
+    """The section's markdown lines (empty without ``--robustness``); ``figure_lines`` link the figure."""
+    block = results.get("robustness")
+    if not block:
+        return []
+    metric = block["metric"]
+    names = [c["name"] for c in block["corruptions"]]
+    out = ["## Robustness to shift", "",
+           "Every fitted pipeline, unchanged and at its validation threshold, scored on corrupted copies of the "
+           f"test split: {len(names)} corruptions x 5 severities, deterministic per seed. Kept = "
+           f"{E(label(metric))} on the corrupted copy / {E(label(metric))} on the clean test split "
+           f"(mean over seeds); the summary is {E(block.get('summary', ''))}.", ""]
+    out += [_table(["Corruption", "What", "Parameter", "Severity 1..5"],
+                   [[E(c["name"]), E(c.get("summary", "")), E(c["parameter"]),
+                     ", ".join(f"{v:g}" for v in c["levels"])] for c in block["corruptions"]]), ""]
+    rows = []
+    for p in block["pipelines"]:
+        rows.append([E(p.get("name") or p["pipeline"]), E(p["family"]), tables.fmt_num(p["clean"].get(metric)),
+                     *[tables.fmt_num(p["kept_by_corruption"].get(n)) for n in names], tables.fmt_num(p["mean_kept"])])
+    out += [f"**{E(label(metric))} kept** (mean over the 5 severities per corruption; last column: over all "
+            f"{5 * len(names)}):", "",
+            _table(["Pipeline", "Family", f"Clean {label(metric)}", *map(E, names), "Mean kept"], rows), ""]
+    fams = block.get("families") or {}
+    if fams:
+        out += ["Mean kept per family (mean over its pipelines): " + "; ".join(
+            f"{E(f)} {tables.fmt_num(v.get('mean_kept'))} ({v.get('pipelines')} pipeline(s))"
+            for f, v in fams.items()) + " (the majority floor is left out: it ranks nothing, so it keeps 1.0 trivially).", ""]
+    out += figure_lines
+    sev_rows = []
+    for p in block["pipelines"]:
+        for n in names:
+            sev_rows.append([E(p.get("name") or p["pipeline"]), E(n),
+                             *[tables.fmt_num(v) for v in p["curves"][n].get(metric, [])]])
+    out += [f"{E(label(metric))} at each severity (0 = clean):", "",
+            _table(["Pipeline", "Corruption", *map(str, block["severities"])], sev_rows), ""]
+    return out
+
+
+def figure(results: dict[str, Any], new_figure):
+    """One panel per corruption: the metric against severity, a line per pipeline (style by family)."""
+    block = results["robustness"]
+    metric = block["metric"]
+    names = [c["name"] for c in block["corruptions"]]
+    cols = 3
+    rows = (len(names) + cols - 1) // cols
+    fig = new_figure(10.5, 3.0 * rows + 0.6, dpi=110, layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10"]
+    for i, name in enumerate(names):
+        ax = axes[i // cols][i % cols]
+        for k, p in enumerate(block["pipelines"]):
+            ys = [float("nan") if v is None else v for v in p["curves"][name].get(metric, [])]
+            ax.plot(block["severities"][:len(ys)], ys, marker="o", ms=3, lw=1.4, color=cmap(k % 10),
+                    ls=_LINESTYLE.get(p["family"], "-."), label=str(p.get("name") or p["pipeline"]))
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("severity", fontsize=8)
+        ax.grid(True, alpha=0.3)
+        if i % cols == 0:
+            ax.set_ylabel(label(metric), fontsize=8)
+    for j in range(len(names), rows * cols):
+        axes[j // cols][j % cols].set_visible(False)
+    handles, labels_ = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels_, loc="outside lower center", ncol=min(4, max(1, len(labels_))), fontsize=8)
+    fig.suptitle(f"{label(metric)} on corrupted copies of the test split (solid: classical, dashed: deep)",
+                 fontsize=10)
+    return fig
