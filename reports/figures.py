@@ -30,9 +30,8 @@ from medbench import results as results_mod
 from medbench import stats as st
 from medbench.core.atomic import write_bytes
 from medbench.reports import calibration, tables
-from medbench.reports.calibration import reliability_diagram  # noqa: F401 - drawn through FIGURES
 from medbench.reports import robustness as robustness_report
-from medbench.reports import tables
+from medbench.reports.calibration import reliability_diagram  # noqa: F401 - drawn through FIGURES
 from medbench.reports.escape import plain
 
 FAMILY_COLORS = {"baseline": "#8c8c8c", "classical": "#1f77b4", "deep": "#e6550d"}

@@ -21,8 +21,8 @@ from tabulate import tabulate
 from medbench import results as results_mod
 from medbench import stats as st
 from medbench.reports import calibration as calibration_report
-from medbench.reports import gallery as gallery_report
 from medbench.reports import external as external_report
+from medbench.reports import gallery as gallery_report
 from medbench.reports import robustness as robustness_report
 from medbench.reports import tables
 from medbench.reports.escape import md as E
