@@ -471,6 +471,8 @@ def test_split_fractions_in_range_are_taken_and_others_named(pneumonia_full: Dat
     (lambda m: m.update(manifest_version=2), "field manifest_version is 2, above the largest allowed value 1"),
     (lambda m: m["ids"].update(extra=["x"]), "field ids has unexpected key(s) 'extra': only train, val, test are "
                                              "allowed"),
+    (lambda m: m["labels"].update(extra=["normal"]), "field labels has unexpected key(s) 'extra': only train, val, "
+                                                     "test are allowed"),
     (lambda m: m.update(class_names=["normal"]), "field class_names needs at least 2 entries"),
     (lambda m: m.update(class_names=["normal", "normal"]), 'field class_names lists "normal" more than once'),
     (lambda m: m.update(fingerprint="A" * 64), "field fingerprint is not a 64-digit lower-case SHA-256 hex digest"),
@@ -499,6 +501,9 @@ def test_other_schema_problems_are_cut_to_one_short_line():
     assert text == f"field a: {long.message[:200]}..." and len(long.message) > 200
     short = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator({"const": 1}).iter_errors(2))
     assert _schema_problem(short) == "the top level: 1 was expected"
+    for schema, instance in (({"not": {"type": "string"}}, "y"), ({"multipleOf": 2}, 3), ({"minProperties": 1}, {})):
+        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(instance))
+        assert _schema_problem(error) == f"the top level: {error.message}"
     exact = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(
         {"enum": ["x" * 178]}).iter_errors("y"))
     assert len(exact.message) == 200 and _schema_problem(exact) == f"the top level: {exact.message}"
@@ -547,3 +552,19 @@ def test_manifest_written_for_the_official_split(pneumonia_small: Dataset):
     assert (m["manifest_version"], m["dataset"], m["dataset_spec"], m["method"], m["seed"], m["notes"]) == (
         1, ds.name, ds.spec, "official", 0, [])
     assert m["class_names"] == names and m["fingerprint"] == splits_fingerprint(names, m["ids"], m["labels"])
+
+
+@pytest.mark.parametrize("label", [0, 1])  # each way round: normal -> pneumonia and pneumonia -> normal
+def test_manifest_for_a_relabelled_dataset_names_the_image(pneumonia_small: Dataset, small_manifest, label):
+    path, manifest = small_manifest
+    where = {id_: i for i, id_ in enumerate(pneumonia_small.ids.tolist())}
+    first = next(x for x in manifest["ids"]["test"] if pneumonia_small.labels[where[x]] == label)
+    i = where[first]
+    relabelled = dataclasses.replace(pneumonia_small, labels=pneumonia_small.labels.copy())
+    relabelled.labels[i] = 1 - relabelled.labels[i]
+    was, now = (pneumonia_small.class_names[pneumonia_small.labels[i]],
+                pneumonia_small.class_names[relabelled.labels[i]])
+    with pytest.raises(MedbenchError) as exc:
+        load_manifest(relabelled, path)
+    assert str(exc.value) == (f"split manifest {path}: test id {first!r} is labelled {was!r} in the manifest but "
+                              f"{now!r} in {pneumonia_small.spec} (labels changed or file edited)")
