@@ -466,6 +466,7 @@ def test_split_fractions_in_range_are_taken_and_others_named(pneumonia_full: Dat
 @pytest.mark.parametrize("edit, message", [
     (lambda m: m.pop("fingerprint"), "field fingerprint is missing"),
     (lambda m: m["ids"].update(train=[""] + m["ids"]["train"][1:]), "field ids.train[0] is an empty string"),
+    (lambda m: [m.pop("fingerprint"), m.pop("labels")], "field fingerprint is missing"),  # the first missing
     (lambda m: m.update(seed=-1), "field seed is -1, below the smallest allowed value 0"),
     (lambda m: m.update(seed=2**32), "field seed is 4294967296, above the largest allowed value 4294967295"),
     (lambda m: m.update(manifest_version=2), "field manifest_version is 2, above the largest allowed value 1"),
@@ -568,3 +569,33 @@ def test_manifest_for_a_relabelled_dataset_names_the_image(pneumonia_small: Data
         load_manifest(relabelled, path)
     assert str(exc.value) == (f"split manifest {path}: test id {first!r} is labelled {was!r} in the manifest but "
                               f"{now!r} in {pneumonia_small.spec} (labels changed or file edited)")
+
+
+@pytest.mark.parametrize("n_val, kept", [(50, True), (49, False)])
+def test_official_validation_of_50_images_is_kept_by_default(pneumonia_small: Dataset, n_val, kept):
+    ds = pneumonia_small
+    val = np.flatnonzero(ds.official_split == "val")
+    official = ds.official_split.copy()
+    official[val[n_val:]] = "train"  # the first n_val official validation images stay (both classes among them)
+    assert len(np.unique(ds.labels[val[:n_val]])) == 2
+    split = make_split(_with_official(ds, official))
+    assert (split.method == "official") is kept
+    assert np.array_equal(split.val, val[:n_val]) is kept
+
+
+def test_manifest_classes_are_compared_whole(pneumonia_small: Dataset, small_manifest):
+    path, manifest = small_manifest
+    manifest["class_names"] = [manifest["class_names"][0], "zebra"]  # sorts after the dataset's, not before
+    with pytest.raises(MedbenchError) as exc:
+        load_manifest(pneumonia_small, _rewrite(path, _refit(manifest)))
+    assert str(exc.value) == (f"split manifest {path} was made for classes ['normal', 'zebra'], but the dataset "
+                              f"has {list(pneumonia_small.class_names)}")
+
+
+def test_manifest_with_an_edited_fingerprint_says_so(pneumonia_small: Dataset, small_manifest):
+    path, manifest = small_manifest
+    manifest["fingerprint"] = "0" * 64
+    with pytest.raises(MedbenchError) as exc:
+        load_manifest(pneumonia_small, _rewrite(path, manifest))
+    assert str(exc.value) == (f"split manifest {path}: fingerprint does not match the file's own ids and labels "
+                              "(file edited)")
