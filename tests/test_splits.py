@@ -599,3 +599,12 @@ def test_manifest_with_an_edited_fingerprint_says_so(pneumonia_small: Dataset, s
         load_manifest(pneumonia_small, _rewrite(path, manifest))
     assert str(exc.value) == (f"split manifest {path}: fingerprint does not match the file's own ids and labels "
                               "(file edited)")
+
+
+def test_manifest_with_more_labels_than_ids_is_refused(pneumonia_small: Dataset, small_manifest):
+    path, manifest = small_manifest
+    manifest["labels"]["test"].append(manifest["labels"]["test"][0])
+    n = len(manifest["ids"]["test"])
+    with pytest.raises(MedbenchError) as exc:
+        load_manifest(pneumonia_small, _rewrite(path, manifest))
+    assert str(exc.value) == f"split manifest {path}: field labels.test has {n + 1} entries but ids.test has {n}"
