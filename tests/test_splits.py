@@ -608,3 +608,29 @@ def test_manifest_with_more_labels_than_ids_is_refused(pneumonia_small: Dataset,
     with pytest.raises(MedbenchError) as exc:
         load_manifest(pneumonia_small, _rewrite(path, manifest))
     assert str(exc.value) == f"split manifest {path}: field labels.test has {n + 1} entries but ids.test has {n}"
+
+
+def test_a_class_with_one_image_is_too_few_for_a_hold_out(pneumonia_full: Dataset):
+    from medbench.splits import _carve
+
+    ds = _subset(pneumonia_full, 5)
+    pool = np.concatenate([np.flatnonzero(ds.labels == 0)[:1], np.flatnonzero(ds.labels == 1)])
+    with pytest.raises(MedbenchError, match="a class has only 1 images, too few for a 20% stratified hold-out"):
+        _carve(ds, pool, 0.2, 0)
+
+
+def test_official_validation_with_more_classes_than_train_is_kept(pneumonia_small: Dataset):
+    ds = pneumonia_small
+    official = ds.official_split.copy()
+    official[(official == "train") & (ds.labels == 0)] = "test"  # train: pneumonia only; val keeps both classes
+    split = make_split(_with_official(ds, official))
+    assert split.method == "official" and np.array_equal(split.val, np.flatnonzero(official == "val"))
+
+
+@pytest.mark.parametrize("part", SPLITS)
+def test_manifest_with_a_split_out_of_order_is_refused(pneumonia_small: Dataset, small_manifest, part):
+    path, manifest = small_manifest
+    manifest["ids"][part].reverse()
+    manifest["labels"][part].reverse()
+    manifest["fingerprint"] = splits_fingerprint(manifest["class_names"], manifest["ids"], manifest["labels"])
+    _refused(pneumonia_small, path, manifest, "fingerprint does not match its ids and labels")
