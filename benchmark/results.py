@@ -25,7 +25,11 @@ once a run has finished, ``statistics`` (:func:`compute_statistics`):
 * ``jobs[<job id>].reliability``: the reliability-diagram bins of the job's test predictions
   (:func:`medbench.stats.reliability`: top-label confidence, 15 equal-width bins);
 * ``headline``: best classical vs best deep pipeline (``classical``, ``deep``, ``comparisons``
-  per seed in the same form, a = classical), or null when either family is absent.
+  per seed in the same form, a = classical, ``roc_auc_diff``: mean / sd of their ROC-AUC differences
+  over the seeds), or null when either family is absent;
+* ``tradeoff``: ``metric`` (ROC-AUC, or accuracy when a timed pipeline has none) and ``pareto_front``:
+  the pipelines no other beats on both that metric and per-image latency, fastest first (the floor
+  is not a contender).
 
 :func:`statistics` returns the stored section, or computes it (deterministically) when absent.
 
@@ -394,7 +398,7 @@ def compute_statistics(results: dict[str, Any], n_resamples: int = BOOTSTRAP_RES
         headline = {"classical": best["classical"], "deep": best["deep"], "comparisons": [
             cmp(a, b) for a, b in _pairs(by_pipe[best["classical"]], by_pipe[best["deep"]])]}
     auc_test = "DeLong" if n_classes == 2 else "paired stratified bootstrap"
-    return {
+    return summaries({
         "settings": {
             "n_resamples": n_resamples, "seed": seed, "level": level,
             "ci": "percentile interval of a stratified bootstrap over the test images (classes resampled "
@@ -408,7 +412,27 @@ def compute_statistics(results: dict[str, Any], n_resamples: int = BOOTSTRAP_RES
         "reference": reference,
         "comparisons": comparisons,
         "headline": headline,
-    }
+    })
+
+
+def summaries(stats: dict[str, Any]) -> dict[str, Any]:
+    """``stats`` with the numbers the report shows that derive from it (``headline.roc_auc_diff``,
+    ``tradeoff``), added where absent (a section stored by an older medbench): renderers only render."""
+    out = dict(stats)
+    head = out.get("headline")
+    if head is not None and "roc_auc_diff" not in head:
+        diffs = [x["roc_auc"]["diff"] for x in head["comparisons"] if x["paired"] and x["roc_auc"]]
+        out["headline"] = {**head, "roc_auc_diff": st.mean_sd(diffs)}
+    if "tradeoff" not in out:
+        timed = [g for g in out["pipelines"] if g["runtime"]["latency_ms_per_image"]["mean"]]
+        metric = "roc_auc" if all((g["metrics"].get("roc_auc") or {}).get("mean") is not None for g in timed) \
+            else "accuracy"
+        contenders = [g for g in timed if g["family"] != "baseline"
+                      and st.finite((g["metrics"].get(metric) or {}).get("mean"))]
+        front = st.pareto_front([g["runtime"]["latency_ms_per_image"]["mean"] for g in contenders],
+                                [g["metrics"][metric]["mean"] for g in contenders])
+        out["tradeoff"] = {"metric": metric, "pareto_front": [contenders[i]["pipeline"] for i in front]}
+    return out
 
 
 def add_statistics(results: dict[str, Any], n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
@@ -423,7 +447,7 @@ def statistics(results: dict[str, Any]) -> dict[str, Any]:
     stored = results.get("statistics")
     ids = sorted(_job_id(j) for j in ok_jobs(results))
     if stored and sorted(stored.get("jobs", {})) == ids:
-        return stored
+        return summaries(stored)
     cfg = (stored or {}).get("settings", {})
     return compute_statistics(results, cfg.get("n_resamples", BOOTSTRAP_RESAMPLES),
                               cfg.get("seed", BOOTSTRAP_SEED), cfg.get("level", CI_LEVEL))

@@ -234,7 +234,11 @@ STATISTICS = {
         "comparisons": {"type": "array", "items": COMPARISON},
         "headline": {"anyOf": [{"type": "null"}, {
             "type": "object", "required": ["classical", "deep", "comparisons"],
-            "properties": {"classical": NAME, "deep": NAME, "comparisons": {"type": "array", "items": COMPARISON}}}]},
+            "properties": {"classical": NAME, "deep": NAME, "comparisons": {"type": "array", "items": COMPARISON},
+                           "roc_auc_diff": MEAN_SD}}]},
+        "tradeoff": {"type": "object", "required": ["metric", "pareto_front"],
+                     "properties": {"metric": {"enum": ["roc_auc", "accuracy"]},
+                                    "pareto_front": {"type": "array", "items": NAME}}},
     },
 }
 

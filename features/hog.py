@@ -23,6 +23,7 @@ from skimage.feature import hog
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from medbench.core.storage import stored_as
 from medbench.features import cache
 from medbench.features.colour import luminance_of
 from medbench.features.parallel import map_images
@@ -42,6 +43,7 @@ def _hog_one(img: np.ndarray, *, image_size: int, orientations: int, pixels_per_
     ).astype(np.float32)
 
 
+@stored_as("skops")
 class HOG(TransformerMixin, BaseEstimator):
     """HOG descriptor of each image; stateless (``fit`` learns nothing)."""
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from medbench.core.storage import stored_as
 from medbench.features.resize import image_input_tags, to_size
 
 
+@stored_as("skops")
 class Pixels(TransformerMixin, BaseEstimator):
     """Flatten images (optionally resized to ``image_size``) to float32 vectors scaled to [0, 1]."""
 

@@ -24,6 +24,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.utils.validation import check_is_fitted
 
+from medbench.core.storage import stored_as
 from medbench.features import cache
 from medbench.features.colour import luminance_of
 from medbench.features.parallel import map_images
@@ -48,6 +49,7 @@ def _sift_one(img: np.ndarray, *, image_size: int, step: int, patch_size: int) -
     return np.clip(np.round(desc), 0, 255).astype(np.uint8)
 
 
+@stored_as("skops")
 class SIFTBoVW(TransformerMixin, BaseEstimator):
     """Dense-SIFT bag of visual words with an optional 2x2 spatial pyramid."""
 

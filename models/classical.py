@@ -12,11 +12,16 @@ from sklearn.dummy import DummyClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from medbench.core.storage import declare
 from medbench.features.hog import HOG
 from medbench.features.pixels import Pixels
 from medbench.features.sift import SIFTBoVW
 from medbench.models import classifiers
 from medbench.models.registry import BuildContext, PipelineSpec, register
+
+#: scikit-learn steps the classical pipelines use, saved with skops (see medbench.core.storage).
+declare(StandardScaler, "skops")
+declare(DummyClassifier, "skops")
 
 
 def hog_features(ctx: BuildContext) -> HOG:

@@ -20,10 +20,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from xgboost import XGBClassifier
 
 from medbench.core.errors import MedbenchError
+from medbench.core.storage import declare, stored_as
 
 CV_FOLDS_WITHOUT_VALIDATION = 3  # calibration folds on the training data when no validation split is given
 
 
+@stored_as("skops", holds=("sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration"))
 class CalibratedSVC(ClassifierMixin, BaseEstimator):
     """RBF SVM with balanced class weights and Platt-scaled (sigmoid) probabilities.
 
@@ -103,11 +105,15 @@ def svm(seed: int = 0) -> CalibratedSVC:
     return CalibratedSVC(C=1.0, random_state=seed)
 
 
+declare(DecisionTreeClassifier, "skops", holds=("sklearn.tree._tree.Tree",))  # its fitted tree_
+
+
 def tree(seed: int = 0) -> DecisionTreeClassifier:
     """CART tree, balanced class weights (``max_depth`` / ``min_samples_leaf`` tuned on validation)."""
     return DecisionTreeClassifier(class_weight="balanced", min_samples_leaf=5, random_state=seed)
 
 
+@stored_as("xgboost")
 class BalancedXGBClassifier(XGBClassifier):
     """XGBoost with balanced sample weights and early stopping on the validation split.
 

@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 
+from medbench.core.storage import stored_as
 from medbench.models import augment as augment_mod
 from medbench.models import keras_base as kb
 
@@ -103,6 +104,7 @@ def build_cnn(input_shape: tuple[int, int], n_classes: int, *, image_size: int, 
     return model, augment_mod.training_model(keras, inputs(), pre, augmentation(seed), body, f"{name}_train")
 
 
+@stored_as("keras-estimator", keras_models=("model_",))
 class KerasCNNClassifier(kb.KerasClassifierBase):
     """sklearn classifier around :func:`build_cnn` (``fit(X, y, validation_data=...)`` / ``predict_proba``).
 

@@ -12,13 +12,19 @@ A saved pipeline is a folder (``OUT/models/<pipeline>__seed<N>/`` after ``medben
 Each step is stored in a format made for untrusted files, never pickle:
 
 * scikit-learn objects and medbench's feature transformers (HOG, SIFT codebook, pixels, scaler, SVM,
-  tree, majority): ``skops.io``, loaded with the explicit type list :data:`SKOPS_TRUSTED` (on top of
+  tree, majority): ``skops.io``, loaded with the explicit type list :func:`skops_trusted` (on top of
   skops' own defaults); a file naming any other type is refused before anything is built;
 * XGBoost: its own UBJSON model format (``save_model`` / ``load_model``) plus the estimator's
   parameters as JSON;
 * the Keras estimators: their parameters and fitted attributes as JSON, each Keras model as a
   ``.keras`` file loaded with ``safe_mode=True`` and ``compile=False`` (custom layers must be
-  registered serialisable Keras objects; a module may list them in ``keras_custom_objects()``).
+  registered serialisable Keras objects, named by the class's ``custom_objects``).
+
+Which of these a step gets is declared by its class (:mod:`medbench.core.storage`: ``@stored_as(...)``
+next to the class, or ``declare(...)`` where medbench uses a class it does not define); a step whose
+class declares nothing is refused before anything is written. The declarations are also the load-time
+trust list: medbench's own and installed plugins' classes (imported through the pipeline registry),
+looked up by the name model.json gives, never imported from it.
 
 Loading reads each listed file once, checks its size and SHA-256 against the manifest on the very
 bytes it then parses (a tampered, truncated or swapped file never loads), and refuses in one line a
@@ -34,7 +40,6 @@ A folder is written to a temporary sibling and renamed into place: it is complet
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import os
 import re
@@ -50,11 +55,12 @@ import numpy as np
 import skops.io as sio
 from sklearn.pipeline import Pipeline
 
-from medbench.core import cachekeys
+from medbench.core import cachekeys, storage
 from medbench.core.atomic import current_umask, dumps, write_bytes
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
 from medbench.models import keras_base as kb
+from medbench.models import registry
 
 FORMAT = "medbench.model"
 FORMAT_VERSION = 1
@@ -64,25 +70,6 @@ CARD = "MODEL_CARD.md"
 #: The medbench code whose source hash a saved model records (what computes its predictions).
 PREDICT_CODE = ("medbench.core", "medbench.features", "medbench.models")
 LIBS = tuple(dict.fromkeys(cachekeys.LIBS_CLASSICAL + cachekeys.LIBS_DEEP + ("skops",)))
-#: Types a skops file may hold beyond skops' own trusted defaults (numpy, builtins, common scikit-learn).
-SKOPS_TRUSTED = (
-    "medbench.features.hog.HOG",
-    "medbench.features.pixels.Pixels",
-    "medbench.features.sift.SIFTBoVW",
-    "medbench.models.classifiers.CalibratedSVC",
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "sklearn.tree._tree.Tree",
-)
-#: XGBoost estimators medbench saves through XGBoost's own format.
-XGBOOST_CLASSES = ("medbench.models.classifiers.BalancedXGBClassifier",)
-#: Keras estimators and the fitted attributes holding Keras models (saved as ``.keras`` files).
-KERAS_ESTIMATORS = {
-    "medbench.models.cnn.KerasCNNClassifier": ("model_",),
-    "medbench.models.transfer.KerasTransferClassifier": ("extractor_", "head_", "model_"),
-}
-#: Fitted attributes of a Keras estimator not stored (rebuilt only for training, or not JSON).
-KERAS_SKIPPED = ("backbone_", "weights_info_")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 _SKOPS_COMPRESSION = zipfile.ZIP_DEFLATED
 
@@ -93,8 +80,20 @@ def model_dir(out_dir: str | os.PathLike, pipeline: str, seed: int) -> Path:
 
 
 def qualified_name(obj: Any) -> str:
-    cls = type(obj)
-    return f"{cls.__module__}.{cls.__qualname__}"
+    return storage.qualified_name(type(obj))
+
+
+def _declarations() -> None:
+    """Make every step class medbench or an installed plugin declares known: importing the pipeline
+    registry's modules and plugins runs their ``@stored_as`` / ``declare`` lines."""
+    registry.all_pipelines()
+
+
+def skops_trusted() -> tuple[str, ...]:
+    """Types a skops file may hold beyond skops' own trusted defaults (numpy, builtins, common
+    scikit-learn): the declared skops step classes and the inner types they declare they hold."""
+    _declarations()
+    return storage.skops_trusted()
 
 
 # ---------------------------------------------------------------- saving
@@ -133,10 +132,11 @@ def _params(step: Any, where: str) -> dict[str, Any]:
 
 def _save_skops(step: Any, where: str) -> bytes:
     data = sio.dumps(step, compression=_SKOPS_COMPRESSION)
-    foreign = [t for t in sio.get_untrusted_types(data=data) if t not in SKOPS_TRUSTED]
+    trusted = skops_trusted()
+    foreign = [t for t in sio.get_untrusted_types(data=data) if t not in trusted]
     if foreign:
-        raise MedbenchError(f"{where}: holds type {foreign[0]}, which medbench does not load from files "
-                            f"(known types: models.persist.SKOPS_TRUSTED); this pipeline cannot be saved")
+        raise MedbenchError(f"{where}: holds type {foreign[0]}, which medbench does not load from files (no "
+                            f"step class declares it: see medbench.core.storage); this pipeline cannot be saved")
     return data
 
 
@@ -154,17 +154,23 @@ def _encode_step(index: int, name: str, step: Any) -> tuple[dict[str, Any], dict
     stem = f"steps/{index:02d}-{name}"
     if not _SAFE_NAME.match(stem):
         raise MedbenchError(f"{where}: the step name cannot be a file name; rename the step")
-    if cls in XGBOOST_CLASSES:
+    _declarations()
+    how = storage.storage_of(type(step))
+    if how is None:
+        raise MedbenchError(f"{where}: holds type {cls}, which medbench does not load from files: its class "
+                            f"declares no storage (add @medbench.core.storage.stored_as(...) next to the class); "
+                            f"this pipeline cannot be saved")
+    if how.codec == "xgboost":
         with tempfile.TemporaryDirectory(prefix="medbench-save-") as tmp:
             path = Path(tmp) / "model.ubj"
             step.save_model(str(path))
             data = path.read_bytes()
         return ({"name": name, "codec": "xgboost", "class": cls, "file": f"{stem}.ubj",
                  "params": _params(step, where)}, {f"{stem}.ubj": data})
-    if cls in KERAS_ESTIMATORS:
+    if how.codec == "keras-estimator":
         files, models, attributes = {}, {}, {}
-        custom = _keras_custom_objects(type(step))
-        for attr in KERAS_ESTIMATORS[cls]:
+        custom = _keras_custom_objects(how)
+        for attr in how.keras_models:
             model = getattr(step, attr, None)
             if model is None:
                 models[attr] = None
@@ -179,7 +185,7 @@ def _encode_step(index: int, name: str, step: Any) -> tuple[dict[str, Any], dict
                                     f"serialisable Keras objects") from None
             models[attr] = fname
         for attr, value in vars(step).items():
-            if not attr.endswith("_") or attr.startswith("_") or attr in models or attr in KERAS_SKIPPED:
+            if not attr.endswith("_") or attr.startswith("_") or attr in models or attr in how.unsaved:
                 continue
             try:
                 attributes[attr] = _json_value(value)
@@ -386,25 +392,29 @@ def saved_job_key(folder: str | os.PathLike) -> str | None:
         return None
 
 
-def _class(folder: Path, name: str, allowed: Any) -> type:
-    if name not in allowed:
+def _declared(folder: Path, name: Any, codec: str) -> storage.Storage:
+    """The declaration of the step class model.json names, stored as ``codec``: looked up among the
+    classes medbench and its plugins declare, never imported by that name."""
+    _declarations()
+    how = storage.lookup(name, codec)
+    if how is None:
         raise _refuse(folder, f"step class {name!r} is not one medbench loads")
-    module, _, attr = name.rpartition(".")
-    return getattr(importlib.import_module(module), attr)
+    return how
 
 
 def _load_skops(folder: Path, fname: str, data: bytes) -> Any:
-    foreign = [t for t in sio.get_untrusted_types(data=data) if t not in SKOPS_TRUSTED]
+    trusted = skops_trusted()
+    foreign = [t for t in sio.get_untrusted_types(data=data) if t not in trusted]
     if foreign:
         raise _refuse(folder, f"{fname} holds type {foreign[0]}, which medbench does not load")
     try:
-        return sio.loads(data, trusted=list(SKOPS_TRUSTED))
+        return sio.loads(data, trusted=list(trusted))
     except Exception as exc:  # noqa: BLE001 - any skops failure on a verified file is one line
         raise _refuse(folder, f"{fname} cannot be loaded ({type(exc).__name__}: {exc})") from None
 
 
 def _load_xgboost(folder: Path, desc: dict[str, Any], data: bytes) -> Any:
-    cls = _class(folder, desc["class"], XGBOOST_CLASSES)
+    cls = _declared(folder, desc["class"], "xgboost").cls
     try:
         est = cls(**desc.get("params", {}))
         est.load_model(bytearray(data))
@@ -426,17 +436,16 @@ def _load_keras_model(folder: Path, fname: str, data: bytes, custom_objects: dic
                                   f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
 
 
-def _keras_custom_objects(cls: type) -> dict[str, Any]:
-    """The custom Keras classes a Keras estimator's module lists in ``keras_custom_objects()`` (if any)."""
-    hook = getattr(importlib.import_module(cls.__module__), "keras_custom_objects", None)
-    return dict(hook()) if callable(hook) else {}
+def _keras_custom_objects(how: storage.Storage) -> dict[str, Any]:
+    """The custom Keras classes a Keras estimator's declaration names (``custom_objects``), if any."""
+    return dict(how.custom_objects()) if how.custom_objects is not None else {}
 
 
 def _load_keras_estimator(folder: Path, desc: dict[str, Any], files: dict[str, bytes]) -> Any:
-    cls = _class(folder, desc["class"], KERAS_ESTIMATORS)
-    custom = _keras_custom_objects(cls)
+    how = _declared(folder, desc["class"], "keras-estimator")
+    custom = _keras_custom_objects(how)
     try:
-        est = cls(**desc.get("params", {}))
+        est = how.cls(**desc.get("params", {}))
         for attr, value in (desc.get("attributes") or {}).items():
             if not attr.endswith("_") or attr.startswith("_"):
                 raise ValueError(f"attribute name {attr!r}")
@@ -444,7 +453,7 @@ def _load_keras_estimator(folder: Path, desc: dict[str, Any], files: dict[str, b
     except (TypeError, ValueError) as exc:
         raise _refuse(folder, f"{DESCRIPTION}: step {desc.get('name')!r} cannot be rebuilt ({exc})") from None
     for attr, fname in (desc.get("models") or {}).items():
-        if attr not in KERAS_ESTIMATORS[desc["class"]]:
+        if attr not in how.keras_models:
             raise _refuse(folder, f"{DESCRIPTION}: step {desc.get('name')!r} names unknown model {attr!r}")
         model = None if fname is None else _load_keras_model(folder, fname, _listed(folder, files, fname), custom)
         setattr(est, attr, model)
@@ -488,6 +497,6 @@ def load_pipeline(folder: str | os.PathLike) -> tuple[Pipeline, dict[str, Any]]:
     return Pipeline(steps), desc
 
 
-__all__ = ["CARD", "DESCRIPTION", "FORMAT", "FORMAT_VERSION", "MANIFEST", "SKOPS_TRUSTED",
+__all__ = ["CARD", "DESCRIPTION", "FORMAT", "FORMAT_VERSION", "MANIFEST",
            "load_pipeline", "model_dir", "read_meta", "read_model", "read_verified", "save_pipeline", "saved_job_key",
-           "write_document"]
+           "skops_trusted", "write_document"]

@@ -57,6 +57,7 @@ import numpy as np
 
 from medbench.core import cachekeys, settings
 from medbench.core.errors import MedbenchError
+from medbench.core.storage import stored_as
 from medbench.core.warn import warn
 from medbench.features import cache
 from medbench.models import keras_base as kb
@@ -313,6 +314,8 @@ def extract_embeddings(extractor, x: np.ndarray, batch_size: int,
     return np.asarray(emb, dtype=np.float32), hit
 
 
+@stored_as("keras-estimator", keras_models=("extractor_", "head_", "model_"),
+           unsaved=("backbone_", "weights_info_"), custom_objects=keras_custom_objects)
 class KerasTransferClassifier(kb.KerasClassifierBase):
     """sklearn classifier: a backbone's embeddings (cached) + dense head, or top-stage fine-tuning.
 

@@ -27,7 +27,6 @@ import numpy as np
 from sklearn.metrics import roc_curve
 
 from medbench import results as results_mod
-from medbench import stats as st
 from medbench.core.atomic import write_bytes
 from medbench.reports import calibration, tables
 from medbench.reports import robustness as robustness_report
@@ -168,7 +167,8 @@ def tradeoff(results: dict[str, Any], stats: dict[str, Any]):
     from matplotlib.lines import Line2D
 
     groups = [g for g in stats["pipelines"] if g["runtime"]["latency_ms_per_image"]["mean"]]
-    metric = "roc_auc" if all(g["metrics"]["roc_auc"]["mean"] is not None for g in groups) else "accuracy"
+    trade = stats.get("tradeoff") or {"metric": "roc_auc", "pareto_front": []}  # medbench.results.summaries
+    metric = trade["metric"]
     fig = _figure(7.5, 4.6)
     ax = fig.subplots()
     xs, ys = [], []
@@ -183,11 +183,11 @@ def tradeoff(results: dict[str, Any], stats: dict[str, Any]):
         ax.errorbar(x, y, yerr=yerr, fmt="o", ms=7, color=_color(g["family"]), ecolor=_color(g["family"]),
                     elinewidth=1.2, capsize=3, zorder=3)
         xs.append(x)
-        ys.append(y if g["family"] != "baseline" else -np.inf)  # the floor is not a contender
-    candidates = [i for i, y in enumerate(ys) if np.isfinite(y)]
+        ys.append(y)
     legend_extra = []
-    if candidates:
-        front = [candidates[i] for i in st.pareto_front([xs[i] for i in candidates], [ys[i] for i in candidates])]
+    row = {g["pipeline"]: i for i, g in enumerate(groups)}
+    front = [row[p] for p in trade["pareto_front"] if p in row]
+    if front:
         fx, fy = [xs[i] for i in front], [ys[i] for i in front]
         ax.step(fx, fy, where="post", ls="--", lw=1.2, color="black", zorder=2)
         ax.scatter(fx, fy, s=170, facecolors="none", edgecolors="black", lw=1.3, zorder=4)

@@ -19,7 +19,6 @@ from typing import Any
 from tabulate import tabulate
 
 from medbench import results as results_mod
-from medbench import stats as st
 from medbench.reports import calibration as calibration_report
 from medbench.reports import external as external_report
 from medbench.reports import gallery as gallery_report
@@ -109,7 +108,7 @@ def _classical_vs_deep(results: dict[str, Any], stats: dict[str, Any]) -> list[s
                    f"{test} {tables.fmt_p_eq(auc.get('p'))}; accuracy {tables.fmt_diff(acc['diff'], acc['ci'])}, "
                    f"McNemar {tables.fmt_p_eq(x['mcnemar']['p'])}.")
     elif comps:
-        ms = st.mean_sd([x["roc_auc"]["diff"] for x in comps if x["roc_auc"]])
+        ms = head.get("roc_auc_diff") or {"mean": None, "sd": None}  # computed by medbench.results.summaries
         mean = "–" if ms["mean"] is None else tables.signed(ms["mean"])
         out.append(f"  Difference (classical − deep) in ROC-AUC over {len(comps)} seeds: "
                    f"{mean} ± {ms['sd'] or 0:.3f} (mean ± sd); per seed:")

@@ -90,3 +90,41 @@ def test_a_killed_worker_has_its_job_retried(tmp_path):
     finally:
         client.close()
         cluster.close()
+
+
+@pytest.mark.slow
+def test_a_suite_sends_every_dataset_through_one_dask_client(tmp_path, make_image_folder):
+    """A suite of two datasets on a Dask scheduler: one client connects for the whole suite (not one per
+    dataset), and both datasets' jobs run through it. Read from the scheduler's own event log (clients
+    added) and transition log (medbench tasks that finished), after the suite."""
+    from medbench import api_suite
+
+    for name in "ab":
+        make_image_folder(12, name=f"two/{name}")
+    suite_file = tmp_path / "two.toml"
+    suite_file.write_text('[suite]\nname = "two"\npipelines = ["majority", "hog-tree"]\nseeds = [0]\n'
+                          'image_size = 16\nbootstrap_resamples = 20\n\n'
+                          '[[datasets]]\nname = "a"\ndataset = "folder:two/a"\n\n'
+                          '[[datasets]]\nname = "b"\ndataset = "folder:two/b"\n', encoding="utf-8")
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                       dashboard_address=None)
+    watcher = distributed.Client(cluster)
+
+    def added_clients() -> list[str]:
+        return [e["client"] for _, e in watcher.get_events("all") if e.get("action") == "add-client"]
+
+    try:
+        before = added_clients()
+        doc = api_suite.run_suite(suite_file, tmp_path / "out", log=None, scheduler=cluster.scheduler_address)
+        assert [(d["name"], d["status"]) for d in doc["datasets"]] == [("a", "ok"), ("b", "ok")]
+        suite_clients = [c for c in added_clients() if c not in before]
+        assert len(suite_clients) == 1, suite_clients  # one client for both datasets
+        finished = watcher.run_on_scheduler(lambda dask_scheduler: sorted(
+            {str(t[0]) for t in dask_scheduler.transition_log if str(t[0]).startswith("medbench-") and t[2] == "memory"}))
+        # 2 datasets x 2 pipelines x 1 seed, each a task of this scheduler
+        assert len(finished) == 4 and sorted(k.rsplit("-", 1)[0] for k in finished) == [
+            "medbench-hog-tree__seed0", "medbench-hog-tree__seed0", "medbench-majority__seed0",
+            "medbench-majority__seed0"], finished
+    finally:
+        watcher.close()
+        cluster.close()

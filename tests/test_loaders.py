@@ -18,7 +18,8 @@ from medbench.core.errors import MedbenchError
 from medbench.datasets import images as images_mod
 from medbench.datasets import load_dataset
 from medbench.datasets.coronahack import load_coronahack
-from medbench.datasets.folder import load_folder, patient_id
+from medbench.datasets.derived import patient_id
+from medbench.datasets.folder import load_folder
 from medbench.datasets.images import UnreadableImage, decode_image, decode_many, load_images
 
 SHARED = shared_datasets_path()  # the one place that knows where the shared data lives (data_paths.py)

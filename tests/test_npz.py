@@ -10,7 +10,7 @@ import pytest
 
 from medbench import api
 from medbench.core.errors import MedbenchError
-from medbench.datasets import describe_datasets, info, load_dataset
+from medbench.datasets import dataset_kinds, describe_datasets, info, load_dataset
 from medbench.datasets.images import stretch_to_uint8
 from medbench.splits import make_split
 
@@ -186,7 +186,7 @@ def test_pickled_object_arrays_are_refused_without_unpickling(tmp_path):
 
 
 def test_registered_as_a_builtin_kind(tmp_path):
-    assert info.PATH_KINDS["npz"]["usage"] == "npz:PATH"
+    assert dataset_kinds()["npz"].usage == "npz:PATH"
     rows = {r["dataset"]: r for r in describe_datasets()}
     assert "npz:PATH" in rows and "chestmnist" in rows and "multi-label" in rows["chestmnist"]["source"]
     assert all(name in rows for name in info.MEDMNIST)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import csv
 import importlib.metadata
+import json
 import subprocess
 import sys
 import zipfile
@@ -74,9 +76,23 @@ def test_example_plugin_end_to_end(make_image_folder, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "medbench", "run", "--dataset", f"folder:{root}", "--image-size",
                            "32", "--pipelines", "hist-logreg", "majority", "--out", str(out),
-                           "--bootstrap-resamples", "20"], capture_output=True, text=True, timeout=600)
+                           "--bootstrap-resamples", "20", "--save-models"], capture_output=True, text=True,
+                          timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = (out / "report.md").read_text()
     assert "hist-logreg" in report
     record = (out / "jobs" / "hist-logreg__seed0.json").read_text()
     assert '"status": "ok"' in record and "medbench_example_plugin" in record  # its code is in the job key
+    # its step classes declare their storage: saved, and loaded back by `medbench predict` in a new process
+    model = out / "models" / "hist-logreg__seed0"
+    steps = json.loads((model / "model.json").read_text())["steps"]
+    assert [(s["class"], s["codec"]) for s in steps] == [
+        ("medbench_example_plugin.IntensityHistogram", "skops"), ("sklearn.preprocessing._data.StandardScaler", "skops"),
+        ("sklearn.linear_model._logistic.LogisticRegression", "skops")]
+    images = sorted((root / "NORMAL").iterdir())[:2] + sorted((root / "PNEUMONIA").iterdir())[:2]
+    pred = subprocess.run([sys.executable, "-m", "medbench", "predict", str(model), *map(str, images),
+                           "--out", str(tmp_path / "pred.csv")], capture_output=True, text=True, timeout=300)
+    assert pred.returncode == 0, pred.stderr[-2000:]
+    rows = list(csv.DictReader((tmp_path / "pred.csv").open()))
+    assert len(rows) == 4 and all(r["status"] == "ok" and r["label"] in ("NORMAL", "PNEUMONIA") for r in rows), rows
+    assert all(abs(float(r["p_NORMAL"]) + float(r["p_PNEUMONIA"]) - 1) < 1e-5 for r in rows)

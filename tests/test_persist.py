@@ -13,19 +13,25 @@ import json
 import pickle
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import skops.io as sio
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.dummy import DummyClassifier
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler
 from threadpoolctl import threadpool_limits
 
 from medbench import api
-from medbench.core import cachekeys
+from medbench.core import cachekeys, storage
 from medbench.core.errors import MedbenchError
+from medbench.core.storage import stored_as
 from medbench.datasets.dataset import SPLITS, Dataset
+from medbench.features.hog import HOG
+from medbench.features.pixels import Pixels
 from medbench.metrics import choose_threshold, predict_with_threshold
 from medbench.models import persist
 from medbench.predict import load_model, save_job_model
@@ -277,6 +283,88 @@ def test_a_step_medbench_cannot_store_safely_is_not_saved(tmp_path: Path, pneumo
     with pytest.raises(MedbenchError, match=r"step 'odd' .* holds type .*Intruder, which medbench does not load"):
         persist.save_pipeline(pipe, tmp_path / "m", {"pipeline": "odd"})
     assert not (tmp_path / "m").exists() and not list(tmp_path.iterdir())
+
+
+@stored_as("skops")
+class Centre(TransformerMixin, BaseEstimator):
+    """A step class declared the new way (next to the class), as a plugin would: it must save and load."""
+
+    def fit(self, X, y=None):
+        self.mean_ = np.asarray(X, dtype=np.float64).mean(axis=0)
+        return self
+
+    def transform(self, X):
+        return np.asarray(X, dtype=np.float64) - self.mean_
+
+
+def test_a_step_class_declared_next_to_itself_is_saved_and_loaded(tmp_path: Path, pneumonia_small: Dataset):
+    x = pneumonia_small.images[:60]
+    y = pneumonia_small.labels[:60]
+    pipe = Pipeline([("pixels", Pixels(image_size=7)), ("centre", Centre()),
+                     ("majority", DummyClassifier(strategy="prior"))]).fit(x, y)
+    folder = persist.save_pipeline(pipe, tmp_path / "m", {"pipeline": "centred"})
+    steps = persist.read_meta(folder)["steps"]
+    assert [(s["name"], s["codec"]) for s in steps] == [("pixels", "skops"), ("centre", "skops"),
+                                                        ("majority", "skops")]
+    loaded, _ = persist.load_pipeline(folder)
+    centre = loaded.named_steps["centre"]
+    assert type(centre) is Centre
+    np.testing.assert_array_equal(centre.mean_, pipe.named_steps["centre"].mean_)
+    # reference: 28 -> 7 px is a mean over 4x4 blocks (rounded to uint8), scaled to [0, 1], averaged by hand
+    blocks = x.astype(np.float64).reshape(60, 7, 4, 7, 4).mean(axis=(2, 4)).reshape(60, 49) / 255
+    assert centre.mean_.shape == (49,) and np.abs(centre.mean_ - blocks.mean(axis=0)).max() <= 0.5 / 255 + 1e-9
+    # the prior it predicts is the training prior, counted by hand
+    prior = np.bincount(y, minlength=2) / len(y)
+    np.testing.assert_allclose(loaded.predict_proba(pneumonia_small.images[60:65]), np.tile(prior, (5, 1)))
+    assert "test_persist.Centre" in " ".join(persist.skops_trusted())
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MinMaxScaler(),  # a scikit-learn type skops trusts by default, but no medbench class declares it
+    lambda: type("HOGVariant", (HOG,), {})(image_size=8, pixels_per_cell=4),  # a declaration is not inherited
+])
+def test_an_undeclared_step_class_is_refused_at_save_time_in_one_line(tmp_path: Path, pneumonia_small: Dataset,
+                                                                      make):
+    x, y = pneumonia_small.images[:40], pneumonia_small.labels[:40]
+    step = make()
+    pipe = Pipeline([("pixels", Pixels(image_size=8)), ("odd", step),
+                     ("majority", DummyClassifier(strategy="prior"))]).fit(x, y)
+    name = persist.qualified_name(step)
+    with pytest.raises(MedbenchError, match=rf"step 'odd' \({re.escape(name)}\): holds type {re.escape(name)}, "
+                                            r"which medbench does not load from files: its class declares no "
+                                            r"storage") as err:
+        persist.save_pipeline(pipe, tmp_path / "m", {"pipeline": "odd"})
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "m").exists() and not list(tmp_path.iterdir())
+
+
+def test_a_class_named_by_the_file_is_looked_up_never_imported(model_copy: Path, tmp_path: Path, monkeypatch):
+    """model.json naming an importable module's class: refused, and that module is never imported."""
+    bait = tmp_path / "bait"
+    bait.mkdir()
+    (bait / "medbench_bait_module.py").write_text(
+        "import pathlib\npathlib.Path(__file__).with_name('IMPORTED').write_text('x')\n"
+        "class Model:\n    pass\n")
+    monkeypatch.syspath_prepend(str(bait))
+    desc = json.loads((model_copy / "model.json").read_text())
+    for step, codec in ((2, "xgboost"), (2, "keras-estimator")):
+        desc["steps"][step]["class"] = "medbench_bait_module.Model"
+        desc["steps"][step]["codec"] = codec
+        (model_copy / "model.json").write_text(json.dumps(desc))
+        _rewrite(model_copy)
+        with pytest.raises(MedbenchError, match=r"step class 'medbench_bait_module\.Model' is not one medbench loads"):
+            load_model(model_copy)
+    assert "medbench_bait_module" not in sys.modules and not (bait / "IMPORTED").exists()
+
+
+def test_a_declaration_says_how_in_one_way():
+    with pytest.raises(ValueError, match="codec must be one of"):
+        storage.declare(Centre, "pickle")
+    with pytest.raises(ValueError, match="declares the attributes holding its Keras models"):
+        storage.declare(type("K", (), {}), "keras-estimator")
+    with pytest.raises(ValueError, match="declared as skops and as xgboost"):
+        storage.declare(Centre, "xgboost")
+    assert storage.storage_of(Centre).codec == "skops" and storage.storage_of(MinMaxScaler) is None
 
 
 def test_saving_again_replaces_the_folder_whole(saved, tmp_path: Path):

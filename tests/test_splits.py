@@ -341,3 +341,296 @@ def test_split_seed_must_be_a_non_negative_int(pneumonia_small: Dataset, seed):
 def test_split_fractions_are_checked(pneumonia_small: Dataset, val, test):
     with pytest.raises(MedbenchError, match="fraction"):
         make_split(pneumonia_small, seed=0, val_fraction=val, test_fraction=test)
+
+
+# ---------------------------------------------------------------- exact values (mutation testing, #18)
+#
+# Hand-worked sizes and messages: with every image its own group, StratifiedGroupKFold's folds are as even
+# as the class counts allow, so a hold-out of 1/k of a pool of k * m images per class is exactly m per class.
+
+
+def _subset(full: Dataset, per_class: int, *, name: str = "pneu-subset", n_classes: int = 2) -> Dataset:
+    """The first ``per_class`` real PneumoniaMNIST training images of each class, no official split, every
+    image its own group (PneumoniaMNIST has no patient ids)."""
+    train = np.flatnonzero(full.official_split == "train")
+    idx = np.sort(np.concatenate([train[full.labels[train] == c][:per_class] for c in range(2)]))
+    names = list(full.class_names) + [f"unused{i}" for i in range(n_classes - 2)]
+    return Dataset(name=name, spec=name, title=name, class_names=names, images=full.images[idx].copy(),
+                   labels=full.labels[idx].copy(), ids=full.ids[idx].copy(), groups=full.ids[idx].copy())
+
+
+def _with_official(ds: Dataset, official: np.ndarray, **changes) -> Dataset:
+    return dataclasses.replace(ds, official_split=np.asarray(official), **changes)
+
+
+def test_random_split_sizes_by_hand(pneumonia_full: Dataset):
+    ds = _subset(pneumonia_full, 50)  # 100 images, 50 per class
+    split = make_split(ds, seed=0, val_fraction=0.1, test_fraction=0.2)
+    # test: 1/round(1/0.2) = 1/5 of 100 -> 10 per class; val: 1/round(0.8/0.1) = 1/8 of the 80 left -> 5 per class
+    assert {s: ds.class_counts(split.indices(s)) for s in SPLITS} == {
+        "train": {"normal": 35, "pneumonia": 35}, "val": {"normal": 5, "pneumonia": 5},
+        "test": {"normal": 10, "pneumonia": 10}}
+    _assert_partition(ds, split)
+    assert split.notes == [] and split.seed == 0
+    # a larger validation share: 0.3 / (1 - 0.2) = 0.375 -> round(2.67) = 3 folds of the 80: 40 / 3 per class
+    wide = make_split(ds, seed=0, val_fraction=0.3, test_fraction=0.2)
+    assert len(wide.test) == 20 and len(wide.val) in (26, 27, 28)
+    # shares near 0.5: 1 / 0.45 rounds to 2 folds, and 0.45 / 0.55 would round to 1: never below 2
+    half = make_split(ds, seed=0, val_fraction=0.45, test_fraction=0.45)
+    assert (len(half.train), len(half.val), len(half.test)) == (25, 25, 50)
+
+
+def test_a_hold_out_needs_as_many_images_of_each_present_class_as_folds(pneumonia_full: Dataset):
+    from medbench.splits import _carve
+
+    ds = _subset(pneumonia_full, 5, n_classes=3)  # 5 per class; a third class with no image at all
+    rest, held = _carve(ds, np.arange(len(ds)), 0.2, 0)  # 5 folds, 5 per class: exactly enough
+    assert sorted(ds.labels[held].tolist()) == [0, 1] and len(rest) == 8
+    normals = np.flatnonzero(ds.labels == 0)
+    rest, held = _carve(ds, normals, 0.2, 0)  # one class only: the absent ones do not count
+    assert len(held) == 1 and len(rest) == 4
+    with pytest.raises(MedbenchError) as exc:
+        _carve(ds, np.arange(len(ds))[1:], 0.2, 0)  # 4 normal images: too few for 5 folds
+    assert str(exc.value) == ("pneu-subset: a class has only 4 images, too few for a 20% stratified hold-out; "
+                              "add images or drop the class")
+
+
+def test_official_validation_kept_from_min_val_images_up(pneumonia_small: Dataset):
+    ds = pneumonia_small  # official 300 train / 100 val / 150 test
+    official = {s: np.flatnonzero(ds.official_split == s) for s in SPLITS}
+    kept = make_split(ds, min_val=100)
+    assert kept.method == "official" and kept.notes == []
+    for s in SPLITS:
+        assert np.array_equal(kept.indices(s), official[s])
+    carved = make_split(ds, min_val=101)
+    assert carved.method == "official; val carved from train (stratified, group-aware)"
+    assert carved.notes == ["official validation split has only 100 images: merged into train and a 10% "
+                            "validation set carved from train instead"]
+    assert np.array_equal(carved.test, official["test"]) and len(carved.val) == 40  # 1/10 of 400
+    # a validation split missing a class is carved too, however large
+    one_class = official["val"][ds.labels[official["val"]] == 1]
+    only_pos = ds.official_split.copy()
+    only_pos[np.setdiff1d(official["val"], one_class)] = "train"
+    assert len(one_class) >= 10
+    split = make_split(_with_official(ds, only_pos), min_val=10)
+    assert split.method == "official; val carved from train (stratified, group-aware)"
+    assert split.notes[0].startswith(f"official validation split has only {len(one_class)} images")
+
+
+def test_official_split_without_validation_or_test(pneumonia_small: Dataset):
+    ds = pneumonia_small
+    no_val = np.where(ds.official_split == "val", "train", ds.official_split)
+    split = make_split(_with_official(ds, no_val))
+    assert split.method == "official; val carved from train (stratified, group-aware)"
+    assert split.notes == ["no official validation split: 10% of train carved as validation"]
+    assert len(split.val) == 40 and len(split.train) == 360 and len(split.test) == 150
+    no_test = np.where(ds.official_split == "test", "train", ds.official_split)
+    split = make_split(_with_official(ds, no_test), test_fraction=0.2)
+    assert split.method == "official train; test carved (stratified, group-aware)"
+    assert len(split.test) == 90 and len(split.train) == 360  # 1/5 of the 450 official train images
+    assert np.array_equal(split.val, np.flatnonzero(ds.official_split == "val")) and split.notes == []
+    _assert_partition(ds, split)
+
+
+def test_patients_in_two_splits_are_counted_per_pair(pneumonia_small: Dataset):
+    ds = pneumonia_small
+    groups = ds.groups.copy()
+    train, val, test = (np.flatnonzero(ds.official_split == s) for s in SPLITS)
+    groups[[train[0], test[0]]] = "patient-1"  # train and test
+    groups[[train[1], test[1], val[0]]] = "patient-2"  # all three
+    groups[[val[1], test[2]]] = "patient-3"  # val and test
+    split = make_split(_with_official(ds, ds.official_split, groups=groups))
+    assert split.notes == ["1 patient/group ids appear in both train and val",
+                           "2 patient/group ids appear in both train and test",
+                           "2 patient/group ids appear in both val and test"]
+
+
+@pytest.mark.parametrize("seed", [np.int64(7), 0, 2**32 - 1])
+def test_split_seeds_that_are_whole_numbers_in_range_are_taken(pneumonia_small: Dataset, seed):
+    split = make_split(pneumonia_small, seed=seed, min_val=101)
+    assert split.seed == int(seed) and type(split.seed) is int
+
+
+def test_split_fractions_in_range_are_taken_and_others_named(pneumonia_full: Dataset):
+    from medbench.splits import check_fractions
+
+    assert check_fractions(np.float64(0.25), 0.4999) == (0.25, 0.4999)
+    for val, test, flag, value in [(0.5, 0.2, "--val-fraction", "0.5"), (0.1, 0, "--test-fraction", "0"),
+                                   (True, 0.2, "--val-fraction", "True"), (0.1, "0.2", "--test-fraction", "'0.2'")]:
+        with pytest.raises(MedbenchError) as exc:
+            check_fractions(val, test)
+        what = flag[2:].replace("-", " ")
+        assert str(exc.value) == f"{flag} {value}: the {what} must be a number between 0 and 0.5"
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda m: m.pop("fingerprint"), "field fingerprint is missing"),
+    (lambda m: m["ids"].update(train=[""] + m["ids"]["train"][1:]), "field ids.train[0] is an empty string"),
+    (lambda m: [m.pop("fingerprint"), m.pop("labels")], "field fingerprint is missing"),  # the first missing
+    (lambda m: m.update(seed=-1), "field seed is -1, below the smallest allowed value 0"),
+    (lambda m: m.update(seed=2**32), "field seed is 4294967296, above the largest allowed value 4294967295"),
+    (lambda m: m.update(manifest_version=2), "field manifest_version is 2, above the largest allowed value 1"),
+    (lambda m: m["ids"].update(extra=["x"]), "field ids has unexpected key(s) 'extra': only train, val, test are "
+                                             "allowed"),
+    (lambda m: m["labels"].update(extra=["normal"]), "field labels has unexpected key(s) 'extra': only train, val, "
+                                                     "test are allowed"),
+    (lambda m: m.update(class_names=["normal"]), "field class_names needs at least 2 entries"),
+    (lambda m: m.update(class_names=["normal", "normal"]), 'field class_names lists "normal" more than once'),
+    (lambda m: m.update(fingerprint="A" * 64), "field fingerprint is not a 64-digit lower-case SHA-256 hex digest"),
+    (lambda m: m.update(seed="3"), "field seed must be a whole number, not a string"),
+    ("top", "the top level must be an object, not an array"),
+])
+def test_manifest_schema_messages_exactly(pneumonia_small: Dataset, small_manifest, edit, message):
+    path, manifest = small_manifest
+    if edit == "top":
+        manifest = [manifest]
+    else:
+        edit(manifest)
+    with pytest.raises(MedbenchError) as exc:
+        load_manifest(pneumonia_small, _rewrite(path, manifest))
+    assert str(exc.value) == f"split manifest {path}: {message}"
+
+
+def test_other_schema_problems_are_cut_to_one_short_line():
+    import jsonschema
+
+    from medbench.splits import _schema_problem
+
+    long = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(
+        {"properties": {"a": {"enum": [f"choice-{i}" for i in range(60)]}}}).iter_errors({"a": "other"}))
+    text = _schema_problem(long)
+    assert text == f"field a: {long.message[:200]}..." and len(long.message) > 200
+    short = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator({"const": 1}).iter_errors(2))
+    assert _schema_problem(short) == "the top level: 1 was expected"
+    for schema, instance in (({"not": {"type": "string"}}, "y"), ({"multipleOf": 2}, 3), ({"minProperties": 1}, {})):
+        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(instance))
+        assert _schema_problem(error) == f"the top level: {error.message}"
+    exact = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(
+        {"enum": ["x" * 178]}).iter_errors("y"))
+    assert len(exact.message) == 200 and _schema_problem(exact) == f"the top level: {exact.message}"
+
+
+def test_manifest_without_a_seed_or_with_a_stale_overlap_note(pneumonia_small: Dataset, small_manifest):
+    path, manifest = small_manifest
+    manifest.pop("seed")
+    manifest["notes"] = ["made by hand", "3 patient/group ids appear in both train and test"]
+    split = load_manifest(pneumonia_small, _rewrite(path, manifest))
+    assert split.seed == 0 and split.notes == ["made by hand"]  # PneumoniaMNIST: no image in two splits
+    assert split.method == f"manifest {path.name}"
+
+
+def test_manifest_with_unsorted_ids_is_refused_even_when_it_fingerprints_itself(pneumonia_small: Dataset,
+                                                                                 small_manifest):
+    path, manifest = small_manifest
+    manifest["ids"]["test"].reverse()
+    manifest["labels"]["test"].reverse()
+    manifest["fingerprint"] = splits_fingerprint(manifest["class_names"], manifest["ids"], manifest["labels"])
+    _refused(pneumonia_small, path, manifest, "fingerprint does not match its ids and labels")
+
+
+def test_manifest_that_cannot_be_read_is_one_line(pneumonia_small: Dataset, tmp_path: Path):
+    folder = tmp_path / "a-folder.json"
+    folder.mkdir()
+    with pytest.raises(MedbenchError, match=r"a-folder\.json is not a medbench split manifest \("):
+        load_manifest(pneumonia_small, folder)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(MedbenchError) as exc:
+        load_manifest(pneumonia_small, deep)
+    assert str(exc.value) == f"{deep} is not a medbench split manifest (nested too deeply)"
+
+
+def test_manifest_written_for_the_official_split(pneumonia_small: Dataset):
+    ds = pneumonia_small
+    split = make_split(ds)
+    m = split.manifest(ds)
+    test = np.flatnonzero(ds.official_split == "test")
+    names = ds.class_names
+    by_id = dict(zip(ds.ids[test].tolist(), ds.labels[test].tolist()))
+    assert m["ids"]["test"] == sorted(by_id) and m["labels"]["test"] == [names[by_id[i]] for i in sorted(by_id)]
+    hand = np.bincount(ds.labels[test], minlength=2)
+    assert m["counts"]["test"] == {names[0]: int(hand[0]), names[1]: int(hand[1])}
+    assert (m["manifest_version"], m["dataset"], m["dataset_spec"], m["method"], m["seed"], m["notes"]) == (
+        1, ds.name, ds.spec, "official", 0, [])
+    assert m["class_names"] == names and m["fingerprint"] == splits_fingerprint(names, m["ids"], m["labels"])
+
+
+@pytest.mark.parametrize("label", [0, 1])  # each way round: normal -> pneumonia and pneumonia -> normal
+def test_manifest_for_a_relabelled_dataset_names_the_image(pneumonia_small: Dataset, small_manifest, label):
+    path, manifest = small_manifest
+    where = {id_: i for i, id_ in enumerate(pneumonia_small.ids.tolist())}
+    first = next(x for x in manifest["ids"]["test"] if pneumonia_small.labels[where[x]] == label)
+    i = where[first]
+    relabelled = dataclasses.replace(pneumonia_small, labels=pneumonia_small.labels.copy())
+    relabelled.labels[i] = 1 - relabelled.labels[i]
+    was, now = (pneumonia_small.class_names[pneumonia_small.labels[i]],
+                pneumonia_small.class_names[relabelled.labels[i]])
+    with pytest.raises(MedbenchError) as exc:
+        load_manifest(relabelled, path)
+    assert str(exc.value) == (f"split manifest {path}: test id {first!r} is labelled {was!r} in the manifest but "
+                              f"{now!r} in {pneumonia_small.spec} (labels changed or file edited)")
+
+
+@pytest.mark.parametrize("n_val, kept", [(50, True), (49, False)])
+def test_official_validation_of_50_images_is_kept_by_default(pneumonia_small: Dataset, n_val, kept):
+    ds = pneumonia_small
+    val = np.flatnonzero(ds.official_split == "val")
+    official = ds.official_split.copy()
+    official[val[n_val:]] = "train"  # the first n_val official validation images stay (both classes among them)
+    assert len(np.unique(ds.labels[val[:n_val]])) == 2
+    split = make_split(_with_official(ds, official))
+    assert (split.method == "official") is kept
+    assert np.array_equal(split.val, val[:n_val]) is kept
+
+
+def test_manifest_classes_are_compared_whole(pneumonia_small: Dataset, small_manifest):
+    path, manifest = small_manifest
+    manifest["class_names"] = [manifest["class_names"][0], "zebra"]  # sorts after the dataset's, not before
+    with pytest.raises(MedbenchError) as exc:
+        load_manifest(pneumonia_small, _rewrite(path, _refit(manifest)))
+    assert str(exc.value) == (f"split manifest {path} was made for classes ['normal', 'zebra'], but the dataset "
+                              f"has {list(pneumonia_small.class_names)}")
+
+
+def test_manifest_with_an_edited_fingerprint_says_so(pneumonia_small: Dataset, small_manifest):
+    path, manifest = small_manifest
+    manifest["fingerprint"] = "0" * 64
+    with pytest.raises(MedbenchError) as exc:
+        load_manifest(pneumonia_small, _rewrite(path, manifest))
+    assert str(exc.value) == (f"split manifest {path}: fingerprint does not match the file's own ids and labels "
+                              "(file edited)")
+
+
+def test_manifest_with_more_labels_than_ids_is_refused(pneumonia_small: Dataset, small_manifest):
+    path, manifest = small_manifest
+    manifest["labels"]["test"].append(manifest["labels"]["test"][0])
+    n = len(manifest["ids"]["test"])
+    with pytest.raises(MedbenchError) as exc:
+        load_manifest(pneumonia_small, _rewrite(path, manifest))
+    assert str(exc.value) == f"split manifest {path}: field labels.test has {n + 1} entries but ids.test has {n}"
+
+
+def test_a_class_with_one_image_is_too_few_for_a_hold_out(pneumonia_full: Dataset):
+    from medbench.splits import _carve
+
+    ds = _subset(pneumonia_full, 5)
+    pool = np.concatenate([np.flatnonzero(ds.labels == 0)[:1], np.flatnonzero(ds.labels == 1)])
+    with pytest.raises(MedbenchError, match="a class has only 1 images, too few for a 20% stratified hold-out"):
+        _carve(ds, pool, 0.2, 0)
+
+
+def test_official_validation_with_more_classes_than_train_is_kept(pneumonia_small: Dataset):
+    ds = pneumonia_small
+    official = ds.official_split.copy()
+    official[(official == "train") & (ds.labels == 0)] = "test"  # train: pneumonia only; val keeps both classes
+    split = make_split(_with_official(ds, official))
+    assert split.method == "official" and np.array_equal(split.val, np.flatnonzero(official == "val"))
+
+
+@pytest.mark.parametrize("part", SPLITS)
+def test_manifest_with_a_split_out_of_order_is_refused(pneumonia_small: Dataset, small_manifest, part):
+    path, manifest = small_manifest
+    manifest["ids"][part].reverse()
+    manifest["labels"][part].reverse()
+    manifest["fingerprint"] = splits_fingerprint(manifest["class_names"], manifest["ids"], manifest["labels"])
+    _refused(pneumonia_small, path, manifest, "fingerprint does not match its ids and labels")

@@ -1,6 +1,6 @@
 """Loader for the Kaggle CoronaHack Chest X-Ray dataset (metadata CSV + train/test image folders).
 
-Labels come from one CSV column chosen by the task (``info.PATH_KINDS["coronahack"]["tasks"]``), and
+Labels come from one CSV column chosen by the task (:data:`TASKS`), and
 a class may require other columns to agree (task ``etiology``: *normal* needs ``Label == Normal``;
 *bacteria* and *virus* need ``Label == Pnemonia``). Rows that fit no class are excluded, counted in
 ``problems["excluded"]`` (per value) and announced with a warning, never labelled by default. Files
@@ -20,12 +20,11 @@ from typing import Any
 import numpy as np
 
 from medbench.core.errors import MedbenchError
-from medbench.datasets import info
 from medbench.datasets.dataset import Dataset
+from medbench.datasets.derived import GROUP_SPLIT, colour_note, groups_for
 from medbench.datasets.failures import MAX_LISTED_FILES, handle_failures, warn
-from medbench.datasets.folder import GROUP_SPLIT, colour_note, groups_for, path_kind_row
 from medbench.datasets.images import DEFAULT_IMAGE_SIZE, is_image_file, load_images
-from medbench.datasets.spec import DatasetKind, DatasetSpec
+from medbench.datasets.spec import DatasetKind, DatasetSpec, path_kind_row
 
 METADATA_CSV = "Chest_xray_Corona_Metadata.csv"
 IMAGE_DIR = "Coronahack-Chest-XRay-Dataset"
@@ -34,6 +33,31 @@ SPLIT_COLUMN = "Dataset_type"
 CATEGORY_COLUMN = "Label_2_Virus_category"
 SPLIT_VALUES = {"TRAIN": "train", "TEST": "test"}
 NO_CATEGORY = "(none)"
+TITLE = "CoronaHack Chest X-Ray (Kaggle)"
+#: What ``--channels auto`` gives: X-rays are gray; the 19 colour files of 5,907 are all COVID-19 (a shortcut).
+AUTO_CHANNELS = "gray"
+#: Each task: the CSV column its labels come from, the values of each class, what other columns a class
+#: requires, and its positive class.
+TASKS = {
+    "pneumonia": {
+        "description": "normal vs pneumonia (column Label)",
+        "column": "Label",
+        "classes": {"normal": ["Normal"], "pneumonia": ["Pnemonia"]},
+        "positive_class": "pneumonia",
+    },
+    "etiology": {
+        "description": "normal (Label Normal) vs bacterial vs viral pneumonia (Label Pnemonia, column "
+        "Label_1_Virus_category); rows that fit none of these (the 2 Stress-Smoking (ARDS) rows, a "
+        "pneumonia row without a category) are excluded and counted",
+        "column": "Label_1_Virus_category",
+        "classes": {"normal": [""], "bacteria": ["bacteria"], "virus": ["Virus"]},
+        # a row is of a class only if these other columns agree, too
+        "requires": {"normal": {"Label": ["Normal"]}, "bacteria": {"Label": ["Pnemonia"]},
+                     "virus": {"Label": ["Pnemonia"]}},
+        "positive_class": None,
+    },
+}
+DEFAULT_TASK = "pneumonia"
 
 
 def _image_root(root: Path) -> Path:
@@ -90,19 +114,17 @@ def _row_class(row: dict[str, str], column: str, class_of_value: dict[str, str],
 def load_coronahack(path: str | os.PathLike, *, spec: str | None = None, task: str | None = None,
                     image_size: int = DEFAULT_IMAGE_SIZE, allow_missing: bool = False, n_jobs: int | None = None,
                     max_image_pixels: int | None = None, channels: str = "auto") -> Dataset:
-    """Load CoronaHack for ``task`` (default ``info.PATH_KINDS["coronahack"]["default_task"]``); decode on
+    """Load CoronaHack for ``task`` (default :data:`DEFAULT_TASK`); decode on
     ``n_jobs`` threads, refusing images over ``max_image_pixels``, as ``channels`` (``auto``: RGB only
     when some image has colour; see :func:`medbench.datasets.images.load_images`). ``auto`` is gray
-    here (``info.PATH_KINDS["coronahack"]["channels"]``): chest X-rays are gray, and the few colour
+    here (:data:`AUTO_CHANNELS`): chest X-rays are gray, and the few colour
     files (19 of the 5,907 present, every one a COVID-19 image) would be a shortcut to their label."""
-    facts = info.PATH_KINDS["coronahack"]
     if channels == "auto":
-        channels = facts.get("channels", "auto")
-    tasks = facts["tasks"]
-    task = task or facts["default_task"]
-    if task not in tasks:
-        raise MedbenchError(f"coronahack has no task {task!r}; choose one of: {', '.join(tasks)}")
-    task_facts = tasks[task]
+        channels = AUTO_CHANNELS
+    task = task or DEFAULT_TASK
+    if task not in TASKS:
+        raise MedbenchError(f"coronahack has no task {task!r}; choose one of: {', '.join(TASKS)}")
+    task_facts = TASKS[task]
     column = task_facts["column"]
     requires: dict[str, dict[str, list[str]]] = task_facts.get("requires", {})
     root = Path(path).expanduser()
@@ -205,7 +227,7 @@ def load_coronahack(path: str | os.PathLike, *, spec: str | None = None, task: s
     return Dataset(
         name=f"coronahack-{task}",
         spec=spec or f"coronahack:{path}",
-        title=f"{facts['title']}, task {task}",
+        title=f"{TITLE}, task {task}",
         class_names=class_names,
         images=images,
         labels=np.array([class_names.index(r["_class"]) for r in kept], dtype=np.int64),
@@ -228,4 +250,6 @@ def _load_kind(spec: DatasetSpec, *, n_jobs: int | None, max_image_pixels: int) 
                            n_jobs=n_jobs, max_image_pixels=max_image_pixels, channels=spec.channels, **size)
 
 
-DATASET_KINDS = [DatasetKind("coronahack", _load_kind, path_kind_row("coronahack", "-", GROUP_SPLIT), order=30)]
+DATASET_KINDS = [DatasetKind("coronahack", _load_kind, path_kind_row(
+    "coronahack", title=TITLE, classes="tasks: " + ", ".join(TASKS), split=GROUP_SPLIT,
+    source="Chest_xray_Corona_Metadata.csv plus Coronahack-Chest-XRay-Dataset/{train,test}/."), order=30)]

@@ -4,7 +4,7 @@ Class names are the sorted class sub-folder names (the union over splits). Image
 with an extension in :data:`medbench.datasets.images.IMAGE_EXTENSIONS` (any case), found anywhere
 below a class folder; hidden files and folders are skipped and other files are counted in
 ``problems["ignored_files"]``. Ids are paths relative to PATH with forward slashes. Groups are
-patient ids parsed from Kermany-style file names (:func:`patient_id`); an image without one is its
+patient ids parsed from Kermany-style file names (:func:`medbench.datasets.derived.patient_id`); an image without one is its
 own group (its full id: ``NORMAL/img000.png`` and ``PNEUMONIA/img000.png`` are two groups, never one
 "patient"). Unreadable files go through :func:`medbench.datasets.failures.handle_failures`.
 """
@@ -12,7 +12,6 @@ own group (its full id: ``NORMAL/img000.png`` and ``PNEUMONIA/img000.png`` are t
 from __future__ import annotations
 
 import os
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,69 +19,13 @@ from typing import Any
 import numpy as np
 
 from medbench.core.errors import MedbenchError
-from medbench.datasets import info
 from medbench.datasets.dataset import SPLITS, Dataset
-from medbench.datasets.failures import MAX_LISTED_FILES, handle_failures, warn
+from medbench.datasets.derived import GROUP_SPLIT, colour_note, groups_for, positive_class_index
+from medbench.datasets.failures import MAX_LISTED_FILES, handle_failures
 from medbench.datasets.images import DEFAULT_IMAGE_SIZE, is_image_file, load_images
-from medbench.datasets.spec import DatasetKind, DatasetSpec
-from medbench.features.colour import colour_image_count
+from medbench.datasets.spec import DatasetKind, DatasetSpec, path_kind_row
 
-_PATIENT_PATTERNS = (
-    re.compile(r"^(person\d+)_"),  # person1000_bacteria_2931.jpeg -> person1000
-    re.compile(r"^((?:[A-Za-z0-9]+-)?IM-\d+)-\d+"),  # IM-0115-0001, NORMAL2-IM-0588-0001 -> IM-0115, NORMAL2-IM-0588
-)
-GROUP_SOURCE_PATIENT = "file name (Kermany-style patient ids: personNNN, IM-NNNN, NORMAL2-IM-NNNN)"
-GROUP_SOURCE_NONE = "none (no patient ids in file names: each image is its own group)"
-
-
-def patient_id(filename: str) -> str | None:
-    """Patient id in a Kermany-style file name (``person1000_bacteria_2931.jpeg`` -> ``person1000``)."""
-    name = os.path.basename(filename)
-    for pattern in _PATIENT_PATTERNS:
-        m = pattern.match(name)
-        if m:
-            return m.group(1)
-    return None
-
-
-def groups_for(ids: list[str]) -> tuple[np.ndarray, str]:
-    """Group per image (its patient id, else the full id itself) and a description for
-    ``Dataset.group_source``. ``ids`` are the dataset's unique ids (relative paths)."""
-    groups, parsed = [], 0
-    for i in ids:
-        pid = patient_id(i)
-        parsed += pid is not None
-        groups.append(pid if pid is not None else i)
-    if parsed == len(ids):
-        source = GROUP_SOURCE_PATIENT
-    elif parsed == 0:
-        source = GROUP_SOURCE_NONE
-    else:
-        source = (f"{GROUP_SOURCE_PATIENT} for {parsed} of {len(ids)} images; "
-                  f"each of the others is its own group")
-    return np.array(groups, dtype=str), source
-
-
-def positive_class_index(class_names: list[str]) -> int | None:
-    """Binary normal-vs-disease sets: the index of the class that is not 'normal'; else None."""
-    if len(class_names) != 2:
-        return None
-    normal = [i for i, c in enumerate(class_names) if c.strip().lower().startswith("normal")]
-    return 1 - normal[0] if len(normal) == 1 else None
-
-
-def colour_note(images: np.ndarray, channels: str, where: str) -> dict[str, Any]:
-    """For an RGB result: ``{"colour_images": n}`` (images that are not gray), with a warning when
-    ``auto`` chose RGB although most images are gray (colour in a few files may be an artefact of
-    their source, a shortcut rather than a signal). ``{}`` for a gray result."""
-    if images.ndim != 4:
-        return {}
-    n = colour_image_count(images)
-    if channels == "auto" and n <= len(images) // 2:
-        warn(f"{where}: {n} of {len(images)} images have colour, so the dataset is loaded as RGB "
-             f"(--channels auto); pass --channels gray if colour is not a signal here")
-    return {"colour_images": n}
-
+TITLE = "Image folder"
 
 def _visible_dirs(path: Path) -> list[str]:
     try:
@@ -186,7 +129,7 @@ def load_folder(path: str | os.PathLike, *, spec: str | None = None, image_size:
     return Dataset(
         name=root.name,
         spec=spec or f"folder:{path}",
-        title=f"{info.PATH_KINDS['folder']['title']} {root.name}",
+        title=f"{TITLE} {root.name}",
         class_names=class_names,
         images=images,
         labels=np.array([index[cls] for _, cls, _ in entries], dtype=np.int64),
@@ -201,18 +144,6 @@ def load_folder(path: str | os.PathLike, *, spec: str | None = None, image_size:
     )
 
 
-def path_kind_row(kind: str, classes: str, split: str) -> dict[str, str]:
-    """The ``medbench datasets`` row of a built-in path kind, from its facts in :data:`info.PATH_KINDS`."""
-    facts = info.PATH_KINDS[kind]
-    tasks = facts.get("tasks")
-    return {"dataset": facts["usage"], "title": facts["title"],
-            "classes": "tasks: " + ", ".join(tasks) if tasks else classes, "split": split,
-            "source": facts["description"]}
-
-
-GROUP_SPLIT = "official train/test if present, else seeded stratified group split"
-
-
 def _load_kind(spec: DatasetSpec, *, n_jobs: int | None, max_image_pixels: int) -> Dataset:
     if spec.task is not None:
         raise MedbenchError("folder datasets have one task (their class folders); drop --task")
@@ -221,5 +152,7 @@ def _load_kind(spec: DatasetSpec, *, n_jobs: int | None, max_image_pixels: int) 
                        max_image_pixels=max_image_pixels, channels=spec.channels, **size)
 
 
-DATASET_KINDS = [DatasetKind("folder", _load_kind, path_kind_row("folder", "one per sub-folder", GROUP_SPLIT),
-                             order=10)]
+DATASET_KINDS = [DatasetKind("folder", _load_kind, path_kind_row(
+    "folder", title=TITLE, classes="one per sub-folder", split=GROUP_SPLIT,
+    source="One sub-folder per class, optionally under train/ val/ test/ (e.g. the Kaggle chest-xray-pneumonia "
+           "layout)."), order=10)]

@@ -1,7 +1,8 @@
-"""Declarative facts about the datasets medbench knows by name (like MedMNIST's ``info.py``).
+"""Declarative facts about the MedMNIST sets medbench knows by name (like MedMNIST's ``info.py``).
 
-Nothing here is logic: URLs, checksums, split sizes, label names, the CSV columns and values that make
-each class of a task, and licences are data, read by the loaders and shown by ``medbench datasets``.
+Nothing here is logic: URLs, checksums, split sizes, label names, published results and licences are
+data, read by the MedMNIST loader and shown by ``medbench datasets``. The kinds that take a path
+(``folder``, ``npz``, ``coronahack``) keep their facts in their own modules.
 """
 
 #: MedMNIST v2 (Yang et al., Scientific Data 2023) 2D datasets at 28 x 28, as the official ``medmnist``
@@ -168,48 +169,4 @@ MEDMNIST = {
 MEDMNIST_EXCLUDED = {
     "chestmnist": "ChestMNIST is multi-label (14 findings per image, several at once); medbench scores "
     "single-label classification only, so it is not offered",
-}
-
-# Dataset kinds that take a path: ``KIND:PATH``.
-PATH_KINDS = {
-    "folder": {
-        "title": "Image folder",
-        "description": "One sub-folder per class, optionally under train/ val/ test/ "
-        "(e.g. the Kaggle chest-xray-pneumonia layout).",
-        "usage": "folder:PATH",
-    },
-    "npz": {
-        "title": "NumPy .npz arrays",
-        "description": "Your own .npz: MedMNIST-style keys train_images / train_labels, test_... and optional "
-        "val_... (official split), or x / y (no split); images (N,H,W) or (N,H,W,3), labels (N,) or (N,1); "
-        "optional class_names. No checksum (your file); never unpickled.",
-        "usage": "npz:PATH",
-    },
-    "coronahack": {
-        "title": "CoronaHack Chest X-Ray (Kaggle)",
-        "description": "Chest_xray_Corona_Metadata.csv plus Coronahack-Chest-XRay-Dataset/{train,test}/.",
-        "usage": "coronahack:PATH",
-        # what --channels auto gives: X-rays are gray; the 19 colour files of 5,907 are all COVID-19 (a shortcut)
-        "channels": "gray",
-        "tasks": {
-            "pneumonia": {
-                "description": "normal vs pneumonia (column Label)",
-                "column": "Label",
-                "classes": {"normal": ["Normal"], "pneumonia": ["Pnemonia"]},
-                "positive_class": "pneumonia",
-            },
-            "etiology": {
-                "description": "normal (Label Normal) vs bacterial vs viral pneumonia (Label Pnemonia, column "
-                "Label_1_Virus_category); rows that fit none of these (the 2 Stress-Smoking (ARDS) rows, a "
-                "pneumonia row without a category) are excluded and counted",
-                "column": "Label_1_Virus_category",
-                "classes": {"normal": [""], "bacteria": ["bacteria"], "virus": ["Virus"]},
-                # a row is of a class only if these other columns agree, too
-                "requires": {"normal": {"Label": ["Normal"]}, "bacteria": {"Label": ["Pnemonia"]},
-                             "virus": {"Label": ["Pnemonia"]}},
-                "positive_class": None,
-            },
-        },
-        "default_task": "pneumonia",
-    },
 }

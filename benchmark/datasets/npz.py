@@ -42,21 +42,21 @@ import numpy as np
 import psutil
 
 from medbench.core.errors import MedbenchError
-from medbench.datasets import info
 from medbench.datasets.dataset import SPLITS, Dataset
-from medbench.datasets.folder import path_kind_row, positive_class_index
+from medbench.datasets.derived import positive_class_index
 from medbench.datasets.images import (
     DEFAULT_MAX_IMAGE_PIXELS,
     MIN_IMAGE_SIZE,
     check_channels,
     stretch_to_uint8,
 )
-from medbench.datasets.spec import DatasetKind, DatasetSpec
+from medbench.datasets.spec import DatasetKind, DatasetSpec, path_kind_row
 from medbench.features.colour import all_gray, to_luminance
 
 _SPLIT_KEY = re.compile(r"^(train|val|test)_(images|labels)$")
 MAX_LABEL = 2**31 - 1
 CLASS_NAMES_KEY = "class_names"
+TITLE = "NumPy .npz arrays"
 GROUP_SOURCE = "none (the .npz holds no patient ids: each image is its own group)"
 
 
@@ -301,7 +301,7 @@ def load_npz(path: str | os.PathLike, *, spec: str | None = None, channels: str 
     return Dataset(
         name=name,
         spec=spec or f"npz:{path}",
-        title=f"{info.PATH_KINDS['npz']['title']} {name}",
+        title=f"{TITLE} {name}",
         class_names=class_names,
         images=np.concatenate(images) if len(images) > 1 else images[0],
         labels=np.concatenate(ys),
@@ -325,5 +325,8 @@ def _load_kind(spec: DatasetSpec, *, max_image_pixels: int, **_: Any) -> Dataset
 
 
 DATASET_KINDS = [DatasetKind("npz", _load_kind, path_kind_row(
-    "npz", "label values (or the file's class_names)",
-    "official (train_/val_/test_ arrays) if present, else seeded stratified split"), order=20)]
+    "npz", title=TITLE, classes="label values (or the file's class_names)",
+    split="official (train_/val_/test_ arrays) if present, else seeded stratified split",
+    source="Your own .npz: MedMNIST-style keys train_images / train_labels, test_... and optional val_... "
+           "(official split), or x / y (no split); images (N,H,W) or (N,H,W,3), labels (N,) or (N,1); optional "
+           "class_names. No checksum (your file); never unpickled."), order=20)]

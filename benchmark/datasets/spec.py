@@ -15,7 +15,7 @@ from typing import Any
 
 from medbench.datasets.images import check_channels, check_image_size, check_max_pixels
 
-__all__ = ["DatasetKind", "DatasetSpec"]
+__all__ = ["DatasetKind", "DatasetSpec", "path_kind_row"]
 
 
 @dataclass(frozen=True)
@@ -74,3 +74,9 @@ class DatasetKind:
     @property
     def usage(self) -> str:
         return f"{self.name}:PATH" if self.needs_path else self.name
+
+
+def path_kind_row(kind: str, *, title: str, classes: str, split: str, source: str) -> dict[str, str]:
+    """The ``medbench datasets`` row of a kind that takes a path (``KIND:PATH``), from the facts its own
+    module keeps."""
+    return {"dataset": f"{kind}:PATH", "title": title, "classes": classes, "split": split, "source": source}

@@ -206,7 +206,11 @@ def run_target(t: Target, work: Path, python: str, cosmic: list[str], execute: b
         copy_tree(tree)
     site = site_dir(tree, work / t.name / "site")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
-           "PYTHONDONTWRITEBYTECODE": "1"}
+           "PYTHONDONTWRITEBYTECODE": "1",
+           # the copy has no ../shared beside it: point the tests at the checkout's real data, and make a
+           # skipped test fail (a test skipped for want of data would let every mutant survive)
+           "MEDBENCH_SHARED": os.environ.get("MEDBENCH_SHARED") or str(ROOT.parent / "shared" / "datasets"),
+           "MEDBENCH_STRICT_SKIPS": "1"}
     test_cmd = " ".join([python, "-m", "pytest", "-x", "-q", "-n", "0", "-p", "no:cacheprovider", "-p", "no:randomly",
                          "--no-cov", "-m", "'not slow and not perf'", "--timeout", str(int(t.timeout)), *t.tests])
     config = work / t.name / "config.toml"

@@ -2,6 +2,8 @@
 
 medbench finds it through the ``medbench.pipelines`` entry point in this package's pyproject.toml;
 ``medbench pipelines`` lists it and ``medbench run --pipelines hist-logreg`` runs it like any other.
+Its step classes declare how they are saved (``medbench.core.storage``), so ``--save-models`` saves it
+and ``medbench predict`` loads it back, trusting only these declared types.
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from medbench.core.storage import declare, stored_as
 from medbench.models.registry import BuildContext, PipelineSpec
 
+declare(LogisticRegression, "skops")  # a scikit-learn class this plugin uses (StandardScaler: medbench declares it)
 
+
+@stored_as("skops")
 class IntensityHistogram(TransformerMixin, BaseEstimator):
     """Normalised grey-level histogram of each ``uint8`` image ``(N, H, W)`` -> ``(N, bins)``."""
 
