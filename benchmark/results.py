@@ -418,8 +418,10 @@ def compute_statistics(results: dict[str, Any], n_resamples: int = BOOTSTRAP_RES
 def summaries(stats: dict[str, Any]) -> dict[str, Any]:
     """``stats`` with the numbers the report shows that derive from it (``headline.roc_auc_diff``,
     ``tradeoff``), added where absent (a section stored by an older medbench): renderers only render."""
+    head = stats.get("headline")
+    if "tradeoff" in stats and (head is None or "roc_auc_diff" in head):
+        return stats  # complete: the stored section itself, not a copy
     out = dict(stats)
-    head = out.get("headline")
     if head is not None and "roc_auc_diff" not in head:
         diffs = [x["roc_auc"]["diff"] for x in head["comparisons"] if x["paired"] and x["roc_auc"]]
         out["headline"] = {**head, "roc_auc_diff": st.mean_sd(diffs)}
