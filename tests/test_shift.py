@@ -300,3 +300,14 @@ def test_done_means_command(make_image_folder, tmp_path, chest_xray_dir):
     assert set(data["robustness"]["families"]) == {"classical", "deep"}
     md = (out / "report.md").read_text()
     assert "## External validation" in md and "## Robustness to shift" in md and "Classical vs deep on this set" in md
+    # the rest of the "done means", in the same run: calibration per job, the reliability diagram and
+    # the error gallery (with a Grad-CAM for the CNN), in report.md and report.html
+    for job in data["jobs"]:
+        assert 0 <= job["metrics"]["brier"] <= 1 and 0 <= job["metrics"]["ece"] <= 1
+        assert all((out / name).is_file() for name in job["gallery"]["sha256"])
+    cnn = next(j for j in data["jobs"] if j["pipeline"] == "cnn")
+    assert all(it["explanation_image"] for it in cnn["gallery"]["items"][:3])  # Grad-CAM on its first mistakes
+    assert "## Calibration and operating point" in md and "## Most confident mistakes" in md
+    assert (out / "figures" / "reliability.png").is_file() and (out / "figures" / "robustness.png").is_file()
+    html = (out / "report.html").read_text()
+    assert "reliability.png" in html and "robustness.png" in html and "gallery/" in html
