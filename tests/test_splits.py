@@ -470,6 +470,7 @@ def test_split_fractions_in_range_are_taken_and_others_named(pneumonia_full: Dat
     (lambda m: m.update(seed=-1), "field seed is -1, below the smallest allowed value 0"),
     (lambda m: m.update(seed=2**32), "field seed is 4294967296, above the largest allowed value 4294967295"),
     (lambda m: m.update(manifest_version=2), "field manifest_version is 2, above the largest allowed value 1"),
+    (lambda m: m.update(manifest_version=0), "field manifest_version is 0, below the smallest allowed value 1"),
     (lambda m: m["ids"].update(extra=["x"]), "field ids has unexpected key(s) 'extra': only train, val, test are "
                                              "allowed"),
     (lambda m: m["labels"].update(extra=["normal"]), "field labels has unexpected key(s) 'extra': only train, val, "
@@ -502,7 +503,11 @@ def test_other_schema_problems_are_cut_to_one_short_line():
     assert text == f"field a: {long.message[:200]}..." and len(long.message) > 200
     short = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator({"const": 1}).iter_errors(2))
     assert _schema_problem(short) == "the top level: 1 was expected"
-    for schema, instance in (({"not": {"type": "string"}}, "y"), ({"multipleOf": 2}, 3), ({"minProperties": 1}, {})):
+    # keywords on both sides (in sort order) of every keyword given its own message, so a "==" turned into "<"
+    # or ">=" sends one of them to the wrong message
+    for schema, instance in (({"not": {"type": "string"}}, "y"), ({"multipleOf": 2}, 3), ({"minProperties": 1}, {}),
+                             ({"unevaluatedProperties": False}, {"a": 1}), ({"const": 1}, 2),
+                             ({"propertyNames": {"maxLength": 1}, "maxProperties": 0}, {"ab": 1})):
         error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(instance))
         assert _schema_problem(error) == f"the top level: {error.message}"
     exact = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(
@@ -634,3 +639,27 @@ def test_manifest_with_a_split_out_of_order_is_refused(pneumonia_small: Dataset,
     manifest["labels"][part].reverse()
     manifest["fingerprint"] = splits_fingerprint(manifest["class_names"], manifest["ids"], manifest["labels"])
     _refused(pneumonia_small, path, manifest, "fingerprint does not match its ids and labels")
+
+
+def test_manifest_with_several_unknown_ids_names_the_first(pneumonia_small: Dataset, small_manifest):
+    path, manifest = small_manifest
+    manifest["ids"]["val"][0], manifest["ids"]["val"][1] = "val/unknown-first", "val/unknown-second"
+    msg = _refused(pneumonia_small, path, manifest, "2 val ids are not in", "(first: val/unknown-first)")
+    assert "unknown-second" not in msg
+
+
+def test_a_fingerprint_that_differs_either_way_is_refused(pneumonia_small: Dataset, small_manifest):
+    """Moving one test image into train, several times over: the recomputed fingerprint is sometimes above and
+    sometimes below the stored one (asserted), and every time the file is refused for its fingerprint (not
+    later, for its labels)."""
+    path, original = small_manifest
+    sides = set()
+    for k in range(8):
+        manifest = json.loads(json.dumps(original))
+        moved, label = manifest["ids"]["test"].pop(k), manifest["labels"]["test"].pop(k)
+        pairs = sorted(zip(manifest["ids"]["train"] + [moved], manifest["labels"]["train"] + [label]))
+        manifest["ids"]["train"], manifest["labels"]["train"] = [i for i, _ in pairs], [c for _, c in pairs]
+        recomputed = splits_fingerprint(manifest["class_names"], manifest["ids"], manifest["labels"])
+        sides.add(recomputed > manifest["fingerprint"])
+        _refused(pneumonia_small, path, manifest, "fingerprint does not match")
+    assert sides == {True, False}

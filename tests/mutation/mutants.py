@@ -19,6 +19,7 @@ skipped, and counted as such): Python never evaluates those annotations, so such
     python tests/mutation/mutants.py --list          # the targets
     python tests/mutation/mutants.py --survivors escape   # also print every survivor's diff
     python tests/mutation/mutants.py --report-only   # the table from the sessions so far (nothing run)
+    python tests/mutation/mutants.py --retest-survivors splits   # after adding tests: re-run the survivors
 
 Sessions are kept under ``--work`` (default ``$TMPDIR/medbench-mutants``) so an interrupted run resumes;
 delete a target's folder there to start it again after editing code or tests.
@@ -49,6 +50,7 @@ class Target:
     path: str
     tests: tuple[str, ...]
     functions: tuple[str, ...] = ()  # only mutations inside these top-level functions (empty: the whole file)
+    skip_functions: tuple[str, ...] = ()  # no mutations inside these (another target measures them)
     timeout: float = 120.0
 
 
@@ -63,8 +65,10 @@ TARGETS = [
                                               "tests/test_suite_friedman.py"),
            functions=("nemenyi_q", "critical_difference", "friedman")),
     Target("cachekeys", "benchmark/core/cachekeys.py", ("tests/test_mutation_killers.py", "tests/test_cachekeys.py")),
-    Target("metrics", "benchmark/metrics.py", ("tests/test_metrics.py",)),
-    Target("stats", "benchmark/stats.py", ("tests/test_stats.py", "tests/test_mutation_killers.py")),
+    Target("metrics", "benchmark/metrics.py", ("tests/test_metrics.py", "tests/test_calibration.py")),
+    Target("stats", "benchmark/stats.py", ("tests/test_stats.py", "tests/test_mutation_killers.py",
+                                           "tests/test_calibration.py", "tests/test_compare.py"),
+           skip_functions=("penalty", "change_points", "nemenyi_q", "critical_difference", "friedman")),
     Target("splits", "benchmark/splits.py", ("tests/test_splits.py",)),
     Target("persist", "models/persist.py", ("tests/test_persist.py",), timeout=300.0),
     Target("regression", "benchmark/regression.py", ("tests/test_compare.py", "tests/test_baseline.py"),
@@ -159,8 +163,9 @@ def skip_annotations(session: Path, spans: list[tuple[tuple[int, int], tuple[int
     return skipped
 
 
-def keep_only(session: Path, spans: list[tuple[int, int]]) -> int:
-    """Mark every mutation outside ``spans`` skipped; returns how many are left."""
+def keep_only(session: Path, spans: list[tuple[int, int]], inside: bool = True) -> int:
+    """Mark every mutation outside ``spans`` (``inside=False``: inside them) skipped; returns how many are
+    left."""
     from cosmic_ray.work_db import use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
@@ -168,7 +173,7 @@ def keep_only(session: Path, spans: list[tuple[int, int]]) -> int:
     with use_db(str(session)) as db:
         for item in list(db.pending_work_items):
             line = item.mutations[0].start_pos[0]
-            if any(a <= line <= b for a, b in spans):
+            if any(a <= line <= b for a, b in spans) == inside:
                 left += 1
             else:
                 db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
@@ -199,11 +204,43 @@ def tally(session: Path, notes: list[tuple[tuple[int, int], tuple[int, int]]] = 
     return out
 
 
-def run_target(t: Target, work: Path, python: str, cosmic: list[str], execute: bool = True) -> dict:
+def reopen_survivors(tree: Path, session: Path) -> int:
+    """Copy the checkout's current ``tests/`` into the mutation copy and mark every survivor of ``session``
+    pending again, so the next ``exec`` runs them against the new tests (the source file is not re-copied:
+    the session's mutation positions refer to it). Returns how many were reopened."""
+    import sqlite3
+
+    shutil.rmtree(tree / "tests")
+    shutil.copytree(ROOT / "tests", tree / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    with sqlite3.connect(session) as db:
+        n = db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'").rowcount
+    return n
+
+
+def baseline_problem(cosmic: list[str], config: Path, session: Path, tree: Path, env: dict) -> str | None:
+    """None when the target's tests pass on the unmutated copy, else the end of their output. cosmic-ray's own
+    ``baseline`` passes when the test command cannot even start (it only fails on "killed"), and every mutant
+    would then count as killed ("incompetent"): the outcome is read from the session instead."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome
+
+    subprocess.run([*cosmic, "baseline", str(config), "--session-file", str(session)], cwd=tree, env=env)
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        result = next(iter(db.results), (None, None))[1]
+    if result is not None and result.test_outcome == TestOutcome.SURVIVED:
+        return None
+    return (result.output or "")[-2000:] if result is not None else "no baseline result"
+
+
+def run_target(t: Target, work: Path, python: str, cosmic: list[str], execute: bool = True,
+               retest: bool = False) -> dict:
     tree = work / t.name / "tree"
     session = work / t.name / "session.sqlite"
     if not tree.is_dir():
         copy_tree(tree)
+    if retest and session.exists():
+        reopened = reopen_survivors(tree, session) - skip_annotations(session, annotation_spans(tree / t.path))
+        print(f"{t.name}: {reopened} survivors re-run against the current tests/", flush=True)
     site = site_dir(tree, work / t.name / "site")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
            "PYTHONDONTWRITEBYTECODE": "1",
@@ -230,11 +267,13 @@ def run_target(t: Target, work: Path, python: str, cosmic: list[str], execute: b
         subprocess.run([*cosmic, "init", str(config), str(session)], cwd=tree, env=env, check=True)
         if t.functions:
             keep_only(session, function_lines(tree / t.path, t.functions))
+        if t.skip_functions:
+            keep_only(session, function_lines(tree / t.path, t.skip_functions), inside=False)
         skip_annotations(session, annotation_spans(tree / t.path))
-        base = subprocess.run([*cosmic, "baseline", str(config)], cwd=tree, env=env)
-        if base.returncode != 0:
+        problem = baseline_problem(cosmic, config, work / t.name / "baseline.sqlite", tree, env)
+        if problem:
             session.unlink()
-            raise SystemExit(f"{t.name}: the tests fail on the unmutated code (cosmic-ray baseline)")
+            raise SystemExit(f"{t.name}: the tests do not pass on the unmutated code: {problem}")
     subprocess.run([*cosmic, "exec", str(config), str(session)], cwd=tree, env=env, check=True)
     res = tally(session, annotation_spans(tree / t.path))
     res["seconds"] = round(time.monotonic() - start, 1)
@@ -249,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--list", action="store_true")
     p.add_argument("--survivors", action="store_true", help="print each survivor's diff")
     p.add_argument("--report-only", action="store_true", help="tally the sessions in --work, run nothing")
+    p.add_argument("--retest-survivors", action="store_true",
+                   help="copy the current tests/ into each target's copy and re-run its survivors against them")
     p.add_argument("--fail-under", type=float, default=None, help="exit 1 when a module's kill rate is lower (%%)")
     args = p.parse_args(argv)
     known = {t.name: t for t in TARGETS}
@@ -262,9 +303,12 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown target(s) {', '.join(unknown)}; known: {', '.join(known)}")
     chosen = [known[n] for n in args.targets] if args.targets else TARGETS
     cosmic = [sys.executable, "-m", "cosmic_ray.cli"]
+    # the tests run in the copy's folder: a relative interpreter path would not start there
+    args.python = shutil.which(args.python) and str(Path(shutil.which(args.python)).absolute()) or args.python
     rows = []
     for t in chosen:
-        res = run_target(t, args.work.resolve(), args.python, cosmic, execute=not args.report_only)
+        res = run_target(t, args.work.resolve(), args.python, cosmic, execute=not args.report_only,
+                         retest=args.retest_survivors)
         done = res["killed"] + res["survived"] + res["incompetent"]
         rate = 100.0 * (res["killed"] + res["incompetent"]) / done if done else float("nan")
         rows.append((t, res, rate))
