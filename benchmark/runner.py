@@ -41,6 +41,7 @@ from medbench.core.errors import MedbenchError
 from medbench.datasets.dataset import Dataset
 from medbench.features import cache
 from medbench.metrics import (
+    PROBA_DECIMALS,
     choose_threshold,
     classification_metrics,
     disagreement,
@@ -303,7 +304,7 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
             "ids": ds.ids[split.test].tolist(),
             "y_true": y["test"].tolist(),
             "y_pred": y_pred.tolist(),
-            "proba": np.round(proba, 6).tolist(),
+            "proba": np.round(proba, PROBA_DECIMALS).tolist(),
         },
         **pictures,
     }

@@ -233,3 +233,74 @@ def test_one_runtime_list_feeds_results_tolerances_and_the_schema():
     assert set(job_schema["runtime"]["properties"]) == set(RUNTIME_KEYS)
     assert set(HEADLINE) <= set(job_schema["metrics"]["properties"])
     assert set(tolerances.SCHEMA_JSON["properties"]["metrics"]["properties"]) == {"*", *HEADLINE}
+
+
+# ---------------------------------------------------------------- mutation-testing survivors, pinned down
+
+
+def test_calibration_is_measured_at_six_decimals():
+    """Brier and ECE are those of the probabilities rounded to the 6 stored decimals: 0.1234564 counts as
+    0.123456 (not 0.12346, which 5 decimals would give, nor itself)."""
+    from medbench.metrics import brier_score, calibration_metrics
+
+    y, p = np.array([1]), np.array([[0.8765436, 0.1234564]])
+    got = calibration_metrics(y, p)
+    assert got["brier"] == brier_score(y, np.array([[0.876544, 0.123456]]))
+    assert got["brier"] != brier_score(y, np.array([[0.87654, 0.12346]]))
+    assert got["brier"] == pytest.approx((1 - 0.123456) ** 2)  # two classes: (1 - P(positive))^2
+
+
+def test_top_confidence_bins_keep_the_last_bin_apart():
+    """15 equal-width bins: 0.9 lies in bin 13 ([13/15, 14/15)), 0.95 and 1.0 in bin 14. An image at 0.9
+    (correct) and one at 0.95 (wrong) have gaps of opposite sign, so merging their bins would change the
+    ECE: |0.9 - 1| / 2 + |0.95 - 0| / 2 = 0.525, not |(0.9 - 1) + (0.95 - 0)| / 2 = 0.425."""
+    from medbench.metrics import expected_calibration_error, top_label
+
+    proba = np.array([[0.1, 0.9], [0.95, 0.05], [0.0, 1.0]])
+    _, correct, bins = top_label(np.array([1, 1, 1]), proba)
+    assert bins.tolist() == [13, 14, 14] and correct.tolist() == [1.0, 0.0, 1.0]
+    assert expected_calibration_error(np.array([1, 1]), proba[:2]) == pytest.approx(0.525)
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda p: p.update(y_pred=p["y_pred"][:-1]), "do not fit"),  # one prediction short
+    (lambda p: p.update(proba=[row + [0.0] for row in p["proba"]]), "do not fit"),  # a third class column
+    (lambda p: p.update(proba=p["proba"][:-1]), "do not fit"),  # one probability row short
+    (lambda p: p.update(y_true=1, y_pred=1), "do not fit"),  # not a list at all
+    (lambda p: p.update(y_pred=[2] + p["y_pred"][1:]), "do not fit"),  # a class that does not exist
+])
+def test_disagreement_names_predictions_of_the_wrong_shape(edit, words):
+    proba = _proba_from_pred(Y_PRED) * 0.8 + 0.1
+    stored = {"y_true": Y_TRUE.tolist(), "y_pred": Y_PRED.tolist(), "proba": proba.tolist()}
+    metrics = classification_metrics(Y_TRUE, Y_PRED, proba, ["normal", "pneumonia"], positive=1)
+    from medbench.metrics import disagreement
+
+    assert disagreement(metrics, stored, ["normal", "pneumonia"], 1) is None
+    edit(stored)
+    assert words in disagreement(metrics, stored, ["normal", "pneumonia"], 1)
+
+
+@pytest.mark.parametrize("matrix", [[[3, 1], [2, 5]], [[3, 1], [2, 3]], [[4, 1], [2, 4]], [[2, 1], [2, 4]], None])
+def test_disagreement_catches_a_confusion_matrix_edited_either_way(matrix):
+    """The headline numbers are left as they were, only the matrix is changed (a cell up or down, or the
+    matrix removed): each is a disagreement."""
+    from medbench.metrics import disagreement
+
+    proba = _proba_from_pred(Y_PRED) * 0.8 + 0.1
+    stored = {"y_true": Y_TRUE.tolist(), "y_pred": Y_PRED.tolist(), "proba": proba.tolist()}
+    metrics = classification_metrics(Y_TRUE, Y_PRED, proba, ["normal", "pneumonia"], positive=1)
+    assert metrics["confusion_matrix"] == [[3, 1], [2, 4]]
+    metrics["confusion_matrix"] = matrix
+    assert disagreement(metrics, stored, ["normal", "pneumonia"], 1) == \
+        "its confusion matrix does not match its stored predictions"
+
+
+def test_runtime_figures_are_shown_with_their_catalogue_digits():
+    """The digits the catalogue gives each runtime figure are the ones the reports print (compare's table)."""
+    from medbench.reports.compare import regression_table
+
+    rows = [{"kind": "runtime", "check": k, "pipeline": "p", "seed": 0, "base": 1234.5678, "new": 2469.1356,
+             "change": 2.0, "allowed": 1.5, "noise": ""} for k in ("single_image_latency_ms", "peak_rss_mb")]
+    _, table = regression_table({"regressions": rows})
+    assert table[0][3:5] == ["1234.57 ms", "2469.14 ms"]
+    assert table[1][3:5] == ["1235 MB", "2469 MB"]

@@ -513,6 +513,9 @@ def test_other_schema_problems_are_cut_to_one_short_line():
     exact = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(
         {"enum": ["x" * 178]}).iter_errors("y"))
     assert len(exact.message) == 200 and _schema_problem(exact) == f"the top level: {exact.message}"
+    over = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(
+        {"enum": ["x" * 179]}).iter_errors("y"))
+    assert len(over.message) == 201 and _schema_problem(over) == f"the top level: {over.message[:200]}..."
 
 
 def test_manifest_without_a_seed_or_with_a_stale_overlap_note(pneumonia_small: Dataset, small_manifest):

@@ -20,6 +20,7 @@ skipped, and counted as such): Python never evaluates those annotations, so such
     python tests/mutation/mutants.py --survivors escape   # also print every survivor's diff
     python tests/mutation/mutants.py --report-only   # the table from the sessions so far (nothing run)
     python tests/mutation/mutants.py --retest-survivors splits   # after adding tests: re-run the survivors
+    python tests/mutation/mutants.py --sample 250 regression     # a random sample (kill rate with a 95% CI)
 
 Sessions are kept under ``--work`` (default ``$TMPDIR/medbench-mutants``) so an interrupted run resumes;
 delete a target's folder there to start it again after editing code or tests.
@@ -71,7 +72,8 @@ TARGETS = [
            skip_functions=("penalty", "change_points", "nemenyi_q", "critical_difference", "friedman")),
     Target("splits", "benchmark/splits.py", ("tests/test_splits.py",)),
     Target("persist", "models/persist.py", ("tests/test_persist.py",), timeout=300.0),
-    Target("regression", "benchmark/regression.py", ("tests/test_compare.py", "tests/test_baseline.py"),
+    Target("regression", "benchmark/regression.py", ("tests/test_compare.py", "tests/test_calibration.py",
+                                                     "tests/test_gate.py", "tests/test_baseline.py"),
            timeout=300.0),
 ]
 
@@ -180,6 +182,33 @@ def keep_only(session: Path, spans: list[tuple[int, int]], inside: bool = True) 
     return left
 
 
+def sample_only(session: Path, n: int, seed: int = 0) -> dict[str, int]:
+    """Keep a seeded random sample of ``n`` of the pending mutants (the rest marked skipped): a kill rate
+    estimated from a simple random sample, for a module too large to run whole in the time at hand. Returns
+    ``{"sampled": n, "of": pending, "seed": seed}`` (kept in ``sample.json`` beside the session)."""
+    import random
+
+    from cosmic_ray.work_db import use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    with use_db(str(session)) as db:
+        pending = sorted(item.job_id for item in db.pending_work_items)
+        keep = set(random.Random(seed).sample(pending, min(n, len(pending))))
+        for job in pending:
+            if job not in keep:
+                db.set_result(job, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
+    return {"sampled": len(keep), "of": len(pending), "seed": seed}
+
+
+def wilson(killed: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion (the kill rate of a sample), in percent."""
+    if n == 0:
+        return (float("nan"), float("nan"))
+    p = killed / n
+    mid, half = p + z * z / (2 * n), z * ((p * (1 - p) + z * z / (4 * n)) / n) ** 0.5
+    return (100 * (mid - half) / (1 + z * z / n), 100 * (mid + half) / (1 + z * z / n))
+
+
 def tally(session: Path, notes: list[tuple[tuple[int, int], tuple[int, int]]] = ()) -> dict:
     """Counts of a session; a mutant inside one of ``notes`` (annotation spans) counts as skipped even when a
     session made before annotations were skipped ran it."""
@@ -233,7 +262,7 @@ def baseline_problem(cosmic: list[str], config: Path, session: Path, tree: Path,
 
 
 def run_target(t: Target, work: Path, python: str, cosmic: list[str], execute: bool = True,
-               retest: bool = False) -> dict:
+               retest: bool = False, sample: int | None = None) -> dict:
     tree = work / t.name / "tree"
     session = work / t.name / "session.sqlite"
     if not tree.is_dir():
@@ -270,6 +299,8 @@ def run_target(t: Target, work: Path, python: str, cosmic: list[str], execute: b
         if t.skip_functions:
             keep_only(session, function_lines(tree / t.path, t.skip_functions), inside=False)
         skip_annotations(session, annotation_spans(tree / t.path))
+        if sample:
+            (work / t.name / "sample.json").write_text(json.dumps(sample_only(session, sample)))
         problem = baseline_problem(cosmic, config, work / t.name / "baseline.sqlite", tree, env)
         if problem:
             session.unlink()
@@ -290,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report-only", action="store_true", help="tally the sessions in --work, run nothing")
     p.add_argument("--retest-survivors", action="store_true",
                    help="copy the current tests/ into each target's copy and re-run its survivors against them")
+    p.add_argument("--sample", type=int, default=None, metavar="N",
+                   help="run a seeded random sample of N mutants of each new session (kill rate with a 95%% CI)")
     p.add_argument("--fail-under", type=float, default=None, help="exit 1 when a module's kill rate is lower (%%)")
     args = p.parse_args(argv)
     known = {t.name: t for t in TARGETS}
@@ -307,13 +340,21 @@ def main(argv: list[str] | None = None) -> int:
     args.python = shutil.which(args.python) and str(Path(shutil.which(args.python)).absolute()) or args.python
     rows = []
     for t in chosen:
-        res = run_target(t, args.work.resolve(), args.python, cosmic, execute=not args.report_only,
-                         retest=args.retest_survivors)
+        work = args.work.resolve()
+        res = run_target(t, work, args.python, cosmic, execute=not args.report_only,
+                         retest=args.retest_survivors, sample=args.sample)
         done = res["killed"] + res["survived"] + res["incompetent"]
         rate = 100.0 * (res["killed"] + res["incompetent"]) / done if done else float("nan")
+        sampled = work / t.name / "sample.json"
+        res["sample"] = json.loads(sampled.read_text()) if sampled.exists() else None
         rows.append((t, res, rate))
+        of = ""
+        if res["sample"]:
+            low, high = wilson(res["killed"] + res["incompetent"], done)
+            of = (f" (a random sample of {res['sample']['sampled']} of {res['sample']['of']} mutants: "
+                  f"95% CI {low:.1f}-{high:.1f}%)")
         print(f"{t.name}: {res['killed']} killed, {res['survived']} survived, {res['incompetent']} incompetent, "
-              f"{res['pending']} pending; kill rate {rate:.1f}% ({res['seconds']} s)", flush=True)
+              f"{res['pending']} pending; kill rate {rate:.1f}%{of} ({res['seconds']} s)", flush=True)
         if args.survivors:
             for s in res["survivors"]:
                 print(f"  survivor at {t.path}:{s['line']} ({s['operator']})\n{s['diff']}")
@@ -321,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
     for t, res, rate in rows:
         n = res["killed"] + res["survived"] + res["incompetent"]
         scope = f"{t.path} ({', '.join(t.functions)})" if t.functions else t.path
+        if res["sample"]:
+            scope += f", sample of {res['sample']['sampled']} of {res['sample']['of']}"
         print(f"| {scope} | {n} | {res['killed'] + res['incompetent']} | {res['survived']} | {rate:.1f}% | "
               f"{res['seconds']} |")
     if args.fail_under is not None and any(not rate >= args.fail_under for _, _, rate in rows):
