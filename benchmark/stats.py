@@ -170,7 +170,8 @@ def auc_scores(y_true: np.ndarray, proba: np.ndarray, idx: np.ndarray, n_classes
 
 
 def bootstrap_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, n_classes: int,
-                      positive: int | None = None, n_resamples: int = 1000, seed: int = 0) -> dict[str, np.ndarray]:
+                      positive: int | None = None, n_resamples: int = BOOTSTRAP_RESAMPLES,
+                      seed: int = BOOTSTRAP_SEED) -> dict[str, np.ndarray]:
     """Every headline metric on ``n_resamples`` stratified bootstrap resamples: ``{metric: (B,)}``."""
     idx = stratified_indices(y_true, n_resamples, seed)
     out = metrics_from_confusion(confusion_counts(y_true, y_pred, idx, n_classes), positive)

@@ -309,3 +309,114 @@ def test_jobs_without_predictions_get_no_intervals():
     assert stats["jobs"]["good__seed0"]["metrics_ci"]["roc_auc"] is None
     assert all(not c["paired"] for c in stats["comparisons"] if "good__seed0" in (c["a"], c["b"]))
     assert stats["jobs"]["cnn__seed0"]["metrics_ci"]["roc_auc"] is not None
+
+
+# --- mutation-testing survivors, pinned down ---------------------------------------------------
+
+
+@pytest.mark.parametrize("positive", [0, 1])
+def test_bootstrap_operating_point_metrics_for_either_positive_class(positive):
+    """PPV, NPV, MCC, sensitivity and specificity of every resample against scikit-learn, with either class
+    as the positive one (NPV is the precision of the other class)."""
+    from sklearn.metrics import matthews_corrcoef, precision_score
+
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 2, 80)
+    score = np.clip(0.3 * y + rng.normal(0.4, 0.25, 80), 0, 1)
+    proba, pred = np.column_stack([1 - score, score]), (score >= 0.45).astype(int)
+    boot = st.bootstrap_metrics(y, pred, proba, n_classes=2, positive=positive, n_resamples=25, seed=2)
+    other = 1 - positive
+    for b, i in enumerate(st.stratified_indices(y, 25, seed=2)):
+        yt, yp = y[i], pred[i]
+        assert boot["ppv"][b] == pytest.approx(precision_score(yt, yp, pos_label=positive, zero_division=0))
+        assert boot["npv"][b] == pytest.approx(precision_score(yt, yp, pos_label=other, zero_division=0))
+        assert boot["mcc"][b] == pytest.approx(matthews_corrcoef(yt, yp))
+        assert boot["sensitivity"][b] == pytest.approx(recall_score(yt, yp, pos_label=positive))
+        assert boot["specificity"][b] == pytest.approx(recall_score(yt, yp, pos_label=other))
+
+
+def test_a_class_never_predicted_scores_zero_not_nan():
+    """Nothing predicted positive: PPV and the positive F1 are 0 (scikit-learn's zero_division=0), not 0/0."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a 0/0 would warn
+        out = st.metrics_from_confusion(np.array([[[5, 0], [3, 0]]]), positive=1)
+    assert out["ppv"].tolist() == [0.0] and out["f1"].tolist() == [0.0] and out["sensitivity"].tolist() == [0.0]
+    assert out["npv"].tolist() == [5 / 8] and out["specificity"].tolist() == [1.0]
+
+
+def test_reliability_ece_is_the_metric_even_for_one_image():
+    from medbench.metrics import expected_calibration_error
+
+    one = np.array([[0.3, 0.7]])
+    assert st.reliability(np.array([0]), one)["ece"] == pytest.approx(0.7)  # confident (0.7) and wrong
+    rng = np.random.default_rng(0)
+    y, proba = rng.integers(0, 3, 50), rng.dirichlet([1, 1, 1], 50)
+    assert st.reliability(y, proba)["ece"] == pytest.approx(expected_calibration_error(y, proba))
+
+
+def test_bootstrap_auc_with_a_class_absent_matches_the_point_estimate():
+    """4 classes, class 2 absent from the test labels: each resample's AUC is roc_auc's (macro OvR over the
+    classes present, probabilities renormalised over them; tested by hand in test_metrics)."""
+    from medbench.metrics import roc_auc
+
+    rng = np.random.default_rng(6)
+    y = np.repeat([0, 1, 3], 10)
+    proba = rng.dirichlet([1, 1, 1, 1], 30) + np.eye(4)[y] * 0.4
+    proba /= proba.sum(axis=1, keepdims=True)
+    boot = st.bootstrap_metrics(y, proba.argmax(1), proba, n_classes=4, n_resamples=8, seed=1)
+    for b, i in enumerate(st.stratified_indices(y, 8, seed=1)):
+        assert boot["roc_auc"][b] == pytest.approx(roc_auc(y[i], proba[i], 4), abs=1e-12)
+
+
+def test_t_interval_of_two_seeds():
+    # mean 0.85, sd (ddof 1) 0.0707107, t(0.975, 1 df) = 12.706205: half-width 12.706205 * 0.0707107 / sqrt(2)
+    lo, hi = st.t_interval([0.8, 0.9])
+    assert lo == pytest.approx(0.85 - 0.6353102, abs=1e-6) and hi == pytest.approx(0.85 + 0.6353102, abs=1e-6)
+
+
+@pytest.mark.parametrize("k, n, q", [(3, 10, 2.343), (4, 10, 2.569), (5, 20, 2.728)])
+def test_nemenyi_p_is_alpha_at_demsars_critical_difference(k, n, q):
+    """Demšar (2006), Table 5(a): q_0.05 for k classifiers; CD = q sqrt(k (k + 1) / (6 N)). Two classifiers
+    whose mean ranks differ by exactly the CD have a Nemenyi p-value of 0.05 (the table has 3 decimals)."""
+    cd = q * math.sqrt(k * (k + 1) / (6 * n))
+    assert st.nemenyi_p(cd, k, n) == pytest.approx(0.05, abs=5e-4)
+    assert st.nemenyi_p(0.0, k, n) == 1.0
+    assert st.nemenyi_p(2 * cd, k, n) < 0.001
+
+
+def test_default_bootstrap_is_1000_resamples_as_documented():
+    """README and ``--help``: every CI is a percentile interval of 1000 stratified resamples (seed 0)."""
+    res = _synthetic(seeds=(0,))
+    out = results_mod.compute_statistics(res)
+    assert out["settings"]["n_resamples"] == 1000
+    job = res["jobs"][0]
+    y, pred = np.asarray(job["predictions"]["y_true"]), np.asarray(job["predictions"]["y_pred"])
+    proba = np.asarray(job["predictions"]["proba"])
+    assert len(st.bootstrap_metrics(y, pred, proba, 2, 1)["accuracy"]) == 1000
+    boot = st.bootstrap_metrics(y, pred, proba, 2, 1, n_resamples=1000, seed=0)
+    assert out["jobs"][job["job_id"]]["metrics_ci"]["accuracy"] == pytest.approx(list(st.percentile_ci(boot["accuracy"])))
+
+
+def test_paired_tests_name_the_mean_over_seeds_and_honour_positive_zero():
+    res = _synthetic(seeds=(0, 1))
+    good = [j for j in res["jobs"] if j["pipeline"] == "good"]
+    weak = [j for j in res["jobs"] if j["pipeline"] == "weak"]
+    two = st.paired_tests(good, weak, ["accuracy"], 2, 1, n_resamples=50)
+    assert two["tests"]["accuracy"]["test"] == "paired bootstrap of the mean over seeds"
+    one = st.paired_tests(good[:1], weak[:1], ["accuracy", "roc_auc"], 2, 1, n_resamples=50)
+    assert one["tests"]["accuracy"]["test"] == "McNemar"
+    # class 0 as the positive one: sensitivity is McNemar on the class-0 images only, DeLong on P(class 0)
+    y = np.asarray(good[0]["predictions"]["y_true"])
+    b_pred, n_pred = (np.asarray(j["predictions"]["y_pred"]) for j in (good[0], weak[0]))
+    zero = st.paired_tests(good[:1], weak[:1], ["sensitivity", "specificity", "roc_auc"], 2, 0, n_resamples=50)
+    keep = y == 0
+    expected = st.mcnemar(b_pred[keep] == 0, n_pred[keep] == 0)
+    assert zero["tests"]["sensitivity"]["test"] == "McNemar (positive images)"
+    assert (zero["tests"]["sensitivity"]["b"], zero["tests"]["sensitivity"]["c"]) == (expected["b"], expected["c"])
+    keep = y == 1
+    expected = st.mcnemar(b_pred[keep] == 1, n_pred[keep] == 1)
+    assert (zero["tests"]["specificity"]["b"], zero["tests"]["specificity"]["c"]) == (expected["b"], expected["c"])
+    b_p0, n_p0 = (np.asarray(j["predictions"]["proba"])[:, 0] for j in (good[0], weak[0]))
+    assert zero["tests"]["roc_auc"]["p"] == pytest.approx(st.delong(y == 0, b_p0, n_p0)["p"])
