@@ -268,6 +268,9 @@ def test_top_confidence_bins_keep_the_last_bin_apart():
     (lambda p: p.update(proba=p["proba"][:-1]), "do not fit"),  # one probability row short
     (lambda p: p.update(y_true=1, y_pred=1), "do not fit"),  # not a list at all
     (lambda p: p.update(y_pred=[2] + p["y_pred"][1:]), "do not fit"),  # a class that does not exist
+    (lambda p: p.update(y_pred=p["y_pred"] + [1]), "do not fit"),  # one prediction too many
+    (lambda p: p.update(y_true=[p["y_true"]]), "do not fit"),  # a 2-D label array
+    (lambda p: p.update(y_true=[], y_pred=[], proba=[]), "do not fit"),  # nothing stored
 ])
 def test_disagreement_names_predictions_of_the_wrong_shape(edit, words):
     proba = _proba_from_pred(Y_PRED) * 0.8 + 0.1
@@ -304,3 +307,40 @@ def test_runtime_figures_are_shown_with_their_catalogue_digits():
     _, table = regression_table({"regressions": rows})
     assert table[0][3:5] == ["1234.57 ms", "2469.14 ms"]
     assert table[1][3:5] == ["1235 MB", "2469 MB"]
+    shown = {"feature_time_s": "1234.6 s", "fit_time_s": "1234.57 s", "predict_time_s": "1234.57 s",
+             "latency_ms_per_image": "1234.568 ms/img", "throughput_img_per_s": "1235 img/s",
+             "single_image_latency_ms": "1234.57 ms", "peak_rss_mb": "1235 MB", "model_size_bytes": "1235 B"}
+    rows = [{**rows[0], "check": k} for k in shown]
+    _, table = regression_table({"regressions": rows})
+    assert {k: row[3] for k, row in zip(shown, table)} == shown
+
+
+@pytest.mark.parametrize("name, stored, words", [
+    ("roc_auc", None, "roc_auc is None but its stored predictions give 0.8333"),  # a number left out
+    ("roc_auc", 0.81, "roc_auc is 0.81 but"),  # ROC-AUC may differ by 1e-3 (6-decimal probabilities), not 0.01
+    ("accuracy", None, "accuracy is None but"),
+])
+def test_disagreement_catches_a_headline_number_left_out_or_edited(name, stored, words):
+    from medbench.metrics import disagreement
+
+    y, pred = np.array([0, 0, 1, 1, 1]), np.array([0, 1, 1, 1, 0])
+    proba = np.column_stack([1 - np.array([0.2, 0.6, 0.7, 0.9, 0.4]), [0.2, 0.6, 0.7, 0.9, 0.4]])
+    metrics = classification_metrics(y, pred, proba, ["n", "p"], positive=1)
+    assert metrics["roc_auc"] == pytest.approx(0.8333333)  # pairs: 5 of 6 ranked right
+    preds = {"y_true": y.tolist(), "y_pred": pred.tolist(), "proba": proba.tolist()}
+    metrics[name] = stored
+    assert disagreement(metrics, preds, ["n", "p"], 1).startswith(words)
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+def test_disagreement_catches_an_auc_stored_where_none_is_defined():
+    """One class in the test labels: ROC-AUC is undefined (None); a stored number there is a disagreement."""
+    from medbench.metrics import disagreement
+
+    y, pred = np.array([1, 1, 1]), np.array([1, 0, 1])
+    proba = np.array([[0.2, 0.8], [0.6, 0.4], [0.1, 0.9]])
+    metrics = classification_metrics(y, pred, proba, ["n", "p"], positive=1)
+    preds = {"y_true": y.tolist(), "y_pred": pred.tolist(), "proba": proba.tolist()}
+    assert metrics["roc_auc"] is None and disagreement(metrics, preds, ["n", "p"], 1) is None
+    metrics["roc_auc"] = 0.5
+    assert disagreement(metrics, preds, ["n", "p"], 1) == "roc_auc is 0.5 but its stored predictions give None"

@@ -183,21 +183,24 @@ def keep_only(session: Path, spans: list[tuple[int, int]], inside: bool = True) 
 
 
 def sample_only(session: Path, n: int, seed: int = 0) -> dict[str, int]:
-    """Keep a seeded random sample of ``n`` of the pending mutants (the rest marked skipped): a kill rate
-    estimated from a simple random sample, for a module too large to run whole in the time at hand. Returns
-    ``{"sampled": n, "of": pending, "seed": seed}`` (kept in ``sample.json`` beside the session)."""
+    """Keep a seeded random sample of ``n`` of the session's mutants that are not skipped (the rest marked
+    skipped, results already run included, so the sample stays a simple random one): a kill rate estimated
+    from a sample, for a module too large to run whole in the time at hand. Returns ``{"sampled": n, "of":
+    eligible, "seed": seed}`` (kept in ``sample.json`` beside the session)."""
     import random
 
     from cosmic_ray.work_db import use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     with use_db(str(session)) as db:
-        pending = sorted(item.job_id for item in db.pending_work_items)
-        keep = set(random.Random(seed).sample(pending, min(n, len(pending))))
-        for job in pending:
+        done = {item.job_id: result for item, result in db.completed_work_items}
+        eligible = sorted(item.job_id for item in db.work_items
+                          if item.job_id not in done or done[item.job_id].worker_outcome != WorkerOutcome.SKIPPED)
+        keep = set(random.Random(seed).sample(eligible, min(n, len(eligible))))
+        for job in eligible:
             if job not in keep:
                 db.set_result(job, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
-    return {"sampled": len(keep), "of": len(pending), "seed": seed}
+    return {"sampled": len(keep), "of": len(eligible), "seed": seed}
 
 
 def wilson(killed: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -267,6 +270,10 @@ def run_target(t: Target, work: Path, python: str, cosmic: list[str], execute: b
     session = work / t.name / "session.sqlite"
     if not tree.is_dir():
         copy_tree(tree)
+    if sample and session.exists() and not (work / t.name / "sample.json").exists():
+        # a session begun whole, turned into a sample (annotation mutants are skipped first, as at its start)
+        skip_annotations(session, annotation_spans(tree / t.path))
+        (work / t.name / "sample.json").write_text(json.dumps(sample_only(session, sample)))
     if retest and session.exists():
         reopened = reopen_survivors(tree, session) - skip_annotations(session, annotation_spans(tree / t.path))
         print(f"{t.name}: {reopened} survivors re-run against the current tests/", flush=True)
