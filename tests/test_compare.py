@@ -469,6 +469,48 @@ def test_runtime_row():
     assert regression.runtime_row("p", 0, "fit_time_s", 10, 5, 1.5, 1.0)["status"] == "faster"
     assert regression.runtime_row("p", 0, "fit_time_s", 10, 12, 1.5, 1.0, check=False)["judged"] is False
     assert regression.runtime_row("p", 0, "fit_time_s", 10, math.inf, 1.5, 1.0)["status"] == "n/a"
+    # a zero figure is no measurement: no ratio (not x0 faster)
+    zero = regression.runtime_row("p", 0, "fit_time_s", 10, 0, 1.5, 1.0)
+    assert (zero["status"], zero["ratio"]) == ("n/a", None)
+    # higher-is-better throughput is "fast" (timer noise) only when both runs are above the floor
+    floor = regression.runtime_row("p", 0, "throughput_img_per_s", 40000, 20000, 1.5, 20000)
+    assert (floor["judged"], floor["status"]) == (True, "regression")  # NEW exactly at the floor: judged
+    assert regression.runtime_row("p", 0, "throughput_img_per_s", 40000, 30000, 1.5, 20000)["status"] == "ok"
+    assert regression.runtime_row("p", 0, "throughput_img_per_s", 80000, 30000, 1.5, 20000)["reason"] == \
+        "below noise floor (20000)"
+
+
+def test_a_rise_within_the_tolerance_is_ok_not_improved():
+    assert regression.metric_row("p", 0, "accuracy", 0.80, 0.81, 0.02)["status"] == "ok"
+    assert regression.metric_row("p", 0, "accuracy", 0.80, 0.82, 0.02)["status"] == "ok"  # exactly the tolerance
+    assert regression.metric_row("p", 0, "accuracy", 0.80, 0.83, 0.02)["status"] == "improved"
+    assert regression.metric_row("p", 0, "brier", 0.20, 0.19, 0.02)["status"] == "ok"  # lower is better
+
+
+def test_environment_differences_of_libraries_and_partly_recorded_values():
+    base = {"medbench_version": "1", "environment": {"libraries": {"keras": "3.0", "numpy": "2", "medbench": "1"},
+                                                     "deep": {"backend": "jax", "device": None}}}
+    new = {"medbench_version": "1", "environment": {"libraries": {"keras": "3.1", "numpy": "2", "medbench": "2"},
+                                                    "deep": {"backend": "jax", "device": "gpu"}}}
+    diffs = {d["key"]: (d["base"], d["new"]) for d in regression.environment_differences(base, new)}
+    # keras sorts before "medbench" and is compared; medbench's own version is the medbench_version line
+    assert diffs == {"libraries.keras": ("3.0", "3.1"), "deep": ("jax", "jax gpu")}
+
+
+def test_marker_counts_count_each_marked_row_once(runs):
+    weak = regression.compare(regression.with_statistics(results_mod.load(runs["a"])),
+                              regression.with_statistics(results_mod.load(runs["weak"])), tolerances.defaults(),
+                              runtime=False)
+    marked = [r["marker"] for r in [*weak["metrics"], *weak["runtime"], *weak["pipelines"]] if r["marker"]]
+    assert marked and weak["summary"]["markers"] == {m: marked.count(m) for m in set(marked)}
+
+
+def test_runtime_rows_of_several_seeds_say_where_runtime_is_judged(runs):
+    report = regression.compare(results_mod.load(runs["seeds"]), results_mod.load(runs["seeds"]),
+                                tolerances.defaults())
+    reasons = {(r["seed"] == "mean", r["reason"]) for r in report["runtime"] if not r["judged"]}
+    assert (False, "judged on the mean over seeds") in reasons
+    assert all(r["judged"] or r["reason"] != "seeds judged one by one" for r in report["runtime"])
 
 
 # ------------------------------------------------------------------------------------ tolerances

@@ -420,3 +420,28 @@ def test_paired_tests_name_the_mean_over_seeds_and_honour_positive_zero():
     assert (zero["tests"]["specificity"]["b"], zero["tests"]["specificity"]["c"]) == (expected["b"], expected["c"])
     b_p0, n_p0 = (np.asarray(j["predictions"]["proba"])[:, 0] for j in (good[0], weak[0]))
     assert zero["tests"]["roc_auc"]["p"] == pytest.approx(st.delong(y == 0, b_p0, n_p0)["p"])
+
+
+def test_small_contracts_of_the_statistics():
+    # no positive class given: class 1 is the positive one (as metrics.classification_metrics)
+    cm = np.array([[[3, 1], [2, 4]]])
+    default, one = st.metrics_from_confusion(cm), st.metrics_from_confusion(cm, positive=1)
+    assert {k: v.tolist() for k, v in default.items()} == {k: v.tolist() for k, v in one.items()}
+    assert default["sensitivity"].tolist() == [4 / 6]
+    # the reliability diagram's 15 bins have 16 edges, 0 to 1
+    rel = st.reliability(np.array([0, 1]), np.array([[0.9, 0.1], [0.2, 0.8]]))
+    assert rel["edges"] == [i / 15 for i in range(16)] and len(rel["count"]) == 15
+    # a resample without negatives (or positives) has no AUC
+    assert np.isnan(st.resampled_auc(np.array([0.1, 0.9]), np.array([True, True]), np.array([[0, 1]]))).all()
+    # McNemar pairs answers image by image: different lengths are refused, either way round
+    for a, b in ((np.ones(3, bool), np.ones(2, bool)), (np.ones(2, bool), np.ones(3, bool))):
+        with pytest.raises(ValueError, match="not paired"):
+            st.mcnemar(a, b)
+
+
+def test_delong_with_too_few_images_is_named_not_raised():
+    y = [1, 0, 0, 0]
+    jobs = [_job(name, 0, "classical", np.array(y), np.array(pred), np.array(score))
+            for name, pred, score in (("a", [1, 0, 0, 1], [0.9, 0.2, 0.3, 0.6]), ("b", [1, 0, 1, 0], [0.8, 0.1, 0.7, 0.4]))]
+    out = st.paired_tests(jobs[:1], jobs[1:], ["roc_auc"], 2, 1)
+    assert out["tests"]["roc_auc"] == {"test": "DeLong (too few images)", "p": None}
