@@ -33,6 +33,7 @@ import ast
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -218,7 +219,7 @@ def tally(session: Path, notes: list[tuple[tuple[int, int], tuple[int, int]]] = 
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
-    out = {"killed": 0, "survived": 0, "incompetent": 0, "skipped": 0, "pending": 0, "survivors": []}
+    out = {"killed": 0, "survived": 0, "incompetent": 0, "skipped": 0, "pending": 0, "errors": 0, "survivors": []}
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item, result in db.completed_work_items:
             m = item.mutations[0]
@@ -228,6 +229,8 @@ def tally(session: Path, notes: list[tuple[tuple[int, int], tuple[int, int]]] = 
             elif result.test_outcome == TestOutcome.SURVIVED:
                 out["survived"] += 1
                 out["survivors"].append({"line": m.start_pos[0], "operator": m.operator_name, "diff": result.diff})
+            elif result.worker_outcome != WorkerOutcome.NORMAL:  # the worker died (interrupted run): no verdict
+                out["errors"] += 1
             elif result.test_outcome == TestOutcome.INCOMPETENT:
                 out["incompetent"] += 1
             else:
@@ -240,8 +243,6 @@ def reopen_survivors(tree: Path, session: Path) -> int:
     """Copy the checkout's current ``tests/`` into the mutation copy and mark every survivor of ``session``
     pending again, so the next ``exec`` runs them against the new tests (the source file is not re-copied:
     the session's mutation positions refer to it). Returns how many were reopened."""
-    import sqlite3
-
     shutil.rmtree(tree / "tests")
     shutil.copytree(ROOT / "tests", tree / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     with sqlite3.connect(session) as db:
@@ -296,7 +297,7 @@ def run_target(t: Target, work: Path, python: str, cosmic: list[str], execute: b
     start = time.monotonic()
     if not execute:
         res = tally(session, annotation_spans(tree / t.path)) if session.exists() else {"killed": 0, "survived": 0, "incompetent": 0, "skipped": 0,
-                                                       "pending": -1, "survivors": []}
+                                                       "pending": -1, "errors": 0, "survivors": []}
         res["seconds"] = 0.0
         return res
     if not session.exists():
@@ -312,6 +313,8 @@ def run_target(t: Target, work: Path, python: str, cosmic: list[str], execute: b
         if problem:
             session.unlink()
             raise SystemExit(f"{t.name}: the tests do not pass on the unmutated code: {problem}")
+    with sqlite3.connect(session) as db:  # a worker killed by an interrupted run left no verdict: run it again
+        db.execute("DELETE FROM work_results WHERE worker_outcome IN ('EXCEPTION', 'ABNORMAL', 'NO_TEST')")
     subprocess.run([*cosmic, "exec", str(config), str(session)], cwd=tree, env=env, check=True)
     res = tally(session, annotation_spans(tree / t.path))
     res["seconds"] = round(time.monotonic() - start, 1)
@@ -361,7 +364,8 @@ def main(argv: list[str] | None = None) -> int:
             of = (f" (a random sample of {res['sample']['sampled']} of {res['sample']['of']} mutants: "
                   f"95% CI {low:.1f}-{high:.1f}%)")
         print(f"{t.name}: {res['killed']} killed, {res['survived']} survived, {res['incompetent']} incompetent, "
-              f"{res['pending']} pending; kill rate {rate:.1f}%{of} ({res['seconds']} s)", flush=True)
+              f"{res['pending']} pending{', ' + str(res['errors']) + ' without a verdict (run again)' if res['errors'] else ''}; "
+              f"kill rate {rate:.1f}%{of} ({res['seconds']} s)", flush=True)
         if args.survivors:
             for s in res["survivors"]:
                 print(f"  survivor at {t.path}:{s['line']} ({s['operator']})\n{s['diff']}")
