@@ -319,6 +319,7 @@ def test_runtime_figures_are_shown_with_their_catalogue_digits():
     ("roc_auc", None, "roc_auc is None but its stored predictions give 0.8333"),  # a number left out
     ("roc_auc", 0.81, "roc_auc is 0.81 but"),  # ROC-AUC may differ by 1e-3 (6-decimal probabilities), not 0.01
     ("accuracy", None, "accuracy is None but"),
+    ("accuracy", 0.61, "accuracy is 0.61 but its stored predictions give 0.6"),  # label metrics are exact
 ])
 def test_disagreement_catches_a_headline_number_left_out_or_edited(name, stored, words):
     from medbench.metrics import disagreement
@@ -344,3 +345,25 @@ def test_disagreement_catches_an_auc_stored_where_none_is_defined():
     assert metrics["roc_auc"] is None and disagreement(metrics, preds, ["n", "p"], 1) is None
     metrics["roc_auc"] = 0.5
     assert disagreement(metrics, preds, ["n", "p"], 1) == "roc_auc is 0.5 but its stored predictions give None"
+    # the metrics after an undefined one are still checked
+    metrics["roc_auc"], metrics["brier"] = None, metrics["brier"] + 0.01
+    assert disagreement(metrics, preds, ["n", "p"], 1).startswith("brier is ")
+
+
+@pytest.mark.parametrize("edit", [lambda p: p.pop("proba"), lambda p: p.update(proba=[["a", "b"]] * 3),
+                                  lambda p: p.update(y_true=None)])
+def test_disagreement_with_unreadable_predictions_is_named(edit):
+    from medbench.metrics import disagreement
+
+    preds = {"y_true": [0, 1, 1], "y_pred": [0, 1, 0], "proba": [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]}
+    metrics = classification_metrics(np.array(preds["y_true"]), np.array(preds["y_pred"]), np.array(preds["proba"]),
+                                     ["n", "p"], positive=1)
+    edit(preds)
+    assert disagreement(metrics, preds, ["n", "p"], 1) == "its stored predictions are unreadable"
+
+
+def test_unknown_metric_names_count_as_higher_is_better():
+    from medbench.metrics import gain, higher_is_better
+
+    assert higher_is_better("a_plugin_metric") and gain("a_plugin_metric", 0.1) == 0.1
+    assert not higher_is_better("brier") and gain("brier", 0.1) == -0.1
