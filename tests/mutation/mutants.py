@@ -239,15 +239,26 @@ def tally(session: Path, notes: list[tuple[tuple[int, int], tuple[int, int]]] = 
     return out
 
 
-def reopen_survivors(tree: Path, session: Path) -> int:
-    """Copy the checkout's current ``tests/`` into the mutation copy and mark every survivor of ``session``
+def reopen_survivors(t: Target, work: Path, cosmic: list[str], env: dict, config: Path) -> int:
+    """Copy the checkout's current ``tests/`` into the mutation copy and mark every survivor of the session
     pending again, so the next ``exec`` runs them against the new tests (the source file is not re-copied:
-    the session's mutation positions refer to it). Returns how many were reopened."""
-    shutil.rmtree(tree / "tests")
+    the session's mutation positions refer to it). The new tests must pass on the unmutated copy first
+    (tests that need newer code would "kill" every mutant): otherwise the old tests are put back and the
+    run stops. Returns how many survivors were reopened."""
+    tree, session = work / t.name / "tree", work / t.name / "session.sqlite"
+    before = tree / "tests.before"
+    shutil.rmtree(before, ignore_errors=True)
+    (tree / "tests").rename(before)
     shutil.copytree(ROOT / "tests", tree / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    problem = baseline_problem(cosmic, config, work / t.name / "baseline.sqlite", tree, env)
+    if problem:
+        shutil.rmtree(tree / "tests")
+        before.rename(tree / "tests")
+        raise SystemExit(f"{t.name}: the current tests do not pass on this session's copy of the code (start the "
+                         f"session again: delete {work / t.name}): {problem}")
+    shutil.rmtree(before)
     with sqlite3.connect(session) as db:
-        n = db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'").rowcount
-    return n
+        return db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'").rowcount
 
 
 def baseline_problem(cosmic: list[str], config: Path, session: Path, tree: Path, env: dict) -> str | None:
@@ -269,15 +280,20 @@ def run_target(t: Target, work: Path, python: str, cosmic: list[str], execute: b
                retest: bool = False, sample: int | None = None) -> dict:
     tree = work / t.name / "tree"
     session = work / t.name / "session.sqlite"
+    pristine = work / t.name / "pristine.py"
     if not tree.is_dir():
         copy_tree(tree)
+    if not pristine.exists():
+        shutil.copy2(tree / t.path, pristine)
+    elif execute and (tree / t.path).read_bytes() != pristine.read_bytes():
+        # cosmic-ray puts the original back after each mutant; a run killed mid-mutant leaves the mutant in
+        # place, and every later mutant would be tested on top of it
+        shutil.copy2(pristine, tree / t.path)
+        print(f"{t.name}: {t.path} in the copy restored (an interrupted run had left a mutant in it)", flush=True)
     if sample and session.exists() and not (work / t.name / "sample.json").exists():
         # a session begun whole, turned into a sample (annotation mutants are skipped first, as at its start)
         skip_annotations(session, annotation_spans(tree / t.path))
         (work / t.name / "sample.json").write_text(json.dumps(sample_only(session, sample)))
-    if retest and session.exists():
-        reopened = reopen_survivors(tree, session) - skip_annotations(session, annotation_spans(tree / t.path))
-        print(f"{t.name}: {reopened} survivors re-run against the current tests/", flush=True)
     site = site_dir(tree, work / t.name / "site")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
            "PYTHONDONTWRITEBYTECODE": "1",
@@ -294,6 +310,10 @@ def run_target(t: Target, work: Path, python: str, cosmic: list[str], execute: b
                       "excluded-modules = []\n"
                       f"test-command = {json.dumps(test_cmd)}\n"
                       "[cosmic-ray.distributor]\nname = \"local\"\n")
+    if retest and session.exists() and execute:
+        reopened = reopen_survivors(t, work, cosmic, env, config) - skip_annotations(session,
+                                                                                      annotation_spans(tree / t.path))
+        print(f"{t.name}: {reopened} survivors re-run against the current tests/", flush=True)
     start = time.monotonic()
     if not execute:
         res = tally(session, annotation_spans(tree / t.path)) if session.exists() else {"killed": 0, "survived": 0, "incompetent": 0, "skipped": 0,
