@@ -176,6 +176,15 @@ def test_choose_threshold_tie_goes_to_threshold_nearest_half():
     out = choose_threshold(y, np.column_stack([1 - p1, p1]), positive=1)
     assert out["threshold"] == pytest.approx(0.60)
     assert out["youden_j"] == pytest.approx(0.75)
+    # the nearer one may also be the lower one: t = 0.9 (TPR 1/2, FPR 0) and t = 0.3 (TPR 1, FPR 1/2) tie at
+    # J = 1/2; |0.3 - 0.5| = 0.2 < |0.9 - 0.5| = 0.4 -> 0.3
+    p1 = np.array([0.2, 0.3, 0.7, 0.9])
+    assert choose_threshold(np.array([0, 1, 0, 1]), np.column_stack([1 - p1, p1]))["threshold"] == pytest.approx(0.3)
+    # an inverted score: J is at most 0, reached by "nobody positive" (roc_curve's infinite threshold, clipped
+    # to 1.0) and "everybody" (0.0), both 0.5 from 0.5: the first, 1.0
+    p1 = np.array([0.0, 0.2, 0.8, 0.9])
+    out = choose_threshold(np.array([1, 1, 0, 0]), np.column_stack([1 - p1, p1]))
+    assert (out["threshold"], out["youden_j"]) == (1.0, 0.0)
 
 
 def test_choose_threshold_positive_class_zero():
@@ -271,6 +280,8 @@ def test_top_confidence_bins_keep_the_last_bin_apart():
     (lambda p: p.update(y_pred=p["y_pred"] + [1]), "do not fit"),  # one prediction too many
     (lambda p: p.update(y_true=[p["y_true"]]), "do not fit"),  # a 2-D label array
     (lambda p: p.update(y_true=[], y_pred=[], proba=[]), "do not fit"),  # nothing stored
+    (lambda p: p.update(y_true=[], y_pred=[], proba=np.zeros((0, 2))), "do not fit"),  # nothing, well shaped
+    (lambda p: p.update(y_pred=[-1] + p["y_pred"][1:]), "do not fit"),  # a negative class index
 ])
 def test_disagreement_names_predictions_of_the_wrong_shape(edit, words):
     proba = _proba_from_pred(Y_PRED) * 0.8 + 0.1
@@ -367,3 +378,20 @@ def test_unknown_metric_names_count_as_higher_is_better():
 
     assert higher_is_better("a_plugin_metric") and gain("a_plugin_metric", 0.1) == 0.1
     assert not higher_is_better("brier") and gain("brier", 0.1) == -0.1
+
+
+@pytest.mark.filterwarnings("ignore:A single label was found")
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+@pytest.mark.parametrize("y, pred", [([1], [1]), ([0, 1], [1, 1]), ([1, 1, 0], [1, 1, 1])])
+def test_disagreement_accepts_small_and_one_sided_records(y, pred):
+    """One image, or nothing predicted as class 0: odd but valid records, recomputed without complaint."""
+    from medbench.metrics import disagreement
+
+    proba = np.array([[0.3, 0.7]] * len(y))
+    metrics = classification_metrics(np.array(y), np.array(pred), proba, ["n", "p"], positive=1)
+    assert disagreement(metrics, {"y_true": y, "y_pred": pred, "proba": proba.tolist()}, ["n", "p"], 1) is None
+
+
+def test_class_one_is_positive_when_none_is_named():
+    default = classification_metrics(Y_TRUE, Y_PRED, _proba_from_pred(Y_PRED), ["normal", "pneumonia"])
+    assert default["sensitivity"] == pytest.approx(4 / 6) and default["ppv"] == pytest.approx(4 / 5)

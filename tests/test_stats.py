@@ -445,3 +445,50 @@ def test_delong_with_too_few_images_is_named_not_raised():
             for name, pred, score in (("a", [1, 0, 0, 1], [0.9, 0.2, 0.3, 0.6]), ("b", [1, 0, 1, 0], [0.8, 0.1, 0.7, 0.4]))]
     out = st.paired_tests(jobs[:1], jobs[1:], ["roc_auc"], 2, 1)
     assert out["tests"]["roc_auc"] == {"test": "DeLong (too few images)", "p": None}
+
+
+def test_edge_cases_of_the_tests_by_hand():
+    # the default significance level is 0.05: Demšar's CD for 4 classifiers on 10 data sets,
+    # q_0.05 = 2.569: CD = 2.569 sqrt(4 * 5 / 60) = 1.4832
+    assert st.critical_difference(4, 10) == pytest.approx(1.4832, abs=5e-4)
+    # the bootstrap p-value is symmetric: 999 differences all below 0 give (0 + 1) / (999 + 1), doubled
+    assert st.bootstrap_p(np.full(999, -0.1)) == pytest.approx(2 / 1000)
+    # McNemar without any disagreement: nothing to count, p = 1
+    same = st.mcnemar(np.array([True, False, True]), np.array([True, False, True]))
+    assert same == {"b": 0, "c": 0, "statistic": None, "p": 1.0, "method": "exact binomial"}
+    # DeLong with no variance: a perfect and a perfectly inverted score differ for certain (p = 0);
+    # the same perfect score twice does not differ at all (p = 1)
+    y = np.array([True, True, False, False])
+    perfect, inverted = np.array([0.9, 0.8, 0.2, 0.1]), np.array([0.1, 0.2, 0.8, 0.9])
+    out = st.delong(y, perfect, inverted)
+    assert (out["diff"], out["var"], out["p"]) == (1.0, 0.0, 0.0)
+    assert st.delong(y, perfect, perfect)["p"] == 1.0
+    # Wilcoxon: all differences 0 -> p 1; eight positive differences -> exact two-sided p = 2 / 2^8
+    assert st.wilcoxon_p(np.zeros(5)) == 1.0
+    assert st.wilcoxon_p(np.arange(1, 9) / 100) == pytest.approx(2 / 256)
+
+
+def test_balanced_accuracy_of_resamples_is_over_the_classes_present():
+    """A 3-class task whose test labels lack class 2: balanced accuracy averages the recalls of classes 0 and 1
+    (as scikit-learn's balanced_accuracy_score), not a zero recall of the absent class."""
+    y, pred = np.array([0, 0, 0, 1, 1, 1]), np.array([0, 0, 2, 1, 1, 0])
+    boot = st.bootstrap_metrics(y, pred, np.eye(3)[pred], n_classes=3, n_resamples=6, seed=0)
+    import warnings
+
+    for b, i in enumerate(st.stratified_indices(y, 6, seed=0)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "y_pred contains classes not in y_true"
+            assert boot["balanced_accuracy"][b] == pytest.approx(balanced_accuracy_score(y[i], pred[i]))
+    # one class only: no AUC for any of the resamples, one NaN per resample
+    one = st.bootstrap_metrics(np.zeros(4, int), np.zeros(4, int), np.eye(2)[[0] * 4], 2, 1, n_resamples=7, seed=0)
+    assert one["roc_auc"].shape == (7,) and np.isnan(one["roc_auc"]).all()
+
+
+def test_paired_bootstrap_default_resamples_give_the_documented_smallest_p():
+    """2000 paired resamples: a difference every resample agrees on has p = 2 / 2001 (stats.PAIRED_RESAMPLES)."""
+    y = np.repeat([0, 1], 40)
+    good = _job("good", 0, "classical", y, y, np.where(y == 1, 0.9, 0.1))
+    bad_pred = np.where(np.arange(80) % 2 == 0, y, 1 - y)
+    bad = _job("bad", 0, "classical", y, bad_pred, np.where(bad_pred == 1, 0.6, 0.4))
+    out = st.paired_tests([good], [bad], ["f1"], 2, 1)
+    assert out["tests"]["f1"] == {"test": "paired bootstrap", "p": pytest.approx(2 / 2001)}
