@@ -617,3 +617,48 @@ def test_force_runtime_on_the_command_line(runs, tmp_path, capsys):
     assert _compare(capsys, base, other)[0] == 0
     status, out, _ = _compare(capsys, base, other, "--force-runtime")
     assert status == 1 and "runtime judged although the machines differ (CPU test CPU vs Other CPU)" in out
+
+
+def test_ci_overlap_touching_apart_and_either_side():
+    row = lambda b_ci, n_ci: regression.metric_row("p", 0, "accuracy", 0.9, 0.8, 0.01, b_ci, n_ci)  # noqa: E731
+    assert row((0.85, 0.95), (0.75, 0.85))["ci_overlap"] is True  # touching counts as overlapping
+    assert row((0.75, 0.85), (0.85, 0.95))["ci_overlap"] is True
+    assert row((0.86, 0.95), (0.75, 0.85))["ci_overlap"] is False
+    assert row((0.75, 0.85), (0.86, 0.95))["ci_overlap"] is False  # NEW's interval wholly above
+
+
+def test_a_drop_beyond_the_hard_limit_is_worse_even_unjudged_and_not_significant():
+    row = regression.metric_row("p", 0, "accuracy", 0.90, 0.80, 0.01, (0.70, 0.99), (0.65, 0.95), "significant",
+                                judged=False, hard=0.05)
+    assert (row["status"], row["beyond_hard"], row["marker"]) == ("drop", True, "worse")
+
+
+def test_runtime_ratio_edges():
+    r = regression.runtime_row("p", 0, "throughput_img_per_s", 1000, 400, 1.5, 20000)
+    assert r["slowdown"] == pytest.approx(2.5)  # 1 / 0.4, not rounded down
+    # faster only beyond 1 / limit: 10 s -> 8 s with limit 1.5 (1 / 1.5 = 0.667) is within the noise band
+    assert regression.runtime_row("p", 0, "fit_time_s", 10, 8, 1.5, 1.0)["status"] == "ok"
+    assert regression.runtime_row("p", 0, "fit_time_s", 10, 6, 1.5, 1.0)["status"] == "faster"
+
+
+def test_compatibility_messages_and_seeds_in_one_run_only():
+    base = {"dataset": {"spec": "d", "fingerprint": "f" * 64, "class_names": ["a", "b"]},
+            "split": {"fingerprint": "0123456789abX" + "0" * 51},
+            "jobs": [{"seed": 0, "split_fingerprint": "s0"}, {"seed": 1, "split_fingerprint": "s1"}]}
+    new = copy.deepcopy(base)
+    new["jobs"] = [{"seed": 0, "split_fingerprint": "s0"}]  # seed 1 not run again: nothing to compare for it
+    assert regression.compatibility(base, new) == []
+    new["split"]["fingerprint"] = "0123456789abY" + "0" * 51
+    assert regression.compatibility(base, new) == ["split fingerprints differ (0123456789ab vs 0123456789ab)"]
+
+
+def test_checks_count_judged_metrics_runtimes_and_failed_pipelines(runs, tmp_path):
+    def fail(res):
+        job = synth.find(res, "cnn")
+        job.clear()
+        job.update(pipeline="cnn", seed=0, family="deep", status="error", error="ValueError: boom")
+    broken = results_mod.load(_edited(runs["a"], tmp_path / "broken", fail))
+    report = regression.compare(results_mod.load(runs["a"]), broken, tolerances.defaults())
+    metrics = sum(r["judged"] and r["status"] != "n/a" and r["tolerance"] is not None for r in report["metrics"])
+    runtime = sum(r["judged"] for r in report["runtime"])
+    assert runtime > 0 and report["summary"]["checks"] == metrics + runtime + 1  # + the failed cnn
