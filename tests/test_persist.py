@@ -453,3 +453,102 @@ def test_reloaded_transfer_model_reproduces_probabilities(saved, pneumonia_small
     got = model.predict_proba(x)
     assert np.abs(got - expected).max() <= 1e-5 and (got.argmax(1) == expected.argmax(1)).all()
     assert sorted(model.meta["steps"][0]["models"]) == ["extractor_", "head_", "model_"]
+
+
+# ------------------------------------------------- the keras-estimator codec's JSON part (no Keras model needed)
+
+
+@stored_as("keras-estimator", keras_models=("model_", "head_"), unsaved=("history_",))
+class JsonFitted(BaseEstimator):
+    """A Keras-estimator-shaped step whose Keras models are not built (None): what is left is the JSON of its
+    parameters and fitted attributes, which must come back with their types."""
+
+    def __init__(self, units=3):
+        self.units = units
+
+    def fit(self, X, y=None):
+        self.classes_ = np.array([0, 1])
+        self.names_ = np.array(["normal", "pneumonia"])
+        self.scale_ = np.array([[0.5, 1.5]], dtype=np.float32)
+        self.shape_ = (28, (28, 1))
+        self.note_ = "fitted"
+        self.history_ = {"loss": [0.7, 0.6]}
+        self._private = "not saved"
+        self.model_ = self.head_ = None
+        return self
+
+    def predict_proba(self, X):
+        return np.tile([0.5, 0.5], (len(X), 1))
+
+
+def test_keras_estimator_attributes_round_trip_with_their_types(tmp_path: Path):
+    est = JsonFitted(units=5).fit(np.zeros((2, 4)))
+    folder = persist.save_pipeline(Pipeline([("net", est)]), tmp_path / "m", {"pipeline": "json"})
+    desc = json.loads((folder / persist.DESCRIPTION).read_text())["steps"][0]
+    assert desc["codec"] == "keras-estimator" and desc["models"] == {"model_": None, "head_": None}
+    assert sorted(desc["attributes"]) == ["classes_", "names_", "note_", "scale_", "shape_"]  # not history_/_private
+    loaded = persist.load_pipeline(folder)[0].named_steps["net"]
+    assert type(loaded) is JsonFitted and loaded.units == 5 and loaded.model_ is None and loaded.head_ is None
+    for attr in ("classes_", "names_", "scale_"):
+        got, want = getattr(loaded, attr), getattr(est, attr)
+        assert isinstance(got, np.ndarray) and got.dtype == want.dtype and got.tolist() == want.tolist(), attr
+    assert loaded.shape_ == (28, (28, 1)) and loaded.note_ == "fitted"
+    assert not hasattr(loaded, "history_") and not hasattr(loaded, "_private")
+    # plain JSON values that merely mention the tag come back as they were
+    assert persist._from_json_value("__ndarray__") == "__ndarray__"
+    assert persist._from_json_value(["__ndarray__", 1]) == ["__ndarray__", 1]
+    assert persist._from_json_value({"a": 1}) == {"a": 1}
+
+
+def test_keras_estimator_attribute_that_is_not_json_is_refused_in_one_line(tmp_path: Path):
+    est = JsonFitted().fit(np.zeros((2, 4)))
+    est.odd_ = np.array([object()], dtype=object)
+    with pytest.raises(MedbenchError) as err:
+        persist.save_pipeline(Pipeline([("net", est)]), tmp_path / "m", {"pipeline": "json"})
+    assert "fitted attribute odd_ cannot be written as JSON (array of dtype object)" in str(err.value)
+    assert "\n" not in str(err.value) and not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda d: d["attributes"].update(plain=1), "cannot be rebuilt (attribute name 'plain')"),
+    (lambda d: d["attributes"].update(_hidden_=1), "cannot be rebuilt (attribute name '_hidden_')"),
+    (lambda d: d["models"].update(extra_=None), "names unknown model 'extra_'"),
+    (lambda d: d["attributes"].update(classes_={"__ndarray__": [1], "dtype": "|O"}), "cannot be rebuilt"),
+])
+def test_keras_estimator_descriptions_edited_and_rehashed_are_refused(tmp_path: Path, edit, words):
+    folder = persist.save_pipeline(Pipeline([("net", JsonFitted().fit(np.zeros((2, 4))))]), tmp_path / "m",
+                                   {"pipeline": "json"})
+    description = json.loads((folder / persist.DESCRIPTION).read_text())
+    edit(description["steps"][0])
+    (folder / persist.DESCRIPTION).write_text(json.dumps(description))
+    _rewrite(folder)
+    with pytest.raises(MedbenchError, match=re.escape(words)):
+        persist.load_pipeline(folder)
+
+
+def test_saved_folder_permissions_follow_the_umask_and_failures_leave_nothing(tmp_path: Path, monkeypatch):
+    import os
+
+    old = os.umask(0o027)
+    try:
+        folder = persist.save_pipeline(Pipeline([("net", JsonFitted().fit(np.zeros((2, 4))))]), tmp_path / "m",
+                                       {"pipeline": "json"})
+    finally:
+        os.umask(old)
+    assert folder.stat().st_mode & 0o777 == 0o750  # 0777 less the umask, not mkdtemp's 0700
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(persist, "write_bytes", broken)
+    with pytest.raises(OSError, match="disk full"):
+        persist.save_pipeline(Pipeline([("net", JsonFitted().fit(np.zeros((2, 4))))]), tmp_path / "n",
+                              {"pipeline": "json"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # no temporary folder left behind
+
+
+@pytest.mark.parametrize("name", ["../x", "steps/../../x", "/etc/passwd", "a//b", "", 7, "steps/.hidden"])
+def test_file_names_outside_the_folder_are_refused(tmp_path: Path, name):
+    with pytest.raises(MedbenchError, match="is not a plain relative path inside the folder"):
+        persist._check_name(tmp_path, name)
+    assert persist._check_name(tmp_path, "steps/00-hog.skops") == "steps/00-hog.skops"
