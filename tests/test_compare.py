@@ -275,6 +275,7 @@ def test_confidence_intervals_and_significant_mode(runs, tmp_path, capsys):
         if r["status"] == "noise":
             assert r["p_holm"] >= sig.alpha and gain(r["metric"], r["delta"]) < -r["tolerance"] and r["marker"] == "not significant"
     assert len(report_sig["regressions"]) < len(report["regressions"])
+    assert not any("no paired tests" in n for n in report_sig["notes"])  # they were paired: no fallback note
     status, out, _ = _compare(capsys, runs["a"], slight, "--no-runtime", "--significant-only")
     assert status == report_sig["exit_status"] and "mode significant" in out
     # without stored predictions there is no paired test: significant mode falls back on CI overlap
@@ -662,3 +663,13 @@ def test_checks_count_judged_metrics_runtimes_and_failed_pipelines(runs, tmp_pat
     metrics = sum(r["judged"] and r["status"] != "n/a" and r["tolerance"] is not None for r in report["metrics"])
     runtime = sum(r["judged"] for r in report["runtime"])
     assert runtime > 0 and report["summary"]["checks"] == metrics + runtime + 1  # + the failed cnn
+
+
+def test_jobs_run_with_other_options_are_noted(runs, tmp_path):
+    other = _edited(runs["a"], tmp_path / "other", lambda res: synth.find(res, "hog-svm").update(options={"C": "10"}))
+    report = regression.compare(results_mod.load(runs["a"]), results_mod.load(other), tolerances.defaults(),
+                                runtime=False)
+    assert any(n.startswith("hog-svm seed 0: options differ") and "C=10" in n for n in report["notes"])
+    same = regression.compare(results_mod.load(runs["a"]), results_mod.load(runs["b"]), tolerances.defaults(),
+                              runtime=False)
+    assert not any("options differ" in n for n in same["notes"])

@@ -514,6 +514,7 @@ def test_keras_estimator_attribute_that_is_not_json_is_refused_in_one_line(tmp_p
     (lambda d: d["attributes"].update(_hidden_=1), "cannot be rebuilt (attribute name '_hidden_')"),
     (lambda d: d["models"].update(extra_=None), "names unknown model 'extra_'"),
     (lambda d: d["attributes"].update(classes_={"__ndarray__": [1], "dtype": "|O"}), "cannot be rebuilt"),
+    (lambda d: d.update(codec="zip"), "uses unknown storage 'zip'"),
 ])
 def test_keras_estimator_descriptions_edited_and_rehashed_are_refused(tmp_path: Path, edit, words):
     folder = persist.save_pipeline(Pipeline([("net", JsonFitted().fit(np.zeros((2, 4))))]), tmp_path / "m",
@@ -536,6 +537,9 @@ def test_saved_folder_permissions_follow_the_umask_and_failures_leave_nothing(tm
     finally:
         os.umask(old)
     assert folder.stat().st_mode & 0o777 == 0o750  # 0777 less the umask, not mkdtemp's 0700
+    deep = persist.save_pipeline(Pipeline([("net", JsonFitted().fit(np.zeros((2, 4))))]),
+                                 tmp_path / "a" / "b" / "m", {"pipeline": "json"})
+    assert (deep / persist.MANIFEST).is_file()  # missing parent folders are made
 
     def broken(*args, **kwargs):
         raise OSError("disk full")
@@ -544,7 +548,7 @@ def test_saved_folder_permissions_follow_the_umask_and_failures_leave_nothing(tm
     with pytest.raises(OSError, match="disk full"):
         persist.save_pipeline(Pipeline([("net", JsonFitted().fit(np.zeros((2, 4))))]), tmp_path / "n",
                               {"pipeline": "json"})
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # no temporary folder left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "m"]  # no temporary folder left behind
 
 
 @pytest.mark.parametrize("name", ["../x", "steps/../../x", "/etc/passwd", "a//b", "", 7, "steps/.hidden"])

@@ -492,3 +492,16 @@ def test_paired_bootstrap_default_resamples_give_the_documented_smallest_p():
     bad = _job("bad", 0, "classical", y, bad_pred, np.where(bad_pred == 1, 0.6, 0.4))
     out = st.paired_tests([good], [bad], ["f1"], 2, 1)
     assert out["tests"]["f1"] == {"test": "paired bootstrap", "p": pytest.approx(2 / 2001)}
+
+
+def test_pairing_needs_predictions_on_both_sides_and_class_1_is_positive_by_default():
+    res = _synthetic(seeds=(0,))
+    good, weak = (next(j for j in res["jobs"] if j["pipeline"] == name) for name in ("good", "weak"))
+    bare = {**weak, "predictions": {}}
+    for b, n in ((good, bare), (bare, good)):
+        assert st.paired_tests([b], [n], ["accuracy"], 2, 1) == {"paired": False, "reason": "no stored test predictions"}
+    y = np.asarray(good["predictions"]["y_true"])
+    b_pred, n_pred = (np.asarray(j["predictions"]["y_pred"]) for j in (good, weak))
+    out = st.paired_tests([good], [weak], ["sensitivity"], 2, None)["tests"]["sensitivity"]
+    expected = st.mcnemar(b_pred[y == 1] == 1, n_pred[y == 1] == 1)
+    assert (out["b"], out["c"]) == (expected["b"], expected["c"])

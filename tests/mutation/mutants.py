@@ -53,6 +53,8 @@ class Target:
     tests: tuple[str, ...]
     functions: tuple[str, ...] = ()  # only mutations inside these top-level functions (empty: the whole file)
     skip_functions: tuple[str, ...] = ()  # no mutations inside these (another target measures them)
+    markers: str = "not slow and not perf"  # pytest -m: which of its tests run
+    keyword: str = ""  # pytest -k, when set
     timeout: float = 120.0
 
 
@@ -72,7 +74,9 @@ TARGETS = [
                                            "tests/test_calibration.py", "tests/test_compare.py"),
            skip_functions=("penalty", "change_points", "nemenyi_q", "critical_difference", "friedman")),
     Target("splits", "benchmark/splits.py", ("tests/test_splits.py",)),
-    Target("persist", "models/persist.py", ("tests/test_persist.py",), timeout=300.0),
+    # the CNN's save/load test is slow-marked but is the one that saves and loads a real Keras model
+    Target("persist", "models/persist.py", ("tests/test_persist.py",), timeout=300.0, markers="not perf",
+           keyword="not sift and not transfer"),
     Target("regression", "benchmark/regression.py", ("tests/test_compare.py", "tests/test_calibration.py",
                                                      "tests/test_gate.py", "tests/test_baseline.py"),
            timeout=300.0),
@@ -302,7 +306,8 @@ def run_target(t: Target, work: Path, python: str, cosmic: list[str], execute: b
            "MEDBENCH_SHARED": os.environ.get("MEDBENCH_SHARED") or str(ROOT.parent / "shared" / "datasets"),
            "MEDBENCH_STRICT_SKIPS": "1"}
     test_cmd = " ".join([python, "-m", "pytest", "-x", "-q", "-n", "0", "-p", "no:cacheprovider", "-p", "no:randomly",
-                         "--no-cov", "-m", "'not slow and not perf'", "--timeout", str(int(t.timeout)), *t.tests])
+                         "--no-cov", "-m", f"'{t.markers}'", *(["-k", f"'{t.keyword}'"] if t.keyword else []),
+                         "--timeout", str(int(t.timeout)), *t.tests])
     config = work / t.name / "config.toml"
     config.write_text("[cosmic-ray]\n"
                       f"module-path = {json.dumps(t.path)}\n"
