@@ -395,3 +395,28 @@ def test_disagreement_accepts_small_and_one_sided_records(y, pred):
 def test_class_one_is_positive_when_none_is_named():
     default = classification_metrics(Y_TRUE, Y_PRED, _proba_from_pred(Y_PRED), ["normal", "pneumonia"])
     assert default["sensitivity"] == pytest.approx(4 / 6) and default["ppv"] == pytest.approx(4 / 5)
+
+
+def test_the_catalogue_is_frozen_and_its_ranges_are_what_results_files_may_hold():
+    """A metric entry cannot be changed at run time; a results file's headline value must lie in the metric's
+    range ([0, 1]; MCC [-1, 1]), checked against the schema built from the catalogue."""
+    import dataclasses
+
+    from medbench import schemas
+    from medbench.core.errors import MedbenchError
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        METRICS["accuracy"].higher_is_better = False  # type: ignore[misc]
+    schema = schemas.metric_value("accuracy")
+    schemas.validate(1.0, schema, "r.json")
+    with pytest.raises(MedbenchError):
+        schemas.validate(1.5, schema, "r.json")
+    schemas.validate(-1.0, schemas.metric_value("mcc"), "r.json")
+    with pytest.raises(MedbenchError):
+        schemas.validate(-0.5, schemas.metric_value("brier"), "r.json")
+
+
+def test_runtime_figures_averaged_over_seeds_are_all_but_predict_time():
+    """The results' statistics average every runtime figure over seeds except the raw predict time (its
+    per-image latency and throughput are the comparable figures)."""
+    assert results_mod.SUMMARY_RUNTIME == tuple(k for k in RUNTIME_KEYS if k != "predict_time_s")
