@@ -416,45 +416,6 @@ def test_model_card_escapes_data_strings():
     assert model_card.render(model_card.facts(meta)) == text  # pure
 
 
-@pytest.mark.slow
-def test_reloaded_cnn_reproduces_probabilities(saved, pneumonia_small: Dataset, pneumonia_small_split: Split,
-                                               monkeypatch, tmp_path: Path):
-    fitted, folder, _ = saved("cnn", epochs="1", batch_size="64")
-    x = _test_images(pneumonia_small, pneumonia_small_split)
-    expected = fitted.predict_proba(x)
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("pickle used while loading a saved model")
-
-    with monkeypatch.context() as mp:
-        for attr in ("load", "loads", "Unpickler"):
-            mp.setattr(pickle, attr, refuse)
-        model = load_model(folder)
-        got = model.predict_proba(x)
-    assert np.abs(got - expected).max() <= 1e-5
-    assert (got.argmax(1) == expected.argmax(1)).all()
-    assert [s["codec"] for s in model.meta["steps"]] == ["keras-estimator"]
-    copy = tmp_path / "cnn"
-    shutil.copytree(folder, copy)
-    keras_file = copy / "steps" / "00-cnn.model.keras"
-    _flip(keras_file, keras_file.stat().st_size // 2)
-    with pytest.raises(MedbenchError, match=r"00-cnn\.model\.keras does not match its SHA-256"):
-        load_model(copy)
-
-
-@pytest.mark.slow
-def test_reloaded_transfer_model_reproduces_probabilities(saved, pneumonia_small: Dataset,
-                                                          pneumonia_small_split: Split):
-    """A transfer row with its custom preprocessing layers (random init: no ImageNet weights offline)."""
-    fitted, folder, _ = saved("transfer-mobilenetv3small", weights="random", epochs="1")
-    x = _test_images(pneumonia_small, pneumonia_small_split)
-    expected = fitted.predict_proba(x)
-    model = load_model(folder)
-    got = model.predict_proba(x)
-    assert np.abs(got - expected).max() <= 1e-5 and (got.argmax(1) == expected.argmax(1)).all()
-    assert sorted(model.meta["steps"][0]["models"]) == ["extractor_", "head_", "model_"]
-
-
 # ------------------------------------------------- the keras-estimator codec's JSON part (no Keras model needed)
 
 
@@ -556,3 +517,46 @@ def test_file_names_outside_the_folder_are_refused(tmp_path: Path, name):
     with pytest.raises(MedbenchError, match="is not a plain relative path inside the folder"):
         persist._check_name(tmp_path, name)
     assert persist._check_name(tmp_path, "steps/00-hog.skops") == "steps/00-hog.skops"
+
+
+# ------------------------------------------------- Keras models saved and loaded (slow; last, so that the
+# mutation run's fast killers above run first)
+
+
+@pytest.mark.slow
+def test_reloaded_cnn_reproduces_probabilities(saved, pneumonia_small: Dataset, pneumonia_small_split: Split,
+                                               monkeypatch, tmp_path: Path):
+    fitted, folder, _ = saved("cnn", epochs="1", batch_size="64")
+    x = _test_images(pneumonia_small, pneumonia_small_split)
+    expected = fitted.predict_proba(x)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("pickle used while loading a saved model")
+
+    with monkeypatch.context() as mp:
+        for attr in ("load", "loads", "Unpickler"):
+            mp.setattr(pickle, attr, refuse)
+        model = load_model(folder)
+        got = model.predict_proba(x)
+    assert np.abs(got - expected).max() <= 1e-5
+    assert (got.argmax(1) == expected.argmax(1)).all()
+    assert [s["codec"] for s in model.meta["steps"]] == ["keras-estimator"]
+    copy = tmp_path / "cnn"
+    shutil.copytree(folder, copy)
+    keras_file = copy / "steps" / "00-cnn.model.keras"
+    _flip(keras_file, keras_file.stat().st_size // 2)
+    with pytest.raises(MedbenchError, match=r"00-cnn\.model\.keras does not match its SHA-256"):
+        load_model(copy)
+
+
+@pytest.mark.slow
+def test_reloaded_transfer_model_reproduces_probabilities(saved, pneumonia_small: Dataset,
+                                                          pneumonia_small_split: Split):
+    """A transfer row with its custom preprocessing layers (random init: no ImageNet weights offline)."""
+    fitted, folder, _ = saved("transfer-mobilenetv3small", weights="random", epochs="1")
+    x = _test_images(pneumonia_small, pneumonia_small_split)
+    expected = fitted.predict_proba(x)
+    model = load_model(folder)
+    got = model.predict_proba(x)
+    assert np.abs(got - expected).max() <= 1e-5 and (got.argmax(1) == expected.argmax(1)).all()
+    assert sorted(model.meta["steps"][0]["models"]) == ["extractor_", "head_", "model_"]
