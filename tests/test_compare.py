@@ -496,6 +496,9 @@ def test_environment_differences_of_libraries_and_partly_recorded_values():
     diffs = {d["key"]: (d["base"], d["new"]) for d in regression.environment_differences(base, new)}
     # keras sorts before "medbench" and is compared; medbench's own version is the medbench_version line
     assert diffs == {"libraries.keras": ("3.0", "3.1"), "deep": ("jax", "jax gpu")}
+    new["environment"]["libraries"]["jax"] = "0.4"  # recorded by one run only
+    diffs = {d["key"]: (d["base"], d["new"]) for d in regression.environment_differences(base, new)}
+    assert diffs["libraries.jax"] == (None, "0.4")
 
 
 def test_marker_counts_count_each_marked_row_once(runs):

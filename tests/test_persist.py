@@ -519,6 +519,38 @@ def test_file_names_outside_the_folder_are_refused(tmp_path: Path, name):
     assert persist._check_name(tmp_path, "steps/00-hog.skops") == "steps/00-hog.skops"
 
 
+def test_manifest_and_description_edits_the_digests_do_not_cover_are_refused(tmp_path: Path,
+                                                                              pneumonia_small: Dataset):
+    x, y = pneumonia_small.images[:40], pneumonia_small.labels[:40]
+    pipe = Pipeline([("pixels", Pixels(image_size=7)), ("centre", Centre()),
+                     ("majority", DummyClassifier(strategy="prior"))]).fit(x, y)
+    folder = persist.save_pipeline(pipe, tmp_path / "m", {"pipeline": "centred"})
+    # a manifest field changed without its own digest: refused (no file check would notice)
+    manifest = json.loads((folder / persist.MANIFEST).read_text())
+    (folder / persist.MANIFEST).write_text(json.dumps({**manifest, "medbench_version": "0.0.1"}))
+    with pytest.raises(MedbenchError, match="was edited or damaged"):
+        persist.load_pipeline(folder)
+    (folder / persist.MANIFEST).write_text(json.dumps(manifest))
+    persist.load_pipeline(folder)
+    original = (folder / persist.DESCRIPTION).read_text()
+    # two steps' files swapped in the description (re-hashed): the first step is refused for its class
+    description = json.loads(original)
+    first, second = description["steps"][0], description["steps"][1]
+    first["file"], second["file"] = second["file"], first["file"]
+    (folder / persist.DESCRIPTION).write_text(json.dumps(description))
+    _rewrite(folder)
+    with pytest.raises(MedbenchError, match=re.escape(f"{first['file']} holds a test_persist.Centre, not the "
+                                                      f"{first['class']}")):
+        persist.load_pipeline(folder)
+    for steps in ([], {"0": first}):
+        description = json.loads(original)
+        description["steps"] = steps
+        (folder / persist.DESCRIPTION).write_text(json.dumps(description))
+        _rewrite(folder)
+        with pytest.raises(MedbenchError, match="has no step list"):
+            persist.load_pipeline(folder)
+
+
 # ------------------------------------------------- Keras models saved and loaded (slow; last, so that the
 # mutation run's fast killers above run first)
 

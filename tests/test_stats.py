@@ -505,3 +505,29 @@ def test_pairing_needs_predictions_on_both_sides_and_class_1_is_positive_by_defa
     out = st.paired_tests([good], [weak], ["sensitivity"], 2, None)["tests"]["sensitivity"]
     expected = st.mcnemar(b_pred[y == 1] == 1, n_pred[y == 1] == 1)
     assert (out["b"], out["c"]) == (expected["b"], expected["c"])
+
+
+def test_last_survivors_of_the_statistics():
+    from scipy.stats import norm
+
+    assert st.Z95 == pytest.approx(norm.ppf(0.975), abs=1e-12)  # the 95% normal quantile, as its name says
+    # McNemar with a single disagreement counts it
+    one = st.mcnemar(np.array([True, True, False]), np.array([True, False, False]))
+    assert (one["b"], one["c"], one["p"]) == (1, 0, 1.0)
+    # no positive class named: AUC (bootstrap and DeLong) of class 1
+    res = _synthetic(seeds=(0,))
+    good, weak = (next(j for j in res["jobs"] if j["pipeline"] == name) for name in ("good", "weak"))
+    y = np.asarray(good["predictions"]["y_true"])
+    p_good, p_weak = (np.asarray(j["predictions"]["proba"])[:, 1] for j in (good, weak))
+    boot = st.bootstrap_metrics(y, (p_good >= 0.5).astype(int), np.asarray(good["predictions"]["proba"]), 2,
+                                n_resamples=5, seed=0)
+    for b, i in enumerate(st.stratified_indices(y, 5, seed=0)):
+        assert boot["roc_auc"][b] == pytest.approx(roc_auc_score(y[i], p_good[i]))
+    out = st.paired_tests([good], [weak], ["roc_auc"], 2, None)["tests"]["roc_auc"]
+    assert out["p"] == pytest.approx(st.delong(y == 1, p_good, p_weak)["p"])
+    # test images with other labels either way round are not paired
+    for edit in (lambda t: t.__setitem__(0, 1 - t[0]), lambda t: t.__setitem__(-1, 1 - t[-1])):
+        other = copy.deepcopy(weak)
+        edit(other["predictions"]["y_true"])
+        assert st.pairing_problem(good, other) == "scored on different test images"
+        assert st.pairing_problem(other, good) == "scored on different test images"
