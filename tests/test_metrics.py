@@ -282,6 +282,7 @@ def test_top_confidence_bins_keep_the_last_bin_apart():
     (lambda p: p.update(y_true=[], y_pred=[], proba=[]), "do not fit"),  # nothing stored
     (lambda p: p.update(y_true=[], y_pred=[], proba=np.zeros((0, 2))), "do not fit"),  # nothing, well shaped
     (lambda p: p.update(y_pred=[-1] + p["y_pred"][1:]), "do not fit"),  # a negative class index
+    (lambda p: p.update(y_true=[-1] + p["y_true"][1:]), "do not fit"),
 ])
 def test_disagreement_names_predictions_of_the_wrong_shape(edit, words):
     proba = _proba_from_pred(Y_PRED) * 0.8 + 0.1
@@ -420,3 +421,22 @@ def test_runtime_figures_averaged_over_seeds_are_all_but_predict_time():
     """The results' statistics average every runtime figure over seeds except the raw predict time (its
     per-image latency and throughput are the comparable figures)."""
     assert results_mod.SUMMARY_RUNTIME == tuple(k for k in RUNTIME_KEYS if k != "predict_time_s")
+
+
+def test_more_edges_worked_by_hand():
+    from medbench.metrics import top_label
+
+    # Youden tie between 0.95 and 0.45 (J = 1/2 each): 0.45 is nearer 0.5
+    p1 = np.array([0.2, 0.45, 0.7, 0.95])
+    assert choose_threshold(np.array([0, 1, 0, 1]), np.column_stack([1 - p1, p1]))["threshold"] == pytest.approx(0.45)
+    # 10 bins: a confidence of 1.0 goes to the last bin, 9
+    assert top_label(np.array([1]), np.array([[0.0, 1.0]]), bins=10)[2].tolist() == [9]
+    # a class absent from truth and predictions scores F1 0 in the macro average (3 classes: (1 + 1 + 0) / 3)
+    y = np.array([0, 0, 1, 1])
+    assert classification_metrics(y, y, np.eye(3)[y], ["a", "b", "c"])["macro_f1"] == pytest.approx(2 / 3)
+    # class 2 absent from the labels, and one image with all its probability on it: renormalised over the present
+    # classes it has none, and scores 0 (not 0/0)
+    y = np.array([0, 0, 1, 1])
+    proba = np.array([[0.8, 0.2, 0.0], [0.0, 0.0, 1.0], [0.3, 0.7, 0.0], [0.4, 0.6, 0.0]])
+    # P(class 1 | classes 0 or 1): 0.2, 0 (0/0 taken as 0), 0.7, 0.6 -> positives 0.7, 0.6 beat both: AUC 1
+    assert roc_auc(y, proba, 3) == pytest.approx(1.0)
