@@ -551,6 +551,25 @@ def test_manifest_and_description_edits_the_digests_do_not_cover_are_refused(tmp
             persist.load_pipeline(folder)
 
 
+def test_manifest_format_version_and_digest_are_checked_in_both_directions(tmp_path: Path):
+    folder = persist.save_pipeline(Pipeline([("net", JsonFitted().fit(np.zeros((2, 4))))]), tmp_path / "m",
+                                   {"pipeline": "json"})
+    good = (folder / persist.MANIFEST).read_text()
+    for fields, words in (({"format_version": 0}, "saved in model format 0"),
+                          ({"format_version": persist.FORMAT_VERSION + 1}, "saved in model format 2"),
+                          ({"format": "a.model"}, "is not a medbench model manifest"),
+                          ({"format": "z.model"}, "is not a medbench model manifest")):
+        _rewrite(folder, fields)
+        with pytest.raises(MedbenchError, match=re.escape(words)):
+            persist.load_pipeline(folder)
+        (folder / persist.MANIFEST).write_text(good)
+    manifest = json.loads(good)
+    for digest in ("0" * 64, "f" * 64):  # below and above the true digest
+        (folder / persist.MANIFEST).write_text(json.dumps({**manifest, "manifest_sha256": digest}))
+        with pytest.raises(MedbenchError, match="was edited or damaged"):
+            persist.load_pipeline(folder)
+
+
 # ------------------------------------------------- Keras models saved and loaded (slow; last, so that the
 # mutation run's fast killers above run first)
 

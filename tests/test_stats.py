@@ -531,3 +531,18 @@ def test_last_survivors_of_the_statistics():
         edit(other["predictions"]["y_true"])
         assert st.pairing_problem(good, other) == "scored on different test images"
         assert st.pairing_problem(other, good) == "scored on different test images"
+
+
+def test_bootstrap_calibration_of_every_resample_is_that_resample_s_own():
+    """Brier and ECE of each of several resamples equal the metric computed on the resampled images alone."""
+    from medbench.metrics import brier_score, expected_calibration_error
+
+    rng = np.random.default_rng(9)
+    y = rng.integers(0, 2, 60)
+    p1 = np.clip(0.3 * y + rng.uniform(0.1, 0.7, 60), 0, 1)
+    proba = np.round(np.column_stack([1 - p1, p1]), 6)  # at the stored precision, as calibration is measured
+    idx = st.stratified_indices(y, 6, seed=3)
+    got = st.calibration_scores(y, proba, idx)
+    for b, i in enumerate(idx):
+        assert got["ece"][b] == pytest.approx(expected_calibration_error(y[i], proba[i]), abs=1e-12)
+        assert got["brier"][b] == pytest.approx(brier_score(y[i], proba[i]), abs=1e-12)
