@@ -283,6 +283,7 @@ def test_top_confidence_bins_keep_the_last_bin_apart():
     (lambda p: p.update(y_true=[], y_pred=[], proba=np.zeros((0, 2))), "do not fit"),  # nothing, well shaped
     (lambda p: p.update(y_pred=[-1] + p["y_pred"][1:]), "do not fit"),  # a negative class index
     (lambda p: p.update(y_true=[-1] + p["y_true"][1:]), "do not fit"),
+    (lambda p: p.update(y_pred=[5] + p["y_pred"][1:]), "do not fit"),  # far beyond the class count
 ])
 def test_disagreement_names_predictions_of_the_wrong_shape(edit, words):
     proba = _proba_from_pred(Y_PRED) * 0.8 + 0.1
@@ -408,6 +409,8 @@ def test_the_catalogue_is_frozen_and_its_ranges_are_what_results_files_may_hold(
 
     with pytest.raises(dataclasses.FrozenInstanceError):
         METRICS["accuracy"].higher_is_better = False  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        RUNTIME_KEYS["fit_time_s"].digits = 5  # type: ignore[misc]
     schema = schemas.metric_value("accuracy")
     schemas.validate(1.0, schema, "r.json")
     with pytest.raises(MedbenchError):
@@ -440,3 +443,11 @@ def test_more_edges_worked_by_hand():
     proba = np.array([[0.8, 0.2, 0.0], [0.0, 0.0, 1.0], [0.3, 0.7, 0.0], [0.4, 0.6, 0.0]])
     # P(class 1 | classes 0 or 1): 0.2, 0 (0/0 taken as 0), 0.7, 0.6 -> positives 0.7, 0.6 beat both: AUC 1
     assert roc_auc(y, proba, 3) == pytest.approx(1.0)
+
+
+def test_nothing_predicted_positive_gives_ppv_zero():
+    """PPV (and the positive class's precision) is 0 when no image is predicted positive, as scikit-learn's
+    zero_division=0 says; NPV is then the share of negatives."""
+    y, pred = np.array([0, 0, 1, 1, 1]), np.zeros(5, dtype=int)
+    m = classification_metrics(y, pred, np.eye(2)[pred], ["n", "p"], positive=1)
+    assert m["ppv"] == 0.0 and m["per_class"]["p"]["precision"] == 0.0 and m["npv"] == pytest.approx(2 / 5)
