@@ -217,13 +217,20 @@ def test_a_sigint_the_fit_swallows_still_stops_the_run(tmp_path: Path, monkeypat
 
     monkeypatch.setattr(runner, "execute", swallowing)
     out = tmp_path / "out"
-    code = cli.main(["run", "--dataset", _tiny_npz(tmp_path), "--pipelines", "majority", "--seeds", "0", "1",
-                     "--bootstrap-resamples", "20", "--out", str(out)])
+    # Python's own Ctrl-C handler, as in any medbench process: an earlier test in the same xdist worker can
+    # leave another one installed, and the run then rightly leaves SIGINT alone
+    original = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        code = cli.main(["run", "--dataset", _tiny_npz(tmp_path), "--pipelines", "majority", "--seeds", "0", "1",
+                         "--bootstrap-resamples", "20", "--out", str(out)])
+        restored = signal.getsignal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, original)
     err = capsys.readouterr().err
     assert code == 130, err
     assert "interrupted; 2 jobs not finished: majority__seed0, majority__seed1" in err
     assert not (out / "jobs" / "majority__seed0.json").exists()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+    assert restored is signal.default_int_handler  # the handler is put back
 
 
 @pytest.mark.slow
