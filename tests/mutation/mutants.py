@@ -372,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [known[n] for n in args.targets] if args.targets else TARGETS
     cosmic = [sys.executable, "-m", "cosmic_ray.cli"]
     # the tests run in the copy's folder: a relative interpreter path would not start there
-    args.python = shutil.which(args.python) and str(Path(shutil.which(args.python)).absolute()) or args.python
+    found = shutil.which(args.python)
+    args.python = str(Path(found).absolute()) if found else args.python
     rows = []
     for t in chosen:
         work = args.work.resolve()
