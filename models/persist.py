@@ -402,6 +402,13 @@ def _declared(folder: Path, name: Any, codec: str) -> storage.Storage:
     return how
 
 
+def _cause(exc: BaseException) -> str:
+    """``Type: first line of the message``: a library's error can span many lines (XGBoost appends a stack
+    trace, Keras a config dump), and medbench's errors are one line."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
 def _load_skops(folder: Path, fname: str, data: bytes) -> Any:
     trusted = skops_trusted()
     foreign = [t for t in sio.get_untrusted_types(data=data) if t not in trusted]
@@ -410,7 +417,7 @@ def _load_skops(folder: Path, fname: str, data: bytes) -> Any:
     try:
         return sio.loads(data, trusted=list(trusted))
     except Exception as exc:  # noqa: BLE001 - any skops failure on a verified file is one line
-        raise _refuse(folder, f"{fname} cannot be loaded ({type(exc).__name__}: {exc})") from None
+        raise _refuse(folder, f"{fname} cannot be loaded ({_cause(exc)})") from None
 
 
 def _load_xgboost(folder: Path, desc: dict[str, Any], data: bytes) -> Any:
@@ -419,7 +426,7 @@ def _load_xgboost(folder: Path, desc: dict[str, Any], data: bytes) -> Any:
         est = cls(**desc.get("params", {}))
         est.load_model(bytearray(data))
     except Exception as exc:  # noqa: BLE001
-        raise _refuse(folder, f"{desc['file']} cannot be loaded ({type(exc).__name__}: {exc})") from None
+        raise _refuse(folder, f"{desc['file']} cannot be loaded ({_cause(exc)})") from None
     return est
 
 
@@ -432,8 +439,7 @@ def _load_keras_model(folder: Path, fname: str, data: bytes, custom_objects: dic
             return keras.saving.load_model(str(path), custom_objects=custom_objects or None, compile=False,
                                            safe_mode=True)
         except Exception as exc:  # noqa: BLE001
-            raise _refuse(folder, f"{fname} cannot be loaded ({type(exc).__name__}: "
-                                  f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+            raise _refuse(folder, f"{fname} cannot be loaded ({_cause(exc)})") from None
 
 
 def _keras_custom_objects(how: storage.Storage) -> dict[str, Any]:

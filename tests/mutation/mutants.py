@@ -21,6 +21,7 @@ skipped, and counted as such): Python never evaluates those annotations, so such
     python tests/mutation/mutants.py --report-only   # the table from the sessions so far (nothing run)
     python tests/mutation/mutants.py --retest-survivors splits   # after adding tests: re-run the survivors
     python tests/mutation/mutants.py --sample 250 regression     # a random sample (kill rate with a 95% CI)
+    python tests/mutation/mutants.py --whole regression          # then the rest of it (the sample's verdicts kept)
 
 Sessions are kept under ``--work`` (default ``$TMPDIR/medbench-mutants``) so an interrupted run resumes;
 delete a target's folder there to start it again after editing code or tests.
@@ -208,6 +209,22 @@ def sample_only(session: Path, n: int, seed: int = 0) -> dict[str, int]:
     return {"sampled": len(keep), "of": len(eligible), "seed": seed}
 
 
+def unsample(t: Target, session: Path, source: Path) -> int:
+    """Turn a sampled session into a whole one: the mutants the sample left out are made pending again (the
+    sample's verdicts are kept; the target's function filter and annotation skips are applied again).
+    Returns how many mutants are pending."""
+    with sqlite3.connect(session) as db:
+        db.execute("DELETE FROM work_results WHERE worker_outcome = 'SKIPPED'")
+    if t.functions:
+        keep_only(session, function_lines(source, t.functions))
+    if t.skip_functions:
+        keep_only(session, function_lines(source, t.skip_functions), inside=False)
+    skip_annotations(session, annotation_spans(source))
+    with sqlite3.connect(session) as db:
+        return db.execute("SELECT COUNT(*) FROM work_items WHERE job_id NOT IN "
+                          "(SELECT job_id FROM work_results)").fetchone()[0]
+
+
 def wilson(killed: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """95% Wilson score interval of a proportion (the kill rate of a sample), in percent."""
     if n == 0:
@@ -281,7 +298,7 @@ def baseline_problem(cosmic: list[str], config: Path, session: Path, tree: Path,
 
 
 def run_target(t: Target, work: Path, python: str, cosmic: list[str], execute: bool = True,
-               retest: bool = False, sample: int | None = None) -> dict:
+               retest: bool = False, sample: int | None = None, whole: bool = False) -> dict:
     tree = work / t.name / "tree"
     session = work / t.name / "session.sqlite"
     pristine = work / t.name / "pristine.py"
@@ -298,6 +315,10 @@ def run_target(t: Target, work: Path, python: str, cosmic: list[str], execute: b
         # a session begun whole, turned into a sample (annotation mutants are skipped first, as at its start)
         skip_annotations(session, annotation_spans(tree / t.path))
         (work / t.name / "sample.json").write_text(json.dumps(sample_only(session, sample)))
+    if whole and execute and (work / t.name / "sample.json").exists():
+        pending = unsample(t, session, tree / t.path)
+        (work / t.name / "sample.json").unlink()
+        print(f"{t.name}: the sampled session made whole ({pending} mutants to run)", flush=True)
     site = site_dir(tree, work / t.name / "site")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
            "PYTHONDONTWRITEBYTECODE": "1",
@@ -358,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="copy the current tests/ into each target's copy and re-run its survivors against them")
     p.add_argument("--sample", type=int, default=None, metavar="N",
                    help="run a seeded random sample of N mutants of each new session (kill rate with a 95%% CI)")
+    p.add_argument("--whole", action="store_true",
+                   help="run the mutants a sampled session left out (its verdicts kept), making it whole")
     p.add_argument("--fail-under", type=float, default=None, help="exit 1 when a module's kill rate is lower (%%)")
     args = p.parse_args(argv)
     known = {t.name: t for t in TARGETS}
@@ -378,7 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     for t in chosen:
         work = args.work.resolve()
         res = run_target(t, work, args.python, cosmic, execute=not args.report_only,
-                         retest=args.retest_survivors, sample=args.sample)
+                         retest=args.retest_survivors, sample=args.sample,
+                         whole=args.whole)
         done = res["killed"] + res["survived"] + res["incompetent"]
         rate = 100.0 * (res["killed"] + res["incompetent"]) / done if done else float("nan")
         sampled = work / t.name / "sample.json"
