@@ -656,16 +656,21 @@ def test_compatibility_messages_and_seeds_in_one_run_only():
     assert regression.compatibility(base, new) == ["split fingerprints differ (0123456789ab vs 0123456789ab)"]
 
 
-def test_checks_count_judged_metrics_runtimes_and_failed_pipelines(runs, tmp_path):
+@pytest.mark.parametrize("runtime_dropped, other_checks", [(False, 24 + 8), (True, 24 + 7)])
+def test_checks_count_judged_metrics_runtimes_and_failed_pipelines(runs, tmp_path, runtime_dropped, other_checks):
     def fail(res):
         job = synth.find(res, "cnn")
         job.clear()
         job.update(pipeline="cnn", seed=0, family="deep", status="error", error="ValueError: boom")
+        if runtime_dropped:  # one runtime figure fewer: an odd count of other checks (the sum, not a parity)
+            del synth.find(res, "hog-svm")["runtime"]["fit_time_s"]
     broken = results_mod.load(_edited(runs["a"], tmp_path / "broken", fail))
     report = regression.compare(results_mod.load(runs["a"]), broken, tolerances.defaults())
     metrics = sum(r["judged"] and r["status"] != "n/a" and r["tolerance"] is not None for r in report["metrics"])
     runtime = sum(r["judged"] for r in report["runtime"])
-    assert runtime > 0 and report["summary"]["checks"] == metrics + runtime + 1  # + the failed cnn
+    # 2 surviving pipelines x 12 binary metrics; 4 judged runtime figures each (fewer when one is missing)
+    assert (metrics, runtime) == (24, other_checks - 24)
+    assert report["summary"]["checks"] == metrics + runtime + 1  # + the failed cnn
 
 
 def test_jobs_run_with_other_options_are_noted(runs, tmp_path):

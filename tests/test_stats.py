@@ -433,6 +433,12 @@ def test_small_contracts_of_the_statistics():
     assert rel["edges"] == [i / 15 for i in range(16)] and len(rel["count"]) == 15
     # a resample without negatives (or positives) has no AUC
     assert np.isnan(st.resampled_auc(np.array([0.1, 0.9]), np.array([True, True]), np.array([[0, 1]]))).all()
+    # ... but one positive (or one negative) is enough: scikit-learn's AUC of the same images
+    score, pos = np.array([0.2, 0.7, 0.4, 0.9, 0.1]), np.array([False, False, True, False, False])
+    idx = np.array([[0, 1, 2, 3, 4], [2, 2, 0, 1, 4]])
+    want = [roc_auc_score(pos[row], score[row]) for row in idx]
+    assert want == pytest.approx([0.5, 2 / 3]) and st.resampled_auc(score, pos, idx).tolist() == pytest.approx(want)
+    assert st.resampled_auc(score, ~pos, idx).tolist() == pytest.approx([1 - w for w in want])
     # McNemar pairs answers image by image: different lengths are refused, either way round
     for a, b in ((np.ones(3, bool), np.ones(2, bool)), (np.ones(2, bool), np.ones(3, bool))):
         with pytest.raises(ValueError, match="not paired"):
