@@ -293,6 +293,25 @@ def test_confidence_intervals_and_significant_mode(runs, tmp_path, capsys):
     assert any("confidence-interval overlap" in n for n in fallback["notes"])
 
 
+@pytest.mark.parametrize("stripped", [("hog-svm", "cnn", "majority"), ("hog-svm",)])
+def test_the_ci_overlap_note_follows_the_one_pipeline_in_significant_mode(runs, tmp_path, stripped):
+    """Global mode absolute, hog-svm alone significant; hog-svm has no stored predictions (so no paired test),
+    the others (absolute mode) may have theirs: the note on hog-svm's evidence is still given."""
+    slight = synth.write(synth.make((("hog-svm", "classical", 1.1), *WEAK[1:])), tmp_path / "slight")
+    runs_ = [regression.with_statistics(results_mod.load(r)) for r in (runs["a"], slight)]
+    for res in runs_:
+        for job in res["jobs"]:
+            if job["pipeline"] in stripped:
+                job.pop("predictions")
+    tol = tolerances.loads('[pipelines.hog-svm]\nmode = "significant"\n', "one-significant")
+    report = regression.compare(*runs_, tol, runtime=False)
+    modes = {r["pipeline"]: r["mode"] for r in report["metrics"]}
+    assert modes == {"hog-svm": "significant", "cnn": "absolute", "majority": "absolute"}
+    assert all(r["p"] is None for r in report["metrics"] if r["pipeline"] == "hog-svm")
+    assert any(r["p"] is not None for r in report["metrics"]) == (len(stripped) == 1)
+    assert any("'significant' mode uses confidence-interval overlap" in n for n in report["notes"])
+
+
 def _job_from(pipeline: str, y, pred, proba, seed: int = 0) -> dict:
     """A job record scored on the given test predictions (metrics computed by medbench)."""
     from medbench.metrics import classification_metrics
@@ -643,6 +662,11 @@ def test_runtime_ratio_edges():
     # faster only beyond 1 / limit: 10 s -> 8 s with limit 1.5 (1 / 1.5 = 0.667) is within the noise band
     assert regression.runtime_row("p", 0, "fit_time_s", 10, 8, 1.5, 1.0)["status"] == "ok"
     assert regression.runtime_row("p", 0, "fit_time_s", 10, 6, 1.5, 1.0)["status"] == "faster"
+    # the noise floor: only figures strictly on its noisy side (both of them) are timer noise; one exactly on
+    # the floor is judged (fit 1 s -> 0.5 s, throughput 1000/s -> 2000/s, each with its floor at the base)
+    for key, base, new in (("fit_time_s", 1.0, 0.5), ("throughput_img_per_s", 1000, 2000)):
+        r = regression.runtime_row("p", 0, key, base, new, 1.5, float(base))
+        assert (r["judged"], r["reason"], r["status"]) == (True, None, "faster"), key
 
 
 def test_compatibility_messages_and_seeds_in_one_run_only():

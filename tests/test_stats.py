@@ -15,6 +15,7 @@ from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score, roc
 
 from medbench import results as results_mod
 from medbench import stats as st
+from medbench.metrics import classification_metrics
 
 # --- bootstrap -------------------------------------------------------------------------------
 
@@ -420,6 +421,28 @@ def test_paired_tests_name_the_mean_over_seeds_and_honour_positive_zero():
     assert (zero["tests"]["specificity"]["b"], zero["tests"]["specificity"]["c"]) == (expected["b"], expected["c"])
     b_p0, n_p0 = (np.asarray(j["predictions"]["proba"])[:, 0] for j in (good[0], weak[0]))
     assert zero["tests"]["roc_auc"]["p"] == pytest.approx(st.delong(y == 0, b_p0, n_p0)["p"])
+
+
+def test_paired_tests_of_a_three_class_run_use_mcnemar_for_accuracy_only():
+    """Multi-class, one seed: accuracy is McNemar on every image (b, c counted here by hand from the
+    correctness vectors); AUC (one-vs-rest) and the other metrics have no exact paired test: bootstrap."""
+    rng = np.random.default_rng(3)
+    y = np.repeat([0, 1, 2], 30)
+    jobs = []
+    for name, noise in (("base", 0.3), ("new", 0.6)):
+        pred = np.where(rng.random(90) < noise, rng.integers(0, 3, 90), y)
+        proba = np.full((90, 3), 0.1)
+        proba[np.arange(90), pred] = 0.8
+        jobs.append({"job_id": f"{name}__seed0", "pipeline": name, "seed": 0, "status": "ok",
+                     "metrics": classification_metrics(y, pred, proba, ["a", "b", "c"], None),
+                     "predictions": {"ids": [f"t{i}" for i in range(90)], "y_true": y.tolist(),
+                                     "y_pred": pred.tolist(), "proba": proba.tolist()}})
+    out = st.paired_tests(jobs[:1], jobs[1:], ["accuracy", "roc_auc", "macro_f1"], 3, None, n_resamples=50)["tests"]
+    b_right, n_right = (np.asarray(j["predictions"]["y_pred"]) == y for j in jobs)
+    b, c = int(np.sum(b_right & ~n_right)), int(np.sum(~b_right & n_right))
+    assert out["accuracy"]["test"] == "McNemar" and (out["accuracy"]["b"], out["accuracy"]["c"]) == (b, c)
+    assert b + c > 0
+    assert out["roc_auc"]["test"] == out["macro_f1"]["test"] == "paired bootstrap"
 
 
 def test_small_contracts_of_the_statistics():
