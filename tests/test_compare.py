@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -310,6 +311,48 @@ def test_the_ci_overlap_note_follows_the_one_pipeline_in_significant_mode(runs, 
     assert all(r["p"] is None for r in report["metrics"] if r["pipeline"] == "hog-svm")
     assert any(r["p"] is not None for r in report["metrics"]) == (len(stripped) == 1)
     assert any("'significant' mode uses confidence-interval overlap" in n for n in report["notes"])
+
+
+def test_pipeline_issues_and_job_notes_say_what_happened(runs, tmp_path):
+    """The words of the pipeline table and the notes, checked against what was edited into the runs."""
+    def base_edit(res):
+        job = synth.find(res, "majority")
+        job.clear()
+        job.update(pipeline="majority", seed=0, family="baseline", status="error", error="MemoryError: base")
+        synth.find(res, "hog-svm")["name"] = "hog-svm"
+
+    def new_edit(res):
+        job = synth.find(res, "cnn")
+        job.clear()
+        job.update(pipeline="cnn", seed=0, family="deep", status="error", error="ValueError: " + "x" * 300)
+        synth.find(res, "hog-svm")["name"] = "hog-svm-renamed"
+
+    base = results_mod.load(_edited(runs["a"], tmp_path / "base", base_edit))
+    new = results_mod.load(_edited(runs["a"], tmp_path / "new", new_edit))
+    report = regression.compare(base, new, tolerances.defaults(), runtime=False)
+    issues = {r["pipeline"]: r for r in report["pipelines"]}
+    # the error is cut at 160 characters
+    assert issues["cnn"]["detail"] == "failed in NEW: " + ("ValueError: " + "x" * 300)[:160]
+    assert (issues["majority"]["detail"], issues["majority"]["marker"]) == ("failed in BASE; ok in NEW", "fixed")
+    again = regression.compare(base, base, tolerances.defaults(), runtime=False)
+    fixed_not = [r for r in again["pipelines"] if r["pipeline"] == "majority"]
+    assert [(r["detail"], r["marker"]) for r in fixed_not] == [("failed in BASE; still failing in NEW", "")]
+    # a job that ran under another name is noted; the same name is not
+    renamed = [n for n in report["notes"] if "ran as" in n]
+    assert renamed == ["hog-svm seed 0: ran as 'hog-svm' in BASE and 'hog-svm-renamed' in NEW"]
+    assert not [n for n in again["notes"] if "ran as" in n]
+    # a tolerance section naming pipelines neither run has: the first of them, in order, is named
+    tol = tolerances.loads('[pipelines.zz-net]\nmode = "significant"\n[pipelines.aa-net]\nmode = "significant"\n',
+                           "two-unknown.toml")
+    with pytest.raises(MedbenchError, match=re.escape("two-unknown.toml: [pipelines.aa-net] names a pipeline")):
+        regression.compare(base, new, tol, runtime=False)
+
+
+def test_noise_text_shows_holm_only_when_it_changed_p():
+    row = {"vanished": False, "p": 0.01, "p_holm": 0.03, "test": "McNemar", "ci_overlap": None}
+    assert regression.noise_text(row) == "McNemar p=0.01, Holm 0.03"
+    assert regression.noise_text({**row, "p_holm": 0.01}) == "McNemar p=0.01"
+    assert regression.noise_text({**row, "p_holm": None}) == "McNemar p=0.01"
 
 
 def _job_from(pipeline: str, y, pred, proba, seed: int = 0) -> dict:
@@ -664,8 +707,9 @@ def test_runtime_ratio_edges():
     assert regression.runtime_row("p", 0, "fit_time_s", 10, 6, 1.5, 1.0)["status"] == "faster"
     # the noise floor: only figures strictly on its noisy side (both of them) are timer noise; one exactly on
     # the floor is judged (fit 1 s -> 0.5 s, throughput 1000/s -> 2000/s, each with its floor at the base)
-    for key, base, new in (("fit_time_s", 1.0, 0.5), ("throughput_img_per_s", 1000, 2000)):
-        r = regression.runtime_row("p", 0, key, base, new, 1.5, float(base))
+    for key, base, new, floor in (("fit_time_s", 1.0, 0.5, 1.0), ("throughput_img_per_s", 1000, 2000, 1000.0),
+                                  ("fit_time_s", 10.0, 0.5, 1.0)):  # the last: only NEW below the floor
+        r = regression.runtime_row("p", 0, key, base, new, 1.5, floor)
         assert (r["judged"], r["reason"], r["status"]) == (True, None, "faster"), key
 
 

@@ -735,11 +735,38 @@ class HoldsTwo(TransformerMixin, BaseEstimator):
         return X
 
 
-def test_a_step_holding_undeclared_types_names_the_first_in_order(tmp_path: Path):
+def test_a_step_holding_undeclared_types_names_the_first_in_order(tmp_path: Path, model_copy: Path):
     with pytest.raises(MedbenchError) as err:
         persist.save_pipeline(Pipeline([("two", HoldsTwo().fit(None))]), tmp_path / "m", {"pipeline": "two"})
     # skops lists untrusted types sorted; the message names the first: _Held, though _Zheld comes first in the step
     assert "holds type test_persist._Held, which medbench does not load" in str(err.value)
+    # the same file slipped into a saved model (re-hashed) is refused at load time with the same name
+    (model_copy / "steps" / "01-scale.skops").write_bytes(sio.dumps(HoldsTwo().fit(None)))
+    _rewrite(model_copy)
+    with pytest.raises(MedbenchError, match=r"01-scale\.skops holds type test_persist\._Held, which medbench"):
+        load_model(model_copy)
+
+
+def test_saving_over_a_model_succeeds_when_its_old_copy_cannot_be_removed(tmp_path: Path, monkeypatch):
+    """The new folder is in place before the old copy is removed; a leftover that cannot be removed (an NFS
+    ``.nfs*`` file, a busy file) leaves a ``.old`` folder behind, never a failed save."""
+    import os
+
+    pipe = Pipeline([("net", JsonFitted(units=4).fit(np.zeros((2, 4))))])
+    folder = persist.save_pipeline(pipe, tmp_path / "m", {"pipeline": "json"})
+    real_rmdir = os.rmdir
+
+    def busy(path, *args, **kwargs):
+        if str(path).endswith(".old"):
+            raise OSError(16, "Device or resource busy", str(path))
+        return real_rmdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "rmdir", busy)
+    pipe.named_steps["net"].units = 9
+    persist.save_pipeline(pipe, folder, {"pipeline": "json"})
+    monkeypatch.undo()
+    assert persist.load_pipeline(folder)[0].named_steps["net"].units == 9
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".old")]  # the leftover, nothing worse
 
 
 # ------------------------------------------------- Keras models saved and loaded (slow; last, so that the

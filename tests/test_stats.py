@@ -224,6 +224,8 @@ def test_holm():
 def test_pareto_front():
     cost, value = [1, 2, 3, 4, 2], [0.5, 0.9, 0.8, 0.95, 0.7]
     assert st.pareto_front(cost, value).tolist() == [0, 1, 3]
+    # values below zero (a negated loss) are on the front too: the first point, cheapest, always is
+    assert st.pareto_front([1, 2, 3], [-0.5, -0.2, -0.4]).tolist() == [0, 1]
 
 
 # --- the statistics section of results.json ---------------------------------------------------
@@ -495,6 +497,15 @@ def test_edge_cases_of_the_tests_by_hand():
     # Wilcoxon: all differences 0 -> p 1; eight positive differences -> exact two-sided p = 2 / 2^8
     assert st.wilcoxon_p(np.zeros(5)) == 1.0
     assert st.wilcoxon_p(np.arange(1, 9) / 100) == pytest.approx(2 / 256)
+    # ... and eight negative ones: the same p (not "no difference")
+    assert st.wilcoxon_p(-np.arange(1, 9) / 100) == pytest.approx(2 / 256)
+    # McNemar's chi-square with b + c = 29 >= 25: (|20 - 9| - 1)^2 / 29 = 100 / 29
+    r = st.mcnemar(np.r_[np.ones(20, bool), np.zeros(9, bool)], np.r_[np.zeros(20, bool), np.ones(9, bool)])
+    assert (r["b"], r["c"], r["method"]) == (20, 9, "chi-square, continuity-corrected")
+    assert r["statistic"] == pytest.approx(100 / 29)
+    # paired-bootstrap p, worked by hand: 10 differences, 3 at or below 0 (one is 0), 8 at or above 0:
+    # twice the smaller tail (3 + 1) / 11
+    assert st.bootstrap_p(np.array([-1, -2, 0, 1, 2, 3, 4, 5, 6, 7])) == pytest.approx(8 / 11)
 
 
 def test_balanced_accuracy_of_resamples_is_over_the_classes_present():
