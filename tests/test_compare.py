@@ -337,6 +337,14 @@ def test_pipeline_issues_and_job_notes_say_what_happened(runs, tmp_path):
     again = regression.compare(base, base, tolerances.defaults(), runtime=False)
     fixed_not = [r for r in again["pipelines"] if r["pipeline"] == "majority"]
     assert [(r["detail"], r["marker"]) for r in fixed_not] == [("failed in BASE; still failing in NEW", "")]
+    # the report says what it is: readers of compare.json key on these two (the version moves with the format)
+    assert (report["schema"], report["schema_version"]) == ("medbench.compare", 2)
+    # options: the same in both runs, no note (the runs' jobs carry none, then hog-svm's C=10 in both)
+    assert not [n for n in report["notes"] if "options differ" in n]
+    with_c = [_edited(runs["a"], tmp_path / f"c{i}", lambda res: synth.find(res, "hog-svm").update(
+        options={"C": "10"})) for i in range(2)]
+    same = regression.compare(*map(results_mod.load, with_c), tolerances.defaults(), runtime=False)
+    assert not [n for n in same["notes"] if "options differ" in n]
     # a job that ran under another name is noted; the same name is not
     renamed = [n for n in report["notes"] if "ran as" in n]
     assert renamed == ["hog-svm seed 0: ran as 'hog-svm' in BASE and 'hog-svm-renamed' in NEW"]
@@ -477,6 +485,9 @@ def test_runtime_judged_only_on_the_same_machine(runs, tmp_path, capsys):
     report = regression.compare(results_mod.load(base), results_mod.load(other_cpu), tolerances.defaults(),
                                 force_runtime=True)
     assert report["exit_status"] == 1 and report["runtime_judged"]
+    # the Python API's default is the CLI's: other machines, runtime not judged
+    assert not regression.compare(results_mod.load(base), results_mod.load(other_cpu),
+                                  tolerances.defaults())["runtime_judged"]
     assert "although the machines differ (CPU test CPU vs Other CPU; core count 2 vs 16)" in report["runtime_reason"]
     # a GPU list recorded by one run only (an older results.json) is no difference
     assert not regression.compare(results_mod.load(runs["a"]), results_mod.load(
@@ -705,6 +716,9 @@ def test_runtime_ratio_edges():
     # faster only beyond 1 / limit: 10 s -> 8 s with limit 1.5 (1 / 1.5 = 0.667) is within the noise band
     assert regression.runtime_row("p", 0, "fit_time_s", 10, 8, 1.5, 1.0)["status"] == "ok"
     assert regression.runtime_row("p", 0, "fit_time_s", 10, 6, 1.5, 1.0)["status"] == "faster"
+    # exactly at the limit is within it: fit 10 s -> 15 s with limit 1.5
+    assert regression.runtime_row("p", 0, "fit_time_s", 10, 15, 1.5, 1.0)["status"] == "ok"
+    assert regression.runtime_row("p", 0, "fit_time_s", 10, 15.1, 1.5, 1.0)["status"] == "regression"
     # the noise floor: only figures strictly on its noisy side (both of them) are timer noise; one exactly on
     # the floor is judged (fit 1 s -> 0.5 s, throughput 1000/s -> 2000/s, each with its floor at the base)
     for key, base, new, floor in (("fit_time_s", 1.0, 0.5, 1.0), ("throughput_img_per_s", 1000, 2000, 1000.0),
@@ -722,6 +736,10 @@ def test_compatibility_messages_and_seeds_in_one_run_only():
     assert regression.compatibility(base, new) == []
     new["split"]["fingerprint"] = "0123456789abY" + "0" * 51
     assert regression.compatibility(base, new) == ["split fingerprints differ (0123456789ab vs 0123456789ab)"]
+    new["split"] = base["split"]
+    for names in (["a", "c"], ["0", "b"]):  # sorting after and before the base's names
+        new["dataset"] = {**base["dataset"], "class_names": names}
+        assert regression.compatibility(base, new) == [f"class names differ (['a', 'b'] vs {names})"]
 
 
 @pytest.mark.parametrize("runtime_dropped, other_checks", [(False, 24 + 8), (True, 24 + 7)])

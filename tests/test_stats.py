@@ -219,6 +219,7 @@ def test_holm():
     # sorted 0.01, 0.03, 0.04 -> 3 * 0.01 = 0.03, 2 * 0.03 = 0.06, max(0.06, 1 * 0.04) = 0.06
     assert st.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     assert st.holm([0.5, None, 0.9]) == [1.0, None, 1.0]
+    assert st.holm([0.6, 0.9]) == [1.0, 1.0]  # 2 x 0.6 = 1.2 is capped at 1
 
 
 def test_pareto_front():
@@ -448,6 +449,12 @@ def test_paired_tests_of_a_three_class_run_use_mcnemar_for_accuracy_only():
 
 
 def test_small_contracts_of_the_statistics():
+    # balanced accuracy over the classes present: with one class present, its recall (scikit-learn's value)
+    y_true, y_pred = np.zeros(4, int), np.array([0, 0, 0, 1])
+    with pytest.warns(UserWarning):
+        want = balanced_accuracy_score(y_true, y_pred)
+    assert want == 0.75
+    assert st.metrics_from_confusion(np.array([[[3, 1], [0, 0]]]))["balanced_accuracy"].tolist() == [want]
     # no positive class given: class 1 is the positive one (as metrics.classification_metrics)
     cm = np.array([[[3, 1], [2, 4]]])
     default, one = st.metrics_from_confusion(cm), st.metrics_from_confusion(cm, positive=1)
