@@ -544,6 +544,11 @@ def test_manifest_and_description_edits_the_digests_do_not_cover_are_refused(tmp
     with pytest.raises(MedbenchError, match=re.escape(f"{first['file']} holds a test_persist.Centre, not the "
                                                       f"{first['class']}")):
         persist.load_pipeline(folder)
+    # nested too deep for Python's JSON parser (re-hashed): refused as invalid JSON, in one line
+    (folder / persist.DESCRIPTION).write_text("[" * 100_000 + "]" * 100_000)
+    _rewrite(folder)
+    with pytest.raises(MedbenchError, match=r"model\.json is not valid JSON \(RecursionError\)"):
+        persist.load_pipeline(folder)
     for steps in ([], {"0": first}):
         description = json.loads(original)
         description["steps"] = steps
@@ -646,6 +651,28 @@ def test_a_keras_model_whose_custom_layer_is_not_declared_is_refused_at_save_tim
                         r"back with safe_mode \(<class '[\w.]+Functional'> could not be deserialized properly\. "
                         r".*\); custom layers must be registered serialisable Keras objects", text), text
     assert "saved model" not in text and "\n" not in text and not (tmp_path / "m").exists()
+
+
+class LambdaNet(TinyNet):
+    """A Keras model holding a Python lambda: loading it runs code from the file, so safe_mode refuses it."""
+
+    def fit(self, X, y=None):
+        keras = kb.import_keras()
+        inputs = keras.Input((X.shape[1],))
+        outputs = keras.layers.Dense(2, activation="softmax")(keras.layers.Lambda(lambda t: t * 3.0)(inputs))
+        self.model_ = keras.Model(inputs, outputs)
+        self.classes_ = np.array([0, 1])
+        return self
+
+
+stored_as("keras-estimator", keras_models=("model_",))(LambdaNet)
+
+
+def test_a_keras_model_holding_a_python_lambda_is_never_saved(tmp_path: Path):
+    with pytest.raises(MedbenchError, match=r"its Keras model model_ cannot be loaded back with safe_mode .*"
+                                            r"Lambda") as err:
+        persist.save_pipeline(Pipeline([("net", LambdaNet().fit(TINY_X))]), tmp_path / "m", {"pipeline": "lambda"})
+    assert "\n" not in str(err.value) and not (tmp_path / "m").exists()
 
 
 def test_a_keras_file_that_fails_to_load_is_refused_with_the_first_line_of_the_keras_error(tmp_path: Path):
