@@ -178,11 +178,11 @@ def _encode_step(index: int, name: str, step: Any) -> tuple[dict[str, Any], dict
             fname = f"{stem}.{attr.rstrip('_')}.keras"
             files[fname] = _save_keras_model(model)
             try:  # a folder that cannot be loaded back safely is never written
-                _load_keras_model(Path("."), fname, files[fname], custom)
-            except MedbenchError as exc:
+                _keras_model_from_bytes(files[fname], custom)
+            except Exception as exc:  # noqa: BLE001 - any Keras failure is one line
                 raise MedbenchError(f"{where}: its Keras model {attr} cannot be loaded back with safe_mode "
-                                    f"({str(exc).split(': ', 2)[-1]}); custom layers must be registered "
-                                    f"serialisable Keras objects") from None
+                                    f"({_cause(exc)}); custom layers must be registered serialisable Keras "
+                                    f"objects") from None
             models[attr] = fname
         for attr, value in vars(step).items():
             if not attr.endswith("_") or attr.startswith("_") or attr in models or attr in how.unsaved:
@@ -411,7 +411,10 @@ def _cause(exc: BaseException) -> str:
 
 def _load_skops(folder: Path, fname: str, data: bytes) -> Any:
     trusted = skops_trusted()
-    foreign = [t for t in sio.get_untrusted_types(data=data) if t not in trusted]
+    try:
+        foreign = [t for t in sio.get_untrusted_types(data=data) if t not in trusted]
+    except Exception as exc:  # noqa: BLE001 - not a skops file at all (e.g. garbage listed with its own hash)
+        raise _refuse(folder, f"{fname} cannot be loaded ({_cause(exc)})") from None
     if foreign:
         raise _refuse(folder, f"{fname} holds type {foreign[0]}, which medbench does not load")
     try:
@@ -430,16 +433,22 @@ def _load_xgboost(folder: Path, desc: dict[str, Any], data: bytes) -> Any:
     return est
 
 
-def _load_keras_model(folder: Path, fname: str, data: bytes, custom_objects: dict[str, Any]) -> Any:
+def _keras_model_from_bytes(data: bytes, custom_objects: dict[str, Any]) -> Any:
+    """The Keras model in ``data`` (a ``.keras`` file), loaded with ``safe_mode`` for prediction only (not
+    compiled); Keras' own exception when it cannot be."""
     keras = kb.import_keras()
     with tempfile.TemporaryDirectory(prefix="medbench-load-") as tmp:
         path = Path(tmp) / "model.keras"
         path.write_bytes(data)
-        try:
-            return keras.saving.load_model(str(path), custom_objects=custom_objects or None, compile=False,
-                                           safe_mode=True)
-        except Exception as exc:  # noqa: BLE001
-            raise _refuse(folder, f"{fname} cannot be loaded ({_cause(exc)})") from None
+        return keras.saving.load_model(str(path), custom_objects=custom_objects or None, compile=False,
+                                       safe_mode=True)
+
+
+def _load_keras_model(folder: Path, fname: str, data: bytes, custom_objects: dict[str, Any]) -> Any:
+    try:
+        return _keras_model_from_bytes(data, custom_objects)
+    except Exception as exc:  # noqa: BLE001
+        raise _refuse(folder, f"{fname} cannot be loaded ({_cause(exc)})") from None
 
 
 def _keras_custom_objects(how: storage.Storage) -> dict[str, Any]:
