@@ -356,6 +356,22 @@ def test_pipeline_issues_and_job_notes_say_what_happened(runs, tmp_path):
         regression.compare(base, new, tol, runtime=False)
 
 
+def test_markers_of_improvements_depend_on_the_mode():
+    row = {"vanished": False, "status": "improved", "mode": "significant", "p": 0.2, "p_holm": 0.2,
+           "ci_overlap": True}
+    assert regression.marker(row, 0.05) == "not significant"
+    assert regression.marker({**row, "p": 0.01, "p_holm": 0.01}, 0.05) == "better"
+    assert regression.marker({**row, "mode": "absolute"}, 0.05) == "better"
+
+
+def test_seeds_only_in_new_are_noted_and_seeds_only_in_base_are_not(runs):
+    seeds, one = results_mod.load(runs["seeds"]), results_mod.load(runs["a"])
+    only_new = regression.compare(one, seeds, tolerances.defaults(), runtime=False, force=True)
+    only_base = regression.compare(seeds, one, tolerances.defaults(), runtime=False, force=True)
+    assert {r["detail"] for r in only_new["pipelines"] if r["kind"] == "seeds"} == {"seeds [1] only in NEW"}
+    assert not [r for r in only_base["pipelines"] if r["kind"] == "seeds"]
+
+
 def test_noise_text_shows_holm_only_when_it_changed_p():
     row = {"vanished": False, "p": 0.01, "p_holm": 0.03, "test": "McNemar", "ci_overlap": None}
     assert regression.noise_text(row) == "McNemar p=0.01, Holm 0.03"
@@ -716,6 +732,11 @@ def test_runtime_ratio_edges():
     # faster only beyond 1 / limit: 10 s -> 8 s with limit 1.5 (1 / 1.5 = 0.667) is within the noise band
     assert regression.runtime_row("p", 0, "fit_time_s", 10, 8, 1.5, 1.0)["status"] == "ok"
     assert regression.runtime_row("p", 0, "fit_time_s", 10, 6, 1.5, 1.0)["status"] == "faster"
+    # no base figure (0): nothing to divide by, not judged
+    assert regression.runtime_row("p", 0, "fit_time_s", 0.0, 5.0, 1.5, 1.0)["status"] == "n/a"
+    # one side below the floor, the other above it: judged (fit 0.5 s -> 5 s; throughput 2000/s -> 500/s)
+    assert regression.runtime_row("p", 0, "fit_time_s", 0.5, 5.0, 1.5, 1.0)["status"] == "regression"
+    assert regression.runtime_row("p", 0, "throughput_img_per_s", 2000, 500, 1.5, 1000.0)["status"] == "regression"
     # exactly at the limit is within it: fit 10 s -> 15 s with limit 1.5
     assert regression.runtime_row("p", 0, "fit_time_s", 10, 15, 1.5, 1.0)["status"] == "ok"
     assert regression.runtime_row("p", 0, "fit_time_s", 10, 15.1, 1.5, 1.0)["status"] == "regression"

@@ -227,6 +227,8 @@ def test_pareto_front():
     assert st.pareto_front(cost, value).tolist() == [0, 1, 3]
     # values below zero (a negated loss) are on the front too: the first point, cheapest, always is
     assert st.pareto_front([1, 2, 3], [-0.5, -0.2, -0.4]).tolist() == [0, 1]
+    # the same value at a higher cost is beaten
+    assert st.pareto_front([1, 2], [0.5, 0.5]).tolist() == [0]
 
 
 # --- the statistics section of results.json ---------------------------------------------------
@@ -446,6 +448,9 @@ def test_paired_tests_of_a_three_class_run_use_mcnemar_for_accuracy_only():
     assert out["accuracy"]["test"] == "McNemar" and (out["accuracy"]["b"], out["accuracy"]["c"]) == (b, c)
     assert b + c > 0
     assert out["roc_auc"]["test"] == out["macro_f1"]["test"] == "paired bootstrap"
+    # a run against itself: every bootstrap difference is 0, p = 1
+    same = st.paired_tests(jobs[:1], jobs[:1], ["accuracy", "macro_f1"], 3, None, n_resamples=50)["tests"]
+    assert same["macro_f1"] == {"test": "paired bootstrap", "p": 1.0} and same["accuracy"]["p"] == 1.0
 
 
 def test_small_contracts_of_the_statistics():
@@ -513,6 +518,9 @@ def test_edge_cases_of_the_tests_by_hand():
     # paired-bootstrap p, worked by hand: 10 differences, 3 at or below 0 (one is 0), 8 at or above 0:
     # twice the smaller tail (3 + 1) / 11
     assert st.bootstrap_p(np.array([-1, -2, 0, 1, 2, 3, 4, 5, 6, 7])) == pytest.approx(8 / 11)
+    assert st.bootstrap_p(np.array([1, 2, 0, -1, -2, -3, -4, -5, -6, -7])) == pytest.approx(8 / 11)  # mirrored
+    # a percentile interval of one resample is that value (not "undefined")
+    assert st.percentile_ci(np.array([0.25])) == (0.25, 0.25)
 
 
 def test_balanced_accuracy_of_resamples_is_over_the_classes_present():
@@ -547,6 +555,10 @@ def test_pairing_needs_predictions_on_both_sides_and_class_1_is_positive_by_defa
     bare = {**weak, "predictions": {}}
     for b, n in ((good, bare), (bare, good)):
         assert st.paired_tests([b], [n], ["accuracy"], 2, 1) == {"paired": False, "reason": "no stored test predictions"}
+    # probabilities for more images than labels: not usable either
+    longer = {**weak, "predictions": {**weak["predictions"], "proba": weak["predictions"]["proba"] * 2}}
+    assert st.paired_tests([good], [longer], ["accuracy"], 2, 1) == {"paired": False,
+                                                                      "reason": "no stored test predictions"}
     y = np.asarray(good["predictions"]["y_true"])
     b_pred, n_pred = (np.asarray(j["predictions"]["y_pred"]) for j in (good, weak))
     out = st.paired_tests([good], [weak], ["sensitivity"], 2, None)["tests"]["sensitivity"]
