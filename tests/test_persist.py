@@ -478,6 +478,7 @@ def test_keras_estimator_attribute_that_is_not_json_is_refused_in_one_line(tmp_p
     (lambda d: d["models"].update(extra_=None), "names unknown model 'extra_'"),
     (lambda d: d["attributes"].update(classes_={"__ndarray__": [1], "dtype": "|O"}), "cannot be rebuilt"),
     (lambda d: d.update(codec="zip"), "uses unknown storage 'zip'"),
+    (lambda d: d.update(codec="avro"), "uses unknown storage 'avro'"),  # sorts before the known names
 ])
 def test_keras_estimator_descriptions_edited_and_rehashed_are_refused(tmp_path: Path, edit, words):
     folder = persist.save_pipeline(Pipeline([("net", JsonFitted().fit(np.zeros((2, 4))))]), tmp_path / "m",
@@ -500,6 +501,13 @@ def test_saved_folder_permissions_follow_the_umask_and_failures_leave_nothing(tm
     finally:
         os.umask(old)
     assert folder.stat().st_mode & 0o777 == 0o750  # 0777 less the umask, not mkdtemp's 0700
+    old = os.umask(0o022)
+    try:
+        folder = persist.save_pipeline(Pipeline([("net", JsonFitted().fit(np.zeros((2, 4))))]), tmp_path / "m",
+                                       {"pipeline": "json"})
+    finally:
+        os.umask(old)
+    assert folder.stat().st_mode & 0o777 == 0o755
     deep = persist.save_pipeline(Pipeline([("net", JsonFitted().fit(np.zeros((2, 4))))]),
                                  tmp_path / "a" / "b" / "m", {"pipeline": "json"})
     assert (deep / persist.MANIFEST).is_file()  # missing parent folders are made
