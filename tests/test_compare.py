@@ -337,6 +337,11 @@ def test_pipeline_issues_and_job_notes_say_what_happened(runs, tmp_path):
     again = regression.compare(base, base, tolerances.defaults(), runtime=False)
     fixed_not = [r for r in again["pipelines"] if r["pipeline"] == "majority"]
     assert [(r["detail"], r["marker"]) for r in fixed_not] == [("failed in BASE; still failing in NEW", "")]
+    # each run is described from its own environment section
+    for side, res in (("base", base), ("new", new)):
+        env = res["environment"]
+        assert (report[side]["python"], report[side]["libraries"]) == (env["python"], env["libraries"])
+        assert report[side]["libraries"] == {"numpy": "2"} and report[side]["machine"].startswith("test CPU")
     # the report says what it is: readers of compare.json key on these two (the version moves with the format)
     assert (report["schema"], report["schema_version"]) == ("medbench.compare", 2)
     # options: the same in both runs, no note (the runs' jobs carry none, then hog-svm's C=10 in both)
@@ -377,6 +382,9 @@ def test_noise_text_shows_holm_only_when_it_changed_p():
     assert regression.noise_text(row) == "McNemar p=0.01, Holm 0.03"
     assert regression.noise_text({**row, "p_holm": 0.01}) == "McNemar p=0.01"
     assert regression.noise_text({**row, "p_holm": None}) == "McNemar p=0.01"
+    # no paired test: the CI evidence
+    for overlap, words in ((True, "CIs overlap"), (False, "CIs apart"), (None, "no CI")):
+        assert regression.noise_text({**row, "p": None, "p_holm": None, "ci_overlap": overlap}) == words
 
 
 def _job_from(pipeline: str, y, pred, proba, seed: int = 0) -> dict:

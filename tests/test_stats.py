@@ -504,7 +504,7 @@ def test_edge_cases_of_the_tests_by_hand():
     y = np.array([True, True, False, False])
     perfect, inverted = np.array([0.9, 0.8, 0.2, 0.1]), np.array([0.1, 0.2, 0.8, 0.9])
     out = st.delong(y, perfect, inverted)
-    assert (out["diff"], out["var"], out["p"]) == (1.0, 0.0, 0.0)
+    assert (out["auc_a"], out["auc_b"], out["diff"], out["var"], out["p"]) == (1.0, 0.0, 1.0, 0.0, 0.0)
     assert st.delong(y, perfect, perfect)["p"] == 1.0
     # Wilcoxon: all differences 0 -> p 1; eight positive differences -> exact two-sided p = 2 / 2^8
     assert st.wilcoxon_p(np.zeros(5)) == 1.0
@@ -521,6 +521,7 @@ def test_edge_cases_of_the_tests_by_hand():
     assert st.bootstrap_p(np.array([1, 2, 0, -1, -2, -3, -4, -5, -6, -7])) == pytest.approx(8 / 11)  # mirrored
     # a percentile interval of one resample is that value (not "undefined")
     assert st.percentile_ci(np.array([0.25])) == (0.25, 0.25)
+    assert st.bootstrap_p(np.array([])) is None and st.percentile_ci(np.array([])) is None  # nothing resampled
 
 
 def test_balanced_accuracy_of_resamples_is_over_the_classes_present():
