@@ -292,6 +292,12 @@ def test_confidence_intervals_and_significant_mode(runs, tmp_path, capsys):
         if r["status"] == "noise":
             assert r["ci_overlap"] is True
     assert any("confidence-interval overlap" in n for n in fallback["notes"])
+    # and without confidence intervals either: significant mode falls back to absolute, and says so
+    for res in bare:
+        res.pop("statistics", None)
+    bare_report = regression.compare(*bare, sig, runtime=False)
+    assert all(r["p"] is None and r["ci_overlap"] is None for r in bare_report["metrics"])
+    assert any("'significant' mode falls back to 'absolute'" in n for n in bare_report["notes"])
 
 
 @pytest.mark.parametrize("stripped", [("hog-svm", "cnn", "majority"), ("hog-svm",)])
@@ -500,6 +506,10 @@ def test_runtime_judged_only_on_the_same_machine(runs, tmp_path, capsys):
     gpu = _with_env(slow, tmp_path / "gpu", gpus=["NVIDIA H100 80GB HBM3"])
     other_cpu = _with_env(slow, tmp_path / "cpu", cpu="Other CPU", cpu_count=16)
     assert _compare(capsys, base, slow)[0] == 1  # same machine: the 3x slower fit is a regression
+    same = regression.compare(results_mod.load(base), results_mod.load(slow), tolerances.defaults())
+    assert same["runtime_reason"].startswith("runtime judged: same machine (test CPU")
+    slower = [r for r in same["regressions"] if r["kind"] == "runtime"]
+    assert slower and all(r["pipeline"] == "hog-svm" and r["vanished"] is False for r in slower)
     for other in (gpu, other_cpu):
         status, out, _ = _compare(capsys, base, other, "--json", tmp_path / "c.json")
         report = json.loads((tmp_path / "c.json").read_text())
@@ -786,6 +796,8 @@ def test_checks_count_judged_metrics_runtimes_and_failed_pipelines(runs, tmp_pat
     # 2 surviving pipelines x 12 binary metrics; 4 judged runtime figures each (fewer when one is missing)
     assert (metrics, runtime) == (24, other_checks - 24)
     assert report["summary"]["checks"] == metrics + runtime + 1  # + the failed cnn
+    failed = [r for r in report["regressions"] if r["kind"] == "pipeline"]
+    assert [(r["pipeline"], r["check"], r["vanished"]) for r in failed] == [("cnn", "failed", False)]
 
 
 def test_jobs_run_with_other_options_are_noted(runs, tmp_path):

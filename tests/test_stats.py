@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.stats as sps
 from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score, roc_auc_score
 
 from medbench import results as results_mod
@@ -453,6 +454,20 @@ def test_paired_tests_of_a_three_class_run_use_mcnemar_for_accuracy_only():
     assert same["macro_f1"] == {"test": "paired bootstrap", "p": 1.0} and same["accuracy"]["p"] == 1.0
 
 
+def test_multiclass_auc_of_a_resample_renormalises_over_the_classes_present():
+    """4 classes, class 3 absent; image 3 (class 1) puts all its probability on class 3, so its renormalised
+    scores are 0, 0, 0 (not NaN, which would rank it above every other image). By hand over classes
+    {0, 1, 2}: AUC(class 0) = 8 / 9, AUC(class 1) = 4 / 8 (image 3 beats no negative), AUC(class 2) = 5 / 5;
+    scikit-learn's AUCs of the renormalised scores agree."""
+    y = np.array([0, 0, 0, 1, 1, 2])
+    proba = np.array([[0.7, 0.1, 0.1, 0.1], [0.2, 0.5, 0.2, 0.1], [0.4, 0.3, 0.2, 0.1],
+                      [0.0, 0.0, 0.0, 1.0], [0.1, 0.6, 0.2, 0.1], [0.3, 0.1, 0.5, 0.1]])
+    want = (8 / 9 + 4 / 8 + 5 / 5) / 3
+    sub = proba[:, :3] / np.maximum(proba[:, :3].sum(axis=1, keepdims=True), 1e-12)
+    assert np.mean([roc_auc_score(y == c, sub[:, c]) for c in range(3)]) == pytest.approx(want)
+    assert st.auc_scores(y, proba, np.array([[0, 1, 2, 3, 4, 5]]), 4).tolist() == [pytest.approx(want)]
+
+
 def test_small_contracts_of_the_statistics():
     # balanced accuracy over the classes present: with one class present, its recall (scikit-learn's value)
     y_true, y_pred = np.zeros(4, int), np.array([0, 0, 0, 1])
@@ -511,6 +526,9 @@ def test_edge_cases_of_the_tests_by_hand():
     assert st.wilcoxon_p(np.arange(1, 9) / 100) == pytest.approx(2 / 256)
     # ... and eight negative ones: the same p (not "no difference")
     assert st.wilcoxon_p(-np.arange(1, 9) / 100) == pytest.approx(2 / 256)
+    # equal non-zero differences are a difference: scipy's test, not "no difference"
+    assert st.wilcoxon_p(np.ones(8)) == pytest.approx(sps.wilcoxon(np.ones(8), zero_method="zsplit").pvalue)
+    assert st.wilcoxon_p(np.ones(8)) < 0.05
     # McNemar's chi-square with b + c = 29 >= 25: (|20 - 9| - 1)^2 / 29 = 100 / 29
     r = st.mcnemar(np.r_[np.ones(20, bool), np.zeros(9, bool)], np.r_[np.zeros(20, bool), np.ones(9, bool)])
     assert (r["b"], r["c"], r["method"]) == (20, 9, "chi-square, continuity-corrected")
@@ -522,6 +540,7 @@ def test_edge_cases_of_the_tests_by_hand():
     # a percentile interval of one resample is that value (not "undefined")
     assert st.percentile_ci(np.array([0.25])) == (0.25, 0.25)
     assert st.bootstrap_p(np.array([])) is None and st.percentile_ci(np.array([])) is None  # nothing resampled
+    assert st.bootstrap_p(np.array([0.5])) == 1.0  # one resample: twice min((0 + 1) / 2, (1 + 1) / 2)
 
 
 def test_balanced_accuracy_of_resamples_is_over_the_classes_present():
@@ -591,6 +610,10 @@ def test_last_survivors_of_the_statistics():
         edit(other["predictions"]["y_true"])
         assert st.pairing_problem(good, other) == "scored on different test images"
         assert st.pairing_problem(other, good) == "scored on different test images"
+    # ... and so are the same labels on other image ids, either way round
+    other = copy.deepcopy(weak)
+    other["predictions"]["ids"] = ["z" + i for i in other["predictions"]["ids"]]
+    assert st.pairing_problem(good, other) == st.pairing_problem(other, good) == "scored on different test images"
 
 
 def test_bootstrap_calibration_of_every_resample_is_that_resample_s_own():
