@@ -709,6 +709,25 @@ def test_a_file_that_is_not_skops_at_all_rehashed_is_refused_in_one_line(model_c
         load_model(model_copy)
 
 
+def test_a_skops_file_of_trusted_types_whose_arrays_are_damaged_is_refused_in_one_line(model_copy: Path):
+    """Only the arrays inside the zip are replaced (its type list still trusted), then the file is re-hashed:
+    numpy refuses to read the garbage (never as a pickle), and medbench says so in one line."""
+    import io
+    import zipfile
+
+    path = model_copy / "steps" / "01-scale.skops"
+    inner = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as damaged:
+        for name in inner.namelist():
+            damaged.writestr(name, b"garbage" if name.endswith(".npy") else inner.read(name))
+    path.write_bytes(out.getvalue())
+    _rewrite(model_copy)
+    with pytest.raises(MedbenchError, match=r"steps/01-scale\.skops cannot be loaded \(ValueError: ") as err:
+        load_model(model_copy)
+    assert "\n" not in str(err.value)
+
+
 def test_a_parameter_that_is_not_json_is_refused_at_save_time(tmp_path: Path):
     with pytest.raises(MedbenchError, match=r"step 'net' \(test_persist\.JsonFitted\): a parameter cannot be written "
                                             r"as JSON \(.*\); this step cannot be saved"):
