@@ -367,6 +367,12 @@ def test_pipeline_issues_and_job_notes_say_what_happened(runs, tmp_path):
         regression.compare(base, new, tol, runtime=False)
 
 
+def test_without_a_paired_test_or_intervals_a_change_counts_as_real():
+    row = {"p": None, "p_holm": None}
+    assert [regression._significant({**row, "ci_overlap": o}, 0.05) for o in (True, False, None)] == [
+        False, True, True]
+
+
 def test_markers_of_improvements_depend_on_the_mode():
     row = {"vanished": False, "status": "improved", "mode": "significant", "p": 0.2, "p_holm": 0.2,
            "ci_overlap": True}
@@ -755,6 +761,8 @@ def test_runtime_ratio_edges():
     # one side below the floor, the other above it: judged (fit 0.5 s -> 5 s; throughput 2000/s -> 500/s)
     assert regression.runtime_row("p", 0, "fit_time_s", 0.5, 5.0, 1.5, 1.0)["status"] == "regression"
     assert regression.runtime_row("p", 0, "throughput_img_per_s", 2000, 500, 1.5, 1000.0)["status"] == "regression"
+    # NEW exactly on the floor is not below it: fit 0.5 s -> 1 s with the floor at 1 s is judged (x2)
+    assert regression.runtime_row("p", 0, "fit_time_s", 0.5, 1.0, 1.5, 1.0)["status"] == "regression"
     # exactly at the limit is within it: fit 10 s -> 15 s with limit 1.5
     assert regression.runtime_row("p", 0, "fit_time_s", 10, 15, 1.5, 1.0)["status"] == "ok"
     assert regression.runtime_row("p", 0, "fit_time_s", 10, 15.1, 1.5, 1.0)["status"] == "regression"
@@ -776,6 +784,10 @@ def test_compatibility_messages_and_seeds_in_one_run_only():
     new["split"]["fingerprint"] = "0123456789abY" + "0" * 51
     assert regression.compatibility(base, new) == ["split fingerprints differ (0123456789ab vs 0123456789ab)"]
     new["split"] = base["split"]
+    for fingerprint in ("e" * 64, "g" * 64):  # sorting before and after the base's
+        new["dataset"] = {**base["dataset"], "fingerprint": fingerprint}
+        assert regression.compatibility(base, new) == [f"dataset fingerprints differ (ffffffffffff vs "
+                                                       f"{fingerprint[:12]})"]
     for names in (["a", "c"], ["0", "b"]):  # sorting after and before the base's names
         new["dataset"] = {**base["dataset"], "class_names": names}
         assert regression.compatibility(base, new) == [f"class names differ (['a', 'b'] vs {names})"]

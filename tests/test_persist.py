@@ -557,6 +557,14 @@ def test_manifest_and_description_edits_the_digests_do_not_cover_are_refused(tmp
     _rewrite(folder)
     with pytest.raises(MedbenchError, match=r"model\.json is not valid JSON \(RecursionError\)"):
         persist.load_pipeline(folder)
+    # a step described as another class than its file holds, whichever way the two names sort
+    for claimed in ("aaa.Fake", "zzz.Fake"):
+        description = json.loads(original)
+        description["steps"][1]["class"] = claimed
+        (folder / persist.DESCRIPTION).write_text(json.dumps(description))
+        _rewrite(folder)
+        with pytest.raises(MedbenchError, match=re.escape(f"holds a test_persist.Centre, not the {claimed}")):
+            persist.load_pipeline(folder)
     for steps in ([], {"0": first}):
         description = json.loads(original)
         description["steps"] = steps

@@ -468,6 +468,16 @@ def test_multiclass_auc_of_a_resample_renormalises_over_the_classes_present():
     assert st.auc_scores(y, proba, np.array([[0, 1, 2, 3, 4, 5]]), 4).tolist() == [pytest.approx(want)]
 
 
+def test_binary_auc_of_resamples_for_either_positive_class():
+    y = np.array([0, 0, 0, 1, 1, 0, 1, 0])
+    p1 = np.array([0.2, 0.6, 0.1, 0.7, 0.4, 0.3, 0.9, 0.5])
+    proba = np.column_stack([1 - p1, p1])
+    idx = np.array([[0, 1, 2, 3, 4, 5, 6, 7]])
+    for positive in (0, 1):
+        want = roc_auc_score(y == positive, proba[:, positive])
+        assert st.auc_scores(y, proba, idx, 2, positive).tolist() == [pytest.approx(want)]
+
+
 def test_small_contracts_of_the_statistics():
     # balanced accuracy over the classes present: with one class present, its recall (scikit-learn's value)
     y_true, y_pred = np.zeros(4, int), np.array([0, 0, 0, 1])
