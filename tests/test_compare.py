@@ -360,6 +360,13 @@ def test_pipeline_issues_and_job_notes_say_what_happened(runs, tmp_path):
     renamed = [n for n in report["notes"] if "ran as" in n]
     assert renamed == ["hog-svm seed 0: ran as 'hog-svm' in BASE and 'hog-svm-renamed' in NEW"]
     assert not [n for n in again["notes"] if "ran as" in n]
+    back = regression.compare(new, base, tolerances.defaults(), runtime=False)  # the names sort the other way
+    assert [n for n in back["notes"] if "ran as" in n] == [
+        "hog-svm seed 0: ran as 'hog-svm-renamed' in BASE and 'hog-svm' in NEW"]
+    # medbench's own version is its own line, not a library difference (the key read from JSON, not a literal)
+    libs = [json.loads(json.dumps({**res, "environment": {**res["environment"], "libraries": {
+        "numpy": "2", "medbench": version}}})) for res, version in ((base, "0.1"), (new, "0.2"))]
+    assert not [d for d in regression.environment_differences(*libs) if d["key"].startswith("libraries.")]
     # a tolerance section naming pipelines neither run has: the first of them, in order, is named
     tol = tolerances.loads('[pipelines.zz-net]\nmode = "significant"\n[pipelines.aa-net]\nmode = "significant"\n',
                            "two-unknown.toml")
@@ -763,6 +770,7 @@ def test_runtime_ratio_edges():
     assert regression.runtime_row("p", 0, "throughput_img_per_s", 2000, 500, 1.5, 1000.0)["status"] == "regression"
     # NEW exactly on the floor is not below it: fit 0.5 s -> 1 s with the floor at 1 s is judged (x2)
     assert regression.runtime_row("p", 0, "fit_time_s", 0.5, 1.0, 1.5, 1.0)["status"] == "regression"
+    assert regression.runtime_row("p", 0, "throughput_img_per_s", 500, 2000, 1.5, 1000.0)["status"] == "faster"
     # exactly at the limit is within it: fit 10 s -> 15 s with limit 1.5
     assert regression.runtime_row("p", 0, "fit_time_s", 10, 15, 1.5, 1.0)["status"] == "ok"
     assert regression.runtime_row("p", 0, "fit_time_s", 10, 15.1, 1.5, 1.0)["status"] == "regression"
@@ -784,6 +792,9 @@ def test_compatibility_messages_and_seeds_in_one_run_only():
     new["split"]["fingerprint"] = "0123456789abY" + "0" * 51
     assert regression.compatibility(base, new) == ["split fingerprints differ (0123456789ab vs 0123456789ab)"]
     new["split"] = base["split"]
+    for spec in ("c", "e"):  # sorting before and after the base's
+        new["dataset"] = {**base["dataset"], "spec": spec}
+        assert regression.compatibility(base, new) == [f"datasets differ ('d' vs '{spec}')"]
     for fingerprint in ("e" * 64, "g" * 64):  # sorting before and after the base's
         new["dataset"] = {**base["dataset"], "fingerprint": fingerprint}
         assert regression.compatibility(base, new) == [f"dataset fingerprints differ (ffffffffffff vs "

@@ -485,6 +485,9 @@ def test_small_contracts_of_the_statistics():
         want = balanced_accuracy_score(y_true, y_pred)
     assert want == 0.75
     assert st.metrics_from_confusion(np.array([[[3, 1], [0, 0]]]))["balanced_accuracy"].tolist() == [want]
+    # a class with a single image is present: (3/4 + 1/1) / 2
+    assert balanced_accuracy_score([0, 0, 0, 0, 1], [0, 0, 0, 1, 1]) == 0.875
+    assert st.metrics_from_confusion(np.array([[[3, 1], [0, 1]]]))["balanced_accuracy"].tolist() == [0.875]
     # no positive class given: class 1 is the positive one (as metrics.classification_metrics)
     cm = np.array([[[3, 1], [2, 4]]])
     default, one = st.metrics_from_confusion(cm), st.metrics_from_confusion(cm, positive=1)
@@ -586,9 +589,10 @@ def test_pairing_needs_predictions_on_both_sides_and_class_1_is_positive_by_defa
     for b, n in ((good, bare), (bare, good)):
         assert st.paired_tests([b], [n], ["accuracy"], 2, 1) == {"paired": False, "reason": "no stored test predictions"}
     # probabilities for more images than labels: not usable either
-    longer = {**weak, "predictions": {**weak["predictions"], "proba": weak["predictions"]["proba"] * 2}}
-    assert st.paired_tests([good], [longer], ["accuracy"], 2, 1) == {"paired": False,
-                                                                      "reason": "no stored test predictions"}
+    for proba in (weak["predictions"]["proba"] * 2, weak["predictions"]["proba"][:-1]):  # longer, shorter
+        odd = {**weak, "predictions": {**weak["predictions"], "proba": proba}}
+        assert st.paired_tests([good], [odd], ["accuracy"], 2, 1) == {"paired": False,
+                                                                       "reason": "no stored test predictions"}
     y = np.asarray(good["predictions"]["y_true"])
     b_pred, n_pred = (np.asarray(j["predictions"]["y_pred"]) for j in (good, weak))
     out = st.paired_tests([good], [weak], ["sensitivity"], 2, None)["tests"]["sensitivity"]
