@@ -380,6 +380,28 @@ def test_without_a_paired_test_or_intervals_a_change_counts_as_real():
         False, True, True]
 
 
+def test_environment_lists_are_shown_as_text():
+    diffs = regression.environment_differences({"environment": {"gpus": ["GPU A", "GPU B"]}},
+                                               {"environment": {"gpus": []}})
+    assert [(d["base"], d["new"]) for d in diffs if d["key"] == "gpus"] == [("GPU A, GPU B", "none")]
+
+
+def test_a_pipeline_missing_under_warn_is_no_check_and_seeds_mean_read_from_a_file_is_the_mean(runs, tmp_path):
+    def drop(res):
+        res["jobs"] = [j for j in res["jobs"] if j["pipeline"] != "cnn"]
+    without = results_mod.load(_edited(runs["a"], tmp_path / "without", drop))
+    warn = tolerances.loads('[compare]\nmissing = "warn"\n', "warn.toml")
+    report = regression.compare(results_mod.load(runs["a"]), without, warn, runtime=False)
+    assert [(r["pipeline"], r["status"]) for r in report["pipelines"]] == [("cnn", "warning")]
+    judged = sum(r["judged"] and r["status"] != "n/a" and r["tolerance"] is not None for r in report["metrics"])
+    assert report["verdict"] == "pass" and report["summary"]["checks"] == judged  # a warning is not a check
+    seeds = results_mod.load(runs["seeds"])
+    mean = tolerances.loads('[compare]\nseeds = "mean"\n', "mean.toml")  # a string read from TOML
+    rows = regression.compare(seeds, seeds, mean, runtime=False)["metrics"]
+    assert {(r["seed"], r["judged"]) for r in rows if r["pipeline"] == "cnn" and r["metric"] == "accuracy"} == {
+        (0, False), (1, False), ("mean", True)}
+
+
 def test_markers_of_improvements_depend_on_the_mode():
     row = {"vanished": False, "status": "improved", "mode": "significant", "p": 0.2, "p_holm": 0.2,
            "ci_overlap": True}
@@ -792,6 +814,10 @@ def test_compatibility_messages_and_seeds_in_one_run_only():
     new["split"]["fingerprint"] = "0123456789abY" + "0" * 51
     assert regression.compatibility(base, new) == ["split fingerprints differ (0123456789ab vs 0123456789ab)"]
     new["split"] = base["split"]
+    for split in ("r0", "t0"):  # one seed's own split, sorting before and after the base's
+        new["jobs"] = [{"seed": 0, "split_fingerprint": split}]
+        assert regression.compatibility(base, new) == [f"split fingerprints of seed 0 differ (s0 vs {split})"]
+    new["jobs"] = base["jobs"]
     for spec in ("c", "e"):  # sorting before and after the base's
         new["dataset"] = {**base["dataset"], "spec": spec}
         assert regression.compatibility(base, new) == [f"datasets differ ('d' vs '{spec}')"]

@@ -197,6 +197,14 @@ def test_delong_needs_two_of_each_class():
 # --- repeated seeds, multiple comparisons, Pareto front -------------------------------------
 
 
+class _AnyNan:
+    def __eq__(self, other):
+        return isinstance(other, float) and math.isnan(other)
+
+
+ANY_NAN = _AnyNan()
+
+
 def test_mean_sd():
     # mean 0.9; sd (ddof 1) = sqrt((0.01 + 0 + 0.01) / 2) = 0.1
     out = st.mean_sd([0.8, 0.9, 1.0])
@@ -204,6 +212,7 @@ def test_mean_sd():
     assert st.mean_sd([0.7])["sd"] is None
     assert st.mean_sd([None, 0.5, 0.7])["mean"] == pytest.approx(0.6)
     assert st.mean_sd([None])["mean"] is None
+    assert st.mean_sd([None, float("nan")]) == {"mean": None, "sd": None, "n": 0, "values": [None, ANY_NAN]}
     # a NaN or infinite metric is no value: it does not poison the mean of the others
     assert st.mean_sd([float("nan"), 0.5, float("inf"), 0.7])["mean"] == pytest.approx(0.6)
 
