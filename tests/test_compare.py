@@ -356,6 +356,8 @@ def test_pipeline_issues_and_job_notes_say_what_happened(runs, tmp_path):
         options={"C": "10"})) for i in range(2)]
     same = regression.compare(*map(results_mod.load, with_c), tolerances.defaults(), runtime=False)
     assert not [n for n in same["notes"] if "options differ" in n]
+    assert not [n for n in same["notes"] if "ran as" in n]  # equal names read from two files are the same
+    assert same["comparable"] is True and same["forced"] is False and same["problems"] == []
     # a job that ran under another name is noted; the same name is not
     renamed = [n for n in report["notes"] if "ran as" in n]
     assert renamed == ["hog-svm seed 0: ran as 'hog-svm' in BASE and 'hog-svm-renamed' in NEW"]

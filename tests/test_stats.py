@@ -551,6 +551,7 @@ def test_edge_cases_of_the_tests_by_hand():
     # equal non-zero differences are a difference: scipy's test, not "no difference"
     assert st.wilcoxon_p(np.ones(8)) == pytest.approx(sps.wilcoxon(np.ones(8), zero_method="zsplit").pvalue)
     assert st.wilcoxon_p(np.ones(8)) < 0.05
+    assert st.wilcoxon_p(-np.ones(8)) == pytest.approx(st.wilcoxon_p(np.ones(8)))
     # McNemar's chi-square with b + c = 29 >= 25: (|20 - 9| - 1)^2 / 29 = 100 / 29
     r = st.mcnemar(np.r_[np.ones(20, bool), np.zeros(9, bool)], np.r_[np.zeros(20, bool), np.ones(9, bool)])
     assert (r["b"], r["c"], r["method"]) == (20, 9, "chi-square, continuity-corrected")
