@@ -337,6 +337,9 @@ def test_pipeline_issues_and_job_notes_say_what_happened(runs, tmp_path):
     new = results_mod.load(_edited(runs["a"], tmp_path / "new", new_edit))
     report = regression.compare(base, new, tolerances.defaults(), runtime=False)
     issues = {r["pipeline"]: r for r in report["pipelines"]}
+    # checks: the judged metrics and the failed cnn; the fixed majority is a note, not a check
+    judged = sum(r["judged"] and r["status"] != "n/a" and r["tolerance"] is not None for r in report["metrics"])
+    assert report["summary"]["checks"] == judged + 1
     # the error is cut at 160 characters
     assert issues["cnn"]["detail"] == "failed in NEW: " + ("ValueError: " + "x" * 300)[:160]
     assert (issues["majority"]["detail"], issues["majority"]["marker"]) == ("failed in BASE; ok in NEW", "fixed")
@@ -397,6 +400,10 @@ def test_a_pipeline_missing_under_warn_is_no_check_and_seeds_mean_read_from_a_fi
     assert [(r["pipeline"], r["status"]) for r in report["pipelines"]] == [("cnn", "warning")]
     judged = sum(r["judged"] and r["status"] != "n/a" and r["tolerance"] is not None for r in report["metrics"])
     assert report["verdict"] == "pass" and report["summary"]["checks"] == judged  # a warning is not a check
+    fail = tolerances.loads('[compare]\nmissing = "fail"\n', "fail.toml")  # "fail" read from TOML
+    failed = regression.compare(results_mod.load(runs["a"]), without, fail, runtime=False)
+    assert [(r["pipeline"], r["status"]) for r in failed["pipelines"]] == [("cnn", "regression")]
+    assert failed["summary"]["checks"] == judged + 1
     seeds = results_mod.load(runs["seeds"])
     mean = tolerances.loads('[compare]\nseeds = "mean"\n', "mean.toml")  # a string read from TOML
     rows = regression.compare(seeds, seeds, mean, runtime=False)["metrics"]

@@ -564,6 +564,10 @@ def test_edge_cases_of_the_tests_by_hand():
     assert st.percentile_ci(np.array([0.25])) == (0.25, 0.25)
     assert st.bootstrap_p(np.array([])) is None and st.percentile_ci(np.array([])) is None  # nothing resampled
     assert st.bootstrap_p(np.array([0.5])) == 1.0  # one resample: twice min((0 + 1) / 2, (1 + 1) / 2)
+    assert st.bootstrap_p(np.array([np.nan, 0.5])) is None  # an undefined resample: no p
+    # a reliability bin holding one right and one wrong answer has accuracy 1/2 (bin 12 of 15: 0.8-0.867)
+    rel = st.reliability(np.array([1, 0]), np.array([[0.2, 0.8], [0.2, 0.8]]))
+    assert rel["accuracy"][12] == 0.5 and rel["count"][12] == 2
 
 
 def test_balanced_accuracy_of_resamples_is_over_the_classes_present():
