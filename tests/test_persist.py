@@ -494,20 +494,14 @@ def test_keras_estimator_descriptions_edited_and_rehashed_are_refused(tmp_path: 
 def test_saved_folder_permissions_follow_the_umask_and_failures_leave_nothing(tmp_path: Path, monkeypatch):
     import os
 
-    old = os.umask(0o027)
-    try:
-        folder = persist.save_pipeline(Pipeline([("net", JsonFitted().fit(np.zeros((2, 4))))]), tmp_path / "m",
-                                       {"pipeline": "json"})
-    finally:
-        os.umask(old)
-    assert folder.stat().st_mode & 0o777 == 0o750  # 0777 less the umask, not mkdtemp's 0700
-    old = os.umask(0o022)
-    try:
-        folder = persist.save_pipeline(Pipeline([("net", JsonFitted().fit(np.zeros((2, 4))))]), tmp_path / "m",
-                                       {"pipeline": "json"})
-    finally:
-        os.umask(old)
-    assert folder.stat().st_mode & 0o777 == 0o755
+    for umask, mode in ((0o027, 0o750), (0o022, 0o755)):  # 0777 less the umask, not mkdtemp's 0700
+        old = os.umask(umask)
+        try:
+            folder = persist.save_pipeline(Pipeline([("net", JsonFitted().fit(np.zeros((2, 4))))]), tmp_path / "m",
+                                           {"pipeline": "json"})
+        finally:
+            os.umask(old)
+        assert folder.stat().st_mode & 0o777 == mode, oct(umask)
     deep = persist.save_pipeline(Pipeline([("net", JsonFitted().fit(np.zeros((2, 4))))]),
                                  tmp_path / "a" / "b" / "m", {"pipeline": "json"})
     assert (deep / persist.MANIFEST).is_file()  # missing parent folders are made
