@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -197,14 +198,6 @@ def test_delong_needs_two_of_each_class():
 # --- repeated seeds, multiple comparisons, Pareto front -------------------------------------
 
 
-class _AnyNan:
-    def __eq__(self, other):
-        return isinstance(other, float) and math.isnan(other)
-
-
-ANY_NAN = _AnyNan()
-
-
 def test_mean_sd():
     # mean 0.9; sd (ddof 1) = sqrt((0.01 + 0 + 0.01) / 2) = 0.1
     out = st.mean_sd([0.8, 0.9, 1.0])
@@ -212,7 +205,8 @@ def test_mean_sd():
     assert st.mean_sd([0.7])["sd"] is None
     assert st.mean_sd([None, 0.5, 0.7])["mean"] == pytest.approx(0.6)
     assert st.mean_sd([None])["mean"] is None
-    assert st.mean_sd([None, float("nan")]) == {"mean": None, "sd": None, "n": 0, "values": [None, ANY_NAN]}
+    empty = st.mean_sd([None, float("nan")])
+    assert (empty["mean"], empty["sd"], empty["n"]) == (None, None, 0)
     # a NaN or infinite metric is no value: it does not poison the mean of the others
     assert st.mean_sd([float("nan"), 0.5, float("inf"), 0.7])["mean"] == pytest.approx(0.6)
 
@@ -490,7 +484,8 @@ def test_binary_auc_of_resamples_for_either_positive_class():
 def test_small_contracts_of_the_statistics():
     # balanced accuracy over the classes present: with one class present, its recall (scikit-learn's value)
     y_true, y_pred = np.zeros(4, int), np.array([0, 0, 0, 1])
-    with pytest.warns(UserWarning):
+    with warnings.catch_warnings():  # scikit-learn warns that y_pred holds a class y_true lacks
+        warnings.simplefilter("ignore")
         want = balanced_accuracy_score(y_true, y_pred)
     assert want == 0.75
     assert st.metrics_from_confusion(np.array([[[3, 1], [0, 0]]]))["balanced_accuracy"].tolist() == [want]
