@@ -20,7 +20,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from medbench import baseline, cacheinfo, engine, history, profiles, regression, runner
+from medbench import baseline, cacheinfo, engine, history, profiles, regression, runner, view
 from medbench import predict as predict_mod
 from medbench import results as results_mod
 from medbench import shift as shift_mod
@@ -33,6 +33,7 @@ from medbench.core.version import __version__
 from medbench.core.warn import routed, warn
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
+from medbench.evaluation import section as evaluation
 from medbench.metrics import HEADLINE
 from medbench.models import persist, registry
 from medbench.predict import load_model
@@ -73,13 +74,13 @@ class Results:
         """One dict per finished job, best first (:func:`medbench.results.rank_key`: ROC-AUC, then balanced
         accuracy, then name; then seed)."""
         rows = [{"pipeline": j.get("name", j["pipeline"]), "family": j.get("family"), "seed": j["seed"],
-                 **{m: j["metrics"].get(m) for m in HEADLINE}} for j in results_mod.ok_jobs(self.data)]
-        return sorted(rows, key=lambda r: (results_mod.rank_key(r, r["pipeline"]), r["seed"]))
+                 **{m: j["metrics"].get(m) for m in HEADLINE}} for j in view.ok_jobs(self.data)]
+        return sorted(rows, key=lambda r: (evaluation.rank_key(r, r["pipeline"]), r["seed"]))
 
     def statistics(self) -> dict[str, Any]:
         """The CIs and paired tests: the stored section when it covers the jobs, else computed now (the
         harness computes; renderers take the result)."""
-        return results_mod.statistics(self.data)
+        return evaluation.statistics(self.data)
 
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
@@ -185,7 +186,7 @@ def _run_config(cfg: RunConfig, *, command: str | None, log: Callable[[str], Non
         res = _run_jobs(plan, cfg, command=command or _command(cfg.dataset_text), log=log, client=client,
                         shift=shift)
         # CIs and paired tests once, at the end (`medbench report` reuses them: same report, byte for byte).
-        data = results_mod.add_statistics(res, n_resamples=cfg.bootstrap_resamples, seed=cfg.bootstrap_seed)
+        data = evaluation.add_statistics(res, n_resamples=cfg.bootstrap_resamples, seed=cfg.bootstrap_seed)
         data = shift_mod.add_blocks(data, cfg.bootstrap_resamples, cfg.bootstrap_seed)  # --external/--robustness
         with outdir.guarded(out_dir):
             results_mod.write(data, out_dir)
@@ -197,7 +198,7 @@ def _run_config(cfg: RunConfig, *, command: str | None, log: Callable[[str], Non
 
 def _write_model_cards(data: dict[str, Any], out_dir: Path, log) -> None:
     cis = (data.get("statistics") or {}).get("jobs") or {}
-    for job in results_mod.ok_jobs(data):
+    for job in view.ok_jobs(data):
         saved = job.get("saved_model")
         if not saved or saved.startswith("not saved"):
             if saved:
@@ -338,7 +339,7 @@ def report(results: Results | str | Path, out: str | Path | None = None) -> Path
     if target is None:
         raise MedbenchError("report: these results have no folder; pass out=FOLDER")
     target = outdir.prepare(target)
-    stats = results_mod.statistics(res.data)  # computed here (harness), never by the renderer
+    stats = evaluation.statistics(res.data)  # computed here (harness), never by the renderer
     with outdir.guarded(target):
         return write_report(res.data, target, stats=stats)
 

@@ -53,10 +53,8 @@ def _check_pipelines(suite: suite_mod.Suite) -> None:
 def dataset_config(suite: suite_mod.Suite, ds: suite_mod.SuiteDataset, out: Path, **overrides: Any) -> RunConfig:
     """The :class:`RunConfig` of one dataset of ``suite`` (``overrides``: RunConfig fields set for every dataset,
     e.g. ``pipelines``, ``seeds``, ``n_jobs``, ``scheduler`` from the command line)."""
-    return RunConfig(dataset=ds.dataset, pipelines=ds.pipelines, seeds=ds.seeds, options=ds.options, out=out,
-                     task=ds.task, image_size=ds.image_size, allow_missing=ds.allow_missing,
-                     split_seed=ds.split_seed, channels=ds.channels, external=ds.external, class_map=ds.class_map,
-                     robustness=ds.robustness, bootstrap_resamples=suite.bootstrap_resamples).replace(**overrides)
+    return RunConfig(dataset=ds.dataset, out=out, **ds.settings,
+                     bootstrap_resamples=suite.bootstrap_resamples).replace(**overrides)
 
 
 def run_suite(suite_file: str | Path, out: str | Path | None = None, *, log: Callable[[str], None] | None = _stderr,

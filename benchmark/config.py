@@ -7,6 +7,10 @@ builds one from its keyword arguments (a field per keyword)::
     cfg = RunConfig(dataset="folder:data/xrays", pipelines=["hog-svm"], image_size=64, seeds=[0, 1])
     medbench.run(config=cfg)
 
+Each field is declared once, with its command-line flag, help, suite-file rule and whether results.json
+records it (:mod:`medbench.options`); ``medbench run``'s parser, the suite file's schema and the ``config``
+block are generated from those declarations. Adding a run option is adding one field.
+
 Every check is here and nowhere else: seeds, split seed, fractions (:func:`check_fractions`, also used by
 :func:`medbench.splits.make_split`), ``n_jobs`` (:func:`medbench.core.workers.check_n_jobs`), the dataset's
 load options (:meth:`DatasetSpec.checked`), the scheduler (:class:`Scheduler`, parsed once and handed to
@@ -23,10 +27,14 @@ from typing import Any
 
 from medbench.core.errors import MedbenchError
 from medbench.core.workers import check_n_jobs
+from medbench.datasets.images import CHANNEL_CHOICES
 from medbench.datasets.spec import DatasetSpec
+from medbench.evaluation.protocol import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from medbench.external import parse_class_map
+from medbench.options import add_arguments, declared, opt, suite_keys
+from medbench.options import record as record_options
+from medbench.profiles import PROFILES
 from medbench.splits import MAX_FRACTION, check_fractions, check_seed
-from medbench.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 
 __all__ = ["RunConfig", "DatasetSpec", "Scheduler", "check_fractions", "check_seeds", "parse_options",
            "parse_resource", "DEFAULT_DATASET", "BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED", "MAX_FRACTION"]
@@ -34,6 +42,11 @@ __all__ = ["RunConfig", "DatasetSpec", "Scheduler", "check_fractions", "check_se
 DEFAULT_DATASET = "pneumoniamnist"
 #: The dataset's load options: RunConfig fields that go into its DatasetSpec.
 DATASET_FIELDS = ("task", "image_size", "allow_missing", "max_image_pixels", "channels")
+# JSON schemas of option values a suite file may set.
+_NAMES = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1, "uniqueItems": True}
+_SEEDS = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1, "uniqueItems": True}
+_OPTIONS = {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": {
+    "type": ["string", "number", "boolean", "array"]}}}
 
 
 def check_seeds(seeds: Sequence[int]) -> list[int]:
@@ -121,33 +134,100 @@ class RunConfig:
     or is a list of ``"PIPELINE.KEY=VALUE"`` strings (kept as given; :attr:`user_options` is the mapping).
     """
 
-    dataset: str | DatasetSpec = DEFAULT_DATASET
-    pipelines: Sequence[str] = ("all",)
-    seeds: Sequence[int] = (0,)
-    options: Any = None
-    out: str | Path | None = None
-    task: str | None = None
-    image_size: int | None = None
-    allow_missing: bool = False
-    max_image_pixels: int | None = None
-    channels: str = "auto"
-    split_seed: int = 0
-    split_manifest: str | Path | None = None
-    val_fraction: float = 0.1
-    test_fraction: float = 0.2
-    resplit_per_seed: bool = False
-    bootstrap_resamples: int = BOOTSTRAP_RESAMPLES
-    bootstrap_seed: int = BOOTSTRAP_SEED
-    n_jobs: int = -1
-    fresh: bool = False
-    profile: str | None = None
-    scheduler: str | Scheduler | None = "local"
-    gpu_resource: str | None = None
-    save_models: bool = False
-    gallery: bool = True  # the error gallery: most confident test mistakes as pictures (--no-gallery: off)
-    external: Sequence[str] = ()  # --external: external validation sets (dataset specs), scored by every job
-    class_map: Sequence[str] = ()  # --class-map SRC=DST: an external set's class SRC is the dataset's DST
-    robustness: bool = False  # --robustness: score every job on corrupted copies of the test split
+    # Declaration order is the order of `medbench run --help` and of results.json's config block.
+    dataset: str | DatasetSpec = opt(
+        DEFAULT_DATASET, flag="--dataset",
+        help="a MedMNIST name (pneumoniamnist, bloodmnist, ...) | folder:PATH | coronahack:PATH | npz:PATH "
+             "(see `medbench datasets`)")
+    task: str | None = opt(None, flag="--task", cli={"metavar": "TASK"}, suite="dataset", suite_schema={"type": "string", "minLength": 1},
+                           help="labelling for datasets with several (coronahack: pneumonia, etiology)")
+    image_size: int | None = opt(None, flag="--image-size", cli={"type": int, "metavar": "PX"}, suite="both",
+                                 suite_schema={"type": "integer", "minimum": 8, "maximum": 4096},
+                                 default_text="224 for folder: and coronahack:; MedMNIST and npz: keep their own size",
+                                 help="side length path datasets are decoded to")
+    allow_missing: bool = opt(False, flag="--allow-missing", cli={"action": "store_true"}, suite="dataset",
+                              suite_schema={"type": "boolean"},
+                              help="go on without missing or unreadable image files (they are still counted and "
+                                   "reported)")
+    pipelines: Sequence[str] = opt(("all",), flag="--pipelines", cli={"nargs": "+", "metavar": "NAME"},
+                                   suite="both", suite_schema=_NAMES,
+                                   help="pipeline names or families (baseline, classical, deep); 'all' = every "
+                                        "default pipeline")
+    seeds: Sequence[int] = opt((0,), flag="--seeds", cli={"nargs": "+", "type": int, "metavar": "SEED"},
+                               suite="both", suite_schema=_SEEDS, record_value=list,
+                               help="run every pipeline once per seed (same split unless --resplit-per-seed); the "
+                                    "report gives mean ± sd over seeds beside the per-seed values")
+    split_seed: int = opt(0, flag="--split-seed", cli={"type": int, "metavar": "SEED"}, suite="both",
+                          suite_schema={"type": "integer", "minimum": 0}, help="seed for any split carved by medbench")
+    split_manifest: str | Path | None = opt(None, flag="--split-manifest", cli={"type": Path, "metavar": "FILE"},
+                                            record_value=lambda m: str(m) if m else None,
+                                            help="re-use a saved split (a split.json from an earlier run)")
+    val_fraction: float = opt(0.1, flag="--val-fraction", cli={"type": float, "metavar": "F"},
+                              help="validation share carved from train when needed")
+    test_fraction: float = opt(0.2, flag="--test-fraction", cli={"type": float, "metavar": "F"},
+                               help="test share when the dataset has no split")
+    options: Any = opt(None, flag="--option", cli={"action": "append", "metavar": "PIPELINE.KEY=VALUE"},
+                       default_text="", suite="both", suite_schema=_OPTIONS,
+                       help="set a pipeline parameter, repeatable: KEY is a scikit-learn step parameter "
+                            "(hog-svm.svm__C=5) or its unique short name (hog-svm.C=5, cnn.epochs=20, "
+                            "resnet50.weights=/path/notop.h5); an unknown KEY is an error; a tuned parameter "
+                            "set here is fixed (not tuned)")
+    n_jobs: int = opt(-1, flag="--n-jobs", cli={"type": int, "metavar": "N"}, default_text="-1, all cores",
+                      help="workers for image decoding and feature extraction")
+    profile: str | None = opt(None, flag="--profile", cli={"choices": sorted(PROFILES)},
+                              help="named pipeline set (see `medbench profiles`); --pipelines overrides its list")
+    resplit_per_seed: bool = opt(False, flag="--resplit-per-seed", cli={"action": "store_true"},
+                                 help="carve a new split for every seed (split seed = the seed) wherever medbench "
+                                      "carves one (no official split, or validation carved from train); official "
+                                      "parts stay")
+    bootstrap_resamples: int = opt(BOOTSTRAP_RESAMPLES, flag="--bootstrap-resamples", cli={"type": int, "metavar": "N"},
+                                   suite="suite", suite_schema={"type": "integer", "minimum": 1},
+                                   help="stratified bootstrap resamples of the test images behind every 95% CI")
+    bootstrap_seed: int = opt(BOOTSTRAP_SEED, flag="--bootstrap-seed", cli={"type": int, "metavar": "SEED"},
+                              help="seed of the bootstrap resamples")
+    scheduler: str | Scheduler | None = opt(
+        "local", flag="--scheduler", cli={"metavar": "WHERE"}, record_value=str,
+        help="where jobs run: local (here, one after another), processes:N (a Dask cluster of N worker processes "
+             "on this machine) or tcp://HOST:PORT (an existing Dask scheduler); needs pip install "
+             "'medbench[dask]' except for local")
+    max_image_pixels: int | None = opt(None, flag="--max-image-pixels", cli={"type": int, "metavar": "N"},
+                                       default_text="Pillow's 89,478,485",
+                                       help="refuse (per file) images with more pixels than this; a guard against "
+                                            "decompression bombs")
+    save_models: bool = opt(False, flag="--save-models", cli={"action": "store_true"},
+                            help="save every fitted pipeline to OUT/models/<pipeline>__seed<N>/ with a "
+                                 "MODEL_CARD.md (no pickle; use it with `medbench predict`)")
+    channels: str = opt("auto", flag="--channels", cli={"choices": CHANNEL_CHOICES}, suite="both",
+                        suite_schema={"enum": list(CHANNEL_CHOICES)},
+                        help="keep colour where the source has it (auto), reduce to ITU-R 601-2 luminance (gray) "
+                             "or force three channels (rgb)")
+    gallery: bool = opt(True, flag="--no-gallery", cli={"action": "store_false"},
+                        help="skip the report's pictures of each pipeline's most confident test mistakes "
+                             "(thumbnails, Grad-CAM for deep pipelines, HOG glyphs; made at run time, on by "
+                             "default)")
+    external: Sequence[str] = opt((), flag="--external", cli={"action": "append", "metavar": "DATASET"},
+                                  suite="dataset", suite_schema=_NAMES, record=lambda c: bool(c.external),
+                                  record_value=list,
+                                  help="external validation set, repeatable (folder:PATH, coronahack:PATH, ...): "
+                                       "every image of it is scored by every fitted pipeline at the dataset's image "
+                                       "size and validation threshold")
+    class_map: Sequence[str] = opt((), flag="--class-map", cli={"action": "append", "metavar": "SRC=DST"},
+                                   suite="dataset", record=lambda c: bool(c.external), record_value=list,
+                                   suite_schema={"type": "array", "items": {"type": "string",
+                                                                            "pattern": "^[^=]+=[^=]+$"}},
+                                   help="an external set's class SRC is the dataset's class DST, repeatable (names "
+                                        "are otherwise matched case-insensitively)")
+    robustness: bool = opt(False, flag="--robustness", cli={"action": "store_true"}, suite="both",
+                           suite_schema={"type": "boolean"}, record=lambda c: bool(c.robustness),
+                           help="also score every pipeline on corrupted copies of the test split (6 corruptions "
+                                "x 5 severities: noise, blur, contrast, brightness, JPEG, pixelation)")
+    out: str | Path | None = opt(None, flag="--out", cli={"metavar": "DIR"}, record=False, default_text="results/<dataset>",
+                                 help="results folder")
+    fresh: bool = opt(False, flag="--fresh", cli={"action": "store_true"}, record=False,
+                      help="ignore finished jobs in OUT and run everything again")
+    gpu_resource: str | None = opt(None, flag="--gpu-resource", cli={"metavar": "NAME=AMOUNT"}, record=False,
+                                   help="Dask worker resource the deep jobs ask for (e.g. GPU=1), so they land on "
+                                        "GPU workers")
     dataset_spec: DatasetSpec = field(init=False, repr=False, compare=False)
     user_options: dict[str, dict[str, Any]] = field(init=False, repr=False, compare=False)
 
@@ -185,11 +265,8 @@ class RunConfig:
 
     @classmethod
     def from_args(cls, args: Any, **extra: Any) -> RunConfig:
-        """A config from an argparse namespace: every field the namespace has (``--option`` is ``option``)."""
-        values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
-                  if f.init and hasattr(args, f.name)}
-        if hasattr(args, "option") and "options" not in values:
-            values["options"] = args.option
+        """A config from an argparse namespace: every declared option the namespace has."""
+        values = {f.name: getattr(args, f.name) for f, _ in declared(cls) if hasattr(args, f.name)}
         return cls(**{**values, **extra})
 
     def replace(self, **changes: Any) -> RunConfig:
@@ -204,19 +281,19 @@ class RunConfig:
         return parse_resource(self.gpu_resource)
 
     def record(self, pipelines: list[str], options: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        """The ``config`` block of results.json (``pipelines`` resolved, ``options`` with the profile's)."""
-        return {
-            "dataset": self.dataset_text, "task": self.task, "image_size": self.image_size,
-            "allow_missing": self.allow_missing, "pipelines": pipelines, "seeds": list(self.seeds),
-            "split_seed": self.split_seed, "split_manifest": str(self.split_manifest) if self.split_manifest else None,
-            "val_fraction": self.val_fraction, "test_fraction": self.test_fraction, "options": options,
-            "n_jobs": self.n_jobs, "profile": self.profile, "resplit_per_seed": self.resplit_per_seed,
-            "bootstrap_resamples": self.bootstrap_resamples, "bootstrap_seed": self.bootstrap_seed,
-            "scheduler": str(self.scheduler), "max_image_pixels": self.max_image_pixels,
-            "save_models": self.save_models, "channels": self.channels, "gallery": self.gallery,
-            **({"external": list(self.external), "class_map": list(self.class_map)} if self.external else {}),
-            **({"robustness": True} if self.robustness else {}),
-        }
+        """The ``config`` block of results.json (``pipelines`` resolved, ``options`` with the profile's):
+        every option declared as recorded (:func:`medbench.options.record`)."""
+        return record_options(self, dataset=self.dataset_text, pipelines=pipelines, options=options)
+
+    @classmethod
+    def add_arguments(cls, parser: Any, names: Any = None, replace: Any = ()) -> None:
+        """The command-line arguments of the declared options (``medbench run``; ``suite`` takes some)."""
+        add_arguments(parser, cls, names, replace)
+
+    @classmethod
+    def suite_keys(cls, place: str) -> dict[str, Any]:
+        """JSON-schema properties of what a suite file may set in ``[suite]`` / a ``[[datasets]]`` entry."""
+        return suite_keys(cls, place)
 
 
 def _check_shift(cfg: RunConfig, set_) -> None:

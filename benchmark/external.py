@@ -25,13 +25,15 @@ from typing import Any
 
 import numpy as np
 
-from medbench import results as results_mod
 from medbench import stats as st
+from medbench import view
 from medbench.core.errors import MedbenchError
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
 from medbench.datasets.folder import load_folder
 from medbench.datasets.spec import DatasetSpec
+from medbench.evaluation import protocol
+from medbench.evaluation import section as evaluation
 from medbench.features import cache
 from medbench.metrics import HEADLINE, classification_metrics, predict_with_threshold
 
@@ -164,14 +166,20 @@ def score(fitted, ext: ExternalSet, class_names: list[str], threshold: float | N
                             "proba": np.round(proba, 6).tolist()}}
 
 
-def summarize(results: dict[str, Any], n_resamples: int = st.BOOTSTRAP_RESAMPLES,
-              seed: int = st.BOOTSTRAP_SEED) -> list[dict[str, Any]] | None:
+def summarize(results: dict[str, Any], n_resamples: int = protocol.BOOTSTRAP_RESAMPLES,
+              seed: int = protocol.BOOTSTRAP_SEED) -> list[dict[str, Any]] | None:
     """The top-level ``external`` block (one entry per external set), or None when no job has one."""
-    jobs = results_mod.ok_jobs(results)
+    jobs = view.ok_jobs(results)
     texts = list(dict.fromkeys(e["dataset"] for j in jobs for e in j.get("external") or []))
     if not texts:
         return None
-    internal = results.get("statistics") or results_mod.statistics(results)
+    internal = results.get("statistics") or evaluation.statistics(results)
+    run = view.RunView(results)
+
+    def section(records: list[dict[str, Any]]) -> dict[str, Any]:  # the statistics of one external set
+        return evaluation.compute([view.JobView(r) for r in records], run.n_classes, run.positive_index,
+                                  n_resamples, seed)
+
     blocks = []
     for text in texts:
         ext_jobs = []
@@ -185,22 +193,19 @@ def summarize(results: dict[str, Any], n_resamples: int = st.BOOTSTRAP_RESAMPLES
         # On a set lacking a class the floor (always the majority class) can be trivially perfect: it is shown
         # but left out of the ranking and the paired tests there.
         tested = [j for j in ext_jobs if not first["undefined"] or j.get("family") != "baseline"]
-        pseudo = {**results, "jobs": tested}
-        pseudo.pop("statistics", None)
-        stats = results_mod.compute_statistics(pseudo, n_resamples, seed)
-        cis = stats if len(tested) == len(ext_jobs) else results_mod.compute_statistics(
-            {**pseudo, "jobs": ext_jobs}, n_resamples, seed)
+        stats = section(tested)
+        cis = stats if len(tested) == len(ext_jobs) else section(ext_jobs)
         rows = []
         for job in ext_jobs:
-            jid = results_mod.job_id(job["pipeline"], job["seed"])
-            inner = next(j for j in jobs if results_mod.job_id(j["pipeline"], j["seed"]) == jid)
+            jid = view.job_id(job["pipeline"], job["seed"])
+            inner = next(j for j in jobs if view.job_id(j["pipeline"], j["seed"]) == jid)
             metrics = {}
             for m in HEADLINE:
                 if m not in inner["metrics"] or m in first["undefined"]:
                     continue
                 a, b = st.number(inner["metrics"].get(m)), st.number(job["metrics"].get(m))
-                metrics[m] = {"internal": a, "internal_ci": results_mod.job_ci(internal, inner, m),
-                              "external": b, "external_ci": results_mod.job_ci(cis, job, m),
+                metrics[m] = {"internal": a, "internal_ci": evaluation.job_ci(internal, inner, m),
+                              "external": b, "external_ci": evaluation.job_ci(cis, job, m),
                               "drop": None if a is None or b is None else a - b}
             rows.append({"job_id": jid, "pipeline": job["pipeline"], "name": job["name"], "seed": job["seed"],
                          "family": job.get("family", "unknown"), "metrics": metrics})

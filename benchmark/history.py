@@ -20,7 +20,7 @@ Every write is atomic.
 (``created``), and for every pipeline and headline metric finds the versions where the metric changed:
 PELT (:mod:`ruptures`, least-squares cost) on the per-version values with a penalty scaled to the
 confidence intervals (:func:`medbench.stats.penalty`). Each change is then checked image by image across the step
-where it appeared (:func:`medbench.stats.paired_tests` between the last version before and the
+where it appeared (:func:`medbench.evaluation.paired.paired_tests` between the last version before and the
 first version after: McNemar, DeLong or a paired bootstrap on the same test images).
 """
 
@@ -39,12 +39,14 @@ from typing import Any
 import numpy as np
 from filelock import FileLock, Timeout
 
-from medbench import baseline, profiling, schemas
+from medbench import baseline, profiling, schemas, view
 from medbench import results as results_mod
 from medbench import stats as st
 from medbench.core import settings
 from medbench.core.atomic import read_json, write_json, write_text
 from medbench.core.errors import MedbenchError
+from medbench.evaluation import paired as evaluation_paired
+from medbench.evaluation import protocol
 from medbench.metrics import gain, metric_names
 from medbench.tolerances import Tolerances
 
@@ -53,7 +55,6 @@ INDEX = "index.json"
 INDEX_SCHEMA = "medbench.history"
 INDEX_VERSION = 1
 COMMIT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-CI_RESAMPLES = 1000
 LOCK_NAME = ".medbench-history.lock"
 LOCK_TIMEOUT_S = 600
 # The change-point statistics live in medbench.stats; these names stay for callers of the history API.
@@ -108,9 +109,9 @@ def add(run: str | Path, store: str | Path | None = None, commit: str | None = N
     """File the run in ``run`` (a results folder or results.json) in the store; return its index entry
     (with ``replaced``: whether an earlier run of the same version was replaced)."""
     res = results_mod.load(run)
-    if not results_mod.ok_jobs(res):
+    if not view.ok_jobs(res):
         raise MedbenchError(f"{run} has no successful job: nothing to file in the history")
-    incomplete = results_mod.incomplete_note(res)
+    incomplete = view.incomplete_note(res)
     if incomplete:
         raise MedbenchError(f"{run}: {incomplete}; finish it (run the same command again) before filing it "
                             f"in the history")
@@ -239,12 +240,11 @@ class Version:
 
 def _job_cis(res: dict[str, Any], job: dict[str, Any], metrics: list[str]) -> dict[str, list[float] | None]:
     """Percentile bootstrap CIs of one job's metrics (as results.json's statistics section computes them)."""
-    p = job.get("predictions") or {}
-    if not p.get("y_true"):
+    pred = view.Predictions.of(job)
+    if pred is None:
         return dict.fromkeys(metrics)
-    boot = st.bootstrap_metrics(np.asarray(p["y_true"]), np.asarray(p["y_pred"]),
-                                np.asarray(p["proba"], dtype=np.float64), len(res["dataset"]["class_names"]),
-                                results_mod.positive_index(res), CI_RESAMPLES, results_mod.BOOTSTRAP_SEED)
+    boot = evaluation_paired.Bootstraps(len(res["dataset"]["class_names"]), view.positive_index(res),
+                                        protocol.BOOTSTRAP_RESAMPLES, protocol.BOOTSTRAP_SEED).of(pred)
     out = {}
     for m in metrics:
         ci = st.percentile_ci(boot[m]) if m in boot and st.number(job["metrics"].get(m)) is not None else None
@@ -286,12 +286,12 @@ def _series(root: Path, group: list[dict[str, Any]], tol: Tolerances) -> dict[st
     for e in group:
         res = results_mod.load(root / e["path"])
         v = Version(e, res)
-        for job in sorted(results_mod.ok_jobs(res), key=lambda j: j["seed"]):
+        for job in sorted(view.ok_jobs(res), key=lambda j: j["seed"]):
             v.jobs.setdefault(job["pipeline"], []).append(job)
         versions.append(v)
     latest = versions[-1].results
     n_classes = len(latest["dataset"]["class_names"])
-    positive = results_mod.positive_index(latest)
+    positive = view.positive_index(latest)
     metrics = metric_names(n_classes)
     pipelines = list(dict.fromkeys(j["pipeline"] for v in versions for j in v.results["jobs"]))
     tracks, changes = [], []
@@ -368,7 +368,7 @@ def _step_test(prev: Version, cur: Version, pipe: str, metric: str, n_classes: i
     pairs = [(b_by_seed[j["seed"]], j) for j in cur.jobs.get(pipe, []) if j["seed"] in b_by_seed]
     if not pairs:
         return {"test": None, "p": None, "reason": "no seed in common"}
-    out = st.paired_tests([b for b, _ in pairs], [n for _, n in pairs], [metric], n_classes, positive)
+    out = evaluation_paired.paired_tests([b for b, _ in pairs], [n for _, n in pairs], [metric], n_classes, positive)
     if not out["paired"]:
         return {"test": None, "p": None, "reason": out["reason"]}
     t = out["tests"][metric]

@@ -12,7 +12,7 @@ CIs come from the one shape results.json documents (:func:`medbench.results.comp
 seeds, a t-interval over the seeds' values. A metric with a finite value in BASE and none in NEW
 (missing, null, NaN or infinite) is a regression of that pipeline, seed and metric.
 
-Paired tests between versions (:func:`medbench.stats.paired_tests`): when BASE's and NEW's jobs were scored on the
+Paired tests between versions (:func:`medbench.evaluation.paired.paired_tests`): when BASE's and NEW's jobs were scored on the
 same test images (same ids and labels), every metric row carries a p-value from the stored
 predictions, image by image - McNemar's test for accuracy (and for sensitivity / specificity: the
 positive / negative images only), DeLong's test for a binary ROC-AUC, and a paired stratified
@@ -38,11 +38,13 @@ import math
 import time
 from typing import Any
 
-from medbench import profiling
-from medbench import results as results_mod
+from medbench import profiling, view
 from medbench import stats as st
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
+from medbench.evaluation import paired as evaluation_paired
+from medbench.evaluation import protocol
+from medbench.evaluation import section as evaluation
 from medbench.metrics import gain, metric_names
 from medbench.tolerances import RUNTIME, Tolerances, lower_is_better
 
@@ -91,19 +93,17 @@ def _index(results: dict[str, Any]) -> dict[str, dict[int, dict[str, Any]]]:
 
 
 number = st.number  # a value as a float, or None when missing, null, not a number, NaN or infinite
-# The paired tests live in medbench.stats; these names stay for callers of the compare API.
-paired_tests, pairing_problem = st.paired_tests, st.pairing_problem
 
 
 def with_statistics(results: dict[str, Any]) -> dict[str, Any]:
     """``results`` with its statistics section: the stored one when it covers the jobs, else computed
     now from the test predictions (:func:`medbench.results.statistics`, deterministic)."""
-    return {**results, "statistics": results_mod.statistics(results)}
+    return {**results, "statistics": evaluation.statistics(results)}
 
 
 def job_ci(results: dict[str, Any], job: dict[str, Any], metric: str) -> tuple[float, float] | None:
     """The test-metric CI of one job: ``statistics.jobs[<job id>].metrics_ci[<metric>]``."""
-    return results_mod.job_ci(results.get("statistics") or {}, job, metric)
+    return evaluation.job_ci(results.get("statistics") or {}, job, metric)
 
 
 # ------------------------------------------------------------------------------------------ judgement
@@ -389,10 +389,10 @@ class _Context:
         self.issues: list[dict[str, Any]] = []
         self.notes: list[str] = []
         self.n_classes = len(new["dataset"]["class_names"])
-        self.positive = results_mod.positive_index(new)
+        self.positive = view.positive_index(new)
         cfg = (new.get("statistics") or {}).get("settings") or {}
-        self.n_resamples = max(st.PAIRED_RESAMPLES, cfg.get("n_resamples", 0))
-        self.boot_seed = cfg.get("seed", results_mod.BOOTSTRAP_SEED)
+        self.n_resamples = max(protocol.PAIRED_RESAMPLES, cfg.get("n_resamples", 0))
+        self.boot_seed = cfg.get("seed", protocol.BOOTSTRAP_SEED)
 
     def issue(self, pipe: str, seed: int | None, kind: str, status: str, detail: str, mark: str = "") -> None:
         self.issues.append({"pipeline": pipe, "seed": seed, "kind": kind, "status": status, "detail": detail,
@@ -428,8 +428,8 @@ class _Context:
     def rows(self, pipe: str, seed: int | str, b_jobs: list[dict], n_jobs: list[dict], judged: bool) -> None:
         """Metric and runtime rows of one seed (one job each) or of the mean over seeds."""
         tol, mode = self.tol, self.tol.mode_for(pipe)
-        paired = st.paired_tests(b_jobs, n_jobs, self.metrics, self.n_classes, self.positive, self.n_resamples,
-                              self.boot_seed)
+        paired = evaluation_paired.paired_tests(b_jobs, n_jobs, self.metrics, self.n_classes, self.positive,
+                                                self.n_resamples, self.boot_seed)
         tests = paired.get("tests") or {}
         for m in self.metrics:
             bv, nv = [j["metrics"].get(m) for j in b_jobs], [j["metrics"].get(m) for j in n_jobs]

@@ -50,8 +50,8 @@ from medbench.metrics import (
 )
 from medbench.models import persist, registry
 from medbench.profiling import PeakMemory, timer
-from medbench.results import job_id as make_job_id
 from medbench.splits import Split
+from medbench.view import job_id as make_job_id
 
 LATENCY_BATCH = 256
 LATENCY_SINGLE = 10

@@ -17,11 +17,9 @@
 * across datasets (a suite, :mod:`medbench.suite`): :func:`friedman` (chi-square and Iman-Davenport F),
   :func:`nemenyi_q`, :func:`critical_difference`, :func:`nemenyi_p`, :func:`wilcoxon_p` (Demšar 2006).
 * over versions (:mod:`medbench.history`): :func:`penalty` and :func:`change_points` (PELT).
-* between two runs' jobs on the same test images (``medbench compare``, history): :func:`paired_tests`
-  (McNemar, DeLong, paired bootstrap), :func:`pairing_problem`.
-
-Every statistical test medbench runs lives here, with its constants (:data:`ALPHA`, :data:`CI_LEVEL`,
-:data:`BOOTSTRAP_RESAMPLES`, ...); a new test goes here, beside its unit test in tests/test_stats.py.
+Arrays in, numbers out: no job records here. Which test compares two jobs is the evaluation protocol's
+(:mod:`medbench.evaluation.paired`), and its constants (alpha, CI level, resamples) are defined once in
+:mod:`medbench.evaluation.protocol`; a new test goes here, beside its unit test in tests/test_stats.py.
 """
 
 from __future__ import annotations
@@ -34,12 +32,9 @@ import ruptures
 from scipy import stats as sps
 
 from medbench import metrics as mt
+from medbench.evaluation.protocol import ALPHA, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 
 EXACT_BELOW = 25  # McNemar: exact binomial test when b + c is below this
-BOOTSTRAP_RESAMPLES = 1000  # resamples behind every 95% CI (--bootstrap-resamples)
-BOOTSTRAP_SEED = 0
-CI_LEVEL = 0.95
-ALPHA = 0.05
 Z95 = 1.959963984540054
 
 
@@ -395,101 +390,3 @@ def change_points(values: list[float], pen: float) -> list[int]:
         return []
     bkps = ruptures.Pelt(model="l2", min_size=1, jump=1).fit(signal).predict(pen=pen)
     return [int(b) for b in bkps[:-1]]
-
-
-# --- paired tests of two runs' jobs on the same test images (medbench compare, history) ----------
-
-MCNEMAR_SUBSET = {"accuracy": None, "sensitivity": "positive", "specificity": "negative"}
-# Resamples of the paired bootstrap: its smallest p-value is 2 / (B + 1), so B = 2000 keeps a clear drop
-# significant after Holm over a few dozen pipelines (the CIs' own resample count may be much smaller).
-PAIRED_RESAMPLES = 2000
-
-
-def _predictions(job: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    p = job.get("predictions") or {}
-    if not p.get("y_true") or len(p.get("proba") or []) != len(p["y_true"]):
-        return None
-    return (np.asarray(p["y_true"]), np.asarray(p["y_pred"]), np.asarray(p["proba"], dtype=np.float64))
-
-
-def pairing_problem(b_job: dict[str, Any], n_job: dict[str, Any]) -> str | None:
-    """Why two jobs cannot be compared image by image (None: they can)."""
-    if _predictions(b_job) is None or _predictions(n_job) is None:
-        return "no stored test predictions"
-    if b_job["predictions"]["ids"] != n_job["predictions"]["ids"] or \
-            b_job["predictions"]["y_true"] != n_job["predictions"]["y_true"]:
-        return "scored on different test images"
-    return None
-
-
-def _bootstrap(job: dict[str, Any], n_classes: int, positive: int | None, n_resamples: int,
-               seed: int) -> dict[str, np.ndarray]:
-    y, pred, proba = _predictions(job)  # type: ignore[misc]
-    return bootstrap_metrics(y, pred, proba, n_classes, positive, n_resamples, seed)
-
-
-def paired_tests(b_jobs: list[dict[str, Any]], n_jobs: list[dict[str, Any]], metrics: list[str], n_classes: int,
-                 positive: int | None, n_resamples: int = PAIRED_RESAMPLES,
-                 seed: int = BOOTSTRAP_SEED) -> dict[str, Any]:
-    """Paired tests of NEW against BASE on the same test images, per metric: ``{"paired": True,
-    "tests": {metric: {"test", "p"}}}`` or ``{"paired": False, "reason"}``.
-
-    ``b_jobs`` / ``n_jobs``: the same pipeline's jobs, one per seed, in the same seed order. One seed:
-    McNemar (accuracy; sensitivity on the positive images, specificity on the negative ones), DeLong
-    (binary ROC-AUC), paired bootstrap (the rest). Several seeds: a paired bootstrap of the mean
-    over the seeds of NEW - BASE (each seed's test images resampled, the same resamples for both runs).
-    A metric undefined in either run gets ``p`` None."""
-    for b, n in zip(b_jobs, n_jobs):
-        problem = pairing_problem(b, n)
-        if problem:
-            return {"paired": False, "reason": problem}
-    boot: dict[str, list[tuple[dict, dict]]] = {"pairs": []}
-
-    def samples() -> list[tuple[dict, dict]]:
-        if not boot["pairs"]:
-            boot["pairs"] = [(_bootstrap(b, n_classes, positive, n_resamples, seed),
-                              _bootstrap(n, n_classes, positive, n_resamples, seed)) for b, n in zip(b_jobs, n_jobs)]
-        return boot["pairs"]
-
-    def bootstrap_test(m: str) -> dict[str, Any]:
-        diffs = np.mean([nb[m] - bb[m] for bb, nb in samples()], axis=0)
-        return {"test": "paired bootstrap" + (" of the mean over seeds" if len(b_jobs) > 1 else ""),
-                "p": bootstrap_p(diffs)}
-
-    tests: dict[str, Any] = {}
-    for m in metrics:
-        defined = all(number(j["metrics"].get(m)) is not None for j in (*b_jobs, *n_jobs))
-        if not defined:
-            tests[m] = {"test": None, "p": None}
-        elif len(b_jobs) > 1:
-            tests[m] = bootstrap_test(m)
-        elif m in MCNEMAR_SUBSET and (m == "accuracy" or n_classes == 2):
-            tests[m] = _mcnemar(b_jobs[0], n_jobs[0], MCNEMAR_SUBSET[m], positive)
-        elif m == "roc_auc" and n_classes == 2:
-            tests[m] = _delong(b_jobs[0], n_jobs[0], positive)
-        else:
-            tests[m] = bootstrap_test(m)
-    return {"paired": True, "tests": tests}
-
-
-def _mcnemar(b_job: dict[str, Any], n_job: dict[str, Any], subset: str | None, positive: int | None) -> dict:
-    y, b_pred, _ = _predictions(b_job)  # type: ignore[misc]
-    _, n_pred, _ = _predictions(n_job)  # type: ignore[misc]
-    pos = 1 if positive is None else positive
-    keep = np.ones(len(y), bool) if subset is None else ((y == pos) if subset == "positive" else (y != pos))
-    if not keep.any():
-        return {"test": None, "p": None}
-    r = mcnemar(b_pred[keep] == y[keep], n_pred[keep] == y[keep])
-    what = "" if subset is None else f" ({subset} images)"
-    return {"test": f"McNemar{what}", "p": r["p"], "b": r["b"], "c": r["c"]}
-
-
-def _delong(b_job: dict[str, Any], n_job: dict[str, Any], positive: int | None) -> dict[str, Any]:
-    y, _, b_proba = _predictions(b_job)  # type: ignore[misc]
-    _, _, n_proba = _predictions(n_job)  # type: ignore[misc]
-    pos = 1 if positive is None else positive
-    try:
-        r = delong(y == pos, b_proba[:, pos], n_proba[:, pos])
-    except ValueError:
-        return {"test": "DeLong (too few images)", "p": None}
-    return {"test": "DeLong", "p": r["p"]}

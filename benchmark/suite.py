@@ -54,23 +54,27 @@ assume they are independent (datasets built from the same images are not).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import stats as sps
 
-from medbench import results as results_mod
-from medbench import schemas
+from medbench import options as options_mod
+from medbench import schemas, view
 from medbench import stats as st
+from medbench.config import RunConfig
 from medbench.core import paths, readfile, settings
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
-from medbench.datasets.images import CHANNEL_CHOICES
 from medbench.datasets.spec import DatasetSpec
+from medbench.evaluation import paired as evaluation_paired
+from medbench.evaluation import protocol
+from medbench.evaluation import section as evaluation
 from medbench.metrics import higher_is_better
 
 SCHEMA = "medbench.suite"
@@ -79,10 +83,10 @@ SCHEMA_VERSION = 1
 #: chi-square and F approximations behind the Friedman test are unreliable and the exact two-sided
 #: Wilcoxon p-value cannot go below 2 / 2**N (0.125 at N = 4).
 MIN_DATASETS = 5
-ALPHA = st.ALPHA
+ALPHA = protocol.ALPHA
 # The tests across datasets live in medbench.stats; these names stay for callers of the suite API.
 friedman, nemenyi_q, critical_difference = st.friedman, st.nemenyi_q, st.critical_difference
-RANK_METRICS = results_mod.RANK_METRICS
+RANK_METRICS = protocol.RANK_METRICS
 TABLE_METRICS = ("roc_auc", "balanced_accuracy")
 FAMILIES = ("classical", "deep")
 SLUG = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -90,58 +94,62 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 # --- the suite file --------------------------------------------------------------------------------
 
-_NAMES = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1, "uniqueItems": True}
-_SEEDS = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1, "uniqueItems": True}
-_IMAGE_SIZE = {"type": "integer", "minimum": 8, "maximum": 4096}
-_OPTION_VALUE = {"type": ["string", "number", "boolean", "array"]}
-_OPTIONS = {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": _OPTION_VALUE}}
-_RUN_KEYS = {"pipelines": _NAMES, "seeds": _SEEDS, "image_size": _IMAGE_SIZE, "options": _OPTIONS,
-             "split_seed": {"type": "integer", "minimum": 0}, "channels": {"enum": list(CHANNEL_CHOICES)},
-             "robustness": {"type": "boolean"}}
+def suite_file_schema(config: type = RunConfig) -> dict[str, Any]:
+    """The JSON schema of a suite file: its own keys, plus every run option ``config`` declares a suite file
+    may set (:meth:`RunConfig.suite_keys`), in ``[suite]`` (for every dataset) or a ``[[datasets]]`` entry."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "medbench suite file",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["datasets"],
+        "properties": {
+            "suite": {"type": "object", "additionalProperties": False, "properties": {
+                "name": {"type": "string", "pattern": SLUG}, "title": {"type": "string", "minLength": 1},
+                "note": {"type": "string"}, **config.suite_keys("suite")}},
+            "analysis": {"type": "object", "additionalProperties": False, "properties": {
+                "metric": {"enum": list(RANK_METRICS)},
+                "alpha": {"type": "number", "exclusiveMinimum": 0, "maximum": 0.5}}},
+            "datasets": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "additionalProperties": False, "required": ["dataset"], "properties": {
+                    "name": {"type": "string", "pattern": SLUG}, "dataset": {"type": "string", "minLength": 1},
+                    **config.suite_keys("dataset")}}},
+        },
+    }
 
-SUITE_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "medbench suite file",
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["datasets"],
-    "properties": {
-        "suite": {"type": "object", "additionalProperties": False, "properties": {
-            "name": {"type": "string", "pattern": SLUG}, "title": {"type": "string", "minLength": 1},
-            "note": {"type": "string"}, **_RUN_KEYS,
-            "bootstrap_resamples": {"type": "integer", "minimum": 1}}},
-        "analysis": {"type": "object", "additionalProperties": False, "properties": {
-            "metric": {"enum": list(RANK_METRICS)},
-            "alpha": {"type": "number", "exclusiveMinimum": 0, "maximum": 0.5}}},
-        "datasets": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "additionalProperties": False, "required": ["dataset"], "properties": {
-                "name": {"type": "string", "pattern": SLUG}, "dataset": {"type": "string", "minLength": 1},
-                "task": {"type": "string", "minLength": 1}, "allow_missing": {"type": "boolean"},
-                # external validation sets of this dataset (like --external / --class-map SRC=DST)
-                "external": _NAMES, "class_map": {"type": "array", "items": {"type": "string", "pattern": "^[^=]+=[^=]+$"}},
-                **_RUN_KEYS}}},
-    },
-}
+
+SUITE_SCHEMA = suite_file_schema()
+#: Run options a suite file may set both in [suite] and per dataset (a dataset's value wins).
+_RUN_KEYS = tuple(k for k in RunConfig.suite_keys("dataset") if k in RunConfig.suite_keys("suite"))
+#: Run options only a dataset entry sets.
+_DATASET_KEYS = tuple(k for k in RunConfig.suite_keys("dataset") if k not in _RUN_KEYS)
 
 
 @dataclass
 class SuiteDataset:
-    """One dataset of a suite, as :func:`medbench.api.run` takes it (``dataset`` with paths resolved)."""
+    """One dataset of a suite, as :func:`medbench.api.run` takes it (``dataset`` with paths resolved):
+    ``settings`` holds the run options the suite file set for it (RunConfig fields), readable as attributes
+    (``ds.pipelines``)."""
 
     name: str
     dataset: str
     written: str
-    task: str | None = None
-    image_size: int | None = None
-    allow_missing: bool = False
-    pipelines: list[str] = field(default_factory=lambda: ["all"])
-    seeds: list[int] = field(default_factory=lambda: [0])
-    options: dict[str, dict[str, str]] = field(default_factory=dict)
-    split_seed: int = 0
-    channels: str = "auto"
-    external: list[str] = field(default_factory=list)
-    class_map: list[str] = field(default_factory=list)
-    robustness: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, key: str) -> Any:
+        settings = self.__dict__.get("settings") or {}
+        if key in settings:
+            return settings[key]
+        fields = {f.name: f for f in dataclasses.fields(RunConfig)}
+        if key in fields:  # not set by the suite file: the run's default
+            value = options_mod.default_of(fields[key])
+            return list(value) if isinstance(value, tuple) else value
+        raise AttributeError(key)
+
+    def to_dict(self) -> dict[str, Any]:
+        """suite.json's entry: the name, the dataset, and each suite-settable option (flat)."""
+        return {"name": self.name, "dataset": self.dataset, "written": self.written,
+                **{k: getattr(self, k) for k in RunConfig.suite_keys("dataset")}}
 
 
 @dataclass
@@ -153,10 +161,12 @@ class Suite:
     note: str = ""
     metric: str = "roc_auc"
     alpha: float = ALPHA
-    bootstrap_resamples: int = results_mod.BOOTSTRAP_RESAMPLES
+    bootstrap_resamples: int = protocol.BOOTSTRAP_RESAMPLES
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"name": self.name, "title": self.title, "file": self.file,
+                "datasets": [d.to_dict() for d in self.datasets], "note": self.note, "metric": self.metric,
+                "alpha": self.alpha, "bootstrap_resamples": self.bootstrap_resamples}
 
 
 def load(path: str | Path) -> Suite:
@@ -187,19 +197,17 @@ def loads(text: str, path: str | Path) -> Suite:
                                f"{name!r} is the name of datasets[{seen[name]}] too: give each dataset its own "
                                f"name = \"...\" (it is the folder its results go to)")
         seen[name] = i
-        entries.append(SuiteDataset(
-            name=name, dataset=spec, written=raw["dataset"], task=raw.get("task"),
-            image_size=merged["image_size"], allow_missing=bool(raw.get("allow_missing", False)),
-            pipelines=list(merged["pipelines"] or ["all"]), seeds=list(merged["seeds"] or [0]),
-            options={p: {k: _option_text(v) for k, v in kv.items()} for p, kv in options.items()},
-            split_seed=int(merged["split_seed"] or 0), channels=merged["channels"] or "auto",
-            external=[_resolve_spec(e, base, source, ["datasets", i, "external", j])
-                      for j, e in enumerate(raw.get("external") or [])],
-            class_map=list(raw.get("class_map") or []), robustness=bool(merged["robustness"])))
+        settings = {k: merged[k] for k in _RUN_KEYS if merged[k] is not None}
+        settings.update({k: raw[k] for k in _DATASET_KEYS if k in raw})
+        settings["options"] = {p: {k: _option_text(v) for k, v in kv.items()} for p, kv in options.items()}
+        if "external" in settings:
+            settings["external"] = [_resolve_spec(e, base, source, ["datasets", i, "external", j])
+                                    for j, e in enumerate(settings["external"])]
+        entries.append(SuiteDataset(name=name, dataset=spec, written=raw["dataset"], settings=settings))
     return Suite(name=head.get("name") or default_name(path.stem), title=head.get("title") or path.stem,
                  file=source, datasets=entries, note=head.get("note", ""),
                  metric=analysis.get("metric", "roc_auc"), alpha=float(analysis.get("alpha", ALPHA)),
-                 bootstrap_resamples=head.get("bootstrap_resamples", results_mod.BOOTSTRAP_RESAMPLES))
+                 bootstrap_resamples=head.get("bootstrap_resamples", protocol.BOOTSTRAP_RESAMPLES))
 
 
 _WHOLE = ("image_size", "split_seed", "bootstrap_resamples")
@@ -301,7 +309,7 @@ def _dataset_info(name: str, res: dict[str, Any], stats: dict[str, Any]) -> dict
 # --- paired tests on one dataset -------------------------------------------------------------------
 
 def _jobs(res: dict[str, Any], pipeline: str) -> dict[int, dict[str, Any]]:
-    return {j["seed"]: j for j in results_mod.ok_jobs(res) if j["pipeline"] == pipeline}
+    return {j["seed"]: j for j in view.ok_jobs(res) if j["pipeline"] == pipeline}
 
 
 def _stored(stats: dict[str, Any], a: str, b: str, seed: int) -> dict[str, Any] | None:
@@ -321,32 +329,17 @@ def _stored(stats: dict[str, Any], a: str, b: str, seed: int) -> dict[str, Any] 
 
 def _computed(res: dict[str, Any], stats: dict[str, Any], ja: dict[str, Any], jb: dict[str, Any],
               metric: str) -> dict[str, Any]:
-    """The paired test of jobs ``ja`` - ``jb`` from their stored test predictions."""
-    pa, pb = ja.get("predictions") or {}, jb.get("predictions") or {}
-    if not pa.get("y_true") or not pb.get("y_true"):
-        return {"diff": None, "ci": None, "p": None, "test": "none (no stored test predictions)"}
-    if pa["ids"] != pb["ids"] or pa["y_true"] != pb["y_true"]:
-        return {"diff": None, "ci": None, "p": None, "test": "none (scored on different test images)"}
-    y = np.asarray(pa["y_true"])
-    proba_a, proba_b = np.asarray(pa["proba"], dtype=float), np.asarray(pb["proba"], dtype=float)
-    k = len(res["dataset"]["class_names"])
-    pos = results_mod.positive_index(res)
-    va, vb = ja["metrics"].get(metric), jb["metrics"].get(metric)
-    diff = float(va - vb) if st.finite(va) and st.finite(vb) else None
-    level = stats["settings"].get("level", results_mod.CI_LEVEL)
-    if metric == "roc_auc" and k == 2 and diff is not None:
-        try:
-            d = st.delong(y == pos, proba_a[:, pos], proba_b[:, pos], level)
-        except ValueError:
-            return {"diff": diff, "ci": None, "p": None, "test": "DeLong (too few images)"}
-        half = (d["ci"][1] - d["ci"][0]) / 2
-        return {"diff": diff, "ci": [diff - half, diff + half], "p": d["p"], "test": "DeLong"}
-    n, seed = stats["settings"]["n_resamples"], stats["settings"]["seed"]
-    sa = st.bootstrap_metrics(y, np.asarray(pa["y_pred"]), proba_a, k, pos, n, seed)[metric]
-    sb = st.bootstrap_metrics(y, np.asarray(pb["y_pred"]), proba_b, k, pos, n, seed)[metric]
-    ci = st.percentile_ci(sa - sb, level)
-    return {"diff": diff, "ci": None if ci is None else list(ci), "p": None if diff is None else st.bootstrap_p(sa - sb),
-            "test": "paired bootstrap"}
+    """The paired test of jobs ``ja`` - ``jb`` from their stored test predictions (the one rule of
+    :mod:`medbench.evaluation.paired`, with the run's own bootstrap settings)."""
+    a, b = view.JobView(ja), view.JobView(jb)
+    problem = evaluation_paired.pairing_problem(a, b)
+    if problem:
+        return {"diff": None, "ci": None, "p": None, "test": f"none ({problem})"}
+    run = view.RunView(res)
+    cfg = stats["settings"]
+    boot = evaluation_paired.Bootstraps(run.n_classes, run.positive_index, cfg["n_resamples"], cfg["seed"])
+    r = evaluation_paired.paired_metric(a, b, metric, boot, cfg.get("level", protocol.CI_LEVEL))
+    return {k: r[k] for k in ("diff", "ci", "p", "test")}
 
 
 def paired(res: dict[str, Any], stats: dict[str, Any], a: str, b: str, metric: str) -> dict[str, Any]:
@@ -461,7 +454,7 @@ def _best(cells: dict[str, dict[str, Any]], family: str, metric: str) -> str | N
     cands = [p for p, c in cells.items() if c["family"] == family and st.finite(c[metric]["value"])]
     if not cands:
         return None
-    return min(cands, key=lambda p: results_mod.rank_key({m: cells[p][m]["value"] for m in TABLE_METRICS}, p,
+    return min(cands, key=lambda p: evaluation.rank_key({m: cells[p][m]["value"] for m in TABLE_METRICS}, p,
                                                          first=metric))
 
 
@@ -539,7 +532,7 @@ def analyse(runs: Sequence[tuple[str, dict[str, Any]]], *, metric: str = "roc_au
     left_out = {d["name"] for d in duplicates}
     runs = [(name, res) for name, res in runs if name not in left_out]
     names = [name for name, _ in runs]
-    with_stats = [(name, res, results_mod.statistics(res)) for name, res in runs]
+    with_stats = [(name, res, evaluation.statistics(res)) for name, res in runs]
     cells = {name: _cells(res, stats) for name, res, stats in with_stats}
     pipelines = list(dict.fromkeys(p for name in names for p in cells[name]))
     rk = _ranks(names, cells, pipelines, metric)
@@ -713,4 +706,7 @@ SUITE_JSON_SCHEMA: dict[str, Any] = {
 def suite_from_dict(data: dict[str, Any]) -> Suite:
     """The :class:`Suite` stored in a validated suite.json (unknown keys ignored)."""
     keep = lambda cls, d: {k: v for k, v in d.items() if k in cls.__dataclass_fields__}  # noqa: E731
-    return Suite(**{**keep(Suite, data), "datasets": [SuiteDataset(**keep(SuiteDataset, d)) for d in data["datasets"]]})
+    options = RunConfig.suite_keys("dataset")
+    return Suite(**{**keep(Suite, data), "datasets": [
+        SuiteDataset(name=d["name"], dataset=d["dataset"], written=d["written"],
+                     settings={k: v for k, v in d.items() if k in options}) for d in data["datasets"]]})

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
-from medbench import results as results_mod
+from medbench import stats as st
+from medbench import view
 from medbench.metrics import CALIBRATION_BINS, METRICS, gain, metric_names
 from medbench.reports import tables
 from medbench.reports.escape import md as E
@@ -44,12 +45,12 @@ def best_rows(values: list[float | None], metric: str) -> set[int]:
 
 
 def _first_jobs(results: dict[str, Any], stats: dict[str, Any]) -> list[dict[str, Any]]:
-    by_id = {results_mod.job_id(j["pipeline"], j["seed"]): j for j in results_mod.ok_jobs(results)}
+    by_id = {view.job_id(j["pipeline"], j["seed"]): j for j in view.ok_jobs(results)}
     return [by_id[g["job_ids"][0]] for g in stats["pipelines"] if g["job_ids"][0] in by_id]
 
 
 def _vs_reference(stats: dict[str, Any], job: dict[str, Any]) -> str:
-    jid = results_mod.job_id(job["pipeline"], job["seed"])
+    jid = view.job_id(job["pipeline"], job["seed"])
     if job["pipeline"] == stats.get("reference"):
         return "reference"
     for c in stats.get("comparisons") or []:
@@ -76,7 +77,7 @@ def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
                      *[tables.fmt_ci(job["metrics"].get(c), tables.job_ci(stats, job, c)) for c in cols],
                      _vs_reference(stats, job)])
     for k, c in enumerate(cols):
-        for i in best_rows([results_mod.st.number(j["metrics"].get(c)) for j in jobs], c):
+        for i in best_rows([st.number(j["metrics"].get(c)) for j in jobs], c):
             rows[i][2 + k] = f"**{rows[i][2 + k]}**"
     out = [
         "How far the predicted probabilities can be taken at face value. **Brier score**: the mean squared "
@@ -105,7 +106,7 @@ def _new_figure(width: float, height: float):
 def reliability_diagram(results: dict[str, Any], stats: dict[str, Any]):
     """One reliability panel per pipeline (lowest seed), best pipeline first, from the stored bins."""
     jobs = [j for j in _first_jobs(results, stats)
-            if ((stats["jobs"].get(results_mod.job_id(j["pipeline"], j["seed"])) or {}).get("reliability"))]
+            if ((stats["jobs"].get(view.job_id(j["pipeline"], j["seed"])) or {}).get("reliability"))]
     if not jobs:
         raise ValueError("the statistics hold no reliability bins (results written by an earlier medbench)")
     ncols = min(4, len(jobs))
@@ -113,7 +114,7 @@ def reliability_diagram(results: dict[str, Any], stats: dict[str, Any]):
     fig = _new_figure(2.7 * ncols, 2.6 * nrows + 0.4)
     axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, sharey=True)).ravel()
     for ax, job in zip(axes, jobs):
-        rel = stats["jobs"][results_mod.job_id(job["pipeline"], job["seed"])]["reliability"]
+        rel = stats["jobs"][view.job_id(job["pipeline"], job["seed"])]["reliability"]
         bins = rel["bins"]
         edges = np.asarray(rel.get("edges") or np.linspace(0, 1, bins + 1))
         centres = (edges[:-1] + edges[1:]) / 2

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_curve
 
-from medbench import results as results_mod
+from medbench import view
 from medbench.core.atomic import write_bytes
 from medbench.reports import calibration, tables
 from medbench.reports import robustness as robustness_report
@@ -79,7 +79,7 @@ FIGURES = {spec.key: spec for spec in (
 
 def planned(results: dict[str, Any]) -> dict[str, FigureSpec]:
     """The figures :func:`write_figures` draws for these results, by key (a pure function of them)."""
-    jobs = results_mod.ok_jobs(results)
+    jobs = view.ok_jobs(results)
     return {k: spec for k, spec in FIGURES.items() if spec.when(jobs)}
 
 
@@ -130,7 +130,7 @@ def _save(fig, path: Path) -> Path:
 
 
 def _jobs_by_id(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {results_mod.job_id(j["pipeline"], j["seed"]): j for j in results_mod.ok_jobs(results)}
+    return {view.job_id(j["pipeline"], j["seed"]): j for j in view.ok_jobs(results)}
 
 
 def _first_jobs(results: dict[str, Any], stats: dict[str, Any]) -> list[dict[str, Any]]:
@@ -291,7 +291,7 @@ def class_distribution(results: dict[str, Any], stats: dict[str, Any]):
 def roc_curves(results: dict[str, Any], stats: dict[str, Any]):
     """ROC curve of every pipeline (lowest seed) on one plot, with its validation-chosen operating point
     (binary); multi-class tasks show the micro-averaged one-vs-rest curve."""
-    pos = results_mod.positive_index(results)
+    pos = view.positive_index(results)
     n_classes = len(results["dataset"]["class_names"])
     fig = _figure(6.2, 5.4)
     ax = fig.subplots()

@@ -13,13 +13,13 @@ from typing import Any
 
 from tabulate import tabulate
 
-from medbench import results as results_mod
+from medbench import view
 from medbench.reports import tables
 from medbench.reports.escape import md as E
 
 
 def _first_jobs(results: dict[str, Any], stats: dict[str, Any]) -> list[dict[str, Any]]:
-    by_id = {results_mod.job_id(j["pipeline"], j["seed"]): j for j in results_mod.ok_jobs(results)}
+    by_id = {view.job_id(j["pipeline"], j["seed"]): j for j in view.ok_jobs(results)}
     return [by_id[g["job_ids"][0]] for g in stats["pipelines"] if g["job_ids"][0] in by_id]
 
 

@@ -18,7 +18,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-from medbench import results as results_mod
+from medbench import view
+from medbench.evaluation import protocol
 from medbench.reports import calibration as calibration_report
 from medbench.reports import external as external_report
 from medbench.reports import gallery as gallery_report
@@ -29,7 +30,7 @@ from medbench.reports.escape import md_code as C
 from medbench.reports.escape import md_fence
 from medbench.reports.figures import SAMPLES, planned
 
-ALPHA = 0.05
+ALPHA = protocol.ALPHA  # the protocol's, for the verdict's words
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -266,7 +267,7 @@ def per_class_section(results: dict[str, Any], stats: dict[str, Any]) -> list[st
     out = [_table(*tables.per_class_table(results, stats, E)), ""]
     names = results["dataset"]["class_names"]
     if len(names) == 2:
-        pos = names[results_mod.positive_index(results)]
+        pos = names[view.positive_index(results)]
         out += [f"Confusion counts (positive class: {E(pos)}):", "",
                 _table(*tables.confusion_table(results, stats, E)), ""]
     else:
@@ -288,7 +289,7 @@ def figures_section(results: dict[str, Any]) -> list[str]:
 
 def _incomplete(results: dict[str, Any]) -> list[str]:
     """A warning above everything when the run was interrupted (jobs its config planned are missing)."""
-    note = results_mod.incomplete_note(results)
+    note = view.incomplete_note(results)
     if note is None:
         return []
     return [f"> **Warning: {E(note[0].upper() + note[1:])}.** Every figure below covers the finished jobs only; "

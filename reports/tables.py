@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from medbench import results as results_mod
 from medbench import stats as st
+from medbench import view
+from medbench.evaluation import section as evaluation
 from medbench.metrics import METRICS, RUNTIME_KEYS, metric_names
 from medbench.reports.escape import plain
 
@@ -30,7 +31,7 @@ Escape = Callable[[Any], str]
 
 
 def ok_jobs(results: dict[str, Any]) -> list[dict[str, Any]]:
-    return results_mod.ok_jobs(results)
+    return view.ok_jobs(results)
 
 
 def _stats(results: dict[str, Any], stats: dict[str, Any] | None) -> dict[str, Any]:
@@ -63,7 +64,7 @@ def metric_columns(results: dict[str, Any]) -> list[str]:
 
 
 def job_key(job: dict[str, Any]) -> str:
-    return results_mod.job_id(job["pipeline"], job["seed"])
+    return view.job_id(job["pipeline"], job["seed"])
 
 
 def fmt(v: Any, digits: int = 3) -> str:
@@ -132,7 +133,7 @@ def fmt_p_eq(p: float | None) -> str:
     return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
-job_ci = results_mod.job_ci  # the stored CI of one job's metric (statistics, job, metric)
+job_ci = evaluation.job_ci  # the stored CI of one job's metric (statistics, job, metric)
 
 
 def leaderboard(results: dict[str, Any], stats: dict[str, Any] | None = None, esc: Escape = plain) -> Table:
@@ -274,7 +275,7 @@ def per_class_table(results: dict[str, Any], stats: dict[str, Any] | None = None
 
 def confusion_table(results: dict[str, Any], stats: dict[str, Any] | None = None, esc: Escape = plain) -> Table:
     """Binary tasks: TN / FP / FN / TP per job (positive = the disease class)."""
-    pos = results_mod.positive_index(results)
+    pos = view.positive_index(results)
     headers = ["Pipeline", "Seed", "TN", "FP", "FN", "TP"]
     rows = []
     for job in ranked(results, stats):

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from medbench import results as results_mod
+from medbench import view
+from medbench.evaluation import section as evaluation
 from medbench.metrics import classification_metrics, predict_with_threshold
 
 PIPELINES = (("hog-svm", "classical", 2.0), ("cnn", "deep", 1.2), ("majority", "baseline", 0.0))
@@ -40,7 +42,7 @@ def job(pipeline: str, seed: int, family: str, strength: float, class_names: tup
     threshold = {"threshold": 0.5, "method": "max Youden's J on validation", "youden_j": 0.4} if k == 2 else None
     pred = predict_with_threshold(proba, 0.5 if k == 2 else None, positive)
     return {
-        "job_id": results_mod.job_id(pipeline, seed), "pipeline": pipeline, "name": pipeline, "family": family,
+        "job_id": view.job_id(pipeline, seed), "pipeline": pipeline, "name": pipeline, "family": family,
         "seed": seed, "status": "ok", "options": {}, "split_fingerprint": "s" * 64, "threshold": threshold,
         "metrics": classification_metrics(y, pred, proba, list(class_names), positive),
         "runtime": {"feature_time_s": 1.5, "fit_time_s": 2.0 + strength, "predict_time_s": 0.1,
@@ -62,7 +64,7 @@ def make(pipelines=PIPELINES, seeds=(0,), class_names: tuple[str, ...] = BINARY,
     k = len(class_names)
     positive = 1 if k == 2 else None
     jobs = [job(p, s, fam, strength, class_names, n, positive) for p, fam, strength in pipelines for s in seeds]
-    jobs += [{"job_id": results_mod.job_id(p, seeds[0]), "pipeline": p, "seed": seeds[0], "family": "deep",
+    jobs += [{"job_id": view.job_id(p, seeds[0]), "pipeline": p, "seed": seeds[0], "family": "deep",
               "status": "error", "error": err} for p, err in failed]
     counts = {c: n // k + (i < n % k) for i, c in enumerate(class_names)}
     res = {
@@ -82,7 +84,7 @@ def make(pipelines=PIPELINES, seeds=(0,), class_names: tuple[str, ...] = BINARY,
         "jobs": jobs,
     }
     if n_resamples:
-        res = results_mod.add_statistics(res, n_resamples=n_resamples, seed=0)
+        res = evaluation.add_statistics(res, n_resamples=n_resamples, seed=0)
     return json.loads(json.dumps(res))  # as read back from the file
 
 

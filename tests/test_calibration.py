@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medbench import regression, tolerances
+from medbench import regression, tolerances, view
 from medbench import results as results_mod
 from medbench import stats as st
 from medbench import suite as suite_mod
+from medbench.evaluation import section as evaluation
 from medbench.metrics import (
     METRICS,
     brier_score,
@@ -156,7 +157,7 @@ def _real_run() -> dict:
     base = results_mod.load(BASELINE)
     new = copy.deepcopy(base)
     new.pop("statistics", None)
-    for job in results_mod.ok_jobs(new):
+    for job in view.ok_jobs(new):
         job.update(_with_probabilities(job, 1.0))
     return base, new
 
@@ -167,10 +168,10 @@ OLD_RUN = Path(__file__).parent / "fixtures" / "gate" / "host-drift" / "base" / 
 
 def test_compare_with_an_older_run_names_new_metrics_and_still_judges_the_rest():
     base = results_mod.load(OLD_RUN)
-    assert all("brier" not in j["metrics"] for j in results_mod.ok_jobs(base))  # made before they existed
+    assert all("brier" not in j["metrics"] for j in view.ok_jobs(base))  # made before they existed
     new = copy.deepcopy(base)
     new.pop("statistics", None)
-    for job in results_mod.ok_jobs(new):
+    for job in view.ok_jobs(new):
         job.update(_with_probabilities(job, 1.0))
     report = regression.compare(base, new, tolerances.defaults(), runtime=False)
     line = [n for n in report["notes"] if n.startswith("new metrics, not judged")]
@@ -180,18 +181,18 @@ def test_compare_with_an_older_run_names_new_metrics_and_still_judges_the_rest()
     assert rows and all(r["status"] == "n/a" and r["base"] is None for r in rows)
     # the other metrics are still judged: a lost accuracy is a regression even against that baseline
     broken = copy.deepcopy(new)
-    results_mod.ok_jobs(broken)[0]["metrics"]["accuracy"] = None
+    view.ok_jobs(broken)[0]["metrics"]["accuracy"] = None
     assert regression.compare(base, broken, tolerances.defaults(), runtime=False)["verdict"] == "regression"
 
 
 def test_a_significant_brier_rise_is_a_regression_and_a_fall_is_not():
     _, sharp = _real_run()
-    job = next(j for j in results_mod.ok_jobs(sharp) if j["pipeline"] == "hog-svm")
+    job = next(j for j in view.ok_jobs(sharp) if j["pipeline"] == "hog-svm")
     flat = copy.deepcopy(sharp)
-    for j in results_mod.ok_jobs(flat):
+    for j in view.ok_jobs(flat):
         if j["pipeline"] == "hog-svm":
             j.update(_with_probabilities(j, 0.3))  # same labels, probabilities near 1/2: Brier rises
-    flat_job = next(j for j in results_mod.ok_jobs(flat) if j["pipeline"] == "hog-svm")
+    flat_job = next(j for j in view.ok_jobs(flat) if j["pipeline"] == "hog-svm")
     assert flat_job["metrics"]["brier"] > job["metrics"]["brier"] + 0.05
     assert flat_job["metrics"]["accuracy"] == job["metrics"]["accuracy"]
     tol = tolerances.loads('[compare]\nmode = "significant"\n')
@@ -208,8 +209,8 @@ def test_a_significant_brier_rise_is_a_regression_and_a_fall_is_not():
 
 def test_rank_key_and_suite_ranks_follow_the_direction():
     low, high = {"brier": 0.08, "roc_auc": 0.9}, {"brier": 0.20, "roc_auc": 0.9}
-    assert results_mod.rank_key(low, "a", first="brier") < results_mod.rank_key(high, "b", first="brier")
-    assert results_mod.rank_key({"roc_auc": 0.95}, "a") < results_mod.rank_key({"roc_auc": 0.90}, "b")
+    assert evaluation.rank_key(low, "a", first="brier") < evaluation.rank_key(high, "b", first="brier")
+    assert evaluation.rank_key({"roc_auc": 0.95}, "a") < evaluation.rank_key({"roc_auc": 0.90}, "b")
     cells = {d: {"p": {"brier": {"value": 0.1}}, "q": {"brier": {"value": 0.3}}, "r": {"brier": {"value": 0.2}}}
              for d in ("d1", "d2")}
     rk = suite_mod._ranks(["d1", "d2"], cells, ["p", "q", "r"], "brier")

@@ -26,6 +26,7 @@ from medbench import results as results_mod
 from medbench import stats as st
 from medbench.cli import main
 from medbench.core.errors import MedbenchError
+from medbench.evaluation import paired as evaluation_paired
 from medbench.metrics import gain
 from medbench.reports import compare as render
 
@@ -458,7 +459,7 @@ def test_paired_tests_hand_worked():
     new_pred = [1, 1] + [0] * 8 + [0] * 6 + [1] * 14
     new_score = [0.6, 0.7] + [0.3] * 8 + [0.4] * 6 + [0.9] * 14
     new = _job_from("p", y, new_pred, new_score)
-    out = regression.paired_tests([base], [new], ["accuracy", "sensitivity", "specificity", "roc_auc", "f1"], 2, 1,
+    out = evaluation_paired.paired_tests([base], [new], ["accuracy", "sensitivity", "specificity", "roc_auc", "f1"], 2, 1,
                                   n_resamples=200, seed=0)
     t = out["tests"]
     assert out["paired"] and t["accuracy"]["test"] == "McNemar" and (t["accuracy"]["b"], t["accuracy"]["c"]) == (8, 0)
@@ -472,7 +473,7 @@ def test_paired_tests_hand_worked():
     # other test images: no paired test, and the reason is given
     moved = copy.deepcopy(new)
     moved["predictions"]["ids"][0] = "elsewhere"
-    assert regression.paired_tests([base], [moved], ["accuracy"], 2, 1) == {
+    assert evaluation_paired.paired_tests([base], [moved], ["accuracy"], 2, 1) == {
         "paired": False, "reason": "scored on different test images"}
 
 

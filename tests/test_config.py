@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 import medbench
@@ -67,7 +69,40 @@ def test_cli_arguments_become_the_config():
     assert cfg.user_options == {"hog-svm": {"C": "5"}}
     assert RunConfig.from_args(build_parser().parse_args(["run"])).image_size is None
     help_text = " ".join(build_parser()._subparsers._group_actions[0].choices["run"].format_help().split())
-    assert "(default: 224)" in help_text and "(default 224) (default: None)" not in help_text
+    assert "(default: 224 for folder:" in help_text and "(default: None)" not in help_text
+    # the gallery is on by default, and --out's default is stated once (issue 28.6)
+    assert "on by default" in help_text and "(default: True)" not in help_text
+    assert help_text.count("(default: results/<dataset>)") == 1
+
+
+def test_a_run_option_is_declared_once():
+    """One field on a RunConfig subclass is a `run` flag with its help, a suite-file key and a recorded value."""
+    import dataclasses
+
+    from medbench import suite as suite_mod
+    from medbench.options import opt
+
+    @dataclasses.dataclass(frozen=True)
+    class MyConfig(RunConfig):
+        crop_border: int = opt(0, flag="--crop-border", cli={"type": int, "metavar": "PX"}, suite="both",
+                               suite_schema={"type": "integer", "minimum": 0},
+                               help="pixels cut from every edge before the features")
+
+    parser = argparse.ArgumentParser()
+    MyConfig.add_arguments(parser)
+    args = parser.parse_args(["--crop-border", "3", "--pipelines", "majority"])
+    cfg = MyConfig.from_args(args)
+    assert cfg.crop_border == 3 and cfg.pipelines == ("majority",)
+    assert "pixels cut from every edge before the features (default: 0)" in " ".join(parser.format_help().split())
+    assert cfg.record(["majority"], {})["crop_border"] == 3
+    schema = suite_mod.suite_file_schema(MyConfig)
+    for table in (schema["properties"]["suite"], schema["properties"]["datasets"]["items"]):
+        assert table["properties"]["crop_border"] == {"type": "integer", "minimum": 0}
+    assert "crop_border" not in suite_mod.SUITE_SCHEMA["properties"]["suite"]["properties"]
+    # the options a suite file could always set are still there, generated from RunConfig
+    assert {"pipelines", "seeds", "image_size", "options", "split_seed", "channels", "robustness",
+            "bootstrap_resamples"} == set(suite_mod.SUITE_SCHEMA["properties"]["suite"]["properties"]) - {
+                "name", "title", "note"}
 
 
 def test_run_takes_a_config_or_its_fields(make_image_folder, tmp_path):
@@ -89,7 +124,7 @@ def test_suite_overrides_replace_the_file(tmp_path):
 
 
 def test_one_ranking_rule():
-    from medbench.results import rank_key
+    from medbench.evaluation.section import rank_key
     rows = [{"pipeline": "b", "roc_auc": 0.9, "balanced_accuracy": 0.7}, {"pipeline": "a", "roc_auc": 0.9,
             "balanced_accuracy": 0.7}, {"pipeline": "c", "roc_auc": 0.9, "balanced_accuracy": 0.8},
             {"pipeline": "d", "roc_auc": None, "balanced_accuracy": 0.99}, {"pipeline": "e", "roc_auc": 0.95}]

@@ -21,6 +21,7 @@ from test_hostile_names import CLASSES, Page, assert_tables_intact
 from medbench import gallery
 from medbench import results as results_mod
 from medbench.cli import main
+from medbench.evaluation import section as evaluation
 from medbench.features.colour import luminance_of
 from medbench.features.resize import to_size
 from medbench.reports import html as html_mod
@@ -169,7 +170,7 @@ def test_report_gallery_escapes_names_and_keeps_tables(tmp_path):
 
 def test_no_gallery_and_old_results_say_so():
     res = synth.make(n_resamples=100)
-    stats = results_mod.statistics(res)
+    stats = evaluation.statistics(res)
     assert "earlier medbench" in section(res, stats)[0]
     res["config"] = {"gallery": False}
     assert "--no-gallery" in section(res, stats)[0]
@@ -180,7 +181,7 @@ def test_gallery_pictures_load_in_chromium(tmp_path):
     and the heat map (saturated colours) are drawn; with the files gone, they are not."""
     out = _hostile_gallery_run(tmp_path)
     res = results_mod.load(out)
-    text = "\n".join(section(res, results_mod.statistics(res)))
+    text = "\n".join(section(res, evaluation.statistics(res)))
     (out / "gallery.html").write_text(html_mod.render(text))
 
     def shot(name: str) -> np.ndarray:

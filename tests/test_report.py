@@ -20,6 +20,7 @@ import pytest
 
 from medbench import results as results_mod
 from medbench.cli import main
+from medbench.evaluation import section as evaluation
 from medbench.metrics import classification_metrics
 from medbench.reports import figures
 from medbench.reports.build import write_report
@@ -161,7 +162,7 @@ def _fake_deep(results: dict) -> dict:
 
 
 def test_report_with_deep_models(run_results, tmp_path):
-    res = results_mod.add_statistics(_fake_deep(run_results), n_resamples=300)
+    res = evaluation.add_statistics(_fake_deep(run_results), n_resamples=300)
     path = write_report(res, tmp_path)
     md = path.read_text()
     planned = figures.planned(res)
@@ -209,8 +210,8 @@ def test_report_multiclass_and_failed_jobs(tmp_path):
                      "counts": {"train": dict.fromkeys(names, 10), "val": dict.fromkeys(names, 5),
                                 "test": dict.fromkeys(names, 20)}},
            "environment": {"libraries": {}}, "jobs": jobs}
-    md = write_report(res, tmp_path, stats=results_mod.statistics(res)).read_text()
-    stats = results_mod.statistics(res)
+    md = write_report(res, tmp_path, stats=evaluation.statistics(res)).read_text()
+    stats = evaluation.statistics(res)
     assert stats["comparisons"][0]["roc_auc"]["test"] == "paired bootstrap"
     assert "Bootstrap p (Holm)" in md and "arg-max of the class probabilities" in md
     assert "**cnn** (deep, seed 0): no GPU, no luck" in md
@@ -249,7 +250,7 @@ def test_report_when_every_job_failed(run_results, tmp_path):
     res = copy.deepcopy(run_results)
     res.pop("statistics")
     res["jobs"] = [{"job_id": "cnn__seed0", "pipeline": "cnn", "seed": 0, "status": "error", "error": "boom"}]
-    md = write_report(res, tmp_path, stats=results_mod.statistics(res)).read_text()
+    md = write_report(res, tmp_path, stats=evaluation.statistics(res)).read_text()
     # a failed job recorded before failed jobs carried their family
     assert "No pipeline finished" in md and "**cnn** (unknown, seed 0): boom" in md and "nothing to compare" in md
     assert list(figures.planned(res)) == ["class_distribution"]

@@ -13,7 +13,7 @@ import numpy as np
 import synthetic_results as synth
 from sklearn.metrics import roc_auc_score
 
-from medbench import results as results_mod
+from medbench.evaluation import section as evaluation
 from medbench.reports import markdown
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
@@ -32,17 +32,17 @@ def test_pareto_front_by_hand():
         _group("a", "classical", 1.0, 0.80), _group("b", "deep", 2.0, 0.90), _group("c", "deep", 3.0, 0.85),
         _group("a2", "classical", 1.0, 0.82), _group("floor", "baseline", 0.5, 0.99),
         _group("untimed", "deep", None, 0.99)]}
-    got = results_mod.summaries(stats)["tradeoff"]
+    got = evaluation.summaries(stats)["tradeoff"]
     assert got == {"metric": "roc_auc", "pareto_front": ["a2", "b"]}
     # a timed pipeline without ROC-AUC: the front is drawn on accuracy (b 0.6 is now dominated by a 0.9)
     stats["pipelines"] = [_group("a", "classical", 1.0, None, acc=0.9), _group("b", "deep", 2.0, 0.9, acc=0.6),
                           _group("c", "deep", 0.2, 0.9, acc=0.5)]
-    assert results_mod.summaries(stats)["tradeoff"] == {"metric": "accuracy", "pareto_front": ["c", "a"]}
+    assert evaluation.summaries(stats)["tradeoff"] == {"metric": "accuracy", "pareto_front": ["c", "a"]}
 
 
 def test_classical_minus_deep_roc_auc_over_seeds_is_handed_to_the_report():
     res = synth.make(seeds=(0, 1, 2), n_resamples=50)
-    stats = results_mod.statistics(res)
+    stats = evaluation.statistics(res)
     diffs = []
     for seed in (0, 1, 2):  # reference: scikit-learn's ROC-AUC of each job's stored predictions
         auc = {}
@@ -65,7 +65,7 @@ def test_a_statistics_section_stored_without_the_summaries_gets_them():
     stored = res["statistics"]
     old = {k: v for k, v in stored.items() if k != "tradeoff"}
     old["headline"] = {k: v for k, v in stored["headline"].items() if k != "roc_auc_diff"}
-    got = results_mod.statistics({**res, "statistics": old})
+    got = evaluation.statistics({**res, "statistics": old})
     assert got["tradeoff"] == stored["tradeoff"] and got["headline"]["roc_auc_diff"] == stored["headline"]["roc_auc_diff"]
     # synthetic latencies are 0.5 + strength: majority (the floor) fastest, then cnn, then hog-svm (best ROC-AUC)
     assert stored["tradeoff"]["pareto_front"] == ["cnn", "hog-svm"]

@@ -20,6 +20,7 @@ from medbench import regression, tolerances
 from medbench import results as results_mod
 from medbench.cli import main
 from medbench.core.errors import MedbenchError
+from medbench.evaluation import section as evaluation
 from medbench.reports import compare as compare_render
 from medbench.reports import html, markdown
 
@@ -200,7 +201,7 @@ def _mutated(valid: dict, mutations) -> dict:
 def _render_report(path: Path) -> None:
     """What `medbench report` does, minus drawing figures (a figure failure is a warning, see test_hostile_names)."""
     res = results_mod.load(path)
-    text = markdown.render(res, results_mod.statistics(res))
+    text = markdown.render(res, evaluation.statistics(res))
     html.render(text)
 
 

@@ -15,8 +15,9 @@ import pytest
 import scipy.stats as sps
 from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score, roc_auc_score
 
-from medbench import results as results_mod
 from medbench import stats as st
+from medbench.evaluation import paired as evaluation_paired
+from medbench.evaluation import section as evaluation
 from medbench.metrics import classification_metrics
 
 # --- bootstrap -------------------------------------------------------------------------------
@@ -268,7 +269,7 @@ def _synthetic(seeds=(0, 1)) -> dict:
 
 def test_compute_statistics_groups_seeds_and_compares_pairs():
     res = _synthetic()
-    stats = results_mod.compute_statistics(res, n_resamples=200, seed=0)
+    stats = evaluation.compute_statistics(res, n_resamples=200, seed=0)
     assert [g["pipeline"] for g in stats["pipelines"]] == ["good", "cnn", "weak"]
     good = stats["pipelines"][0]
     aucs = [j["metrics"]["roc_auc"] for j in res["jobs"] if j["pipeline"] == "good"]
@@ -293,21 +294,21 @@ def test_compute_statistics_groups_seeds_and_compares_pairs():
 
 
 def test_statistics_reuses_stored_section_and_recomputes_stale_one():
-    res = results_mod.add_statistics(_synthetic(seeds=(0,)), n_resamples=50, seed=1)
-    assert results_mod.statistics(res) is res["statistics"]
+    res = evaluation.add_statistics(_synthetic(seeds=(0,)), n_resamples=50, seed=1)
+    assert evaluation.statistics(res) is res["statistics"]
     stale = copy.deepcopy(res)
     stale["jobs"] = stale["jobs"][:2]
-    fresh = results_mod.statistics(stale)
+    fresh = evaluation.statistics(stale)
     assert sorted(fresh["jobs"]) == ["cnn__seed0", "good__seed0"]
     assert fresh["settings"]["n_resamples"] == 50 and fresh["settings"]["seed"] == 1
     # deterministic: computing again gives the same numbers
-    assert results_mod.compute_statistics(stale, 50, 1) == fresh
+    assert evaluation.compute_statistics(stale, 50, 1) == fresh
 
 
 def test_unpaired_jobs_are_not_compared():
     res = _synthetic(seeds=(0,))
     res["jobs"][1]["predictions"]["ids"] = [f"other{i}" for i in range(120)]
-    stats = results_mod.compute_statistics(res, n_resamples=50)
+    stats = evaluation.compute_statistics(res, n_resamples=50)
     cnn = next(c for c in stats["comparisons"] if c["a"] == "cnn__seed0")
     assert cnn["paired"] is False and "different test images" in cnn["reason"]
 
@@ -315,7 +316,7 @@ def test_unpaired_jobs_are_not_compared():
 def test_jobs_without_predictions_get_no_intervals():
     res = _synthetic(seeds=(0,))
     del res["jobs"][0]["predictions"]
-    stats = results_mod.compute_statistics(res, n_resamples=50)
+    stats = evaluation.compute_statistics(res, n_resamples=50)
     assert stats["jobs"]["good__seed0"]["metrics_ci"]["roc_auc"] is None
     assert all(not c["paired"] for c in stats["comparisons"] if "good__seed0" in (c["a"], c["b"]))
     assert stats["jobs"]["cnn__seed0"]["metrics_ci"]["roc_auc"] is not None
@@ -399,7 +400,7 @@ def test_nemenyi_p_is_alpha_at_demsars_critical_difference(k, n, q):
 def test_default_bootstrap_is_1000_resamples_as_documented():
     """README and ``--help``: every CI is a percentile interval of 1000 stratified resamples (seed 0)."""
     res = _synthetic(seeds=(0,))
-    out = results_mod.compute_statistics(res)
+    out = evaluation.compute_statistics(res)
     assert out["settings"]["n_resamples"] == 1000
     job = res["jobs"][0]
     y, pred = np.asarray(job["predictions"]["y_true"]), np.asarray(job["predictions"]["y_pred"])
@@ -413,14 +414,14 @@ def test_paired_tests_name_the_mean_over_seeds_and_honour_positive_zero():
     res = _synthetic(seeds=(0, 1))
     good = [j for j in res["jobs"] if j["pipeline"] == "good"]
     weak = [j for j in res["jobs"] if j["pipeline"] == "weak"]
-    two = st.paired_tests(good, weak, ["accuracy"], 2, 1, n_resamples=50)
+    two = evaluation_paired.paired_tests(good, weak, ["accuracy"], 2, 1, n_resamples=50)
     assert two["tests"]["accuracy"]["test"] == "paired bootstrap of the mean over seeds"
-    one = st.paired_tests(good[:1], weak[:1], ["accuracy", "roc_auc"], 2, 1, n_resamples=50)
+    one = evaluation_paired.paired_tests(good[:1], weak[:1], ["accuracy", "roc_auc"], 2, 1, n_resamples=50)
     assert one["tests"]["accuracy"]["test"] == "McNemar"
     # class 0 as the positive one: sensitivity is McNemar on the class-0 images only, DeLong on P(class 0)
     y = np.asarray(good[0]["predictions"]["y_true"])
     b_pred, n_pred = (np.asarray(j["predictions"]["y_pred"]) for j in (good[0], weak[0]))
-    zero = st.paired_tests(good[:1], weak[:1], ["sensitivity", "specificity", "roc_auc"], 2, 0, n_resamples=50)
+    zero = evaluation_paired.paired_tests(good[:1], weak[:1], ["sensitivity", "specificity", "roc_auc"], 2, 0, n_resamples=50)
     keep = y == 0
     expected = st.mcnemar(b_pred[keep] == 0, n_pred[keep] == 0)
     assert zero["tests"]["sensitivity"]["test"] == "McNemar (positive images)"
@@ -446,14 +447,14 @@ def test_paired_tests_of_a_three_class_run_use_mcnemar_for_accuracy_only():
                      "metrics": classification_metrics(y, pred, proba, ["a", "b", "c"], None),
                      "predictions": {"ids": [f"t{i}" for i in range(90)], "y_true": y.tolist(),
                                      "y_pred": pred.tolist(), "proba": proba.tolist()}})
-    out = st.paired_tests(jobs[:1], jobs[1:], ["accuracy", "roc_auc", "macro_f1"], 3, None, n_resamples=50)["tests"]
+    out = evaluation_paired.paired_tests(jobs[:1], jobs[1:], ["accuracy", "roc_auc", "macro_f1"], 3, None, n_resamples=50)["tests"]
     b_right, n_right = (np.asarray(j["predictions"]["y_pred"]) == y for j in jobs)
     b, c = int(np.sum(b_right & ~n_right)), int(np.sum(~b_right & n_right))
     assert out["accuracy"]["test"] == "McNemar" and (out["accuracy"]["b"], out["accuracy"]["c"]) == (b, c)
     assert b + c > 0
     assert out["roc_auc"]["test"] == out["macro_f1"]["test"] == "paired bootstrap"
     # a run against itself: every bootstrap difference is 0, p = 1
-    same = st.paired_tests(jobs[:1], jobs[:1], ["accuracy", "macro_f1"], 3, None, n_resamples=50)["tests"]
+    same = evaluation_paired.paired_tests(jobs[:1], jobs[:1], ["accuracy", "macro_f1"], 3, None, n_resamples=50)["tests"]
     assert same["macro_f1"] == {"test": "paired bootstrap", "p": 1.0} and same["accuracy"]["p"] == 1.0
 
 
@@ -518,7 +519,7 @@ def test_delong_with_too_few_images_is_named_not_raised():
     y = [1, 0, 0, 0]
     jobs = [_job(name, 0, "classical", np.array(y), np.array(pred), np.array(score))
             for name, pred, score in (("a", [1, 0, 0, 1], [0.9, 0.2, 0.3, 0.6]), ("b", [1, 0, 1, 0], [0.8, 0.1, 0.7, 0.4]))]
-    out = st.paired_tests(jobs[:1], jobs[1:], ["roc_auc"], 2, 1)
+    out = evaluation_paired.paired_tests(jobs[:1], jobs[1:], ["roc_auc"], 2, 1)
     assert out["tests"]["roc_auc"] == {"test": "DeLong (too few images)", "p": None}
 
 
@@ -587,7 +588,7 @@ def test_paired_bootstrap_default_resamples_give_the_documented_smallest_p():
     good = _job("good", 0, "classical", y, y, np.where(y == 1, 0.9, 0.1))
     bad_pred = np.where(np.arange(80) % 2 == 0, y, 1 - y)
     bad = _job("bad", 0, "classical", y, bad_pred, np.where(bad_pred == 1, 0.6, 0.4))
-    out = st.paired_tests([good], [bad], ["f1"], 2, 1)
+    out = evaluation_paired.paired_tests([good], [bad], ["f1"], 2, 1)
     assert out["tests"]["f1"] == {"test": "paired bootstrap", "p": pytest.approx(2 / 2001)}
 
 
@@ -596,15 +597,15 @@ def test_pairing_needs_predictions_on_both_sides_and_class_1_is_positive_by_defa
     good, weak = (next(j for j in res["jobs"] if j["pipeline"] == name) for name in ("good", "weak"))
     bare = {**weak, "predictions": {}}
     for b, n in ((good, bare), (bare, good)):
-        assert st.paired_tests([b], [n], ["accuracy"], 2, 1) == {"paired": False, "reason": "no stored test predictions"}
+        assert evaluation_paired.paired_tests([b], [n], ["accuracy"], 2, 1) == {"paired": False, "reason": "no stored test predictions"}
     # probabilities for more images than labels: not usable either
     for proba in (weak["predictions"]["proba"] * 2, weak["predictions"]["proba"][:-1]):  # longer, shorter
         odd = {**weak, "predictions": {**weak["predictions"], "proba": proba}}
-        assert st.paired_tests([good], [odd], ["accuracy"], 2, 1) == {"paired": False,
+        assert evaluation_paired.paired_tests([good], [odd], ["accuracy"], 2, 1) == {"paired": False,
                                                                        "reason": "no stored test predictions"}
     y = np.asarray(good["predictions"]["y_true"])
     b_pred, n_pred = (np.asarray(j["predictions"]["y_pred"]) for j in (good, weak))
-    out = st.paired_tests([good], [weak], ["sensitivity"], 2, None)["tests"]["sensitivity"]
+    out = evaluation_paired.paired_tests([good], [weak], ["sensitivity"], 2, None)["tests"]["sensitivity"]
     expected = st.mcnemar(b_pred[y == 1] == 1, n_pred[y == 1] == 1)
     assert (out["b"], out["c"]) == (expected["b"], expected["c"])
 
@@ -625,18 +626,18 @@ def test_last_survivors_of_the_statistics():
                                 n_resamples=5, seed=0)
     for b, i in enumerate(st.stratified_indices(y, 5, seed=0)):
         assert boot["roc_auc"][b] == pytest.approx(roc_auc_score(y[i], p_good[i]))
-    out = st.paired_tests([good], [weak], ["roc_auc"], 2, None)["tests"]["roc_auc"]
+    out = evaluation_paired.paired_tests([good], [weak], ["roc_auc"], 2, None)["tests"]["roc_auc"]
     assert out["p"] == pytest.approx(st.delong(y == 1, p_good, p_weak)["p"])
     # test images with other labels either way round are not paired
     for edit in (lambda t: t.__setitem__(0, 1 - t[0]), lambda t: t.__setitem__(-1, 1 - t[-1])):
         other = copy.deepcopy(weak)
         edit(other["predictions"]["y_true"])
-        assert st.pairing_problem(good, other) == "scored on different test images"
-        assert st.pairing_problem(other, good) == "scored on different test images"
+        assert evaluation_paired.pairing_problem(good, other) == "scored on different test images"
+        assert evaluation_paired.pairing_problem(other, good) == "scored on different test images"
     # ... and so are the same labels on other image ids, either way round
     other = copy.deepcopy(weak)
     other["predictions"]["ids"] = ["z" + i for i in other["predictions"]["ids"]]
-    assert st.pairing_problem(good, other) == st.pairing_problem(other, good) == "scored on different test images"
+    assert evaluation_paired.pairing_problem(good, other) == evaluation_paired.pairing_problem(other, good) == "scored on different test images"
 
 
 def test_bootstrap_calibration_of_every_resample_is_that_resample_s_own():

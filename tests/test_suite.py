@@ -21,6 +21,7 @@ from medbench import stats as st
 from medbench import suite as suite_mod
 from medbench.commands import suite as suite_cmd
 from medbench.core.errors import MedbenchError
+from medbench.evaluation import section as evaluation
 from medbench.models import registry
 from medbench.reports import suite as suite_report
 
@@ -258,7 +259,7 @@ def test_classical_vs_deep_win_needs_a_significant_paired_test():
 
 def test_paired_test_read_from_statistics_matches_a_recomputed_delong():
     name, res = _runs(1)[0]
-    stats = results_mod.statistics(res)
+    stats = evaluation.statistics(res)
     stored = suite_mod.paired(res, stats, "cnn", "hog-svm", "roc_auc")  # stored: hog-svm is the reference
     assert any(c["a_pipeline"] == "cnn" and c["b_pipeline"] == "hog-svm" for c in stats["comparisons"])
     job = {j["pipeline"]: j for j in res["jobs"]}
@@ -280,7 +281,7 @@ def test_several_seeds_need_every_seed_significant():
     runs = _runs(2, seeds=(0, 1))
     a = suite_mod.analyse(runs)
     for (_name, res), row in zip(runs, a["classical_vs_deep"]["rows"]):
-        t = suite_mod.paired(res, results_mod.statistics(res), row["classical"], row["deep"], "roc_auc")
+        t = suite_mod.paired(res, evaluation.statistics(res), row["classical"], row["deep"], "roc_auc")
         assert [s["seed"] for s in t["per_seed"]] == [0, 1]
         assert row["p"] == max(s["p"] for s in t["per_seed"])
         assert row["diff"] == pytest.approx(np.mean([s["diff"] for s in t["per_seed"]]))

@@ -1,4 +1,4 @@
-"""``medbench profiles`` (list the run profiles) and the ``--profile`` option of ``medbench run``."""
+"""``medbench profiles``: list the run profiles (``medbench run --profile NAME``, a RunConfig option)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,6 @@ from medbench import profiles
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    run = sub.choices.get("run")
-    if run is not None:  # the option lives here; medbench.api.run applies it
-        run.add_argument("--profile", choices=sorted(profiles.PROFILES), default=None,
-                         help="named pipeline set (see `medbench profiles`); --pipelines overrides its list")
     p = sub.add_parser("profiles", help="list the run profiles (medbench run --profile NAME)")
     p.set_defaults(handler=cmd_profiles)
 

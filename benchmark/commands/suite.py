@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from medbench import api_suite
-from medbench.commands.common import add_scheduler_options
+from medbench.config import RunConfig
 from medbench.reports.escape import plain
 
 DESCRIPTION = """Run the pipelines of a suite file on each of its datasets (one ordinary results folder
@@ -34,12 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        epilog=EPILOG)
     p.add_argument("suite_file", type=Path, metavar="SUITE.toml", help="suite file (TOML)")
     p.add_argument("--out", type=str, help="output folder (default: results/<suite name>)")
-    p.add_argument("--fresh", action="store_true", help="ignore finished jobs and run everything again")
-    p.add_argument("--pipelines", nargs="+", metavar="NAME",
-                   help="run these pipelines on every dataset (replaces the suite file's)")
-    p.add_argument("--seeds", nargs="+", type=int, metavar="SEED",
-                   help="run every pipeline once per seed on every dataset (replaces the suite file's)")
-    add_scheduler_options(p)
+    # the run options a suite takes from the command line, declared once on RunConfig
+    RunConfig.add_arguments(p, names=("fresh", "pipelines", "seeds", "scheduler", "gpu_resource"),
+                            replace=("pipelines", "seeds"))
     p.set_defaults(handler=cmd_suite)
 
 
