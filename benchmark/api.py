@@ -5,7 +5,8 @@ calls them and prints. A notebook uses them directly::
 
     import medbench
     res = medbench.run("pneumoniamnist", pipelines=["hog-svm", "majority"], out="results/demo")
-    res.leaderboard()                 # rows: pipeline, family, seed, accuracy, ROC-AUC, ...
+    res.leaderboard()                 # rows: pipeline, family, seeds, mean accuracy, ROC-AUC, ...
+    res.jobs_table()                  # one row per (pipeline, seed) job, in the same order
     medbench.report(res)              # report.md / report.html / figures/ in res.path
 """
 
@@ -71,11 +72,25 @@ class Results:
         return 1 if self.failed else 0
 
     def leaderboard(self) -> list[dict[str, Any]]:
-        """One dict per finished job, best first (:func:`medbench.results.rank_key`: ROC-AUC, then balanced
-        accuracy, then name; then seed)."""
-        rows = [{"pipeline": j.get("name", j["pipeline"]), "family": j.get("family"), "seed": j["seed"],
-                 **{m: j["metrics"].get(m) for m in HEADLINE}} for j in view.ok_jobs(self.data)]
-        return sorted(rows, key=lambda r: (evaluation.rank_key(r, r["pipeline"]), r["seed"]))
+        """One dict per pipeline, best first by the one ranking rule (:func:`medbench.evaluation.section.rank_key`
+        on the means over the seeds: ROC-AUC, then balanced accuracy, then name) - the order of the report
+        and the CLI. Each metric is the mean over the pipeline's seeds (``<metric>_sd``: their sd, None for
+        one seed); ``seeds`` lists them. :meth:`jobs_table` has one row per job."""
+        rows = []
+        for g in self.statistics()["pipelines"]:
+            row: dict[str, Any] = {"pipeline": g["name"], "family": g["family"], "seeds": list(g["seeds"])}
+            for m in HEADLINE:
+                if m in g["metrics"]:
+                    row[m], row[f"{m}_sd"] = g["metrics"][m]["mean"], g["metrics"][m]["sd"]
+            rows.append(row)
+        return rows
+
+    def jobs_table(self) -> list[dict[str, Any]]:
+        """One dict per finished job: pipelines in :meth:`leaderboard` order, each pipeline's seeds in order."""
+        order = {g["pipeline"]: i for i, g in enumerate(self.statistics()["pipelines"])}
+        jobs = sorted(view.ok_jobs(self.data), key=lambda j: (order.get(j["pipeline"], len(order)), j["seed"]))
+        return [{"pipeline": j.get("name", j["pipeline"]), "family": j.get("family"), "seed": j["seed"],
+                 **{m: j["metrics"].get(m) for m in HEADLINE}} for j in jobs]
 
     def statistics(self) -> dict[str, Any]:
         """The CIs and paired tests: the stored section when it covers the jobs, else computed now (the

@@ -1,5 +1,6 @@
-"""The image corruptions of ``--robustness``: a declarative table (data, like MedMNIST's ``info.py``) and one
-function that applies a row of it.
+"""The image corruptions of ``--robustness``: a registry of functions, each registered with its row of the
+table (name, summary, parameter, levels at severities 1..5: data, like MedMNIST's ``info.py``) by
+``@corruption(...)``; :func:`corrupt` applies one. An unknown name is an error, never a fallback.
 
 :data:`CORRUPTIONS` names six corruptions, each with its parameter at severities 1..5 (severity 0 is the
 image unchanged). Parameters are relative to the image where that makes sense (blur sigma and pixel block as
@@ -12,45 +13,41 @@ drawn from a generator seeded by ``(seed, corruption, severity)``. Implemented w
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 from PIL import Image
 
 from medbench.core.errors import MedbenchError
+from medbench.core.registry import Registry
 
-__all__ = ["CORRUPTIONS", "SEVERITIES", "Corruption", "corrupt", "table"]
+__all__ = ["CORRUPTIONS", "SEVERITIES", "Corruption", "corrupt", "corruption", "table"]
 
 SEVERITIES = (1, 2, 3, 4, 5)
 
 
 @dataclass(frozen=True)
 class Corruption:
-    """One row: ``name``, what it does (``summary``), the parameter's name and unit, and its value at
-    severities 1..5 (``levels``)."""
+    """One row: ``name``, what it does (``summary``), the parameter's name and unit, its value at severities
+    1..5 (``levels``) and the function that applies it (``apply(images, level, side, rng)``)."""
 
     name: str
     summary: str
     parameter: str
     levels: tuple[float, ...]
+    apply: Callable[..., np.ndarray] = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
 
 
-#: The table: the parameter of each corruption at severities 1..5 (severity 0 is the identity).
-CORRUPTIONS: dict[str, Corruption] = {c.name: c for c in (
-    Corruption("gaussian_noise", "additive Gaussian noise, clipped to 0..255",
-               "noise sd (fraction of 255)", (0.02, 0.04, 0.08, 0.12, 0.18)),
-    Corruption("blur", "Gaussian blur (OpenCV)",
-               "sigma (fraction of the image side)", (0.01, 0.02, 0.03, 0.045, 0.06)),
-    Corruption("contrast", "contrast scaled about each image's mean",
-               "contrast factor", (0.75, 0.6, 0.45, 0.3, 0.2)),
-    Corruption("brightness", "brightness raised, clipped to 255",
-               "added level (fraction of 255)", (0.1, 0.2, 0.3, 0.4, 0.5)),
-    Corruption("jpeg", "JPEG re-compression (Pillow)",
-               "JPEG quality", (80, 60, 40, 25, 10)),
-    Corruption("pixelate", "downscaled (box filter) and upscaled back (nearest), Pillow",
-               "kept resolution (fraction of the side)", (0.9, 0.75, 0.6, 0.45, 0.3)),
-)}
+#: The registry: the parameter of each corruption at severities 1..5 (severity 0 is the identity), in
+#: registration order (a noise seed derives from the position).
+CORRUPTIONS: Registry[Corruption] = Registry("corruption")
+
+
+def corruption(name: str, summary: str, parameter: str, levels: tuple[float, ...]) -> Callable:
+    """Register the decorated ``fn(images, level, side, rng) -> images`` as corruption ``name``."""
+    return CORRUPTIONS.register(name, lambda fn: Corruption(name, summary, parameter, tuple(levels), fn))
 
 
 def table() -> list[dict[str, object]]:
@@ -60,7 +57,7 @@ def table() -> list[dict[str, object]]:
 
 
 def _rng(seed: int, name: str, severity: int) -> np.random.Generator:
-    return np.random.default_rng([int(seed), list(CORRUPTIONS).index(name), int(severity)])
+    return np.random.default_rng([int(seed), CORRUPTIONS.index(name), int(severity)])
 
 
 def _each(images: np.ndarray, fn) -> np.ndarray:
@@ -74,7 +71,34 @@ def _pil(image: np.ndarray) -> Image.Image:
     return Image.fromarray(image, mode="RGB" if image.ndim == 3 else "L")
 
 
-def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+@corruption("gaussian_noise", "additive Gaussian noise, clipped to 0..255", "noise sd (fraction of 255)",
+            (0.02, 0.04, 0.08, 0.12, 0.18))
+def _gaussian_noise(images: np.ndarray, level: float, side: int, rng: np.random.Generator) -> np.ndarray:
+    noise = rng.normal(0.0, level * 255.0, size=images.shape)
+    return np.clip(np.rint(images.astype(np.float64) + noise), 0, 255).astype(np.uint8)
+
+
+@corruption("blur", "Gaussian blur (OpenCV)", "sigma (fraction of the image side)", (0.01, 0.02, 0.03, 0.045, 0.06))
+def _blur(images: np.ndarray, level: float, side: int, rng: np.random.Generator) -> np.ndarray:
+    sigma = level * side
+    return _each(images, lambda im: cv2.GaussianBlur(im, (0, 0), sigmaX=sigma, sigmaY=sigma,
+                                                      borderType=cv2.BORDER_REFLECT_101))
+
+
+@corruption("contrast", "contrast scaled about each image's mean", "contrast factor", (0.75, 0.6, 0.45, 0.3, 0.2))
+def _contrast(images: np.ndarray, level: float, side: int, rng: np.random.Generator) -> np.ndarray:
+    x = images.astype(np.float64)
+    mean = x.mean(axis=tuple(range(1, images.ndim)), keepdims=True)
+    return np.clip(np.rint((x - mean) * level + mean), 0, 255).astype(np.uint8)
+
+
+@corruption("brightness", "brightness raised, clipped to 255", "added level (fraction of 255)",
+            (0.1, 0.2, 0.3, 0.4, 0.5))
+def _brightness(images: np.ndarray, level: float, side: int, rng: np.random.Generator) -> np.ndarray:
+    return np.clip(images.astype(np.int16) + round(level * 255), 0, 255).astype(np.uint8)
+
+
+def _jpeg_one(image: np.ndarray, quality: int) -> np.ndarray:
     buf = io.BytesIO()
     _pil(image).save(buf, format="JPEG", quality=int(quality))
     buf.seek(0)
@@ -82,21 +106,27 @@ def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
         return np.asarray(im.convert("RGB" if image.ndim == 3 else "L"), dtype=np.uint8)
 
 
-def _pixelate(image: np.ndarray, keep: float) -> np.ndarray:
+@corruption("jpeg", "JPEG re-compression (Pillow)", "JPEG quality", (80, 60, 40, 25, 10))
+def _jpeg(images: np.ndarray, level: float, side: int, rng: np.random.Generator) -> np.ndarray:
+    return _each(images, lambda im: _jpeg_one(im, int(level)))
+
+
+def _pixelate_one(image: np.ndarray, keep: float) -> np.ndarray:
     h, w = image.shape[:2]
     small = _pil(image).resize((max(1, round(w * keep)), max(1, round(h * keep))), Image.Resampling.BOX)
     return np.asarray(small.resize((w, h), Image.Resampling.NEAREST), dtype=np.uint8)
 
 
-def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
-    return cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT_101)
+@corruption("pixelate", "downscaled (box filter) and upscaled back (nearest), Pillow",
+            "kept resolution (fraction of the side)", (0.9, 0.75, 0.6, 0.45, 0.3))
+def _pixelate(images: np.ndarray, level: float, side: int, rng: np.random.Generator) -> np.ndarray:
+    return _each(images, lambda im: _pixelate_one(im, level))
 
 
 def corrupt(images: np.ndarray, name: str, severity: int, seed: int = 0) -> np.ndarray:
     """``images`` (uint8, ``(N, H, W)`` or ``(N, H, W, 3)``) with corruption ``name`` at ``severity`` (0..5);
-    severity 0 returns an unchanged copy. Deterministic for a given ``seed``."""
-    if name not in CORRUPTIONS:
-        raise MedbenchError(f"unknown corruption {name!r}; known: {', '.join(CORRUPTIONS)}")
+    severity 0 returns an unchanged copy. Deterministic for a given ``seed``. An unknown name is an error."""
+    row = CORRUPTIONS.get(name)
     if isinstance(severity, bool) or not isinstance(severity, int | np.integer) or not 0 <= severity <= 5:
         raise MedbenchError(f"corruption severity {severity!r} must be a whole number from 0 to 5")
     images = np.asarray(images)
@@ -104,19 +134,4 @@ def corrupt(images: np.ndarray, name: str, severity: int, seed: int = 0) -> np.n
         raise MedbenchError(f"corrupt() takes uint8 (N, H, W) or (N, H, W, 3) images, got {images.shape} {images.dtype}")
     if severity == 0:
         return images.copy()
-    level = CORRUPTIONS[name].levels[severity - 1]
-    side = min(images.shape[1:3])
-    if name == "gaussian_noise":
-        noise = _rng(seed, name, severity).normal(0.0, level * 255.0, size=images.shape)
-        return np.clip(np.rint(images.astype(np.float64) + noise), 0, 255).astype(np.uint8)
-    if name == "blur":
-        return _each(images, lambda im: _blur(im, level * side))
-    if name == "contrast":
-        x = images.astype(np.float64)
-        mean = x.mean(axis=tuple(range(1, images.ndim)), keepdims=True)
-        return np.clip(np.rint((x - mean) * level + mean), 0, 255).astype(np.uint8)
-    if name == "brightness":
-        return np.clip(images.astype(np.int16) + round(level * 255), 0, 255).astype(np.uint8)
-    if name == "jpeg":
-        return _each(images, lambda im: _jpeg(im, int(level)))
-    return _each(images, lambda im: _pixelate(im, level))
+    return row.apply(images, row.levels[severity - 1], min(images.shape[1:3]), _rng(seed, name, severity))

@@ -25,6 +25,7 @@ from typing import Any
 from sklearn.pipeline import Pipeline
 
 from medbench.core.errors import MedbenchError
+from medbench.core.registry import Registry
 from medbench.core.warn import warn
 
 FAMILIES = ("baseline", "classical", "deep")
@@ -61,15 +62,13 @@ class PipelineSpec:
             raise ValueError(f"family must be one of {FAMILIES}, got {self.family!r}")
 
 
-_REGISTRY: dict[str, PipelineSpec] = {}
+_REGISTRY: Registry[PipelineSpec] = Registry("pipeline")  # the one mechanism (medbench.core.registry)
 _loaded = False
 
 
 def register(spec: PipelineSpec) -> PipelineSpec:
-    if spec.name in _REGISTRY:
-        raise ValueError(f"pipeline {spec.name!r} registered twice")
-    _REGISTRY[spec.name] = spec
-    return spec
+    """Register a pipeline (its module does so where it defines the pipeline; a plugin through its entry point)."""
+    return _REGISTRY.add(spec.name, spec)
 
 
 def _load() -> None:
@@ -112,7 +111,7 @@ def plugin_of(name: str) -> str | None:
 
 def all_pipelines() -> dict[str, PipelineSpec]:
     _load()
-    return dict(_REGISTRY)
+    return _REGISTRY.as_dict()
 
 
 def get(name: str) -> PipelineSpec:

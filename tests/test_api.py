@@ -261,3 +261,31 @@ def test_atomic_writes_make_ordinary_files(tmp_path):
     finally:
         os.umask(mask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644  # not mkstemp's private 0600
+
+
+def test_api_leaderboard_and_report_rank_two_seeds_alike():
+    """Issue 25.4: A = (0.90, 0.80) and B = (0.86, 0.86) over two seeds. Ranked by their means (0.85 < 0.86)
+    B is first in the API, the report and the CLI; ranking jobs one by one would give A0, B0, B1, A1."""
+    import synthetic_results as synth
+
+    from medbench.api import Results
+    from medbench.evaluation import section as evaluation
+    from medbench.reports import markdown, tables
+
+    res = synth.make(pipelines=(("pipe-a", "classical", 1.0), ("pipe-b", "classical", 1.0)), seeds=(0, 1),
+                     n_resamples=None)
+    for job in res["jobs"]:
+        job["metrics"]["roc_auc"] = {("pipe-a", 0): 0.90, ("pipe-a", 1): 0.80,
+                                     ("pipe-b", 0): 0.86, ("pipe-b", 1): 0.86}[(job["pipeline"], job["seed"])]
+    data = evaluation.add_statistics(res, n_resamples=20, seed=0)
+    api = Results(data)
+    board = api.leaderboard()
+    assert [r["pipeline"] for r in board] == ["pipe-b", "pipe-a"]
+    assert board[1]["roc_auc"] == pytest.approx(0.85) and board[1]["seeds"] == [0, 1]
+    assert [(r["pipeline"], r["seed"]) for r in api.jobs_table()] == [
+        ("pipe-b", 0), ("pipe-b", 1), ("pipe-a", 0), ("pipe-a", 1)]
+    _, rows = tables.leaderboard(data)  # the CLI's and the report's table
+    assert [r[1] for r in rows] == ["pipe-b", "pipe-a"]
+    text = markdown.render(data)
+    board_md = text.split("| pipe-", 1)[1]
+    assert board_md.startswith("b") and text.index("| pipe-b") < text.index("| pipe-a")

@@ -84,6 +84,28 @@ def test_bad_corruption_requests_are_one_line(real_images):
         corruptions.corrupt(real_images, "fog", 1)
     with pytest.raises(MedbenchError, match="from 0 to 5"):
         corruptions.corrupt(real_images, "blur", 6)
+    with pytest.raises(MedbenchError, match="known: gaussian_noise, blur, contrast, brightness, jpeg, pixelate"):
+        corruptions.corrupt(real_images, "Blur", 1)  # names are exact: no fallback to another corruption
+
+
+def test_a_corruption_is_a_registered_function(real_images):
+    """Issue 25.5: registration sits on the function; a second registration of a name is refused."""
+    from medbench.core.registry import Registry
+
+    saved = corruptions.CORRUPTIONS
+    corruptions.CORRUPTIONS = Registry("corruption")
+    try:
+        @corruptions.corruption("invert", "each pixel v becomes 255 - v", "none", (1, 1, 1, 1, 1))
+        def invert(images, level, side, rng):
+            return 255 - images
+
+        assert np.array_equal(corruptions.corrupt(real_images, "invert", 3), 255 - real_images)
+        assert corruptions.table()[0]["name"] == "invert"
+        with pytest.raises(ValueError, match="registered twice"):
+            corruptions.corruption("invert", "again", "none", (1, 1, 1, 1, 1))(invert)
+    finally:
+        corruptions.CORRUPTIONS = saved
+    assert "invert" not in corruptions.CORRUPTIONS
 
 
 # --- classes ------------------------------------------------------------------------------------------

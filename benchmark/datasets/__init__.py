@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from medbench.core.errors import MedbenchError
+from medbench.core.registry import Registry
 from medbench.datasets.dataset import SPLITS, Dataset
 from medbench.datasets.failures import warn
 from medbench.datasets.images import check_max_pixels
@@ -29,18 +30,19 @@ __all__ = ["Dataset", "DatasetKind", "DatasetSpec", "SPLITS", "dataset_kinds", "
 
 PLUGIN_GROUP = "medbench.datasets"
 
-_KINDS: dict[str, DatasetKind] = {}
+_KINDS: Registry[DatasetKind] = Registry("dataset kind")  # the one mechanism (medbench.core.registry)
 
 
 def dataset_kinds() -> dict[str, DatasetKind]:
     """The built-in dataset kinds by name: every ``DATASET_KINDS`` list of a module of this package (a new
     kind is a new module here), in listing order."""
-    if not _KINDS:
+    if not len(_KINDS):
         found: list[DatasetKind] = []
         for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
             found += getattr(importlib.import_module(f"{__name__}.{mod.name}"), "DATASET_KINDS", [])
-        _KINDS.update({k.name: k for k in sorted(found, key=lambda k: k.order)})
-    return _KINDS
+        for kind in sorted(found, key=lambda k: k.order):
+            _KINDS.add(kind.name, kind)
+    return _KINDS.as_dict()
 
 
 def _builtin_kinds() -> set[str]:
