@@ -34,10 +34,9 @@ from medbench.external import parse_class_map
 from medbench.options import add_arguments, declared, opt, suite_keys
 from medbench.options import record as record_options
 from medbench.profiles import PROFILES
-from medbench.splits import MAX_FRACTION, check_fractions, check_seed
+from medbench.splits import check_fractions, check_seed
 
-__all__ = ["RunConfig", "DatasetSpec", "Scheduler", "check_fractions", "check_seeds", "parse_options",
-           "parse_resource", "DEFAULT_DATASET", "BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED", "MAX_FRACTION"]
+__all__ = ["RunConfig", "Scheduler", "check_seeds", "parse_options", "parse_resource", "DEFAULT_DATASET"]
 
 DEFAULT_DATASET = "pneumoniamnist"
 #: The dataset's load options: RunConfig fields that go into its DatasetSpec.

@@ -57,8 +57,6 @@ INDEX_VERSION = 1
 COMMIT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 LOCK_NAME = ".medbench-history.lock"
 LOCK_TIMEOUT_S = 600
-# The change-point statistics live in medbench.stats; these names stay for callers of the history API.
-penalty, change_points = st.penalty, st.change_points
 
 
 def store_dir(store: str | Path | None = None) -> Path:

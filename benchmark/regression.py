@@ -92,7 +92,6 @@ def _index(results: dict[str, Any]) -> dict[str, dict[int, dict[str, Any]]]:
     return out
 
 
-number = st.number  # a value as a float, or None when missing, null, not a number, NaN or infinite
 
 
 def with_statistics(results: dict[str, Any]) -> dict[str, Any]:
@@ -161,7 +160,7 @@ def metric_row(pipeline: str, seed: int | str, metric: str, base: Any, new: Any,
     metric's paired test (``{"test", "p"}``) when both runs were scored on the same images. ``hard``:
     the hard limit: a drop beyond it is a regression whatever the p-value (``beyond_hard``).
     """
-    b, n = number(base), number(new)
+    b, n = st.number(base), st.number(new)
     overlap = None
     if base_ci is not None and new_ci is not None:
         overlap = bool(base_ci[0] <= new_ci[1] and new_ci[0] <= base_ci[1])
@@ -197,7 +196,7 @@ def holm_over_pipelines(rows: list[dict[str, Any]], tolerance_of, alpha: float) 
 def runtime_row(pipeline: str, seed: int | str, key: str, base: Any, new: Any, limit: float, floor: float,
                 check: bool = True, off_reason: str = "runtime not judged") -> dict[str, Any]:
     """One runtime figure: ratio NEW/BASE, slowdown (>1: slower), status regression/slower/ok/faster/n/a."""
-    b, n = number(base), number(new)
+    b, n = st.number(base), st.number(new)
     lower = lower_is_better(key)
     row = {"pipeline": pipeline, "seed": seed, "key": key, "base": b, "new": n, "ratio": None,
            "slowdown": None, "limit": None if math.isinf(limit) else limit, "judged": False, "reason": None,
@@ -229,7 +228,7 @@ def runtime_row(pipeline: str, seed: int | str, key: str, base: Any, new: Any, l
 
 
 def _mean(values: list[Any]) -> float | None:
-    nums = [number(v) for v in values]
+    nums = [st.number(v) for v in values]
     if not nums or any(v is None for v in nums):
         return None
     return sum(nums) / len(nums)  # type: ignore[arg-type]

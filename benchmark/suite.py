@@ -83,10 +83,6 @@ SCHEMA_VERSION = 1
 #: chi-square and F approximations behind the Friedman test are unreliable and the exact two-sided
 #: Wilcoxon p-value cannot go below 2 / 2**N (0.125 at N = 4).
 MIN_DATASETS = 5
-ALPHA = protocol.ALPHA
-# The tests across datasets live in medbench.stats; these names stay for callers of the suite API.
-friedman, nemenyi_q, critical_difference = st.friedman, st.nemenyi_q, st.critical_difference
-RANK_METRICS = protocol.RANK_METRICS
 TABLE_METRICS = ("roc_auc", "balanced_accuracy")
 FAMILIES = ("classical", "deep")
 SLUG = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -108,7 +104,7 @@ def suite_file_schema(config: type = RunConfig) -> dict[str, Any]:
                 "name": {"type": "string", "pattern": SLUG}, "title": {"type": "string", "minLength": 1},
                 "note": {"type": "string"}, **config.suite_keys("suite")}},
             "analysis": {"type": "object", "additionalProperties": False, "properties": {
-                "metric": {"enum": list(RANK_METRICS)},
+                "metric": {"enum": list(protocol.RANK_METRICS)},
                 "alpha": {"type": "number", "exclusiveMinimum": 0, "maximum": 0.5}}},
             "datasets": {"type": "array", "minItems": 1, "items": {
                 "type": "object", "additionalProperties": False, "required": ["dataset"], "properties": {
@@ -160,7 +156,7 @@ class Suite:
     datasets: list[SuiteDataset]
     note: str = ""
     metric: str = "roc_auc"
-    alpha: float = ALPHA
+    alpha: float = protocol.ALPHA
     bootstrap_resamples: int = protocol.BOOTSTRAP_RESAMPLES
 
     def to_dict(self) -> dict[str, Any]:
@@ -206,7 +202,7 @@ def loads(text: str, path: str | Path) -> Suite:
         entries.append(SuiteDataset(name=name, dataset=spec, written=raw["dataset"], settings=settings))
     return Suite(name=head.get("name") or default_name(path.stem), title=head.get("title") or path.stem,
                  file=source, datasets=entries, note=head.get("note", ""),
-                 metric=analysis.get("metric", "roc_auc"), alpha=float(analysis.get("alpha", ALPHA)),
+                 metric=analysis.get("metric", "roc_auc"), alpha=float(analysis.get("alpha", protocol.ALPHA)),
                  bootstrap_resamples=head.get("bootstrap_resamples", protocol.BOOTSTRAP_RESAMPLES))
 
 
@@ -514,13 +510,13 @@ def _pair_matrix(runs, rk, cells, metric: str, alpha: float) -> list[dict[str, A
     return list(table.values())
 
 
-def analyse(runs: Sequence[tuple[str, dict[str, Any]]], *, metric: str = "roc_auc", alpha: float = ALPHA,
+def analyse(runs: Sequence[tuple[str, dict[str, Any]]], *, metric: str = "roc_auc", alpha: float = protocol.ALPHA,
             failed: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The cross-dataset analysis of ``runs`` (``(dataset name, results.json dict)`` pairs, in suite
     order); ``failed`` names datasets that produced no results (name -> error). JSON-ready and
     deterministic (the statistics are read from each results file, or computed with its settings)."""
-    if metric not in RANK_METRICS:
-        raise MedbenchError(f"analysis metric {metric!r} is not one of {', '.join(RANK_METRICS)}")
+    if metric not in protocol.RANK_METRICS:
+        raise MedbenchError(f"analysis metric {metric!r} is not one of {', '.join(protocol.RANK_METRICS)}")
     if not 0 < alpha <= 0.5:
         raise MedbenchError(f"alpha {alpha} must be in (0, 0.5]")
     names = [name for name, _ in runs]
@@ -688,7 +684,7 @@ SUITE_JSON_SCHEMA: dict[str, Any] = {
         "suite": {"type": "object", "required": ["name", "title", "file", "datasets", "metric", "alpha"],
                   "properties": {"name": {"type": "string", "pattern": SLUG}, "title": {"type": "string"},
                                  "note": {"type": "string"}, "file": {"type": "string"},
-                                 "metric": {"enum": list(RANK_METRICS)},
+                                 "metric": {"enum": list(protocol.RANK_METRICS)},
                                  "alpha": {"type": "number", "exclusiveMinimum": 0, "maximum": 0.5},
                                  "datasets": {"type": "array", "items": {
                                      "type": "object", "required": ["name", "dataset", "written"],

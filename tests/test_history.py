@@ -17,6 +17,7 @@ import pytest
 import synthetic_results as synth
 
 from medbench import history
+from medbench import stats as st
 from medbench.cli import main
 from medbench.commands import history as history_cmd
 from medbench.core.errors import MedbenchError
@@ -122,17 +123,17 @@ def test_bad_input_is_one_line(tmp_path, argv, message):
 def test_penalty_is_the_ci_width():
     """h^2 for short histories (a step between segments of n1 and n2 versions is kept when it exceeds
     h sqrt(1/n1 + 1/n2)), floored at the tolerance, BIC-like 2 ln(n) (h / 1.96)^2 once larger."""
-    assert history.penalty(0.05, 6, 0.01) == pytest.approx(0.05 ** 2)
-    assert history.penalty(0.0, 6, 0.01) == pytest.approx(0.01 ** 2 / 2)
-    assert history.penalty(0.05, 30, 0.01) == pytest.approx(0.05 ** 2 * 2 * math.log(30) / 1.96 ** 2,
+    assert st.penalty(0.05, 6, 0.01) == pytest.approx(0.05 ** 2)
+    assert st.penalty(0.0, 6, 0.01) == pytest.approx(0.01 ** 2 / 2)
+    assert st.penalty(0.05, 30, 0.01) == pytest.approx(0.05 ** 2 * 2 * math.log(30) / 1.96 ** 2,
                                                             rel=1e-3)
-    pen = history.penalty(0.05, 6, 0.01)
-    assert history.change_points([0.9, 0.9, 0.9, 0.83, 0.83, 0.83], pen) == [3]  # step 0.07 > 0.05 * sqrt(2/3)
-    assert history.change_points([0.9, 0.9, 0.9, 0.87, 0.87, 0.87], pen) == []  # 0.03 < 0.041
-    assert history.change_points([0.9, 0.93, 0.9, 0.93, 0.9, 0.93], pen) == []  # jitter within the CI
+    pen = st.penalty(0.05, 6, 0.01)
+    assert st.change_points([0.9, 0.9, 0.9, 0.83, 0.83, 0.83], pen) == [3]  # step 0.07 > 0.05 * sqrt(2/3)
+    assert st.change_points([0.9, 0.9, 0.9, 0.87, 0.87, 0.87], pen) == []  # 0.03 < 0.041
+    assert st.change_points([0.9, 0.93, 0.9, 0.93, 0.9, 0.93], pen) == []  # jitter within the CI
     # the last version alone: the step must exceed 0.05 * sqrt(1/5 + 1) = 0.0548
-    assert history.change_points([0.9, 0.9, 0.9, 0.9, 0.9, 0.85], pen) == []
-    assert history.change_points([0.9, 0.9, 0.9, 0.9, 0.9, 0.84], pen) == [5]
+    assert st.change_points([0.9, 0.9, 0.9, 0.9, 0.9, 0.85], pen) == []
+    assert st.change_points([0.9, 0.9, 0.9, 0.9, 0.9, 0.84], pen) == [5]
 
 
 def test_report_finds_exactly_the_known_step(store, tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""History change-point detection (medbench.history.penalty / change_points) against an exact optimal
+"""History change-point detection (medbench.st.penalty / change_points) against an exact optimal
 partitioning written here from scratch: minimise the sum of squared deviations from each segment's
 mean plus ``pen`` per change point over every segmentation (dynamic programming, O(n^2)). PELT with
 the l2 cost and min_size 1 finds the same optimum, so both must name the same change points."""
@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from medbench import history
+from medbench import stats as st
 
 
 def _optimal(values: list[float], pen: float) -> list[int]:
@@ -47,17 +47,17 @@ def test_change_points_equal_the_exact_optimal_partitioning():
         values = np.round(runs + rng.normal(0, 0.01, n), 4).tolist()
         pen = float(rng.choice([0.0004, 0.001, 0.0025]))
         expected = _optimal(values, pen)
-        assert history.change_points(values, pen) == expected, (values, pen)
+        assert st.change_points(values, pen) == expected, (values, pen)
         checked += bool(expected)
     assert checked >= 15  # most series had a change to find
 
 
 def test_two_changes_and_short_series():
-    assert history.change_points([0.9, 0.9, 0.7, 0.7, 0.9, 0.9], 0.001) == [2, 4]
-    assert history.change_points([0.5, 0.9], 0.01) == [1]  # two versions are enough
-    assert history.change_points([0.5, 0.9], 0.2) == []  # ... unless the penalty is larger than the gain (0.08)
-    assert history.change_points([0.9], 1e-9) == [] and history.change_points([], 1e-9) == []
-    assert history.change_points([0.7] * 5, 0.0) == []  # constant: nothing, even with no penalty
+    assert st.change_points([0.9, 0.9, 0.7, 0.7, 0.9, 0.9], 0.001) == [2, 4]
+    assert st.change_points([0.5, 0.9], 0.01) == [1]  # two versions are enough
+    assert st.change_points([0.5, 0.9], 0.2) == []  # ... unless the penalty is larger than the gain (0.08)
+    assert st.change_points([0.9], 1e-9) == [] and st.change_points([], 1e-9) == []
+    assert st.change_points([0.7] * 5, 0.0) == []  # constant: nothing, even with no penalty
 
 
 @pytest.mark.parametrize(("half_width", "n", "tol", "expected"), [
@@ -68,4 +68,4 @@ def test_two_changes_and_short_series():
     (0.05, 6, 0.01, 0.0025),  # ... not yet at n = 6 (2 ln 6 / 1.96^2 = 0.933)
 ])
 def test_penalty_values(half_width, n, tol, expected):
-    assert history.penalty(half_width, n, tol) == pytest.approx(expected, rel=1e-9)
+    assert st.penalty(half_width, n, tol) == pytest.approx(expected, rel=1e-9)

@@ -149,24 +149,24 @@ def test_shipped_suites_are_valid(name, monkeypatch, tmp_path):
 def test_nemenyi_critical_values_match_demsar_table():
     # Demšar (2006), Table 5(a): q_0.05 for k = 2..10
     table = [1.960, 2.343, 2.569, 2.728, 2.850, 2.949, 3.031, 3.102, 3.164]
-    assert [suite_mod.nemenyi_q(k) for k in range(2, 11)] == pytest.approx(table, abs=1e-3)  # table: 3 digits
+    assert [st.nemenyi_q(k) for k in range(2, 11)] == pytest.approx(table, abs=1e-3)  # table: 3 digits
     # CD for k = 3 pipelines on N = 5 datasets: 2.343 * sqrt(3 * 4 / (6 * 5))
-    assert suite_mod.critical_difference(3, 5) == pytest.approx(2.343 * math.sqrt(12 / 30), abs=1e-3)
-    assert suite_mod.critical_difference(3, 5) == pytest.approx(1.482, abs=1e-3)
-    assert suite_mod.nemenyi_q(3, alpha=0.10) == pytest.approx(2.052, abs=1e-3)  # Table 5(b)
+    assert st.critical_difference(3, 5) == pytest.approx(2.343 * math.sqrt(12 / 30), abs=1e-3)
+    assert st.critical_difference(3, 5) == pytest.approx(1.482, abs=1e-3)
+    assert st.nemenyi_q(3, alpha=0.10) == pytest.approx(2.052, abs=1e-3)  # Table 5(b)
 
 
 def test_friedman_statistic_by_hand():
     # ranks per dataset (1 = best): R = (1.2, 2.0, 2.8); chi2 = 12N/(k(k+1)) (sum R^2 - k(k+1)^2/4) = 6.4
     ranks = np.array([[1, 2, 3], [1, 3, 2], [2, 1, 3], [1, 2, 3], [1, 2, 3]], dtype=float)
     scores = 1.0 - ranks / 10  # higher score = better rank
-    fr = suite_mod.friedman(scores)
+    fr = st.friedman(scores)
     assert fr["chi2"] == pytest.approx(6.4)
     assert fr["p_chi2"] == pytest.approx(math.exp(-6.4 / 2))  # chi-square, 2 df
     assert fr["F"] == pytest.approx(4 * 6.4 / (5 * 2 - 6.4))  # Iman-Davenport
     assert (fr["df1"], fr["df2"]) == (2, 8)
     assert fr["p"] == pytest.approx(sps.f.sf(4 * 6.4 / 3.6, 2, 8))
-    tie = suite_mod.friedman(np.ones((5, 3)))
+    tie = st.friedman(np.ones((5, 3)))
     assert tie["chi2"] == 0 and tie["p"] == 1.0
 
 
@@ -198,7 +198,7 @@ def test_a_pipeline_best_on_every_dataset_ranks_first_and_friedman_rejects():
     assert om["p_chi2"] == pytest.approx(math.exp(-5))
     assert om["F"] is None and om["p"] == 0.0 and om["significant"]
     post = a["posthoc"]
-    assert post["cd"] == pytest.approx(suite_mod.critical_difference(3, 5))
+    assert post["cd"] == pytest.approx(st.critical_difference(3, 5))
     sig = {(p["better"], p["worse"]): p["significant"] for p in post["pairs"]}
     assert sig == {("hog-svm", "cnn"): False, ("hog-svm", "majority"): True, ("cnn", "majority"): False}
     assert post["cliques"] == [["hog-svm", "cnn"], ["cnn", "majority"]]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from medbench import suite as suite_mod
+from medbench import stats as st
 
 
 def _midranks(row: list[float]) -> list[float]:
@@ -49,7 +49,7 @@ def test_friedman_matches_the_formula_with_ties(seed):
     scores = np.round(rng.normal(np.linspace(0, 0.6, k), 0.3, (n, k)), 1)  # rounded: ties within datasets
     scores[0] = 0.5  # one dataset a complete tie: the others still count
     chi2, f = _friedman_reference(scores)
-    got = suite_mod.friedman(scores)
+    got = st.friedman(scores)
     assert got["chi2"] == pytest.approx(chi2, rel=1e-9)
     assert got["p_chi2"] == pytest.approx(sps.chi2.sf(chi2, k - 1), rel=1e-9)
     assert (got["df"], got["df1"], got["df2"]) == (k - 1, k - 1, (k - 1) * (n - 1))
@@ -59,19 +59,19 @@ def test_friedman_matches_the_formula_with_ties(seed):
 
 def test_friedman_complete_agreement_and_complete_tie():
     agree = np.tile([0.9, 0.8, 0.7], (4, 1)) + np.arange(4)[:, None] * 0.01
-    got = suite_mod.friedman(agree)
+    got = st.friedman(agree)
     assert got["chi2"] == pytest.approx(4 * 2)  # N (k - 1): the largest chi2 there is
     assert got["F"] is None and got["p"] == 0.0 and got["p_chi2"] == pytest.approx(math.exp(-4))
-    tie = suite_mod.friedman(np.full((4, 3), 0.5))
+    tie = st.friedman(np.full((4, 3), 0.5))
     assert tie == {"chi2": 0.0, "df": 2, "p_chi2": 1.0, "F": 0.0, "df1": 2, "df2": 6, "p": 1.0}
 
 
 def test_critical_difference_formula():
     for k, n in ((2, 3), (4, 10), (7, 5)):
         q = sps.studentized_range.ppf(0.95, k, np.inf) / math.sqrt(2)
-        assert suite_mod.nemenyi_q(k) == pytest.approx(q, rel=1e-9)
-        assert suite_mod.critical_difference(k, n) == pytest.approx(q * math.sqrt(k * (k + 1) / (6 * n)), rel=1e-9)
-    assert suite_mod.critical_difference(4, 10, alpha=0.1) < suite_mod.critical_difference(4, 10)
+        assert st.nemenyi_q(k) == pytest.approx(q, rel=1e-9)
+        assert st.critical_difference(k, n) == pytest.approx(q * math.sqrt(k * (k + 1) / (6 * n)), rel=1e-9)
+    assert st.critical_difference(4, 10, alpha=0.1) < st.critical_difference(4, 10)
 
 
 def test_friedman_near_agreement_keeps_a_finite_f():
@@ -81,6 +81,6 @@ def test_friedman_near_agreement_keeps_a_finite_f():
     scores[0] = [0.9, 0.8, 0.8]
     chi2, f = _friedman_reference(scores)
     assert 0.4 < 10 * 2 - chi2 < 0.5 and f is not None
-    got = suite_mod.friedman(scores)
+    got = st.friedman(scores)
     assert got["chi2"] == pytest.approx(chi2, rel=1e-9) and got["F"] == pytest.approx(f, rel=1e-9)
     assert got["p"] == pytest.approx(sps.f.sf(f, 2, 18), rel=1e-6) and got["p"] > 0

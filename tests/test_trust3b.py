@@ -35,6 +35,7 @@ from medbench.core.errors import MedbenchError
 from medbench.datasets import images as images_mod
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
+from medbench.evaluation import protocol
 from medbench.models import persist
 from medbench.predict import load_model, save_job_model
 from medbench.reports import figures, markdown
@@ -353,7 +354,7 @@ def test_generated_suite_files_load_correctly_or_fail_in_one_line(tmp_path: Path
         _one_line(exc)
         return
     event("loaded")
-    assert suite.datasets and 0 < suite.alpha <= 0.5 and suite.metric in suite_mod.RANK_METRICS
+    assert suite.datasets and 0 < suite.alpha <= 0.5 and suite.metric in protocol.RANK_METRICS
     for ds in suite.datasets:
         assert isinstance(ds.dataset, str) and ds.seeds and all(type(s) is int and s >= 0 for s in ds.seeds)
         assert ds.image_size is None or type(ds.image_size) is int

@@ -21,8 +21,8 @@ from typing import Any
 
 from medbench.core.errors import MedbenchError
 from medbench.core.registry import Registry
+from medbench.core.warn import warn
 from medbench.datasets.dataset import SPLITS, Dataset
-from medbench.datasets.failures import warn
 from medbench.datasets.images import check_max_pixels
 from medbench.datasets.spec import DatasetKind, DatasetSpec
 

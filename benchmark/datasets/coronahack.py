@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from medbench.core.errors import MedbenchError
+from medbench.core.warn import warn
 from medbench.datasets.dataset import Dataset
 from medbench.datasets.derived import GROUP_SPLIT, colour_note, groups_for
-from medbench.datasets.failures import MAX_LISTED_FILES, handle_failures, warn
+from medbench.datasets.failures import MAX_LISTED_FILES, handle_failures
 from medbench.datasets.images import DEFAULT_IMAGE_SIZE, is_image_file, load_images
 from medbench.datasets.spec import DatasetKind, DatasetSpec, path_kind_row
 

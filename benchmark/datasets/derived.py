@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from medbench.datasets.failures import warn
+from medbench.core.warn import warn
 from medbench.features.colour import colour_image_count
 
 _PATIENT_PATTERNS = (

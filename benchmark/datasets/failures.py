@@ -27,7 +27,6 @@ REMEDY = {
 }
 
 
-warn = core_warn.warn  # one ``medbench: warning: ...`` line (medbench.core.warn)
 
 
 def summarize(failures: Sequence[tuple[str, str]], label_of: Mapping[str, str],
@@ -68,6 +67,6 @@ def handle_failures(failures: Sequence[tuple[str, str]], *, kind: str, where: st
     if not allow_missing:
         first = "; ".join(f"{i} ({reason})" for i, reason in failures[:MAX_NAMED_IN_ERROR])
         raise MedbenchError(f"{prefix}{what} ({_counts_text(summary)}; first: {first}); {REMEDY[kind]}")
-    warn(f"{prefix}skipping {what} ({_counts_text(summary)}) (--allow-missing)")
+    core_warn.warn(f"{prefix}skipping {what} ({_counts_text(summary)}) (--allow-missing)")
     problems[kind] = summary
     return {i for i, _ in failures}
