@@ -197,8 +197,8 @@ def summarize(results: dict[str, Any], n_resamples: int = protocol.BOOTSTRAP_RES
         cis = stats if len(tested) == len(ext_jobs) else section(ext_jobs)
         rows = []
         for job in ext_jobs:
-            jid = view.job_id(job["pipeline"], job["seed"])
-            inner = next(j for j in jobs if view.job_id(j["pipeline"], j["seed"]) == jid)
+            jid = view.record_id(job)
+            inner = next(j for j in jobs if view.record_id(j) == jid)
             metrics = {}
             for m in HEADLINE:
                 if m not in inner["metrics"] or m in first["undefined"]:

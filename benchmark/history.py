@@ -241,7 +241,7 @@ def _job_cis(res: dict[str, Any], job: dict[str, Any], metrics: list[str]) -> di
     pred = view.Predictions.of(job)
     if pred is None:
         return dict.fromkeys(metrics)
-    boot = evaluation_paired.Bootstraps(len(res["dataset"]["class_names"]), view.positive_index(res),
+    boot = evaluation_paired.Bootstraps(len(view.class_names(res)), view.positive_index(res),
                                         protocol.BOOTSTRAP_RESAMPLES, protocol.BOOTSTRAP_SEED).of(pred)
     out = {}
     for m in metrics:
@@ -288,7 +288,7 @@ def _series(root: Path, group: list[dict[str, Any]], tol: Tolerances) -> dict[st
             v.jobs.setdefault(job["pipeline"], []).append(job)
         versions.append(v)
     latest = versions[-1].results
-    n_classes = len(latest["dataset"]["class_names"])
+    n_classes = len(view.class_names(latest))
     positive = view.positive_index(latest)
     metrics = metric_names(n_classes)
     pipelines = list(dict.fromkeys(j["pipeline"] for v in versions for j in v.results["jobs"]))
@@ -302,7 +302,7 @@ def _series(root: Path, group: list[dict[str, Any]], tol: Tolerances) -> dict[st
     return {
         "machine": group[0]["machine"], "machine_text": profiling.machine_text(latest.get("environment")),
         "dataset": latest["dataset"].get("spec"), "title": latest["dataset"].get("title"),
-        "split": latest["split"].get("fingerprint"), "class_names": latest["dataset"]["class_names"],
+        "split": latest["split"].get("fingerprint"), "class_names": view.class_names(latest),
         "versions": [{k: v.entry.get(k) for k in ("version", "commit", "git_commit", "dirty", "created",
                                                    "medbench_version", "source_hash", "path")} for v in versions],
         "pipelines": pipelines, "metrics": metrics, "tracks": tracks,

@@ -317,7 +317,7 @@ def compare(base: dict[str, Any], new: dict[str, Any], tolerances: Tolerances, *
         raise MedbenchError(f"{tolerances.source}: [pipelines.{unknown[0]}] names a pipeline neither run has "
                             f"(they have: {', '.join(sorted(named)) or 'none'}); fix the name or remove the section")
     check_runtime, runtime_reason = runtime_decision(base, new, tolerances, runtime, force_runtime)
-    ctx = _Context(base, new, tolerances, check_runtime, metric_names(len(new["dataset"]["class_names"])),
+    ctx = _Context(base, new, tolerances, check_runtime, metric_names(len(view.class_names(new))),
                    base_label, new_label)
     if problems:
         ctx.notes.append(f"FORCED: compared although {'; '.join(problems)}: differences may come from the "
@@ -387,7 +387,7 @@ class _Context:
         self.runtime_rows: list[dict[str, Any]] = []
         self.issues: list[dict[str, Any]] = []
         self.notes: list[str] = []
-        self.n_classes = len(new["dataset"]["class_names"])
+        self.n_classes = len(view.class_names(new))
         self.positive = view.positive_index(new)
         cfg = (new.get("statistics") or {}).get("settings") or {}
         self.n_resamples = max(protocol.PAIRED_RESAMPLES, cfg.get("n_resamples", 0))

@@ -26,14 +26,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from medbench import profiling, schemas
+from medbench import profiling, schemas, view
 from medbench.core import readfile
 from medbench.core.atomic import write_json, write_text
 from medbench.core.csvcell import cell
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
 from medbench.metrics import HEADLINE, RUNTIME_KEYS
-from medbench.view import job_id, ok_jobs
+from medbench.view import ok_jobs, record_id
 
 SCHEMA = "medbench.results"
 SCHEMA_VERSION = 1
@@ -108,13 +108,13 @@ def validate(results: Any, source: str) -> None:
         raise MedbenchError(f"{source} has schema version {version}; this medbench reads up to "
                             f"{SCHEMA_VERSION}: upgrade medbench")
     schemas.validate(results, SCHEMA_JSON, source)
-    names = results["dataset"]["class_names"]
+    names = view.class_names(results)
     pos = results["dataset"].get("positive_class")
     if pos is not None and pos not in names:
         raise schemas.fail(source, ["dataset", "positive_class"], f"{schemas.short(pos)} is not one of class_names")
     seen: set[str] = set()
     for i, job in enumerate(results["jobs"]):
-        jid = job_id(job["pipeline"], job["seed"])
+        jid = record_id(job)
         if jid in seen:
             raise schemas.fail(source, ["jobs", i], f"a second job for pipeline {job['pipeline']!r} seed {job['seed']}")
         seen.add(jid)
@@ -123,7 +123,7 @@ def validate(results: Any, source: str) -> None:
         if job["status"] == "ok":
             _check_job(source, ["jobs", i], job, names)
     if "statistics" in results:
-        _check_statistics(source, results["statistics"], {job_id(j["pipeline"], j["seed"]) for j in ok_jobs(results)})
+        _check_statistics(source, results["statistics"], {record_id(j) for j in ok_jobs(results)})
 
 
 def _check_job(source: str, where: list[Any], job: dict[str, Any], names: list[str]) -> None:

@@ -23,6 +23,16 @@ def job_id(pipeline: str, seed: int) -> str:
     return f"{pipeline}__seed{seed}"
 
 
+def record_id(job: Mapping[str, Any]) -> str:
+    """The id of a job record (or of any dict with ``pipeline`` and ``seed``)."""
+    return job_id(job["pipeline"], job["seed"])
+
+
+def class_names(results: Mapping[str, Any]) -> list[str]:
+    """The dataset's class names, in label order."""
+    return results["dataset"]["class_names"]
+
+
 @dataclass(frozen=True)
 class Predictions:
     """One job's stored test predictions as arrays (``proba``: one row per image, one column per class)."""

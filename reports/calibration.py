@@ -45,12 +45,12 @@ def best_rows(values: list[float | None], metric: str) -> set[int]:
 
 
 def _first_jobs(results: dict[str, Any], stats: dict[str, Any]) -> list[dict[str, Any]]:
-    by_id = {view.job_id(j["pipeline"], j["seed"]): j for j in view.ok_jobs(results)}
+    by_id = {view.record_id(j): j for j in view.ok_jobs(results)}
     return [by_id[g["job_ids"][0]] for g in stats["pipelines"] if g["job_ids"][0] in by_id]
 
 
 def _vs_reference(stats: dict[str, Any], job: dict[str, Any]) -> str:
-    jid = view.job_id(job["pipeline"], job["seed"])
+    jid = view.record_id(job)
     if job["pipeline"] == stats.get("reference"):
         return "reference"
     for c in stats.get("comparisons") or []:
@@ -66,7 +66,7 @@ def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
     if not has_calibration(jobs):
         return ["This results.json has no calibration metrics (it was written by an earlier medbench); run the "
                 "benchmark again to measure them.", ""]
-    n = len(results["dataset"]["class_names"])
+    n = len(view.class_names(results))
     cols = [c for c in COLUMNS if c in metric_names(n)]
     ref = next((g["name"] for g in stats["pipelines"] if g["pipeline"] == stats.get("reference")), None)
     headers = ["Pipeline", "Seed", *[METRICS[c].label + (" ↓" if not METRICS[c].higher_is_better else "")
@@ -106,7 +106,7 @@ def _new_figure(width: float, height: float):
 def reliability_diagram(results: dict[str, Any], stats: dict[str, Any]):
     """One reliability panel per pipeline (lowest seed), best pipeline first, from the stored bins."""
     jobs = [j for j in _first_jobs(results, stats)
-            if ((stats["jobs"].get(view.job_id(j["pipeline"], j["seed"])) or {}).get("reliability"))]
+            if ((stats["jobs"].get(view.record_id(j)) or {}).get("reliability"))]
     if not jobs:
         raise ValueError("the statistics hold no reliability bins (results written by an earlier medbench)")
     ncols = min(4, len(jobs))
@@ -114,7 +114,7 @@ def reliability_diagram(results: dict[str, Any], stats: dict[str, Any]):
     fig = _new_figure(2.7 * ncols, 2.6 * nrows + 0.4)
     axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, sharey=True)).ravel()
     for ax, job in zip(axes, jobs):
-        rel = stats["jobs"][view.job_id(job["pipeline"], job["seed"])]["reliability"]
+        rel = stats["jobs"][view.record_id(job)]["reliability"]
         bins = rel["bins"]
         edges = np.asarray(rel.get("edges") or np.linspace(0, 1, bins + 1))
         centres = (edges[:-1] + edges[1:]) / 2

@@ -130,7 +130,7 @@ def _save(fig, path: Path) -> Path:
 
 
 def _jobs_by_id(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {view.job_id(j["pipeline"], j["seed"]): j for j in view.ok_jobs(results)}
+    return {view.record_id(j): j for j in view.ok_jobs(results)}
 
 
 def _first_jobs(results: dict[str, Any], stats: dict[str, Any]) -> list[dict[str, Any]]:
@@ -269,7 +269,7 @@ def leaderboard(results: dict[str, Any], stats: dict[str, Any]):
 def class_distribution(results: dict[str, Any], stats: dict[str, Any]):
     """Images per class in each split (bars labelled with counts)."""
     counts = results["split"]["counts"]
-    classes = results["dataset"]["class_names"]
+    classes = view.class_names(results)
     splits = list(counts)
     fig = _figure(6.5, 3.2)
     ax = fig.subplots()
@@ -292,7 +292,7 @@ def roc_curves(results: dict[str, Any], stats: dict[str, Any]):
     """ROC curve of every pipeline (lowest seed) on one plot, with its validation-chosen operating point
     (binary); multi-class tasks show the micro-averaged one-vs-rest curve."""
     pos = view.positive_index(results)
-    n_classes = len(results["dataset"]["class_names"])
+    n_classes = len(view.class_names(results))
     fig = _figure(6.2, 5.4)
     ax = fig.subplots()
     ax.plot([0, 1], [0, 1], ls=":", color="#8c8c8c", lw=1)
@@ -340,7 +340,7 @@ def _palette(n: int) -> list:
 
 def confusion_grid(results: dict[str, Any], stats: dict[str, Any]):
     """One confusion matrix per pipeline (lowest seed): counts, coloured by the share of each true class."""
-    names = results["dataset"]["class_names"]
+    names = view.class_names(results)
     jobs = _first_jobs(results, stats)
     ncols = min(4, len(jobs))
     nrows = math.ceil(len(jobs) / ncols)

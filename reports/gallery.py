@@ -19,7 +19,7 @@ from medbench.reports.escape import md as E
 
 
 def _first_jobs(results: dict[str, Any], stats: dict[str, Any]) -> list[dict[str, Any]]:
-    by_id = {view.job_id(j["pipeline"], j["seed"]): j for j in view.ok_jobs(results)}
+    by_id = {view.record_id(j): j for j in view.ok_jobs(results)}
     return [by_id[g["job_ids"][0]] for g in stats["pipelines"] if g["job_ids"][0] in by_id]
 
 
@@ -30,7 +30,7 @@ def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
     if not any(j.get("gallery") for j in jobs):
         return ["This results.json lists no pictures of the errors (written by an earlier medbench, or every job "
                 "was run with `--no-gallery`).", ""]
-    names = results["dataset"]["class_names"]
+    names = view.class_names(results)
     out = ["The test images each pipeline got wrong with the highest probability for the class it predicted, "
            "most confident first (the lowest seed of each pipeline). Deep pipelines show a Grad-CAM heat map of the "
            "predicted class on the first few, HOG pipelines the HOG glyph image (what the descriptor sees).", ""]

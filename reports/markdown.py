@@ -69,7 +69,7 @@ def summary(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
     if not groups:
         return ["No pipeline finished; see *Not run* below."]
     best = groups[0]
-    binary = len(results["dataset"]["class_names"]) == 2
+    binary = len(view.class_names(results)) == 2
     line = (f"- **Best pipeline: {E(best['name'])}** ({E(best['family'])}): ROC-AUC {_value(results, stats, best, 'roc_auc')}, "
             f"accuracy {_value(results, stats, best, 'accuracy')}{_seeds_note(best)}.")
     if binary and "sensitivity" in best["metrics"]:
@@ -221,7 +221,7 @@ def leaderboard_section(results: dict[str, Any], stats: dict[str, Any]) -> list[
         out += ["### Per seed", "", _table(*tables.per_seed_table(results, stats, E)), ""]
     out += _figure(results, "leaderboard")
     out += ["### Operating point", ""]
-    if len(results["dataset"]["class_names"]) == 2:
+    if len(view.class_names(results)) == 2:
         out += ["Each pipeline's decision threshold on P(positive) was chosen on the validation split (how: *Chosen "
                 "by*); sensitivity and specificity are measured on the test split at that threshold, beside the "
                 "threshold-free ROC-AUC.", "", _table(*tables.operating_point_table(results, stats, E)), ""]
@@ -265,7 +265,7 @@ def significance_section(results: dict[str, Any], stats: dict[str, Any]) -> list
 
 def per_class_section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
     out = [_table(*tables.per_class_table(results, stats, E)), ""]
-    names = results["dataset"]["class_names"]
+    names = view.class_names(results)
     if len(names) == 2:
         pos = names[view.positive_index(results)]
         out += [f"Confusion counts (positive class: {E(pos)}):", "",

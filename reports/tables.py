@@ -59,12 +59,12 @@ def n_seeds(stats: dict[str, Any]) -> int:
 
 
 def metric_columns(results: dict[str, Any]) -> list[str]:
-    present = metric_names(len(results["dataset"]["class_names"]))
+    present = metric_names(len(view.class_names(results)))
     return [m for m in TABLE_ORDER if m in present]
 
 
 def job_key(job: dict[str, Any]) -> str:
-    return view.job_id(job["pipeline"], job["seed"])
+    return view.record_id(job)
 
 
 def fmt(v: Any, digits: int = 3) -> str:
@@ -263,7 +263,7 @@ def _p_holm(d: dict[str, Any]) -> str:
 
 
 def per_class_table(results: dict[str, Any], stats: dict[str, Any] | None = None, esc: Escape = plain) -> Table:
-    names = results["dataset"]["class_names"]
+    names = view.class_names(results)
     headers = ["Pipeline", "Seed", *[f"{esc(c)} {m}" for c in names for m in ("P", "R", "F1")]]
     rows = []
     for job in ranked(results, stats):
