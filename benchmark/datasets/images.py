@@ -1,63 +1,10 @@
-"""Decoding image files to medbench's canonical representation, in parallel, bounded and cached on disk.
+"""Decoding image files to medbench's canonical representation (8-bit gray or RGB, ``image_size`` square), in
+parallel, bounded (a per-file pixel limit) and cached on disk (memory-mapped, digest-checked).
 
-The canonical representation of one image (bump ``REPRESENTATION_VERSION`` if any rule changes):
-
-1. The file is opened with Pillow (first frame of multi-frame files). A file whose width x height
-   exceeds ``max_pixels`` (default :data:`DEFAULT_MAX_IMAGE_PIXELS`, Pillow's own default) is refused
-   before any pixel is decoded ("... exceeds the N-pixel limit; raise it with --max-image-pixels");
-   Pillow's process-wide decompression-bomb check is replaced by this per-call limit while medbench
-   decodes. The EXIF orientation is applied (``ImageOps.exif_transpose``; an unparsable EXIF block is
-   ignored).
-2. With ``channels="gray"`` (the default) it becomes 8-bit single-channel ``'L'``:
-
-   - ``L`` is kept as is; ``1`` (bilevel) becomes 0 / 255.
-   - Colour and palette modes (``RGB``, ``RGBA``, ``P``, ``PA``, ``LA``, ``CMYK``, ``YCbCr``, ...) are
-     converted to RGB and then to luminance with Pillow's ITU-R 601-2 transform
-     ``L = R * 299/1000 + G * 587/1000 + B * 114/1000``. Alpha is *dropped*, not composited: the
-     colour channels are used as stored, whatever their transparency (for an opaque image this is
-     the same as compositing on any background).
-   - 16-bit, 32-bit integer and float images (``I;16*``, ``I``, ``F``) are rescaled linearly to
-     0..255 by the image's own minimum..maximum and rounded (``rint((v - min) * 255 / (max - min))``);
-     a constant image becomes all 0. Integer images whose range spans at most 65,536 values go
-     through a lookup table, others through float64 arithmetic, both a block of rows at a time, so
-     no full-size float64 temporary is ever made. 8-bit images are never rescaled.
-
-   With ``channels="rgb"`` it becomes 8-bit ``'RGB'`` instead: colour and palette modes are converted
-   to RGB (alpha dropped, as above), and gray modes (``L``, ``1``, ``LA``, and the numeric modes after
-   the stretch above) are repeated into three equal channels. Either way the decoder records whether
-   the *source* has colour: a colour or palette mode whose RGB channels are not all equal (exact
-   equality, pixel by pixel; an RGB file holding a gray image is gray). ``channels="auto"``
-   (:func:`decode_many`, :func:`load_images`) decodes gray, and decodes again as RGB only when some
-   file has colour, so a gray source gives exactly the ``gray`` result.
-3. It is resized to ``image_size`` x ``image_size`` *without* keeping the aspect ratio (as the
-   public 224x224 chest_xray copy was made) with ``Image.resize(..., Image.Resampling.BILINEAR,
-   reducing_gap=3.0)``: Pillow's bilinear filter widened to the scale factor (so downscaling
-   averages every source pixel, no aliasing), preceded by an integer box reduction while the
-   image is more than 3x the target (Pillow documents this as indistinguishable from plain
-   resampling, and it is much faster for large originals). Images already at the target size
-   are left untouched.
-
-The result is a ``(image_size, image_size)`` (or ``(image_size, image_size, 3)``) ``uint8`` array. A
-file that cannot be decoded raises
-:class:`UnreadableImage`. :func:`decode_many` decodes many files on ``n_jobs`` threads (Pillow releases
-the GIL while decoding and resizing) with a progress bar.
-
-:func:`load_images` adds an on-disk cache under ``cache_dir()/"images"``. An entry is keyed
-(:mod:`medbench.core.cachekeys`) on the resolved root folder; every file's relative path *and
-identity* (``st_dev``, ``st_ino``, ``st_size``, ``st_mtime_ns``, ``st_ctime_ns``: a copy made with
-``cp -p``, ``rsync -a`` or ``tar`` is a different file even with the same names and times), in the
-caller's order; the image size, channels (``gray`` / ``rgb``) and pixel limit; the hash of this
-module's source; and the versions of the image libraries (:data:`~medbench.core.cachekeys.LIBS_IMAGE`).
-An entry is three files: ``<key>.npy``, the ``(N, S, S)`` (or ``(N, S, S, 3)``) pixels, read back
-memory-mapped (``np.load(mmap_mode="r")``: a cached dataset costs page cache, not a private copy);
-``<key>.status.npz``, which rows failed and why, which files have colour and the SHA-256 of the pixels
-(checked through the memory map on every read: pixels changed after they were written - inverted,
-zeroed, damaged - are decoded again, with a warning); and ``<key>.json``,
-the key inputs, which ``medbench cache info`` lists. The pixels are decoded straight into a
-temporary memory-mapped ``.npy`` (disk space reserved first) that is renamed into place after the
-other two files are written, so an entry is complete or absent. Entries are never
-rewritten in place; to clear the cache, delete files (a running process keeps its mapping), never
-truncate one that a running medbench may have mapped.
+:func:`decode_many` decodes files on threads; :func:`load_images` adds the on-disk cache, keyed on the files'
+identities, the options, this module's source and the image libraries. The exact rules (modes, luminance,
+bit-depth stretch, resize filter, the cache entry's three files) are in the documentation
+(``docs/image-decoding.md``); bump ``REPRESENTATION_VERSION`` if any rule changes.
 """
 
 from __future__ import annotations
