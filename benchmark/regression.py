@@ -61,18 +61,18 @@ def compatibility(base: dict[str, Any], new: dict[str, Any]) -> list[str]:
     if bd.get("spec") != nd.get("spec"):
         problems.append(f"datasets differ ({bd.get('spec')!r} vs {nd.get('spec')!r})")
     if bd.get("fingerprint") != nd.get("fingerprint"):
-        problems.append(f"dataset fingerprints differ ({fp(bd.get('fingerprint'))} vs {fp(nd.get('fingerprint'))})")
+        problems.append(f"dataset fingerprints differ ({short_fingerprint(bd.get('fingerprint'))} vs {short_fingerprint(nd.get('fingerprint'))})")
     if bd["class_names"] != nd["class_names"]:
         problems.append(f"class names differ ({bd['class_names']} vs {nd['class_names']})")
     bs, ns = base["split"]["fingerprint"], new["split"]["fingerprint"]
     if bs != ns:
-        problems.append(f"split fingerprints differ ({fp(bs)} vs {fp(ns)})")
+        problems.append(f"split fingerprints differ ({short_fingerprint(bs)} vs {short_fingerprint(ns)})")
     else:  # one split per seed (--resplit-per-seed): the jobs of each seed must share it too
         b_seed, n_seed = _seed_splits(base), _seed_splits(new)
         for seed in sorted(set(b_seed) & set(n_seed)):
             if b_seed[seed] != n_seed[seed]:
-                problems.append(f"split fingerprints of seed {seed} differ ({fp(b_seed[seed])} vs "
-                                f"{fp(n_seed[seed])})")
+                problems.append(f"split fingerprints of seed {seed} differ ({short_fingerprint(b_seed[seed])} vs "
+                                f"{short_fingerprint(n_seed[seed])})")
     return problems
 
 
@@ -80,7 +80,7 @@ def _seed_splits(results: dict[str, Any]) -> dict[int, str]:
     return {j["seed"]: j["split_fingerprint"] for j in results["jobs"] if j.get("split_fingerprint")}
 
 
-def fp(value: Any) -> str:
+def short_fingerprint(value: Any) -> str:
     """A fingerprint shortened for display."""
     return str(value)[:12] if value else "none"
 
@@ -317,7 +317,7 @@ def compare(base: dict[str, Any], new: dict[str, Any], tolerances: Tolerances, *
         raise MedbenchError(f"{tolerances.source}: [pipelines.{unknown[0]}] names a pipeline neither run has "
                             f"(they have: {', '.join(sorted(named)) or 'none'}); fix the name or remove the section")
     check_runtime, runtime_reason = runtime_decision(base, new, tolerances, runtime, force_runtime)
-    ctx = _Context(base, new, tolerances, check_runtime, metric_names(len(view.class_names(new))),
+    ctx = _ComparisonRows(base, new, tolerances, check_runtime, metric_names(len(view.class_names(new))),
                    base_label, new_label)
     if problems:
         ctx.notes.append(f"FORCED: compared although {'; '.join(problems)}: differences may come from the "
@@ -369,7 +369,7 @@ def new_metrics(rows: list[dict[str, Any]]) -> list[str]:
             if all(r["base"] is None for r in rs) and any(r["new"] is not None for r in rs)]
 
 
-def _marker_counts(ctx: _Context) -> dict[str, int]:
+def _marker_counts(ctx: _ComparisonRows) -> dict[str, int]:
     out: dict[str, int] = {}
     for r in [*ctx.metric_rows, *ctx.runtime_rows, *ctx.issues]:
         if r["marker"]:
@@ -377,7 +377,7 @@ def _marker_counts(ctx: _Context) -> dict[str, int]:
     return out
 
 
-class _Context:
+class _ComparisonRows:
     """The rows of one comparison, filled pipeline by pipeline."""
 
     def __init__(self, base, new, tol: Tolerances, check_runtime: bool, metrics: list[str], bl: str, nl: str):

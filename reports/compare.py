@@ -13,7 +13,7 @@ from typing import Any
 from tabulate import tabulate
 
 from medbench.metrics import RUNTIME_KEYS, higher_is_better, label
-from medbench.regression import fp
+from medbench.regression import short_fingerprint
 from medbench.reports import escape, tables
 from medbench.tolerances import RUNTIME
 
@@ -154,7 +154,7 @@ def _context(report: dict[str, Any], md: bool) -> list[str]:
     alpha = f", alpha {tol['alpha']:g}" if tol.get("alpha") is not None and tol["mode"] == "significant" else ""
     return [
         f"BASE {run(b)}", f"NEW  {run(n)}",
-        f"dataset {code(n['dataset'])}, split {code(fp(n['split_fingerprint']))} ({t(n['split_method'])}): " + same,
+        f"dataset {code(n['dataset'])}, split {code(short_fingerprint(n['split_fingerprint']))} ({t(n['split_method'])}): " + same,
         f"tolerances: {code(tol['source'])} (mode {tol['mode']}{alpha}, seeds judged on the {tol['seeds']}); "
         f"runtime {'judged' if report['runtime_judged'] else 'not judged'}",
         gate_text(tol),
