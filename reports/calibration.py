@@ -77,7 +77,7 @@ def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
                      *[tables.fmt_ci(job["metrics"].get(c), tables.job_ci(stats, job, c)) for c in cols],
                      _vs_reference(stats, job)])
     for k, c in enumerate(cols):
-        for i in best_rows([st.number(j["metrics"].get(c)) for j in jobs], c):
+        for i in best_rows([v if st.finite(v := j["metrics"].get(c)) else None for j in jobs], c):
             rows[i][2 + k] = f"**{rows[i][2 + k]}**"
     out = [
         "How far the predicted probabilities can be taken at face value. **Brier score**: the mean squared "
