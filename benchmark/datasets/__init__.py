@@ -111,6 +111,9 @@ def load_dataset(spec: str | DatasetSpec, *, n_jobs: int | None = None, **load: 
                 raise MedbenchError(f"dataset plugin {kind!r} ({plugins[kind].value}) returned "
                                     f"{type(ds).__name__}, not a medbench Dataset")
             return ds
+    if "@" in kind and kind.partition("@")[0] in dataset_kinds():  # a MedMNIST size with no recorded MD5
+        from medbench.datasets.sizes import size_facts, split_name
+        size_facts(*split_name(kind))
     known = ", ".join([k.usage for k in dataset_kinds().values() if k.listed] + [f"{k}:PATH" for k in plugins])
     raise MedbenchError(f"unknown dataset {spec!r}; known datasets: {known}")
 
@@ -122,7 +125,7 @@ def _first_line(doc: str | None) -> str:
 
 def describe_datasets() -> list[dict[str, str]]:
     """Rows for ``medbench datasets`` (built-in kinds, then plugins that load)."""
-    rows = [dict(k.row) for k in dataset_kinds().values()]
+    rows = [dict(k.row) for k in dataset_kinds().values() if k.row]  # NAME@SIZE kinds share NAME's row
     for kind, ep in dataset_plugins().items():
         loader = _load_plugin(ep)
         if loader is None:
