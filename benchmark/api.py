@@ -37,6 +37,7 @@ from medbench.metrics import HEADLINE
 from medbench.models import persist, registry
 from medbench.predict import load_model
 from medbench.profiling import environment
+from medbench.protocol import THRESHOLD_RULE
 from medbench.reports import compare as compare_report
 from medbench.reports import history as history_render
 from medbench.reports import model_card
@@ -177,6 +178,10 @@ def _run_config(cfg: RunConfig, *, command: str | None, log: Callable[[str], Non
     registry.validate_options(specs, opts)  # every option known and valid before any data is read
     _refuse_unused_options(cfg.user_options, specs)
     ds = load_dataset(cfg.dataset_spec, n_jobs=None if cfg.n_jobs == -1 else cfg.n_jobs)
+    if cfg.protocol == "medmnist" and ds.official_split is None:
+        raise MedbenchError(f"--protocol medmnist needs the dataset's official split; {cfg.dataset_text} has none "
+                            f"(use a MedMNIST set, an npz with train_/val_/test_ arrays or a folder with train/ and "
+                            f"test/), or drop --protocol")
     shift = shift_mod.prepare(cfg, ds, n_jobs=None if cfg.n_jobs == -1 else cfg.n_jobs)  # external sets loaded here
     out_dir = outdir.prepare(Path(cfg.out) if cfg.out else Path("results") / ds.name)
     with outdir.lock(out_dir), quiet.native_output_to(out_dir / "medbench.log", enabled=capture_native_logs):
@@ -251,7 +256,8 @@ def _run_jobs(plan: _Plan, cfg: RunConfig, *, command: str, log, client: Any = N
               shift: shift_mod.Shift | None = None) -> dict[str, Any]:
     seeds, n_jobs = list(cfg.seeds), cfg.n_jobs
     env = environment()
-    jobs = [Job(p.name, seed, plan.options.get(p.name, {})) for p in plan.specs for seed in seeds]
+    rule = THRESHOLD_RULE[cfg.protocol]
+    jobs = [Job(p.name, seed, plan.options.get(p.name, {}), rule) for p in plan.specs for seed in seeds]
     planned = [runner.plan_job(plan.ds, plan.seed_splits[j.seed][0], j, plan.out, n_jobs,
                                plan.seed_splits[j.seed][1], reuse=not cfg.fresh, save_models=cfg.save_models,
                                gallery=cfg.gallery, shift=shift)

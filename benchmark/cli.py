@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--robustness", action="store_true",
                      help="also score every pipeline on corrupted copies of the test split (6 corruptions x 5 "
                           "severities: noise, blur, contrast, brightness, JPEG, pixelation)")
+    run.add_argument("--protocol", choices=("medbench", "medmnist"), default="medbench",
+                     help="medmnist: the published MedMNIST protocol (official split, ACC at the arg-max / 0.5 "
+                          "threshold, 3 seeds unless --seeds is given, zero-padding to --image-size when it is "
+                          "above the file's); medbench: threshold chosen on validation (Youden's J)")
     add_scheduler_options(run)
 
     sub.add_parser("datasets", help="list the datasets medbench knows")

@@ -25,6 +25,7 @@ from medbench.core.errors import MedbenchError
 from medbench.core.workers import check_n_jobs
 from medbench.datasets.spec import DatasetSpec
 from medbench.external import parse_class_map
+from medbench.protocol import MEDMNIST_SEEDS, check_protocol
 from medbench.splits import MAX_FRACTION, check_fractions, check_seed
 from medbench.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 
@@ -148,6 +149,7 @@ class RunConfig:
     external: Sequence[str] = ()  # --external: external validation sets (dataset specs), scored by every job
     class_map: Sequence[str] = ()  # --class-map SRC=DST: an external set's class SRC is the dataset's DST
     robustness: bool = False  # --robustness: score every job on corrupted copies of the test split
+    protocol: str = "medbench"  # --protocol medmnist: official split, 0.5 threshold, 3 seeds, zero-padding
     dataset_spec: DatasetSpec = field(init=False, repr=False, compare=False)
     user_options: dict[str, dict[str, Any]] = field(init=False, repr=False, compare=False)
 
@@ -158,9 +160,12 @@ class RunConfig:
                 if getattr(self, name) == getattr(RunConfig, name, None):
                     set_(self, name, getattr(self.dataset, name))
         set_(self, "seeds", tuple(check_seeds(self.seeds)))
+        if check_protocol(self.protocol) == "medmnist" and self.seeds == (0,):  # the default: 3 seeds
+            set_(self, "seeds", MEDMNIST_SEEDS)
         set_(self, "pipelines", tuple(self.pipelines))
         check_seed(self.split_seed)  # the checks load_dataset / make_split make, before any data is read
-        spec = DatasetSpec.parse(self.dataset, **{n: getattr(self, n) for n in DATASET_FIELDS}).checked()
+        spec = DatasetSpec.parse(self.dataset, **{n: getattr(self, n) for n in DATASET_FIELDS},
+                                 pad=self.protocol == "medmnist").checked()
         set_(self, "dataset_spec", spec)
         check_n_jobs(self.n_jobs)
         check_fractions(self.val_fraction, self.test_fraction)
@@ -215,7 +220,7 @@ class RunConfig:
             "scheduler": str(self.scheduler), "max_image_pixels": self.max_image_pixels,
             "save_models": self.save_models, "channels": self.channels, "gallery": self.gallery,
             **({"external": list(self.external), "class_map": list(self.class_map)} if self.external else {}),
-            **({"robustness": True} if self.robustness else {}),
+            **({"robustness": True} if self.robustness else {}), "protocol": self.protocol,
         }
 
 
