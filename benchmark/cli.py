@@ -28,6 +28,7 @@ from medbench.core.version import __version__
 from medbench.datasets import describe_datasets
 from medbench.datasets.images import CHANNEL_CHOICES
 from medbench.models import registry
+from medbench.reports.published import terminal_block
 from medbench.reports.tables import leaderboard
 
 EPILOG = """examples:
@@ -184,6 +185,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = RunConfig.from_args(args)  # every `run` option is a RunConfig field of the same name
     res = api.run(config=cfg, command=api.command_line(getattr(args, "_argv", sys.argv[1:])))
     print(tabulate(*reversed(leaderboard(res.data, res.statistics())), tablefmt="simple", disable_numparse=True))
+    published = terminal_block(res.data, res.statistics())
+    if published:
+        print("\n" + published)
     print(f"\nreport: {res.path / 'report.md'}", file=sys.stderr)
     for r in res.failed:
         print(f"medbench: error: {r['pipeline']} (seed {r['seed']}): {r['error']}", file=sys.stderr)
