@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "severities: noise, blur, contrast, brightness, JPEG, pixelation)")
     run.add_argument("--protocol", choices=("medbench", "medmnist"), default="medbench",
                      help="medmnist: the published MedMNIST protocol (official split, ACC at the arg-max / 0.5 "
-                          "threshold, 3 seeds unless --seeds is given, zero-padding to --image-size when it is "
+                          "threshold, seeds 0 1 2 when --seeds is left at 0, zero-padding to --image-size when it is "
                           "above the file's); medbench: threshold chosen on validation (Youden's J)")
     add_scheduler_options(run)
 

@@ -3,7 +3,7 @@
 ``medbench`` (the default): the decision threshold of a binary task is chosen on validation (Youden's J),
 any number of seeds, images as the dataset gives them (path datasets resized to ``--image-size``).
 ``medmnist``: the published MedMNIST v2 / MedMNIST+ protocol: the official split (required), ACC at the
-arg-max / fixed 0.5 threshold, 3 seeds (0, 1, 2 unless ``--seeds`` says otherwise) reported as mean ± sd,
+arg-max / fixed 0.5 threshold, 3 seeds (0, 1, 2 when ``--seeds`` is left at its default 0) reported as mean ± sd,
 and MedMNIST+ zero-padding when ``--image-size`` is above the file's size (never a resize).
 The report's published-results section lists these rows beside the published sources' protocols.
 """
@@ -37,7 +37,7 @@ PROTOCOLS: dict[str, dict[str, str]] = {
         "input": "the dataset's images, zero-padded (centred) to --image-size when it is above the file's size "
                  "(MedMNIST+); each pipeline then resizes to its own working size",
         "split": "the official split (required)",
-        "seeds": "3 seeds (0, 1, 2 unless --seeds gives others), mean ± sd",
+        "seeds": "3 seeds (0, 1, 2 when --seeds is left at 0), mean ± sd",
         "training": "per pipeline (as medbench): HOG / SIFT features + SVM / tree / XGBoost tuned on validation, "
                     "a small CNN from scratch, ResNet50 transfer",
         "weights": "ResNet50: ImageNet (Keras); the others: none",

@@ -259,7 +259,7 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
     threshold = None
     if ds.n_classes == 2:
         positive = 1 if ds.positive_class is None else ds.positive_class
-        threshold = (FIXED_THRESHOLD if job.threshold_rule == "fixed-0.5"
+        threshold = (dict(FIXED_THRESHOLD) if job.threshold_rule == "fixed-0.5"
                      else choose_threshold(y["val"], best_p_val, positive))
         y_pred = predict_with_threshold(proba, threshold["threshold"], positive)
     else:
