@@ -28,7 +28,7 @@ from medbench import shift as shift_mod
 from medbench import tolerances as tolerances_mod
 from medbench.config import DatasetSpec, RunConfig, parse_options
 from medbench.core import outdir, quiet
-from medbench.core.atomic import write_json, write_text
+from medbench.core.atomic import write_bytes, write_json, write_text
 from medbench.core.errors import Interrupted, MedbenchError
 from medbench.core.version import __version__
 from medbench.core.warn import routed, warn
@@ -39,7 +39,9 @@ from medbench.metrics import HEADLINE
 from medbench.models import persist, registry
 from medbench.predict import load_model
 from medbench.profiling import environment
+from medbench.protocol import THRESHOLD_RULE
 from medbench.reports import compare as compare_report
+from medbench.reports import export as export_report
 from medbench.reports import history as history_render
 from medbench.reports import model_card
 from medbench.reports.build import write_report
@@ -99,6 +101,12 @@ class Results:
 
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
+
+    def to_dataframe(self, *, published: bool = True):
+        """The leaderboard as a pandas DataFrame, best first (one seed: estimate and 95% CI; several: mean
+        and sd), then the published rows for the test set (``published=False``: the run's rows only).
+        Metrics are fractions; columns in :mod:`medbench.reports.export`. Needs pandas (``medbench[tables]``)."""
+        return export_report.dataframe(self.data, self.statistics(), published=published)
 
 
 def _refuse_unused_options(user: dict[str, dict[str, Any]], specs: list[registry.PipelineSpec]) -> None:
@@ -193,6 +201,10 @@ def _run_config(cfg: RunConfig, *, command: str | None, log: Callable[[str], Non
     registry.validate_options(specs, opts)  # every option known and valid before any data is read
     _refuse_unused_options(cfg.user_options, specs)
     ds = load_dataset(cfg.dataset_spec, n_jobs=None if cfg.n_jobs == -1 else cfg.n_jobs)
+    if cfg.protocol == "medmnist" and ds.official_split is None:
+        raise MedbenchError(f"--protocol medmnist needs the dataset's official split; {cfg.dataset_text} has none "
+                            f"(use a MedMNIST set, an npz with train_/val_/test_ arrays or a folder with train/ and "
+                            f"test/), or drop --protocol")
     shift = shift_mod.prepare(cfg, ds, n_jobs=None if cfg.n_jobs == -1 else cfg.n_jobs)  # external sets loaded here
     out_dir = outdir.prepare(Path(cfg.out) if cfg.out else Path("results") / ds.name)
     with outdir.lock(out_dir), quiet.native_output_to(out_dir / "medbench.log", enabled=capture_native_logs):
@@ -267,7 +279,8 @@ def _run_jobs(plan: _Plan, cfg: RunConfig, *, command: str, log, client: Any = N
               shift: shift_mod.Shift | None = None) -> dict[str, Any]:
     seeds, n_jobs = list(cfg.seeds), cfg.n_jobs
     env = environment()
-    jobs = [Job(p.name, seed, plan.options.get(p.name, {})) for p in plan.specs for seed in seeds]
+    rule = THRESHOLD_RULE[cfg.protocol]
+    jobs = [Job(p.name, seed, plan.options.get(p.name, {}), rule) for p in plan.specs for seed in seeds]
     planned = [runner.plan_job(plan.ds, plan.seed_splits[j.seed][0], j, plan.out, n_jobs,
                                plan.seed_splits[j.seed][1], reuse=not cfg.fresh, save_models=cfg.save_models,
                                gallery=cfg.gallery, shift=shift)
@@ -357,6 +370,23 @@ def report(results: Results | str | Path, out: str | Path | None = None) -> Path
     stats = evaluation.statistics(res.data)  # computed here (harness), never by the renderer
     with outdir.guarded(target):
         return write_report(res.data, target, stats=stats)
+
+
+def export(results: Results | str | Path, fmt: str, out: str | Path | None = None) -> Path:
+    """Write the run's leaderboard with CIs and the published rows as ``fmt`` (csv, latex, parquet) to
+    ``out`` (default: ``export.csv`` / ``export.tex`` / ``export.parquet`` in the results folder)."""
+    if fmt not in export_report.FORMATS:
+        raise MedbenchError(f"--format {fmt!r} is not one of {', '.join(export_report.FORMATS)}")
+    res = results if isinstance(results, Results) else load_results(results)
+    stats = evaluation.statistics(res.data)
+    suffix = {"csv": ".csv", "latex": ".tex", "parquet": ".parquet"}[fmt]
+    if out is None and res.path is None:
+        raise MedbenchError("export: these results have no folder; pass out=FILE")
+    target = Path(out) if out else res.path / f"export{suffix}"
+    if fmt == "parquet":
+        return write_bytes(target, export_report.to_parquet(res.data, stats))
+    text = export_report.to_csv(res.data, stats) if fmt == "csv" else export_report.to_latex(res.data, stats)
+    return write_text(target, text)
 
 
 def compare(base: Results | str | Path, new: Results | str | Path, *, tolerances: str | Path | None = None,

@@ -16,6 +16,7 @@ from medbench import api, api_suite
 from medbench.commands import baseline as baseline_cmd
 from medbench.commands import cache as cache_cmd
 from medbench.commands import compare as compare_cmd
+from medbench.commands import export as export_cmd
 from medbench.commands import history as history_cmd
 from medbench.commands import predict as predict_cmd
 from medbench.commands import profiles as profiles_cmd
@@ -26,6 +27,7 @@ from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
 from medbench.datasets import describe_datasets
 from medbench.models import registry
+from medbench.reports.published import terminal_block
 from medbench.reports.tables import leaderboard
 
 EPILOG = """examples:
@@ -41,7 +43,8 @@ environment:
 
 # Modules adding sub-commands: each has ``register(subparsers)``, which adds its parser and sets
 # ``handler`` (a function taking the parsed args and returning the exit status) with set_defaults.
-COMMAND_MODULES = (compare_cmd, baseline_cmd, profiles_cmd, cache_cmd, suite_cmd, history_cmd, predict_cmd)
+COMMAND_MODULES = (compare_cmd, baseline_cmd, profiles_cmd, cache_cmd, suite_cmd, history_cmd, predict_cmd,
+                   export_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,6 +127,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = RunConfig.from_args(args)  # every `run` option is a RunConfig field of the same name
     res = api.run(config=cfg, command=api.command_line(getattr(args, "_argv", sys.argv[1:])))
     print(tabulate(*reversed(leaderboard(res.data, res.statistics())), tablefmt="simple", disable_numparse=True))
+    published = terminal_block(res.data, res.statistics())
+    if published:
+        print("\n" + published)
     print(f"\nreport: {res.path / 'report.md'}", file=sys.stderr)
     for r in res.failed:
         print(f"medbench: error: {r['pipeline']} (seed {r['seed']}): {r['error']}", file=sys.stderr)

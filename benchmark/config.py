@@ -34,6 +34,7 @@ from medbench.external import parse_class_map
 from medbench.options import add_arguments, declared, opt, suite_keys
 from medbench.options import record as record_options
 from medbench.profiles import PROFILES
+from medbench.protocol import MEDMNIST_SEEDS, PROTOCOLS, check_protocol
 from medbench.splits import check_fractions, check_seed
 
 __all__ = ["RunConfig", "Scheduler", "check_seeds", "parse_options", "parse_resource", "DEFAULT_DATASET"]
@@ -220,6 +221,10 @@ class RunConfig:
                            suite_schema={"type": "boolean"}, record=lambda c: bool(c.robustness),
                            help="also score every pipeline on corrupted copies of the test split (6 corruptions "
                                 "x 5 severities: noise, blur, contrast, brightness, JPEG, pixelation)")
+    protocol: str = opt("medbench", flag="--protocol", cli={"choices": list(PROTOCOLS)},
+                        help="medmnist: the published MedMNIST protocol (official split, ACC at the arg-max / 0.5 "
+                             "threshold, seeds 0 1 2 when --seeds is left at 0, zero-padding to --image-size when it "
+                             "is above the file's); medbench: threshold chosen on validation (Youden's J)")
     out: str | Path | None = opt(None, flag="--out", cli={"metavar": "DIR"}, record=False, default_text="results/<dataset>",
                                  help="results folder")
     fresh: bool = opt(False, flag="--fresh", cli={"action": "store_true"}, record=False,
@@ -237,9 +242,12 @@ class RunConfig:
                 if getattr(self, name) == getattr(RunConfig, name, None):
                     set_(self, name, getattr(self.dataset, name))
         set_(self, "seeds", tuple(check_seeds(self.seeds)))
+        if check_protocol(self.protocol) == "medmnist" and self.seeds == (0,):  # the default: 3 seeds
+            set_(self, "seeds", MEDMNIST_SEEDS)
         set_(self, "pipelines", tuple(self.pipelines))
         check_seed(self.split_seed)  # the checks load_dataset / make_split make, before any data is read
-        spec = DatasetSpec.parse(self.dataset, **{n: getattr(self, n) for n in DATASET_FIELDS}).checked()
+        spec = DatasetSpec.parse(self.dataset, **{n: getattr(self, n) for n in DATASET_FIELDS},
+                                 pad=self.protocol == "medmnist").checked()
         set_(self, "dataset_spec", spec)
         check_n_jobs(self.n_jobs)
         check_fractions(self.val_fraction, self.test_fraction)

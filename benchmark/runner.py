@@ -60,6 +60,8 @@ JOB_CODE = ("medbench.core", "medbench.features", "medbench.models", "medbench.r
             "medbench.profiling", "medbench.gallery")
 JOB_LIBS = tuple(dict.fromkeys(cachekeys.LIBS_CLASSICAL + cachekeys.LIBS_DEEP))
 _VOLATILE = ("cached", "cache_reason", "body_sha256")
+#: The binary threshold of ``--protocol medmnist``: ACC at 0.5 (= the arg-max of two probabilities).
+FIXED_THRESHOLD = {"threshold": 0.5, "method": "fixed 0.5 (--protocol medmnist)"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Job:
     pipeline: str
     seed: int = 0
     options: dict[str, str] = field(default_factory=dict)
+    threshold_rule: str = "youden"  # binary tasks: "youden" (chosen on validation) or "fixed-0.5" (--protocol)
 
     @property
     def job_id(self) -> str:
@@ -77,6 +80,8 @@ class Job:
         plugin = registry.plugin_of(self.pipeline)
         # --external / --class-map / --robustness: their inputs and code join the key (absent: keys unchanged)
         extra = {"shift": shift.key()} if shift is not None and shift.active else {}
+        if self.threshold_rule != "youden":  # --protocol medmnist (absent: keys unchanged)
+            extra["threshold_rule"] = self.threshold_rule
         return cachekeys.key_inputs(
             "job", code=JOB_CODE + ((plugin,) if plugin else ()) + (shift_mod.CODE if extra else ()), libs=JOB_LIBS,
             keras_backend=settings.keras_backend(), dataset=ds.fingerprint, split=split_fingerprint,
@@ -254,7 +259,8 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
     threshold = None
     if ds.n_classes == 2:
         positive = 1 if ds.positive_class is None else ds.positive_class
-        threshold = choose_threshold(y["val"], best_p_val, positive)
+        threshold = (dict(FIXED_THRESHOLD) if job.threshold_rule == "fixed-0.5"
+                     else choose_threshold(y["val"], best_p_val, positive))
         y_pred = predict_with_threshold(proba, threshold["threshold"], positive)
     else:
         positive = None

@@ -303,7 +303,8 @@ def results_schema(schema_name: str) -> dict[str, Any]:
             "schema": {"const": schema_name},
             "schema_version": {"type": "integer", "minimum": 1},
             "medbench_version": TEXT, "created": TEXT, "command": TEXT,
-            "config": {"type": "object"},
+            "config": {"type": "object",  # --protocol: absent in runs that predate it (= medbench)
+                       "properties": {"protocol": {"enum": ["medbench", "medmnist"]}}},
             "dataset": {
                 "type": "object",
                 "required": ["class_names", "title", "spec", "fingerprint", "n_images", "image_shape", "class_counts",

@@ -61,3 +61,14 @@ def md_fence(value: Any) -> list[str]:
 def html(value: Any) -> str:
     """``value`` as HTML text or a quoted attribute value."""
     return _html.escape(str(value), quote=True)
+
+
+#: LaTeX's special characters and their text-mode escapes (``\\`` first handled by one pass over the text).
+LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+                 "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
+
+
+def latex(value: Any) -> str:
+    """A data string for a LaTeX text cell: ``& % $ # _ { } ~ ^ \\`` escaped, line breaks as spaces."""
+    text = " ".join(plain(value).split())
+    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in text)

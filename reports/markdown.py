@@ -23,6 +23,7 @@ from medbench.evaluation import protocol
 from medbench.reports import calibration as calibration_report
 from medbench.reports import external as external_report
 from medbench.reports import gallery as gallery_report
+from medbench.reports import published as published_report
 from medbench.reports import robustness as robustness_report
 from medbench.reports import tables
 from medbench.reports.escape import md as E
@@ -352,6 +353,7 @@ def render(results: dict[str, Any], stats: dict[str, Any] | None = None, samples
                                            "a contender."),
              "## Dataset card", "", *dataset_card(results, samples),
              "## Leaderboard (test split)", "", *leaderboard_section(results, stats),
+             *published_report.section(results, stats),
              "## Runtime and memory", "",
              "Latency is end to end (features recomputed, caches off) on a batch of test images; single image is "
              "the median over single-image calls. Means over seeds.", "",

@@ -99,7 +99,7 @@ def load_dataset(spec: str | DatasetSpec, *, n_jobs: int | None = None, **load: 
     if builtin is not None and (builtin.needs_path or not path):
         if builtin.needs_path and not path:
             raise MedbenchError(f"dataset spec {spec!r} needs a path: use {builtin.usage}")
-        return builtin.load(ds_spec, n_jobs=n_jobs, max_image_pixels=max_image_pixels)
+        return _padded(builtin.load(ds_spec, n_jobs=n_jobs, max_image_pixels=max_image_pixels), ds_spec)
     opts: dict[str, Any] = {"allow_missing": allow_missing, "n_jobs": n_jobs, "max_image_pixels": max_image_pixels,
                             "channels": channels}
     plugins = dataset_plugins()
@@ -112,9 +112,20 @@ def load_dataset(spec: str | DatasetSpec, *, n_jobs: int | None = None, **load: 
             if not isinstance(ds, Dataset):
                 raise MedbenchError(f"dataset plugin {kind!r} ({plugins[kind].value}) returned "
                                     f"{type(ds).__name__}, not a medbench Dataset")
-            return ds
+            return _padded(ds, ds_spec)
+    if "@" in kind and kind.partition("@")[0] in dataset_kinds():  # a MedMNIST size with no recorded MD5
+        from medbench.datasets.sizes import size_facts, split_name
+        size_facts(*split_name(kind))
     known = ", ".join([k.usage for k in dataset_kinds().values() if k.listed] + [f"{k}:PATH" for k in plugins])
     raise MedbenchError(f"unknown dataset {spec!r}; known datasets: {known}")
+
+
+def _padded(ds: Dataset, spec: DatasetSpec) -> Dataset:
+    """``spec.pad``: the images zero-padded to ``spec.image_size`` when it is above theirs (MedMNIST+)."""
+    if not spec.pad or spec.image_size is None:
+        return ds
+    from medbench.datasets.padding import pad_dataset
+    return pad_dataset(ds, spec.image_size)
 
 
 def _first_line(doc: str | None) -> str:
@@ -124,7 +135,7 @@ def _first_line(doc: str | None) -> str:
 
 def describe_datasets() -> list[dict[str, str]]:
     """Rows for ``medbench datasets`` (built-in kinds, then plugins that load)."""
-    rows = [dict(k.row) for k in dataset_kinds().values()]
+    rows = [dict(k.row) for k in dataset_kinds().values() if k.row]  # NAME@SIZE kinds share NAME's row
     for kind, ep in dataset_plugins().items():
         loader = _load_plugin(ep)
         if loader is None:

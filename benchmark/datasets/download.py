@@ -31,7 +31,8 @@ def fetch(filename: str, url: str, md5: str, directory: Path | None = None, time
         if actual != md5:
             raise MedbenchError(
                 f"{path} has MD5 {actual}, expected {md5}: the file is corrupt or a different version; "
-                f"delete it to re-download, or replace it with the official file from {url}"
+                f"delete it to re-download, or replace it with the official file from {url} (a file of your own in "
+                f"this layout runs as --dataset npz:{path})"
             )
         return path
     try:

@@ -30,6 +30,7 @@ class DatasetSpec:
     allow_missing: bool = False
     max_image_pixels: int | None = None
     channels: str = "auto"
+    pad: bool = False  # zero-pad images to image_size when it is above the source's (--protocol medmnist)
 
     @classmethod
     def parse(cls, text: str | DatasetSpec, **load: Any) -> DatasetSpec:
