@@ -177,7 +177,7 @@ def _deep_lines(facts: dict[str, Any]) -> list[str]:
 
 def _failures(facts: dict[str, Any]) -> list[str]:
     """Every failed job with its own remedy."""
-    return [f"  - Failed: **{E(f['pipeline'])}** ({E(f['family'])}, seed {f['seed']}): {E(_short_error(f['error']))} "
+    return [f"  - Failed: **{E(f['pipeline'])}** ({E(f['family'])}, seed {f['seed']}): {E(_short_error(f['error']).rstrip('.'))}. "
             f"**Fix:** {E(f['remedy'])}." for f in facts["failed"]]
 
 
