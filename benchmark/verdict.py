@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from medbench import power
+from medbench import power, profiles
 from medbench import results as results_mod
 from medbench.models import registry
 
@@ -104,7 +104,8 @@ def _deep(results: dict[str, Any], profile: str | None) -> list[dict[str, Any]]:
     planned = (results.get("config") or {}).get("pipelines") or []
     for pipe in _default_deep():
         if pipe not in ran and pipe not in planned:
-            why = (f"not in the {profile!r} profile's pipelines" if profile else "not in --pipelines")
+            in_profile = profile in profiles.PROFILES and pipe in profiles.PROFILES[profile].pipelines
+            why = (f"not in the {profile!r} profile's pipelines" if profile and not in_profile else "not in --pipelines")
             out.append({"pipeline": pipe, "name": pipe, "status": "not run", "reason": why,
                         "remedy": f"add {pipe} to --pipelines"})
     return out
