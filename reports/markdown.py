@@ -188,9 +188,9 @@ def _short_error(text: str) -> str:
     return first if len(first) <= 200 else first[:199] + "…"
 
 
-def _mdd_words(facts: dict[str, Any]) -> str:
+def _mdd_words(facts: dict[str, Any] | None) -> str:
     """``this test set (n = 624) could only have detected ...`` from the power facts."""
-    comps = facts["comparisons"]
+    comps = (facts or {}).get("comparisons") or []
     auc = [c["roc_auc"]["mdd"] for c in comps if c["roc_auc"]["mdd"] is not None]
     acc = [c["accuracy"]["mdd"] for c in comps if c["accuracy"]["mdd"] is not None]
     if not comps or (not auc and not acc):
@@ -210,7 +210,7 @@ def _mdd_words(facts: dict[str, Any]) -> str:
             "differences may exist unseen")
 
 
-def _verdict(comps: list[dict[str, Any]], speed: str | None, facts: dict[str, Any]) -> str:
+def _verdict(comps: list[dict[str, Any]], speed: str | None, facts: dict[str, Any] | None = None) -> str:
     aucs = [x["roc_auc"] for x in comps
             if x["roc_auc"] and x["roc_auc"].get("p") is not None and x["roc_auc"].get("diff") is not None]
     cost = f"the classical pipeline is {speed} per image." if speed else "no latency to compare."
