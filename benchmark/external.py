@@ -43,14 +43,13 @@ from medbench.datasets.dataset import Dataset
 from medbench.datasets.folder import load_folder
 from medbench.datasets.spec import DatasetSpec
 from medbench.features import cache
-from medbench.metrics import HEADLINE, choose_threshold, classification_metrics, gain, predict_with_threshold
+from medbench.metrics import HEADLINE, classification_metrics, predict_with_threshold
+from medbench.prevalence import operating_point, prevalence, worse_is_positive
 
 #: Metrics that stay defined on a set holding a subset of the classes (the mean recall over the classes present).
 RECALL_ALIASES = ("accuracy", "balanced_accuracy")
 #: ``--class-map SRC=-``: leave the external class SRC out.
 LEAVE_OUT = "-"
-#: ROC-AUC of a scorer no better than chance (an interval containing it is marked).
-CHANCE_AUC = 0.5
 
 __all__ = ["ExternalSet", "defined_metrics", "load", "match_classes", "parse_class_map", "score", "summarize"]
 
@@ -231,57 +230,16 @@ def summarize(results: dict[str, Any], n_resamples: int = st.BOOTSTRAP_RESAMPLES
                 a, b = st.number(inner["metrics"].get(m)), st.number(job["metrics"].get(m))
                 metrics[m] = {"internal": a, "internal_ci": results_mod.job_ci(internal, inner, m),
                               "external": b, "external_ci": results_mod.job_ci(cis, job, m),
-                              "drop": None if a is None or b is None else gain(m, a - b)}  # positive: worse
+                              "drop": None if a is None or b is None else a - b}
             rows.append({"job_id": jid, "pipeline": job["pipeline"], "name": job["name"], "seed": job["seed"],
-                         "family": job.get("family", "unknown"), "metrics": metrics,
-                         **_operating_point(results, inner, job, metrics)})
+                         "family": job.get("family", "unknown"), "metrics": worse_is_positive(metrics),
+                         **operating_point(results, inner, job, metrics)})
         blocks.append({"dataset": text, "name": first["name"], "fingerprint": first["fingerprint"],
                        "n": first["n"], "counts": first["counts"], "mapping": first["mapping"],
                        **({"excluded": first["excluded"]} if first.get("excluded") else {}),
-                       **_prevalence(results, jobs, first),
+                       **prevalence(results, jobs, first),
                        "undefined": first["undefined"], "jobs": rows, "statistics": stats,
                        "internal_order": [g["pipeline"] for g in internal.get("pipelines", [])],
                        "external_order": [g["pipeline"] for g in stats["pipelines"]]})
     return blocks
 
-
-def _positive(results: dict[str, Any]) -> int | None:
-    return results_mod.positive_index(results) if len(results["dataset"]["class_names"]) == 2 else None
-
-
-def _prevalence(results: dict[str, Any], jobs: list[dict[str, Any]], first: dict[str, Any]) -> dict[str, Any]:
-    """``{"prevalence": {"class", "internal", "external"}}``: the positive class's share of the dataset's test
-    split and of the external set (binary tasks; empty otherwise)."""
-    pos = _positive(results)
-    if pos is None:
-        return {}
-    name = results["dataset"]["class_names"][pos]
-    y = next((j["predictions"]["y_true"] for j in jobs if (j.get("predictions") or {}).get("y_true")), None)
-    n_ext = sum(first["counts"].values())
-    return {"prevalence": {"class": name, "internal": None if not y else float(np.mean(np.asarray(y) == pos)),
-                           "external": first["counts"].get(name, 0) / n_ext if n_ext else None}}
-
-
-def _operating_point(results: dict[str, Any], inner: dict[str, Any], job: dict[str, Any],
-                     metrics: dict[str, Any]) -> dict[str, Any]:
-    """A row's ``chance`` flag, its thresholds (internal vs the external set's own Youden, information only)
-    and the PPV / NPV the internal sensitivity and specificity would give at the external prevalence."""
-    out: dict[str, Any] = {}
-    ci = (metrics.get("roc_auc") or {}).get("external_ci")
-    # the floor is at chance by construction: only a real pipeline is flagged
-    out["chance"] = bool(job.get("family") != "baseline" and ci and None not in ci and ci[0] <= CHANCE_AUC <= ci[1])
-    pos = _positive(results)
-    if pos is None:
-        return out
-    y, proba = np.asarray(job["predictions"]["y_true"]), np.asarray(job["predictions"]["proba"], dtype=np.float64)
-    own = choose_threshold(y, proba, pos) if len(np.unique(y)) == 2 else None
-    out["threshold"] = {"internal": st.number((inner.get("threshold") or {}).get("threshold")),
-                        "external_youden": None if own is None else own["threshold"]}
-    sens, spec = st.number(inner["metrics"].get("sensitivity")), st.number(inner["metrics"].get("specificity"))
-    prev = float(np.mean(y == pos)) if len(y) else None
-    if sens is not None and spec is not None and prev is not None:
-        tp, fp = sens * prev, (1 - spec) * (1 - prev)
-        tn, fn = spec * (1 - prev), (1 - sens) * prev
-        out["expected_at_external"] = {"ppv": tp / (tp + fp) if tp + fp > 0 else None,
-                                       "npv": tn / (tn + fn) if tn + fn > 0 else None}
-    return out

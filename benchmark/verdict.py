@@ -29,7 +29,6 @@ from __future__ import annotations
 from typing import Any
 
 from medbench import power, profiles
-from medbench import results as results_mod
 from medbench.models import registry
 
 ALPHA = power.ALPHA
@@ -147,8 +146,9 @@ def _comparisons(stats: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def facts(results: dict[str, Any], stats: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The verdict's facts (see the module docstring) for one run."""
-    stats = stats or results_mod.statistics(results)
+    """The verdict's facts (see the module docstring) for one run; ``stats``: its statistics section (default:
+    the stored one)."""
+    stats = stats or results.get("statistics") or {}
     profile = (results.get("config") or {}).get("profile")
     deep = _deep(results, profile)
     failed = [{"pipeline": j["pipeline"], "family": j.get("family") or "unknown", "seed": j["seed"],

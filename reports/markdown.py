@@ -19,7 +19,6 @@ from typing import Any
 from tabulate import tabulate
 
 from medbench import results as results_mod
-from medbench import verdict as verdict_mod
 from medbench.reports import calibration as calibration_report
 from medbench.reports import external as external_report
 from medbench.reports import gallery as gallery_report
@@ -29,6 +28,7 @@ from medbench.reports.escape import md as E
 from medbench.reports.escape import md_code as C
 from medbench.reports.escape import md_fence
 from medbench.reports.figures import SAMPLES, planned
+from medbench.verdict import facts as verdict_facts
 
 ALPHA = 0.05
 
@@ -70,7 +70,7 @@ def summary(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
         return ["No pipeline finished; see *Not run* below."]
     best = groups[0]
     binary = len(results["dataset"]["class_names"]) == 2
-    facts = verdict_mod.facts(results, stats)
+    facts = verdict_facts(results, stats)
     if facts["floor_only"]:  # the floor "winning" because everything real failed is no finding
         return ["- **No finding: only the floor finished.** Every real pipeline failed, so there is no best "
                 "pipeline and no classical-vs-deep comparison; what failed and how to fix it:",
