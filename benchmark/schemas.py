@@ -259,6 +259,9 @@ JOB_ROBUSTNESS = {"type": "object", "required": ["seed", "clean", "corruptions"]
         "type": "object", "required": ["severity", "metrics"],
         "properties": {"severity": {"type": "integer", "minimum": 1, "maximum": 5}, "metrics": _HEADLINE_RATES}}}}}}
 JOB["properties"].update(external=JOB_EXTERNAL, robustness=JOB_ROBUSTNESS)
+# the verdict's facts (medbench.verdict): an option's pipeline default; a failed job's own remedy
+JOB["properties"].update(option_defaults={"type": "object"}, remedy={"type": "object", "properties": {
+    "kind": TEXT, "file": TEXT, "folder": TEXT, "path": TEXT, "env": OPT_TEXT, "option": TEXT, "text": TEXT}})
 _EXTERNAL_VALUE = {"type": "object", "required": ["internal", "external", "drop"], "properties": {
     "internal": METRIC_VALUE, "internal_ci": INTERVAL, "external": METRIC_VALUE, "external_ci": INTERVAL,
     "drop": METRIC_VALUE}}
