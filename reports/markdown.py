@@ -70,17 +70,18 @@ def summary(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
         return ["No pipeline finished; see *Not run* below."]
     best = groups[0]
     binary = len(results["dataset"]["class_names"]) == 2
+    line = (f"- **Best pipeline: {E(best['name'])}** ({E(best['family'])}): ROC-AUC {_value(results, stats, best, 'roc_auc')}, "
+            f"accuracy {_value(results, stats, best, 'accuracy')}{_seeds_note(best)}.")
+
     facts = verdict_facts(results, stats)
     if facts["floor_only"]:  # the floor "winning" because everything real failed is no finding
         return ["- **No finding: only the floor finished.** Every real pipeline failed, so there is no best "
                 "pipeline and no classical-vs-deep comparison; what failed and how to fix it:",
                 *_failures(facts), *_deep_lines(facts)]
     failed_real = sorted({f["pipeline"] for f in facts["failed"] if f["family"] != "baseline"})
-    among = (f" (among the pipelines that finished; {', '.join(map(E, failed_real))} failed: see below)"
-             if failed_real else "")
-    line = (f"- **Best pipeline: {E(best['name'])}** ({E(best['family'])}){among}: ROC-AUC "
-            f"{_value(results, stats, best, 'roc_auc')}, accuracy {_value(results, stats, best, 'accuracy')}"
-            f"{_seeds_note(best)}.")
+    if failed_real:
+        line = line.replace(f"({E(best['family'])}):", f"({E(best['family'])}) (among the pipelines that finished; "
+                            f"{', '.join(map(E, failed_real))} failed: see below):", 1)
     if binary and "sensitivity" in best["metrics"]:
         thr = _job(results, best["job_ids"][0]).get("threshold") or {}
         where = (f"at the threshold {tables.fmt(thr.get('threshold'))} ({E(thr.get('method', 'arg-max'))})"
