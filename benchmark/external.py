@@ -2,8 +2,9 @@
 
 An external set B is loaded at the run's dataset A's image size and channels (:func:`load`) and
 fingerprinted like A. Its classes are matched to A's by name, case-insensitively, after ``--class-map
-SRC=DST`` (B's name SRC is A's DST); a class of B left unmatched is a one-line error listing both sets. B
-may hold a *subset* of A's classes (e.g. positives only): the metrics that need the missing classes (ROC-AUC,
+SRC=DST`` (B's name SRC is A's DST); ``--class-map SRC=-`` leaves B's class SRC out (its images are not
+scored; the entry and the block record ``excluded``: ``{SRC: images left out}``); a class of B left
+unmatched is a one-line error listing both sets. B may hold a *subset* of A's classes (e.g. positives only): the metrics that need the missing classes (ROC-AUC,
 specificity, F1, ... - everything but accuracy, balanced accuracy and the recall of a class that is present)
 are then undefined (null) and each says why (:func:`defined_metrics`).
 
@@ -14,13 +15,22 @@ at the operating point chosen on A's validation split. The job record gets ``ext
 :func:`summarize` builds the top-level ``external`` block of results.json: per set, the CIs of every job's
 external metrics, the paired tests between pipelines on B (McNemar, DeLong, Holm; best classical vs best deep)
 - :func:`medbench.results.compute_statistics` run on B's predictions, so the tests are the ones in
-:mod:`medbench.stats` - and per job the internal and external value of each metric and the drop.
+:mod:`medbench.stats` - and per job the internal and external value of each metric and the ``drop``.
+
+One convention for a drop, everywhere (issue 29): ``drop = gain(metric, internal - external)``
+(:func:`medbench.metrics.gain`), i.e. **positive = worse on the external set in the metric's own direction**
+(a Brier score that rises from 0.10 to 0.29 drops by +0.19), as ``medbench compare`` calls a drop a change
+for the worse. Binary tasks also get ``prevalence`` (the positive class's share of A's test split and of B),
+per job ``expected_at_external`` (the PPV / NPV A's sensitivity and specificity would give at B's prevalence,
+by Bayes' rule: what the prevalence change alone explains), ``threshold`` (the operating point chosen on A's
+validation split, which scores B, beside ``external_youden``: B's own Youden-optimal threshold, information
+only, never used for a score) and ``chance``: true when B's ROC-AUC interval contains 0.5.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,15 +46,19 @@ from medbench.evaluation import protocol
 from medbench.evaluation import section as evaluation
 from medbench.features import cache
 from medbench.metrics import HEADLINE, classification_metrics, predict_with_threshold
+from medbench.prevalence import operating_point, prevalence, worse_is_positive
 
 #: Metrics that stay defined on a set holding a subset of the classes (the mean recall over the classes present).
 RECALL_ALIASES = ("accuracy", "balanced_accuracy")
+#: ``--class-map SRC=-``: leave the external class SRC out.
+LEAVE_OUT = "-"
 
 __all__ = ["ExternalSet", "defined_metrics", "load", "match_classes", "parse_class_map", "score", "summarize"]
 
 
 def parse_class_map(items: Any) -> dict[str, str]:
-    """``["No_findings=NORMAL", ...]`` -> ``{"no_findings": "NORMAL"}`` (keys: B's names, lower case)."""
+    """``["No_findings=NORMAL", "Covid=-"]`` -> ``{"no_findings": "NORMAL", "covid": "-"}`` (keys: B's names,
+    lower case; ``-``: leave that class out)."""
     out: dict[str, str] = {}
     for item in items or ():
         src, eq, dst = str(item).partition("=")
@@ -61,11 +75,14 @@ def parse_class_map(items: Any) -> dict[str, str]:
 
 def match_classes(b_names: list[str], a_names: list[str], class_map: dict[str, str], where: str
                   ) -> dict[str, str]:
-    """``{B's class: A's class}``; a class of B that matches none of A's is a one-line error listing both."""
+    """``{B's class: A's class}`` (classes mapped to ``-`` are left out); a class of B that matches none of A's
+    is a one-line error listing both."""
     a_lower = {a.lower(): a for a in a_names}
     out, unmatched = {}, []
     for b in b_names:
         target = class_map.get(b.lower(), b)
+        if target == LEAVE_OUT:
+            continue
         hit = a_lower.get(target.lower())
         if hit is None:
             unmatched.append(b if target == b else f"{b}->{target}")
@@ -74,11 +91,14 @@ def match_classes(b_names: list[str], a_names: list[str], class_map: dict[str, s
     if unmatched:
         raise MedbenchError(f"external set {where}: class(es) {', '.join(unmatched)} match none of the dataset's "
                             f"classes ({', '.join(a_names)}); the external set has {', '.join(b_names)}: "
-                            f"rename them or map them with --class-map SRC=DST")
+                            f"rename them, map them with --class-map SRC=DST or leave them out with SRC=-")
     unused = sorted(k for k in class_map if k not in {b.lower() for b in b_names})
     if unused:
         raise MedbenchError(f"--class-map {unused[0]}=...: the external set {where} has no class {unused[0]!r} "
                             f"(it has {', '.join(b_names)})")
+    if not out:
+        raise MedbenchError(f"--class-map leaves every class of the external set {where} out ({', '.join(b_names)}); "
+                            f"keep at least one")
     return out
 
 
@@ -94,11 +114,12 @@ class ExternalSet:
     ids: np.ndarray
     mapping: dict[str, str]
     counts: dict[str, int]
+    excluded: dict[str, int] = field(default_factory=dict)  # --class-map SRC=-: {SRC: images left out}
 
     def key(self) -> dict[str, Any]:
         """What a job's result on this set depends on (part of the job key)."""
         return {"dataset": self.text, "fingerprint": self.fingerprint, "mapping": self.mapping,
-                "shape": list(self.images.shape)}
+                "shape": list(self.images.shape), **({"excluded": self.excluded} if self.excluded else {})}
 
 
 def load(text: str, ds: Dataset, class_map: dict[str, str], *, allow_missing: bool = False,
@@ -119,10 +140,17 @@ def load(text: str, ds: Dataset, class_map: dict[str, str], *, allow_missing: bo
                             f"size (a folder: or coronahack: set)")
     mapping = match_classes(list(ext.class_names), list(ds.class_names), class_map, text)
     index = {c: i for i, c in enumerate(ds.class_names)}
-    labels = np.array([index[mapping[ext.class_names[i]]] for i in ext.labels], dtype=np.int64)
+    names = list(ext.class_names)
+    keep = np.array([names[i] in mapping for i in ext.labels], dtype=bool)
+    excluded = {c: int(np.sum(np.asarray(ext.labels) == i)) for i, c in enumerate(names) if c not in mapping}
+    labels = np.array([index[mapping[names[i]]] for i in np.asarray(ext.labels)[keep]], dtype=np.int64)
+    if not len(labels):
+        raise MedbenchError(f"external set {text}: no images left once {', '.join(excluded)} is left out")
     counts = {c: int(n) for c, n in zip(ds.class_names, np.bincount(labels, minlength=ds.n_classes))}
-    return ExternalSet(text=spec.text, name=ext.name, fingerprint=ext.fingerprint, images=ext.images,
-                       labels=labels, ids=np.asarray(ext.ids), mapping=mapping, counts=counts)
+    images = ext.images if keep.all() else ext.images[keep]
+    return ExternalSet(text=spec.text, name=ext.name, fingerprint=ext.fingerprint, images=images,
+                       labels=labels, ids=np.asarray(ext.ids)[keep], mapping=mapping, counts=counts,
+                       excluded=excluded)
 
 
 def defined_metrics(class_names: list[str], present: set[int], positive: int | None) -> dict[str, str]:
@@ -161,7 +189,8 @@ def score(fitted, ext: ExternalSet, class_names: list[str], threshold: float | N
         if m in metrics and m not in RECALL_ALIASES:
             metrics[m] = None
     return {"dataset": ext.text, "name": ext.name, "fingerprint": ext.fingerprint, "n": int(len(ext.labels)),
-            "counts": ext.counts, "mapping": ext.mapping, "metrics": metrics, "undefined": undefined,
+            "counts": ext.counts, "mapping": ext.mapping, **({"excluded": ext.excluded} if ext.excluded else {}),
+            "metrics": metrics, "undefined": undefined,
             "predictions": {"ids": ext.ids.tolist(), "y_true": ext.labels.tolist(), "y_pred": pred.tolist(),
                             "proba": np.round(proba, 6).tolist()}}
 
@@ -208,10 +237,14 @@ def summarize(results: dict[str, Any], n_resamples: int = protocol.BOOTSTRAP_RES
                               "external": b, "external_ci": evaluation.job_ci(cis, job, m),
                               "drop": None if a is None or b is None else a - b}
             rows.append({"job_id": jid, "pipeline": job["pipeline"], "name": job["name"], "seed": job["seed"],
-                         "family": job.get("family", "unknown"), "metrics": metrics})
+                         "family": job.get("family", "unknown"), "metrics": worse_is_positive(metrics),
+                         **operating_point(results, inner, job, metrics)})
         blocks.append({"dataset": text, "name": first["name"], "fingerprint": first["fingerprint"],
                        "n": first["n"], "counts": first["counts"], "mapping": first["mapping"],
+                       **({"excluded": first["excluded"]} if first.get("excluded") else {}),
+                       **prevalence(results, jobs, first),
                        "undefined": first["undefined"], "jobs": rows, "statistics": stats,
                        "internal_order": [g["pipeline"] for g in internal.get("pipelines", [])],
                        "external_order": [g["pipeline"] for g in stats["pipelines"]]})
     return blocks
+

@@ -205,6 +205,17 @@ def build(job: Job, n_classes: int, image_shape: tuple[int, int], n_jobs: int = 
     return spec, pipe, registry.apply_options(spec, pipe, job.options)
 
 
+def option_defaults(spec: registry.PipelineSpec, ds: Dataset, job: Job, resolved: dict[str, Any]) -> dict[str, Any]:
+    """The pipeline's own default of every parameter an option set (``{step__param: default}``)."""
+    ctx = registry.BuildContext(n_classes=ds.n_classes, image_shape=ds.image_shape, seed=job.seed)
+    params = spec.build(ctx).get_params(deep=True)
+    out = {}
+    for key in resolved:
+        value = params.get(key)
+        out[key] = value if value is None or isinstance(value, (bool, int, float, str)) else repr(value)
+    return out
+
+
 def identity(pipe: Pipeline) -> dict[str, Any]:
     """What the steps' ``cache_identity()`` report (e.g. the weights a transfer model will load)."""
     out = {}
@@ -296,6 +307,7 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
         "params": {**best_params, **pinned},
         "fixed_by_option": pinned,
         "resolved_options": resolved,
+        "option_defaults": option_defaults(spec, ds, job, resolved),  # what the options changed (the verdict)
         "tuning": tuning,
         "threshold": threshold,
         "metrics": test_metrics,
@@ -371,7 +383,8 @@ def execute(ds: Dataset, split: Split, planned: Planned, n_jobs: int = -1) -> di
             ds, split, job, n_jobs, save_model_to=planned.save_model_to, job_key=base["key"],
             split_fingerprint=planned.split_fingerprint, gallery=planned.gallery, shift=planned.shift)}
     except MedbenchError as exc:
-        record = {**base, "status": "error", "error": str(exc)}
+        record = {**base, "status": "error", "error": str(exc),
+                  **({"remedy": exc.remedy} if isinstance(getattr(exc, "remedy", None), dict) else {})}
     except Exception as exc:  # noqa: BLE001 - one broken pipeline must not lose the others' results
         record = {**base, "status": "error", "error": f"{type(exc).__name__}: {exc}",
                   "traceback": traceback.format_exc()}

@@ -250,6 +250,7 @@ JOB_EXTERNAL = {"type": "array", "items": {
     "type": "object", "required": ["dataset", "fingerprint", "n", "metrics", "undefined", "predictions"],
     "properties": {"dataset": NAME, "name": TEXT, "fingerprint": NAME, "n": COUNT, "counts": COUNTS_BY_CLASS,
                    "mapping": {"type": "object", "additionalProperties": NAME}, "metrics": JOB_METRICS,
+                   "excluded": COUNTS_BY_CLASS,  # --class-map SRC=-: {SRC: images left out}
                    "undefined": {"type": "object", "additionalProperties": TEXT},
                    "predictions": JOB["properties"]["predictions"]}}}
 JOB_ROBUSTNESS = {"type": "object", "required": ["seed", "clean", "corruptions"], "properties": {
@@ -258,6 +259,9 @@ JOB_ROBUSTNESS = {"type": "object", "required": ["seed", "clean", "corruptions"]
         "type": "object", "required": ["severity", "metrics"],
         "properties": {"severity": {"type": "integer", "minimum": 1, "maximum": 5}, "metrics": _HEADLINE_RATES}}}}}}
 JOB["properties"].update(external=JOB_EXTERNAL, robustness=JOB_ROBUSTNESS)
+# the verdict's facts (medbench.verdict): an option's pipeline default; a failed job's own remedy
+JOB["properties"].update(option_defaults={"type": "object"}, remedy={"type": "object", "properties": {
+    "kind": TEXT, "file": TEXT, "folder": TEXT, "path": TEXT, "env": OPT_TEXT, "option": TEXT, "text": TEXT}})
 _EXTERNAL_VALUE = {"type": "object", "required": ["internal", "external", "drop"], "properties": {
     "internal": METRIC_VALUE, "internal_ci": INTERVAL, "external": METRIC_VALUE, "external_ci": INTERVAL,
     "drop": METRIC_VALUE}}
@@ -265,12 +269,18 @@ EXTERNAL = {"type": "array", "items": {
     "type": "object", "required": ["dataset", "fingerprint", "n", "counts", "undefined", "jobs", "statistics"],
     "properties": {
         "dataset": NAME, "name": TEXT, "fingerprint": NAME, "n": COUNT, "counts": COUNTS_BY_CLASS,
-        "mapping": {"type": "object", "additionalProperties": NAME},
+        "mapping": {"type": "object", "additionalProperties": NAME}, "excluded": COUNTS_BY_CLASS,
+        "prevalence": {"type": "object", "properties": {"class": NAME, "internal": RATE_VALUE, "external": RATE_VALUE}},
         "undefined": {"type": "object", "additionalProperties": TEXT},
         "jobs": {"type": "array", "items": {
             "type": "object", "required": ["job_id", "pipeline", "seed", "metrics"],
             "properties": {"job_id": NAME, "pipeline": NAME, "name": NAME, "seed": {"type": "integer"}, "family": TEXT,
-                           "metrics": {"type": "object", "additionalProperties": _EXTERNAL_VALUE}}}},
+                           "metrics": {"type": "object", "additionalProperties": _EXTERNAL_VALUE},
+                           "chance": {"type": "boolean"},
+                           "threshold": {"type": "object", "properties": {"internal": RATE_VALUE,
+                                                                          "external_youden": RATE_VALUE}},
+                           "expected_at_external": {"type": "object", "properties": {"ppv": RATE_VALUE,
+                                                                                     "npv": RATE_VALUE}}}}},
         "statistics": STATISTICS,
         "internal_order": {"type": "array", "items": NAME}, "external_order": {"type": "array", "items": NAME}}}}
 ROBUSTNESS = {"type": "object", "required": ["metric", "severities", "corruptions", "pipelines"], "properties": {

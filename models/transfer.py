@@ -114,6 +114,25 @@ def _one_line(exc: BaseException) -> str:
     return text[:300]
 
 
+class WeightsUnavailable(MedbenchError):
+    """ImageNet weights could be neither found nor downloaded; ``remedy`` says exactly which file goes where
+    (recorded in the failed job's record, shown by the report's verdict)."""
+
+    def __init__(self, message: str, remedy: dict[str, Any]):
+        super().__init__(message)
+        self.remedy = remedy
+
+    def __reduce__(self):  # picklable (a worker process may send it back)
+        return type(self), (str(self), self.remedy)
+
+    @classmethod
+    def of(cls, message: str, bb: Backbone) -> WeightsUnavailable:
+        folder = keras_models_dir()
+        return cls(message, {"kind": "weights missing", "file": bb.weights_file, "folder": str(folder),
+                             "path": str(folder / bb.weights_file), "env": bb.weights_env,
+                             "option": f"{bb.pipeline}.weights", "text": how_to_provide(bb)})
+
+
 def how_to_provide(bb: Backbone) -> str:
     env = f"or set {bb.weights_env}=/path/to/{bb.weights_file}, " if bb.weights_env else \
         f"or pass --option {bb.pipeline}.weights=/path/to/{bb.weights_file}, "
@@ -150,8 +169,8 @@ def download_imagenet(bb: Backbone, sha256: str | None = None) -> Weights:
         path = keras.utils.get_file(bb.weights_file, bb.weights_url + bb.weights_file, cache_subdir="models",
                                     file_hash=bb.weights_hash, cache_dir=str(keras_models_dir().parent))
     except Exception as exc:  # noqa: BLE001 - any download failure becomes the same one-line advice
-        raise MedbenchError(f"{bb.key}: ImageNet weights are not cached and could not be downloaded "
-                            f"({_one_line(exc)}); {how_to_provide(bb)}") from None
+        raise WeightsUnavailable.of(f"{bb.key}: ImageNet weights are not cached and could not be downloaded "
+                                    f"({_one_line(exc)}); {how_to_provide(bb)}", bb) from None
     finally:
         socket.setdefaulttimeout(old)
     weights = Weights("imagenet", "keras cache" if cached else "keras download", str(path),

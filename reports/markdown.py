@@ -30,6 +30,7 @@ from medbench.reports.escape import md as E
 from medbench.reports.escape import md_code as C
 from medbench.reports.escape import md_fence
 from medbench.reports.figures import SAMPLES, planned
+from medbench.verdict import facts as verdict_facts
 
 ALPHA = protocol.ALPHA  # the protocol's, for the verdict's words
 
@@ -73,6 +74,16 @@ def summary(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
     binary = len(view.class_names(results)) == 2
     line = (f"- **Best pipeline: {E(best['name'])}** ({E(best['family'])}): ROC-AUC {_value(results, stats, best, 'roc_auc')}, "
             f"accuracy {_value(results, stats, best, 'accuracy')}{_seeds_note(best)}.")
+
+    facts = verdict_facts(results, stats)
+    if facts["floor_only"]:  # the floor "winning" because everything real failed is no finding
+        return ["- **No finding: only the floor finished.** Every real pipeline failed, so there is no best "
+                "pipeline and no classical-vs-deep comparison; what failed and how to fix it:",
+                *_failures(facts), *_deep_lines(facts)]
+    failed_real = sorted({f["pipeline"] for f in facts["failed"] if f["family"] != "baseline"})
+    if failed_real:
+        line = line.replace(f"({E(best['family'])}):", f"({E(best['family'])}) (among the pipelines that finished; "
+                            f"{', '.join(map(E, failed_real))} failed: see below):", 1)
     if binary and "sensitivity" in best["metrics"]:
         thr = _job(results, best["job_ids"][0]).get("threshold") or {}
         where = (f"at the threshold {tables.fmt(thr.get('threshold'))} ({E(thr.get('method', 'arg-max'))})"
@@ -80,7 +91,7 @@ def summary(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
         line += (f" Sensitivity {_value(results, stats, best, 'sensitivity')} and specificity "
                  f"{_value(results, stats, best, 'specificity')} {where}.")
     lines = [line]
-    lines += _classical_vs_deep(results, stats)
+    lines += _classical_vs_deep(results, stats, facts)
     floor = next((g for g in groups if g["family"] == "baseline"), None)
     if floor:
         acc, auc = (tables.fmt((floor["metrics"].get(m) or {}).get("mean")) for m in ("accuracy", "roc_auc"))
@@ -89,15 +100,16 @@ def summary(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _classical_vs_deep(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
+def _classical_vs_deep(results: dict[str, Any], stats: dict[str, Any], facts: dict[str, Any]) -> list[str]:
     head = stats.get("headline")
     families = {g["family"] for g in stats["pipelines"]}
     if not head:
         missing = [f for f in ("classical", "deep") if f not in families]
-        failed = [j for j in results["jobs"] if j["status"] != "ok" and j.get("family", "unknown") in missing]
-        why = " (it failed: see *Not run*)" if failed else ""
+        failed = [f for f in facts["failed"] if f["family"] in missing]
+        why = (" (it failed)" if failed else
+               f"; add one to `--pipelines` (e.g. {' and '.join(_EXAMPLE[f] for f in missing)}) to compare them")
         return [f"- No {' or '.join(missing)} pipeline finished in this run{why}, so there is no classical-vs-deep "
-                f"comparison; run with `--pipelines all` to include both families."]
+                f"comparison.", *_failures(facts), *_deep_lines(facts)]
     c, d = _group(stats, head["classical"]), _group(stats, head["deep"])
     comps = [x for x in head["comparisons"] if x["paired"]]
     test = "DeLong" if stats["settings"]["roc_auc_test"].startswith("DeLong") else "paired-bootstrap"
@@ -127,14 +139,84 @@ def _classical_vs_deep(results: dict[str, Any], stats: dict[str, Any]) -> list[s
         out.append(f"- **Cost:** per image, {E(c['name'])} takes {lat_c:.2f} ms and {E(d['name'])} {lat_d:.2f} ms: "
                    f"the classical pipeline is **{speed}** (training: {tables.fmt(fit_c, 1)} s vs "
                    f"{tables.fmt(fit_d, 1)} s).")
-        out.append("- **Verdict:** " + _verdict(comps, speed))
+    else:
+        speed = None
+    out.append("- **Verdict:** " + _verdict(comps, speed, facts))
+    out += _deep_lines(facts) + _failures(facts)
+    if facts["lower_bound"]:
+        out.append(f"  - **A lower bound for deep:** {'; '.join(map(E, facts['lower_bound']))}. A fully trained "
+                   "deep model may do better than this comparison shows.")
     return out
 
 
-def _verdict(comps: list[dict[str, Any]], speed: str) -> str:
+#: What to add to --pipelines for a missing family (an example).
+_EXAMPLE = {"classical": "`hog-svm`", "deep": "`cnn`"}
+
+
+def _epochs(d: dict[str, Any]) -> str:
+    runs = [e for e in d["epochs_run"] if e is not None]
+    if not runs:
+        return "epochs not recorded"
+    text = str(runs[0]) if len(set(runs)) == 1 else f"{min(runs)}-{max(runs)}"
+    limit = f" of at most {d['max_epochs']}" if d.get("max_epochs") is not None else ""
+    return f"{text} epoch{'s' if runs != [1] else ''} run{limit}"
+
+
+def _deep_lines(facts: dict[str, Any]) -> list[str]:
+    """What "deep" was here (per deep pipeline) and which deep pipelines did not run, and why."""
+    out = []
+    for d in facts["deep"]:
+        if d["status"] == "ok":
+            parts = [_epochs(d), f"weights {E(d['weights'])}", f"strategy {E(d.get('strategy') or '–')}",
+                     f"input {E(d.get('input_size') or '–')}",
+                     f"profile {C(facts['profile']) if facts['profile'] else 'none (defaults and --option)'}"]
+            if d["below_defaults"]:
+                parts.append(f"below the pipeline's defaults: {', '.join(map(E, d['below_defaults']))}")
+            out.append(f"  - Deep here was **{E(d['name'])}**: {'; '.join(parts)}.")
+        elif d["status"] == "not run":
+            out.append(f"  - Did not run: **{E(d['name'])}** ({E(d['reason'])}); to include it: {E(d['remedy'])}.")
+    return out
+
+
+def _failures(facts: dict[str, Any]) -> list[str]:
+    """Every failed job with its own remedy."""
+    return [f"  - Failed: **{E(f['pipeline'])}** ({E(f['family'])}, seed {f['seed']}): {E(_short_error(f['error']).rstrip('.'))}. "
+            f"**Fix:** {E(f['remedy'])}." for f in facts["failed"]]
+
+
+def _short_error(text: str) -> str:
+    first = str(text).split("; put ", 1)[0].split("\n", 1)[0]
+    if len(first) > 160 and " (" in first:  # e.g. the download's own long message: the remedy says the rest
+        first = first.split(" (", 1)[0]
+    return first if len(first) <= 200 else first[:199] + "…"
+
+
+def _mdd_words(facts: dict[str, Any] | None) -> str:
+    """``this test set (n = 624) could only have detected ...`` from the power facts."""
+    comps = (facts or {}).get("comparisons") or []
+    auc = [c["roc_auc"]["mdd"] for c in comps if c["roc_auc"]["mdd"] is not None]
+    acc = [c["accuracy"]["mdd"] for c in comps if c["accuracy"]["mdd"] is not None]
+    if not comps or (not auc and not acc):
+        return ""
+    span = lambda v: f"{v[0]:.3f}" if len(v) == 1 else f"{min(v):.3f}-{max(v):.3f}"  # noqa: E731
+    n = sorted({c["n"] for c in comps})
+    test = comps[0]["roc_auc"]["test"] or "DeLong"
+    bits = []
+    if auc:
+        bits.append(f"a ROC-AUC difference of {span(auc)} ({E(test)})")
+    if acc:
+        disc = sorted({c['accuracy']['discordant'] for c in comps})
+        bits.append(f"an accuracy difference of {span(acc)} (McNemar, {', '.join(map(str, disc))} discordant pairs)")
+    seeds = f" in each of {len(comps)} seeds" if len(comps) > 1 else ""
+    return (f"; the smallest difference this test set (n = {', '.join(map(str, n))}) could have detected{seeds} "
+            f"with power {facts['power']:.0%} at alpha {facts['alpha']:g} is {' or '.join(bits)}: smaller "
+            "differences may exist unseen")
+
+
+def _verdict(comps: list[dict[str, Any]], speed: str | None, facts: dict[str, Any] | None = None) -> str:
     aucs = [x["roc_auc"] for x in comps
             if x["roc_auc"] and x["roc_auc"].get("p") is not None and x["roc_auc"].get("diff") is not None]
-    cost = f"the classical pipeline is {speed} per image."
+    cost = f"the classical pipeline is {speed} per image." if speed else "no latency to compare."
     if not aucs:
         return f"no paired ROC-AUC comparison was possible; {cost}"
     mean = sum(a["diff"] for a in aucs) / len(aucs)
@@ -145,10 +227,10 @@ def _verdict(comps: list[dict[str, Any]], speed: str) -> str:
             return (f"classical is **{direction}** by {abs(mean):.3f} ROC-AUC (significant at the {ALPHA:.0%} level, "
                     f"{tables.fmt_p_eq(aucs[0]['p'])}); {cost}")
         return (f"**no significant ROC-AUC difference** between classical and deep ({tables.signed(mean)}, "
-                f"{tables.fmt_p_eq(aucs[0]['p'])}); {cost}")
+                f"{tables.fmt_p_eq(aucs[0]['p'])}){_mdd_words(facts)}; {cost}")
     if sig == 0:
         return (f"**no significant ROC-AUC difference** between classical and deep in any of {len(aucs)} seeds "
-                f"(mean {tables.signed(mean)}); {cost}")
+                f"(mean {tables.signed(mean)}){_mdd_words(facts)}; {cost}")
     return (f"classical is **{direction}** by {abs(mean):.3f} ROC-AUC on average (significant at the {ALPHA:.0%} "
             f"level in {sig} of {len(aucs)} seeds); {cost}")
 
