@@ -13,6 +13,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from medbench import api, api_suite
+from medbench.commands import audit as audit_cmd
 from medbench.commands import baseline as baseline_cmd
 from medbench.commands import cache as cache_cmd
 from medbench.commands import compare as compare_cmd
@@ -20,7 +21,7 @@ from medbench.commands import history as history_cmd
 from medbench.commands import predict as predict_cmd
 from medbench.commands import profiles as profiles_cmd
 from medbench.commands import suite as suite_cmd
-from medbench.commands.common import add_scheduler_options
+from medbench.commands.common import add_audit_options, add_scheduler_options
 from medbench.config import RunConfig
 from medbench.core import settings
 from medbench.core.errors import MedbenchError
@@ -43,7 +44,8 @@ environment:
 
 # Modules adding sub-commands: each has ``register(subparsers)``, which adds its parser and sets
 # ``handler`` (a function taking the parsed args and returning the exit status) with set_defaults.
-COMMAND_MODULES = (compare_cmd, baseline_cmd, profiles_cmd, cache_cmd, suite_cmd, history_cmd, predict_cmd)
+COMMAND_MODULES = (compare_cmd, baseline_cmd, profiles_cmd, cache_cmd, suite_cmd, history_cmd, predict_cmd,
+                   audit_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--robustness", action="store_true",
                      help="also score every pipeline on corrupted copies of the test split (6 corruptions x 5 "
                           "severities: noise, blur, contrast, brightness, JPEG, pixelation)")
+    add_audit_options(run)
+    run.add_argument("--dedupe", action="store_true",
+                     help="remove near-duplicates of train/val images from the test split and the external sets "
+                          "before scoring (recorded in results.json's audit block)")
     add_scheduler_options(run)
 
     sub.add_parser("datasets", help="list the datasets medbench knows")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medbench.audit.groups import check_pattern
 from medbench.core.errors import MedbenchError
 from medbench.core.workers import check_n_jobs
 from medbench.datasets.spec import DatasetSpec
@@ -148,6 +149,9 @@ class RunConfig:
     external: Sequence[str] = ()  # --external: external validation sets (dataset specs), scored by every job
     class_map: Sequence[str] = ()  # --class-map SRC=DST: an external set's class SRC is the dataset's DST
     robustness: bool = False  # --robustness: score every job on corrupted copies of the test split
+    groups: str | Path | None = None  # --groups CSV: image path -> patient/group id (medbench.audit.groups)
+    group_pattern: str | None = None  # --group-pattern REGEX: one capture group, the patient id in the path
+    dedupe: bool = False  # --dedupe: drop near-duplicates of train/val images from test and external sets
     dataset_spec: DatasetSpec = field(init=False, repr=False, compare=False)
     user_options: dict[str, dict[str, Any]] = field(init=False, repr=False, compare=False)
 
@@ -182,6 +186,7 @@ class RunConfig:
             user = {k: dict(v) for k, v in (options or {}).items()}
         set_(self, "user_options", user)
         _check_shift(self, set_)
+        _check_audit(self)
 
     @classmethod
     def from_args(cls, args: Any, **extra: Any) -> RunConfig:
@@ -216,7 +221,21 @@ class RunConfig:
             "save_models": self.save_models, "channels": self.channels, "gallery": self.gallery,
             **({"external": list(self.external), "class_map": list(self.class_map)} if self.external else {}),
             **({"robustness": True} if self.robustness else {}),
+            **({"groups": str(self.groups)} if self.groups else {}),
+            **({"group_pattern": self.group_pattern} if self.group_pattern else {}),
+            **({"dedupe": True} if self.dedupe else {}),
         }
+
+
+def _check_audit(cfg: RunConfig) -> None:
+    """--groups / --group-pattern / --dedupe: checked before any data is read."""
+    if cfg.groups and cfg.group_pattern:
+        raise MedbenchError("--groups and --group-pattern both give patient groups; use one of them")
+    if cfg.group_pattern:
+        check_pattern(cfg.group_pattern)
+    if cfg.dedupe and cfg.resplit_per_seed:
+        raise MedbenchError("--dedupe removes near-duplicates from one split; it cannot be combined with "
+                            "--resplit-per-seed")
 
 
 def _check_shift(cfg: RunConfig, set_) -> None:
