@@ -55,11 +55,10 @@ def border_fraction(images: np.ndarray) -> np.ndarray:
     for start in range(0, len(images), _CHUNK):
         x = np.asarray(images[start:start + _CHUNK])
         if x.ndim == 4:
-            x = x.mean(axis=3)
-        x = x.astype(np.int16)
+            x = x.mean(axis=3, dtype=np.float32)
         n, h, w = x.shape
-        rows = (x.max(axis=2) - x.min(axis=2)) < UNIFORM_RANGE
-        cols = (x.max(axis=1) - x.min(axis=1)) < UNIFORM_RANGE
+        rows = (x.max(axis=2).astype(np.int16) - x.min(axis=2)) < UNIFORM_RANGE
+        cols = (x.max(axis=1).astype(np.int16) - x.min(axis=1)) < UNIFORM_RANGE
         top, bottom = _leading(rows), _leading(rows[:, ::-1])
         left, right = _leading(cols), _leading(cols[:, ::-1])
         inner_h = np.clip(h - top - bottom, 0, h)

@@ -71,6 +71,8 @@ def _describe(key: str, props: dict[str, np.ndarray], labels: np.ndarray, class_
             parts.append(f"{name}: {np.max(counts) / len(v):.0%} {top}")
         elif key == "colour":
             parts.append(f"{name}: {np.mean(v):.0%} colour")
+        elif key == "border_fraction":
+            parts.append(f"{name}: {np.mean(v > 0):.0%} with a uniform border, mean {np.mean(v):.3f}")
         else:
             parts.append(f"{name}: median {np.median(v):g}")
     return "; ".join(parts)
