@@ -236,7 +236,8 @@ def _plan(ds: Dataset, out: Path, specs, opts, cfg: RunConfig, *, log, shift=Non
     else:
         split = make_split(ds, seed=seeds[0] if cfg.resplit_per_seed else cfg.split_seed,
                            val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction)
-    split, audit = audit_run.before_fit(ds, split, cfg, shift, log)  # may drop near-duplicates (--dedupe)
+    with outdir.guarded(out):  # may drop near-duplicates (--dedupe); draws example pairs under OUT/audit/
+        split, audit = audit_run.before_fit(ds, split, cfg, shift, log, out_dir=out)
     manifest = split.manifest(ds)
     with outdir.guarded(out):
         save_manifest(ds, split, out / "split.json")

@@ -296,7 +296,8 @@ ROBUSTNESS = {"type": "object", "required": ["metric", "severities", "corruption
 _DUP_ENTRY = {"type": "object", "required": ["pairs", "images", "same_name", "examples"], "properties": {
     "pairs": COUNT, "images": COUNT, "same_name": COUNT, "examples": {"type": "array", "items": {
         "type": "object", "required": ["a", "b", "distance"],
-        "properties": {"a": TEXT, "b": TEXT, "distance": {"type": "integer", "minimum": 0, "maximum": 64}}}}}}
+        "properties": {"a": TEXT, "b": TEXT, "distance": {"type": "integer", "minimum": 0, "maximum": 64},
+                       "thumbnail": {"type": "string", "pattern": r"^audit/[0-9a-f]{16}\.png$"}}}}}}
 _DUP_MAP = {"type": "object", "additionalProperties": _DUP_ENTRY}
 _OPT_RATE = {"anyOf": [{"type": "null"}, PROBABILITY]}
 _RATE_CI = {"anyOf": [{"type": "null"}, {"type": "array", "items": PROBABILITY, "minItems": 2, "maxItems": 2}]}

@@ -67,6 +67,21 @@ def _ex(e: dict[str, Any]) -> str:
     return "; ".join(f"{C(x['a'])} ~ {C(x['b'])} ({x['distance']})" for x in e["examples"][:3]) or "–"
 
 
+def _pictures(d: dict[str, Any]) -> list[str]:
+    """The example pairs drawn at run time (``OUT/audit/*.png``), left and right as in the table."""
+    shown = []
+    entries = [*(("within " + k, e) for k, e in d["within"].items()),
+               *(("across " + k, e) for k, e in d["across"].items()),
+               *(("vs " + x["dataset"], x["all"]) for x in d["external"])]
+    for where, e in entries:
+        for x in e["examples"]:
+            if x.get("thumbnail"):
+                shown.append(f"![{E(where)}: {E(x['a'])} ~ {E(x['b'])}]({x['thumbnail']})")
+    if not shown:
+        return []
+    return ["Example pairs (left: the first image, right: its near-duplicate):", "", *(f"{s}  " for s in shown), ""]
+
+
 def _shortcuts(s: dict[str, Any]) -> list[str]:
     out = []
     if s.get("note"):
@@ -85,11 +100,12 @@ def _shortcuts(s: dict[str, Any]) -> list[str]:
     if rows:
         out += [_table(["Property", "Class", "Distribution"], rows), ""]
     c = s.get("classifier") or {}
+    top = c.get("top_property")
     if c.get("roc_auc") is not None:
         out.append(f"A metadata-only classifier ({E(c.get('model', ''))}) on these properties alone: ROC-AUC "
                    f"{tables.fmt_ci(c['roc_auc'], c.get('roc_auc_ci'))}, accuracy "
                    f"{tables.fmt_ci(c.get('accuracy'), c.get('accuracy_ci'))} (majority floor "
-                   f"{tables.fmt(c.get('majority_floor'))}); it relies most on {E(_LABELS.get(c.get('top_property'), c.get('top_property') or '–'))}.")
+                   f"{tables.fmt(c.get('majority_floor'))}); it relies most on {E(_LABELS.get(top, top or '–'))}.")
     elif c.get("skipped"):
         out.append(f"The metadata-only classifier was not scored: {E(c['skipped'])}.")
     if c.get("warning"):
@@ -112,11 +128,12 @@ def section(results: dict[str, Any]) -> list[str]:
     out += [*_groups(a["groups"]), ""]
     out += [f"Near-duplicates: {E(d['method'])} at most {d['threshold']} of 64 bits apart. \"Images\" counts the "
             "images of the later split (or the other set) that have one.", "",
-            _table(["Where", "Pairs", "Images", "Same file name", "Examples (distance)"], _dup_rows(d)), ""]
+            _table(["Where", "Pairs", "Images", "Same file name", "Examples (distance)"], _dup_rows(d)), "",
+            *_pictures(d)]
     dd = a.get("dedupe")
     if dd:
         parts = [f"test: {dd['test']['removed']}"] + [f"{E(e['dataset'])}: {e['removed']}" for e in dd["external"]]
-        out += [f"`--dedupe` removed these near-duplicates from the evaluated side before scoring ({', '.join(parts)}).",
-                ""]
+        out += ["`--dedupe` removed these near-duplicates from the evaluated side before scoring "
+                f"({', '.join(parts)}).", ""]
     out += _shortcuts(a["shortcuts"])
     return out

@@ -202,7 +202,12 @@ def test_kermany_subset_against_coronahack_copies_finds_them_and_dedupe_drops_th
     assert all(Path(i).name in shared_names for i in removed["ids"])
     assert results["external"][0]["n"] == removed["left"]
     assert results["config"]["dedupe"] is True
+    pictures = [x["thumbnail"] for x in audit["duplicates"]["external"][0]["all"]["examples"]]
+    assert pictures and all((out / p).is_file() for p in pictures)
+    with Image.open(out / pictures[0]) as im:
+        assert im.format == "PNG" and im.width > im.height
     report = (out / "report.md").read_text()
+    assert f"]({pictures[0]})" in report
     assert "--dedupe` removed" in report and "[Leakage and shortcuts](#leakage-and-shortcuts)" in report
 
 
@@ -287,3 +292,18 @@ def test_results_with_a_malformed_audit_block_are_refused(capsys, tmp_path, ches
     path.write_text(json.dumps(bad))
     code, _, err = _run(capsys, "report", out)
     _one_line_error(code, err, "duplicates")
+
+
+def test_between_datasets_counts_the_shared_images_of_every_pair(tmp_path, chest_xray_dir):
+    from medbench.audit.run import between_datasets, load_other
+
+    files = _sources(chest_xray_dir, "NORMAL", 12)
+    for name, chosen in (("a", files[:8]), ("b", files[4:]), ("c", files[:2])):
+        (tmp_path / name / "NORMAL").mkdir(parents=True)
+        for f in chosen:
+            shutil.copy(f, tmp_path / name / "NORMAL" / f.name)
+    sets = [load_other(f"folder:{tmp_path / n}", 32, n_jobs=1) for n in "abc"]
+    pairs = {(p["a"][-1], p["b"][-1]): p for p in between_datasets(sets)}
+    assert pairs[("a", "b")]["same_name"] == 4 and pairs[("a", "b")]["images"] >= 4
+    assert pairs[("a", "c")]["same_name"] == 2
+    assert pairs[("b", "c")]["same_name"] == 0

@@ -22,6 +22,7 @@ from medbench.audit import duplicates as dup
 from medbench.audit import groups as grp
 from medbench.audit import phash as ph
 from medbench.audit import shortcuts as sc
+from medbench.audit import thumbnails
 from medbench.core.errors import MedbenchError
 from medbench.datasets.dataset import SPLITS, Dataset
 
@@ -143,12 +144,16 @@ def dedupe(ds: Dataset, split: Any, externals: Sequence[Any], block: dict[str, A
     return split, tuple(out)
 
 
-def before_fit(ds: Dataset, split: Any, cfg: Any, shift: Any, log: Any = None) -> tuple[Any, dict[str, Any]]:
+def before_fit(ds: Dataset, split: Any, cfg: Any, shift: Any, log: Any = None, out_dir: Any = None
+               ) -> tuple[Any, dict[str, Any]]:
     """``medbench run``'s audit, after the split is made and before any model is fitted: the block, and with
-    ``cfg.dedupe`` the split (and ``shift``'s external sets, replaced in place) without the near-duplicates."""
+    ``cfg.dedupe`` the split (and ``shift``'s external sets, replaced in place) without the near-duplicates.
+    With ``out_dir``, the example pairs are drawn under ``out_dir/audit/`` (:mod:`medbench.audit.thumbnails`)."""
     externals = tuple(getattr(shift, "externals", ()) or ())
     others = [OtherSet(e.text, e.name, e.ids, e.images) for e in externals]
     block, leaks = audit(ds, split_parts(split), others)
+    if out_dir is not None:
+        thumbnails.attach(block, ds, {o.text: o for o in others}, out_dir)
     if cfg.dedupe:
         split, kept = dedupe(ds, split, externals, block, leaks)
         if externals:
@@ -192,3 +197,16 @@ def audit_spec(dataset: str, external: Sequence[str] = (), *, groups: str | None
     block["split"] = {"method": split.method, "fingerprint": split.fingerprint(ds),
                       "counts": {s: int(len(split.indices(s))) for s in SPLITS}}
     return block
+
+
+def between_datasets(sets: Sequence[OtherSet], threshold: int = ph.HAMMING_THRESHOLD) -> list[dict[str, Any]]:
+    """Near-duplicates between every pair of datasets (e.g. the datasets of a suite): one entry per pair,
+    ``{"a": text, "b": text, **entry}`` with the pair counts, the images of ``b`` involved, the pairs sharing a
+    file name and a few examples (:func:`medbench.audit.duplicates.between`)."""
+    hashes = [ph.phash(s.images) for s in sets]
+    out = []
+    for i, a in enumerate(sets):
+        for j in range(i + 1, len(sets)):
+            res = dup.between(a.ids, hashes[i], None, sets[j].ids, hashes[j], threshold)
+            out.append({"a": a.text, "b": sets[j].text, **res["all"]})
+    return out
