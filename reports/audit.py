@@ -45,9 +45,9 @@ def _groups(g: dict[str, Any]) -> list[str]:
            + (f" ({g.get('test_images_with_group_elsewhere', 0)} test images have an image of the same patient in "
               "train or validation)." if g["groups_in_several_splits"] else ".")]
     if not g["grouped"]:
-        out.append("- **Patients may cross splits**: no known naming scheme matched the file names and neither "
-                   "`--groups CSV` nor `--group-pattern REGEX` was given, so every image is its own group and "
-                   "images of one patient can sit in train and test at once.")
+        out.append("- **Patients may cross splits**: no patient ids are known (no naming scheme of docs/audit.md "
+                   "matched, and neither `--groups CSV` nor `--group-pattern REGEX` was given), so every image is its "
+                   "own group and images of one patient can sit in train and test at once.")
     return out
 
 

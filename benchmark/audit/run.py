@@ -45,8 +45,8 @@ def _groups_block(ds: Dataset, parts: dict[str, np.ndarray]) -> dict[str, Any]:
     none = source.startswith("none")
     warning = None
     if none:
-        warning = ("no patient ids were found (no known naming scheme matched and neither --groups nor "
-                   "--group-pattern was given): each image is its own group, so patients may cross splits")
+        warning = (f"patients may cross splits: no patient ids are known (group source: {source}); each image is "
+                   "its own group (give --groups CSV or --group-pattern REGEX when the file names carry patient ids)")
     elif cross["groups_in_several_splits"]:
         warning = (f"{cross['groups_in_several_splits']} patient groups appear in more than one split; "
                    f"{cross['test_images_with_group_elsewhere']} test images have an image of the same patient in "

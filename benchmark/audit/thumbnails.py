@@ -1,4 +1,4 @@
-"""Pictures of the audit's example near-duplicate pairs: each pair side by side, written as a small PNG under
+"""Pictures of the audit's example near-duplicate pairs across splits and sets: each pair side by side, written as a small PNG under
 ``OUT/audit/<16 hex digits>.png`` (the name hashes the two ids and their pixels), and named in the example's
 ``thumbnail`` field so the report can show it (the report only links files; ``medbench report`` never
 draws them).
@@ -17,7 +17,7 @@ from PIL import Image
 from medbench.core.atomic import write_bytes
 
 SIDE = 96  # pixels per image in a pair picture
-PER_ENTRY = 5  # example pairs drawn per entry (every example listed)
+PER_ENTRY = 3  # example pairs drawn per entry (across splits and sets: the leakage)
 FOLDER = "audit"
 
 
@@ -42,7 +42,7 @@ def attach(block: dict[str, Any], ds: Any, others: dict[str, Any], out_dir: Path
     where = {str(i): k for k, i in enumerate(ds.ids.tolist())}
     made = 0
     d = block["duplicates"]
-    entries = [(e, ds, ds) for e in (*d["within"].values(), *d["across"].values())]
+    entries = [(e, ds, ds) for e in d["across"].values()]  # within a split: counted, not drawn
     for ext in d["external"]:
         other = others.get(ext["dataset"])
         if other is not None:
