@@ -208,6 +208,8 @@ def test_kermany_subset_against_coronahack_copies_finds_them_and_dedupe_drops_th
         assert im.format == "PNG" and im.width > im.height
     report = (out / "report.md").read_text()
     assert f"]({pictures[0]})" in report
+    html = (out / "report.html").read_text()
+    assert 'href="#leakage-and-shortcuts"' in html and 'id="leakage-and-shortcuts"' in html
     assert "--dedupe` removed" in report and "[Leakage and shortcuts](#leakage-and-shortcuts)" in report
 
 
