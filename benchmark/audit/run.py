@@ -18,11 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from medbench import schemas
 from medbench.audit import duplicates as dup
 from medbench.audit import groups as grp
 from medbench.audit import phash as ph
 from medbench.audit import shortcuts as sc
 from medbench.audit import thumbnails
+from medbench.core.atomic import json_roundtrip
 from medbench.core.errors import MedbenchError
 from medbench.datasets.dataset import SPLITS, Dataset
 
@@ -196,6 +198,7 @@ def audit_spec(dataset: str, external: Sequence[str] = (), *, groups: str | None
     block, _ = audit(ds, split_parts(split), others)
     block["split"] = {"method": split.method, "fingerprint": split.fingerprint(ds),
                       "counts": {s: int(len(split.indices(s))) for s in SPLITS}}
+    schemas.validate(json_roundtrip(block), schemas.AUDIT, "medbench audit")  # the document results.json declares
     return block
 
 
