@@ -22,7 +22,7 @@ HAMMING_THRESHOLD = 4
 HASH_SIZE = 8
 IMAGE_SIZE = 32
 _CHUNK = 256  # images converted per step (bounds the memory a memory-mapped dataset costs)
-_BLOCK = 512  # rows of the distance matrix computed per step
+_CELLS = 1 << 22  # distances computed per step (about 32 MiB of XORs), whatever the set sizes
 
 
 def _gray32(image: np.ndarray) -> np.ndarray:
@@ -66,11 +66,13 @@ def close_pairs(a: np.ndarray, b: np.ndarray | None = None, threshold: int = HAM
                 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """``(i, j, distance)`` arrays of the pairs within ``threshold``: ``a[i]`` vs ``b[j]`` (or, when ``b`` is
     None, ``a[i]`` vs ``a[j]`` with ``i < j``), by XOR and bit count (``numpy.bitwise_count``) on blocks of
-    rows: no N x M matrix is held."""
+    rows (about four million distances at a time): no N x M matrix is held. The work grows as N x M (about a
+    second for 6,000 x 6,000 images)."""
     same = b is None
     b = a if same else b
-    for start in range(0, len(a), _BLOCK):
-        rows = a[start:start + _BLOCK]
+    block = max(1, min(len(a), _CELLS // max(1, len(b))))
+    for start in range(0, len(a), block):
+        rows = a[start:start + block]
         first = start if same else 0  # a set against itself: only the columns from this block on
         d = hamming(rows[:, None], b[None, first:])
         i, j = np.nonzero(d <= threshold)
