@@ -26,7 +26,11 @@ from medbench.audit import shortcuts as sc
 from medbench.audit import thumbnails
 from medbench.core.atomic import json_roundtrip
 from medbench.core.errors import MedbenchError
+from medbench.datasets import load_dataset
 from medbench.datasets.dataset import SPLITS, Dataset
+from medbench.datasets.folder import load_folder
+from medbench.datasets.spec import DatasetSpec
+from medbench.splits import make_split
 
 N_LISTED = 20  # removed ids listed in results.json (the count is always complete)
 
@@ -167,10 +171,6 @@ def before_fit(ds: Dataset, split: Any, cfg: Any, shift: Any, log: Any = None, o
 
 def load_other(text: str, image_size: int, *, allow_missing: bool = False, n_jobs: int | None = None) -> OtherSet:
     """An external set for :func:`audit_spec`, decoded at ``image_size`` (a folder may hold one class)."""
-    from medbench.datasets import load_dataset
-    from medbench.datasets.folder import load_folder
-    from medbench.datasets.spec import DatasetSpec
-
     spec = DatasetSpec.parse(text, image_size=image_size, allow_missing=allow_missing).checked()
     if spec.kind == "folder" and spec.path:
         other = load_folder(spec.path, spec=spec.text, image_size=image_size, allow_missing=allow_missing,
@@ -186,9 +186,6 @@ def audit_spec(dataset: str, external: Sequence[str] = (), *, groups: str | None
                test_fraction: float = 0.2, n_jobs: int | None = None) -> dict[str, Any]:
     """``medbench audit``: load ``dataset`` (and the ``external`` sets), split it as ``medbench run`` would
     with the same options, and return the audit block (:func:`audit`)."""
-    from medbench.datasets import load_dataset
-    from medbench.splits import make_split
-
     if groups and group_pattern:
         raise MedbenchError("--groups and --group-pattern both give patient groups; use one of them")
     ds = load_dataset(dataset, task=task, image_size=image_size, allow_missing=allow_missing, n_jobs=n_jobs)
