@@ -123,6 +123,17 @@ def test_audit_without_a_scheme_says_patients_may_cross_and_user_groups_fix_it(c
     assert by_csv["groups"]["source"] == "--groups groups.csv" and by_csv["groups"]["groups_in_several_splits"] == 0
     assert by_csv["groups"]["n_groups"] == len(set(owner.values()))
 
+    out = tmp_path / "run"
+    code, _, err = _run(capsys, "run", "--dataset", spec, "--groups", table, "--pipelines", "majority",
+                        "--image-size", "32", "--n-jobs", "1", "--no-gallery", "--out", out)
+    assert code == 0, err
+    results = json.loads((out / "results.json").read_text())
+    assert results["dataset"]["group_source"] == "--groups groups.csv" and results["config"]["groups"] == str(table)
+    assert results["audit"]["groups"]["groups_in_several_splits"] == 0
+    manifest = json.loads((out / "split.json").read_text())
+    sides = [{owner[i] for i in ids} for ids in manifest["ids"].values()]
+    assert not (sides[0] & sides[1] or sides[0] & sides[2] or sides[1] & sides[2])
+
     code, _, err = _run(capsys, "audit", spec, "--group-pattern", r"case\d+")
     _one_line_error(code, err, "--group-pattern", "capture group")
     code, _, err = _run(capsys, "run", "--dataset", spec, "--group-pattern", "(")
