@@ -21,7 +21,7 @@ from medbench.commands import history as history_cmd
 from medbench.commands import predict as predict_cmd
 from medbench.commands import profiles as profiles_cmd
 from medbench.commands import suite as suite_cmd
-from medbench.commands.common import add_audit_options, add_scheduler_options
+from medbench.commands.common import add_scheduler_options
 from medbench.config import RunConfig
 from medbench.core import settings
 from medbench.core.errors import MedbenchError
@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--robustness", action="store_true",
                      help="also score every pipeline on corrupted copies of the test split (6 corruptions x 5 "
                           "severities: noise, blur, contrast, brightness, JPEG, pixelation)")
-    add_audit_options(run)
+    audit_cmd.add_audit_options(run)
     run.add_argument("--dedupe", action="store_true",
                      help="remove near-duplicates of train/val images from the test split and the external sets "
                           "before scoring (recorded in results.json's audit block)")

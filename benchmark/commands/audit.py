@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from medbench.audit import run as audit_run
-from medbench.commands.common import add_audit_options
 from medbench.core.atomic import write_json
 
 DESCRIPTION = """Audit a dataset the way `medbench run` does before fitting anything: which images share a
@@ -20,6 +19,16 @@ EPILOG = """examples:
   medbench audit folder:data/chest_xray --external coronahack:data/coronahack --json audit.json
   medbench audit folder:data/nih --group-pattern '^(\\d{8})_'
 exit status: 0 (the findings are printed and written, not judged), 2 on bad input."""
+
+
+def add_audit_options(parser: argparse.ArgumentParser) -> None:
+    """``--groups`` and ``--group-pattern`` (``run`` and ``audit``; see :mod:`medbench.audit.groups`)."""
+    parser.add_argument("--groups", metavar="CSV",
+                        help="patient groups: a CSV with columns path,group (image path relative to the dataset "
+                             "folder -> patient id); splits keep a patient's images together")
+    parser.add_argument("--group-pattern", metavar="REGEX",
+                        help="patient groups: a regular expression with one capture group, searched in each image's "
+                             "relative path (e.g. '^(\\d{8})_' for NIH ChestX-ray14 names)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
