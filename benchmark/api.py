@@ -26,6 +26,8 @@ from medbench import predict as predict_mod
 from medbench import results as results_mod
 from medbench import shift as shift_mod
 from medbench import tolerances as tolerances_mod
+from medbench.audit import groups as audit_groups
+from medbench.audit import run as audit_run
 from medbench.config import DatasetSpec, RunConfig, parse_options
 from medbench.core import outdir, quiet
 from medbench.core.atomic import write_bytes, write_json, write_text
@@ -148,6 +150,7 @@ class _Plan:
     seed_splits: dict[int, tuple[Split, str]]
     split_info: dict[str, Any]
     config: dict[str, Any] = field(default_factory=dict)
+    audit: dict[str, Any] = field(default_factory=dict)
 
 
 def run(dataset: str | DatasetSpec | None = None, pipelines: Sequence[str] | None = None,
@@ -205,16 +208,18 @@ def _run_config(cfg: RunConfig, *, command: str | None, log: Callable[[str], Non
         raise MedbenchError(f"--protocol medmnist needs the dataset's official split; {cfg.dataset_text} has none "
                             f"(use a MedMNIST set, an npz with train_/val_/test_ arrays or a folder with train/ and "
                             f"test/), or drop --protocol")
+    ds = audit_groups.regroup(ds, cfg.groups, cfg.group_pattern)  # --groups / --group-pattern
     shift = shift_mod.prepare(cfg, ds, n_jobs=None if cfg.n_jobs == -1 else cfg.n_jobs)  # external sets loaded here
     out_dir = outdir.prepare(Path(cfg.out) if cfg.out else Path("results") / ds.name)
     with outdir.lock(out_dir), quiet.native_output_to(out_dir / "medbench.log", enabled=capture_native_logs):
-        plan = _plan(ds, out_dir, specs, opts, cfg, log=log)
+        plan = _plan(ds, out_dir, specs, opts, cfg, log=log, shift=shift)
         plan.config = cfg.record([p.name for p in specs], opts)
         res = _run_jobs(plan, cfg, command=command or _command(cfg.dataset_text), log=log, client=client,
                         shift=shift)
         # CIs and paired tests once, at the end (`medbench report` reuses them: same report, byte for byte).
         data = evaluation.add_statistics(res, n_resamples=cfg.bootstrap_resamples, seed=cfg.bootstrap_seed)
         data = shift_mod.add_blocks(data, cfg.bootstrap_resamples, cfg.bootstrap_seed)  # --external/--robustness
+        data["audit"] = plan.audit  # medbench.audit: groups, near-duplicates, shortcuts (before any fit)
         with outdir.guarded(out_dir):
             results_mod.write(data, out_dir)
             write_report(data, out_dir)
@@ -252,13 +257,15 @@ def _command(dataset: str) -> str:
     return f"medbench.run({dataset!r})"
 
 
-def _plan(ds: Dataset, out: Path, specs, opts, cfg: RunConfig, *, log) -> _Plan:
+def _plan(ds: Dataset, out: Path, specs, opts, cfg: RunConfig, *, log, shift=None) -> _Plan:
     seeds = list(cfg.seeds)
     if cfg.split_manifest:
         split = load_manifest(ds, Path(cfg.split_manifest))
     else:
         split = make_split(ds, seed=seeds[0] if cfg.resplit_per_seed else cfg.split_seed,
                            val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction)
+    with outdir.guarded(out):  # may drop near-duplicates (--dedupe); draws example pairs under OUT/audit/
+        split, audit = audit_run.before_fit(ds, split, cfg, shift, log, out_dir=out)
     manifest = split.manifest(ds)
     with outdir.guarded(out):
         save_manifest(ds, split, out / "split.json")
@@ -272,7 +279,7 @@ def _plan(ds: Dataset, out: Path, specs, opts, cfg: RunConfig, *, log) -> _Plan:
     seed_splits = {seed: (split, manifest["fingerprint"]) for seed in seeds}
     if cfg.resplit_per_seed:
         seed_splits = _resplit(ds, seeds, out, split_info, cfg.val_fraction, cfg.test_fraction, log)
-    return _Plan(ds, out, specs, opts, seed_splits, split_info)
+    return _Plan(ds, out, specs, opts, seed_splits, split_info, audit=audit)
 
 
 def _run_jobs(plan: _Plan, cfg: RunConfig, *, command: str, log, client: Any = None,

@@ -13,6 +13,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from medbench import api, api_suite
+from medbench.commands import audit as audit_cmd
 from medbench.commands import baseline as baseline_cmd
 from medbench.commands import cache as cache_cmd
 from medbench.commands import compare as compare_cmd
@@ -44,7 +45,7 @@ environment:
 # Modules adding sub-commands: each has ``register(subparsers)``, which adds its parser and sets
 # ``handler`` (a function taking the parsed args and returning the exit status) with set_defaults.
 COMMAND_MODULES = (compare_cmd, baseline_cmd, profiles_cmd, cache_cmd, suite_cmd, history_cmd, predict_cmd,
-                   export_cmd)
+                   export_cmd, audit_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

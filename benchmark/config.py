@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medbench.audit.groups import check_pattern
 from medbench.core.errors import MedbenchError
 from medbench.core.workers import check_n_jobs
 from medbench.datasets.images import CHANNEL_CHOICES
@@ -225,6 +226,17 @@ class RunConfig:
                         help="medmnist: the published MedMNIST protocol (official split, ACC at the arg-max / 0.5 "
                              "threshold, seeds 0 1 2 when --seeds is left at 0, zero-padding to --image-size when it "
                              "is above the file's); medbench: threshold chosen on validation (Youden's J)")
+    groups: str | Path | None = opt(None, flag="--groups", cli={"metavar": "CSV"}, record=lambda c: bool(c.groups),
+                                   record_value=str,
+                                   help="patient groups: a CSV with columns path,group (image path relative to the "
+                                        "dataset folder -> patient id); splits keep a patient's images together")
+    group_pattern: str | None = opt(None, flag="--group-pattern", cli={"metavar": "REGEX"},
+                                    record=lambda c: bool(c.group_pattern),
+                                    help="patient groups: a regular expression with one capture group, searched in "
+                                         "each image's relative path (e.g. '^(\\d{8})_' for NIH ChestX-ray14 names)")
+    dedupe: bool = opt(False, flag="--dedupe", cli={"action": "store_true"}, record=lambda c: bool(c.dedupe),
+                       help="remove near-duplicates of train/val images from the test split and the external sets "
+                            "before scoring (recorded in results.json's audit block)")
     out: str | Path | None = opt(None, flag="--out", cli={"metavar": "DIR"}, record=False, default_text="results/<dataset>",
                                  help="results folder")
     fresh: bool = opt(False, flag="--fresh", cli={"action": "store_true"}, record=False,
@@ -269,6 +281,7 @@ class RunConfig:
             user = {k: dict(v) for k, v in (options or {}).items()}
         set_(self, "user_options", user)
         _check_shift(self, set_)
+        _check_audit(self)
 
     @classmethod
     def from_args(cls, args: Any, **extra: Any) -> RunConfig:
@@ -301,6 +314,17 @@ class RunConfig:
     def suite_keys(cls, place: str) -> dict[str, Any]:
         """JSON-schema properties of what a suite file may set in ``[suite]`` / a ``[[datasets]]`` entry."""
         return suite_keys(cls, place)
+
+
+def _check_audit(cfg: RunConfig) -> None:
+    """--groups / --group-pattern / --dedupe: checked before any data is read."""
+    if cfg.groups and cfg.group_pattern:
+        raise MedbenchError("--groups and --group-pattern both give patient groups; use one of them")
+    if cfg.group_pattern:
+        check_pattern(cfg.group_pattern)
+    if cfg.dedupe and cfg.resplit_per_seed:
+        raise MedbenchError("--dedupe removes near-duplicates from one split; it cannot be combined with "
+                            "--resplit-per-seed")
 
 
 def _check_shift(cfg: RunConfig, set_) -> None:

@@ -302,6 +302,42 @@ ROBUSTNESS = {"type": "object", "required": ["metric", "severities", "corruption
         "type": "object", "properties": {"mean_kept": _KEPT, "pipelines": COUNT}}}}}
 
 
+# --- the dataset audit (medbench.audit): results.json's "audit" block, also `medbench audit --json` ---------
+_DUP_ENTRY = {"type": "object", "required": ["pairs", "images", "same_name", "examples"], "properties": {
+    "pairs": COUNT, "images": COUNT, "same_name": COUNT, "examples": {"type": "array", "items": {
+        "type": "object", "required": ["a", "b", "distance"],
+        "properties": {"a": TEXT, "b": TEXT, "distance": {"type": "integer", "minimum": 0, "maximum": 64},
+                       "thumbnail": {"type": "string", "pattern": r"^audit/[0-9a-f]{16}\.png$"}}}}}}
+_DUP_MAP = {"type": "object", "additionalProperties": _DUP_ENTRY}
+_OPT_RATE = {"anyOf": [{"type": "null"}, PROBABILITY]}
+_RATE_CI = {"anyOf": [{"type": "null"}, {"type": "array", "items": PROBABILITY, "minItems": 2, "maxItems": 2}]}
+AUDIT = {"type": "object", "required": ["groups", "duplicates", "shortcuts"], "properties": {
+    "dataset": TEXT, "findings": {"type": "array", "items": TEXT}, "seconds": {**FINITE, "minimum": 0},
+    "groups": {"type": "object", "required": ["source", "grouped", "n_groups", "groups_in_several_splits"],
+               "properties": {"source": TEXT, "grouped": {"type": "boolean"}, "n_groups": COUNT,
+                              "groups_in_several_splits": COUNT, "test_images_with_group_elsewhere": COUNT,
+                              "pairs": {"type": "object", "additionalProperties": COUNT}, "warning": OPT_TEXT,
+                              "schemes": {"type": "array", "items": {"type": "object"}}}},
+    "duplicates": {"type": "object", "required": ["method", "threshold", "within", "across", "external"],
+                   "properties": {"method": TEXT, "threshold": {"type": "integer", "minimum": 0, "maximum": 64},
+                                  "within": _DUP_MAP, "across": _DUP_MAP, "external": {"type": "array", "items": {
+                                      "type": "object", "required": ["dataset", "n", "all", "leaks"],
+                                      "properties": {"dataset": NAME, "name": TEXT, "n": COUNT, "all": _DUP_ENTRY,
+                                                     "by_split": _DUP_MAP, "leaks": COUNT}}}}},
+    "shortcuts": {"type": "object", "required": ["per_class", "classifier"], "properties": {
+        "note": OPT_TEXT, "per_class": {"type": "object"},
+        "classifier": {"type": "object", "required": ["roc_auc", "roc_auc_ci", "top_property", "warning"],
+                       "properties": {"roc_auc": _OPT_RATE, "roc_auc_ci": _RATE_CI, "accuracy": _OPT_RATE,
+                                      "accuracy_ci": _RATE_CI, "majority_floor": _OPT_RATE,
+                                      "top_property": OPT_TEXT, "warning": OPT_TEXT, "model": TEXT,
+                                      "properties": {"type": "array", "items": TEXT}}}}},
+    "dedupe": {"type": "object", "required": ["test", "external"], "properties": {
+        "test": {"type": "object", "required": ["removed"], "properties": {"removed": COUNT}},
+        "external": {"type": "array", "items": {"type": "object", "required": ["dataset", "removed"],
+                                                "properties": {"dataset": NAME, "removed": COUNT, "left": COUNT}}}}},
+}}
+
+
 def results_schema(schema_name: str) -> dict[str, Any]:
     """The schema of results.json (every version up to the current one: later fields are optional)."""
     return {
@@ -335,6 +371,7 @@ def results_schema(schema_name: str) -> dict[str, Any]:
             "statistics": STATISTICS,
             "external": EXTERNAL,
             "robustness": ROBUSTNESS,
+            "audit": AUDIT,
             "baseline": {"type": "object"},
             "history": {"type": "object"},
         },

@@ -61,8 +61,9 @@ class NoRawHtml(Extension):
 
 
 def to_html(md_text: str) -> str:
-    """The HTML fragment of a markdown text (tables, fenced code; raw HTML escaped)."""
-    return markdown.markdown(md_text, extensions=["tables", "fenced_code", NoRawHtml()], output_format="html")
+    """The HTML fragment of a markdown text (tables, fenced code, headings with ids for in-page links such as
+    the Summary's ``#leakage-and-shortcuts``; raw HTML escaped)."""
+    return markdown.markdown(md_text, extensions=["tables", "fenced_code", "toc", NoRawHtml()], output_format="html")
 
 
 def render(md_text: str, title: str = "medbench report") -> str:

@@ -20,6 +20,7 @@ from tabulate import tabulate
 
 from medbench import view
 from medbench.evaluation import protocol
+from medbench.reports import audit as audit_report
 from medbench.reports import calibration as calibration_report
 from medbench.reports import external as external_report
 from medbench.reports import gallery as gallery_report
@@ -92,6 +93,7 @@ def summary(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
                  f"{_value(results, stats, best, 'specificity')} {where}.")
     lines = [line]
     lines += _classical_vs_deep(results, stats, facts)
+    lines += audit_report.summary_line(results)
     floor = next((g for g in groups if g["family"] == "baseline"), None)
     if floor:
         acc, auc = (tables.fmt((floor["metrics"].get(m) or {}).get("mean")) for m in ("accuracy", "roc_auc"))
@@ -434,6 +436,7 @@ def render(results: dict[str, Any], stats: dict[str, Any] | None = None, samples
                                            "other pipeline is both faster and better). The majority floor is not "
                                            "a contender."),
              "## Dataset card", "", *dataset_card(results, samples),
+             *audit_report.section(results),
              "## Leaderboard (test split)", "", *leaderboard_section(results, stats),
              *published_report.section(results, stats),
              "## Runtime and memory", "",

@@ -1,6 +1,6 @@
 """Dataset fields a loader derives from what it read, the same way in every loader.
 
-* patient groups from Kermany-style file names (:func:`patient_id`, :func:`groups_for`: ``Dataset.groups``
+* patient groups from file names by the naming schemes of :mod:`medbench.audit.groups` (:func:`patient_id`, :func:`groups_for`: ``Dataset.groups``
   and ``group_source``), and the split wording of kinds that split by those groups (:data:`GROUP_SPLIT`);
 * the positive class of a normal-vs-disease pair (:func:`positive_class_index`);
 * the colour count of an RGB load, with its warning when ``--channels auto`` chose RGB for mostly gray
@@ -11,49 +11,28 @@ Used by the folder, CoronaHack and npz loaders; a new dataset kind takes what it
 
 from __future__ import annotations
 
-import os
-import re
 from typing import Any
 
 import numpy as np
 
+from medbench.audit.groups import groups_from_schemes, match_scheme
 from medbench.core.warn import warn
 from medbench.features.colour import colour_image_count
 
-_PATIENT_PATTERNS = (
-    re.compile(r"^(person\d+)_"),  # person1000_bacteria_2931.jpeg -> person1000
-    re.compile(r"^((?:[A-Za-z0-9]+-)?IM-\d+)-\d+"),  # IM-0115-0001, NORMAL2-IM-0588-0001 -> IM-0115, NORMAL2-IM-0588
-)
-GROUP_SOURCE_PATIENT = "file name (Kermany-style patient ids: personNNN, IM-NNNN, NORMAL2-IM-NNNN)"
 GROUP_SOURCE_NONE = "none (no patient ids in file names: each image is its own group)"
 
 
 def patient_id(filename: str) -> str | None:
-    """Patient id in a Kermany-style file name (``person1000_bacteria_2931.jpeg`` -> ``person1000``)."""
-    name = os.path.basename(filename)
-    for pattern in _PATIENT_PATTERNS:
-        m = pattern.match(name)
-        if m:
-            return m.group(1)
-    return None
+    """Patient id by the naming schemes of :data:`medbench.audit.groups.PATIENT_SCHEMES` (Kermany's
+    ``person1000_bacteria_2931.jpeg`` -> ``person1000``, NIH ChestX-ray14, CheXpert, MIMIC-CXR), else None."""
+    hit = match_scheme(filename)
+    return None if hit is None else hit[0]
 
 
 def groups_for(ids: list[str]) -> tuple[np.ndarray, str]:
     """Group per image (its patient id, else the full id itself) and a description for
     ``Dataset.group_source``. ``ids`` are the dataset's unique ids (relative paths)."""
-    groups, parsed = [], 0
-    for i in ids:
-        pid = patient_id(i)
-        parsed += pid is not None
-        groups.append(pid if pid is not None else i)
-    if parsed == len(ids):
-        source = GROUP_SOURCE_PATIENT
-    elif parsed == 0:
-        source = GROUP_SOURCE_NONE
-    else:
-        source = (f"{GROUP_SOURCE_PATIENT} for {parsed} of {len(ids)} images; "
-                  f"each of the others is its own group")
-    return np.array(groups, dtype=str), source
+    return groups_from_schemes(ids)
 
 
 def positive_class_index(class_names: list[str]) -> int | None:
