@@ -28,7 +28,7 @@ from medbench.core.version import __version__
 from medbench.datasets import describe_datasets
 from medbench.datasets.images import CHANNEL_CHOICES
 from medbench.models import registry
-from medbench.reports.tables import leaderboard
+from medbench.reports import terminal
 
 EPILOG = """examples:
   medbench run                                   # every pipeline on PneumoniaMNIST -> results/pneumoniamnist
@@ -179,8 +179,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = RunConfig.from_args(args)  # every `run` option is a RunConfig field of the same name
     res = api.run(config=cfg, command=api.command_line(getattr(args, "_argv", sys.argv[1:])))
-    print(tabulate(*reversed(leaderboard(res.data, res.statistics())), tablefmt="simple", disable_numparse=True))
-    print(f"\nreport: {res.path / 'report.md'}", file=sys.stderr)
+    print(terminal.fitted_leaderboard(res.data, res.statistics()))  # the wide table stays in report.md
+    print("\n" + "\n".join(terminal.closing_block(res.data, res.statistics(), res.path)), file=sys.stderr)
     for r in res.failed:
         print(f"medbench: error: {r['pipeline']} (seed {r['seed']}): {r['error']}", file=sys.stderr)
     return res.exit_status
