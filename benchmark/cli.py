@@ -181,6 +181,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     res = api.run(config=cfg, command=api.command_line(getattr(args, "_argv", sys.argv[1:])))
     print(terminal.fitted_leaderboard(res.data, res.statistics()))  # the wide table stays in report.md
     print("\n" + "\n".join(terminal.closing_block(res.data, res.statistics(), res.path)), file=sys.stderr)
-    for r in res.failed:
-        print(f"medbench: error: {r['pipeline']} (seed {r['seed']}): {r['error']}", file=sys.stderr)
+    for line in terminal.failure_lines(res.data):  # each distinct error once
+        print(line, file=sys.stderr)
     return res.exit_status

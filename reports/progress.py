@@ -19,6 +19,8 @@ from tqdm.auto import tqdm
 
 from medbench.reports.escape import plain
 
+#: A failed job's line carries the first characters of its error; the whole error ends the run.
+ERROR_CHARS = 100
 #: Seconds between redraws of the bar while no job finishes.
 TICK_S = 1.0
 
@@ -26,8 +28,9 @@ TICK_S = 1.0
 def job_line(rec: dict[str, Any], index: int, total: int) -> str:
     """One finished job, with its place among all the run's jobs: ``[3/8] NAME seed S: ...``."""
     head = f"[{index}/{total}] {plain(rec.get('name', rec['pipeline']))} seed {rec['seed']}"
-    if rec["status"] != "ok":
-        return f"{head}: ERROR {plain(rec['error'])}"
+    if rec["status"] != "ok":  # the whole error is said once, when the run ends (and kept in results.json)
+        error = plain(rec["error"])
+        return f"{head}: ERROR {error if len(error) <= ERROR_CHARS else error[:ERROR_CHARS - 1] + '…'}"
     m = rec["metrics"]
     auc = "–" if m.get("roc_auc") is None else f"{m['roc_auc']:.3f}"
     if rec.get("cached"):

@@ -91,9 +91,12 @@ def verdict(results: dict[str, Any], stats: dict[str, Any]) -> str:
     if not head:
         best = groups[0]
         families = {g["family"] for g in groups}
-        missing = " or ".join(f for f in ("classical", "deep") if f not in families) or "paired"
-        return (f"best pipeline {plain(best['name'])} ({plain(best['family'])}); no {missing} pipeline finished, "
-                "so there is no classical-vs-deep comparison (run with --pipelines all for both).")
+        missing = [f for f in ("classical", "deep") if f not in families]
+        failed = sorted({plain(j["pipeline"]) for j in _failed(results) if j.get("family") in missing})
+        why = (f" ({', '.join(failed)} failed: see the error{'s' if len(failed) > 1 else ''} below)" if failed
+               else " (run with --pipelines all for both)")
+        return (f"best pipeline {plain(best['name'])} ({plain(best['family'])}); no {' or '.join(missing) or 'paired'} "
+                f"pipeline finished, so there is no classical-vs-deep comparison{why}.")
     by = {g["pipeline"]: g for g in groups}
     c, d = by[head["classical"]], by[head["deep"]]
     names = f"classical {plain(c['name'])} vs deep {plain(d['name'])}"
@@ -122,6 +125,19 @@ def verdict(results: dict[str, Any], stats: dict[str, Any]) -> str:
             f"of {len(aucs)} seeds){cost}.")
 
 
+def _failed(results: dict[str, Any]) -> list[dict[str, Any]]:
+    return [j for j in results["jobs"] if j["status"] != "ok"]
+
+
+def failure_lines(results: dict[str, Any]) -> list[str]:
+    """``medbench: error: PIPELINE (seeds 0, 1): ERROR``: each distinct error of a pipeline once."""
+    by: dict[tuple[str, str], list[int]] = {}
+    for j in _failed(results):
+        by.setdefault((j["pipeline"], j.get("error", "")), []).append(j["seed"])
+    return [f"medbench: error: {plain(p)} (seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}): "
+            f"{plain(err)}" for (p, err), seeds in by.items()]
+
+
 def closing_block(results: dict[str, Any], stats: dict[str, Any], out_dir: Path) -> list[str]:
     """The lines that end a run: verdict, best classical and deep rows, the report and results paths."""
     best = {fam: next((g["pipeline"] for g in stats["pipelines"] if g["family"] == fam), None)
@@ -129,6 +145,8 @@ def closing_block(results: dict[str, Any], stats: dict[str, Any], out_dir: Path)
     out = [f"Verdict: {verdict(results, stats)}"]
     for fam in ("classical", "deep"):
         row = _row(results, stats, best[fam])
-        out.append(f"Best {fam + ':':<11}" + (row or f"no {fam} pipeline finished"))
+        failed = sorted({plain(j["pipeline"]) for j in _failed(results) if j.get("family") == fam})
+        none = f"no {fam} pipeline finished" + (f" ({', '.join(failed)} failed)" if failed else "")
+        out.append(f"Best {fam + ':':<11}" + (row or none))
     out += [f"Report:  {plain(out_dir / 'report.html')}", f"Results: {plain(out_dir / 'results.json')}"]
     return out
