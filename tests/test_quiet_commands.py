@@ -44,7 +44,7 @@ def test_predict_with_a_cnn_keeps_tensorflow_quiet(make_image_folder, tmp_path):
 @pytest.mark.slow  # loads TensorFlow/Keras (~20-40 s on 2 cores)
 @pytest.mark.deep
 def test_offline_resnet50_is_tried_once_and_its_error_said_once(make_image_folder, tmp_path, capsys, monkeypatch):
-    folder = make_image_folder(8, name="offline")
+    folder = make_image_folder(12, name="offline")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # no cached weights
     monkeypatch.delenv("MEDBENCH_RESNET50_WEIGHTS", raising=False)
     for var in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
