@@ -139,7 +139,8 @@ def markdown(analysis: dict[str, Any]) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def series_figure(s: dict[str, Any]):
+def series_figure(s: dict[str, Any], title: str = "Metrics per version (oldest first; #N = version N of the "
+                                                     "table above)"):
     """One series as a grid of small multiples, one panel per metric: value per version and CI band per
     pipeline, change points marked; one legend, outside the panels, explains every mark."""
     from matplotlib.lines import Line2D
@@ -185,7 +186,7 @@ def series_figure(s: dict[str, Any]):
                 Line2D([], [], color="#d62728", marker="v", ls="--", lw=0.9, label="change for the worse"),
                 Line2D([], [], color="#2ca02c", marker="^", ls="--", lw=0.9, label="change for the better")]
     fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
-    fig.suptitle("Metrics per version (oldest first; #N = version N of the table above)", fontsize=10)
+    fig.suptitle(title, fontsize=10)
     return fig
 
 
