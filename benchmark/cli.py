@@ -10,8 +10,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from tabulate import tabulate
-
 from medbench import api, api_suite
 from medbench.commands import baseline as baseline_cmd
 from medbench.commands import cache as cache_cmd
@@ -152,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    print(tabulate(describe_datasets(), headers="keys", tablefmt="simple"))
+    print(terminal.fit_table(describe_datasets()))  # as wide as the terminal: long cells wrap
     return 0
 
 
@@ -161,7 +159,7 @@ def cmd_pipelines(args: argparse.Namespace) -> int:
              "what": p.summary + (f" [plugin: {registry.plugin_of(p.name)}]" if registry.plugin_of(p.name) else ""),
              "tuned on validation": ", ".join(f"{k} in {v}" for k, v in p.param_grid.items()) or "–"}
             for p in registry.all_pipelines().values()]
-    print(tabulate(rows, headers="keys", tablefmt="simple"))
+    print(terminal.fit_table(rows))
     return 0
 
 

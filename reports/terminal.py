@@ -64,6 +64,28 @@ def fitted_leaderboard(results: dict[str, Any], stats: dict[str, Any], width: in
     return "\n".join([text, *textwrap.wrap(note, max(width, 40))])
 
 
+def fit_table(rows: list[dict[str, Any]], width: int | None = None) -> str:
+    """A listing (rows of ``{column: text}``) no wider than ``width`` (default: the terminal's): a table
+    when it fits, else one block per row (its first column as the title, the others indented, wrapped)."""
+    width = max(40, width or shutil.get_terminal_size((100, 24)).columns)
+    if not rows:
+        return ""
+    headers = list(rows[0])
+    cells = [[plain(r.get(h, "")) for h in headers] for r in rows]
+    table = tabulate(cells, headers, tablefmt="simple", disable_numparse=True)
+    if _width(table) <= width:
+        return table
+    key_w = max(len(h) for h in headers[1:]) + 2
+    out = []
+    for row in cells:
+        out.append(row[0])
+        for h, text in zip(headers[1:], row[1:]):
+            out += textwrap.wrap(text or "-", width, initial_indent=f"  {h + ':':<{key_w}}",
+                                 subsequent_indent=" " * (key_w + 2), break_on_hyphens=False)
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
 def _row(results: dict[str, Any], stats: dict[str, Any], pipeline: str | None) -> str | None:
     g = next((g for g in stats["pipelines"] if g["pipeline"] == pipeline), None)
     if g is None:

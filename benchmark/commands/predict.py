@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGES",
                    help="image files and/or folders (every non-hidden file below a folder, recursively)")
     p.add_argument("--out", type=str, help="write the CSV here (default: standard output)")
-    p.add_argument("--n-jobs", type=int, default=-1, help="threads decoding images (-1: all cores)")
+    p.add_argument("--n-jobs", type=int, default=-1, help="threads decoding images (default: -1, all cores)")
     p.add_argument("--max-image-pixels", type=int, default=None, metavar="N",
                    help="refuse images with more pixels than this (default: Pillow's limit, about 89 million)")
     p.set_defaults(handler=cmd_predict)
