@@ -329,7 +329,14 @@ def roc_curves(results: dict[str, Any], stats: dict[str, Any]):
     ax.set_ylim(-0.01, 1.01)
     ax.set_aspect("equal")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7.5, loc="lower right")
+    from matplotlib.lines import Line2D
+
+    handles = ax.get_legend_handles_labels()[0]  # the curves (line style: solid classical, dashed deep)
+    handles.append(Line2D([], [], ls=":", color="#8c8c8c", lw=1, label="chance (dotted diagonal)"))
+    if n_classes == 2:
+        handles.append(Line2D([], [], marker="o", ls="", ms=6, mfc="white", mec="black", mew=0.6,
+                              label="operating point (threshold chosen on validation)"))
+    ax.legend(handles=handles, fontsize=7.5, loc="lower right")
     return fig
 
 

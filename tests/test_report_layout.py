@@ -17,7 +17,7 @@ import pytest
 import synthetic_results as synth
 
 from medbench.cli import main
-from medbench.reports import calibration, html, tables
+from medbench.reports import calibration, figures, html, tables
 
 #: Where the screenshots are kept for a person (or CI's artefact upload) to look at; default the test's tmp folder.
 ARTEFACTS_ENV = "MEDBENCH_TEST_ARTEFACTS"
@@ -122,3 +122,12 @@ def test_html_without_layout_is_unchanged():
     assert "<nav" not in html.render(md_text) and 'id="a-b"' not in html.render(md_text)
     laid = html.render(md_text, toc=True, folded={"c": "open me"})
     assert '<a href="#a-b">A b</a>' in laid and '<details class="folded"><summary>open me</summary>' in laid
+
+
+def test_roc_legend_names_the_diagonal_and_the_operating_points():
+    res = synth.make(n_resamples=60)
+    with figures.plain_text():
+        fig = figures.roc_curves(res, tables.stats_of(res, None))
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "chance (dotted diagonal)" in labels and "operating point (threshold chosen on validation)" in labels
+    assert sum("AUC" in label for label in labels) == 3  # one per pipeline
