@@ -89,9 +89,11 @@ def series_markdown(i: int, s: dict[str, Any]) -> list[str]:
     out += [_table(["#", "Version", "Git commit", "Dirty", "Run at", "medbench"], rows), ""]
     bare = [f"#{k + 1}" for k, v in enumerate(versions) if no_commit(v)]
     if bare:
-        out += [f"**Warning:** {', '.join(bare)} {'has' if len(bare) == 1 else 'have'} no git commit (run outside a "
-                "git checkout), so they are filed under the time they ran. Name the version when you file a run: "
-                "`medbench history add RUN --commit NAME` (e.g. a release tag).", ""]
+        one = len(bare) == 1
+        out += [f"**Warning:** {', '.join(bare)} {'has' if one else 'have'} no git commit (run outside a git "
+                f"checkout), so {'it is' if one else 'they are'} filed under the time {'it' if one else 'they'} ran. "
+                "Name the version when you file a run: `medbench history add RUN --commit NAME` (e.g. a release "
+                "tag).", ""]
     out += ["### Regressions", ""]
     if s["regressions"]:
         out += ["Each row is a change for the worse found by the change-point search; *First version* is the "
