@@ -48,6 +48,7 @@ from medbench.reports import history as history_render
 from medbench.reports import model_card
 from medbench.reports.build import write_report
 from medbench.reports.figures import SAMPLES, save_samples
+from medbench.reports.progress import JobProgress
 from medbench.runner import Job
 from medbench.splits import Split, load_manifest, make_split, save_manifest
 
@@ -121,20 +122,6 @@ def _refuse_unused_options(user: dict[str, dict[str, Any]], specs: list[registry
         raise MedbenchError(f"--option {idle[0]}.{key}: pipeline {idle[0]!r} is not in this run "
                             f"(--pipelines {','.join(spec.name for spec in specs)}); add it to --pipelines or "
                             f"drop the option")
-
-
-def _job_line(rec: dict[str, Any]) -> str:
-    head = f"{rec.get('name', rec['pipeline'])} seed {rec['seed']}"
-    if rec["status"] != "ok":
-        return f"  {head}: ERROR {rec['error']}"
-    m = rec["metrics"]
-    auc = "–" if m.get("roc_auc") is None else f"{m['roc_auc']:.3f}"
-    if rec.get("cached"):
-        src = "cached"
-    else:
-        why = rec.get("cache_reason")
-        src = f"{rec['wall_time_s']:.1f}s" + (f"; recomputed: {why}" if why and why != "not run before" else "")
-    return f"  {head}: accuracy {m['accuracy']:.3f}, ROC-AUC {auc} ({src})"
 
 
 def _stderr(line: str) -> None:
@@ -297,9 +284,7 @@ def _run_jobs(plan: _Plan, cfg: RunConfig, *, command: str, log, client: Any = N
 
     def record_done(p: runner.Planned, rec: dict[str, Any]) -> None:
         records[p.job.job_id] = rec
-        if log:
-            log(_job_line(rec))
-        bar.update(1)
+        bar.finished(rec)  # "[3/8] NAME seed S: ..." on the terminal and in medbench.log
         ordered = [records[j.job_id] for j in jobs if j.job_id in records]
         state["res"] = results_mod.assemble(
             config=plan.config, dataset=plan.ds.card(), split=plan.split_info, environment=env,
@@ -309,7 +294,8 @@ def _run_jobs(plan: _Plan, cfg: RunConfig, *, command: str, log, client: Any = N
             results_mod.write(state["res"], plan.out)
 
     ref = engine.DatasetRef(cfg.dataset_spec, plan.ds.fingerprint)
-    with tqdm(total=len(jobs), desc="pipelines", unit="job", disable=None if log else True, file=sys.stderr) as bar:
+    n_cached = sum(p.cached is not None for p in planned)
+    with JobProgress(len(jobs), log=log, log_file=plan.out / "medbench.log", cached=n_cached) as bar:
         for p in planned:
             if p.cached is not None:
                 record_done(p, {**p.cached, "cached": True, "cache_reason": p.reason})

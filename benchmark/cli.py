@@ -10,8 +10,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from tabulate import tabulate
-
 from medbench import api, api_suite
 from medbench.commands import audit as audit_cmd
 from medbench.commands import baseline as baseline_cmd
@@ -28,8 +26,8 @@ from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
 from medbench.datasets import describe_datasets
 from medbench.models import registry
+from medbench.reports import terminal
 from medbench.reports.published import terminal_block
-from medbench.reports.tables import leaderboard
 
 EPILOG = """examples:
   medbench run                                   # every pipeline on PneumoniaMNIST -> results/pneumoniamnist
@@ -100,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    print(tabulate(describe_datasets(), headers="keys", tablefmt="simple"))
+    print(terminal.fit_table(describe_datasets()))  # as wide as the terminal: long cells wrap
     return 0
 
 
@@ -109,7 +107,7 @@ def cmd_pipelines(args: argparse.Namespace) -> int:
              "what": p.summary + (f" [plugin: {registry.plugin_of(p.name)}]" if registry.plugin_of(p.name) else ""),
              "tuned on validation": ", ".join(f"{k} in {v}" for k, v in p.param_grid.items()) or "–"}
             for p in registry.all_pipelines().values()]
-    print(tabulate(rows, headers="keys", tablefmt="simple"))
+    print(terminal.fit_table(rows))
     return 0
 
 
@@ -127,11 +125,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = RunConfig.from_args(args)  # every `run` option is a RunConfig field of the same name
     res = api.run(config=cfg, command=api.command_line(getattr(args, "_argv", sys.argv[1:])))
-    print(tabulate(*reversed(leaderboard(res.data, res.statistics())), tablefmt="simple", disable_numparse=True))
+    print(terminal.fitted_leaderboard(res.data, res.statistics()))  # the wide table stays in report.md
     published = terminal_block(res.data, res.statistics())
     if published:
         print("\n" + published)
-    print(f"\nreport: {res.path / 'report.md'}", file=sys.stderr)
-    for r in res.failed:
-        print(f"medbench: error: {r['pipeline']} (seed {r['seed']}): {r['error']}", file=sys.stderr)
+    print("\n" + "\n".join(terminal.closing_block(res.data, res.statistics(), res.path)), file=sys.stderr)
+    for line in terminal.failure_lines(res.data):  # each distinct error once
+        print(line, file=sys.stderr)
     return res.exit_status

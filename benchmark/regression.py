@@ -241,6 +241,10 @@ ENV_KEYS = (("git_commit", "git commit"), ("git_dirty", "dirty tree"), ("source_
             ("memory_gb", "memory GB"), ("gpus", "GPUs"), ("keras_backend", "Keras backend"))
 
 
+#: Environment entries a run records only when it ran a job of the kind (the deep-model device: a deep job).
+RECORDED_BY_JOBS = ("deep",)
+
+
 def _env_value(value: Any) -> str | None:
     if value is None:
         return None
@@ -265,6 +269,8 @@ def environment_differences(base: dict[str, Any], new: dict[str, Any]) -> list[d
     out = []
     for key, lbl, b, n in pairs:
         bt, nt = _env_value(b), _env_value(n)
+        if key in RECORDED_BY_JOBS and (bt is None or nt is None):
+            continue  # not a difference: the run without such a job simply has nothing to record
         if bt != nt:
             out.append({"key": key, "label": lbl, "base": bt, "new": nt})
     return out

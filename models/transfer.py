@@ -158,19 +158,31 @@ def check_file(bb: Backbone, path: Path, sha256: str | None, origin: str) -> Wei
     return Weights("imagenet", origin, str(path), file_digest(path), f"{algorithm} ({against})")
 
 
+#: Downloads that failed in this process, by weights file: the failure is raised again without a second
+#: try (a run resolves the weights when it plans a job and again when it fits it; offline, the user
+#: would otherwise see Keras' "Downloading data from ..." and the same long error twice).
+_FAILED_DOWNLOADS: dict[str, str] = {}
+
+
 def download_imagenet(bb: Backbone, sha256: str | None = None) -> Weights:
-    """Keras' own hash-verified download of the row's no-top file (a no-op when it is cached)."""
+    """Keras' own hash-verified download of the row's no-top file (a no-op when it is cached); a download
+    that failed once in this process is not tried again (unless the file has been cached since)."""
     keras = kb.import_keras()
     target = keras_models_dir() / bb.weights_file
     cached = target.is_file() and file_digest(target, bb.hash_algorithm) == bb.weights_hash
+    failed = _FAILED_DOWNLOADS.get(str(target))
+    if failed is not None and not cached:
+        raise WeightsUnavailable.of(failed, bb)
     old = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
     try:
         path = keras.utils.get_file(bb.weights_file, bb.weights_url + bb.weights_file, cache_subdir="models",
                                     file_hash=bb.weights_hash, cache_dir=str(keras_models_dir().parent))
     except Exception as exc:  # noqa: BLE001 - any download failure becomes the same one-line advice
-        raise WeightsUnavailable.of(f"{bb.key}: ImageNet weights are not cached and could not be downloaded "
-                                    f"({_one_line(exc)}); {how_to_provide(bb)}", bb) from None
+        message = (f"{bb.key}: ImageNet weights are not cached and could not be downloaded "
+                   f"({_one_line(exc)}); {how_to_provide(bb)}")
+        _FAILED_DOWNLOADS[str(target)] = message
+        raise WeightsUnavailable.of(message, bb) from None
     finally:
         socket.setdefaulttimeout(old)
     weights = Weights("imagenet", "keras cache" if cached else "keras download", str(path),

@@ -1,5 +1,6 @@
 """Write every report artefact of a run from its results dict (used by `run` and `report`):
 ``report.md``, ``report.html`` and the figures in ``figures/`` (see :mod:`medbench.reports.figures`).
+report.html has a table of contents and the error gallery folded (:mod:`medbench.reports.html_layout`).
 
 A figure that cannot be drawn costs only that figure: one warning line on stderr, and the report is
 written all the same (its markdown is a pure function of results.json and links every planned figure).
@@ -13,7 +14,7 @@ from typing import Any
 
 from medbench.core.atomic import write_text
 from medbench.core.warn import warn
-from medbench.reports import figures, html, markdown, tables
+from medbench.reports import figures, gallery, html, markdown, tables
 
 _stderr = warn  # one warning line (medbench.core.warn)
 
@@ -32,5 +33,6 @@ def write_report(results: dict[str, Any], out_dir: Path, warn: Callable[[str], N
     for failure in failures:
         warn(failure)
     text = markdown.render(results, stats, samples=(out_dir / "figures" / figures.SAMPLES).is_file())
-    write_text(out_dir / "report.html", html.render(text, f"medbench report: {results['dataset']['title']}"))
+    write_text(out_dir / "report.html", html.render(text, f"medbench report: {results['dataset']['title']}",
+                                                    toc=True, folded=gallery.FOLDED))
     return write_text(out_dir / "report.md", text)

@@ -111,7 +111,7 @@ def reliability_diagram(results: dict[str, Any], stats: dict[str, Any]):
         raise ValueError("the statistics hold no reliability bins (results written by an earlier medbench)")
     ncols = min(4, len(jobs))
     nrows = math.ceil(len(jobs) / ncols)
-    fig = _new_figure(2.7 * ncols, 2.6 * nrows + 0.4)
+    fig = _new_figure(max(2.7 * ncols, 5.4), 2.6 * nrows + 1.0)  # room for the legend below
     axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, sharey=True)).ravel()
     for ax, job in zip(axes, jobs):
         rel = stats["jobs"][view.record_id(job)]["reliability"]
@@ -121,10 +121,12 @@ def reliability_diagram(results: dict[str, Any], stats: dict[str, Any]):
         acc = np.array([np.nan if a is None else a for a in rel["accuracy"]])
         conf = np.array([np.nan if c is None else c for c in rel["confidence"]])
         ax.bar(centres, np.nan_to_num(acc), width=1 / bins, color="#4c72b0", edgecolor="white", linewidth=0.5,
-               label="accuracy")
+               label="dark bars: accuracy of the bin's test images (an empty bin has no bar)")
         ax.bar(centres, np.nan_to_num(np.abs(conf - acc)), bottom=np.nan_to_num(np.fmin(acc, conf)), width=1 / bins,
-               color="#dd8452", alpha=0.45, edgecolor="none", label="gap to mean confidence")
-        ax.plot([0, 1], [0, 1], ls="--", color="0.3", lw=0.9)
+               color="#dd8452", alpha=0.45, edgecolor="none",
+               label="light bars: gap between the bin's accuracy and its mean confidence")
+        ax.plot([0, 1], [0, 1], ls="--", color="0.3", lw=0.9, label="dashed line: perfect calibration "
+                                                                     "(accuracy = confidence)")
         ece = job["metrics"].get("ece")
         title = f"{tables.name(job)} (seed {job['seed']})"
         ax.set_title(title if len(title) <= 34 else title[:33] + "…", fontsize=8.5)
@@ -139,6 +141,7 @@ def reliability_diagram(results: dict[str, Any], stats: dict[str, Any]):
         ax.set_xlabel("top-label confidence", fontsize=7.5)
     for ax in axes[::ncols]:
         ax.set_ylabel("accuracy", fontsize=7.5)
-    axes[0].legend(fontsize=6.5, loc="lower right")
+    handles, labels = axes[0].get_legend_handles_labels()  # below the panels: every mark explained, none covered
+    fig.legend(handles, labels, loc="outside lower center", ncols=1, fontsize=7.5, frameon=False)
     fig.suptitle(f"Reliability diagrams, test split ({CALIBRATION_BINS} equal-width confidence bins)", fontsize=10)
     return fig

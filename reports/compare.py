@@ -32,6 +32,10 @@ LEGEND = {
     "md": "❌ worse (regression) · ↓ worse, not judged · ≈ not significant · ⬆ better · ‼ newly failed · ✔ fixed",
 }
 DIFF_SHOWN = 12  # environment differences listed in full; the rest are counted
+#: Environment differences that are causes (the code that ran), listed first with the option differences.
+CODE_KEYS = ("medbench_version", "git_commit", "git_dirty", "source_hash", "lock_digest")
+#: Notes of medbench.regression that say the pipelines themselves differ (options, variant): causes too.
+CAUSE_NOTES = (": options differ", ": ran as ")
 
 
 _num = tables.fmt_num
@@ -177,13 +181,11 @@ def gate_text(tol: dict[str, Any]) -> str:
     return rule
 
 
-def environment_lines(report: dict[str, Any], md: bool) -> list[str]:
-    """What differs between BASE's and NEW's environments (code, libraries, machine), one line each."""
-    diffs = (report.get("environment") or {}).get("differences")
-    if diffs is None:
-        return []
-    if not diffs:
-        return ["environment: identical (code, libraries, machine)"]
+def _cause_notes(report: dict[str, Any]) -> list[str]:
+    return [n for n in report["notes"] if any(c in n for c in CAUSE_NOTES)]
+
+
+def _diff_line(d: dict[str, Any], md: bool) -> str:
     t, code = _text(md), (escape.md_code if md else escape.plain)
     arrow = " → " if md else " -> "
 
@@ -191,9 +193,32 @@ def environment_lines(report: dict[str, Any], md: bool) -> list[str]:
         if v is None:
             return "not recorded"
         return code(v[:12]) if key in ("git_commit", "source_hash", "lock_digest") else t(v)
-    out = [f"environment: {len(diffs)} difference{'s' if len(diffs) != 1 else ''} (BASE{arrow}NEW)"]
-    out += [f"  {t(d['label'])}: {val(d['base'], d['key'])}{arrow}{val(d['new'], d['key'])}"
-            for d in diffs[:DIFF_SHOWN]]
+    return f"{t(d['label'])}: {val(d['base'], d['key'])}{arrow}{val(d['new'], d['key'])}"
+
+
+def cause_lines(report: dict[str, Any], md: bool) -> list[str]:
+    """What changed in what ran, first: option differences of the pipelines and code differences."""
+    diffs = (report.get("environment") or {}).get("differences") or []
+    causes = [f"options: {_text(md)(n)}" for n in _cause_notes(report)]
+    causes += [f"code: {_diff_line(d, md)}" for d in diffs if d["key"] in CODE_KEYS]
+    if not causes:
+        return ["causes: no option or code difference recorded between BASE and NEW"]
+    return [f"causes: {len(causes)} difference{'s' if len(causes) != 1 else ''} in what ran (BASE"
+            f"{' → ' if md else ' -> '}NEW)", *[f"  {c}" for c in causes]]
+
+
+def environment_lines(report: dict[str, Any], md: bool) -> list[str]:
+    """What else differs between BASE's and NEW's environments (libraries, machine), one line each; the
+    code differences are causes (:func:`cause_lines`)."""
+    diffs = (report.get("environment") or {}).get("differences")
+    if diffs is None:
+        return []
+    diffs = [d for d in diffs if d["key"] not in CODE_KEYS]
+    if not diffs:
+        return ["environment: otherwise identical (libraries, machine)"]
+    arrow = " → " if md else " -> "
+    out = [f"environment: {len(diffs)} other difference{'s' if len(diffs) != 1 else ''} (BASE{arrow}NEW)"]
+    out += [f"  {_diff_line(d, md)}" for d in diffs[:DIFF_SHOWN]]
     if len(diffs) > DIFF_SHOWN:
         out.append(f"  … and {len(diffs) - DIFF_SHOWN} more (compare.json: environment.differences)")
     return out
@@ -210,9 +235,10 @@ def text_report(report: dict[str, Any]) -> str:
     def table(h, rows):
         return tabulate(rows, headers=h, tablefmt="simple", disable_numparse=True)
 
-    out = [verdict_line(report), *environment_lines(report, False), *_context(report, False), ""]
+    out = [verdict_line(report), *cause_lines(report, False), ""]
     if report["regressions"]:
         out += ["Regressions", table(*regression_table(report)), ""]
+    out += [*environment_lines(report, False), *_context(report, False), ""]
     issues = _issue_lines(report, md=False)
     if issues:
         out += ["Pipelines", *issues, ""]
@@ -221,7 +247,7 @@ def text_report(report: dict[str, Any]) -> str:
         out += ["Metrics: NEW (change vs BASE)", table(h, rows), ""]
         out += ["Runtime: ratio NEW/BASE (throughput: higher is faster)", table(*runtime_table(report)), ""]
         out.append("marks: " + LEGEND["text"])
-    out += [f"note: {escape.plain(n)}" for n in report["notes"]]
+    out += [f"note: {escape.plain(n)}" for n in report["notes"] if n not in _cause_notes(report)]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -230,11 +256,12 @@ def markdown_report(report: dict[str, Any]) -> str:
     def table(h, rows):
         return tabulate(rows, headers=h, tablefmt="github", disable_numparse=True)
 
-    env = environment_lines(report, md=True)
-    out = [verdict_line(report, md=True), "", env[0] if env else "", *[f"- {line.strip()}" for line in env[1:]], "",
-           "<br>".join(_context(report, True)), ""]
+    env, causes = environment_lines(report, md=True), cause_lines(report, md=True)
+    out = [verdict_line(report, md=True), "", causes[0], *[f"- {line.strip()}" for line in causes[1:]], ""]
     if report["regressions"]:
         out += ["**Regressions**", "", table(*regression_table(report, md=True)), ""]
+    out += [env[0] if env else "", *[f"- {line.strip()}" for line in env[1:]], "",
+            "<br>".join(_context(report, True)), ""]
     forced = [n for n in report["notes"] if n.startswith("FORCED")]
     bullets = [escape.md(n) for n in forced] + _issue_lines(report, md=True)
     if bullets:
@@ -247,7 +274,7 @@ def markdown_report(report: dict[str, Any]) -> str:
         out += ["<details><summary>Runtime: ratio NEW/BASE</summary>", "",
                 table(*runtime_table(report, md=True)), "",
                 "Throughput: higher is faster; every other ratio: higher is slower.", "", "</details>", ""]
-    rest = [n for n in report["notes"] if n not in forced]
+    rest = [n for n in report["notes"] if n not in forced and n not in _cause_notes(report)]
     if rest:
         out += [f"- {escape.md(n)}" for n in rest] + [""]
     return "\n".join(out).rstrip() + "\n"

@@ -9,8 +9,9 @@ Per-pipeline curves (ROC, confusion matrices) show each pipeline's lowest seed; 
 and trade-off charts show every seed.
 
 Names from the results are drawn as plain text: every figure is made with matplotlib's maths parsing
-and TeX off (:func:`plain_text`), so a class called ``$\\undefined$`` is shown as typed. A figure that
-fails anyway is left out and named in :func:`write_figures`' failures (the report is still written).
+and TeX off (:func:`plain_text`), so a class called ``$\\undefined$`` is shown as typed; log-axis tick
+labels, which matplotlib writes as maths, are written as plain Unicode instead (:mod:`medbench.reports.ticks`).
+A figure that fails anyway is left out and named in :func:`write_figures`' failures (the report is still written).
 """
 
 from __future__ import annotations
@@ -124,6 +125,9 @@ def _figure(width: float, height: float):
 
 
 def _save(fig, path: Path) -> Path:
+    from medbench.reports.ticks import plain_log_ticks
+
+    plain_log_ticks(fig)  # log-axis tick labels are maths, which plain_text() would show raw
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     return write_bytes(path, buf.getvalue())
@@ -166,6 +170,8 @@ def tradeoff(results: dict[str, Any], stats: dict[str, Any]):
     latency on a log axis; the Pareto front (no other pipeline is both faster and better) marked."""
     from matplotlib.lines import Line2D
 
+    from medbench.reports.ticks import plain_log_ticks
+
     groups = [g for g in stats["pipelines"] if g["runtime"]["latency_ms_per_image"]["mean"]]
     trade = stats.get("tradeoff") or {"metric": "roc_auc", "pareto_front": []}  # medbench.results.summaries
     metric = trade["metric"]
@@ -193,6 +199,7 @@ def tradeoff(results: dict[str, Any], stats: dict[str, Any]):
         ax.scatter(fx, fy, s=170, facecolors="none", edgecolors="black", lw=1.3, zorder=4)
         legend_extra.append(Line2D([], [], ls="--", marker="o", mfc="none", color="black", label="Pareto front"))
     ax.set_xscale("log")
+    plain_log_ticks(fig)
     ax.set_xlabel("latency per image, ms (log scale; batch inference, features included)  \u2190 faster")
     label = "ROC-AUC" if metric == "roc_auc" else "accuracy"
     ax.set_ylabel(f"test {label}  \u2191 better")
@@ -322,7 +329,14 @@ def roc_curves(results: dict[str, Any], stats: dict[str, Any]):
     ax.set_ylim(-0.01, 1.01)
     ax.set_aspect("equal")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7.5, loc="lower right")
+    from matplotlib.lines import Line2D
+
+    handles = ax.get_legend_handles_labels()[0]  # the curves (line style: solid classical, dashed deep)
+    handles.append(Line2D([], [], ls=":", color="#8c8c8c", lw=1, label="chance (dotted diagonal)"))
+    if n_classes == 2:
+        handles.append(Line2D([], [], marker="o", ls="", ms=6, mfc="white", mec="black", mew=0.6,
+                              label="operating point (threshold chosen on validation)"))
+    ax.legend(handles=handles, fontsize=7.5, loc="lower right")
     return fig
 
 

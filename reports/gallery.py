@@ -5,6 +5,7 @@ and sit in ``OUT/gallery/``; results.json lists them with their captions. :func:
 per pipeline (lowest seed), one column per mistake: thumbnail, true class, predicted class, the probability of
 the predicted class, and the Grad-CAM heat map or HOG glyph when there is one. Class names and notes are escaped; the file names
 are medbench's own (the results schema admits no other), so nothing from the data becomes a link.
+The majority floor is left out (:data:`NOT_SHOWN`); report.html shows the section folded (:data:`FOLDED`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ from medbench import view
 from medbench.reports import tables
 from medbench.reports.escape import md as E
 
+#: report.html shows the gallery folded: ``{section anchor: the summary line that opens it}``.
+FOLDED = {"most-confident-mistakes-test-split": "Show the pictures of the mistakes"}
+#: Families whose mistakes are not shown: a constant predictor (the majority floor) gets the same class
+#: wrong every time, so its rows would repeat one picture of nothing learnt.
+NOT_SHOWN = ("baseline",)
+
 
 def _first_jobs(results: dict[str, Any], stats: dict[str, Any]) -> list[dict[str, Any]]:
     by_id = {view.record_id(j): j for j in view.ok_jobs(results)}
@@ -24,16 +31,22 @@ def _first_jobs(results: dict[str, Any], stats: dict[str, Any]) -> list[dict[str
 
 
 def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
-    jobs = _first_jobs(results, stats)
+    jobs = [j for j in _first_jobs(results, stats) if j.get("family") not in NOT_SHOWN]
+    left_out = [g["name"] for g in stats["pipelines"] if g["family"] in NOT_SHOWN]
     if (results.get("config") or {}).get("gallery") is False:
         return ["Turned off for this run (`--no-gallery`).", ""]
+    if not jobs and left_out:
+        return [f"Not shown for {', '.join(E(n) for n in left_out)}: a constant predictor gets the same class "
+                "wrong every time.", ""]
     if not any(j.get("gallery") for j in jobs):
         return ["This results.json lists no pictures of the errors (written by an earlier medbench, or every job "
                 "was run with `--no-gallery`).", ""]
     names = view.class_names(results)
     out = ["The test images each pipeline got wrong with the highest probability for the class it predicted, "
            "most confident first (the lowest seed of each pipeline). Deep pipelines show a Grad-CAM heat map of the "
-           "predicted class on the first few, HOG pipelines the HOG glyph image (what the descriptor sees).", ""]
+           "predicted class on the first few, HOG pipelines the HOG glyph image (what the descriptor sees)."
+           + (f" Not shown: {', '.join(E(n) for n in left_out)} (a constant predictor: every mistake is the same "
+              "class)." if left_out else ""), ""]
     for job in jobs:
         g = job.get("gallery")
         out += [f"### {E(tables.name(job))} (seed {job['seed']})", ""]

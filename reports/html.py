@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import markdown
 from markdown.extensions import Extension
+from markdown.extensions.toc import TocExtension
 
 from medbench.reports.escape import html as esc
+from medbench.reports.html_layout import PageLayout
 
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #1f2328;
@@ -35,6 +37,10 @@ img { max-width: 100%; height: auto; display: block; margin: .6em 0; }
 ul { padding-left: 1.4em; }
 li { margin: .2em 0; }
 em { color: #57606a; }
+nav.toc { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 16px; margin: 1em 0; }
+nav.toc ul { columns: 2; margin: .3em 0 0; }
+nav.toc li { break-inside: avoid; margin: 0 0 .2em; }
+details.folded > summary { cursor: pointer; font-weight: 600; color: #0969da; margin: .4em 0; }
 """
 
 TEMPLATE = """<!DOCTYPE html>
@@ -60,12 +66,18 @@ class NoRawHtml(Extension):
         md.inlinePatterns.deregister("html")
 
 
-def to_html(md_text: str) -> str:
-    """The HTML fragment of a markdown text (tables, fenced code, headings with ids for in-page links such as
-    the Summary's ``#leakage-and-shortcuts``; raw HTML escaped)."""
-    return markdown.markdown(md_text, extensions=["tables", "fenced_code", "toc", NoRawHtml()], output_format="html")
+def to_html(md_text: str, *, toc: bool = False, folded: dict[str, str] | None = None) -> str:
+    """The HTML fragment of a markdown text (tables, fenced code; raw HTML escaped); ``toc``: anchors on the
+    ``h2`` headings and a table of contents; ``folded``: ``{anchor: summary}`` of sections shown closed
+    (:mod:`medbench.reports.html_layout`)."""
+    extensions: list = ["tables", "fenced_code", NoRawHtml()]
+    if toc or folded:
+        extensions += [TocExtension(toc_depth="2-2"), PageLayout(toc=toc, folded=folded or {})]
+    return markdown.markdown(md_text, extensions=extensions, output_format="html")
 
 
-def render(md_text: str, title: str = "medbench report") -> str:
-    """The HTML page of a report's markdown, with ``title`` (plain text) in the browser's title bar."""
-    return TEMPLATE.format(title=esc(title), css=CSS, body=to_html(md_text))
+def render(md_text: str, title: str = "medbench report", *, toc: bool = False,
+           folded: dict[str, str] | None = None) -> str:
+    """The HTML page of a report's markdown, with ``title`` (plain text) in the browser's title bar
+    (``toc`` and ``folded``: see :func:`to_html`)."""
+    return TEMPLATE.format(title=esc(title), css=CSS, body=to_html(md_text, toc=toc, folded=folded))

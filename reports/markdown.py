@@ -421,6 +421,15 @@ def environment(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _pipeline_count(results: dict[str, Any], stats: dict[str, Any]) -> str:
+    """``2 pipelines``, or ``1 of 2 pipelines finished`` when some planned pipeline has no finished job."""
+    finished = len(stats["pipelines"])
+    planned = len(set((results.get("config") or {}).get("pipelines") or []) | {j["pipeline"] for j in results["jobs"]})
+    if planned <= finished:
+        return f"{finished} pipeline{'s' if finished != 1 else ''}"
+    return f"{finished} of {planned} pipelines finished"
+
+
 def render(results: dict[str, Any], stats: dict[str, Any] | None = None, samples: bool = False) -> str:
     """The report's markdown; ``samples``: whether ``figures/samples.png`` exists beside it."""
     stats = tables.stats_of(results, stats)
@@ -428,7 +437,7 @@ def render(results: dict[str, Any], stats: dict[str, Any] | None = None, samples
     seeds = sorted({j["seed"] for j in tables.ok_jobs(results)})
     parts = [f"# medbench report: {E(ds['title'])}", "",
              f"medbench {E(results.get('medbench_version'))} · schema {results['schema_version']} · "
-             f"{E(results.get('created'))} · {len(stats['pipelines'])} pipelines · "
+             f"{E(results.get('created'))} · {_pipeline_count(results, stats)} · "
              f"seeds {', '.join(map(str, seeds)) or '–'} · split {C(split['fingerprint'][:12])}", "",
              *_incomplete(results),
              "## Summary", "", *summary(results, stats), "",

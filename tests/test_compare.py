@@ -527,7 +527,7 @@ def _with_env(src: Path, dest: Path, **env) -> Path:
     return _edited(src, dest, lambda res: res["environment"].update(env))
 
 
-def test_environment_differences_are_printed_first(runs, tmp_path, capsys):
+def test_causes_are_printed_first_then_the_environment(runs, tmp_path, capsys):
     base = _with_env(runs["a"], tmp_path / "base", git_commit="a" * 40, git_dirty=False, gpus=[])
     new = _with_env(runs["a"], tmp_path / "new", git_commit="b" * 40, git_dirty=True, gpus=[],
                     libraries={"numpy": "3"})
@@ -537,11 +537,33 @@ def test_environment_differences_are_printed_first(runs, tmp_path, capsys):
     diffs = {d["key"]: (d["base"], d["new"]) for d in report["environment"]["differences"]}
     assert diffs == {"git_commit": ("a" * 40, "b" * 40), "git_dirty": ("no", "yes"), "libraries.numpy": ("2", "3")}
     lines = out.splitlines()
-    assert lines[1] == "environment: 3 differences (BASE -> NEW)"
-    assert lines[2] == "  git commit: aaaaaaaaaaaa -> bbbbbbbbbbbb" and lines[4] == "  numpy: 2 -> 3"
-    assert "environment: 3 differences" in (tmp_path / "c.md").read_text().splitlines()[2]
+    assert lines[1:4] == ["causes: 2 differences in what ran (BASE -> NEW)",
+                          "  code: git commit: aaaaaaaaaaaa -> bbbbbbbbbbbb", "  code: dirty tree: no -> yes"]
+    env = lines.index("environment: 1 other difference (BASE -> NEW)")
+    assert env > 4 and lines[env + 1] == "  numpy: 2 -> 3"
+    assert "causes: 2 differences" in (tmp_path / "c.md").read_text().splitlines()[2]
     status, out, _ = _compare(capsys, base, base)
-    assert out.splitlines()[1] == "environment: identical (code, libraries, machine)"
+    assert out.splitlines()[1] == "causes: no option or code difference recorded between BASE and NEW"
+    assert "environment: otherwise identical (libraries, machine)" in out.splitlines()
+
+
+def test_option_differences_lead_and_a_missing_deep_job_is_no_difference(runs, tmp_path, capsys):
+    """The cause of a regression (other options) is the first thing said; NEW without a deep job records no
+    deep-model device, which is not an environment difference."""
+    def weaken(res):
+        synth.find(res, "hog-svm").update(options={"C": "0.001"})
+        res["jobs"] = [j for j in res["jobs"] if j["pipeline"] != "cnn"]
+        res["environment"].pop("deep", None)
+    base = _with_env(runs["weak"], tmp_path / "base", deep={"device": "cpu", "backend": "tensorflow"})
+    new = _edited(runs["weak"], tmp_path / "new", weaken)
+    status, out, _ = _compare(capsys, base, new, "--no-runtime", "--markdown", tmp_path / "c.md")
+    lines = out.splitlines()
+    assert lines[1] == "causes: 1 difference in what ran (BASE -> NEW)"
+    assert lines[2].startswith("  options: hog-svm seed 0: options differ") and "C=0.001" in lines[2]
+    assert "deep-model device" not in out and "not recorded" not in out
+    assert sum("options differ" in line for line in lines) == 1  # said once, as a cause, not again as a note
+    md = (tmp_path / "c.md").read_text().splitlines()
+    assert md[2].startswith("causes: 1 difference") and "options differ" in md[3]
 
 
 def test_runtime_judged_only_on_the_same_machine(runs, tmp_path, capsys):

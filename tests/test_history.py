@@ -167,7 +167,7 @@ def test_report_finds_exactly_the_known_step(store, tmp_path, capsys):
     assert table.count("| hog-svm") == len(series["regressions"]) and "cnn" not in table and "majority" not in table
     assert "ROC-AUC" in table and f"#4 ` {'4' * 12} `" in table
     pngs = sorted(p.name for p in (tmp_path / "rep" / "figures").glob("*.png"))
-    assert pngs == sorted(render.figure_name(0, m) for m in series["metrics"])
+    assert pngs == [render.figure_name(0)]  # one grid of small multiples, not one figure per metric
     assert f"{len(series['regressions'])} regressions in 6 runs" in out
 
 
@@ -213,7 +213,7 @@ def test_history_html_in_chromium(hostile_report):
     dom = browser.dump_dom(hostile_report / "history.html")
     assert "<script" not in dom and "onerror=" not in dom.replace("onerror=alert(1)&gt;", "")
     imgs = dom.count("<img ")
-    assert imgs == len(list((hostile_report / "figures").glob("*.png"))) == 12  # one per binary metric
+    assert imgs == len(list((hostile_report / "figures").glob("*.png"))) == 1  # one grid for the series
     assert "&lt;img src=x onerror=alert(1)&gt;" in dom and "Chest &lt;script&gt;alert(2)&lt;/script&gt;" in dom
 
 

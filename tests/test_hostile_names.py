@@ -31,7 +31,8 @@ HOSTILE = [
 CLASSES = (TAG, "$\\undefined$ | `x` & \"q\" \u200f🫁")
 PIPELINES = (("<script>alert('p')</script>", "classical", 2.0), ("cnn | `deep` $x$ &amp;", "deep", 1.2))
 ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "ul", "li", "table",
-                "thead", "tbody", "tr", "th", "td", "img", "code", "pre", "em", "strong", "details", "summary"}
+                "thead", "tbody", "tr", "th", "td", "img", "code", "pre", "em", "strong", "details", "summary",
+                "nav", "a"}  # nav / a: the table of contents, links to the page's own headings only
 
 
 class Page(HTMLParser):
@@ -61,6 +62,8 @@ def assert_inert(page: Page) -> None:
         assert not any(a.lower().startswith("on") for a in attrs), (tag, attrs)
         if tag == "img":
             assert attrs["src"].startswith("figures/") and set(attrs) <= {"src", "alt"}, attrs
+        if tag == "a":
+            assert set(attrs) == {"href"} and re.fullmatch(r"#[a-z0-9_-]+", attrs["href"]), attrs
 
 
 def assert_tables_intact(md: str) -> None:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from medbench import api
+from medbench.reports import compare_page
 from medbench.reports.compare import text_report, verdict_line
 
 DESCRIPTION = """Compare two runs on the same dataset and split: per pipeline and seed (and the mean over
@@ -25,6 +26,7 @@ examples:
   medbench compare results/v1 results/v2
   medbench compare pneumoniamnist-fast results/regress --no-runtime --markdown compare.md
   medbench compare a/results.json b/results.json --tolerances my-tolerances.toml
+  medbench compare results/v1 results/v2 --html compare.html
 tolerances: --tolerances FILE, else tolerances.toml beside BASE's results.json, else built-in defaults
 (see the module medbench.tolerances and the README section "Regression testing across versions").
 """
@@ -48,6 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a drop beyond tolerance fails only if it is significant: paired test on the same test "
                         "images, Holm-corrected over pipelines (CIs apart when there is none) (mode = significant)")
     p.add_argument("--markdown", type=Path, metavar="FILE", help="also write a markdown report (PR comment)")
+    p.add_argument("--html", type=Path, metavar="FILE",
+                   help="also write a web page with the history report's figure (every metric, BASE and NEW, "
+                        "with 95%% CIs; the figure goes to FILE's folder, in <name>-figures/)")
     p.add_argument("--json", type=Path, metavar="FILE",
                    help="where to write compare.json (default: beside NEW's results.json)")
     p.add_argument("--store", type=Path, metavar="DIR",
@@ -62,6 +67,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
                          force_runtime=args.force_runtime)
     written = [str(p) for p in api.save_compare(report, args.new, json=args.json, markdown=args.markdown,
                                                 store=args.store)]
+    if args.html:
+        written.append(str(compare_page.write(report, args.html)[0]))
     print(verdict_line(report) if args.quiet else text_report(report), end="\n" if args.quiet else "")
     print(f"wrote {', '.join(written)}", file=sys.stderr)
     return report["exit_status"]

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from medbench import api
+from medbench.core.warn import warn
 from medbench.reports import escape
 from medbench.reports.history import p_text
 
@@ -46,6 +47,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     verb = "replaced" if entry["replaced"] else "filed"
     print(f"{verb} {args.run} as {entry['version']} on machine {entry['machine']}: "
           f"{Path(entry['store']) / entry['path']}")
+    if args.commit is None and str(entry.get("git_commit") or "unknown") == "unknown":
+        warn(f"{args.run} has no git commit (it ran outside a git checkout), so it is filed under the time it "
+             f"ran ({entry['version']}); name its version with --commit NAME (e.g. a release tag)")
     return 0
 
 

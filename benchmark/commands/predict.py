@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from medbench import api, predict
+from medbench.core import quiet
 from medbench.core.atomic import write_text
 from medbench.core.errors import MedbenchError
 
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGES",
                    help="image files and/or folders (every non-hidden file below a folder, recursively)")
     p.add_argument("--out", type=str, help="write the CSV here (default: standard output)")
-    p.add_argument("--n-jobs", type=int, default=-1, help="threads decoding images (-1: all cores)")
+    p.add_argument("--n-jobs", type=int, default=-1, help="threads decoding images (default: -1, all cores)")
     p.add_argument("--max-image-pixels", type=int, default=None, metavar="N",
                    help="refuse images with more pixels than this (default: Pillow's limit, about 89 million)")
     p.set_defaults(handler=cmd_predict)
@@ -63,8 +64,10 @@ def _short(text: str, limit: int = 120) -> str:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     out = check_out(args.out)  # before the model is loaded or any image decoded
-    _, rows, text = api.predict_images(args.model, args.images, n_jobs=args.n_jobs,
-                                       max_pixels=args.max_image_pixels)
+    # a Keras model loads TensorFlow, whose C++ log lines (oneDNN, cudart, cuInit) go to a log file
+    with quiet.native_output_to(quiet.command_log("predict")):
+        _, rows, text = api.predict_images(args.model, args.images, n_jobs=args.n_jobs,
+                                           max_pixels=args.max_image_pixels)
     failed = [r for r in rows if r["status"] != predict.OK]
     if out is not None:
         try:

@@ -6,6 +6,9 @@ a log file for a block, while Python's ``sys.stderr`` (progress bars, medbench's
 and warnings) keeps writing to the terminal through a duplicate of the original descriptor. The
 libraries' Python-level log lines (the ``tensorflow``, ``absl``, ``keras``, ``jax`` and ``h5py`` loggers:
 "... triggered tf.function retracing") and their Python warnings go to the same file.
+
+``medbench run`` logs into its output folder (``OUT/medbench.log``); a command with no output folder
+that loads TensorFlow (``medbench predict`` with a Keras model) logs into :func:`command_log`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,19 @@ LIBRARY_PACKAGES = ("tensorflow", "keras", "tf_keras", "jax", "h5py", "absl")
 def _from_library(filename: str) -> bool:
     parts = Path(str(filename)).parts
     return any(pkg in parts for pkg in LIBRARY_PACKAGES)
+
+
+def command_log(command: str) -> Path:
+    """The log file of a command that has no output folder: ``<cache dir>/logs/<command>.log``
+    (``os.devnull`` when that folder cannot be made: the noise is dropped rather than shown)."""
+    from medbench.core.paths import cache_dir
+
+    folder = cache_dir() / "logs"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return Path(os.devnull)
+    return folder / f"{command}.log"
 
 
 @contextlib.contextmanager

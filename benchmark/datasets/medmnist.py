@@ -75,12 +75,17 @@ def _unsupported(spec: DatasetSpec, **_: Any) -> Dataset:
     raise MedbenchError(f"dataset {spec.kind} is not supported: {info.MEDMNIST_EXCLUDED[spec.kind]}")
 
 
+def class_list(names: list[str]) -> str:
+    """``2 classes: "malignant", "normal, benign"``: counted and quoted, so a name with a comma reads as one."""
+    return f"{len(names)} classes: " + ", ".join(f'"{n}"' for n in names)
+
+
 def _row(name: str, facts: dict[str, Any]) -> dict[str, str]:
     n = facts["n_samples"]
     ordinal = facts.get("medmnist_task") == "ordinal-regression"
     task = " (MedMNIST: ordinal regression; scored as classes)" if ordinal else ""
     return {"dataset": name, "title": f"{facts['title']}, {facts['channels']}",
-            "classes": ", ".join(facts["label_names"]) + task,
+            "classes": class_list(facts["label_names"]) + task,
             "split": f"official: train {n['train']} / val {n['val']} / test {n['test']}",
             "source": facts["url"] + " (also " + ", ".join(f"@{s}" for s in SIZES) + " px: MedMNIST+)"}
 
