@@ -51,7 +51,8 @@ def test_help_of_other_commands_shows_true_defaults():
             continue  # `run`'s options are generated from RunConfig's declarations (tested there)
         text = parser._get_formatter()._expand_help(action) if action.help else ""
         assert "(default: None)" not in text, (path, action.option_strings)
-        if action.default not in (None, False):
-            assert f"(default: {action.default}" in text, (path, action.option_strings, text)
+        if action.default not in (None, False) and action.default != []:  # an empty repeatable option: none
+            shown = " ".join(map(str, action.default)) if isinstance(action.default, list) else action.default
+            assert f"(default: {shown}" in text, (path, action.option_strings, text)
             checked += 1
     assert checked >= 2  # predict --n-jobs, suite --scheduler at least
