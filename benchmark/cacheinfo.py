@@ -41,7 +41,7 @@ def job_entries(out: str | Path) -> list[dict[str, Any]]:
     rows = []
     for path in sorted(Path(out).glob("jobs/*.json")):
         try:
-            rec = read_json(path)
+            rec = read_json(path, "job record")
         except (OSError, ValueError, RecursionError):
             rows.append({"entry": path.name, "status": "unreadable", "state": "will be recomputed", "inputs": ""})
             continue

@@ -126,7 +126,7 @@ def load(path: str | Path) -> dict[str, Any]:
     if path.is_dir():
         path = path / "results.json"
     kind = "medbench results file"
-    text = readfile.read_text(path, kind, missing_hint=": pass a results folder or its results.json")
+    text = readfile.read_text(path, kind, cap="results", missing_hint=": pass a results folder or its results.json")
     results = readfile.parse_json(text, str(path), kind)
     validate(results, str(path))
     return results

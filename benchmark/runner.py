@@ -106,7 +106,7 @@ def load_cached(out_dir: Path, job: Job, inputs: dict[str, Any], ds: Dataset | N
     if not path.exists():
         return None, "not run before"
     try:
-        record = read_json(path)
+        record = read_json(path, "job record")
     except (OSError, ValueError, RecursionError):
         return None, f"{path.name} is unreadable"
     if not isinstance(record, dict) or record.get("status") != "ok":

@@ -55,7 +55,7 @@ import numpy as np
 import skops.io as sio
 from sklearn.pipeline import Pipeline
 
-from medbench.core import cachekeys, storage
+from medbench.core import cachekeys, readfile, storage
 from medbench.core.atomic import current_umask, dumps, write_bytes
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
@@ -330,9 +330,7 @@ def _read_plain(folder: Path, name: str) -> bytes:
                                   f"plain files only: copy the files themselves")
     if not stat.S_ISREG(os.lstat(path).st_mode):
         raise _refuse(folder, f"{name} is not a regular file")
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()
+    return readfile.read_bytes(path, f"model file ({name})", cap="model file", nofollow=True)
 
 
 def _read_checked(folder: Path, manifest: dict[str, Any], name: str) -> bytes:

@@ -79,7 +79,7 @@ from joblib import Parallel, delayed
 from PIL import Image, ImageChops, ImageOps
 from tqdm.auto import tqdm
 
-from medbench.core import cachekeys
+from medbench.core import cachekeys, readfile
 from medbench.core.atomic import write_bytes, write_json
 from medbench.core.errors import MedbenchError
 from medbench.core.paths import cache_dir
@@ -418,14 +418,16 @@ def _entry_paths(key: str, image_size: int, channels: str = "gray") -> tuple[Pat
 def _read_entry(key: str, inputs: dict[str, Any], n: int, image_size: int, channels: str = "gray") -> Entry | None:
     npy, status, side = _entry_paths(key, image_size, channels)
     try:
-        if json.loads(side.read_text(encoding="utf-8")) != json.loads(cachekeys.canonical(inputs)):
+        if json.loads(readfile.read_bytes(side, "cache sidecar", cap="sidecar")) != json.loads(cachekeys.canonical(inputs)):
             return None
+        if not (readfile.is_regular(npy) and readfile.is_regular(status)):
+            return None  # a FIFO or device planted in the cache is never opened (it could block)
         images = np.load(npy, mmap_mode="r", allow_pickle=False)
         with np.load(status, allow_pickle=False) as z:
             failed, why = z["failed"].astype(np.int64), z["reasons"].tolist()
             coloured = z["colour"].astype(np.int64)
             stored = str(z["sha256"])
-    except (OSError, KeyError, ValueError, EOFError):  # absent, damaged or without a digest: decode again
+    except (OSError, KeyError, ValueError, EOFError, RecursionError, MedbenchError):  # absent, damaged, no digest
         return None
     if images.shape != _shape(n, image_size, channels) or images.dtype != np.uint8 or len(failed) != len(why):
         return None

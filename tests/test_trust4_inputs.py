@@ -1,0 +1,137 @@
+"""Trust, round 4 (issue 29), the file inputs: every file medbench reads goes through one reader (regular
+files only, size-capped), the npz memory guard counts every copy, bounded bootstrap resamples, long and
+non-UTF-8 path names, one output-path helper, consistent results.json blocks, schema-checked job records,
+``--scheduler`` / ``--seeds`` checked up front, stale cache temp files."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+from data_paths import pneumonia_arrays
+
+from medbench import cli
+from medbench.core import readfile
+from medbench.core.errors import MedbenchError
+from medbench.datasets import npz as npz_mod
+
+LONG = "a" * 300
+
+
+def _one_line(capsys, argv: list[str]) -> str:
+    rc = cli.main(argv)
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.startswith("medbench: error: ") and "\n" not in err and "Traceback" not in err, err
+    return err
+
+
+def _fifo(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+    return path
+
+
+@pytest.fixture
+def small_npz(shared_datasets: Path, tmp_path: Path) -> Path:
+    """Real PneumoniaMNIST images, 80 train / 20 val / 30 test, as an npz with the official split."""
+    arrays = pneumonia_arrays(shared_datasets, {"train": 80, "val": 20, "test": 30})
+    path = tmp_path / "small.npz"
+    np.savez(path, **{f"{s}_{k}": v for s, (x, y) in arrays.items() for k, v in (("images", x), ("labels", y))})
+    return path
+
+
+def _medbench(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``medbench ARGS`` in a child process (a hang is a test failure after ``timeout``, not a stuck suite)."""
+    return subprocess.run([sys.executable, "-m", "medbench", *args], capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def _assert_one_line(proc: subprocess.CompletedProcess, *words: str) -> None:
+    err = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+    assert proc.returncode == 2 and err.startswith("medbench: error: ") and "Traceback" not in proc.stderr, \
+        proc.stderr
+    for w in words:
+        assert w in err, err
+
+
+# --- 15. one reader: regular files only, size-capped --------------------------------------------
+
+@pytest.mark.parametrize("argv", [
+    ["report", "{x}"],
+    ["compare", "{x}", "{x}"],
+    ["suite", "{x}"],
+    ["history", "add", "{x}", "--store", "{tmp}/store"],
+    ["run", "--dataset", "npz:{npz}", "--pipelines", "majority", "--split-manifest", "{x}", "--out", "{tmp}/o"],
+    ["compare", "{npzrun}", "{npzrun}", "--tolerances", "{x}"],
+])
+@pytest.mark.parametrize("what", ["fifo", "/dev/zero", "folder"])
+def test_non_regular_input_files_are_refused_without_blocking(tmp_path: Path, small_npz: Path, argv, what):
+    x = {"fifo": lambda: _fifo(tmp_path / "in.json"), "/dev/zero": lambda: Path("/dev/zero"),
+         "folder": lambda: (tmp_path / "d").mkdir() or tmp_path / "d"}[what]()
+    run = tmp_path / "run"
+    run.mkdir()
+    if "{npzrun}" in argv:
+        import synthetic_results as synth
+        synth.write(synth.make(n_resamples=None), run)
+    if what == "folder" and argv[0] in ("report", "compare", "history") and argv[-1] != "{x}":
+        x = x  # a folder is a results folder there: its missing results.json is the error
+    args = [a.format(x=x, tmp=tmp_path, npz=small_npz, npzrun=run) for a in argv]
+    proc = _medbench(*args, timeout=90)
+    _assert_one_line(proc)
+    kind = {"fifo": "a FIFO (named pipe)", "/dev/zero": "a character device", "folder": "folder"}[what]
+    assert kind in proc.stderr or "does not exist" in proc.stderr, proc.stderr
+
+
+def test_fifo_job_record_is_refused_by_run_and_cache_info(tmp_path: Path, small_npz: Path):
+    out = tmp_path / "out"
+    _fifo(out / "jobs" / "majority__seed0.json")
+    run = ["run", "--dataset", f"npz:{small_npz}", "--pipelines", "majority", "--n-jobs", "1",
+           "--bootstrap-resamples", "10", "--out", str(out)]
+    _assert_one_line(_medbench(*run), "majority__seed0.json is a FIFO (named pipe), not a job record")
+    _assert_one_line(_medbench("cache", "info", str(out)), "majority__seed0.json is a FIFO")
+
+
+def test_reader_caps_each_kind_of_file(tmp_path: Path):
+    big = tmp_path / "suite.toml"
+    big.write_bytes(b"#" * (readfile.CAPS["settings"] + 1))
+    with pytest.raises(MedbenchError, match=r"suite\.toml is 4,194,305 bytes, more than a suite file may be"):
+        readfile.read_text(big, "suite file")
+    proc_file = Path("/proc/version")  # a regular file whose size reads as 0: read to its end, capped
+    if proc_file.is_file():
+        assert readfile.read_text(proc_file, "text file").startswith("Linux")
+
+
+# --- 16. the npz memory guard counts every copy -------------------------------------------------
+
+def _declaring(path: Path, shape: tuple[int, ...]) -> Path:
+    """An npz whose x.npy declares ``shape`` (uint8) but holds a few bytes: only its header is large."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": shape})
+    labels = io.BytesIO()
+    np.save(labels, np.arange(shape[0]) % 2)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("x.npy", b"\x93NUMPY" + header.getvalue()[6:] + bytes(64))
+        zf.writestr("y.npy", labels.getvalue())
+    return path
+
+
+def test_npz_guard_counts_the_copies_loading_makes(tmp_path: Path, capsys):
+    # declared at 60% of the memory available: the array alone fits, the array and its copy do not
+    n = int(psutil.virtual_memory().available * 0.6) // (64 * 64)
+    path = _declaring(tmp_path / "half.npz", (n, 64, 64))
+    assert path.stat().st_size < 200_000  # a small file declaring most of the memory there is
+    err = _one_line(capsys, ["run", "--dataset", f"npz:{path}", "--pipelines", "majority",
+                             "--out", str(tmp_path / "o")])
+    assert "with the copies loading makes" in err and "refusing to decompress it" in err
+    # the estimate, array by array: uint8 images cost themselves + one copy, float images + a uint8 copy too
+    assert npz_mod.peak_bytes("x", (10, 8, 8), np.dtype(np.uint8)) == 2 * 640
+    assert npz_mod.peak_bytes("x", (10, 8, 8), np.dtype(np.float64)) == 8 * 640 + 2 * 640
+    assert npz_mod.peak_bytes("x", (10, 8, 8, 3), np.dtype(np.uint8)) == 2 * 1920
+    assert npz_mod.peak_bytes("y", (10,), np.dtype(np.uint8)) == 10 + 80
