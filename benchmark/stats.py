@@ -37,6 +37,9 @@ from medbench import metrics as mt
 
 EXACT_BELOW = 25  # McNemar: exact binomial test when b + c is below this
 BOOTSTRAP_RESAMPLES = 1000  # resamples behind every 95% CI (--bootstrap-resamples)
+#: The most resamples a run may ask for: the resample index matrix is resamples x test images of int64
+#: (100,000 x 10,000 images = 8 GB); 100,000,000 was a MemoryError.
+MAX_BOOTSTRAP_RESAMPLES = 100_000
 BOOTSTRAP_SEED = 0
 CI_LEVEL = 0.95
 ALPHA = 0.05

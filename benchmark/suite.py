@@ -109,7 +109,7 @@ SUITE_SCHEMA: dict[str, Any] = {
         "suite": {"type": "object", "additionalProperties": False, "properties": {
             "name": {"type": "string", "pattern": SLUG}, "title": {"type": "string", "minLength": 1},
             "note": {"type": "string"}, **_RUN_KEYS,
-            "bootstrap_resamples": {"type": "integer", "minimum": 1}}},
+            "bootstrap_resamples": {"type": "integer", "minimum": 1, "maximum": st.MAX_BOOTSTRAP_RESAMPLES}}},
         "analysis": {"type": "object", "additionalProperties": False, "properties": {
             "metric": {"enum": list(RANK_METRICS)},
             "alpha": {"type": "number", "exclusiveMinimum": 0, "maximum": 0.5}}},

@@ -135,3 +135,39 @@ def test_npz_guard_counts_the_copies_loading_makes(tmp_path: Path, capsys):
     assert npz_mod.peak_bytes("x", (10, 8, 8), np.dtype(np.float64)) == 8 * 640 + 2 * 640
     assert npz_mod.peak_bytes("x", (10, 8, 8, 3), np.dtype(np.uint8)) == 2 * 1920
     assert npz_mod.peak_bytes("y", (10,), np.dtype(np.uint8)) == 10 + 80
+
+
+# --- 17. bounded bootstrap resamples; 23. --scheduler; 24. --seeds: checked before any work ----------
+
+@pytest.mark.parametrize(("extra", "words"), [
+    (["--bootstrap-resamples", "100000000"], "--bootstrap-resamples 100000000 must be from 1 to 100,000"),
+    (["--seeds", "4294967296"], "--seeds 4294967296: a seed must be a whole number from 0 to 4294967295"),
+    (["--scheduler", "tcp://[::1"], "tcp://[::1: an IPv6 address goes in brackets"),
+    (["--scheduler", "tcp://[::zz]:8786"], "[::zz] is not an IPv6 address"),
+    (["--scheduler", "processes:²"], "N must be a number of worker processes from 1 to 256"),
+    (["--scheduler", "processes:١٢"], "N must be a number of worker processes from 1 to 256"),
+    (["--scheduler", "tcp://host:¹²"], "port '¹²' must be a number from 1 to 65535"),
+    (["--scheduler", "tcp://:8786"], "give the scheduler's host before the port, e.g. tcp://127.0.0.1:8786"),
+    (["--scheduler", "tcp://::1:8786"], "an IPv6 address goes in brackets, e.g. tcp://[::1]:8786"),
+    (["--scheduler", "tcp://h\u00e9:8786"], "host 'h\u00e9' must be a name or IP address"),
+])
+def test_run_numbers_and_addresses_are_checked_before_any_work(tmp_path: Path, monkeypatch, capsys, extra, words):
+    monkeypatch.chdir(tmp_path)
+    err = _one_line(capsys, ["run", "--dataset", "pneumoniamnist", "--pipelines", "majority", *extra,
+                             "--out", str(tmp_path / "o")])
+    assert words in err
+    assert list(tmp_path.iterdir()) == []  # refused before any data was read or anything written
+
+
+def test_good_scheduler_addresses_still_parse():
+    from medbench.config import Scheduler
+    for text in ("tcp://127.0.0.1:8786", "tcp://[::1]:8786", "tls://scheduler.example-1.org:1", "processes:2"):
+        assert Scheduler.parse(text).text == text
+
+
+def test_suite_bootstrap_resamples_is_bounded(tmp_path: Path, capsys):
+    suite = tmp_path / "s.toml"
+    suite.write_text('[suite]\nname = "s"\npipelines = ["majority"]\nbootstrap_resamples = 100000000\n\n'
+                     '[[datasets]]\ndataset = "pneumoniamnist"\n')
+    err = _one_line(capsys, ["suite", str(suite), "--out", str(tmp_path / "o")])
+    assert "bootstrap_resamples" in err and "100000000" in err
