@@ -16,6 +16,7 @@ import numpy as np
 import psutil
 import pytest
 from data_paths import pneumonia_arrays
+from test_trust3 import majority_model  # noqa: F401, F811 - a fixture: a saved majority model
 
 from medbench import cli
 from medbench.core import readfile
@@ -171,3 +172,55 @@ def test_suite_bootstrap_resamples_is_bounded(tmp_path: Path, capsys):
                      '[[datasets]]\ndataset = "pneumoniamnist"\n')
     err = _one_line(capsys, ["suite", str(suite), "--out", str(tmp_path / "o")])
     assert "bootstrap_resamples" in err and "100000000" in err
+
+
+# --- 18. a path with a name over 255 characters: one line, wherever it is given ----------------------
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--dataset", "folder:{long}", "--pipelines", "majority", "--out", "{tmp}/o"],
+    ["run", "--dataset", "npz:{long}.npz", "--pipelines", "majority", "--out", "{tmp}/o"],
+    ["run", "--dataset", "npz:{npz}", "--external", "folder:{long}", "--pipelines", "majority", "--out", "{tmp}/o"],
+    ["report", "{long}"],
+    ["predict", "{long}", "{tmp}"],
+    ["predict", "{model}", "{long}"],
+    ["history", "add", "{long}", "--store", "{tmp}/store"],
+    ["history", "add", "{tmp}/run", "--store", "{long}"],
+    ["compare", "{long}", "{long}"],
+    ["baseline", "update", "{long}", "--store", "{tmp}/b"],
+])
+def test_a_name_over_255_characters_is_one_line(tmp_path: Path, small_npz: Path, majority_model: Path, capsys,  # noqa: F811
+                                                argv):
+    long = tmp_path / LONG
+    err = _one_line(capsys, [a.format(long=long, tmp=tmp_path, npz=small_npz, model=majority_model) for a in argv])
+    assert "File name too long" in err and len(err) < 400
+
+
+# --- 20. one output-path helper for every output ------------------------------------------------------
+
+@pytest.fixture
+def two_runs(tmp_path: Path) -> tuple[Path, Path]:
+    import synthetic_results as synth
+    return synth.write(synth.make(n_resamples=None), tmp_path / "a"), synth.write(synth.make(n_resamples=None),
+                                                                                  tmp_path / "b")
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["compare", "{a}", "{b}", "--json", "{tmp}"], "--json {tmp} is a folder: give a file for compare.json"),
+    (["compare", "{a}", "{b}", "--markdown", "{tmp}"], "--markdown {tmp} is a folder: give a file"),
+    (["compare", "{a}", "{b}", "--json", "/proc/version"], "cannot write --json /proc/version"),
+    (["compare", "{a}", "{b}", "--json", "/dev/null"], "--json /dev/null is not a regular file"),
+    (["compare", "{a}", "{b}", "--json", "{a}/results.json/x.json"], "results.json is a file, not a folder"),
+    (["compare", "{a}", "{b}", "--json", "{tmp}/" + "j" * 250], "the file name is too long (250 characters)"),
+    (["history", "report", "--store", "{tmp}/store", "--out", "{a}/results.json"], "--out {a}/results.json is a "
+                                                                                    "file, not a folder"),
+    (["history", "add", "{a}", "--store", "{a}/results.json"], "--store {a}/results.json is a file, not a folder"),
+    (["baseline", "update", "{a}", "--store", "{a}/results.json"], "--store {a}/results.json is a file, not a folder"),
+    (["baseline", "update", "{a}", "--store", "{a}/results.json/sub"], "results.json is a file, not a folder"),
+])
+def test_output_paths_are_one_line_errors(tmp_path: Path, two_runs, capsys, argv, words):
+    a, b = two_runs
+    fmt = {"a": a, "b": b, "tmp": tmp_path}
+    before = sorted(p.name for p in a.iterdir())
+    err = _one_line(capsys, [x.format(**fmt) for x in argv])
+    assert words.format(**fmt) in err
+    assert sorted(p.name for p in a.iterdir()) == before  # nothing written beside the inputs either
