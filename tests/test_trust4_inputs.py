@@ -6,6 +6,7 @@ non-UTF-8 path names, one output-path helper, consistent results.json blocks, sc
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -224,3 +225,42 @@ def test_output_paths_are_one_line_errors(tmp_path: Path, two_runs, capsys, argv
     err = _one_line(capsys, [x.format(**fmt) for x in argv])
     assert words.format(**fmt) in err
     assert sorted(p.name for p in a.iterdir()) == before  # nothing written beside the inputs either
+
+
+# --- 19. and 14. file names that are not UTF-8 --------------------------------------------------------
+
+def _rename_not_utf8(folder: Path) -> str:
+    """Rename the first image of ``folder`` to ``bad<0xff>.jpeg`` (bytes no UTF-8 decoder accepts)."""
+    first = sorted(os.listdir(os.fsencode(folder)))[0]
+    os.rename(os.path.join(os.fsencode(folder), first), os.path.join(os.fsencode(folder), b"bad\xff.jpeg"))
+    return "bad\\xff.jpeg"
+
+
+def test_a_file_name_that_is_not_utf8_is_named_in_one_line(make_image_folder, small_npz: Path, tmp_path: Path,
+                                                            capsys):
+    data = make_image_folder(12, name="data")
+    shown = _rename_not_utf8(data / "NORMAL")
+    run = ["--pipelines", "majority", "--image-size", "32", "--n-jobs", "1", "--bootstrap-resamples", "10"]
+    err = _one_line(capsys, ["run", "--dataset", f"folder:{data}", *run, "--out", str(tmp_path / "o1")])
+    assert f"NORMAL/{shown} (its file name is not valid UTF-8; rename it" in err and "--allow-missing" in err
+    err = _one_line(capsys, ["run", "--dataset", f"npz:{small_npz}", "--external", f"folder:{data}", *run,
+                             "--out", str(tmp_path / "o2")])
+    assert f"NORMAL/{shown}" in err
+    # --allow-missing skips it, says so, and the run completes with the file listed as unreadable
+    assert cli.main(["run", "--dataset", f"folder:{data}", "--allow-missing", *run, "--out", str(tmp_path / "o3")]) == 0
+    assert "1 unreadable image file" in capsys.readouterr().err
+    results = json.loads((tmp_path / "o3" / "results.json").read_text())
+    assert results["dataset"]["n_images"] == 23
+    listed = results["dataset"]["problems"]["unreadable"]["files"]
+    assert listed == [f"NORMAL/{shown}: its file name is not valid UTF-8; rename it (e.g. convmv -f latin1 -t utf8 "
+                      "-r --notest FOLDER)"]
+
+
+def test_predict_writes_its_csv_with_a_name_that_is_not_utf8(majority_model: Path, make_image_folder,  # noqa: F811
+                                                            tmp_path: Path, capsys):
+    images = make_image_folder(3, name="images")
+    shown = _rename_not_utf8(images / "NORMAL")
+    out = tmp_path / "p.csv"
+    assert cli.main(["predict", str(majority_model), str(images), "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert f"NORMAL/{shown}," in text and len(text.splitlines()) == 1 + 6
