@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from medbench import profiling, schemas
+from medbench import consistency, profiling, schemas
 from medbench import stats as st
 from medbench.core import readfile
 from medbench.core.atomic import write_json, write_text
@@ -160,6 +160,7 @@ def validate(results: Any, source: str) -> None:
             _check_job(source, ["jobs", i], job, names)
     if "statistics" in results:
         _check_statistics(source, results["statistics"], {job_id(j["pipeline"], j["seed"]) for j in ok_jobs(results)})
+    consistency.check_blocks(results, source)  # external / robustness blocks agree with the jobs and themselves
 
 
 def _check_job(source: str, where: list[Any], job: dict[str, Any], names: list[str]) -> None:

@@ -264,3 +264,99 @@ def test_predict_writes_its_csv_with_a_name_that_is_not_utf8(majority_model: Pat
     assert cli.main(["predict", str(majority_model), str(images), "--out", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
     assert f"NORMAL/{shown}," in text and len(text.splitlines()) == 1 + 6
+
+
+# --- 21. results.json blocks that match the schema but contradict themselves --------------------------
+
+@pytest.fixture(scope="module")
+def shifted_run(tmp_path_factory, shared_datasets: Path, chest_xray_dir: Path) -> dict:
+    """A real run with an external block (30 + 30 Kermany images) and a robustness block."""
+    tmp = tmp_path_factory.mktemp("shifted")
+    arrays = pneumonia_arrays(shared_datasets, {"train": 80, "val": 20, "test": 30})
+    npz = tmp / "small.npz"
+    np.savez(npz, **{f"{s}_{k}": v for s, (x, y) in arrays.items() for k, v in (("images", x), ("labels", y))})
+    ext = tmp / "ext"
+    for cls in ("NORMAL", "PNEUMONIA"):
+        (ext / cls).mkdir(parents=True)
+        for f in sorted((chest_xray_dir / "test" / cls).glob("*.jpeg"))[:30]:
+            (ext / cls / f.name).write_bytes(f.read_bytes())
+    out = tmp / "out"
+    assert cli.main(["run", "--dataset", f"npz:{npz}", "--external", f"folder:{ext}", "--class-map", "NORMAL=0",
+                     "--class-map", "PNEUMONIA=1", "--robustness", "--pipelines", "majority", "hog-svm",
+                     "--n-jobs", "1", "--image-size", "32", "--bootstrap-resamples", "20", "--out", str(out)]) == 0
+    return json.loads((out / "results.json").read_text())
+
+
+def _edit_external_order(r):
+    r["external"][0]["external_order"].append("resnet50")
+
+
+def _empty_external_jobs(r):
+    r["external"][0]["jobs"] = []
+
+
+def _drop_curve(r):
+    del r["robustness"]["pipelines"][0]["curves"]["blur"]
+
+
+def _stray_robustness_pipeline(r):
+    r["robustness"]["pipelines"][0]["pipeline"] = "cnn"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("edit", "words"), [
+    (_edit_external_order, "external[0].external_order[2]: 'resnet50' is not a pipeline of this block's jobs"),
+    (_empty_external_jobs, "external[0].jobs: is empty"),
+    (_drop_curve, "robustness.pipelines[0].curves: has no curve for corruption 'blur'"),
+    (_stray_robustness_pipeline, "robustness.pipelines[0].pipeline: 'cnn' is not a pipeline with a successful job"),
+])
+def test_inconsistent_blocks_are_one_line_in_report(shifted_run: dict, tmp_path: Path, capsys, edit, words):
+    res = json.loads(json.dumps(shifted_run))
+    edit(res)
+    (tmp_path / "results.json").write_text(json.dumps(res))
+    assert words in _one_line(capsys, ["report", str(tmp_path)])
+
+
+@pytest.mark.slow
+def test_any_deletion_in_the_blocks_is_refused_or_rendered(shifted_run: dict):
+    """Hypothesis: delete or empty any list / object inside ``external`` or ``robustness``, or add a stray
+    name to any list of names: the file is either refused in one line or its sections render."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from medbench import results as results_mod
+    from medbench.reports import external as external_report
+    from medbench.reports import robustness as robustness_report
+
+    def containers(node, path=()):
+        if isinstance(node, dict | list):
+            yield path
+            for k, v in (node.items() if isinstance(node, dict) else enumerate(node)):
+                yield from containers(v, (*path, k))
+
+    sites = [("external", *p) for p in containers(shifted_run["external"])] + \
+            [("robustness", *p) for p in containers(shifted_run["robustness"])]
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(sites), st.sampled_from(["empty", "delete-first", "add-name"]))
+    def check(site, action):
+        res = json.loads(json.dumps(shifted_run))
+        node = res
+        for k in site:
+            node = node[k]
+        if action == "empty":
+            node.clear()
+        elif action == "delete-first" and node:
+            del node[next(iter(node)) if isinstance(node, dict) else 0]
+        elif action == "add-name":
+            node.append("stray") if isinstance(node, list) else node.setdefault("stray", next(iter(node.values()),
+                                                                                              None))
+        try:
+            results_mod.validate(res, "r.json")
+        except MedbenchError as exc:
+            assert "\n" not in str(exc)
+            return
+        external_report.section(res)
+        robustness_report.section(res, [])
+
+    check()
