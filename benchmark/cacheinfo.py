@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from medbench import records
 from medbench.core import cachekeys
 from medbench.core.atomic import read_json
 from medbench.core.paths import cache_dir
@@ -19,6 +20,9 @@ from medbench.features import cache as feature_cache
 
 def staleness(inputs: dict[str, Any]) -> str:
     """``"current"``, or why an entry made with ``inputs`` would be recomputed today."""
+    bad = records.problem(inputs, records.KEY_INPUTS_SCHEMA, "key inputs")
+    if bad is not None:
+        return f"stale: its stored {bad.removeprefix('key inputs: ')} (damaged or edited)"
     code = inputs.get("code") or {}
     current = dict(inputs)
     try:
@@ -46,6 +50,11 @@ def job_entries(out: str | Path) -> list[dict[str, Any]]:
             rows.append({"entry": path.name, "status": "unreadable", "state": "will be recomputed", "inputs": ""})
             continue
         inputs = rec.get("key_inputs") if isinstance(rec, dict) else None
+        bad = records.problem(rec, records.JOB_RECORD_SCHEMA, path.name) if isinstance(inputs, dict) else None
+        if bad is not None:
+            rows.append({"entry": path.name, "status": "damaged", "state": f"will be recomputed: {bad}",
+                         "inputs": ""})
+            continue
         if not isinstance(inputs, dict):
             rows.append({"entry": path.name, "status": rec.get("status", "?") if isinstance(rec, dict) else "?",
                          "state": "no key inputs (made by an older medbench): will be recomputed", "inputs": ""})

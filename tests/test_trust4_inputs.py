@@ -360,3 +360,65 @@ def test_any_deletion_in_the_blocks_is_refused_or_rendered(shifted_run: dict):
         robustness_report.section(res, [])
 
     check()
+
+
+# --- 22. job records and cache sidecars checked against their schema before they are read ------------
+
+def test_a_record_with_a_changed_key_and_odd_key_inputs_is_recomputed(small_npz: Path, tmp_path: Path, capsys):
+    out = tmp_path / "out"
+    run = ["run", "--dataset", f"npz:{small_npz}", "--pipelines", "majority", "--n-jobs", "1",
+           "--bootstrap-resamples", "10", "--out", str(out)]
+    assert cli.main(run) == 0
+    path = out / "jobs" / "majority__seed0.json"
+    record = json.loads(path.read_text())
+    record["key"] = "0" * 64
+    record["key_inputs"]["libraries"] = ["numpy"]  # not an object: cachekeys.explain would call .get on it
+    path.write_text(json.dumps(record))
+    capsys.readouterr()
+    assert cli.main(["cache", "info", str(out)]) == 0
+    assert "does not match" not in capsys.readouterr().err
+    assert cli.main(run) == 0
+    again = json.loads((out / "results.json").read_text())["jobs"][0]
+    assert again["status"] == "ok" and json.loads(path.read_text())["key"] != "0" * 64  # recomputed, rewritten
+
+
+def test_cache_info_survives_hostile_sidecars_and_key_inputs(tmp_path: Path, monkeypatch, capsys):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("MEDBENCH_CACHE_DIR", str(cache))
+    (cache / "hog").mkdir(parents=True)
+    (cache / "hog" / "a.json").write_text(json.dumps({"kind": "hog", "code": "x", "libraries": [1], "params": 5}))
+    (cache / "hog" / "b.json").write_text("[" * 50_000 + "]" * 50_000)
+    (cache / "hog" / "c.json").write_text(json.dumps({"code": {"modules": [["medbench"]]}}))
+    _fifo(cache / "hog" / "d.json")
+    jobs = tmp_path / "out" / "jobs"
+    jobs.mkdir(parents=True)
+    (jobs / "x__seed0.json").write_text(json.dumps({"status": "ok", "key_inputs": {"code": 1, "libraries": "a"}}))
+    deep = '{"code": ' * 5000 + "{}" + "}" * 5000  # deeper than Python's recursion limit
+    (jobs / "y__seed0.json").write_text('{"status": "ok", "key_inputs": ' + deep + "}")
+    proc = _medbench("cache", "info", str(tmp_path / "out"), timeout=60)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert "x__seed0.json" in proc.stdout and "y__seed0.json" in proc.stdout
+    rows = {line.split()[0]: line for line in proc.stdout.splitlines() if "__seed0.json" in line}
+    assert " damaged " in rows["x__seed0.json"] and " unreadable " in rows["y__seed0.json"], rows
+    assert all("will be recomputed" in row for row in rows.values()), rows
+    assert "(damaged or edited)" in proc.stdout  # the sidecars with odd key inputs are stale, and say why
+
+
+def test_staleness_of_any_key_inputs_is_a_sentence():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from medbench import cacheinfo
+
+    json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+                               lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner,
+                                                                                            max_size=3), max_leaves=8)
+    parts = st.fixed_dictionaries({}, optional={k: json_values for k in ("kind", "code", "libraries", "params")})
+
+    @settings(max_examples=200, deadline=None)
+    @given(parts)
+    def check(inputs):
+        state = cacheinfo.staleness(inputs)
+        assert isinstance(state, str) and "\n" not in state
+
+    check()
