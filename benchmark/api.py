@@ -438,6 +438,7 @@ def cache_info(out: str | Path | None = None) -> dict[str, Any]:
     """The shared cache's entries (and, with ``out``, that results folder's job records), each with
     whether it is current: ``{"location", "entries", "jobs"}``."""
     return {"location": cacheinfo.location(), "entries": cacheinfo.store_entries(),
+            "stale_temporaries": cacheinfo.stale_temporaries(),
             "jobs": cacheinfo.job_entries(Path(out)) if out is not None else None}
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from medbench import records
-from medbench.core import cachekeys
+from medbench.core import cachekeys, tempfiles
 from medbench.core.atomic import read_json
 from medbench.core.paths import cache_dir
 from medbench.features import cache as feature_cache
@@ -78,6 +78,12 @@ def store_entries() -> list[dict[str, Any]]:
             row["stale"] += 1
             row["why stale"].add(state.removeprefix("stale: "))
     return [{**r, "why stale": "; ".join(sorted(r["why stale"])) or "–"} for r in counts.values()]
+
+
+def stale_temporaries() -> list[Path]:
+    """Temporary files a killed writer left in the shared cache (removed by the next write there)."""
+    root = Path(cache_dir())
+    return [p for folder in sorted(root.glob("*")) if folder.is_dir() for p in tempfiles.stale(folder)]
 
 
 def location() -> Path:

@@ -422,3 +422,36 @@ def test_staleness_of_any_key_inputs_is_a_sentence():
         assert isinstance(state, str) and "\n" not in state
 
     check()
+
+
+# --- minor: temporary files a killed decode leaves in the cache -----------------------------------------
+
+@pytest.mark.slow
+def test_stale_cache_temporaries_are_listed_and_swept(make_image_folder, tmp_path: Path, monkeypatch):
+    from medbench.core import tempfiles
+    from medbench.datasets import images as images_mod
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("MEDBENCH_CACHE_DIR", str(cache))
+    folder = cache / images_mod.CACHE_NAMESPACE
+    folder.mkdir(parents=True)
+    old = os.path.getmtime(folder) - 2 * tempfiles.STALE_AFTER_S
+    stale = folder / ".0123abcd-32px.npy.k1ll3d.tmp"  # what kill -9 during decoding leaves
+    busy = folder / ".4567ef01-32px.npy.l1v3.tmp"     # a decode still running in another process
+    fresh = folder / ".89ab2345-32px.npy.n3w.tmp"     # a write that has only just begun
+    for p in (stale, busy, fresh):
+        p.write_bytes(b"\0" * 1024)
+    for p in (stale, busy):
+        os.utime(p, (old, old))
+    with tempfiles.held(busy):
+        info = _medbench("cache", "info", timeout=60)
+        assert info.returncode == 0, info.stderr
+        assert "1 temporary file(s) left by an interrupted write" in info.stdout and stale.name in info.stdout
+        assert busy.name not in info.stdout and fresh.name not in info.stdout
+        data = make_image_folder(12, name="data")
+        run = _medbench("run", "--dataset", f"folder:{data}", "--pipelines", "majority", "--image-size", "32",
+                        "--n-jobs", "1", "--bootstrap-resamples", "10", "--out", str(tmp_path / "o"))
+        assert run.returncode == 0, run.stderr
+    assert not stale.exists() and busy.exists() and fresh.exists()  # the next write swept the stale one only
+    after = _medbench("cache", "info", timeout=60).stdout  # the busy one's writer let go: now it is stale
+    assert "1 temporary file(s)" in after and busy.name in after and stale.name not in after

@@ -79,7 +79,7 @@ from joblib import Parallel, delayed
 from PIL import Image, ImageChops, ImageOps
 from tqdm.auto import tqdm
 
-from medbench.core import cachekeys, readfile
+from medbench.core import cachekeys, readfile, tempfiles
 from medbench.core.atomic import write_bytes, write_json
 from medbench.core.errors import MedbenchError
 from medbench.core.paths import cache_dir
@@ -476,6 +476,7 @@ def _decode_to_entry(key: str, inputs: dict[str, Any], full: Sequence[str], imag
     tmp = None
     try:
         npy.parent.mkdir(parents=True, exist_ok=True)
+        tempfiles.sweep(npy.parent)  # what a killed decode left behind (kill -9 leaves its .tmp)
         fd, tmp = tempfile.mkstemp(dir=npy.parent, prefix=f".{npy.name}.", suffix=".tmp")
         os.close(fd)
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
@@ -487,7 +488,8 @@ def _decode_to_entry(key: str, inputs: dict[str, Any], full: Sequence[str], imag
              f"images will be decoded again next time")
         return None
     try:
-        ok, reasons, colour = _decode_into(out, full, image_size, desc, n_jobs, max_pixels, channels)
+        with tempfiles.held(tmp):  # a sweep by another process leaves this file alone while it is written
+            ok, reasons, colour = _decode_into(out, full, image_size, desc, n_jobs, max_pixels, channels)
         out.flush()
         digest = pixels_sha256(out)  # stored with the entry, checked on every read
         del out  # unmap: the entry is read back through a fresh read-only mapping
