@@ -338,8 +338,8 @@ def report(results: Results | str | Path, out: str | Path | None = None) -> Path
     if target is None:
         raise MedbenchError("report: these results have no folder; pass out=FOLDER")
     target = outdir.prepare(target)
-    stats = results_mod.statistics(res.data)  # computed here (harness), never by the renderer
-    with outdir.guarded(target):
+    with outdir.lock(target), outdir.guarded(target):  # a run still writing there holds the lock: refused
+        stats = results_mod.statistics(res.data)  # computed here (harness), never by the renderer
         return write_report(res.data, target, stats=stats)
 
 

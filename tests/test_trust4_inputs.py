@@ -455,3 +455,16 @@ def test_stale_cache_temporaries_are_listed_and_swept(make_image_folder, tmp_pat
     assert not stale.exists() and busy.exists() and fresh.exists()  # the next write swept the stale one only
     after = _medbench("cache", "info", timeout=60).stdout  # the busy one's writer let go: now it is stale
     assert "1 temporary file(s)" in after and busy.name in after and stale.name not in after
+
+
+# --- minor: `medbench report` respects OUT's lock -------------------------------------------------------
+
+def test_report_is_refused_while_a_run_holds_the_folder(tmp_path: Path, capsys):
+    import synthetic_results as synth
+
+    from medbench.core import outdir
+    run = synth.write(synth.make(n_resamples=None), tmp_path / "run")
+    with outdir.lock(run):
+        err = _one_line(capsys, ["report", str(run)])
+    assert f"another medbench run is writing to {run}" in err and not (run / "report.md").exists()
+    assert cli.main(["report", str(run)]) == 0 and (run / "report.md").exists()
