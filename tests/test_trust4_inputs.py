@@ -468,3 +468,20 @@ def test_report_is_refused_while_a_run_holds_the_folder(tmp_path: Path, capsys):
         err = _one_line(capsys, ["report", str(run)])
     assert f"another medbench run is writing to {run}" in err and not (run / "report.md").exists()
     assert cli.main(["report", str(run)]) == 0 and (run / "report.md").exists()
+
+
+# --- minor: a model folder holds exactly the files its manifest lists ------------------------------------
+
+@pytest.mark.parametrize(("plant", "words"), [
+    (lambda m: _fifo(m / "steps" / "extra.pipe"), "steps/extra.pipe is a FIFO, socket or device that manifest.json"),
+    (lambda m: (m / "notes.txt").write_text("hi"), "notes.txt is a file that manifest.json does not list"),
+    (lambda m: (m / "spare").mkdir(), "spare is a folder that manifest.json does not list"),
+    (lambda m: (m / "x.json").symlink_to(m / "model.json"), "x.json is a symbolic link"),
+])
+def test_unlisted_entries_in_a_model_folder_are_refused(majority_model: Path, chest_xray_dir: Path,  # noqa: F811
+                                                        capsys, plant, words):
+    image = str(next(iter(sorted((chest_xray_dir / "train" / "NORMAL").glob("*.jpeg")))))
+    assert cli.main(["predict", str(majority_model), image]) == 0
+    capsys.readouterr()
+    plant(majority_model)
+    assert words in _one_line(capsys, ["predict", str(majority_model), image])
