@@ -485,3 +485,11 @@ def test_unlisted_entries_in_a_model_folder_are_refused(majority_model: Path, ch
     capsys.readouterr()
     plant(majority_model)
     assert words in _one_line(capsys, ["predict", str(majority_model), image])
+
+
+def test_a_fifo_among_a_folders_images_is_unreadable_not_a_hang(make_image_folder, tmp_path: Path):
+    data = make_image_folder(12, name="data")
+    _fifo(data / "NORMAL" / "pipe.jpeg")
+    proc = _medbench("run", "--dataset", f"folder:{data}", "--pipelines", "majority", "--image-size", "32",
+                     "--n-jobs", "1", "--out", str(tmp_path / "o"), timeout=120)
+    _assert_one_line(proc, "NORMAL/pipe.jpeg", "not a regular file (a FIFO, device or folder)")

@@ -279,6 +279,8 @@ def decode_image_and_colour(path: str | os.PathLike, image_size: int = DEFAULT_I
     if channels not in ("gray", "rgb"):
         raise ValueError(f"decode_image: channels must be gray or rgb, got {channels!r}")
     limit = check_max_pixels(max_pixels)
+    if not readfile.is_regular(path) and os.path.lexists(path):  # Pillow would block on a FIFO, read a device
+        raise UnreadableImage(path, "not a regular file (a FIFO, device or folder)")
     with _own_pixel_limit():
         try:
             with Image.open(path) as im:
