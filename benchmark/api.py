@@ -360,8 +360,8 @@ def report(results: Results | str | Path, out: str | Path | None = None) -> Path
     if target is None:
         raise MedbenchError("report: these results have no folder; pass out=FOLDER")
     target = outdir.prepare(target)
-    stats = evaluation.statistics(res.data)  # computed here (harness), never by the renderer
-    with outdir.guarded(target):
+    with outdir.lock(target), outdir.guarded(target):  # a run still writing there holds the lock: refused
+        stats = evaluation.statistics(res.data)  # computed here (harness), never by the renderer
         return write_report(res.data, target, stats=stats)
 
 
@@ -477,6 +477,7 @@ def cache_info(out: str | Path | None = None) -> dict[str, Any]:
     """The shared cache's entries (and, with ``out``, that results folder's job records), each with
     whether it is current: ``{"location", "entries", "jobs"}``."""
     return {"location": cacheinfo.location(), "entries": cacheinfo.store_entries(),
+            "stale_temporaries": cacheinfo.stale_temporaries(),
             "jobs": cacheinfo.job_entries(Path(out)) if out is not None else None}
 
 

@@ -130,7 +130,7 @@ def is_suite_dir(path: str | Path) -> bool:
 
 def _read_suite_json(path: Path) -> dict[str, Any]:
     try:
-        data = read_json(path)
+        data = read_json(path, "suite results file", cap="results")
     except (OSError, ValueError, RecursionError) as exc:
         raise MedbenchError(f"{path} is not readable JSON ({exc}): run the suite again to rewrite it") from None
     if not isinstance(data, dict) or data.get("schema") != suite_mod.SCHEMA:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from medbench.core import cachekeys
+from medbench import records
+from medbench.core import cachekeys, tempfiles
 from medbench.core.atomic import read_json
 from medbench.core.paths import cache_dir
 from medbench.features import cache as feature_cache
@@ -19,6 +20,9 @@ from medbench.features import cache as feature_cache
 
 def staleness(inputs: dict[str, Any]) -> str:
     """``"current"``, or why an entry made with ``inputs`` would be recomputed today."""
+    bad = records.problem(inputs, records.KEY_INPUTS_SCHEMA, "key inputs")
+    if bad is not None:
+        return f"stale: its stored {bad.removeprefix('key inputs: ')} (damaged or edited)"
     code = inputs.get("code") or {}
     current = dict(inputs)
     try:
@@ -41,11 +45,16 @@ def job_entries(out: str | Path) -> list[dict[str, Any]]:
     rows = []
     for path in sorted(Path(out).glob("jobs/*.json")):
         try:
-            rec = read_json(path)
+            rec = read_json(path, "job record")
         except (OSError, ValueError, RecursionError):
             rows.append({"entry": path.name, "status": "unreadable", "state": "will be recomputed", "inputs": ""})
             continue
         inputs = rec.get("key_inputs") if isinstance(rec, dict) else None
+        bad = records.problem(rec, records.JOB_RECORD_SCHEMA, path.name) if isinstance(inputs, dict) else None
+        if bad is not None:
+            rows.append({"entry": path.name, "status": "damaged", "state": f"will be recomputed: {bad}",
+                         "inputs": ""})
+            continue
         if not isinstance(inputs, dict):
             rows.append({"entry": path.name, "status": rec.get("status", "?") if isinstance(rec, dict) else "?",
                          "state": "no key inputs (made by an older medbench): will be recomputed", "inputs": ""})
@@ -69,6 +78,12 @@ def store_entries() -> list[dict[str, Any]]:
             row["stale"] += 1
             row["why stale"].add(state.removeprefix("stale: "))
     return [{**r, "why stale": "; ".join(sorted(r["why stale"])) or "–"} for r in counts.values()]
+
+
+def stale_temporaries() -> list[Path]:
+    """Temporary files a killed writer left in the shared cache (removed by the next write there)."""
+    root = Path(cache_dir())
+    return [p for folder in sorted(root.glob("*")) if folder.is_dir() for p in tempfiles.stale(folder)]
 
 
 def location() -> Path:

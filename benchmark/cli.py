@@ -21,7 +21,7 @@ from medbench.commands import predict as predict_cmd
 from medbench.commands import profiles as profiles_cmd
 from medbench.commands import suite as suite_cmd
 from medbench.config import RunConfig
-from medbench.core import settings
+from medbench.core import outputs, settings
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
 from medbench.datasets import describe_datasets
@@ -85,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args)
     except MedbenchError as exc:
         print(f"medbench: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path with a name over 255 bytes, from whichever command met it first
+        if outputs.too_long(exc) is None:
+            raise
+        print(f"medbench: error: {outputs.too_long(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         remaining = getattr(exc, "remaining", None)

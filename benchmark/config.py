@@ -26,17 +26,18 @@ from pathlib import Path
 from typing import Any
 
 from medbench.audit.groups import check_pattern
+from medbench.core.address import check_address, is_number
 from medbench.core.errors import MedbenchError
 from medbench.core.workers import check_n_jobs
 from medbench.datasets.images import CHANNEL_CHOICES
 from medbench.datasets.spec import DatasetSpec
-from medbench.evaluation.protocol import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
+from medbench.evaluation.protocol import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, MAX_BOOTSTRAP_RESAMPLES
 from medbench.external import parse_class_map
 from medbench.options import add_arguments, declared, opt, suite_keys
 from medbench.options import record as record_options
 from medbench.profiles import PROFILES
 from medbench.protocol import MEDMNIST_SEEDS, PROTOCOLS, check_protocol
-from medbench.splits import check_fractions, check_seed
+from medbench.splits import MAX_SEED, check_fractions, check_seed
 
 __all__ = ["RunConfig", "Scheduler", "check_seeds", "parse_options", "parse_resource", "DEFAULT_DATASET"]
 
@@ -61,6 +62,8 @@ def check_seeds(seeds: Sequence[int]) -> list[int]:
         raise MedbenchError(f"--seeds {seeds}: seeds must be whole numbers")
     if any(s < 0 for s in seeds):
         raise MedbenchError(f"--seeds {min(seeds)}: seeds must be non-negative integers")
+    if any(s > MAX_SEED for s in seeds):  # numpy's seeds stop there: every job would fail
+        raise MedbenchError(f"--seeds {max(seeds)}: a seed must be a whole number from 0 to {MAX_SEED}")
     return seeds
 
 
@@ -107,18 +110,11 @@ class Scheduler:
             return cls("local", None, value)
         if value.startswith("processes:"):
             n = value.split(":", 1)[1]
-            if not n.isdigit() or not 1 <= int(n) <= 256:
+            if not is_number(n) or not 1 <= int(n) <= 256:
                 raise MedbenchError(f"--scheduler {value}: N must be a number of worker processes from 1 to 256")
             return cls("processes", int(n), value)
         if value.startswith(("tcp://", "tls://")) and len(value) > 6:
-            host, colon, port = value[6:].rpartition(":")
-            if not colon or not host or value.endswith("]") or (":" in host and not host.startswith("[")):
-                raise MedbenchError(f"--scheduler {value}: give the scheduler's port too, e.g. {value[:6]}"
-                                    f"{value[6:].rstrip(':') or 'HOST'}:8786")
-            if not port.isdigit() or not 1 <= int(port) <= 65535:
-                raise MedbenchError(f"--scheduler {value}: port {port!r} must be a number from 1 to 65535 "
-                                    f"(e.g. {value[:6]}{host}:8786)")
-            return cls("address", value, value)
+            return cls("address", check_address(value), value)
         raise MedbenchError(f"--scheduler {value!r}: use local, processes:N or tcp://HOST:PORT")
 
     def __str__(self) -> str:
@@ -182,7 +178,7 @@ class RunConfig:
                                       "carves one (no official split, or validation carved from train); official "
                                       "parts stay")
     bootstrap_resamples: int = opt(BOOTSTRAP_RESAMPLES, flag="--bootstrap-resamples", cli={"type": int, "metavar": "N"},
-                                   suite="suite", suite_schema={"type": "integer", "minimum": 1},
+                                   suite="suite", suite_schema={"type": "integer", "minimum": 1, "maximum": MAX_BOOTSTRAP_RESAMPLES},
                                    help="stratified bootstrap resamples of the test images behind every 95% CI")
     bootstrap_seed: int = opt(BOOTSTRAP_SEED, flag="--bootstrap-seed", cli={"type": int, "metavar": "SEED"},
                               help="seed of the bootstrap resamples")
@@ -264,9 +260,9 @@ class RunConfig:
         check_n_jobs(self.n_jobs)
         check_fractions(self.val_fraction, self.test_fraction)
         if isinstance(self.bootstrap_resamples, bool) or not isinstance(self.bootstrap_resamples, int) \
-                or self.bootstrap_resamples < 1:
-            raise MedbenchError(f"--bootstrap-resamples {self.bootstrap_resamples} must be at least 1 (default "
-                                f"{BOOTSTRAP_RESAMPLES})")
+                or not 1 <= self.bootstrap_resamples <= MAX_BOOTSTRAP_RESAMPLES:
+            raise MedbenchError(f"--bootstrap-resamples {self.bootstrap_resamples} must be from 1 to "
+                                f"{MAX_BOOTSTRAP_RESAMPLES:,} (default {BOOTSTRAP_RESAMPLES})")
         if self.resplit_per_seed and self.split_manifest:
             raise MedbenchError("--resplit-per-seed carves a split per seed; it cannot be combined with "
                                 "--split-manifest")

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from medbench.core import readfile
 from medbench.core.atomic import read_json, write_bytes
 from medbench.core.errors import MedbenchError
 from medbench.models import gradcam
@@ -183,7 +184,11 @@ def intact(out_dir: Path, gallery: Any) -> str | None:
         path = Path(out_dir) / name
         if not re.match(FILE_PATTERN, str(name)) or not path.is_file():
             return f"its gallery picture {name} is missing"
-        if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+        try:
+            data = readfile.read_bytes(path, "gallery picture", cap="cache entry")
+        except MedbenchError:
+            return f"its gallery picture {name} is not a readable regular file"
+        if hashlib.sha256(data).hexdigest() != digest:
             return f"its gallery picture {name} was changed"
     return None
 
@@ -197,8 +202,8 @@ def forget_previous(out_dir: Path, record_path: Path, gallery: Any) -> None:
     """Before a job's record at ``record_path`` is replaced: delete the pictures its previous record listed
     that the new ``gallery`` does not (a re-keyed job leaves no orphaned pictures behind)."""
     try:
-        old = read_json(record_path).get("gallery")
-    except (OSError, ValueError, AttributeError, RecursionError):
+        old = read_json(record_path, "job record").get("gallery")
+    except (OSError, ValueError, AttributeError, RecursionError, MedbenchError):
         return
     keep = set(((gallery or {}).get("sha256") or {}) if isinstance(gallery, dict) else {})
     for name in ((old or {}).get("sha256") or {}) if isinstance(old, dict) else {}:

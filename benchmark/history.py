@@ -199,7 +199,7 @@ def _read_index(root: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return rebuild_index(root) if root.is_dir() else []
     try:
-        data = read_json(path)
+        data = read_json(path, "history index", cap="history index")
     except (OSError, ValueError, RecursionError) as exc:
         raise MedbenchError(f"{path} is not readable JSON ({exc}); delete it and it is rebuilt from the "
                             "stored runs") from None

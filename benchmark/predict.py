@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.pipeline import Pipeline
 
 from medbench import schemas
-from medbench.core import cachekeys
+from medbench.core import cachekeys, names
 from medbench.core.csvcell import cell
 from medbench.core.errors import MedbenchError
 from medbench.datasets import images, info
@@ -402,12 +402,12 @@ def predict_files(model: SavedModel, inputs: Iterable[str | os.PathLike], *, n_j
 def predictions_csv(model: SavedModel, rows: list[dict[str, Any]], digits: int = 6) -> str:
     """The rows as CSV: ``path``, ``p_<class>`` per class, ``label``, ``status``; text that a spreadsheet
     would run as a formula (``=1+2.jpeg``, a class named ``@SUM(1)``) gets a leading ``'``
-    (:func:`medbench.core.csvcell.cell`)."""
+    (:func:`medbench.core.csvcell.cell`); a file name that is not UTF-8 shows its odd bytes as ``\\xNN``."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([cell(c) for c in ("path", *(f"p_{name}" for name in model.class_names), "label", "status")])
     for row in rows:
         proba = row["proba"] or [None] * len(model.class_names)
-        writer.writerow([cell(str(row["path"])), *("" if v is None else f"{v:.{digits}f}" for v in proba),
+        writer.writerow([cell(names.printable(str(row["path"]))), *("" if v is None else f"{v:.{digits}f}" for v in proba),
                          cell(row["label"] or ""), cell(row["status"])])
     return buf.getvalue()

@@ -26,7 +26,8 @@ from typing import Any
 
 import psutil
 
-from medbench.core import cachekeys, settings
+from medbench.core import cachekeys, readfile, settings
+from medbench.core.errors import MedbenchError
 
 LIBRARIES = ("medbench", "numpy", "scikit-learn", "scikit-image", "opencv-python-headless", "opencv-python",
              "xgboost", "tensorflow", "tensorflow-cpu", "keras", "jax", "torch")
@@ -212,8 +213,8 @@ def lock_digest() -> str | None:
     try:
         if lock is None or not lock.is_file():
             return None
-        text = lock.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = readfile.read_text(lock, "lock file")
+    except (OSError, MedbenchError):
         return None
     return hashlib.sha256("\n".join(lock_pins(text)).encode()).hexdigest()
 

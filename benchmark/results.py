@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from medbench import profiling, schemas, view
+from medbench import consistency, profiling, schemas, view
 from medbench.core import readfile
 from medbench.core.atomic import write_json, write_text
 from medbench.core.csvcell import cell
@@ -90,7 +90,7 @@ def load(path: str | Path) -> dict[str, Any]:
     if path.is_dir():
         path = path / "results.json"
     kind = "medbench results file"
-    text = readfile.read_text(path, kind, missing_hint=": pass a results folder or its results.json")
+    text = readfile.read_text(path, kind, cap="results", missing_hint=": pass a results folder or its results.json")
     results = readfile.parse_json(text, str(path), kind)
     validate(results, str(path))
     return results
@@ -124,6 +124,7 @@ def validate(results: Any, source: str) -> None:
             _check_job(source, ["jobs", i], job, names)
     if "statistics" in results:
         _check_statistics(source, results["statistics"], {record_id(j) for j in ok_jobs(results)})
+    consistency.check_blocks(results, source)  # external / robustness blocks agree with the jobs and themselves
 
 
 def _check_job(source: str, where: list[Any], job: dict[str, Any], names: list[str]) -> None:

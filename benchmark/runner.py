@@ -33,7 +33,7 @@ from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 
 from medbench import gallery as gallery_mod
-from medbench import predict
+from medbench import predict, records
 from medbench import shift as shift_mod
 from medbench.core import cachekeys, settings
 from medbench.core.atomic import json_roundtrip, read_json, write_json
@@ -111,11 +111,13 @@ def load_cached(out_dir: Path, job: Job, inputs: dict[str, Any], ds: Dataset | N
     if not path.exists():
         return None, "not run before"
     try:
-        record = read_json(path)
+        record = read_json(path, "job record")
     except (OSError, ValueError, RecursionError):
         return None, f"{path.name} is unreadable"
     if not isinstance(record, dict) or record.get("status") != "ok":
         return None, "the earlier attempt failed"
+    if (bad := records.problem(record, records.JOB_RECORD_SCHEMA, path.name)) is not None:
+        return None, f"it does not match the job record schema ({bad})"
     if record.get("body_sha256") != body_digest(record):
         return None, f"{path.name} was edited or damaged (body digest mismatch)"
     if record.get("key") != cachekeys.digest(inputs):

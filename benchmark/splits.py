@@ -33,6 +33,7 @@ import jsonschema
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
+from medbench.core import readfile
 from medbench.core.atomic import write_json
 from medbench.core.errors import MedbenchError
 from medbench.datasets.dataset import SPLITS, Dataset
@@ -267,9 +268,7 @@ def load_manifest(ds: Dataset, path: str | Path) -> Split:
     """Read and validate a split manifest (see the module docstring) and apply it to ``ds``."""
     path = Path(path)
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MedbenchError(f"split manifest {path} does not exist") from None
+        manifest = json.loads(readfile.read_bytes(path, "split manifest", cap="manifest").decode("utf-8"))
     except (OSError, ValueError) as exc:
         raise MedbenchError(f"{path} is not a medbench split manifest ({exc})") from None
     except RecursionError:

@@ -26,9 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from medbench.core import cachekeys, settings
+from medbench.core import cachekeys, readfile, settings
 from medbench.core.atomic import write_bytes, write_json, write_text
 from medbench.core.cachekeys import array_digest
+from medbench.core.errors import MedbenchError
 from medbench.core.paths import cache_dir
 from medbench.core.warn import warn
 
@@ -104,9 +105,9 @@ def _read_checked(path: Path) -> np.ndarray | None:
     """The array in entry ``path`` if its bytes match the SHA-256 stored beside it; else None (recompute),
     with a warning when the entry was changed after it was written (edited, replaced or damaged)."""
     try:
-        data = path.read_bytes()
-        stored = path.with_suffix(DIGEST_SUFFIX).read_text(encoding="ascii").strip()
-    except (OSError, ValueError):
+        data = readfile.read_bytes(path, "cache entry", cap="cache entry")
+        stored = readfile.read_bytes(path.with_suffix(DIGEST_SUFFIX), "cache digest", cap="sidecar").decode("ascii").strip()
+    except (OSError, ValueError, MedbenchError):
         return None  # no digest (or unreadable): recompute and rewrite the entry
     if hashlib.sha256(data).hexdigest() != stored:
         warn(f"cache entry {path} does not match its SHA-256 (edited, replaced or damaged); "
@@ -124,8 +125,8 @@ def describe(namespace: str | None = None) -> list[dict[str, Any]]:
     out = []
     for side in sorted(root.glob(f"{namespace or '*'}/*.json")):
         try:
-            inputs = json.loads(side.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            inputs = json.loads(readfile.read_bytes(side, "cache sidecar", cap="sidecar").decode("utf-8"))
+        except (OSError, ValueError, RecursionError, MedbenchError):
             continue
         if isinstance(inputs, dict):
             out.append({"entry": str(side.with_suffix(".npy").relative_to(root)), **inputs})

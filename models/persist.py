@@ -55,7 +55,7 @@ import numpy as np
 import skops.io as sio
 from sklearn.pipeline import Pipeline
 
-from medbench.core import cachekeys, storage
+from medbench.core import cachekeys, names, readfile, storage
 from medbench.core.atomic import current_umask, dumps, write_bytes
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
@@ -330,9 +330,7 @@ def _read_plain(folder: Path, name: str) -> bytes:
                                   f"plain files only: copy the files themselves")
     if not stat.S_ISREG(os.lstat(path).st_mode):
         raise _refuse(folder, f"{name} is not a regular file")
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()
+    return readfile.read_bytes(path, f"model file ({name})", cap="model file", nofollow=True)
 
 
 def _read_checked(folder: Path, manifest: dict[str, Any], name: str) -> bytes:
@@ -359,7 +357,31 @@ def read_verified(folder: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
     manifest = _read_manifest(folder)
     if DESCRIPTION not in manifest["files"]:
         raise _refuse(folder, f"{MANIFEST} does not list {DESCRIPTION}")
+    _refuse_unlisted(folder, manifest)
     return manifest, {name: _read_checked(folder, manifest, name) for name in sorted(manifest["files"])}
+
+
+def _refuse_unlisted(folder: Path, manifest: dict[str, Any]) -> None:
+    """Refuse anything in the folder the manifest does not list: an extra file, a link, a FIFO, a device
+    (a model folder holds exactly the files it lists; links are never followed while looking)."""
+    listed = {MANIFEST, *map(str, manifest["files"])}
+    folders = {"/".join(str(n).split("/")[:i]) for n in listed for i in range(1, str(n).count("/") + 1)}
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        rel_dir = Path(dirpath).relative_to(folder).as_posix()
+        for name in sorted(dirnames + filenames):
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            mode = os.lstat(Path(dirpath) / name).st_mode
+            if stat.S_ISLNK(mode):
+                raise _refuse(folder, f"{names.printable(rel)} is a symbolic link ({names.printable(rel)}); a model "
+                                      f"folder holds plain files only: copy the files themselves")
+            if stat.S_ISDIR(mode) and rel in folders:
+                continue
+            if stat.S_ISREG(mode) and rel in listed:
+                continue
+            what = ("a folder" if stat.S_ISDIR(mode) else "a file" if stat.S_ISREG(mode)
+                    else "a FIFO, socket or device")
+            raise _refuse(folder, f"{names.printable(rel)} is {what} that {MANIFEST} does not list; a model folder "
+                                  f"holds exactly the files it lists: remove it")
 
 
 def _description(folder: Path, files: dict[str, bytes]) -> dict[str, Any]:

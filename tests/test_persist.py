@@ -773,7 +773,7 @@ def test_a_file_swapped_for_a_link_after_its_check_is_not_followed(model_copy: P
     card.symlink_to(elsewhere)
     real_lstat = os.lstat
     monkeypatch.setattr(persist.os, "lstat", lambda p, *a, **k: os.stat(p) if Path(p) == card else real_lstat(p))
-    with pytest.raises(MedbenchError, match=r"model\.json cannot be read \(Too many levels of symbolic links\)"):
+    with pytest.raises(MedbenchError, match=r"model\.json\).*: Too many levels of symbolic links"):
         load_model(model_copy)
 
 

@@ -539,7 +539,7 @@ def test_manifest_with_unsorted_ids_is_refused_even_when_it_fingerprints_itself(
 def test_manifest_that_cannot_be_read_is_one_line(pneumonia_small: Dataset, tmp_path: Path):
     folder = tmp_path / "a-folder.json"
     folder.mkdir()
-    with pytest.raises(MedbenchError, match=r"a-folder\.json is not a medbench split manifest \("):
+    with pytest.raises(MedbenchError, match=r"a-folder\.json is a folder, not a split manifest"):
         load_manifest(pneumonia_small, folder)
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 100_000 + "]" * 100_000)

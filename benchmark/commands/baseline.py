@@ -9,6 +9,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from medbench import api
+from medbench.core import outputs
 from medbench.reports.tables import leaderboard
 
 
@@ -32,7 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    path = api.baseline_update(args.results, args.name, args.store)
+    outputs.output_folder(args.store, "--store", "the baselines")
+    with outputs.writing("--store", args.store):
+        path = api.baseline_update(args.results, args.name, args.store)
     tol = path.parent / "tolerances.toml"
     tol_note = f"tolerances: {tol}" if tol.is_file() else "no tolerances.toml there: built-in defaults apply"
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB); {tol_note}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from medbench import api
+from medbench.core import names
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,4 +33,11 @@ def cmd_info(args: argparse.Namespace) -> int:
     rows = info["entries"]
     print(f"shared cache {info['location']}:")
     print(tabulate(rows, headers="keys", tablefmt="simple", disable_numparse=True) if rows else "  empty")
+    stale = info.get("stale_temporaries") or []
+    if stale:
+        size = sum(p.stat().st_size for p in stale if p.exists())
+        print(f"\n{len(stale)} temporary file(s) left by an interrupted write ({size / 2**20:,.1f} MiB; the next "
+              f"write into their folder removes them):")
+        for p in stale[:20]:
+            print(f"  {names.printable(p)}")
     return 0

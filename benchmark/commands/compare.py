@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from medbench import api
+from medbench.core import outputs
 from medbench.reports import compare_page
 from medbench.reports.compare import text_report, verdict_line
 
@@ -62,13 +63,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    outputs.output_file(args.json, "--json", "compare.json", "compare.json")  # before any work
+    outputs.output_file(args.markdown, "--markdown", "the markdown report", "compare.md")
+    outputs.output_file(args.html, "--html", "the HTML page", "compare.html")
     report = api.compare(args.base, args.new, tolerances=args.tolerances, force=args.force,
                          runtime=not args.no_runtime, significant_only=args.significant_only, store=args.store,
                          force_runtime=args.force_runtime)
-    written = [str(p) for p in api.save_compare(report, args.new, json=args.json, markdown=args.markdown,
-                                                store=args.store)]
+    with outputs.writing("--json" if args.json else "--markdown", args.json or args.markdown):
+        written = [str(p) for p in api.save_compare(report, args.new, json=args.json, markdown=args.markdown,
+                                                    store=args.store)]
     if args.html:
-        written.append(str(compare_page.write(report, args.html)[0]))
+        with outputs.writing("--html", args.html):
+            written.append(str(compare_page.write(report, args.html)[0]))
     print(verdict_line(report) if args.quiet else text_report(report), end="\n" if args.quiet else "")
     print(f"wrote {', '.join(written)}", file=sys.stderr)
     return report["exit_status"]

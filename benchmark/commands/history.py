@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from medbench import api
+from medbench.core import outputs
 from medbench.core.warn import warn
 from medbench.reports import escape
 from medbench.reports.history import p_text
@@ -43,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
+    outputs.output_folder(args.store, "--store", "the history store")
     entry = api.history_add(args.run, args.store, args.commit)
     verb = "replaced" if entry["replaced"] else "filed"
     print(f"{verb} {args.run} as {entry['version']} on machine {entry['machine']}: "
@@ -54,7 +56,10 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    analysis, written = api.history_report(args.store, args.out)
+    outputs.output_folder(args.store, "--store", "the history store")
+    outputs.output_folder(args.out, "--out", "the history report")
+    with outputs.writing("--out", args.out):
+        analysis, written = api.history_report(args.store, args.out)
     n_reg = sum(len(s["regressions"]) for s in analysis["series"])
     for s in analysis["series"]:
         for r in s["regressions"]:

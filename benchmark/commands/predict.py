@@ -14,11 +14,9 @@ from collections import Counter
 from pathlib import Path
 
 from medbench import api, predict
-from medbench.core import quiet
+from medbench.core import outputs, quiet
 from medbench.core.atomic import write_text
 from medbench.core.errors import MedbenchError
-
-MAX_NAME = 255  # bytes in one file name on the usual file systems (ext4, XFS, APFS, NTFS)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,25 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def check_out(out: str | None) -> Path | None:
     """``--out`` as a file path that can be written: not empty, not a folder, a name the system takes."""
-    if out is None:
-        return None
-    if not out.strip():
+    if out is not None and not out.strip():
         raise MedbenchError("--out is empty: give a file for the CSV (or leave --out out for standard output)")
-    path = Path(out)
-    try:
-        is_dir = path.is_dir()
-    except OSError as exc:  # e.g. ENAMETOOLONG
-        raise MedbenchError(f"--out {_short(out)}: {exc.strerror or exc}; choose another file name") from None
-    if is_dir:
-        raise MedbenchError(f"--out {out} is a folder: give a file for the CSV, e.g. {path / 'predictions.csv'}")
-    if len(path.name.encode()) + len("..XXXXXXXX.tmp") > MAX_NAME:  # the atomic write's temporary sibling
-        raise MedbenchError(f"--out {_short(out)}: the file name is too long ({len(path.name)} characters); "
-                            f"choose a shorter one")
-    return path
-
-
-def _short(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else f"{text[:limit // 2]}…{text[-limit // 2:]}"
+    return outputs.output_file(out, "--out", "the CSV", "predictions.csv")
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -70,10 +52,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
                                            max_pixels=args.max_image_pixels)
     failed = [r for r in rows if r["status"] != predict.OK]
     if out is not None:
-        try:
+        with outputs.writing("--out", out):
             write_text(out, text)
-        except OSError as exc:
-            raise MedbenchError(f"cannot write --out {_short(str(out))}: {exc.strerror or exc}") from None
         labels = Counter(r["label"] for r in rows if r["label"] is not None)
         counts = ", ".join(f"{n} {name}" for name, n in sorted(labels.items())) or "none"
         print(f"wrote {args.out}: {len(rows) - len(failed)} images predicted ({counts}), {len(failed)} unreadable",

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from medbench.core import readfile
+
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     path = Path(path)
@@ -55,10 +57,11 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
     return write_text(path, dumps(obj) + "\n")
 
 
-def read_json(path: str | os.PathLike) -> Any:
-    """Parse a JSON file as UTF-8 (raises OSError, ValueError incl. UnicodeDecodeError, or RecursionError)."""
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+def read_json(path: str | os.PathLike, kind: str = "JSON file", cap: str = "job record") -> Any:
+    """Parse a JSON file as UTF-8 (raises ValueError incl. UnicodeDecodeError, or RecursionError; a file
+    that is missing, not a regular file, over ``readfile.CAPS[cap]`` or unreadable is a
+    ``readfile.UnreadableFile``, a one-line :class:`MedbenchError`)."""
+    return json.loads(readfile.read_bytes(path, kind, cap=cap).decode("utf-8"))
 
 
 def json_roundtrip(obj: Any) -> Any:

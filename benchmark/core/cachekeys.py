@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from medbench.core import readfile
+
 #: Distribution names per library family, as recorded in cache keys.
 LIBS_IMAGE = ("numpy", "pillow", "scikit-image", "opencv-python-headless", "opencv-python")
 LIBS_CLASSICAL = ("numpy", "scikit-image", "opencv-python-headless", "opencv-python", "scikit-learn", "xgboost")
@@ -32,6 +34,8 @@ _CHUNK = 1 << 20
 def file_sha256(path: str | os.PathLike, algorithm: str = "sha256") -> str:
     """Hex digest of a file's bytes, read in 1 MiB chunks (never the whole file in memory)."""
     h = hashlib.new(algorithm)
+    if os.path.lexists(path) and not readfile.is_regular(path):  # a FIFO would block, a device never end
+        raise readfile.UnreadableFile(f"{path} is not a regular file (a FIFO, device or folder): give a file")
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
             h.update(chunk)

@@ -12,6 +12,7 @@ listed in the CSV but absent, or present but undecodable, go through
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections import Counter
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from medbench.core import readfile
 from medbench.core.errors import MedbenchError
 from medbench.core.warn import warn
 from medbench.datasets.dataset import Dataset
@@ -72,7 +74,8 @@ def _image_root(root: Path) -> Path:
 
 def _read_rows(csv_path: Path, columns: list[str]) -> list[dict[str, str]]:
     try:
-        with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+        text = readfile.read_bytes(csv_path, "coronahack label table", cap="table").decode("utf-8-sig")
+        with io.StringIO(text, newline="") as fh:
             reader = csv.reader(fh)
             header = next(reader, None)
             if header is None:

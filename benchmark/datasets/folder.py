@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from medbench.core import names
 from medbench.core.errors import MedbenchError
 from medbench.datasets.dataset import SPLITS, Dataset
 from medbench.datasets.derived import GROUP_SPLIT, colour_note, groups_for, positive_class_index
@@ -29,19 +30,26 @@ TITLE = "Image folder"
 
 def _visible_dirs(path: Path) -> list[str]:
     try:
-        return sorted(e.name for e in os.scandir(path) if e.is_dir() and not e.name.startswith("."))
+        found = sorted(e.name for e in os.scandir(path) if e.is_dir() and not e.name.startswith("."))
     except OSError as exc:
         raise MedbenchError(f"cannot list folder {path} ({exc.strerror or exc}); check its permissions") from exc
+    bad = next((d for d in found if not names.is_utf8(d)), None)
+    if bad is not None:  # a class or split name ends up in every table: it must be text
+        raise MedbenchError(f"folder {names.printable(path / bad)}: {names.NOT_UTF8}")
+    return found
 
 
-def _scan_class(folder: Path, root: Path, ignored: list[str]) -> list[str]:
-    """Relative paths (forward slashes) of image files anywhere below ``folder``, sorted."""
+def _scan_class(folder: Path, root: Path, ignored: list[str], not_utf8: list[str]) -> list[str]:
+    """Relative paths (forward slashes) of image files anywhere below ``folder``, sorted; image files whose
+    name is not UTF-8 go to ``not_utf8`` instead (a failure the caller reports, never a crash later)."""
     found = []
     for dirpath, dirnames, filenames in os.walk(folder, onerror=None):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             rel = Path(dirpath, name).relative_to(root).as_posix()
-            if is_image_file(name):
+            if not names.is_utf8(rel):
+                (not_utf8 if is_image_file(names.printable(name)) else ignored).append(names.printable(rel))
+            elif is_image_file(name):
                 found.append(rel)
             elif not name.startswith("."):
                 ignored.append(rel)
@@ -74,7 +82,8 @@ def load_folder(path: str | os.PathLike, *, spec: str | None = None, image_size:
             problems["ignored_folders"] = others
     else:
         layout = [(None, "")]
-    ignored.extend(e.name for e in os.scandir(root) if e.is_file() and not e.name.startswith("."))
+    ignored.extend(names.printable(e.name) for e in os.scandir(root) if e.is_file() and not e.name.startswith("."))
+    not_utf8: list[tuple[str, str]] = []  # (printable id, class)
 
     # (split, class, rel path) for every image file
     entries: list[tuple[str | None, str, str]] = []
@@ -88,9 +97,12 @@ def load_folder(path: str | os.PathLike, *, spec: str | None = None, image_size:
                                 f"(e.g. {base}/NORMAL/, {base}/PNEUMONIA/)")
         classes_per_split[split] = classes
         if sub:
-            ignored.extend(f"{sub}/{e.name}" for e in os.scandir(base) if e.is_file() and not e.name.startswith("."))
+            ignored.extend(names.printable(f"{sub}/{e.name}") for e in os.scandir(base)
+                           if e.is_file() and not e.name.startswith("."))
         for cls in classes:
-            files = _scan_class(base / cls, root, ignored)
+            bad: list[str] = []
+            files = _scan_class(base / cls, root, ignored, bad)
+            not_utf8.extend((rel, cls) for rel in bad)
             if not files:
                 raise MedbenchError(f"empty class folder {base / cls}: add images or remove the folder")
             entries.extend((split, cls, rel) for rel in files)
@@ -109,9 +121,10 @@ def load_folder(path: str | os.PathLike, *, spec: str | None = None, image_size:
         problems["ignored_files"] = {"count": len(ignored), "files": ignored[:MAX_LISTED_FILES]}
 
     rels = [rel for _, _, rel in entries]
-    label_of = {rel: cls for _, cls, rel in entries}
+    label_of = {rel: cls for _, cls, rel in entries} | {rel: cls for rel, cls in not_utf8}
     images, failures = load_images(root, rels, image_size, desc=f"decoding {root.name}", n_jobs=n_jobs,
                                    max_pixels=max_image_pixels, channels=channels)
+    failures = [(rel, names.NOT_UTF8) for rel, _ in not_utf8] + list(failures)
     failed = handle_failures(failures, kind="unreadable", where=f"in {root}", label_of=label_of,
                              allow_missing=allow_missing, problems=problems)
     if failed:

@@ -26,7 +26,7 @@ from joblib import Parallel, delayed
 from PIL import Image, ImageChops, ImageOps
 from tqdm.auto import tqdm
 
-from medbench.core import cachekeys
+from medbench.core import cachekeys, readfile, tempfiles
 from medbench.core.atomic import write_bytes, write_json
 from medbench.core.errors import MedbenchError
 from medbench.core.paths import cache_dir
@@ -226,6 +226,8 @@ def decode_image_and_colour(path: str | os.PathLike, image_size: int = DEFAULT_I
     if channels not in ("gray", "rgb"):
         raise ValueError(f"decode_image: channels must be gray or rgb, got {channels!r}")
     limit = check_max_pixels(max_pixels)
+    if not readfile.is_regular(path) and os.path.lexists(path):  # Pillow would block on a FIFO, read a device
+        raise UnreadableImage(path, "not a regular file (a FIFO, device or folder)")
     with _own_pixel_limit():
         try:
             with Image.open(path) as im:
@@ -365,14 +367,16 @@ def _entry_paths(key: str, image_size: int, channels: str = "gray") -> tuple[Pat
 def _read_entry(key: str, inputs: dict[str, Any], n: int, image_size: int, channels: str = "gray") -> Entry | None:
     npy, status, side = _entry_paths(key, image_size, channels)
     try:
-        if json.loads(side.read_text(encoding="utf-8")) != json.loads(cachekeys.canonical(inputs)):
+        if json.loads(readfile.read_bytes(side, "cache sidecar", cap="sidecar")) != json.loads(cachekeys.canonical(inputs)):
             return None
+        if not (readfile.is_regular(npy) and readfile.is_regular(status)):
+            return None  # a FIFO or device planted in the cache is never opened (it could block)
         images = np.load(npy, mmap_mode="r", allow_pickle=False)
         with np.load(status, allow_pickle=False) as z:
             failed, why = z["failed"].astype(np.int64), z["reasons"].tolist()
             coloured = z["colour"].astype(np.int64)
             stored = str(z["sha256"])
-    except (OSError, KeyError, ValueError, EOFError):  # absent, damaged or without a digest: decode again
+    except (OSError, KeyError, ValueError, EOFError, RecursionError, MedbenchError):  # absent, damaged, no digest
         return None
     if images.shape != _shape(n, image_size, channels) or images.dtype != np.uint8 or len(failed) != len(why):
         return None
@@ -421,6 +425,7 @@ def _decode_to_entry(key: str, inputs: dict[str, Any], full: Sequence[str], imag
     tmp = None
     try:
         npy.parent.mkdir(parents=True, exist_ok=True)
+        tempfiles.sweep(npy.parent)  # what a killed decode left behind (kill -9 leaves its .tmp)
         fd, tmp = tempfile.mkstemp(dir=npy.parent, prefix=f".{npy.name}.", suffix=".tmp")
         os.close(fd)
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
@@ -432,7 +437,8 @@ def _decode_to_entry(key: str, inputs: dict[str, Any], full: Sequence[str], imag
              f"images will be decoded again next time")
         return None
     try:
-        ok, reasons, colour = _decode_into(out, full, image_size, desc, n_jobs, max_pixels, channels)
+        with tempfiles.held(tmp):  # a sweep by another process leaves this file alone while it is written
+            ok, reasons, colour = _decode_into(out, full, image_size, desc, n_jobs, max_pixels, channels)
         out.flush()
         digest = pixels_sha256(out)  # stored with the entry, checked on every read
         del out  # unmap: the entry is read back through a fresh read-only mapping

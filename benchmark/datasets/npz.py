@@ -179,17 +179,30 @@ def _check_declared(npz: Any, keys: list[str], path: Path, max_pixels: int | Non
     total = 0
     for key in keys:
         shape, dtype = _header(npz, key, path)
-        size = math.prod(shape) * dtype.itemsize
-        total += size
+        total += peak_bytes(key, shape, dtype)
         if key == "x" or key.endswith("_images"):
             pixels = math.prod(shape[1:3]) if len(shape) >= 3 else 0
             if pixels > max_pixels:
                 raise _fail(path, f"{key!r} declares {shape[1]}x{shape[2]} images ({pixels:,} pixels each), above "
                                   f"the limit of {max_pixels:,} (--max-image-pixels)")
         if total > max_bytes:
-            raise _fail(path, f"its arrays declare {total / 2**30:,.1f} GiB (up to {key!r}: shape {shape}, {dtype}), "
-                              f"more than the {max_bytes / 2**30:,.1f} GiB of memory available; refusing to "
-                              f"decompress it")
+            raise _fail(path, f"loading its arrays needs {total / 2**30:,.1f} GiB (up to {key!r}: shape {shape}, "
+                              f"{dtype}, with the copies loading makes), more than the {max_bytes / 2**30:,.1f} GiB "
+                              f"of memory available; refusing to decompress it")
+
+
+def peak_bytes(key: str, shape: tuple[int, ...], dtype: np.dtype) -> int:
+    """The memory loading array ``key`` (declared ``shape``, ``dtype``) holds at its peak, every copy counted:
+    the decompressed array itself, its ``uint8`` conversion (images of another dtype; labels become int64),
+    and the image copy :func:`load_npz` makes when it applies the channels and joins the splits (at most
+    3 channels per pixel)."""
+    raw = math.prod(shape) * dtype.itemsize
+    n = shape[0] if shape else 1
+    if key == "x" or key.endswith("_images"):
+        channels = 3 if len(shape) == 4 and shape[-1] not in (1,) else 1
+        final = math.prod(shape[:3]) * channels if len(shape) >= 3 else raw
+        return raw + (0 if dtype == np.uint8 else final) + final
+    return raw + n * 8
 
 
 def read_npz(path: str | os.PathLike, *, max_image_pixels: int | None = None,
