@@ -130,5 +130,10 @@ def test_installed_wheel_finds_them_by_name_outside_the_repository(tmp_path):
     assert json.loads((run / "compare.json").read_text())["verdict"] == "pass"
     proc = medbench("compare", "no-such-baseline", "run")
     assert proc.returncode == 2 and "pneumoniamnist-fast (shipped with medbench)" in proc.stderr
+    # the shipped suite by name: read from the installed copy (an unknown pipeline stops it before any work)
+    proc = medbench("suite", "chest-xray", "--pipelines", "no-such-pipeline")
+    assert proc.returncode == 2 and "unknown pipeline 'no-such-pipeline'" in proc.stderr, proc.stderr[-2000:]
+    assert str(site / "medbench" / "_suites" / "chest-xray.toml") in proc.stderr
+    assert not (work / "results").exists()
     proc = medbench("suite", "no-such-suite")
     assert proc.returncode == 2 and "chest-xray, smoke" in proc.stderr and len(proc.stderr.splitlines()) == 1
