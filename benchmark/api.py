@@ -434,12 +434,17 @@ def baselines(store: str | Path | None = None) -> list[dict[str, Any]]:
     return baseline.entries(store)
 
 
+def shipped_baselines() -> list[str]:
+    """The names of the baselines shipped with medbench (package data), e.g. ``["pneumoniamnist-fast"]``."""
+    return baseline.shipped_names()
+
+
 def load_baseline(name: str, store: str | Path | None = None) -> Results:
-    """The stored baseline ``name`` as :class:`Results` (a one-line error listing the stored names)."""
-    path = baseline.store_dir(store) / name
-    if not (path / "results.json").is_file():
-        names = [e["name"] for e in baseline.entries(store)]
-        raise MedbenchError(f"no baseline {name!r} in {baseline.store_dir(store)}; stored: {', '.join(names) or 'none'}")
+    """The baseline ``name`` (from the store, else shipped with medbench) as :class:`Results` (a one-line
+    error listing the known names)."""
+    path = baseline.find(name, store)
+    if path is None:
+        raise MedbenchError(f"no baseline {name!r}; baselines: {baseline.known(store)}")
     return load_results(path)
 
 

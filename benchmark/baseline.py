@@ -2,7 +2,8 @@
 
 Layout: ``<store>/<name>/results.json`` (a results.json thinned for committing) and, optionally,
 ``<store>/<name>/tolerances.toml`` (that baseline's tolerances, found by ``medbench compare``).
-The store is ``$MEDBENCH_BASELINES`` or ``./baselines``; a baseline's default name is
+The store is ``$MEDBENCH_BASELINES`` or ``./baselines``; a name not in the store is looked up among the
+baselines shipped with medbench (medbench.core.packaged). A baseline's default name is
 ``<dataset>-<profile>`` (e.g. ``pneumoniamnist-fast``). A baseline is the run's results.json with
 machine-specific paths and the derived "statistics" section dropped, written compactly (lists on
 one line); the test predictions stay, so confidence intervals are recomputed from them by the
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from medbench import results as results_mod
-from medbench.core import settings
+from medbench.core import packaged, settings
 from medbench.core.atomic import write_text
 from medbench.core.errors import MedbenchError
 
@@ -110,12 +111,41 @@ def entries(store: str | Path | None = None) -> list[dict[str, Any]]:
     return out
 
 
+def find(name: str, store: str | Path | None = None) -> Path | None:
+    """The baseline folder called ``name``: in the store, else shipped with medbench; None if neither."""
+    if not NAME_RE.match(name):
+        return None
+    stored = store_dir(store) / name
+    if (stored / "results.json").is_file():
+        return stored
+    return packaged.baseline(name)
+
+
+def shipped_names() -> list[str]:
+    return packaged.baseline_names()
+
+
+def known(store: str | Path | None = None) -> str:
+    """The baseline names there are, for an error message: ``a, b (in DIR); c (shipped with medbench)``."""
+    root = store_dir(store)
+    mine = sorted(p.parent.name for p in root.glob("*/results.json")) if root.is_dir() else []
+    shipped = [n for n in packaged.baseline_names() if n not in mine]
+    parts = [f"{', '.join(mine)} (in {root})" if mine else f"none in {root}"]
+    if shipped:
+        parts.append(f"{', '.join(shipped)} (shipped with medbench)")
+    return "; ".join(parts)
+
+
 def resolve(arg: str | Path, store: str | Path | None = None) -> Path:
-    """A results folder/file path as given, or else the stored baseline of that name."""
+    """A results folder/file path as given, or else the baseline of that name (store, then shipped).
+    A bare name that is neither raises a one-line error listing the known baselines."""
     path = Path(arg)
     if path.exists():
         return path
-    stored = store_dir(store) / str(arg)
-    if NAME_RE.match(str(arg)) and (stored / "results.json").is_file():
-        return stored
+    found = find(str(arg), store)
+    if found is not None:
+        return found
+    if NAME_RE.match(str(arg)) and path.suffix != ".json":
+        raise MedbenchError(f"{arg} is neither a results folder nor a baseline name; baselines: "
+                            f"{known(store)}")
     return path  # results.load() explains what is missing

@@ -24,7 +24,8 @@ names the file and the field)::
     # optional per dataset: task, image_size, allow_missing, pipelines, seeds, options, split_seed, channels,
     # robustness (also a [suite] default), external = ["folder:..."], class_map = ["No_findings=NORMAL"]
 
-Paths in a ``KIND:PATH`` dataset spec are relative to the suite file's folder. ``${MEDBENCH_DATA_DIR}``
+A suite file that does not exist is looked up by name among the suites shipped with medbench
+(``medbench suite chest-xray``). Paths in a ``KIND:PATH`` dataset spec are relative to the suite file's folder. ``${MEDBENCH_DATA_DIR}``
 is replaced by the folder medbench reads dataset files from (``$MEDBENCH_DATA_DIR``, else the user
 cache), so one suite file works on every machine. No other variable is expanded (it could be a
 secret that would end up in suite.json / md / html): ``${NAME}`` is a one-line error.
@@ -68,7 +69,7 @@ from medbench import options as options_mod
 from medbench import schemas, view
 from medbench import stats as st
 from medbench.config import RunConfig
-from medbench.core import paths, readfile, settings
+from medbench.core import packaged, paths, readfile, settings
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
 from medbench.datasets.spec import DatasetSpec
@@ -166,9 +167,20 @@ class Suite:
 
 
 def load(path: str | Path) -> Suite:
-    """Read and validate a suite file; raises a one-line :class:`MedbenchError` naming file and field."""
-    text = readfile.read_text(path, "suite file", missing_hint=" (see suites/ for examples)")
+    """Read and validate a suite file, or the suite shipped with medbench of that name (``chest-xray``,
+    when no such file exists); raises a one-line :class:`MedbenchError` naming file and field."""
+    path = find(path)
+    text = readfile.read_text(path, "suite file", missing_hint=(
+        f" and no suite of that name ships with medbench ({', '.join(packaged.suite_names()) or 'none'})"))
     return loads(text, path)
+
+
+def find(path: str | Path) -> Path:
+    """``path`` if it exists, else the shipped suite file of that name (medbench.core.packaged), else ``path``."""
+    path = Path(path)
+    if path.exists() or len(path.parts) != 1:
+        return path
+    return packaged.suite(path.name) or path
 
 
 def loads(text: str, path: str | Path) -> Suite:

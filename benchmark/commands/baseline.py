@@ -51,11 +51,14 @@ def cmd_list(args: argparse.Namespace) -> int:
              "tolerances": "yes" if e.get("tolerances") else "defaults", "KB": e.get("size_kb", "?"),
              **({"problem": e["problem"]} if "problem" in e else {})}
             for e in api.baselines(args.store)]
+    shipped = api.shipped_baselines()
     if not rows:
         print(f"no baselines in {api.baseline_store(args.store)} "
               "(create one: medbench baseline update RESULTS)")
-        return 0
-    print(tabulate(rows, headers="keys", tablefmt="simple", disable_numparse=True))
+    else:
+        print(tabulate(rows, headers="keys", tablefmt="simple", disable_numparse=True))
+    if shipped:
+        print(f"shipped with medbench (used when the store has no such name): {', '.join(shipped)}")
     return 0
 
 

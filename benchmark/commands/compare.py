@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="compare two runs (BASE vs NEW) and flag regressions (exit 1)",
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
                        description=DESCRIPTION)
-    p.add_argument("base", help="BASE: results folder, results.json, or the name of a stored baseline")
+    p.add_argument("base", help="BASE: results folder, results.json, or a baseline name (the store's, else one "
+                                "shipped with medbench, e.g. pneumoniamnist-fast)")
     p.add_argument("new", help="NEW: results folder or results.json")
     p.add_argument("--tolerances", type=Path, metavar="TOML", help="tolerance file (TOML)")
     p.add_argument("--force", action="store_true",

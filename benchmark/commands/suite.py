@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("suite", help="run a benchmark suite (several datasets) and compare pipelines across them",
                        formatter_class=argparse.RawDescriptionHelpFormatter, description=DESCRIPTION,
                        epilog=EPILOG)
-    p.add_argument("suite_file", type=Path, metavar="SUITE.toml", help="suite file (TOML)")
+    p.add_argument("suite_file", type=Path, metavar="SUITE.toml", help="suite file (TOML), or the name of a suite shipped with medbench "
+                                                               "(chest-xray, smoke)")
     p.add_argument("--out", type=str, help="output folder (default: results/<suite name>)")
     # the run options a suite takes from the command line, declared once on RunConfig
     RunConfig.add_arguments(p, names=("fresh", "pipelines", "seeds", "scheduler", "gpu_resource"),
