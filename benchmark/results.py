@@ -379,7 +379,8 @@ def compute_statistics(results: dict[str, Any], n_resamples: int = BOOTSTRAP_RES
         boot = st.bootstrap_metrics(y, pred, proba, n_classes, positive, n_resamples, seed)
         samples[_job_id(job)] = boot
         per_job[_job_id(job)] = {"n": int(len(y)), "metrics_ci": {
-            m: _list(st.percentile_ci(boot[m], level)) if _value(job["metrics"].get(m)) is not None else None
+            m: _list(st.metric_ci(m, boot[m], _value(job["metrics"].get(m)), level))
+            if _value(job["metrics"].get(m)) is not None else None
             for m in HEADLINE if m in job["metrics"]}, "reliability": st.reliability(y, proba)}
     groups = pipeline_groups(results)
     by_pipe = {p: sorted((j for j in jobs if j["pipeline"] == p), key=lambda j: j["seed"])
@@ -401,8 +402,9 @@ def compute_statistics(results: dict[str, Any], n_resamples: int = BOOTSTRAP_RES
     return summaries({
         "settings": {
             "n_resamples": n_resamples, "seed": seed, "level": level,
-            "ci": "percentile interval of a stratified bootstrap over the test images (classes resampled "
-                  "within themselves; the same resamples for every pipeline on the same test images)",
+            "ci": "percentile interval of a bootstrap over the test images (the same resamples for every pipeline "
+                  "on the same test images): " + st.CI_METHODS[st.CI_METHOD],
+            "ci_method": st.CI_METHOD,  # absent in results written before it: "stratified" for every metric
             "mcnemar": f"exact binomial when b + c < {st.EXACT_BELOW}, else chi-square with continuity correction",
             "roc_auc_test": auc_test,
             "multiple_comparisons": "Holm over the comparisons with the reference",

@@ -213,7 +213,8 @@ STATISTICS = {
         "settings": {"type": "object", "required": ["n_resamples", "seed", "level", "mcnemar", "roc_auc_test"],
                      "properties": {"n_resamples": {"type": "integer", "minimum": 1}, "seed": {"type": "integer"},
                                     "level": {**FINITE, "exclusiveMinimum": 0, "exclusiveMaximum": 1},
-                                    "mcnemar": TEXT, "roc_auc_test": TEXT}},
+                                    "mcnemar": TEXT, "roc_auc_test": TEXT,
+                                    "ci_method": {"enum": ["stratified", "ordinary", "by-metric"]}}},
         "jobs": {"type": "object", "additionalProperties": {
             "type": "object", "required": ["metrics_ci"],
             "properties": {"n": {"type": ["integer", "null"], "minimum": 0},

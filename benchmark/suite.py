@@ -342,8 +342,9 @@ def _computed(res: dict[str, Any], stats: dict[str, Any], ja: dict[str, Any], jb
         half = (d["ci"][1] - d["ci"][0]) / 2
         return {"diff": diff, "ci": [diff - half, diff + half], "p": d["p"], "test": "DeLong"}
     n, seed = stats["settings"]["n_resamples"], stats["settings"]["seed"]
-    sa = st.bootstrap_metrics(y, np.asarray(pa["y_pred"]), proba_a, k, pos, n, seed)[metric]
-    sb = st.bootstrap_metrics(y, np.asarray(pb["y_pred"]), proba_b, k, pos, n, seed)[metric]
+    how = stats["settings"].get("ci_method", "stratified")  # the run's own resampling (older runs: stratified)
+    sa = st.bootstrap_metrics(y, np.asarray(pa["y_pred"]), proba_a, k, pos, n, seed, how)[metric]
+    sb = st.bootstrap_metrics(y, np.asarray(pb["y_pred"]), proba_b, k, pos, n, seed, how)[metric]
     ci = st.percentile_ci(sa - sb, level)
     return {"diff": diff, "ci": None if ci is None else list(ci), "p": None if diff is None else st.bootstrap_p(sa - sb),
             "test": "paired bootstrap"}

@@ -200,9 +200,16 @@ def _short(value: Any) -> str:
 
 def _bootstrap_words(stats: dict[str, Any]) -> str:
     s = stats["settings"]
-    return (f"{s['level']:.0%} CIs are percentile intervals of a stratified bootstrap over the test images "
-            f"({s['n_resamples']} resamples, seed {s['seed']}; each class is resampled within itself, so class "
-            "counts stay fixed and a constant predictor's accuracy has a zero-width interval)")
+    if s.get("ci_method", "stratified") == "stratified":
+        return (f"{s['level']:.0%} CIs are percentile intervals of a stratified bootstrap over the test images "
+                f"({s['n_resamples']} resamples, seed {s['seed']}; each class is resampled within itself, so class "
+                "counts stay fixed and a constant predictor's accuracy has a zero-width interval)")
+    how = {"ordinary": "every metric resampled over all images",
+           "by-metric": "sensitivity, specificity, balanced accuracy and ROC-AUC resampled within each class, the "
+                        "prevalence-dependent metrics over all images, the ECE's interval bias-corrected (basic)"}
+    return (f"{s['level']:.0%} CIs are bootstrap intervals over the test images ({s['n_resamples']} resamples, seed "
+            f"{s['seed']}; method `{s['ci_method']}`: {how.get(s['ci_method'], '')}; measured coverage: "
+            "docs/coverage.md)")
 
 
 def leaderboard_section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
