@@ -86,9 +86,9 @@ def draw(scenario: Scenario, n: int, rng: np.random.Generator) -> tuple[np.ndarr
     return y, pred, proba
 
 
-def population(scenario: Scenario, seed: int = 12345) -> dict[str, float]:
-    """The scenario's population value of every headline metric (scikit-learn on :data:`POPULATION` draws)."""
-    y, pred, proba = draw(scenario, POPULATION, np.random.default_rng(seed))
+def population(scenario: Scenario, seed: int = 12345, draws: int = POPULATION) -> dict[str, float]:
+    """The scenario's population value of every headline metric (scikit-learn on ``draws`` draws)."""
+    y, pred, proba = draw(scenario, draws, np.random.default_rng(seed))
     names = [str(i) for i in range(scenario.k)]
     m = mt.classification_metrics(y, pred, proba, names, 1 if scenario.k == 2 else None)
     return {name: float(m[name]) for name in mt.metric_names(scenario.k)}
