@@ -39,6 +39,7 @@ from PIL import Image
 from medbench import occlusion
 from medbench.core.atomic import read_json, write_bytes
 from medbench.core.errors import MedbenchError
+from medbench.features import cache as feature_cache
 from medbench.models import gradcam
 
 SHOWN = 6  # most confident mistakes shown per job
@@ -118,9 +119,10 @@ def _explainer(steps: list[tuple[str, Any]], family: str) -> tuple[str | None, A
 def _predict_proba(steps: list[tuple[str, Any]]) -> Any:
     """The fitted pipeline's ``predict_proba`` from its steps (each transform, then the final estimator)."""
     def predict_proba(x: np.ndarray) -> np.ndarray:
-        for _, step in steps[:-1]:
-            x = step.transform(x)
-        return steps[-1][1].predict_proba(x)
+        with feature_cache.disabled():  # throwaway occluded copies: never written to the feature cache
+            for _, step in steps[:-1]:
+                x = step.transform(x)
+            return steps[-1][1].predict_proba(x)
     return predict_proba
 
 

@@ -206,7 +206,8 @@ def _bootstrap_words(stats: dict[str, Any]) -> str:
                 "counts stay fixed and a constant predictor's accuracy has a zero-width interval)")
     how = {"ordinary": "every metric resampled over all images",
            "by-metric": "sensitivity, specificity, balanced accuracy and ROC-AUC resampled within each class, the "
-                        "prevalence-dependent metrics over all images, the ECE's interval bias-corrected (basic)"}
+                        "prevalence-dependent metrics over all images, the ECE's interval bias-corrected (basic: it can lie below "
+                        "the estimate, which is biased upwards)"}
     return (f"{s['level']:.0%} CIs are bootstrap intervals over the test images ({s['n_resamples']} resamples, seed "
             f"{s['seed']}; method `{s['ci_method']}`: {how.get(s['ci_method'], '')}; measured coverage: "
             "docs/coverage.md)")
@@ -240,8 +241,11 @@ def _excluded_estimates(results: dict[str, Any], stats: dict[str, Any]) -> list[
     """A warning naming every job metric whose bootstrap interval does not contain its own estimate (the
     interval is then no guide: usually too few test images, or a class with almost no test images)."""
     hits = []
+    basic = {"ece"} if stats["settings"].get("ci_method") == "by-metric" else set()  # bias-corrected: may exclude it
     for job in tables.ranked(results, stats):
         for metric, value in job["metrics"].items():
+            if metric in basic:
+                continue
             ci = tables.job_ci(stats, job, metric)
             if (isinstance(value, (int, float)) and not isinstance(value, bool) and ci and None not in ci
                     and math.isfinite(value) and not ci[0] - 1e-9 <= value <= ci[1] + 1e-9):
