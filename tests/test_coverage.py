@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 
+import coverage_study as cs
 import pytest
 
-import coverage_study as cs
 from medbench import stats as st
 
 SIMS = 400
