@@ -9,9 +9,10 @@ source hash, GPUs, the deep models' device - see :func:`medbench.profiling.envir
 :mod:`medbench.runner`; a job's ``gallery`` lists its error-gallery pictures, :mod:`medbench.gallery`) and,
 once a run has finished, ``statistics`` (:func:`compute_statistics`):
 
-* ``settings``: ``n_resamples``, ``seed``, ``level`` of the bootstrap and the tests used;
-* ``jobs``: ``{job_id: {"n": test images, "metrics_ci": {metric: [low, high] or null}}}`` - percentile
-  intervals of a stratified bootstrap over the test images (:mod:`medbench.stats`);
+* ``settings``: ``n_resamples``, ``seed``, ``level`` of the bootstrap, its resampling ``ci_method``
+  (:data:`medbench.stats.CI_METHODS`; absent in older results: ``stratified``) and the tests used;
+* ``jobs``: ``{job_id: {"n": test images, "metrics_ci": {metric: [low, high] or null}}}`` - bootstrap
+  intervals over the test images (:func:`medbench.stats.metric_ci`; coverage measured in docs/coverage.md);
 * ``pipelines``: one entry per pipeline, best first (:func:`rank_key`: mean test ROC-AUC, then balanced accuracy, then name):
   ``pipeline``, ``name``, ``family``, ``seeds``, ``job_ids``, and ``metrics`` / ``runtime``:
   ``{key: {"mean", "sd", "n", "values"}}`` over the seeds (sd with ddof=1, null for one seed);
