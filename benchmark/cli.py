@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="carve a new split for every seed (split seed = the seed) wherever medbench carves "
                           "one (no official split, or validation carved from train); official parts stay")
     run.add_argument("--bootstrap-resamples", type=int, default=1000, metavar="N",
-                     help="stratified bootstrap resamples of the test images behind every 95%% CI")
+                     help="bootstrap resamples of the test images behind every 95%% CI (docs/coverage.md)")
     run.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the bootstrap resamples")
     run.add_argument("--split-seed", type=int, default=0, help="seed for any split carved by medbench")
     run.add_argument("--split-manifest", type=Path, help="re-use a saved split (a split.json from an earlier run)")
