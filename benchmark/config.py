@@ -179,7 +179,7 @@ class RunConfig:
                                       "parts stay")
     bootstrap_resamples: int = opt(BOOTSTRAP_RESAMPLES, flag="--bootstrap-resamples", cli={"type": int, "metavar": "N"},
                                    suite="suite", suite_schema={"type": "integer", "minimum": 1, "maximum": MAX_BOOTSTRAP_RESAMPLES},
-                                   help="stratified bootstrap resamples of the test images behind every 95% CI")
+                                   help="bootstrap resamples of the test images behind every 95% CI (docs/coverage.md)")
     bootstrap_seed: int = opt(BOOTSTRAP_SEED, flag="--bootstrap-seed", cli={"type": int, "metavar": "SEED"},
                               help="seed of the bootstrap resamples")
     scheduler: str | Scheduler | None = opt(

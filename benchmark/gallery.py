@@ -5,11 +5,14 @@ time): the :data:`SHOWN` test images the pipeline got wrong with the highest pro
 it predicted (ties: test order), as PNG thumbnails (:data:`THUMB` px, nearest-neighbour upscaling, so a
 28-px MedMNIST pixel stays a square), and for the first :data:`EXPLAINED` of them an explanation:
 
-* deep pipelines (a medbench Keras model): a Grad-CAM heat map of the *predicted* class
+* every pipeline, classical or deep: an occlusion-sensitivity map (:mod:`medbench.occlusion`: the drop in the
+  predicted class's probability when a grey patch hides each region, all copies scored in one
+  ``predict_proba`` call of the fitted pipeline), so the families can be compared on the same image;
+* deep pipelines (a medbench Keras model): also a Grad-CAM heat map of the *predicted* class
   (:mod:`medbench.models.gradcam`, backend autodiff) over the image;
-* HOG pipelines: the HOG glyph image (``skimage.feature.hog(..., visualize=True)``) with the pipeline's own
-  fitted HOG parameters;
-* others (SIFT, majority, plugins): none, and the record says why.
+* HOG pipelines: also the HOG glyph image (``skimage.feature.hog(..., visualize=True)``) with the pipeline's own
+  fitted HOG parameters - what the features see, the same whatever the classifier learnt: not an explanation;
+* others (SIFT, majority, plugins): the occlusion map only, and the record says why there is no other picture.
 
 It returns the captions (``gallery``: items with the test image's id, true and predicted class indices, the
 probability, the file names and their SHA-256) and the PNG bytes apart (``png``: name -> bytes), so that the
@@ -33,9 +36,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from medbench import occlusion
 from medbench.core import readfile
 from medbench.core.atomic import read_json, write_bytes
 from medbench.core.errors import MedbenchError
+from medbench.features import cache as feature_cache
 from medbench.models import gradcam
 
 SHOWN = 6  # most confident mistakes shown per job
@@ -43,7 +48,7 @@ EXPLAINED = 3  # of which get a Grad-CAM heat map / HOG glyph
 THUMB = 96  # thumbnail side, px
 FOLDER = "gallery"
 #: The only file names a results.json may list (the schema enforces it): nothing else is ever linked.
-FILE_PATTERN = r"^gallery/[0-9a-f]{16}/[0-9]{1,2}(-(gradcam|hog))?\.png$"
+FILE_PATTERN = r"^gallery/[0-9a-f]{16}/[0-9]{1,2}(-(gradcam|hog|occlusion))?\.png$"
 
 
 def confident_mistakes(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, k: int = SHOWN) -> np.ndarray:
@@ -109,7 +114,36 @@ def _explainer(steps: list[tuple[str, Any]], family: str) -> tuple[str | None, A
     hog_step = next((s for _, s in steps[:-1] if callable(getattr(s, "glyph", None))), None)
     if hog_step is not None:
         return "hog", hog_step, None
-    return None, None, "no picture of what this pipeline looks at (Grad-CAM: deep pipelines; glyph: HOG pipelines)"
+    return None, None, "no picture besides the occlusion map (Grad-CAM: deep pipelines; glyph: HOG pipelines)"
+
+
+def _predict_proba(steps: list[tuple[str, Any]]) -> Any:
+    """The fitted pipeline's ``predict_proba`` from its steps (each transform, then the final estimator)."""
+    def predict_proba(x: np.ndarray) -> np.ndarray:
+        with feature_cache.disabled():  # throwaway occluded copies: never written to the feature cache
+            for _, step in steps[:-1]:
+                x = step.transform(x)
+            return steps[-1][1].predict_proba(x)
+    return predict_proba
+
+
+def _occlusion(steps: list[tuple[str, Any]], images: np.ndarray, explain: np.ndarray, y_pred: np.ndarray,
+               gallery: dict[str, Any]) -> list[np.ndarray]:
+    """Occlusion overlays of the ``explain`` images (records ``gallery["occlusion"]``); a failure becomes its note."""
+    t0 = time.perf_counter()
+    try:
+        maps, info = occlusion.occlusion_maps(_predict_proba(steps), images[explain], np.asarray(y_pred)[explain])
+    except Exception as exc:  # noqa: BLE001 - a picture must never cost the job
+        gallery["occlusion"] = {"label": "Occlusion", "text": None,
+                                "note": f"no occlusion maps: {type(exc).__name__}: {exc}"}
+        return []
+    gallery["occlusion"] = {
+        "label": "Occlusion", "patch": info["patch"], "stride": info["stride"], "copies": info["copies"],
+        "seconds": time.perf_counter() - t0, "max_drop": info["max_drop"], "note": None,
+        "text": f"Occlusion sensitivity: the drop in P(predicted class) when a {info['patch']}x{info['patch']} px patch "
+                f"of the image's mean grey hides each region (stride {info['stride']} px, {info['copies']} occluded "
+                "copies per image scored by the fitted pipeline); red = the decision rests most on it"}
+    return [overlay(images[i], occlusion.display(m)) for i, m in zip(explain, maps)]
 
 
 def make(steps: list[tuple[str, Any]], family: str, images: np.ndarray, ids: list[Any], y_true: np.ndarray,
@@ -136,6 +170,10 @@ def make(steps: list[tuple[str, Any]], family: str, images: np.ndarray, ids: lis
                                  "explanation_image": None})
     kind, step, reason = _explainer(steps, family)
     explain = picks[:EXPLAINED]
+    for item, picture in zip(gallery["items"], _occlusion(steps, images, explain, y_pred, gallery)):
+        name = item["image"].replace(".png", "-occlusion.png")
+        png[name] = _png(picture)
+        item["occlusion_image"] = name
     try:
         if kind == "gradcam":
             cams, info = gradcam.grad_cam(step, images[explain], np.asarray(y_pred)[explain])
@@ -147,10 +185,12 @@ def make(steps: list[tuple[str, Any]], family: str, images: np.ndarray, ids: lis
         elif kind == "hog":
             pictures = [glyph_picture(step.glyph(images[i])) for i in explain]
             p = step._params() if hasattr(step, "_params") else {}
-            gallery["explanation"] = {"kind": "hog", "label": "HOG glyph", "params": p,
+            gallery["explanation"] = {"kind": "hog", "label": "HOG glyph (what the features see)", "params": p,
                                       "text": "HOG glyph image (skimage.feature.hog, visualize=True) with the "
                                               "pipeline's own parameters " + ", ".join(f"{k}={v}" for k, v in
-                                                                                       p.items())}
+                                                                                       p.items())
+                                              + ": what the features see, the same whatever the classifier "
+                                                "learnt - not an explanation of the decision (see Occlusion)"}
         else:
             pictures = []
             gallery["note"] = reason

@@ -245,7 +245,7 @@ def _job_cis(res: dict[str, Any], job: dict[str, Any], metrics: list[str]) -> di
                                         protocol.BOOTSTRAP_RESAMPLES, protocol.BOOTSTRAP_SEED).of(pred)
     out = {}
     for m in metrics:
-        ci = st.percentile_ci(boot[m]) if m in boot and st.number(job["metrics"].get(m)) is not None else None
+        ci = st.metric_ci(m, boot[m], job["metrics"].get(m)) if m in boot and st.number(job["metrics"].get(m)) is not None else None
         out[m] = None if ci is None else [ci[0], ci[1]]
     return out
 

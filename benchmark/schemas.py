@@ -143,7 +143,7 @@ JOB_METRICS = {
 
 # The error gallery of a job (medbench.gallery): captions and the PNG files' names (only medbench's own pattern,
 # so a results.json can never make a report link elsewhere) with their SHA-256.
-GALLERY_FILE = {"type": "string", "pattern": r"^gallery/[0-9a-f]{16}/[0-9]{1,2}(-(gradcam|hog))?\.png$"}
+GALLERY_FILE = {"type": "string", "pattern": r"^gallery/[0-9a-f]{16}/[0-9]{1,2}(-(gradcam|hog|occlusion))?\.png$"}
 GALLERY = {
     "type": "object", "required": ["items"],
     "properties": {
@@ -151,7 +151,10 @@ GALLERY = {
             "type": "object", "required": ["true", "predicted", "probability", "image"],
             "properties": {"id": {"type": ["string", "integer"]}, "true": COUNT, "predicted": COUNT,
                            "probability": PROBABILITY, "image": GALLERY_FILE,
-                           "explanation_image": {"anyOf": [{"type": "null"}, GALLERY_FILE]}}}},
+                           "explanation_image": {"anyOf": [{"type": "null"}, GALLERY_FILE]},
+                           "occlusion_image": GALLERY_FILE}}},
+        "occlusion": {"type": "object", "properties": {  # medbench.occlusion's maps (absent: an older medbench)
+            "label": TEXT, "text": OPT_TEXT, "note": OPT_TEXT, "patch": COUNT, "stride": COUNT, "copies": COUNT}},
         "explanation": {"anyOf": [{"type": "null"}, {"type": "object", "properties": {
             "kind": {"enum": ["gradcam", "hog"]}, "label": TEXT, "text": TEXT}}]},
         "note": OPT_TEXT,
@@ -213,7 +216,8 @@ STATISTICS = {
         "settings": {"type": "object", "required": ["n_resamples", "seed", "level", "mcnemar", "roc_auc_test"],
                      "properties": {"n_resamples": {"type": "integer", "minimum": 1}, "seed": {"type": "integer"},
                                     "level": {**FINITE, "exclusiveMinimum": 0, "exclusiveMaximum": 1},
-                                    "mcnemar": TEXT, "roc_auc_test": TEXT}},
+                                    "mcnemar": TEXT, "roc_auc_test": TEXT,
+                                    "ci_method": {"enum": ["stratified", "ordinary", "by-metric"]}}},
         "jobs": {"type": "object", "additionalProperties": {
             "type": "object", "required": ["metrics_ci"],
             "properties": {"n": {"type": ["integer", "null"], "minimum": 0},

@@ -2,12 +2,18 @@
 
 * :func:`reliability` - the bins of a reliability diagram (top-label confidence, 15 equal-width bins, as
   the ECE); :func:`calibration_scores` - Brier score and ECE of bootstrap resamples.
-* :func:`bootstrap_metrics` - the headline metrics of ``n_resamples`` stratified bootstrap
-  resamples of the test images (each class resampled with replacement within itself, so every
-  resample has the test split's class counts), vectorised; :func:`percentile_ci` turns them into a
-  percentile confidence interval. The resample indices depend only on the labels, the number of
-  resamples and the seed, so two pipelines scored on the same test images get the *same*
-  resamples: the difference of their bootstrap samples is a paired bootstrap of the difference.
+* :func:`bootstrap_metrics` - the headline metrics of ``n_resamples`` bootstrap resamples of the test
+  images, vectorised; :func:`percentile_ci` turns them into a percentile confidence interval. How the
+  images are resampled is a named method (:data:`CI_METHODS`, recorded in results.json's statistics):
+  ``by-metric`` (the default since the coverage study, docs/coverage.md) resamples the test images
+  *stratified* (each class with replacement within itself, so every resample has the test split's
+  class counts) for the class-conditional metrics (:data:`CLASS_CONDITIONAL`: sensitivity,
+  specificity, balanced accuracy, ROC-AUC) and *ordinarily* (n images drawn with replacement from
+  all n) for the prevalence-dependent rest, whose sampling variation includes that of the class
+  counts; ``stratified`` (every metric stratified) is the method of earlier results. The resample
+  indices depend only on the labels, the number of resamples and the seed, so two pipelines scored
+  on the same test images get the *same* resamples: the difference of their bootstrap samples is a
+  paired bootstrap of the difference.
 * :func:`mcnemar` - McNemar's test on the discordant pairs of two classifiers' right/wrong
   answers: exact two-sided binomial test for fewer than 25 discordant pairs, chi-square with
   continuity correction otherwise.
@@ -37,6 +43,20 @@ from medbench.evaluation.protocol import ALPHA, BOOTSTRAP_RESAMPLES, BOOTSTRAP_S
 EXACT_BELOW = 25  # McNemar: exact binomial test when b + c is below this
 Z95 = 1.959963984540054
 
+#: The bootstrap's resampling methods (results.json ``statistics.settings.ci_method``; absent: ``stratified``).
+CI_METHODS = {
+    "stratified": "every metric on stratified resamples (each class resampled within itself)",
+    "ordinary": "every metric on ordinary resamples (n images drawn with replacement from all n)",
+    "by-metric": "class-conditional metrics (sensitivity, specificity, balanced accuracy, ROC-AUC) on stratified "
+                 "resamples, prevalence-dependent ones (accuracy, F1, macro F1, MCC, PPV, NPV, Brier, ECE) on "
+                 "ordinary resamples; the ECE's interval is the basic (reverse-percentile) one, which corrects its "
+                 "upward bias",
+}
+CI_METHOD = "by-metric"  # the default: the one whose coverage docs/coverage.md measured within [0.93, 0.97]
+#: Metrics that condition on the true class (their value does not depend on the class counts): resampled
+#: stratified by ``by-metric``; every other headline metric depends on the prevalence and is resampled ordinarily.
+CLASS_CONDITIONAL = frozenset({"sensitivity", "specificity", "balanced_accuracy", "roc_auc"})
+
 
 # --- bootstrap -------------------------------------------------------------------------------
 
@@ -51,6 +71,12 @@ def stratified_indices(y_true: np.ndarray, n_resamples: int, seed: int) -> np.nd
         members = np.flatnonzero(y == c)
         blocks.append(members[rng.integers(0, len(members), size=(n_resamples, len(members)))])
     return np.concatenate(blocks, axis=1) if blocks else np.zeros((n_resamples, 0), dtype=np.int64)
+
+
+def ordinary_indices(n: int, n_resamples: int, seed: int) -> np.ndarray:
+    """``(n_resamples, n)`` resample indices of an ordinary bootstrap: n draws with replacement from all n."""
+    return np.random.default_rng(seed).integers(0, n, size=(n_resamples, n)) if n else \
+        np.zeros((n_resamples, 0), dtype=np.int64)
 
 
 def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray, idx: np.ndarray, n_classes: int) -> np.ndarray:
@@ -166,12 +192,21 @@ def auc_scores(y_true: np.ndarray, proba: np.ndarray, idx: np.ndarray, n_classes
 
 def bootstrap_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, n_classes: int,
                       positive: int | None = None, n_resamples: int = BOOTSTRAP_RESAMPLES,
-                      seed: int = BOOTSTRAP_SEED) -> dict[str, np.ndarray]:
-    """Every headline metric on ``n_resamples`` stratified bootstrap resamples: ``{metric: (B,)}``."""
-    idx = stratified_indices(y_true, n_resamples, seed)
-    out = metrics_from_confusion(confusion_counts(y_true, y_pred, idx, n_classes), positive)
-    out["roc_auc"] = auc_scores(y_true, proba, idx, n_classes, positive)
-    out.update(calibration_scores(y_true, proba, idx))
+                      seed: int = BOOTSTRAP_SEED, method: str = CI_METHOD) -> dict[str, np.ndarray]:
+    """Every headline metric on ``n_resamples`` bootstrap resamples: ``{metric: (B,)}``, resampled as
+    ``method`` (:data:`CI_METHODS`) says."""
+    if method not in CI_METHODS:
+        raise ValueError(f"unknown bootstrap method {method!r} (known: {', '.join(CI_METHODS)})")
+    strat = stratified_indices(y_true, n_resamples, seed) if method != "ordinary" else None
+    plain = ordinary_indices(len(y_true), n_resamples, seed) if method != "stratified" else None
+    cond_idx = plain if strat is None else strat  # class-conditional metrics
+    rest_idx = strat if plain is None else plain  # prevalence-dependent metrics
+    out = metrics_from_confusion(confusion_counts(y_true, y_pred, rest_idx, n_classes), positive)
+    if cond_idx is not rest_idx:
+        cond = metrics_from_confusion(confusion_counts(y_true, y_pred, cond_idx, n_classes), positive)
+        out.update({m: v for m, v in cond.items() if m in CLASS_CONDITIONAL})
+    out["roc_auc"] = auc_scores(y_true, proba, cond_idx, n_classes, positive)
+    out.update(calibration_scores(y_true, proba, rest_idx))
     return out
 
 
@@ -183,6 +218,27 @@ def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, floa
     alpha = (1 - level) / 2
     lo, hi = np.quantile(samples, [alpha, 1 - alpha])
     return float(lo), float(hi)
+
+
+def basic_ci(samples: np.ndarray, estimate: float, level: float = 0.95,
+             low: float = 0.0, high: float = 1.0) -> tuple[float, float] | None:
+    """Basic (reverse-percentile) bootstrap interval ``[2 estimate - q_hi, 2 estimate - q_lo]``, clipped to the
+    metric's range: it corrects a bias of the estimate that the resamples repeat (the ECE, a sum of absolute
+    gaps, is biased upwards and its percentile interval mostly misses; docs/coverage.md)."""
+    ci = percentile_ci(samples, level)
+    if ci is None or not finite(estimate):
+        return None
+    lo, hi = 2 * estimate - ci[1], 2 * estimate - ci[0]
+    return float(min(max(lo, low), high)), float(min(max(hi, low), high))
+
+
+def metric_ci(metric: str, samples: np.ndarray, estimate: Any, level: float = 0.95,
+              method: str = CI_METHOD) -> tuple[float, float] | None:
+    """A headline metric's interval from its bootstrap ``samples`` (of :func:`bootstrap_metrics` with
+    ``method``): percentile, except the ECE's under ``by-metric``: basic (:func:`basic_ci`)."""
+    if metric == "ece" and method == "by-metric":
+        return basic_ci(samples, estimate, level)
+    return percentile_ci(samples, level)
 
 
 def bootstrap_p(diff_samples: np.ndarray) -> float | None:

@@ -345,7 +345,8 @@ def _computed(res: dict[str, Any], stats: dict[str, Any], ja: dict[str, Any], jb
         return {"diff": None, "ci": None, "p": None, "test": f"none ({problem})"}
     run = view.RunView(res)
     cfg = stats["settings"]
-    boot = evaluation_paired.Bootstraps(run.n_classes, run.positive_index, cfg["n_resamples"], cfg["seed"])
+    boot = evaluation_paired.Bootstraps(run.n_classes, run.positive_index, cfg["n_resamples"], cfg["seed"],
+                                        cfg.get("ci_method", "stratified"))  # the run's own resampling
     r = evaluation_paired.paired_metric(a, b, metric, boot, cfg.get("level", protocol.CI_LEVEL))
     return {k: r[k] for k in ("diff", "ci", "p", "test")}
 

@@ -3,7 +3,8 @@
 The pictures were made at run time (:mod:`medbench.gallery`: they need the images and the fitted model)
 and sit in ``OUT/gallery/``; results.json lists them with their captions. :func:`section` renders a table
 per pipeline (lowest seed), one column per mistake: thumbnail, true class, predicted class, the probability of
-the predicted class, and the Grad-CAM heat map or HOG glyph when there is one. Class names and notes are escaped; the file names
+the predicted class, the occlusion-sensitivity map (every pipeline: where its decision rests) and the Grad-CAM
+heat map or HOG glyph when there is one. Class names and notes are escaped; the file names
 are medbench's own (the results schema admits no other), so nothing from the data becomes a link.
 The majority floor is left out (:data:`NOT_SHOWN`); report.html shows the section folded (:data:`FOLDED`).
 """
@@ -43,8 +44,11 @@ def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
                 "was run with `--no-gallery`).", ""]
     names = view.class_names(results)
     out = ["The test images each pipeline got wrong with the highest probability for the class it predicted, "
-           "most confident first (the lowest seed of each pipeline). Deep pipelines show a Grad-CAM heat map of the "
-           "predicted class on the first few, HOG pipelines the HOG glyph image (what the descriptor sees)."
+           "most confident first (the lowest seed of each pipeline). On the first few, every pipeline shows an occlusion "
+           "map (the drop in its probability for the predicted class when a grey patch hides each region: where "
+           "the decision rests, comparable across families); deep pipelines also a Grad-CAM heat map of the "
+           "predicted class, HOG pipelines the HOG glyph image (what the features see, whatever the classifier "
+           "learnt: not an explanation)."
            + (f" Not shown: {', '.join(E(n) for n in left_out)} (a constant predictor: every mistake is the same "
               "class)." if left_out else ""), ""]
     for job in jobs:
@@ -56,6 +60,9 @@ def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
         expl = g.get("explanation") or {}
         if expl.get("text"):
             out += [f"*{E(expl['text'])}*", ""]
+        occ = g.get("occlusion") or {}
+        if occ.get("text") or occ.get("note"):
+            out += [f"*{E(occ.get('text') or occ['note'])}*", ""]
         if g.get("note"):
             out += [f"Note: {E(g['note'])}", ""]
         items = g.get("items") or []
@@ -67,6 +74,9 @@ def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
                 ["True", *[E(names[it["true"]]) for it in items]],
                 ["Predicted", *[E(names[it["predicted"]]) for it in items]],
                 ["P(predicted)", *[f"{it['probability']:.3f}" for it in items]]]
+        if any(it.get("occlusion_image") for it in items):
+            rows.append(["Occlusion", *[f"![occlusion {r}]({it['occlusion_image']})" if it.get("occlusion_image")
+                                        else "–" for r, it in zip(ranks, items)]])
         if any(it.get("explanation_image") for it in items):
             rows.append([label, *[f"![{label} {r}]({it['explanation_image']})" if it.get("explanation_image") else "–"
                                   for r, it in zip(ranks, items)]])

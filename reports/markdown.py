@@ -286,9 +286,17 @@ def _short(value: Any) -> str:
 
 def _bootstrap_words(stats: dict[str, Any]) -> str:
     s = stats["settings"]
-    return (f"{s['level']:.0%} CIs are percentile intervals of a stratified bootstrap over the test images "
-            f"({s['n_resamples']} resamples, seed {s['seed']}; each class is resampled within itself, so class "
-            "counts stay fixed and a constant predictor's accuracy has a zero-width interval)")
+    if s.get("ci_method", "stratified") == "stratified":
+        return (f"{s['level']:.0%} CIs are percentile intervals of a stratified bootstrap over the test images "
+                f"({s['n_resamples']} resamples, seed {s['seed']}; each class is resampled within itself, so class "
+                "counts stay fixed and a constant predictor's accuracy has a zero-width interval)")
+    how = {"ordinary": "every metric resampled over all images",
+           "by-metric": "sensitivity, specificity, balanced accuracy and ROC-AUC resampled within each class, the "
+                        "prevalence-dependent metrics over all images, the ECE's interval bias-corrected (basic: it can lie below "
+                        "the estimate, which is biased upwards)"}
+    return (f"{s['level']:.0%} CIs are bootstrap intervals over the test images ({s['n_resamples']} resamples, seed "
+            f"{s['seed']}; method `{s['ci_method']}`: {how.get(s['ci_method'], '')}; measured coverage: "
+            "docs/coverage.md)")
 
 
 def leaderboard_section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
@@ -319,8 +327,11 @@ def _excluded_estimates(results: dict[str, Any], stats: dict[str, Any]) -> list[
     """A warning naming every job metric whose bootstrap interval does not contain its own estimate (the
     interval is then no guide: usually too few test images, or a class with almost no test images)."""
     hits = []
+    basic = {"ece"} if stats["settings"].get("ci_method") == "by-metric" else set()  # bias-corrected: may exclude it
     for job in tables.ranked(results, stats):
         for metric, value in job["metrics"].items():
+            if metric in basic:
+                continue
             ci = tables.job_ci(stats, job, metric)
             if (isinstance(value, (int, float)) and not isinstance(value, bool) and ci and None not in ci
                     and math.isfinite(value) and not ci[0] - 1e-9 <= value <= ci[1] + 1e-9):

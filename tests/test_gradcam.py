@@ -48,6 +48,10 @@ def test_cnn_job_gallery_has_grad_cam_pictures(pneumonia_small, pneumonia_small_
     assert len(maps) == 3 and all(m.endswith("-gradcam.png") for m in maps)
     img = np.asarray(Image.open(tmp_path / maps[0]).convert("RGB"), dtype=np.int32)
     assert img.shape == (96, 96, 3) and (img.max(axis=2) - img.min(axis=2)).max() > 60  # coloured heat map
+    # and, like every pipeline, an occlusion map of the same images (model-agnostic, through predict_proba)
+    occ = [it["occlusion_image"] for it in g["items"] if it.get("occlusion_image")]
+    assert len(occ) == 3 and g["occlusion"]["note"] is None and g["occlusion"]["copies"] == 49
+    assert all((tmp_path / o).is_file() and o in g["sha256"] for o in occ)
 
 
 def test_grad_cam_of_a_transfer_model_equals_its_closed_form(pneumonia_small, pneumonia_small_split):

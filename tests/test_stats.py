@@ -15,6 +15,7 @@ import pytest
 import scipy.stats as sps
 from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score, roc_auc_score
 
+from medbench import metrics as mt
 from medbench import stats as st
 from medbench.evaluation import paired as evaluation_paired
 from medbench.evaluation import section as evaluation
@@ -39,7 +40,7 @@ def test_bootstrap_metrics_match_sklearn_on_every_resample():
     score = np.clip(0.35 * y + rng.normal(0.4, 0.25, 120), 0, 1).round(2)  # rounded: ties on purpose
     proba = np.column_stack([1 - score, score])
     pred = (score >= 0.5).astype(int)
-    boot = st.bootstrap_metrics(y, pred, proba, n_classes=2, positive=1, n_resamples=40, seed=7)
+    boot = st.bootstrap_metrics(y, pred, proba, n_classes=2, positive=1, n_resamples=40, seed=7, method="stratified")
     for b, i in enumerate(st.stratified_indices(y, 40, seed=7)):
         yt, yp = y[i], pred[i]
         assert boot["accuracy"][b] == pytest.approx(np.mean(yt == yp), abs=1e-12)
@@ -49,6 +50,55 @@ def test_bootstrap_metrics_match_sklearn_on_every_resample():
         assert boot["f1"][b] == pytest.approx(f1_score(yt, yp, zero_division=0), abs=1e-12)
         assert boot["macro_f1"][b] == pytest.approx(f1_score(yt, yp, average="macro", zero_division=0), abs=1e-12)
         assert boot["roc_auc"][b] == pytest.approx(roc_auc_score(yt, score[i]), abs=1e-12)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_by_metric_bootstrap_resamples_class_conditional_metrics_stratified_and_the_rest_ordinarily(n_classes):
+    """ci_method by-metric (the default): sensitivity, specificity, balanced accuracy and ROC-AUC on the
+    stratified resamples, every other headline metric on the ordinary ones (n draws from all n images, seeded),
+    each matching scikit-learn / medbench.metrics on its resample."""
+    from sklearn.metrics import matthews_corrcoef, precision_score
+
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, n_classes, 90)
+    proba = rng.dirichlet(np.ones(n_classes), 90) + np.eye(n_classes)[y] * 0.6
+    proba /= proba.sum(axis=1, keepdims=True)
+    pred = proba.argmax(1)
+    pos = 1 if n_classes == 2 else None
+    boot = st.bootstrap_metrics(y, pred, proba, n_classes, pos, n_resamples=12, seed=3)
+    assert st.CI_METHOD == "by-metric"
+    plain, strat = st.ordinary_indices(90, 12, 3), st.stratified_indices(y, 12, 3)
+    assert not np.array_equal(np.bincount(y[plain[0]], minlength=n_classes), np.bincount(y, minlength=n_classes)) \
+        or not np.array_equal(np.bincount(y[plain[1]], minlength=n_classes), np.bincount(y, minlength=n_classes))
+    assert np.array_equal(plain, st.ordinary_indices(90, 12, 3))
+    for b in range(12):
+        i, j = plain[b], strat[b]
+        assert boot["accuracy"][b] == pytest.approx(np.mean(y[i] == pred[i]), abs=1e-12)
+        assert boot["mcc"][b] == pytest.approx(matthews_corrcoef(y[i], pred[i]), abs=1e-12)
+        assert boot["macro_f1"][b] == pytest.approx(f1_score(y[i], pred[i], average="macro", zero_division=0),
+                                                    abs=1e-12)
+        assert boot["brier"][b] == pytest.approx(mt.calibration_metrics(y[i], proba[i])["brier"], abs=1e-12)
+        assert boot["ece"][b] == pytest.approx(mt.calibration_metrics(y[i], proba[i])["ece"], abs=1e-12)
+        assert boot["balanced_accuracy"][b] == pytest.approx(balanced_accuracy_score(y[j], pred[j]), abs=1e-12)
+        assert boot["roc_auc"][b] == pytest.approx(mt.roc_auc(y[j], proba[j], n_classes, pos), abs=1e-12)
+        if n_classes == 2:
+            assert boot["ppv"][b] == pytest.approx(precision_score(y[i], pred[i], zero_division=0), abs=1e-12)
+            assert boot["f1"][b] == pytest.approx(f1_score(y[i], pred[i], zero_division=0), abs=1e-12)
+            assert boot["sensitivity"][b] == pytest.approx(recall_score(y[j], pred[j]), abs=1e-12)
+            assert boot["specificity"][b] == pytest.approx(recall_score(y[j], pred[j], pos_label=0), abs=1e-12)
+    with pytest.raises(ValueError, match="unknown bootstrap method"):
+        st.bootstrap_metrics(y, pred, proba, n_classes, pos, 5, 0, method="bca")
+
+
+def test_ece_interval_under_by_metric_is_the_basic_one():
+    """The ECE's by-metric interval reflects the percentile interval about the estimate (2 t - q_hi, 2 t - q_lo),
+    clipped to [0, 1]; every other metric (and every metric under stratified) keeps the percentile interval."""
+    samples = np.arange(1001) / 10000  # quantiles 0.0025 and 0.0975
+    assert st.metric_ci("ece", samples, 0.06) == pytest.approx((0.12 - 0.0975, 0.12 - 0.0025))
+    assert st.metric_ci("ece", samples, 0.03) == pytest.approx((0.0, 0.06 - 0.0025))  # clipped at 0
+    assert st.metric_ci("ece", samples, 0.06, method="stratified") == pytest.approx((0.0025, 0.0975))
+    assert st.metric_ci("brier", samples, 0.06) == pytest.approx((0.0025, 0.0975))
+    assert st.metric_ci("ece", samples, None) is None and st.metric_ci("ece", np.array([np.nan]), 0.1) is None
 
 
 def test_bootstrap_auc_multiclass_matches_sklearn_ovr_macro():
@@ -69,7 +119,7 @@ def test_bootstrap_hand_enumerated_distribution():
     # 2/3, none right (1/4) -> 1/3. So the 95% percentile interval is [1/3, 1] and the mean is 2/3.
     y, pred = np.array([0, 0, 1]), np.array([0, 1, 1])
     proba = np.eye(2)[pred]
-    acc = st.bootstrap_metrics(y, pred, proba, 2, 1, n_resamples=20000, seed=0)["accuracy"]
+    acc = st.bootstrap_metrics(y, pred, proba, 2, 1, n_resamples=20000, seed=0, method="stratified")["accuracy"]
     shares = [np.mean(np.isclose(acc, v)) for v in (1 / 3, 2 / 3, 1.0)]
     assert shares == pytest.approx([0.25, 0.5, 0.25], abs=0.015)
     assert st.percentile_ci(acc) == pytest.approx((1 / 3, 1.0))
@@ -80,11 +130,13 @@ def test_percentile_ci_and_degenerate_cases():
     assert st.percentile_ci(np.arange(1001) / 1000) == pytest.approx((0.025, 0.975))
     assert st.percentile_ci(np.arange(1001) / 1000, level=0.9) == pytest.approx((0.05, 0.95))
     assert st.percentile_ci(np.array([0.5, np.nan])) is None
-    # a perfect classifier: every resample is perfect, the interval is a point
-    y = np.array([0, 0, 1, 1, 1])
-    boot = st.bootstrap_metrics(y, y, np.eye(2)[y], 2, 1, n_resamples=100, seed=0)
-    assert all(st.percentile_ci(v) == ((0.0, 0.0) if k in ("brier", "ece") else (1.0, 1.0))  # lower is better
-               for k, v in boot.items())
+    # a perfect classifier: every resample is perfect, the interval is a point (stratified: even on 5 images;
+    # by-metric resamples the prevalence-dependent metrics over all images, so it needs both classes in every
+    # resample: 20 images, where a one-class resample has probability 2 / 2^20 per resample)
+    for y, method in ((np.array([0, 0, 1, 1, 1]), "stratified"), (np.repeat([0, 1], 10), st.CI_METHOD)):
+        boot = st.bootstrap_metrics(y, y, np.eye(2)[y], 2, 1, n_resamples=100, seed=0, method=method)
+        assert all(st.percentile_ci(v) == ((0.0, 0.0) if k in ("brier", "ece") else (1.0, 1.0))  # lower is better
+                   for k, v in boot.items())
     # one class only: AUC undefined
     assert np.isnan(st.bootstrap_metrics(np.zeros(4, int), np.zeros(4, int), np.eye(2)[[0] * 4], 2, 1, 5, 0)[
         "roc_auc"]).all()
@@ -335,7 +387,8 @@ def test_bootstrap_operating_point_metrics_for_either_positive_class(positive):
     y = rng.integers(0, 2, 80)
     score = np.clip(0.3 * y + rng.normal(0.4, 0.25, 80), 0, 1)
     proba, pred = np.column_stack([1 - score, score]), (score >= 0.45).astype(int)
-    boot = st.bootstrap_metrics(y, pred, proba, n_classes=2, positive=positive, n_resamples=25, seed=2)
+    boot = st.bootstrap_metrics(y, pred, proba, n_classes=2, positive=positive, n_resamples=25, seed=2,
+                                method="stratified")
     other = 1 - positive
     for b, i in enumerate(st.stratified_indices(y, 25, seed=2)):
         yt, yp = y[i], pred[i]

@@ -51,8 +51,9 @@ class Bootstraps:
     differences of resampled metrics are paired."""
 
     def __init__(self, n_classes: int, positive: int | None, n_resamples: int = PAIRED_RESAMPLES,
-                 seed: int = BOOTSTRAP_SEED) -> None:
+                 seed: int = BOOTSTRAP_SEED, method: str = st.CI_METHOD) -> None:
         self.n_classes, self.positive, self.n_resamples, self.seed = n_classes, positive, n_resamples, seed
+        self.method = method  # how the images are resampled (medbench.stats.CI_METHODS)
         self._done: dict[int, tuple[Predictions, dict[str, np.ndarray]]] = {}
 
     def of(self, predictions: Predictions) -> dict[str, np.ndarray]:
@@ -61,7 +62,7 @@ class Bootstraps:
         if key not in self._done:
             self._done[key] = (predictions, st.bootstrap_metrics(
                 predictions.y_true, predictions.y_pred, predictions.proba, self.n_classes, self.positive,
-                self.n_resamples, self.seed))
+                self.n_resamples, self.seed, self.method))
         return self._done[key][1]
 
 

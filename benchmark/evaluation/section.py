@@ -1,8 +1,10 @@
 """A run's ``statistics`` section of results.json, computed from the jobs' test predictions alone.
 
 * ``settings``: ``n_resamples``, ``seed``, ``level`` of the bootstrap and the tests used;
-* ``jobs``: ``{job_id: {"n": test images, "metrics_ci": {metric: [low, high] or null}}}`` - percentile
-  intervals of a stratified bootstrap over the test images (:mod:`medbench.stats`), and ``reliability``:
+* ``settings`` also names the resampling, ``ci_method`` (:data:`medbench.stats.CI_METHODS`; absent in older
+  results: ``stratified``);
+* ``jobs``: ``{job_id: {"n": test images, "metrics_ci": {metric: [low, high] or null}}}`` - bootstrap
+  intervals over the test images (:func:`medbench.stats.metric_ci`; coverage in docs/coverage.md), and ``reliability``:
   the reliability-diagram bins of the job's test predictions (top-label confidence, 15 equal-width bins);
 * ``pipelines``: one entry per pipeline, best first (:func:`rank_key`, the one ranking rule: mean test
   ROC-AUC, then balanced accuracy, then name): ``pipeline``, ``name``, ``family``, ``seeds``, ``job_ids``,
@@ -114,7 +116,8 @@ def job_statistics(jobs: Sequence[JobView], boot: paired.Bootstraps, level: floa
             continue
         samples = boot.of(pred)
         per_job[job.id] = {"n": len(pred), "metrics_ci": {
-            m: paired._ci(st.percentile_ci(samples[m], level)) if st.number(job.metrics.get(m)) is not None else None
+            m: paired._ci(st.metric_ci(m, samples[m], st.number(job.metrics.get(m)), level, boot.method))
+            if st.number(job.metrics.get(m)) is not None else None
             for m in HEADLINE if m in job.metrics}, "reliability": st.reliability(pred.y_true, pred.proba)}
     return per_job
 
@@ -143,8 +146,9 @@ def compute(jobs: Sequence[JobView], n_classes: int, positive: int | None, n_res
     return summaries({
         "settings": {
             "n_resamples": n_resamples, "seed": seed, "level": level,
-            "ci": "percentile interval of a stratified bootstrap over the test images (classes resampled "
-                  "within themselves; the same resamples for every pipeline on the same test images)",
+            "ci": "percentile interval of a bootstrap over the test images (the same resamples for every pipeline "
+                  "on the same test images): " + st.CI_METHODS[st.CI_METHOD],
+            "ci_method": st.CI_METHOD,  # absent in results written before it: "stratified" for every metric
             "mcnemar": f"exact binomial when b + c < {st.EXACT_BELOW}, else chi-square with continuity correction",
             "roc_auc_test": auc_test,
             "multiple_comparisons": "Holm over the comparisons with the reference",
