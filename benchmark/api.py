@@ -97,6 +97,23 @@ def _refuse_unused_options(user: dict[str, dict[str, Any]], specs: list[registry
                             f"drop the option")
 
 
+def resolve_options(cfg: RunConfig) -> tuple[list[registry.PipelineSpec], dict[str, dict[str, Any]]]:
+    """The pipelines ``cfg`` runs and their options (the profile's under the user's), checked before any
+    data is read. A profile's options for a pipeline not run do nothing; the user's own are refused."""
+    opts = {k: dict(v) for k, v in cfg.user_options.items()}
+    pipelines = list(cfg.pipelines)
+    if cfg.profile:
+        prof = profiles.get(cfg.profile)
+        if pipelines == ["all"]:
+            pipelines = list(prof.pipelines)
+        for pipe, kv in parse_options(prof.options).items():
+            opts[pipe] = {**kv, **opts.get(pipe, {})}  # the user's options win over the profile's
+    specs = registry.resolve(pipelines)
+    registry.validate_options(specs, opts)  # every option known and valid before any data is read
+    _refuse_unused_options(cfg.user_options, specs)
+    return specs, opts
+
+
 def _job_line(rec: dict[str, Any]) -> str:
     head = f"{rec.get('name', rec['pipeline'])} seed {rec['seed']}"
     if rec["status"] != "ok":
@@ -164,18 +181,8 @@ def run_config(cfg: RunConfig, *, command: str | None = None, log: Callable[[str
 
 def _run_config(cfg: RunConfig, *, command: str | None, log: Callable[[str], None] | None,
                 capture_native_logs: bool, client: Any) -> Results:
-    opts = {k: dict(v) for k, v in cfg.user_options.items()}
-    pipelines = list(cfg.pipelines)
-    if cfg.profile:
-        prof = profiles.get(cfg.profile)
-        if pipelines == ["all"]:
-            pipelines = list(prof.pipelines)
-        for pipe, kv in parse_options(prof.options).items():
-            opts[pipe] = {**kv, **opts.get(pipe, {})}  # the user's options win over the profile's
+    specs, opts = resolve_options(cfg)
     outdir.check_given(cfg.out)
-    specs = registry.resolve(pipelines)
-    registry.validate_options(specs, opts)  # every option known and valid before any data is read
-    _refuse_unused_options(cfg.user_options, specs)
     ds = load_dataset(cfg.dataset_spec, n_jobs=None if cfg.n_jobs == -1 else cfg.n_jobs)
     shift = shift_mod.prepare(cfg, ds, n_jobs=None if cfg.n_jobs == -1 else cfg.n_jobs)  # external sets loaded here
     out_dir = outdir.prepare(Path(cfg.out) if cfg.out else Path("results") / ds.name)

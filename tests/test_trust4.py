@@ -1,0 +1,57 @@
+"""Trust, round 4 (issue 29): the new blocks (external, robustness) held to the old standard - datasets
+that are the same data under another name, blocks recomputed and range-checked, one-class test splits,
+case-distinct classes, dropped files recorded, chance-corrected robustness, history duplicates, suite
+options for pipelines not run and the workers' native log lines - each on real behaviour."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from medbench import api, api_suite, cli
+from medbench import suite as suite_mod
+from medbench.core.errors import MedbenchError
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITES = ROOT / "suites"
+RUN = ["run", "--image-size", "32", "--n-jobs", "1"]
+
+
+# --- 25. a suite file's options for pipelines the command line leaves out ----------------------------
+
+def test_shipped_suite_with_fewer_pipelines_drops_the_files_options(monkeypatch, shared_datasets: Path):
+    monkeypatch.setenv("MEDBENCH_DATA_DIR", str(shared_datasets))
+    suite = suite_mod.load(SUITES / "chest-xray.toml")
+    for ds in suite.datasets:  # as `medbench suite ... --pipelines majority hog-svm sift-svm` does
+        ds.pipelines = ["majority", "hog-svm", "sift-svm"]
+    dropped = api_suite.drop_idle_options(suite)
+    assert dropped == {ds.name: ["hog-xgboost.xgboost__n_jobs"] for ds in suite.datasets}
+    for ds in suite.datasets:  # every dataset's run now plans (before: "pipeline 'hog-xgboost' is not in this run")
+        specs, _ = api.resolve_options(api_suite.dataset_config(suite, ds, Path("unused")))
+        assert [s.name for s in specs] == ["majority", "hog-svm", "sift-svm"]
+    full = suite_mod.load(SUITES / "chest-xray.toml")  # the file as written keeps its option
+    assert api_suite.drop_idle_options(full) == {}
+    assert full.datasets[0].options == {"hog-xgboost": {"xgboost__n_jobs": "1"}}
+
+
+def test_users_own_option_for_a_pipeline_not_run_is_still_refused(pneumonia_small):
+    cfg = api.RunConfig(dataset="pneumoniamnist", pipelines=["majority"], options=["hog-xgboost.xgboost__n_jobs=1"])
+    with pytest.raises(MedbenchError, match="pipeline 'hog-xgboost' is not in this run"):
+        api.resolve_options(cfg)
+
+
+def test_suite_run_with_fewer_pipelines_records_the_dropped_option(tmp_path: Path, make_image_folder, capsys):
+    small = make_image_folder(20)
+    suite = tmp_path / "s.toml"
+    suite.write_text(f'[suite]\nname = "t"\npipelines = ["majority", "hog-xgboost"]\nimage_size = 32\n\n'
+                     f'[suite.options.hog-xgboost]\nxgboost__n_jobs = 1\n\n'
+                     f'[[datasets]]\nname = "small"\ndataset = "folder:{small}"\n', encoding="utf-8")
+    assert cli.main(["suite", str(suite), "--pipelines", "majority",
+                     "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "small: options for pipelines not in this run dropped: hog-xgboost.xgboost__n_jobs" in err
+    doc = json.loads((tmp_path / "out" / "suite.json").read_text())
+    assert doc["datasets"][0]["status"] == "ok"
+    assert doc["datasets"][0]["dropped_options"] == ["hog-xgboost.xgboost__n_jobs"]
