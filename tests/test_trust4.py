@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from medbench import api, api_suite, cli
+from medbench import api, api_suite, cli, history
 from medbench import suite as suite_mod
 from medbench.core.errors import MedbenchError
 
@@ -55,3 +55,21 @@ def test_suite_run_with_fewer_pipelines_records_the_dropped_option(tmp_path: Pat
     doc = json.loads((tmp_path / "out" / "suite.json").read_text())
     assert doc["datasets"][0]["status"] == "ok"
     assert doc["datasets"][0]["dropped_options"] == ["hog-xgboost.xgboost__n_jobs"]
+
+
+# --- 11. the same stored run twice in the history index ----------------------------------------------
+
+def test_history_index_with_a_duplicated_path_counts_the_run_once(tmp_path: Path):
+    from test_history import _history, _version
+
+    for i in range(3):
+        assert _history("add", _version(i, tmp_path / "runs"), "--store", tmp_path / "store") == 0
+    index_path = tmp_path / "store" / "index.json"
+    index = json.loads(index_path.read_text())
+    index["entries"] += [dict(index["entries"][0]), dict(index["entries"][1])]  # 3 runs -> 5 entries
+    index_path.write_text(json.dumps(index))
+    assert len(history.entries(tmp_path / "store")) == 3
+    analysis = history.analyse(tmp_path / "store")
+    assert [len(s["versions"]) for s in analysis["series"]] == [3]
+    assert _history("add", _version(3, tmp_path / "runs"), "--store", tmp_path / "store") == 0
+    assert len(json.loads(index_path.read_text())["entries"]) == 4  # rewritten without the duplicates
