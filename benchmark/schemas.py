@@ -245,7 +245,7 @@ STATISTICS = {
 # --- --external and --robustness (medbench.external, medbench.robustness) -----------------------
 # each metric as the job's own metrics declare it (a rate in [0, 1], or whatever range the catalogue gives it)
 _HEADLINE_RATES = {"type": "object", "properties": {m: JOB_METRICS["properties"].get(m, METRIC_VALUE) for m in HEADLINE}}
-_KEPT = {"anyOf": [{"type": "null"}, {**FINITE, "minimum": 0}]}
+_KEPT = {"anyOf": [{"type": "null"}, FINITE]}  # chance-corrected: below 0 = worse than chance (medbench.robustness)
 JOB_EXTERNAL = {"type": "array", "items": {
     "type": "object", "required": ["dataset", "fingerprint", "n", "metrics", "undefined", "predictions"],
     "properties": {"dataset": NAME, "name": TEXT, "fingerprint": NAME, "n": COUNT, "counts": COUNTS_BY_CLASS,

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from medbench import api, api_suite, cli, history
+from medbench import api, api_suite, cli, corruptions, history, robustness
 from medbench import suite as suite_mod
 from medbench.core.errors import MedbenchError
+from medbench.reports import robustness as report_robustness
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITES = ROOT / "suites"
@@ -73,3 +74,29 @@ def test_history_index_with_a_duplicated_path_counts_the_run_once(tmp_path: Path
     assert [len(s["versions"]) for s in analysis["series"]] == [3]
     assert _history("add", _version(3, tmp_path / "runs"), "--store", tmp_path / "store") == 0
     assert len(json.loads(index_path.read_text())["entries"]) == 4  # rewritten without the duplicates
+
+
+# --- 8. ROC-AUC kept of a pipeline at or below chance ------------------------------------------------
+
+def _robust_job(pipeline: str, family: str, clean: float, corrupted: float) -> dict:
+    rows = [{"severity": s, "metrics": {"roc_auc": corrupted, "accuracy": 0.5}} for s in corruptions.SEVERITIES]
+    return {"job_id": f"{pipeline}__seed0", "pipeline": pipeline, "name": pipeline, "family": family, "seed": 0,
+            "status": "ok", "robustness": {"seed": 0, "clean": {"roc_auc": clean, "accuracy": 0.5},
+                                           "corruptions": {n: rows for n in corruptions.CORRUPTIONS}}}
+
+
+def test_roc_auc_kept_is_chance_corrected_and_undefined_at_or_below_chance():
+    jobs = [_robust_job("below", "classical", 0.436, 0.4935),  # a plain ratio: kept 1.132, "most robust"
+            _robust_job("good", "deep", 0.9, 0.8),
+            _robust_job("majority", "baseline", 0.5, 0.5)]
+    block = robustness.summarize({"jobs": jobs})
+    by = {p["pipeline"]: p for p in block["pipelines"]}
+    assert by["good"]["mean_kept"] == pytest.approx((0.8 - 0.5) / (0.9 - 0.5))
+    assert by["below"]["mean_kept"] is None and by["majority"]["mean_kept"] is None
+    assert [p["pipeline"] for p in block["pipelines"]][0] == "good"  # the pipeline with skill ranks first
+    assert set(block["families"]) == {"deep"}
+    lines = "\n".join(report_robustness.section({"robustness": block}, []))
+    assert "(ROC-AUC on the corrupted copy - 0.5) / (ROC-AUC on the clean test split - 0.5)" in lines
+    assert "at or below chance" in lines
+    row = next(line for line in lines.splitlines() if line.startswith("| below"))
+    assert "1.13" not in row and "–" in row
