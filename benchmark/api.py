@@ -188,6 +188,7 @@ def _run_config(cfg: RunConfig, *, command: str | None, log: Callable[[str], Non
     out_dir = outdir.prepare(Path(cfg.out) if cfg.out else Path("results") / ds.name)
     with outdir.lock(out_dir), quiet.native_output_to(out_dir / "medbench.log", enabled=capture_native_logs):
         plan = _plan(ds, out_dir, specs, opts, cfg, log=log)
+        shift_mod.refuse_fitted_images(shift, ds, [s for s, _ in plan.seed_splits.values()])  # --external
         plan.config = cfg.record([p.name for p in specs], opts)
         res = _run_jobs(plan, cfg, command=command or _command(cfg.dataset_text), log=log, client=client,
                         shift=shift)

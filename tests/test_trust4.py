@@ -6,8 +6,10 @@ options for pipelines not run and the workers' native log lines - each on real b
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from medbench import api, api_suite, cli, corruptions, history, robustness
@@ -100,3 +102,112 @@ def test_roc_auc_kept_is_chance_corrected_and_undefined_at_or_below_chance():
     assert "at or below chance" in lines
     row = next(line for line in lines.splitlines() if line.startswith("| below"))
     assert "1.13" not in row and "–" in row
+
+
+# --- shared: small real folders and one real run with --external and --robustness --------------------
+
+def _copy(src: Path, dst: Path, n: int, *, last: bool = False) -> None:
+    files = sorted(src.glob("*.jpeg"))
+    files = files[-n:] if last else files[:n]
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        shutil.copy2(f, dst / f.name)
+
+
+def _small(root: Path, chest_xray_dir: Path, n: int = 30) -> Path:
+    """SMALL: n + n Kermany training images, flat (medbench makes the split)."""
+    for cls in ("NORMAL", "PNEUMONIA"):
+        _copy(chest_xray_dir / "train" / cls, root / cls, n)
+    return root
+
+
+def _ext(root: Path, chest_xray_dir: Path, n: int = 15) -> Path:
+    """EXT: n + n Kermany test images (never training images)."""
+    for cls in ("NORMAL", "PNEUMONIA"):
+        _copy(chest_xray_dir / "test" / cls, root / cls, n, last=True)
+    return root
+
+
+def _cli(*argv: str) -> tuple[int, str]:
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = cli.main([str(a) for a in argv])
+    return code, err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def shifted(tmp_path_factory, chest_xray_dir: Path) -> Path:
+    """OUT of `R --dataset folder:SMALL --external folder:EXT --robustness` (majority, hog-svm)."""
+    root = tmp_path_factory.mktemp("shifted")
+    small, ext = _small(root / "SMALL", chest_xray_dir), _ext(root / "EXT", chest_xray_dir)
+    code, err = _cli(*RUN, "--dataset", f"folder:{small}", "--pipelines", "majority", "hog-svm",
+                     "--external", f"folder:{ext}", "--robustness", "--bootstrap-resamples", "200",
+                     "--out", root / "out")
+    assert code == 0, err
+    return root / "out"
+
+
+def _tamper(src: Path, dst: Path, edit) -> Path:
+    shutil.copytree(src, dst)
+    data = json.loads((dst / "results.json").read_text())
+    edit(data)
+    (dst / "results.json").write_text(json.dumps(data))
+    return dst
+
+
+# --- 1. the training data given as the external set --------------------------------------------------
+
+def test_the_dataset_itself_as_external_set_is_refused(tmp_path: Path, chest_xray_dir: Path):
+    small = _small(tmp_path / "SMALL", chest_xray_dir, 20)
+    for ext in (f"folder:{small}", f"folder:{tmp_path}/./SMALL"):  # the same folder, two spellings
+        code, err = _cli(*RUN, "--dataset", f"folder:{small}", "--pipelines", "majority", "--external", ext,
+                         "--out", tmp_path / "out")
+        assert code == 2 and err.count("\n") == 1, err
+        assert "it is the run's dataset" in err and "external validation" not in err or "the same source" in err
+    shutil.copytree(small, tmp_path / "COPY")  # another path, the same files: the same fingerprint
+    code, err = _cli(*RUN, "--dataset", f"folder:{small}", "--pipelines", "majority", "--external",
+                     f"folder:{tmp_path / 'COPY'}", "--out", tmp_path / "out")
+    assert code == 2 and "(same fingerprint)" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_external_set_holding_the_training_images_is_refused(tmp_path: Path, shared_datasets: Path):
+    from medbench.datasets import load_dataset
+
+    names = load_dataset("pneumoniamnist").class_names
+    with np.load(shared_datasets / "pneumoniamnist.npz") as d:  # tiny.npz: 80 PneumoniaMNIST training images
+        x, y = d["train_images"][:80], d["train_labels"][:80].ravel()
+    np.savez(tmp_path / "tiny.npz", x=x, y=y, class_names=np.array(names))
+    code, err = _cli("run", "--dataset", f"npz:{tmp_path / 'tiny.npz'}", "--pipelines", "majority", "--n-jobs",
+                     "1", "--external", "pneumoniamnist", "--out", tmp_path / "out")
+    last = err.strip().splitlines()[-1]  # after the plan line: the split says which images are training images
+    assert code == 2 and last.startswith("medbench: error: --external pneumoniamnist:"), err
+    assert "images the pipelines are fitted or tuned on" in last and "Traceback" not in err
+
+
+def test_the_same_external_set_under_three_spellings_is_refused(tmp_path: Path, chest_xray_dir: Path):
+    small, ext = _small(tmp_path / "SMALL", chest_xray_dir, 20), _ext(tmp_path / "EXT", chest_xray_dir, 5)
+    code, err = _cli(*RUN, "--dataset", f"folder:{small}", "--pipelines", "majority", "--external",
+                     f"folder:{ext}", "--external", f"folder:{tmp_path}/SMALL/../EXT", "--out", tmp_path / "out")
+    assert code == 2 and "the same source" in err and err.count("\n") == 1, err
+
+
+# --- 4. a suite listing the same folder twice ---------------------------------------------------------
+
+def test_the_same_folder_at_two_image_sizes_is_one_dataset_in_a_suite(tmp_path: Path):
+    import synthetic_results as synth
+
+    runs = []
+    for i in range(5):
+        res = synth.make(n=60 + 8 * i, n_resamples=200, spec=f"folder:{tmp_path}/set{i}")
+        res["dataset"]["fingerprint"] = f"{i:064d}"
+        runs.append((f"set{i}", res))
+    runs[4][1]["dataset"]["spec"] = f"folder:{tmp_path}/other/../set0"  # set0 again, read at another size
+    analysis = suite_mod.analyse(runs)
+    assert analysis["duplicates"] == [{"name": "set4", "same_as": "set0"}]
+    assert analysis["shared_data"] == [["set0", "set4"]]
+    assert len(analysis["datasets"]) == 4  # four independent datasets, not five
+    assert "same fingerprint or source" in suite_mod.duplicate_note(analysis["duplicates"][0])
