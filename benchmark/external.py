@@ -38,7 +38,7 @@ from medbench.metrics import HEADLINE, classification_metrics, predict_with_thre
 #: Metrics that stay defined on a set holding a subset of the classes (the mean recall over the classes present).
 RECALL_ALIASES = ("accuracy", "balanced_accuracy")
 
-__all__ = ["ExternalSet", "defined_metrics", "load", "match_classes", "parse_class_map", "score", "summarize"]
+__all__ = ["ExternalSet", "defined_metrics", "entry_metrics", "load", "match_classes", "parse_class_map", "score", "summarize"]
 
 
 def parse_class_map(items: Any) -> dict[str, str]:
@@ -145,19 +145,27 @@ def defined_metrics(class_names: list[str], present: set[int], positive: int | N
     return {m: why for m in HEADLINE if m not in RECALL_ALIASES}
 
 
+def entry_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, class_names: list[str],
+                  positive: int | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """``(metrics, undefined)`` of predictions on a set that may lack classes: the metrics it cannot define
+    are None (and say why in ``undefined``). Used when scoring, and when a stored entry is recomputed."""
+    with warnings.catch_warnings():  # a one-class set: scikit-learn warns about what defined_metrics drops
+        warnings.simplefilter("ignore", UserWarning)
+        metrics = classification_metrics(y_true, y_pred, proba, class_names, positive)
+    undefined = defined_metrics(class_names, set(np.unique(y_true).tolist()), positive)
+    for m in undefined:
+        if m in metrics and m not in RECALL_ALIASES:
+            metrics[m] = None
+    return metrics, undefined
+
+
 def score(fitted, ext: ExternalSet, class_names: list[str], threshold: float | None,
           positive: int | None) -> dict[str, Any]:
     """One entry of a job's ``external`` list: B's metrics and predictions at the validation threshold."""
     with cache.disabled():
         proba = np.asarray(fitted.predict_proba(ext.images))
     pred = predict_with_threshold(proba, threshold, positive)
-    with warnings.catch_warnings():  # a one-class set: scikit-learn warns about what defined_metrics drops
-        warnings.simplefilter("ignore", UserWarning)
-        metrics = classification_metrics(ext.labels, pred, proba, class_names, positive)
-    undefined = defined_metrics(class_names, set(np.unique(ext.labels).tolist()), positive)
-    for m in undefined:
-        if m in metrics and m not in RECALL_ALIASES:
-            metrics[m] = None
+    metrics, undefined = entry_metrics(ext.labels, pred, proba, class_names, positive)
     return {"dataset": ext.text, "name": ext.name, "fingerprint": ext.fingerprint, "n": int(len(ext.labels)),
             "counts": ext.counts, "mapping": ext.mapping, "metrics": metrics, "undefined": undefined,
             "predictions": {"ids": ext.ids.tolist(), "y_true": ext.labels.tolist(), "y_pred": pred.tolist(),

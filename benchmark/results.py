@@ -160,6 +160,9 @@ def validate(results: Any, source: str) -> None:
             _check_job(source, ["jobs", i], job, names)
     if "statistics" in results:
         _check_statistics(source, results["statistics"], {job_id(j["pipeline"], j["seed"]) for j in ok_jobs(results)})
+    from medbench.recompute import check_blocks  # the external / robustness blocks are what the jobs give
+
+    check_blocks(source, results)
 
 
 def _check_job(source: str, where: list[Any], job: dict[str, Any], names: list[str]) -> None:

@@ -33,7 +33,7 @@ from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 
 from medbench import gallery as gallery_mod
-from medbench import predict
+from medbench import predict, recompute
 from medbench import shift as shift_mod
 from medbench.core import cachekeys, settings
 from medbench.core.atomic import json_roundtrip, read_json, write_json
@@ -44,7 +44,6 @@ from medbench.metrics import (
     PROBA_DECIMALS,
     choose_threshold,
     classification_metrics,
-    disagreement,
     predict_with_threshold,
     roc_auc,
 )
@@ -117,7 +116,7 @@ def load_cached(out_dir: Path, job: Job, inputs: dict[str, Any], ds: Dataset | N
         return None, cachekeys.explain(record.get("key_inputs"), inputs)
     if ds is not None:
         positive = (1 if ds.positive_class is None else ds.positive_class) if ds.n_classes == 2 else None
-        wrong = disagreement(record.get("metrics"), record.get("predictions"), ds.class_names, positive)
+        wrong = recompute.record_disagreement(record, ds.class_names, positive)  # headline, threshold, external
         if wrong is not None:
             return None, f"{path.name} does not add up: {wrong}"
     return record, "same inputs"

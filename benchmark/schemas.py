@@ -261,6 +261,19 @@ JOB["properties"].update(external=JOB_EXTERNAL, robustness=JOB_ROBUSTNESS)
 _EXTERNAL_VALUE = {"type": "object", "required": ["internal", "external", "drop"], "properties": {
     "internal": METRIC_VALUE, "internal_ci": INTERVAL, "external": METRIC_VALUE, "external_ci": INTERVAL,
     "drop": METRIC_VALUE}}
+
+
+def _external_value(metric: str) -> dict[str, Any]:
+    """One metric of an external block: values and CIs within the metric's range, the drop within +-its width."""
+    lo, hi = _range(metric)
+    return {**_EXTERNAL_VALUE, "properties": {
+        "internal": metric_value(metric), "internal_ci": metric_interval(metric), "external": metric_value(metric),
+        "external_ci": metric_interval(metric),
+        "drop": {"anyOf": [{"type": "null"}, {**FINITE, "minimum": lo - hi, "maximum": hi - lo}]}}}
+
+
+_HEADLINE_CURVES = {"type": "object", "additionalProperties": {"type": "array", "items": METRIC_VALUE},
+                    "properties": {m: {"type": "array", "items": metric_value(m)} for m in HEADLINE}}
 EXTERNAL = {"type": "array", "items": {
     "type": "object", "required": ["dataset", "fingerprint", "n", "counts", "undefined", "jobs", "statistics"],
     "properties": {
@@ -270,7 +283,8 @@ EXTERNAL = {"type": "array", "items": {
         "jobs": {"type": "array", "items": {
             "type": "object", "required": ["job_id", "pipeline", "seed", "metrics"],
             "properties": {"job_id": NAME, "pipeline": NAME, "name": NAME, "seed": {"type": "integer"}, "family": TEXT,
-                           "metrics": {"type": "object", "additionalProperties": _EXTERNAL_VALUE}}}},
+                           "metrics": {"type": "object", "additionalProperties": _EXTERNAL_VALUE,
+                                       "properties": {m: _external_value(m) for m in HEADLINE}}}}},
         "statistics": STATISTICS,
         "internal_order": {"type": "array", "items": NAME}, "external_order": {"type": "array", "items": NAME}}}}
 ROBUSTNESS = {"type": "object", "required": ["metric", "severities", "corruptions", "pipelines"], "properties": {
@@ -283,9 +297,8 @@ ROBUSTNESS = {"type": "object", "required": ["metric", "severities", "corruption
         "type": "object", "required": ["pipeline", "family", "clean", "curves", "kept", "mean_kept"],
         "properties": {
             "pipeline": NAME, "name": NAME, "family": TEXT, "seeds": {"type": "array", "items": {"type": "integer"}},
-            "clean": {"type": "object", "additionalProperties": METRIC_VALUE},
-            "curves": {"type": "object", "additionalProperties": {
-                "type": "object", "additionalProperties": {"type": "array", "items": METRIC_VALUE}}},
+            "clean": {**_HEADLINE_RATES, "additionalProperties": METRIC_VALUE},
+            "curves": {"type": "object", "additionalProperties": _HEADLINE_CURVES},
             "kept": {"type": "object", "additionalProperties": {"type": "array", "items": _KEPT}},
             "kept_by_corruption": {"type": "object", "additionalProperties": _KEPT}, "mean_kept": _KEPT}}},
     "families": {"type": "object", "additionalProperties": {

@@ -6,13 +6,14 @@ options for pipelines not run and the workers' native log lines - each on real b
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from medbench import api, api_suite, cli, corruptions, history, robustness
+from medbench import api, api_suite, cli, corruptions, history, robustness, runner
 from medbench import suite as suite_mod
 from medbench.core.errors import MedbenchError
 from medbench.reports import robustness as report_robustness
@@ -211,3 +212,66 @@ def test_the_same_folder_at_two_image_sizes_is_one_dataset_in_a_suite(tmp_path: 
     assert analysis["shared_data"] == [["set0", "set4"]]
     assert len(analysis["datasets"]) == 4  # four independent datasets, not five
     assert "same fingerprint or source" in suite_mod.duplicate_note(analysis["duplicates"][0])
+
+
+# --- 3. range and consistency of the external and robustness blocks ------------------------------------
+
+def _ext_cell(d: dict, pipeline: str = "hog-svm", metric: str = "accuracy") -> dict:
+    return next(r for r in d["external"][0]["jobs"] if r["pipeline"] == pipeline)["metrics"][metric]
+
+
+def _rob(d: dict, pipeline: str = "hog-svm") -> dict:
+    return next(p for p in d["robustness"]["pipelines"] if p["pipeline"] == pipeline)
+
+
+@pytest.mark.parametrize(("name", "edit", "match"), [
+    ("ext7", lambda d: _ext_cell(d).update(external=7.0), r"external\[0\]\.jobs\[\d\]\.metrics\.accuracy\.external: 7\.0"),
+    ("extci", lambda d: _ext_cell(d).update(external_ci=[9, -3]), r"metrics\.accuracy\.external_ci"),
+    ("extforged", lambda d: _ext_cell(d).update(external=0.99), r"accuracy\.external: 0\.99 does not add up"),
+    ("drop", lambda d: _ext_cell(d).update(drop=-0.5), r"accuracy\.drop"),
+    ("auc7", lambda d: _rob(d)["curves"]["blur"].update(roc_auc=[7.0] * 6), r"curves\.blur\.roc_auc\[\d\]: 7\.0"),
+    ("aucneg", lambda d: _rob(d)["clean"].update(roc_auc=-3), r"clean\.roc_auc: -3"),
+    ("auc300", lambda d: _rob(d)["curves"]["jpeg"]["roc_auc"].__setitem__(2, 1e300), r"roc_auc\[2\]: 1e\+300"),
+    ("kept42", lambda d: _rob(d).update(mean_kept=42), r"mean_kept: 42 does not add up"),
+    ("jobauc", lambda d: next(j for j in d["jobs"] if j["pipeline"] == "hog-svm")["robustness"]["clean"].update(
+        roc_auc=7.0), r"robustness\.clean\.roc_auc: 7\.0"),
+])
+def test_impossible_external_and_robustness_blocks_are_refused_by_report(shifted: Path, tmp_path: Path, name, edit,
+                                                                         match):
+    out = _tamper(shifted, tmp_path / name, edit)
+    code, err = _cli("report", out)
+    assert code == 2 and err.count("\n") == 1 and err.startswith("medbench: error:"), err
+    assert re.search(match, err), err
+
+
+def test_the_untouched_blocks_load_and_report(shifted: Path, tmp_path: Path):
+    out = _tamper(shifted, tmp_path / "same", lambda d: None)
+    code, err = _cli("report", out)
+    assert code == 0, err
+    data = json.loads((out / "results.json").read_text())
+    assert data["external"] and data["robustness"]
+
+
+# --- 2. a re-sealed job record with forged external metrics or threshold -------------------------------
+
+@pytest.mark.parametrize(("edit", "reason"), [
+    (lambda r: r["external"][0]["metrics"].update(accuracy=0.99), "external[0]"),
+    (lambda r: r["threshold"].update(threshold=0.01), "its test labels are not its probabilities at its threshold"),
+])
+def test_resealed_job_record_with_forged_blocks_is_recomputed(shifted: Path, tmp_path: Path, edit, reason):
+    out = tmp_path / "out"
+    shutil.copytree(shifted, out)
+    path = out / "jobs" / "hog-svm__seed0.json"
+    record = json.loads(path.read_text())
+    honest = record["external"][0]["metrics"]["accuracy"]
+    edit(record)
+    record["body_sha256"] = runner.body_digest(record)  # re-sealed: the digest alone cannot tell
+    path.write_text(json.dumps(record))
+    spec = json.loads((shifted / "results.json").read_text())["dataset"]["spec"]
+    ext = json.loads((shifted / "results.json").read_text())["external"][0]["dataset"]
+    code, err = _cli(*RUN, "--dataset", spec, "--pipelines", "majority", "hog-svm", "--external", ext,
+                     "--robustness", "--bootstrap-resamples", "200", "--out", out)
+    assert code == 0, err
+    assert "hog-svm seed 0" in err and "recomputed:" in err and reason in err, err
+    data = json.loads((out / "results.json").read_text())
+    assert _ext_cell(data)["external"] == pytest.approx(honest)
