@@ -114,6 +114,17 @@ def resolve_options(cfg: RunConfig) -> tuple[list[registry.PipelineSpec], dict[s
     return specs, opts
 
 
+def _warn_lacking_classes(split_info: dict[str, Any]) -> None:
+    """Say so when the test split lacks a class: the metrics that need it are undefined, and no pipeline is
+    ranked best on it (the majority floor is trivially perfect on a one-class split)."""
+    test = (split_info.get("counts") or {}).get("test") or {}
+    absent = [c for c, n in test.items() if not n]
+    if absent:
+        warn(f"the test split has no {', '.join(absent)} images: the metrics that need them (specificity or "
+             f"sensitivity, ROC-AUC, ...) are undefined, accuracy is one class's recall, and no pipeline is "
+             f"ranked best; use a test split holding every class")
+
+
 def _job_line(rec: dict[str, Any]) -> str:
     head = f"{rec.get('name', rec['pipeline'])} seed {rec['seed']}"
     if rec["status"] != "ok":
@@ -189,6 +200,7 @@ def _run_config(cfg: RunConfig, *, command: str | None, log: Callable[[str], Non
     with outdir.lock(out_dir), quiet.native_output_to(out_dir / "medbench.log", enabled=capture_native_logs):
         plan = _plan(ds, out_dir, specs, opts, cfg, log=log)
         shift_mod.refuse_fitted_images(shift, ds, [s for s, _ in plan.seed_splits.values()])  # --external
+        _warn_lacking_classes(plan.split_info)
         plan.config = cfg.record([p.name for p in specs], opts)
         res = _run_jobs(plan, cfg, command=command or _command(cfg.dataset_text), log=log, client=client,
                         shift=shift)

@@ -123,7 +123,8 @@ def load(text: str, ds: Dataset, class_map: dict[str, str], *, allow_missing: bo
                        labels=labels, ids=np.asarray(ext.ids), mapping=mapping, counts=counts)
 
 
-def defined_metrics(class_names: list[str], present: set[int], positive: int | None) -> dict[str, str]:
+def defined_metrics(class_names: list[str], present: set[int], positive: int | None,
+                    where: str = "the external set") -> dict[str, str]:
     """``{metric: why it is not reported}`` for a set holding only the classes ``present`` (empty: all are).
 
     Binary task, one class present: only that class's recall (sensitivity or specificity) is reported;
@@ -133,7 +134,7 @@ def defined_metrics(class_names: list[str], present: set[int], positive: int | N
     if len(present) == len(class_names):
         return {}
     absent = ", ".join(c for i, c in enumerate(class_names) if i not in present)
-    why = f"undefined: the external set has no {absent} images"
+    why = f"undefined: {where} has no {absent} images"
     if len(class_names) == 2:
         pos = 1 if positive is None else positive
         recall = "sensitivity" if pos in present else "specificity"
@@ -146,13 +147,14 @@ def defined_metrics(class_names: list[str], present: set[int], positive: int | N
 
 
 def entry_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, class_names: list[str],
-                  positive: int | None) -> tuple[dict[str, Any], dict[str, str]]:
+                  positive: int | None, where: str = "the external set") -> tuple[dict[str, Any], dict[str, str]]:
     """``(metrics, undefined)`` of predictions on a set that may lack classes: the metrics it cannot define
-    are None (and say why in ``undefined``). Used when scoring, and when a stored entry is recomputed."""
+    are None (and say why in ``undefined``). Used for external sets and the test split (``where``), when
+    scoring and when a stored record is recomputed (:mod:`medbench.recompute`)."""
     with warnings.catch_warnings():  # a one-class set: scikit-learn warns about what defined_metrics drops
         warnings.simplefilter("ignore", UserWarning)
         metrics = classification_metrics(y_true, y_pred, proba, class_names, positive)
-    undefined = defined_metrics(class_names, set(np.unique(y_true).tolist()), positive)
+    undefined = defined_metrics(class_names, set(np.unique(y_true).tolist()), positive, where)
     for m in undefined:
         if m in metrics and m not in RECALL_ALIASES:
             metrics[m] = None

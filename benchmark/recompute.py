@@ -5,7 +5,8 @@ on trust (docs/trust.md lists the same).
 :func:`record_disagreement` (a job record, before ``medbench run`` reuses it - even with a re-sealed body
 digest):
 
-* the headline metrics and confusion matrix, from the stored test predictions (:func:`medbench.metrics.disagreement`);
+* the headline metrics, confusion matrix and ``undefined`` list (a test split lacking a class), from the stored
+  test predictions;
 * the stored test labels against the stored probabilities at the stored threshold (a forged threshold, or
   labels that the threshold does not give, is a disagreement);
 * every ``external[]`` entry: its metrics and ``undefined`` list from its own stored predictions (undefined
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from medbench import robustness, schemas
-from medbench.metrics import HEADLINE, RECOMPUTE_TOLERANCE, disagreement, predict_with_threshold
+from medbench.metrics import HEADLINE, RECOMPUTE_TOLERANCE, predict_with_threshold
 
 __all__ = ["check_blocks", "record_disagreement"]
 
@@ -69,11 +70,40 @@ def _threshold(record: dict[str, Any]) -> tuple[float | None, str | None]:
     return float(value), None
 
 
+def _predictions_disagreement(metrics: Any, undefined: Any, predictions: Any, class_names: list[str],
+                              positive: int | None, where: str) -> str | None:
+    """Recompute ``metrics`` (and the ``undefined`` list) from ``predictions`` on a set that may lack classes."""
+    from medbench.external import entry_metrics  # a harness module; imported when a record is checked
+
+    try:
+        y_true = np.asarray(predictions["y_true"], dtype=np.int64)
+        y_pred = np.asarray(predictions["y_pred"], dtype=np.int64)
+        proba = np.asarray(predictions["proba"], dtype=np.float64)
+        n = len(class_names)
+        if (y_true.ndim != 1 or y_true.shape != y_pred.shape or proba.shape != (len(y_true), n) or not len(y_true)
+                or min(y_true.min(), y_pred.min()) < 0 or max(y_true.max(), y_pred.max()) >= n):
+            return "its stored predictions do not fit its class names"
+        fresh, fresh_undefined = entry_metrics(y_true, y_pred, proba, class_names, positive, where)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return "its stored predictions are unreadable"
+    if not isinstance(metrics, dict):
+        return "it has no metrics"
+    for name in ("n", *HEADLINE):
+        if not _same(fresh.get(name), metrics.get(name), name):
+            return f"{name} is {metrics.get(name)!r} but its stored predictions give {fresh.get(name)!r}"
+    if metrics.get("confusion_matrix") != fresh["confusion_matrix"]:
+        return "its confusion matrix does not match its stored predictions"
+    if (undefined or {}) != fresh_undefined:
+        return "its undefined metrics are not those its labels give"
+    return None
+
+
 def record_disagreement(record: dict[str, Any], class_names: list[str], positive: int | None) -> str | None:
     """The first number of ``record`` that its stored predictions do not give, in words; None when all agree."""
-    from medbench.external import entry_metrics  # harness module that loads data: only when a record has sets
+    from medbench.runner import TEST_SPLIT
 
-    wrong = disagreement(record.get("metrics"), record.get("predictions"), class_names, positive)
+    wrong = _predictions_disagreement(record.get("metrics"), record.get("undefined"), record.get("predictions"),
+                                      class_names, positive, TEST_SPLIT)
     if wrong is not None:
         return wrong
     threshold, bad = _threshold(record)
@@ -83,21 +113,11 @@ def record_disagreement(record: dict[str, Any], class_names: list[str], positive
         if _labels_disagree(record["predictions"], threshold, positive):
             return f"its test labels are not its probabilities at its threshold {threshold}"
         for i, entry in enumerate(record.get("external") or []):
-            pred = entry["predictions"]
-            y_true, y_pred = np.asarray(pred["y_true"], np.int64), np.asarray(pred["y_pred"], np.int64)
-            proba = np.asarray(pred["proba"], np.float64)
-            if proba.shape != (len(y_true), len(class_names)) or y_true.shape != y_pred.shape or not len(y_true):
-                return f"external[{i}]: its stored predictions do not fit its class names"
-            fresh, undefined = entry_metrics(y_true, y_pred, proba, class_names, positive)
-            for name in ("n", *HEADLINE):
-                if not _same(fresh.get(name), entry["metrics"].get(name), name):
-                    return (f"external[{i}] ({entry.get('dataset')}): {name} is {entry['metrics'].get(name)!r} but "
-                            f"its stored predictions give {fresh.get(name)!r}")
-            if entry["metrics"].get("confusion_matrix") != fresh["confusion_matrix"]:
-                return f"external[{i}]: its confusion matrix does not match its stored predictions"
-            if entry.get("undefined") != undefined:
-                return f"external[{i}]: its undefined metrics are not those its labels give"
-            if _labels_disagree(pred, threshold, positive):
+            wrong = _predictions_disagreement(entry["metrics"], entry.get("undefined"), entry["predictions"],
+                                              class_names, positive, "the external set")
+            if wrong is not None:
+                return f"external[{i}] ({entry.get('dataset')}): {wrong}"
+            if _labels_disagree(entry["predictions"], threshold, positive):
                 return f"external[{i}]: its labels are not its probabilities at the job's threshold {threshold}"
     except (KeyError, TypeError, ValueError, IndexError, AttributeError):
         return "its stored predictions are unreadable"

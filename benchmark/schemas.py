@@ -257,7 +257,8 @@ JOB_ROBUSTNESS = {"type": "object", "required": ["seed", "clean", "corruptions"]
     "corruptions": {"type": "object", "additionalProperties": {"type": "array", "items": {
         "type": "object", "required": ["severity", "metrics"],
         "properties": {"severity": {"type": "integer", "minimum": 1, "maximum": 5}, "metrics": _HEADLINE_RATES}}}}}}
-JOB["properties"].update(external=JOB_EXTERNAL, robustness=JOB_ROBUSTNESS)
+JOB["properties"].update(external=JOB_EXTERNAL, robustness=JOB_ROBUSTNESS,
+                         undefined={"type": "object", "additionalProperties": TEXT})  # a test split lacking a class
 _EXTERNAL_VALUE = {"type": "object", "required": ["internal", "external", "drop"], "properties": {
     "internal": METRIC_VALUE, "internal_ci": INTERVAL, "external": METRIC_VALUE, "external_ci": INTERVAL,
     "drop": METRIC_VALUE}}

@@ -275,3 +275,27 @@ def test_resealed_job_record_with_forged_blocks_is_recomputed(shifted: Path, tmp
     assert "hog-svm seed 0" in err and "recomputed:" in err and reason in err, err
     data = json.loads((out / "results.json").read_text())
     assert _ext_cell(data)["external"] == pytest.approx(honest)
+
+
+# --- 5. a test split holding one class ------------------------------------------------------------------
+
+def test_one_class_test_split_is_not_scored_as_complete(tmp_path: Path, chest_xray_dir: Path):
+    root = tmp_path / "ONE"
+    for cls in ("NORMAL", "PNEUMONIA"):
+        _copy(chest_xray_dir / "train" / cls, root / "train" / cls, 30)
+    _copy(chest_xray_dir / "test" / "PNEUMONIA", root / "test" / "PNEUMONIA", 20)  # no test/NORMAL
+    out = tmp_path / "out"
+    argv = [*RUN, "--dataset", f"folder:{root}", "--pipelines", "majority", "hog-svm", "--bootstrap-resamples",
+            "200", "--out", out]
+    code, err = _cli(*argv)
+    assert code == 0, err
+    assert "the test split has no NORMAL images" in err and "UserWarning" not in err, err
+    data = json.loads((out / "results.json").read_text())
+    for job in data["jobs"]:
+        assert job["metrics"]["specificity"] is None and job["metrics"]["roc_auc"] is None
+        assert job["undefined"]["specificity"] == "undefined: the test split has no NORMAL images"
+        assert data["statistics"]["jobs"][job["job_id"]]["metrics_ci"]["specificity"] is None
+    md = (out / "report.md").read_text()
+    assert "Best pipeline" not in md and "**No best pipeline:** the test split has no NORMAL images" in md
+    code, err = _cli(*argv)  # the records add up (undefined metrics recomputed the same way): reused
+    assert code == 0 and err.count("(cached)") == 2, err
