@@ -42,29 +42,50 @@ __all__ = ["ExternalSet", "defined_metrics", "entry_metrics", "load", "match_cla
 
 
 def parse_class_map(items: Any) -> dict[str, str]:
-    """``["No_findings=NORMAL", ...]`` -> ``{"no_findings": "NORMAL"}`` (keys: B's names, lower case)."""
+    """``["No_findings=NORMAL", ...]`` -> ``{"No_findings": "NORMAL"}`` (keys: B's names as written; they match
+    B's classes case-insensitively only where that is unambiguous, see :func:`match_classes`)."""
     out: dict[str, str] = {}
     for item in items or ():
         src, eq, dst = str(item).partition("=")
         if not eq or not src.strip() or not dst.strip():
             raise MedbenchError(f"--class-map {item!r} is not SRC=DST (the external set's class name = the "
                                 f"dataset's, e.g. No_findings=NORMAL)")
-        key = src.strip().lower()
+        key = src.strip()
         if key in out and out[key] != dst.strip():
-            raise MedbenchError(f"--class-map maps {src.strip()!r} twice ({out[key]!r} and {dst.strip()!r}); "
+            raise MedbenchError(f"--class-map maps {key!r} twice ({out[key]!r} and {dst.strip()!r}); "
                                 f"give each external class once")
         out[key] = dst.strip()
     return out
 
 
+def _find(name: str, names: Any) -> str | None | list[str]:
+    """``name`` itself when it is one of ``names``; else the one name equal to it but for case; a list of the
+    candidates when several differ from it only in case (``A`` and ``a``: never merged); None when none."""
+    names = list(names)
+    if name in names:
+        return name
+    folded = [n for n in names if n.casefold() == name.casefold()]
+    return folded[0] if len(folded) == 1 else (folded or None)
+
+
 def match_classes(b_names: list[str], a_names: list[str], class_map: dict[str, str], where: str
                   ) -> dict[str, str]:
-    """``{B's class: A's class}``; a class of B that matches none of A's is a one-line error listing both."""
-    a_lower = {a.lower(): a for a in a_names}
-    out, unmatched = {}, []
+    """``{B's class: A's class}``; a class of B that matches none of A's is a one-line error listing both.
+    Names match exactly, or but for case where only one name fits: classes ``A`` and ``a`` stay two classes."""
+    out, unmatched, used = {}, [], set()
     for b in b_names:
-        target = class_map.get(b.lower(), b)
-        hit = a_lower.get(target.lower())
+        key = _find(b, class_map)
+        if isinstance(key, list):
+            raise MedbenchError(f"--class-map {', '.join(key)}: the keys differ only in case and the external set "
+                                f"{where} has {b!r}: write its class name exactly")
+        if key is not None and _find(key, b_names) != b:
+            key = None  # the key names another class of B exactly (B has both 'A' and 'a')
+        target = b if key is None else class_map[key]
+        used.add(key)
+        hit = _find(target, a_names)
+        if isinstance(hit, list):
+            raise MedbenchError(f"external set {where}: class {b!r} matches {' and '.join(hit)} of the dataset but "
+                                f"for case: name it exactly, or map it with --class-map {b}=CLASS")
         if hit is None:
             unmatched.append(b if target == b else f"{b}->{target}")
         else:
@@ -73,7 +94,7 @@ def match_classes(b_names: list[str], a_names: list[str], class_map: dict[str, s
         raise MedbenchError(f"external set {where}: class(es) {', '.join(unmatched)} match none of the dataset's "
                             f"classes ({', '.join(a_names)}); the external set has {', '.join(b_names)}: "
                             f"rename them or map them with --class-map SRC=DST")
-    unused = sorted(k for k in class_map if k not in {b.lower() for b in b_names})
+    unused = [k for k in class_map if k not in used]
     if unused:
         raise MedbenchError(f"--class-map {unused[0]}=...: the external set {where} has no class {unused[0]!r} "
                             f"(it has {', '.join(b_names)})")

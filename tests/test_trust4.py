@@ -299,3 +299,36 @@ def test_one_class_test_split_is_not_scored_as_complete(tmp_path: Path, chest_xr
     assert "Best pipeline" not in md and "**No best pipeline:** the test split has no NORMAL images" in md
     code, err = _cli(*argv)  # the records add up (undefined metrics recomputed the same way): reused
     assert code == 0 and err.count("(cached)") == 2, err
+
+
+# --- 6. classes differing only in case --------------------------------------------------------------------
+
+def test_classes_differing_only_in_case_stay_apart(tmp_path: Path, chest_xray_dir: Path):
+    k, x = tmp_path / "K", tmp_path / "X"
+    for src, dst in (("NORMAL", "A"), ("PNEUMONIA", "a")):
+        _copy(chest_xray_dir / "train" / src, k / dst, 25)
+        _copy(chest_xray_dir / "test" / src, x / dst, 10, last=True)
+    out = tmp_path / "out"
+    code, err = _cli(*RUN, "--dataset", f"folder:{k}", "--pipelines", "majority", "--external", f"folder:{x}",
+                     "--bootstrap-resamples", "200", "--out", out)
+    assert code == 0, err
+    block = json.loads((out / "results.json").read_text())["external"][0]
+    assert block["mapping"] == {"A": "A", "a": "a"} and block["counts"] == {"A": 10, "a": 10}
+    y = tmp_path / "Y"  # other names, mapped: keys are exact where case matters
+    shutil.copytree(x / "A", y / "x")
+    shutil.copytree(x / "a", y / "X")
+    code, err = _cli(*RUN, "--dataset", f"folder:{k}", "--pipelines", "majority", "--external", f"folder:{y}",
+                     "--class-map", "x=A", "--class-map", "X=a", "--bootstrap-resamples", "200", "--out", tmp_path / "out2")
+    assert code == 0, err
+    block = json.loads((tmp_path / "out2" / "results.json").read_text())["external"][0]
+    assert block["mapping"] == {"X": "a", "x": "A"} and block["counts"] == {"A": 10, "a": 10}
+
+
+def test_case_insensitive_class_matching_still_works_where_unambiguous():
+    from medbench import external
+
+    assert external.match_classes(["normal", "Pneumonia"], ["NORMAL", "PNEUMONIA"],
+                                  external.parse_class_map(["pneumonia=PNEUMONIA"]), "x") == {
+        "normal": "NORMAL", "Pneumonia": "PNEUMONIA"}
+    with pytest.raises(MedbenchError, match="class 'AX' matches Ax and ax of the dataset but for case"):
+        external.match_classes(["AX"], ["Ax", "ax"], {}, "x")
