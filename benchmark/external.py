@@ -20,7 +20,7 @@ external metrics, the paired tests between pipelines on B (McNemar, DeLong, Holm
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -113,6 +113,7 @@ class ExternalSet:
     ids: np.ndarray
     mapping: dict[str, str]
     counts: dict[str, int]
+    problems: dict[str, Any] = field(default_factory=dict)  # files left out under --allow-missing, etc.
 
     def key(self) -> dict[str, Any]:
         """What a job's result on this set depends on (part of the job key)."""
@@ -141,7 +142,8 @@ def load(text: str, ds: Dataset, class_map: dict[str, str], *, allow_missing: bo
     labels = np.array([index[mapping[ext.class_names[i]]] for i in ext.labels], dtype=np.int64)
     counts = {c: int(n) for c, n in zip(ds.class_names, np.bincount(labels, minlength=ds.n_classes))}
     return ExternalSet(text=spec.text, name=ext.name, fingerprint=ext.fingerprint, images=ext.images,
-                       labels=labels, ids=np.asarray(ext.ids), mapping=mapping, counts=counts)
+                       labels=labels, ids=np.asarray(ext.ids), mapping=mapping, counts=counts,
+                       problems=dict(ext.problems))
 
 
 def defined_metrics(class_names: list[str], present: set[int], positive: int | None,
@@ -191,6 +193,7 @@ def score(fitted, ext: ExternalSet, class_names: list[str], threshold: float | N
     metrics, undefined = entry_metrics(ext.labels, pred, proba, class_names, positive)
     return {"dataset": ext.text, "name": ext.name, "fingerprint": ext.fingerprint, "n": int(len(ext.labels)),
             "counts": ext.counts, "mapping": ext.mapping, "metrics": metrics, "undefined": undefined,
+            **({"problems": ext.problems} if ext.problems else {}),
             "predictions": {"ids": ext.ids.tolist(), "y_true": ext.labels.tolist(), "y_pred": pred.tolist(),
                             "proba": np.round(proba, 6).tolist()}}
 
@@ -238,6 +241,7 @@ def summarize(results: dict[str, Any], n_resamples: int = st.BOOTSTRAP_RESAMPLES
         blocks.append({"dataset": text, "name": first["name"], "fingerprint": first["fingerprint"],
                        "n": first["n"], "counts": first["counts"], "mapping": first["mapping"],
                        "undefined": first["undefined"], "jobs": rows, "statistics": stats,
+                       **({"problems": first["problems"]} if first.get("problems") else {}),
                        "internal_order": [g["pipeline"] for g in internal.get("pipelines", [])],
                        "external_order": [g["pipeline"] for g in stats["pipelines"]]})
     return blocks

@@ -251,6 +251,7 @@ JOB_EXTERNAL = {"type": "array", "items": {
     "properties": {"dataset": NAME, "name": TEXT, "fingerprint": NAME, "n": COUNT, "counts": COUNTS_BY_CLASS,
                    "mapping": {"type": "object", "additionalProperties": NAME}, "metrics": JOB_METRICS,
                    "undefined": {"type": "object", "additionalProperties": TEXT},
+                   "problems": {"type": "object"},  # files left out (--allow-missing): count, per class, names
                    "predictions": JOB["properties"]["predictions"]}}}
 JOB_ROBUSTNESS = {"type": "object", "required": ["seed", "clean", "corruptions"], "properties": {
     "seed": {"type": "integer"}, "clean": _HEADLINE_RATES,
@@ -280,7 +281,7 @@ EXTERNAL = {"type": "array", "items": {
     "properties": {
         "dataset": NAME, "name": TEXT, "fingerprint": NAME, "n": COUNT, "counts": COUNTS_BY_CLASS,
         "mapping": {"type": "object", "additionalProperties": NAME},
-        "undefined": {"type": "object", "additionalProperties": TEXT},
+        "undefined": {"type": "object", "additionalProperties": TEXT}, "problems": {"type": "object"},
         "jobs": {"type": "array", "items": {
             "type": "object", "required": ["job_id", "pipeline", "seed", "metrics"],
             "properties": {"job_id": NAME, "pipeline": NAME, "name": NAME, "seed": {"type": "integer"}, "family": TEXT,

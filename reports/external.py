@@ -90,6 +90,12 @@ def _one(results: dict[str, Any], block: dict[str, Any]) -> list[str]:
            f"{block['n']} images ({counts}); classes matched {mapping}; fingerprint {C(block['fingerprint'][:12])}. "
            f"Decoded at the dataset's image size and channels; every pipeline as fitted, at the operating point "
            f"chosen on the dataset's validation split.", ""]
+    for kind, note in (block.get("problems") or {}).items():  # e.g. files skipped under --allow-missing
+        note = note if isinstance(note, dict) else {"count": note}
+        files = [str(f) for f in note.get("files") or []]
+        more = " ..." if isinstance(note.get("count"), int) and len(files) < note["count"] else ""
+        out += [f"**Left out ({E(kind)})**: {E(note.get('count', len(files)))} file(s) of this set are not scored"
+                + (f": {', '.join(C(f) for f in files)}{more}" if files else "") + ".", ""]
     if block["undefined"]:
         shown = [label(m) for r in block["jobs"][:1] for m in r["metrics"]]
         reasons: dict[str, list[str]] = {}

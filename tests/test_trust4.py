@@ -332,3 +332,22 @@ def test_case_insensitive_class_matching_still_works_where_unambiguous():
         "normal": "NORMAL", "Pneumonia": "PNEUMONIA"}
     with pytest.raises(MedbenchError, match="class 'AX' matches Ax and ax of the dataset but for case"):
         external.match_classes(["AX"], ["Ax", "ax"], {}, "x")
+
+
+# --- 7. --allow-missing on an external set ----------------------------------------------------------------
+
+def test_files_dropped_from_an_external_set_are_recorded(tmp_path: Path, chest_xray_dir: Path):
+    small, ext = _small(tmp_path / "SMALL", chest_xray_dir, 20), _ext(tmp_path / "EXT", chest_xray_dir, 10)
+    for i in range(3):  # three unreadable files among the external images
+        (ext / "NORMAL" / f"broken{i}.jpeg").write_bytes(b"not a jpeg at all")
+    out = tmp_path / "out"
+    code, err = _cli(*RUN, "--dataset", f"folder:{small}", "--pipelines", "majority", "--external", f"folder:{ext}",
+                     "--allow-missing", "--bootstrap-resamples", "200", "--out", out)
+    assert code == 0, err
+    block = json.loads((out / "results.json").read_text())["external"][0]
+    assert block["n"] == 20
+    (kind, note), = block["problems"].items()
+    assert kind == "unreadable" and note["count"] == 3 and note["per_label"] == {"NORMAL": 3}
+    assert sorted(f.split(":")[0] for f in note["files"]) == [f"NORMAL/broken{i}.jpeg" for i in range(3)]
+    md = (out / "report.md").read_text()
+    assert "**Left out (unreadable)**: 3 file(s) of this set are not scored" in md and "NORMAL/broken0.jpeg" in md
