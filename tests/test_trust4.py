@@ -6,8 +6,10 @@ options for pipelines not run and the workers' native log lines - each on real b
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -351,3 +353,44 @@ def test_files_dropped_from_an_external_set_are_recorded(tmp_path: Path, chest_x
     assert sorted(f.split(":")[0] for f in note["files"]) == [f"NORMAL/broken{i}.jpeg" for i in range(3)]
     md = (out / "report.md").read_text()
     assert "**Left out (unreadable)**: 3 file(s) of this set are not scored" in md and "NORMAL/broken0.jpeg" in md
+
+
+# --- 26. native log lines of Dask worker processes ----------------------------------------------------------
+
+NOISE = "E0000 00:00:00.000000 node_def_util.cc:682] NodeDef mentions attribute use_unbounded_threadpool"
+
+
+def _noisy_worker_preload(path: Path) -> Path:
+    """A Dask worker preload (``distributed.worker.preload``) under which every job first writes a line to
+    descriptor 2 from outside Python's streams, as TensorFlow's C++ runtime does in a worker process."""
+    path.write_text(textwrap.dedent(f"""
+        import os
+        from medbench import runner
+        if not getattr(runner.execute, "noisy", False):  # preloaded once per worker
+            real = runner.execute
+            def noisy(*a, **k):
+                os.write(2, {(NOISE + chr(10)).encode()!r})
+                return real(*a, **k)
+            noisy.noisy = True
+            runner.execute = noisy
+    """))
+    return path
+
+
+@pytest.mark.slow
+def test_native_lines_from_dask_workers_go_to_the_run_log(tmp_path: Path, chest_xray_dir: Path):
+    """A suite on processes:1 (its cluster starts before any dataset's medbench.log is open)."""
+    import subprocess
+    import sys
+
+    small = _small(tmp_path / "SMALL", chest_xray_dir, 15)
+    suite = tmp_path / "s.toml"
+    suite.write_text(f'[suite]\nname = "t"\npipelines = ["majority"]\nimage_size = 32\nbootstrap_resamples = 20\n\n'
+                     f'[[datasets]]\nname = "small"\ndataset = "folder:{small}"\n', encoding="utf-8")
+    preload = _noisy_worker_preload(tmp_path / "noisy_preload.py")
+    env = {**os.environ, "DASK_DISTRIBUTED__WORKER__PRELOAD": json.dumps([str(preload)])}
+    proc = subprocess.run([sys.executable, "-m", "medbench", "suite", str(suite), "--scheduler", "processes:1",
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=240, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "NodeDef mentions" not in proc.stderr, proc.stderr
+    assert NOISE in (tmp_path / "out" / "small" / "medbench.log").read_text()
