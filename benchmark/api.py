@@ -358,9 +358,14 @@ def report(results: Results | str | Path, out: str | Path | None = None) -> Path
     if target is None:
         raise MedbenchError("report: these results have no folder; pass out=FOLDER")
     target = outdir.prepare(target)
-    stats = results_mod.statistics(res.data)  # computed here (harness), never by the renderer
+    data = res.data
+    if results_mod.unfinished_blocks(data):  # killed in its final phase: the blocks rebuilt, with its own settings
+        config = data.get("config") or {}
+        data = shift_mod.add_blocks(data, config.get("bootstrap_resamples", results_mod.BOOTSTRAP_RESAMPLES),
+                                    config.get("bootstrap_seed", results_mod.BOOTSTRAP_SEED))
+    stats = results_mod.statistics(data)  # computed here (harness), never by the renderer
     with outdir.guarded(target):
-        return write_report(res.data, target, stats=stats)
+        return write_report(data, target, stats=stats)
 
 
 def compare(base: Results | str | Path, new: Results | str | Path, *, tolerances: str | Path | None = None,

@@ -394,3 +394,26 @@ def test_native_lines_from_dask_workers_go_to_the_run_log(tmp_path: Path, chest_
     assert proc.returncode == 0, proc.stderr
     assert "NodeDef mentions" not in proc.stderr, proc.stderr
     assert NOISE in (tmp_path / "out" / "small" / "medbench.log").read_text()
+
+
+# --- 13. killed in the final statistics phase ---------------------------------------------------------------
+
+def test_run_killed_in_its_final_phase_is_rebuilt_by_report_and_refused_by_history(shifted: Path, tmp_path: Path):
+    full = json.loads((shifted / "results.json").read_text())
+    assert full["config"]["bootstrap_resamples"] == 200
+    # what a kill -9 after the last job leaves: every job written, no statistics and no external / robustness block
+    out = _tamper(shifted, tmp_path / "killed", lambda d: [d.pop(k) for k in ("statistics", "external", "robustness")])
+    (out / "report.md").unlink()
+    from medbench import results as results_mod
+
+    data = results_mod.load(out)
+    assert results_mod.statistics(data)["settings"]["n_resamples"] == 200  # the run's own, not the default 1,000
+    assert "its final phase did not finish (no external or robustness block" in results_mod.incomplete_note(data)
+    code, err = _cli("report", out)
+    assert code == 0, err
+    md = (out / "report.md").read_text()
+    assert "## External validation" in md and "## Robustness to shift" in md and "Warning: Incomplete" not in md
+    assert md.split("## External validation")[1] == (shifted / "report.md").read_text().split(
+        "## External validation")[1]  # the same blocks as the finished run's, byte for byte
+    code, err = _cli("history", "add", out, "--store", tmp_path / "store")
+    assert code == 2 and "its final phase did not finish" in err and err.count("\n") == 1, err
