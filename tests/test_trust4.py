@@ -417,3 +417,50 @@ def test_run_killed_in_its_final_phase_is_rebuilt_by_report_and_refused_by_histo
         "## External validation")[1]  # the same blocks as the finished run's, byte for byte
     code, err = _cli("history", "add", out, "--store", tmp_path / "store")
     assert code == 2 and "its final phase did not finish" in err and err.count("\n") == 1, err
+
+
+# --- 10 and 12. caches: status.npz under a digest; `cache info` runs the run's checks -------------------------
+
+def test_cache_info_runs_the_checks_a_run_makes(tmp_path: Path, chest_xray_dir: Path, monkeypatch, capsys):
+    monkeypatch.setenv("MEDBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    small, out = _small(tmp_path / "SMALL", chest_xray_dir, 20), tmp_path / "out"
+    argv = [*RUN, "--dataset", f"folder:{small}", "--pipelines", "majority", "hog-svm",
+            "--bootstrap-resamples", "100", "--out", str(out)]
+    assert _cli(*argv)[0] == 0
+
+    def info() -> str:
+        capsys.readouterr()
+        assert cli.main(["cache", "info", str(out)]) == 0
+        return capsys.readouterr().out
+
+    def row(text: str, word: str) -> str:
+        return next(line for line in text.splitlines() if word in line)
+
+    text = info()
+    assert "stale" not in row(text, "hog-svm__seed0.json") and "SHA-256" not in text
+    # a job record with a forged number, re-sealed with its body digest
+    path = out / "jobs" / "hog-svm__seed0.json"
+    record = json.loads(path.read_text())
+    record["metrics"]["accuracy"] = 0.99
+    record["body_sha256"] = runner.body_digest(record)
+    path.write_text(json.dumps(record))
+    # a zeroed feature entry (not re-sealed)
+    feature = next(p for p in (tmp_path / "cache").glob("*/*.npy") if p.parent.name != "images")
+    arr = np.load(feature)
+    np.save(feature, np.zeros_like(arr))
+    # status.npz rewritten: readable images marked failed with attacker-written text, the pixel digest kept
+    status = next((tmp_path / "cache" / "images").glob("*.status.npz"))
+    with np.load(status) as z:
+        kept = dict(z)
+    kept["failed"], kept["reasons"] = np.arange(10), np.array(["<script>owned</script>"] * 10)
+    np.savez(status, **kept)
+    text = info()
+    assert "stale: does not add up (accuracy is 0.99" in row(text, "hog-svm__seed0.json")
+    assert "do not match their SHA-256" in row(text, f"{feature.parent.name} ")
+    assert "do not match their SHA-256" in row(text, "images ")
+    code, err = _cli(*argv)  # the run agrees: it recomputes all three
+    assert code == 0 and "<script>" not in err, err
+    data = json.loads((out / "results.json").read_text())
+    assert data["dataset"]["n_images"] == 40 and "owned" not in json.dumps(data["dataset"])
+    text = info()
+    assert "stale" not in row(text, "hog-svm__seed0.json") and "SHA-256" not in text
