@@ -464,3 +464,19 @@ def test_cache_info_runs_the_checks_a_run_makes(tmp_path: Path, chest_xray_dir: 
     assert data["dataset"]["n_images"] == 40 and "owned" not in json.dumps(data["dataset"])
     text = info()
     assert "stale" not in row(text, "hog-svm__seed0.json") and "SHA-256" not in text
+
+
+# --- minor: a right-to-left override character in a class name ---------------------------------------------
+
+def test_right_to_left_override_in_a_class_name_does_not_reach_the_report(tmp_path: Path, chest_xray_dir: Path):
+    root = tmp_path / "RTL"
+    _copy(chest_xray_dir / "train" / "NORMAL", root / "NORMAL\u202egnp.exe", 15)
+    _copy(chest_xray_dir / "train" / "PNEUMONIA", root / "PNEUMONIA", 15)
+    out = tmp_path / "out"
+    code, err = _cli(*RUN, "--dataset", f"folder:{root}", "--pipelines", "majority", "--bootstrap-resamples", "50",
+                     "--out", out)
+    assert code == 0, err
+    for name in ("report.md", "report.html"):
+        text = (out / name).read_text()
+        assert "\u202e" not in text, [line for line in text.splitlines() if "\u202e" in line]
+        assert "U+202E" in text, name
