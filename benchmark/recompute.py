@@ -163,7 +163,9 @@ def check_blocks(source: str, results: dict[str, Any]) -> None:
                 if bad is not None:
                     path, got, value = bad
                     raise schemas.fail(source, ["robustness", "pipelines", i, key, *path],
-                                       f"{got!r} does not add up: the jobs' robustness entries give {value!r}")
+                                       f"{got!r} does not add up: the jobs' robustness entries give {value!r} "
+                                       f"(written before kept was chance-corrected? run the same command again "
+                                       f"to rebuild it)")
 
 
 def _first_difference(want: Any, got: Any, path: tuple = ()) -> tuple[list[Any], Any, Any] | None:
