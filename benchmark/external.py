@@ -43,10 +43,11 @@ __all__ = ["ExternalSet", "defined_metrics", "entry_metrics", "load", "match_cla
 
 def parse_class_map(items: Any) -> dict[str, str]:
     """``["No_findings=NORMAL", ...]`` -> ``{"No_findings": "NORMAL"}`` (keys: B's names as written; they match
-    B's classes case-insensitively only where that is unambiguous, see :func:`match_classes`)."""
+    B's classes case-insensitively only where that is unambiguous, see :func:`match_classes`). The item is
+    split at its last ``=``, so an external class name may contain ``=``; a dataset class name may not."""
     out: dict[str, str] = {}
     for item in items or ():
-        src, eq, dst = str(item).partition("=")
+        src, eq, dst = str(item).rpartition("=")  # the last "=": an external class name may hold one (a=b=NORMAL)
         if not eq or not src.strip() or not dst.strip():
             raise MedbenchError(f"--class-map {item!r} is not SRC=DST (the external set's class name = the "
                                 f"dataset's, e.g. No_findings=NORMAL)")

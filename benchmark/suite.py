@@ -118,7 +118,7 @@ SUITE_SCHEMA: dict[str, Any] = {
                 "name": {"type": "string", "pattern": SLUG}, "dataset": {"type": "string", "minLength": 1},
                 "task": {"type": "string", "minLength": 1}, "allow_missing": {"type": "boolean"},
                 # external validation sets of this dataset (like --external / --class-map SRC=DST)
-                "external": _NAMES, "class_map": {"type": "array", "items": {"type": "string", "pattern": "^[^=]+=[^=]+$"}},
+                "external": _NAMES, "class_map": {"type": "array", "items": {"type": "string", "pattern": "^.+=[^=]+$"}},
                 **_RUN_KEYS}}},
     },
 }

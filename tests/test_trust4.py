@@ -480,3 +480,19 @@ def test_right_to_left_override_in_a_class_name_does_not_reach_the_report(tmp_pa
         text = (out / name).read_text()
         assert "\u202e" not in text, [line for line in text.splitlines() if "\u202e" in line]
         assert "U+202E" in text, name
+
+
+# --- minor: an external class name holding "=" ----------------------------------------------------------------
+
+def test_an_external_class_name_with_an_equals_sign_can_be_mapped(tmp_path: Path, chest_xray_dir: Path):
+    small, x = _small(tmp_path / "SMALL", chest_xray_dir, 20), tmp_path / "X"
+    _copy(chest_xray_dir / "test" / "NORMAL", x / "finding=none", 8, last=True)
+    _copy(chest_xray_dir / "test" / "PNEUMONIA", x / "finding=pneumonia", 8, last=True)
+    out = tmp_path / "out"
+    code, err = _cli(*RUN, "--dataset", f"folder:{small}", "--pipelines", "majority", "--external", f"folder:{x}",
+                     "--class-map", "finding=none=NORMAL", "--class-map", "finding=pneumonia=PNEUMONIA",
+                     "--bootstrap-resamples", "50", "--out", out)
+    assert code == 0, err
+    block = json.loads((out / "results.json").read_text())["external"][0]
+    assert block["mapping"] == {"finding=none": "NORMAL", "finding=pneumonia": "PNEUMONIA"}
+    assert block["counts"] == {"NORMAL": 8, "PNEUMONIA": 8}
