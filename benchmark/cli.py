@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "is scored by every fitted pipeline at the dataset's image size and validation threshold")
     run.add_argument("--class-map", action="append", default=[], metavar="SRC=DST",
                      help="an external set's class SRC is the dataset's class DST, repeatable (names are otherwise "
-                          "matched case-insensitively)")
+                          "matched case-insensitively where unambiguous); SET::SRC=DST maps one external set only")
     run.add_argument("--robustness", action="store_true",
                      help="also score every pipeline on corrupted copies of the test split (6 corruptions x 5 "
                           "severities: noise, blur, contrast, brightness, JPEG, pixelation)")

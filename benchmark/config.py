@@ -24,7 +24,7 @@ from typing import Any
 from medbench.core.errors import MedbenchError
 from medbench.core.workers import check_n_jobs
 from medbench.datasets.spec import DatasetSpec
-from medbench.external import parse_class_map
+from medbench.external import class_maps, parse_class_map
 from medbench.splits import MAX_FRACTION, check_fractions, check_seed
 from medbench.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 
@@ -230,6 +230,7 @@ def _check_shift(cfg: RunConfig, set_) -> None:
     if cmap and not ext:
         raise MedbenchError(f"--class-map {cmap[0]} maps an external set's classes; add --external DATASET")
     parse_class_map(cmap)  # a bad SRC=DST is one line now
+    class_maps(cmap, list(ext))  # and a SET::SRC=DST naming no external set of the run
     if not isinstance(cfg.robustness, bool):
         raise MedbenchError(f"robustness={cfg.robustness!r} must be True or False")
     set_(cfg, "external", ext)

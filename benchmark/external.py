@@ -59,6 +59,30 @@ def parse_class_map(items: Any) -> dict[str, str]:
     return out
 
 
+SET_SEPARATOR = "::"  # --class-map SET::SRC=DST: a map for one external set only
+
+
+def class_maps(items: Any, texts: list[str]) -> dict[str, dict[str, str]]:
+    """``{external set text: its class map}``: ``SRC=DST`` items apply to every set, ``SET::SRC=DST`` items to
+    the set ``SET`` only (its text as given to --external, or the same source spelled otherwise), so two
+    external sets with different class names can share a run."""
+    from medbench.identity import source_identity
+
+    shared, own = [], {t: [] for t in texts}
+    for item in items or ():
+        where, sep, rest = str(item).partition(SET_SEPARATOR)
+        if not sep:
+            shared.append(item)
+            continue
+        hit = [t for t in texts if where == t or source_identity(where) == source_identity(t)]
+        if not hit:
+            raise MedbenchError(f"--class-map {item!r}: {where!r} is not one of this run's external sets "
+                                f"({', '.join(texts) or 'none'}); write SET{SET_SEPARATOR}SRC=DST with SET as "
+                                f"given to --external")
+        own[hit[0]].append(rest)
+    return {t: parse_class_map([*shared, *own[t]]) for t in texts}
+
+
 def _find(name: str, names: Any) -> str | None | list[str]:
     """``name`` itself when it is one of ``names``; else the one name equal to it but for case; a list of the
     candidates when several differ from it only in case (``A`` and ``a``: never merged); None when none."""

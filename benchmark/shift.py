@@ -30,7 +30,7 @@ CODE = ("medbench.shift", "medbench.external", "medbench.robustness", "medbench.
 class Shift:
     externals: tuple[external.ExternalSet, ...] = ()
     robustness: bool = False
-    class_map: dict[str, str] = field(default_factory=dict)
+    class_map: dict[str, Any] = field(default_factory=dict)  # one map, or {set: map} (SET::SRC=DST)
 
     @property
     def active(self) -> bool:
@@ -55,9 +55,12 @@ class Shift:
 
 def prepare(config, ds: Dataset, n_jobs: int | None = None) -> Shift:
     """The run's :class:`Shift` from its :class:`~medbench.config.RunConfig` (external sets loaded here)."""
-    class_map = external.parse_class_map(config.class_map)
     _refuse_same_sources(list(config.external), ds)
-    sets = tuple(external.load(text, ds, class_map, allow_missing=config.allow_missing,
+    maps = external.class_maps(config.class_map, list(config.external))
+    per_set = any(external.SET_SEPARATOR in str(item) for item in config.class_map or ())
+    # one map for every set (the key as before), or each set's own (--class-map SET::SRC=DST)
+    class_map = {t: maps[t] for t in config.external} if per_set else external.parse_class_map(config.class_map)
+    sets = tuple(external.load(text, ds, maps[text], allow_missing=config.allow_missing,
                                max_image_pixels=config.max_image_pixels, n_jobs=n_jobs)
                  for text in config.external)
     for ext in sets:

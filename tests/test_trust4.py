@@ -496,3 +496,24 @@ def test_an_external_class_name_with_an_equals_sign_can_be_mapped(tmp_path: Path
     block = json.loads((out / "results.json").read_text())["external"][0]
     assert block["mapping"] == {"finding=none": "NORMAL", "finding=pneumonia": "PNEUMONIA"}
     assert block["counts"] == {"NORMAL": 8, "PNEUMONIA": 8}
+
+
+# --- minor: a class map naming its external set -----------------------------------------------------------------
+
+def test_two_external_sets_with_different_class_names_share_a_run(tmp_path: Path, chest_xray_dir: Path):
+    small, x, y = _small(tmp_path / "SMALL", chest_xray_dir, 20), tmp_path / "X", tmp_path / "Y"
+    for src, dx, dy in (("NORMAL", "No_findings", "healthy"), ("PNEUMONIA", "Pneumonia", "sick")):
+        _copy(chest_xray_dir / "test" / src, x / dx, 6, last=True)
+        _copy(chest_xray_dir / "test" / src, y / dy, 6)
+    out = tmp_path / "out"
+    code, err = _cli(*RUN, "--dataset", f"folder:{small}", "--pipelines", "majority", "--external", f"folder:{x}",
+                     "--external", f"folder:{y}", "--class-map", f"folder:{x}::No_findings=NORMAL",
+                     "--class-map", f"folder:{y}::healthy=NORMAL", "--class-map", f"folder:{y}::sick=PNEUMONIA",
+                     "--bootstrap-resamples", "50", "--out", out)
+    assert code == 0, err
+    blocks = json.loads((out / "results.json").read_text())["external"]
+    assert blocks[0]["mapping"] == {"No_findings": "NORMAL", "Pneumonia": "PNEUMONIA"}
+    assert blocks[1]["mapping"] == {"healthy": "NORMAL", "sick": "PNEUMONIA"}
+    code, err = _cli(*RUN, "--dataset", f"folder:{small}", "--pipelines", "majority", "--external", f"folder:{x}",
+                     "--class-map", "folder:elsewhere::No_findings=NORMAL", "--out", tmp_path / "out2")
+    assert code == 2 and "'folder:elsewhere' is not one of this run's external sets" in err, err
