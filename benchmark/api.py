@@ -36,6 +36,7 @@ from medbench.core.version import __version__
 from medbench.core.warn import routed, warn
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
+from medbench.evaluation import protocol
 from medbench.evaluation import section as evaluation
 from medbench.metrics import HEADLINE
 from medbench.models import persist, registry
@@ -124,6 +125,34 @@ def _refuse_unused_options(user: dict[str, dict[str, Any]], specs: list[registry
                             f"drop the option")
 
 
+def resolve_options(cfg: RunConfig) -> tuple[list[registry.PipelineSpec], dict[str, dict[str, Any]]]:
+    """The pipelines ``cfg`` runs and their options (the profile's under the user's), checked before any
+    data is read. A profile's options for a pipeline not run do nothing; the user's own are refused."""
+    opts = {k: dict(v) for k, v in cfg.user_options.items()}
+    pipelines = list(cfg.pipelines)
+    if cfg.profile:
+        prof = profiles.get(cfg.profile)
+        if pipelines == ["all"]:
+            pipelines = list(prof.pipelines)
+        for pipe, kv in parse_options(prof.options).items():
+            opts[pipe] = {**kv, **opts.get(pipe, {})}  # the user's options win over the profile's
+    specs = registry.resolve(pipelines)
+    registry.validate_options(specs, opts)  # every option known and valid before any data is read
+    _refuse_unused_options(cfg.user_options, specs)
+    return specs, opts
+
+
+def _warn_lacking_classes(split_info: dict[str, Any]) -> None:
+    """Say so when the test split lacks a class: the metrics that need it are undefined, and no pipeline is
+    ranked best on it (the majority floor is trivially perfect on a one-class split)."""
+    test = (split_info.get("counts") or {}).get("test") or {}
+    absent = [c for c, n in test.items() if not n]
+    if absent:
+        warn(f"the test split has no {', '.join(absent)} images: the metrics that need them (specificity or "
+             f"sensitivity, ROC-AUC, ...) are undefined, accuracy is one class's recall, and no pipeline is "
+             f"ranked best; use a test split holding every class")
+
+
 def _stderr(line: str) -> None:
     tqdm.write(line, file=sys.stderr)
 
@@ -178,18 +207,8 @@ def run_config(cfg: RunConfig, *, command: str | None = None, log: Callable[[str
 
 def _run_config(cfg: RunConfig, *, command: str | None, log: Callable[[str], None] | None,
                 capture_native_logs: bool, client: Any) -> Results:
-    opts = {k: dict(v) for k, v in cfg.user_options.items()}
-    pipelines = list(cfg.pipelines)
-    if cfg.profile:
-        prof = profiles.get(cfg.profile)
-        if pipelines == ["all"]:
-            pipelines = list(prof.pipelines)
-        for pipe, kv in parse_options(prof.options).items():
-            opts[pipe] = {**kv, **opts.get(pipe, {})}  # the user's options win over the profile's
+    specs, opts = resolve_options(cfg)
     outdir.check_given(cfg.out)
-    specs = registry.resolve(pipelines)
-    registry.validate_options(specs, opts)  # every option known and valid before any data is read
-    _refuse_unused_options(cfg.user_options, specs)
     ds = load_dataset(cfg.dataset_spec, n_jobs=None if cfg.n_jobs == -1 else cfg.n_jobs)
     if cfg.protocol == "medmnist" and ds.official_split is None:
         raise MedbenchError(f"--protocol medmnist needs the dataset's official split; {cfg.dataset_text} has none "
@@ -200,6 +219,8 @@ def _run_config(cfg: RunConfig, *, command: str | None, log: Callable[[str], Non
     out_dir = outdir.prepare(Path(cfg.out) if cfg.out else Path("results") / ds.name)
     with outdir.lock(out_dir), quiet.native_output_to(out_dir / "medbench.log", enabled=capture_native_logs):
         plan = _plan(ds, out_dir, specs, opts, cfg, log=log, shift=shift)
+        shift_mod.refuse_fitted_images(shift, ds, [s for s, _ in plan.seed_splits.values()])  # --external
+        _warn_lacking_classes(plan.split_info)
         plan.config = cfg.record([p.name for p in specs], opts)
         res = _run_jobs(plan, cfg, command=command or _command(cfg.dataset_text), log=log, client=client,
                         shift=shift)
@@ -360,9 +381,14 @@ def report(results: Results | str | Path, out: str | Path | None = None) -> Path
     if target is None:
         raise MedbenchError("report: these results have no folder; pass out=FOLDER")
     target = outdir.prepare(target)
+    data = res.data
     with outdir.lock(target), outdir.guarded(target):  # a run still writing there holds the lock: refused
-        stats = evaluation.statistics(res.data)  # computed here (harness), never by the renderer
-        return write_report(res.data, target, stats=stats)
+        if view.unfinished_blocks(data):  # killed in its final phase: the blocks rebuilt, with its own settings
+            config = data.get("config") or {}
+            data = shift_mod.add_blocks(data, config.get("bootstrap_resamples", protocol.BOOTSTRAP_RESAMPLES),
+                                        config.get("bootstrap_seed", protocol.BOOTSTRAP_SEED))
+        stats = evaluation.statistics(data)  # computed here (harness), never by the renderer
+        return write_report(data, target, stats=stats)
 
 
 def export(results: Results | str | Path, fmt: str, out: str | Path | None = None) -> Path:

@@ -50,6 +50,21 @@ def _check_pipelines(suite: suite_mod.Suite) -> None:
             raise schemas.fail(suite.file, ["datasets", i], f"{ds.name}: {exc}") from None
 
 
+def drop_idle_options(suite: suite_mod.Suite) -> dict[str, list[str]]:
+    """Drop, from every dataset of ``suite``, the suite file's options for pipelines that dataset does not
+    run (e.g. ``[suite.options.hog-xgboost]`` under ``--pipelines majority hog-svm``): they are the file's,
+    not the user's, so they do nothing rather than refuse the run. Returns ``{dataset: ["PIPE.KEY", ...]}``
+    of what was dropped (recorded in suite.json and said on stderr)."""
+    dropped: dict[str, list[str]] = {}
+    for ds in suite.datasets:
+        running = {spec.name for spec in registry.resolve(ds.pipelines)}
+        idle = {p: kv for p, kv in ds.options.items() if p not in running}
+        if idle:
+            dropped[ds.name] = [f"{p}.{k}" for p, kv in idle.items() for k in kv]
+            ds.options = {p: kv for p, kv in ds.options.items() if p in running}
+    return dropped
+
+
 def dataset_config(suite: suite_mod.Suite, ds: suite_mod.SuiteDataset, out: Path, **overrides: Any) -> RunConfig:
     """The :class:`RunConfig` of one dataset of ``suite`` (``overrides``: RunConfig fields set for every dataset,
     e.g. ``pipelines``, ``seeds``, ``n_jobs``, ``scheduler`` from the command line)."""
@@ -83,6 +98,9 @@ def _run_suite(suite_file: str | Path, out: str | Path | None, log: Callable[[st
                 setattr(ds, key, list(overrides[key]))
     suite_mod.check_paths(suite)
     _check_pipelines(suite)
+    dropped = drop_idle_options(suite)
+    for name, keys in dropped.items():
+        warn(f"{name}: options for pipelines not in this run dropped: {', '.join(keys)}")
     outdir.check_given(out)
     out_dir = outdir.prepare(Path(out) if out else Path("results") / suite.name)
     RunConfig(**{k: v for k, v in overrides.items() if k not in ("pipelines", "seeds")})  # bad values: before work
@@ -106,7 +124,8 @@ def _run_suite(suite_file: str | Path, out: str | Path | None, log: Callable[[st
                 continue
             runs.append((ds.name, res.data))
             statuses.append({"name": ds.name, "status": "ok", "results": f"{ds.name}/results.json",
-                             "failed_jobs": len(res.failed)})
+                             "failed_jobs": len(res.failed),
+                             **({"dropped_options": dropped[ds.name]} if ds.name in dropped else {})})
         return _write(suite, runs, failed, statuses, out_dir, log)
 
 

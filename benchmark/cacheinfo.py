@@ -2,7 +2,9 @@
 
 Every cache entry (job records in ``OUT/jobs/``, feature / embedding / image entries under
 ``$MEDBENCH_CACHE_DIR``) stores its key inputs. An entry is *current* when the medbench source hash
-and the library versions it was made with are those installed now; otherwise the reason is given.
+and the library versions it was made with are those installed now and it passes the checks a run makes
+before reusing it (a job record: its body digest, and its numbers recomputed from its predictions with the
+class names of OUT/results.json; a cache entry: its bytes against their SHA-256); otherwise the reason is given.
 (Data and parameters are part of the key too, but only a run knows which data it will use.)
 """
 
@@ -11,9 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from medbench import records
+from medbench import records, view
 from medbench.core import cachekeys, tempfiles
 from medbench.core.atomic import read_json
+from medbench.core.errors import MedbenchError
 from medbench.core.paths import cache_dir
 from medbench.features import cache as feature_cache
 
@@ -43,6 +46,7 @@ def _summary(inputs: dict[str, Any]) -> str:
 def job_entries(out: str | Path) -> list[dict[str, Any]]:
     """One row per job record in ``out/jobs``."""
     rows = []
+    dataset = _dataset_facts(Path(out))
     for path in sorted(Path(out).glob("jobs/*.json")):
         try:
             rec = read_json(path, "job record")
@@ -59,9 +63,44 @@ def job_entries(out: str | Path) -> list[dict[str, Any]]:
             rows.append({"entry": path.name, "status": rec.get("status", "?") if isinstance(rec, dict) else "?",
                          "state": "no key inputs (made by an older medbench): will be recomputed", "inputs": ""})
             continue
-        rows.append({"entry": path.name, "status": rec.get("status"), "state": staleness(inputs),
-                     "inputs": _summary(inputs)})
+        state = staleness(inputs)
+        if state == "current":  # the checks a run makes before reusing the record
+            state = _record_state(path, rec, dataset)
+        rows.append({"entry": path.name, "status": rec.get("status"), "state": state, "inputs": _summary(inputs)})
     return rows
+
+
+def _dataset_facts(out: Path) -> tuple[list[str], int | None] | None:
+    """The class names and positive class index from ``out/results.json`` (None when there is none)."""
+    from medbench import results as results_mod
+
+    try:
+        res = results_mod.load(out)
+    except MedbenchError:
+        return None
+    names = res["dataset"]["class_names"]
+    return names, view.positive_index(res) if len(names) == 2 else None
+
+
+def _record_state(path: Path, rec: dict[str, Any], dataset: tuple[list[str], int | None] | None) -> str:
+    from medbench import recompute, runner
+
+    if rec.get("status") == "ok" and rec.get("body_sha256") != runner.body_digest(rec):
+        return "stale: edited or damaged (body digest mismatch): will be recomputed"
+    if rec.get("status") == "ok" and dataset is not None:
+        wrong = recompute.record_disagreement(rec, *dataset)
+        if wrong is not None:
+            return f"stale: does not add up ({wrong}): will be recomputed"
+    return "current"
+
+
+def _entry_intact(entry: str) -> bool:
+    from medbench.datasets import images
+
+    path = Path(cache_dir()) / entry
+    if entry.split("/", 1)[0] == images.CACHE_NAMESPACE:
+        return images.entry_intact(path)
+    return feature_cache.entry_intact(path)
 
 
 def store_entries() -> list[dict[str, Any]]:
@@ -72,6 +111,8 @@ def store_entries() -> list[dict[str, Any]]:
         row = counts.setdefault(ns, {"cache": ns, "entries": 0, "current": 0, "stale": 0, "why stale": set()})
         row["entries"] += 1
         state = staleness(entry)
+        if state == "current" and not _entry_intact(entry["entry"]):  # the check a run makes before reuse
+            state = "stale: its bytes do not match their SHA-256 (edited, replaced or damaged)"
         if state == "current":
             row["current"] += 1
         else:

@@ -32,7 +32,7 @@ from medbench.core.workers import check_n_jobs
 from medbench.datasets.images import CHANNEL_CHOICES
 from medbench.datasets.spec import DatasetSpec
 from medbench.evaluation.protocol import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, MAX_BOOTSTRAP_RESAMPLES
-from medbench.external import parse_class_map
+from medbench.external import class_maps, parse_class_map
 from medbench.options import add_arguments, declared, opt, suite_keys
 from medbench.options import record as record_options
 from medbench.profiles import PROFILES
@@ -211,9 +211,10 @@ class RunConfig:
     class_map: Sequence[str] = opt((), flag="--class-map", cli={"action": "append", "metavar": "SRC=DST"},
                                    suite="dataset", record=lambda c: bool(c.external), record_value=list,
                                    suite_schema={"type": "array", "items": {"type": "string",
-                                                                            "pattern": "^[^=]+=[^=]+$"}},
+                                                                            "pattern": "^.+=[^=]+$"}},
                                    help="an external set's class SRC is the dataset's class DST, repeatable (names "
-                                        "are otherwise matched case-insensitively)")
+                                        "are otherwise matched case-insensitively where unambiguous); SRC=- leaves "
+                                        "the class out; SET::SRC=DST maps one external set only")
     robustness: bool = opt(False, flag="--robustness", cli={"action": "store_true"}, suite="both",
                            suite_schema={"type": "boolean"}, record=lambda c: bool(c.robustness),
                            help="also score every pipeline on corrupted copies of the test split (6 corruptions "
@@ -334,6 +335,7 @@ def _check_shift(cfg: RunConfig, set_) -> None:
     if cmap and not ext:
         raise MedbenchError(f"--class-map {cmap[0]} maps an external set's classes; add --external DATASET")
     parse_class_map(cmap)  # a bad SRC=DST is one line now
+    class_maps(cmap, list(ext))  # and a SET::SRC=DST naming no external set of the run
     if not isinstance(cfg.robustness, bool):
         raise MedbenchError(f"robustness={cfg.robustness!r} must be True or False")
     set_(cfg, "external", ext)

@@ -19,13 +19,16 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from medbench import runner
 from medbench.config import Scheduler, parse_resource
+from medbench.core import quiet, settings
 from medbench.core.errors import MedbenchError
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
@@ -57,11 +60,30 @@ class DatasetRef:
 _worker_datasets: dict[DatasetRef, Dataset] = {}
 
 
-def _execute_on_worker(ref: DatasetRef, split: Split, planned: runner.Planned, n_jobs: int) -> dict[str, Any]:
-    """The task a Dask worker runs: load (once per worker process) the dataset, fit and score the job."""
-    if ref not in _worker_datasets:
-        _worker_datasets[ref] = ref.load()
-    return runner.execute(_worker_datasets[ref], split, planned, n_jobs)
+def _execute_on_worker(ref: DatasetRef, split: Split, planned: runner.Planned, n_jobs: int
+                       ) -> tuple[dict[str, Any], str]:
+    """The task a Dask worker runs: load (once per worker process) the dataset, fit and score the job.
+    Returns the record and what native code (TensorFlow's C++ runtime: ``E0000 ... NodeDef mentions ...``)
+    wrote to the worker's descriptor 2 meanwhile: the client appends it to the run's medbench.log, as the
+    main process does with its own (a worker's descriptor 2 is the terminal that started the cluster, and a
+    remote worker cannot see the run's folder)."""
+    settings.set_default("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads in this worker, as in the client
+    with tempfile.TemporaryDirectory(prefix="medbench-worker-") as tmp:
+        log = Path(tmp) / "native.log"
+        with quiet.native_output_to(log):
+            if ref not in _worker_datasets:
+                _worker_datasets[ref] = ref.load()
+            record = runner.execute(_worker_datasets[ref], split, planned, n_jobs)
+        native = log.read_text(encoding="utf-8", errors="backslashreplace") if log.exists() else ""
+    return record, native
+
+
+def _forward_native(text: str) -> None:
+    """A worker's native log lines to this process's descriptor 2: the run's medbench.log while
+    :func:`medbench.core.quiet.native_output_to` holds it (never the terminal's progress bars otherwise)."""
+    if text:
+        with contextlib.suppress(OSError):
+            os.write(2, text.encode("utf-8", "backslashreplace"))
 
 
 def parse(scheduler: str | Scheduler | None) -> tuple[str, str | int | None]:
@@ -163,7 +185,8 @@ def run(items: list[tuple[Split, runner.Planned]], ds: Dataset, ref: DatasetRef,
         for fut in distributed.as_completed(list(futures)):
             planned = futures[fut]
             try:
-                record = fut.result()
+                record, native = fut.result()
+                _forward_native(native)
             except distributed.KilledWorker:
                 record = runner.error_record(ds, planned, "its Dask worker died twice (the job was retried once); "
                                                           "see the worker logs")

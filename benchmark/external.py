@@ -53,37 +53,83 @@ RECALL_ALIASES = ("accuracy", "balanced_accuracy")
 #: ``--class-map SRC=-``: leave the external class SRC out.
 LEAVE_OUT = "-"
 
-__all__ = ["ExternalSet", "defined_metrics", "load", "match_classes", "parse_class_map", "score", "summarize"]
+__all__ = ["ExternalSet", "defined_metrics", "entry_metrics", "load", "match_classes", "parse_class_map", "score", "summarize"]
 
 
 def parse_class_map(items: Any) -> dict[str, str]:
-    """``["No_findings=NORMAL", "Covid=-"]`` -> ``{"no_findings": "NORMAL", "covid": "-"}`` (keys: B's names,
-    lower case; ``-``: leave that class out)."""
+    """``["No_findings=NORMAL", "Covid=-"]`` -> ``{"No_findings": "NORMAL", "Covid": "-"}`` (keys: B's names as
+    written; they match B's classes case-insensitively only where that is unambiguous, see :func:`match_classes`;
+    ``-``: leave that class out). The item is split at its last ``=``, so an external class name may contain
+    ``=``; a dataset class name may not."""
     out: dict[str, str] = {}
     for item in items or ():
-        src, eq, dst = str(item).partition("=")
+        src, eq, dst = str(item).rpartition("=")  # the last "=": an external class name may hold one (a=b=NORMAL)
         if not eq or not src.strip() or not dst.strip():
             raise MedbenchError(f"--class-map {item!r} is not SRC=DST (the external set's class name = the "
                                 f"dataset's, e.g. No_findings=NORMAL)")
-        key = src.strip().lower()
+        key = src.strip()
         if key in out and out[key] != dst.strip():
-            raise MedbenchError(f"--class-map maps {src.strip()!r} twice ({out[key]!r} and {dst.strip()!r}); "
+            raise MedbenchError(f"--class-map maps {key!r} twice ({out[key]!r} and {dst.strip()!r}); "
                                 f"give each external class once")
         out[key] = dst.strip()
     return out
 
 
+SET_SEPARATOR = "::"  # --class-map SET::SRC=DST: a map for one external set only
+
+
+def class_maps(items: Any, texts: list[str]) -> dict[str, dict[str, str]]:
+    """``{external set text: its class map}``: ``SRC=DST`` items apply to every set, ``SET::SRC=DST`` items to
+    the set ``SET`` only (its text as given to --external, or the same source spelled otherwise), so two
+    external sets with different class names can share a run."""
+    from medbench.identity import source_identity
+
+    shared, own = [], {t: [] for t in texts}
+    for item in items or ():
+        where, sep, rest = str(item).partition(SET_SEPARATOR)
+        if not sep:
+            shared.append(item)
+            continue
+        hit = [t for t in texts if where == t or source_identity(where) == source_identity(t)]
+        if not hit:
+            raise MedbenchError(f"--class-map {item!r}: {where!r} is not one of this run's external sets "
+                                f"({', '.join(texts) or 'none'}); write SET{SET_SEPARATOR}SRC=DST with SET as "
+                                f"given to --external")
+        own[hit[0]].append(rest)
+    return {t: parse_class_map([*shared, *own[t]]) for t in texts}
+
+
+def _find(name: str, names: Any) -> str | None | list[str]:
+    """``name`` itself when it is one of ``names``; else the one name equal to it but for case; a list of the
+    candidates when several differ from it only in case (``A`` and ``a``: never merged); None when none."""
+    names = list(names)
+    if name in names:
+        return name
+    folded = [n for n in names if n.casefold() == name.casefold()]
+    return folded[0] if len(folded) == 1 else (folded or None)
+
+
 def match_classes(b_names: list[str], a_names: list[str], class_map: dict[str, str], where: str
                   ) -> dict[str, str]:
     """``{B's class: A's class}`` (classes mapped to ``-`` are left out); a class of B that matches none of A's
-    is a one-line error listing both."""
-    a_lower = {a.lower(): a for a in a_names}
-    out, unmatched = {}, []
+    is a one-line error listing both. Names match exactly, or but for case where only one name fits: classes
+    ``A`` and ``a`` stay two classes."""
+    out, unmatched, used = {}, [], set()
     for b in b_names:
-        target = class_map.get(b.lower(), b)
+        key = _find(b, class_map)
+        if isinstance(key, list):
+            raise MedbenchError(f"--class-map {', '.join(key)}: the keys differ only in case and the external set "
+                                f"{where} has {b!r}: write its class name exactly")
+        if key is not None and _find(key, b_names) != b:
+            key = None  # the key names another class of B exactly (B has both 'A' and 'a')
+        target = b if key is None else class_map[key]
+        used.add(key)
         if target == LEAVE_OUT:
             continue
-        hit = a_lower.get(target.lower())
+        hit = _find(target, a_names)
+        if isinstance(hit, list):
+            raise MedbenchError(f"external set {where}: class {b!r} matches {' and '.join(hit)} of the dataset but "
+                                f"for case: name it exactly, or map it with --class-map {b}=CLASS")
         if hit is None:
             unmatched.append(b if target == b else f"{b}->{target}")
         else:
@@ -92,7 +138,7 @@ def match_classes(b_names: list[str], a_names: list[str], class_map: dict[str, s
         raise MedbenchError(f"external set {where}: class(es) {', '.join(unmatched)} match none of the dataset's "
                             f"classes ({', '.join(a_names)}); the external set has {', '.join(b_names)}: "
                             f"rename them, map them with --class-map SRC=DST or leave them out with SRC=-")
-    unused = sorted(k for k in class_map if k not in {b.lower() for b in b_names})
+    unused = [k for k in class_map if k not in used]
     if unused:
         raise MedbenchError(f"--class-map {unused[0]}=...: the external set {where} has no class {unused[0]!r} "
                             f"(it has {', '.join(b_names)})")
@@ -115,6 +161,7 @@ class ExternalSet:
     mapping: dict[str, str]
     counts: dict[str, int]
     excluded: dict[str, int] = field(default_factory=dict)  # --class-map SRC=-: {SRC: images left out}
+    problems: dict[str, Any] = field(default_factory=dict)  # files left out under --allow-missing, etc.
 
     def key(self) -> dict[str, Any]:
         """What a job's result on this set depends on (part of the job key)."""
@@ -150,10 +197,11 @@ def load(text: str, ds: Dataset, class_map: dict[str, str], *, allow_missing: bo
     images = ext.images if keep.all() else ext.images[keep]
     return ExternalSet(text=spec.text, name=ext.name, fingerprint=ext.fingerprint, images=images,
                        labels=labels, ids=np.asarray(ext.ids)[keep], mapping=mapping, counts=counts,
-                       excluded=excluded)
+                       excluded=excluded, problems=dict(ext.problems))
 
 
-def defined_metrics(class_names: list[str], present: set[int], positive: int | None) -> dict[str, str]:
+def defined_metrics(class_names: list[str], present: set[int], positive: int | None,
+                    where: str = "the external set") -> dict[str, str]:
     """``{metric: why it is not reported}`` for a set holding only the classes ``present`` (empty: all are).
 
     Binary task, one class present: only that class's recall (sensitivity or specificity) is reported;
@@ -163,7 +211,7 @@ def defined_metrics(class_names: list[str], present: set[int], positive: int | N
     if len(present) == len(class_names):
         return {}
     absent = ", ".join(c for i, c in enumerate(class_names) if i not in present)
-    why = f"undefined: the external set has no {absent} images"
+    why = f"undefined: {where} has no {absent} images"
     if len(class_names) == 2:
         pos = 1 if positive is None else positive
         recall = "sensitivity" if pos in present else "specificity"
@@ -175,22 +223,32 @@ def defined_metrics(class_names: list[str], present: set[int], positive: int | N
     return {m: why for m in HEADLINE if m not in RECALL_ALIASES}
 
 
+def entry_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, class_names: list[str],
+                  positive: int | None, where: str = "the external set") -> tuple[dict[str, Any], dict[str, str]]:
+    """``(metrics, undefined)`` of predictions on a set that may lack classes: the metrics it cannot define
+    are None (and say why in ``undefined``). Used for external sets and the test split (``where``), when
+    scoring and when a stored record is recomputed (:mod:`medbench.recompute`)."""
+    with warnings.catch_warnings():  # a one-class set: scikit-learn warns about what defined_metrics drops
+        warnings.simplefilter("ignore", UserWarning)
+        metrics = classification_metrics(y_true, y_pred, proba, class_names, positive)
+    undefined = defined_metrics(class_names, set(np.unique(y_true).tolist()), positive, where)
+    for m in undefined:
+        if m in metrics and m not in RECALL_ALIASES:
+            metrics[m] = None
+    return metrics, undefined
+
+
 def score(fitted, ext: ExternalSet, class_names: list[str], threshold: float | None,
           positive: int | None) -> dict[str, Any]:
     """One entry of a job's ``external`` list: B's metrics and predictions at the validation threshold."""
     with cache.disabled():
         proba = np.asarray(fitted.predict_proba(ext.images))
     pred = predict_with_threshold(proba, threshold, positive)
-    with warnings.catch_warnings():  # a one-class set: scikit-learn warns about what defined_metrics drops
-        warnings.simplefilter("ignore", UserWarning)
-        metrics = classification_metrics(ext.labels, pred, proba, class_names, positive)
-    undefined = defined_metrics(class_names, set(np.unique(ext.labels).tolist()), positive)
-    for m in undefined:
-        if m in metrics and m not in RECALL_ALIASES:
-            metrics[m] = None
+    metrics, undefined = entry_metrics(ext.labels, pred, proba, class_names, positive)
     return {"dataset": ext.text, "name": ext.name, "fingerprint": ext.fingerprint, "n": int(len(ext.labels)),
             "counts": ext.counts, "mapping": ext.mapping, **({"excluded": ext.excluded} if ext.excluded else {}),
             "metrics": metrics, "undefined": undefined,
+            **({"problems": ext.problems} if ext.problems else {}),
             "predictions": {"ids": ext.ids.tolist(), "y_true": ext.labels.tolist(), "y_pred": pred.tolist(),
                             "proba": np.round(proba, 6).tolist()}}
 
@@ -244,6 +302,7 @@ def summarize(results: dict[str, Any], n_resamples: int = protocol.BOOTSTRAP_RES
                        **({"excluded": first["excluded"]} if first.get("excluded") else {}),
                        **prevalence(results, jobs, first),
                        "undefined": first["undefined"], "jobs": rows, "statistics": stats,
+                       **({"problems": first["problems"]} if first.get("problems") else {}),
                        "internal_order": [g["pipeline"] for g in internal.get("pipelines", [])],
                        "external_order": [g["pipeline"] for g in stats["pipelines"]]})
     return blocks

@@ -204,7 +204,14 @@ def _read_index(root: Path) -> list[dict[str, Any]]:
         raise MedbenchError(f"{path} is not readable JSON ({exc}); delete it and it is rebuilt from the "
                             "stored runs") from None
     schemas.validate(data, INDEX_JSON_SCHEMA, str(path))
-    return data["entries"]
+    return _unique(data["entries"])
+
+
+def _unique(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per stored file: an index holding the same ``path`` twice (edited, or merged by hand)
+    counts that run once (the last entry wins, as a new ``add`` replaces an old one)."""
+    by_path = {e["path"]: e for e in entries}
+    return list(by_path.values())
 
 
 def rebuild_index(root: Path) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from medbench import consistency, profiling, schemas, view
+from medbench import consistency, profiling, recompute, schemas, view
 from medbench.core import readfile
 from medbench.core.atomic import write_json, write_text
 from medbench.core.csvcell import cell
@@ -125,6 +125,7 @@ def validate(results: Any, source: str) -> None:
     if "statistics" in results:
         _check_statistics(source, results["statistics"], {record_id(j) for j in ok_jobs(results)})
     consistency.check_blocks(results, source)  # external / robustness blocks agree with the jobs and themselves
+    recompute.check_blocks(source, results)  # the external / robustness blocks are what the jobs give
 
 
 def _check_job(source: str, where: list[Any], job: dict[str, Any], names: list[str]) -> None:

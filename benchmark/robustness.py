@@ -10,7 +10,11 @@ keeping). The job record gets ``robustness``: ``{"seed", "clean": {metric: v}, "
 
 :func:`summarize` builds the top-level ``robustness`` block of results.json from the job records: the
 corruption table, and per pipeline (mean over seeds) each metric at each severity, and the ROC-AUC kept
-(corrupted / clean) per corruption and its mean over all corruptions and severities (the summary number).
+per corruption and its mean over all corruptions and severities (the summary number). Kept is chance-corrected:
+(AUC_corrupted - 0.5) / (AUC_clean - 0.5), the share of the clean split's skill above chance that is left, so
+1.0 = nothing lost, 0 = down to chance, below 0 = worse than chance. It is undefined (None) for a pipeline whose
+clean ROC-AUC is at or below chance (0.5): it has no skill to keep, and a plain ratio would rank a pipeline at
+0.436 that drifts to chance as the "most robust" (kept 1.135).
 """
 
 from __future__ import annotations
@@ -94,21 +98,26 @@ def summarize(results: dict[str, Any]) -> dict[str, Any] | None:
     pipelines.sort(key=lambda p: (-(p["mean_kept"] if p["mean_kept"] is not None else -np.inf), p["pipeline"]))
     families: dict[str, list[float]] = {}
     for p in pipelines:
-        if p["mean_kept"] is not None and p["family"] != "baseline":  # the floor ranks nothing: kept is 1
+        if p["mean_kept"] is not None and p["family"] != "baseline":  # the floor ranks nothing: kept is undefined
             families.setdefault(p["family"], []).append(p["mean_kept"])
     return {
         "metric": SUMMARY_METRIC,
         "severities": [0, *corruptions.SEVERITIES],
         "corruptions": corruptions.table(),
-        "summary": "mean over the 6 corruptions x 5 severities of (ROC-AUC on the corrupted test split) / "
-                   "(ROC-AUC on the clean test split), mean over seeds; 1.0 = nothing lost, 0.5 / clean = chance",
+        "summary": "mean over the 6 corruptions x 5 severities of the chance-corrected ROC-AUC kept, "
+                   "(AUC corrupted - 0.5) / (AUC clean - 0.5), mean over seeds; 1.0 = nothing lost, 0 = down to "
+                   "chance, below 0 = worse than chance; undefined (–) when the clean ROC-AUC is at or below 0.5",
         "pipelines": pipelines,
         "families": {f: {"mean_kept": _mean(v), "pipelines": len(v)} for f, v in sorted(families.items())},
     }
 
 
+CHANCE = 0.5  # ROC-AUC of a ranking that knows nothing (binary, and macro one-vs-rest)
+
+
 def _kept(value: Any, clean: Any) -> float | None:
+    """Chance-corrected share kept: (corrupted - 0.5) / (clean - 0.5); None when clean is at or below chance."""
     v, c = st.number(value), st.number(clean)
-    if v is None or c is None or c == 0:
+    if v is None or c is None or c <= CHANCE:
         return None
-    return v / c
+    return (v - CHANCE) / (c - CHANCE)

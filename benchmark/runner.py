@@ -33,18 +33,17 @@ from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 
 from medbench import gallery as gallery_mod
-from medbench import predict, records
+from medbench import predict, recompute, records
 from medbench import shift as shift_mod
 from medbench.core import cachekeys, settings
 from medbench.core.atomic import json_roundtrip, read_json, write_json
 from medbench.core.errors import MedbenchError
 from medbench.datasets.dataset import Dataset
+from medbench.external import entry_metrics
 from medbench.features import cache
 from medbench.metrics import (
     PROBA_DECIMALS,
     choose_threshold,
-    classification_metrics,
-    disagreement,
     predict_with_threshold,
     roc_auc,
 )
@@ -92,6 +91,14 @@ class Job:
         return cachekeys.digest(self.key_inputs(ds, split_fingerprint, identity, shift))
 
 
+TEST_SPLIT = "the test split"
+
+
+def quiet_metrics(y_true, y_pred, proba, class_names, positive) -> dict[str, Any]:
+    """:func:`classification_metrics` without scikit-learn's warnings on a split lacking a class."""
+    return entry_metrics(y_true, y_pred, proba, class_names, positive, "the validation split")[0]
+
+
 def job_path(out_dir: Path, job: Job) -> Path:
     return Path(out_dir) / "jobs" / f"{job.job_id}.json"
 
@@ -124,7 +131,7 @@ def load_cached(out_dir: Path, job: Job, inputs: dict[str, Any], ds: Dataset | N
         return None, cachekeys.explain(record.get("key_inputs"), inputs)
     if ds is not None:
         positive = (1 if ds.positive_class is None else ds.positive_class) if ds.n_classes == 2 else None
-        wrong = disagreement(record.get("metrics"), record.get("predictions"), ds.class_names, positive)
+        wrong = recompute.record_disagreement(record, ds.class_names, positive)  # headline, threshold, external
         if wrong is not None:
             return None, f"{path.name} does not add up: {wrong}"
     return record, "same inputs"
@@ -293,7 +300,8 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
         made, png = gallery_mod.make(fitted.steps, spec.family, X["test"], ds.ids[split.test].tolist(), y["test"],
                                      y_pred, proba, job_key or "0" * 64)
         pictures = {"gallery": made, "_gallery_png": png}
-    test_metrics = classification_metrics(y["test"], y_pred, proba, ds.class_names, positive)
+    # a test split lacking a class: the metrics it cannot define are None and say why (as on an external set)
+    test_metrics, undefined = entry_metrics(y["test"], y_pred, proba, ds.class_names, positive, TEST_SPLIT)
     shifted = {} if shift is None or not shift.active else shift.score(
         fitted, X["test"], y["test"], ds.class_names, threshold and threshold["threshold"], positive, job.seed,
         test_metrics)
@@ -313,7 +321,8 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
         "tuning": tuning,
         "threshold": threshold,
         "metrics": test_metrics,
-        "val_metrics": classification_metrics(
+        **({"undefined": undefined} if undefined else {}),
+        "val_metrics": quiet_metrics(
             y["val"], predict_with_threshold(best_p_val, threshold and threshold["threshold"], positive),
             best_p_val, ds.class_names, positive),
         "runtime": runtime,

@@ -249,37 +249,53 @@ STATISTICS = {
 # --- --external and --robustness (medbench.external, medbench.robustness) -----------------------
 # each metric as the job's own metrics declare it (a rate in [0, 1], or whatever range the catalogue gives it)
 _HEADLINE_RATES = {"type": "object", "properties": {m: JOB_METRICS["properties"].get(m, METRIC_VALUE) for m in HEADLINE}}
-_KEPT = {"anyOf": [{"type": "null"}, {**FINITE, "minimum": 0}]}
+_KEPT = {"anyOf": [{"type": "null"}, FINITE]}  # chance-corrected: below 0 = worse than chance (medbench.robustness)
 JOB_EXTERNAL = {"type": "array", "items": {
     "type": "object", "required": ["dataset", "fingerprint", "n", "metrics", "undefined", "predictions"],
     "properties": {"dataset": NAME, "name": TEXT, "fingerprint": NAME, "n": COUNT, "counts": COUNTS_BY_CLASS,
                    "mapping": {"type": "object", "additionalProperties": NAME}, "metrics": JOB_METRICS,
                    "excluded": COUNTS_BY_CLASS,  # --class-map SRC=-: {SRC: images left out}
                    "undefined": {"type": "object", "additionalProperties": TEXT},
+                   "problems": {"type": "object"},  # files left out (--allow-missing): count, per class, names
                    "predictions": JOB["properties"]["predictions"]}}}
 JOB_ROBUSTNESS = {"type": "object", "required": ["seed", "clean", "corruptions"], "properties": {
     "seed": {"type": "integer"}, "clean": _HEADLINE_RATES,
     "corruptions": {"type": "object", "additionalProperties": {"type": "array", "items": {
         "type": "object", "required": ["severity", "metrics"],
         "properties": {"severity": {"type": "integer", "minimum": 1, "maximum": 5}, "metrics": _HEADLINE_RATES}}}}}}
-JOB["properties"].update(external=JOB_EXTERNAL, robustness=JOB_ROBUSTNESS)
+JOB["properties"].update(external=JOB_EXTERNAL, robustness=JOB_ROBUSTNESS,
+                         undefined={"type": "object", "additionalProperties": TEXT})  # a test split lacking a class
 # the verdict's facts (medbench.verdict): an option's pipeline default; a failed job's own remedy
 JOB["properties"].update(option_defaults={"type": "object"}, remedy={"type": "object", "properties": {
     "kind": TEXT, "file": TEXT, "folder": TEXT, "path": TEXT, "env": OPT_TEXT, "option": TEXT, "text": TEXT}})
 _EXTERNAL_VALUE = {"type": "object", "required": ["internal", "external", "drop"], "properties": {
     "internal": METRIC_VALUE, "internal_ci": INTERVAL, "external": METRIC_VALUE, "external_ci": INTERVAL,
     "drop": METRIC_VALUE}}
+
+
+def _external_value(metric: str) -> dict[str, Any]:
+    """One metric of an external block: values and CIs within the metric's range, the drop within +-its width."""
+    lo, hi = _range(metric)
+    return {**_EXTERNAL_VALUE, "properties": {
+        "internal": metric_value(metric), "internal_ci": metric_interval(metric), "external": metric_value(metric),
+        "external_ci": metric_interval(metric),
+        "drop": {"anyOf": [{"type": "null"}, {**FINITE, "minimum": lo - hi, "maximum": hi - lo}]}}}
+
+
+_HEADLINE_CURVES = {"type": "object", "additionalProperties": {"type": "array", "items": METRIC_VALUE},
+                    "properties": {m: {"type": "array", "items": metric_value(m)} for m in HEADLINE}}
 EXTERNAL = {"type": "array", "items": {
     "type": "object", "required": ["dataset", "fingerprint", "n", "counts", "undefined", "jobs", "statistics"],
     "properties": {
         "dataset": NAME, "name": TEXT, "fingerprint": NAME, "n": COUNT, "counts": COUNTS_BY_CLASS,
         "mapping": {"type": "object", "additionalProperties": NAME}, "excluded": COUNTS_BY_CLASS,
         "prevalence": {"type": "object", "properties": {"class": NAME, "internal": RATE_VALUE, "external": RATE_VALUE}},
-        "undefined": {"type": "object", "additionalProperties": TEXT},
+        "undefined": {"type": "object", "additionalProperties": TEXT}, "problems": {"type": "object"},
         "jobs": {"type": "array", "items": {
             "type": "object", "required": ["job_id", "pipeline", "seed", "metrics"],
             "properties": {"job_id": NAME, "pipeline": NAME, "name": NAME, "seed": {"type": "integer"}, "family": TEXT,
-                           "metrics": {"type": "object", "additionalProperties": _EXTERNAL_VALUE},
+                           "metrics": {"type": "object", "additionalProperties": _EXTERNAL_VALUE,
+                                       "properties": {m: _external_value(m) for m in HEADLINE}},
                            "chance": {"type": "boolean"},
                            "threshold": {"type": "object", "properties": {"internal": RATE_VALUE,
                                                                           "external_youden": RATE_VALUE}},
@@ -297,9 +313,8 @@ ROBUSTNESS = {"type": "object", "required": ["metric", "severities", "corruption
         "type": "object", "required": ["pipeline", "family", "clean", "curves", "kept", "mean_kept"],
         "properties": {
             "pipeline": NAME, "name": NAME, "family": TEXT, "seeds": {"type": "array", "items": {"type": "integer"}},
-            "clean": {"type": "object", "additionalProperties": METRIC_VALUE},
-            "curves": {"type": "object", "additionalProperties": {
-                "type": "object", "additionalProperties": {"type": "array", "items": METRIC_VALUE}}},
+            "clean": {**_HEADLINE_RATES, "additionalProperties": METRIC_VALUE},
+            "curves": {"type": "object", "additionalProperties": _HEADLINE_CURVES},
             "kept": {"type": "object", "additionalProperties": {"type": "array", "items": _KEPT}},
             "kept_by_corruption": {"type": "object", "additionalProperties": _KEPT}, "mean_kept": _KEPT}}},
     "families": {"type": "object", "additionalProperties": {

@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from medbench import external, robustness
+from medbench import external, identity, robustness
+from medbench.core.errors import MedbenchError
 from medbench.datasets.dataset import Dataset
 
-__all__ = ["CODE", "Shift", "add_blocks", "prepare"]
+__all__ = ["CODE", "Shift", "add_blocks", "prepare", "refuse_fitted_images"]
 
 #: The medbench code these results depend on (added to a job's code hash when a shift is active).
 CODE = ("medbench.shift", "medbench.external", "medbench.robustness", "medbench.corruptions")
@@ -29,7 +30,7 @@ CODE = ("medbench.shift", "medbench.external", "medbench.robustness", "medbench.
 class Shift:
     externals: tuple[external.ExternalSet, ...] = ()
     robustness: bool = False
-    class_map: dict[str, str] = field(default_factory=dict)
+    class_map: dict[str, Any] = field(default_factory=dict)  # one map, or {set: map} (SET::SRC=DST)
 
     @property
     def active(self) -> bool:
@@ -54,11 +55,49 @@ class Shift:
 
 def prepare(config, ds: Dataset, n_jobs: int | None = None) -> Shift:
     """The run's :class:`Shift` from its :class:`~medbench.config.RunConfig` (external sets loaded here)."""
-    class_map = external.parse_class_map(config.class_map)
-    sets = tuple(external.load(text, ds, class_map, allow_missing=config.allow_missing,
+    _refuse_same_sources(list(config.external), ds)
+    maps = external.class_maps(config.class_map, list(config.external))
+    per_set = any(external.SET_SEPARATOR in str(item) for item in config.class_map or ())
+    # one map for every set (the key as before), or each set's own (--class-map SET::SRC=DST)
+    class_map = {t: maps[t] for t in config.external} if per_set else external.parse_class_map(config.class_map)
+    sets = tuple(external.load(text, ds, maps[text], allow_missing=config.allow_missing,
                                max_image_pixels=config.max_image_pixels, n_jobs=n_jobs)
                  for text in config.external)
+    for ext in sets:
+        if ext.fingerprint == ds.fingerprint:
+            raise MedbenchError(f"--external {ext.text}: it is the run's dataset {ds.spec} (same fingerprint): "
+                                f"external validation needs images from outside the dataset")
     return Shift(sets, bool(config.robustness), class_map)
+
+
+def _refuse_same_sources(texts: list[str], ds: Dataset) -> None:
+    """One line for an external set that is the run's dataset, or another external set under another spelling
+    (``folder:x``, ``folder:./x``, ``folder:/abs/x``): :func:`medbench.identity.source_identity`."""
+    seen = {identity.source_identity(ds.spec): f"the run's dataset {ds.spec}"}
+    for text in texts:
+        ident = identity.source_identity(text)
+        if ident in seen:
+            raise MedbenchError(f"--external {text}: it is {seen[ident]} (the same source, {ident}): give each "
+                                f"external set once, and none that is the dataset itself")
+        seen[ident] = f"--external {text}"
+
+
+def refuse_fitted_images(shift: Shift, ds: Dataset, splits: list[Any]) -> None:
+    """Refuse an external set holding images the pipelines are fitted or tuned on (the train and validation
+    splits of any seed; same decoded pixels, whatever the file names): its "external" numbers would be
+    training numbers (:mod:`medbench.identity`)."""
+    if not shift.externals:
+        return
+    seen = np.unique(np.concatenate([np.concatenate([s.train, s.val]) for s in splits]))
+    fitted = ds.images[seen]
+    for ext in shift.externals:
+        hits = identity.overlap(ext.images, fitted)
+        if len(hits):
+            ids = ", ".join(str(ext.ids[i]) for i in hits[:3])
+            raise MedbenchError(f"--external {ext.text}: {len(hits)} of its {len(ext.ids)} images are images the "
+                                f"pipelines are fitted or tuned on (the same pixels as training/validation images "
+                                f"of {ds.spec}; e.g. {ids}): external validation needs images from outside the "
+                                f"training data - remove them, or give an external set without them")
 
 
 def add_blocks(results: dict[str, Any], n_resamples: int, seed: int) -> dict[str, Any]:

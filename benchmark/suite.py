@@ -65,8 +65,8 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
+from medbench import identity, schemas, view
 from medbench import options as options_mod
-from medbench import schemas, view
 from medbench import stats as st
 from medbench.config import RunConfig
 from medbench.core import packaged, paths, readfile, settings
@@ -572,29 +572,28 @@ def _duplicates(runs: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, st
     """Every dataset after the first with the same fingerprint (the same data under another name), with
     the dataset it repeats: left out of the analysis, since a test across datasets counting the same data
     twice treats one sample as several (six copies of one dataset gave a 'significant' Wilcoxon p)."""
-    first: dict[str, str] = {}
     out = []
-    for name, res in runs:
-        fp = res["dataset"]["fingerprint"]
-        if fp in first:
-            out.append({"name": name, "same_as": first[fp]})
-        else:
-            first[fp] = name
+    for group in identity.groups([(name, _identity_keys(res)) for name, res in runs]):
+        out += [{"name": name, "same_as": group[0]} for name in group[1:]]
     return out
+
+
+def _identity_keys(res: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes two datasets the same data (:mod:`medbench.identity`): the fingerprint, or the resolved
+    source (the same folder read at another image size has another fingerprint but is the same data)."""
+    ds = res["dataset"]
+    return (("fingerprint", ds["fingerprint"]), ("source", identity.source_identity(ds.get("spec"), ds.get("task"))))
 
 
 def duplicate_note(dup: dict[str, str]) -> str:
     """One line on a dataset left out as a duplicate."""
-    return (f"dataset {dup['name']} is the same data as {dup['same_as']} (same fingerprint): left out of the "
+    return (f"dataset {dup['name']} is the same data as {dup['same_as']} (same fingerprint or source): left out of the "
             f"analysis and the tests across datasets (the same data twice is not two independent samples)")
 
 
 def _shared(runs) -> list[list[str]]:
     """Datasets that are the same data (same fingerprint): not independent samples."""
-    by_fp: dict[str, list[str]] = {}
-    for name, res, _ in runs:
-        by_fp.setdefault(res["dataset"]["fingerprint"], []).append(name)
-    return [group for group in by_fp.values() if len(group) > 1]
+    return identity.groups([(name, _identity_keys(res)) for name, res, _ in runs])
 
 
 def count(n: int, word: str) -> str:
@@ -673,7 +672,7 @@ def verdict(analysis: dict[str, Any]) -> list[str]:
         why = sorted({r.get("reason") or r["test"] for r in fam["rows"]})
         lines.append(f"Classical and deep pipelines are not compared: {'; '.join(why)}.")
     for group in analysis["shared_data"]:
-        lines.append(f"Datasets {_and(group)} are the same data (same fingerprint): they are not independent"
+        lines.append(f"Datasets {_and(group)} are the same data (same fingerprint or source): they are not independent"
                      + (f"; only {group[0]} is analysed." if analysis.get("duplicates") else "."))
     return lines
 

@@ -165,8 +165,25 @@ def incomplete_note(results: Mapping[str, Any]) -> str | None:
     """One line saying that a run is incomplete (and which jobs it lacks), or None when it is complete."""
     missing = missing_jobs(results)
     if not missing:
-        return None
+        return unfinished_blocks_note(results)
     planned = len(results["jobs"]) + len(missing)
     listed = ", ".join(f"{p} seed {s}" for p, s in missing[:5]) + (" ..." if len(missing) > 5 else "")
     return (f"incomplete run: {len(results['jobs'])} of {planned} planned jobs finished (interrupted?); "
             f"missing: {listed}")
+
+
+def unfinished_blocks(results: Mapping[str, Any]) -> list[str]:
+    """The top-level blocks the run asked for (``--external``, ``--robustness``) and its jobs carry data for,
+    but results.json lacks: the run was killed in its final phase, after the last job."""
+    config, jobs = results.get("config") or {}, ok_jobs(results)
+    wanted = [("external", bool(config.get("external"))), ("robustness", bool(config.get("robustness")))]
+    return [key for key, asked in wanted if asked and key not in results and any(j.get(key) for j in jobs)]
+
+
+def unfinished_blocks_note(results: Mapping[str, Any]) -> str | None:
+    """One line saying that the run's final phase did not finish, or None."""
+    lacking = unfinished_blocks(results)
+    if not lacking:
+        return None
+    return (f"incomplete run: its final phase did not finish (no {' or '.join(lacking)} block, though the run "
+            f"asked for it and its jobs hold the data); run the same command again (every finished job is reused)")

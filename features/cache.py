@@ -33,7 +33,8 @@ from medbench.core.errors import MedbenchError
 from medbench.core.paths import cache_dir
 from medbench.core.warn import warn
 
-__all__ = ["array_digest", "cached_array", "describe", "disabled", "enabled", "reset_stats", "stats"]
+__all__ = ["array_digest", "cached_array", "describe", "disabled", "enabled", "entry_intact", "reset_stats",
+           "stats"]
 
 FEATURE_CODE = ("medbench.features", "medbench.core")
 DIGEST_SUFFIX = ".sha256"
@@ -117,6 +118,15 @@ def _read_checked(path: Path) -> np.ndarray | None:
         return np.load(io.BytesIO(data), allow_pickle=False)
     except (OSError, ValueError, EOFError):
         return None  # a damaged entry is recomputed
+
+
+def entry_intact(path: Path) -> bool:
+    """Whether entry ``path`` still matches the SHA-256 beside it (the check a run makes before reusing it)."""
+    try:
+        stored = path.with_suffix(DIGEST_SUFFIX).read_text(encoding="ascii").strip()
+        return hashlib.sha256(path.read_bytes()).hexdigest() == stored
+    except (OSError, ValueError):
+        return False
 
 
 def describe(namespace: str | None = None) -> list[dict[str, Any]]:

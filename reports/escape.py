@@ -9,7 +9,9 @@ values) wherever a report shows them, so a name is shown literally and never bec
 * :func:`html` - text and attribute values of HTML.
 * :func:`plain` - terminal text: control characters (newlines, ANSI escapes) become spaces.
 
-Every data string also loses its control characters: a newline must not end a table row.
+Every data string also loses its control characters: a newline must not end a table row. Bidirectional
+controls that reorder what follows (right-to-left override U+202E, embeddings, isolates) are shown as ``[U+202E]``: a class name holding one
+must not reverse the text after it in the report.
 """
 
 from __future__ import annotations
@@ -24,9 +26,16 @@ _MD_BACKSLASH = "\\`*_[]"
 _MD_SPECIAL = re.compile("[" + re.escape("".join(_MD_ENTITY) + _MD_BACKSLASH) + "]")
 
 
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")  # embeddings, overrides, isolates (marks are kept)
+
+
+def _bidi(text: str) -> str:
+    return _BIDI.sub(lambda m: f"[U+{ord(m.group(0)):04X}]", text)
+
+
 def plain(value: Any) -> str:
-    """``value`` as one line of text, control characters replaced by spaces."""
-    return _CONTROL.sub(" ", str(value))
+    """``value`` as one line of text, control characters replaced by spaces, bidirectional controls shown."""
+    return _bidi(_CONTROL.sub(" ", str(value)))
 
 
 def md(value: Any) -> str:
@@ -60,7 +69,7 @@ def md_fence(value: Any) -> list[str]:
 
 def html(value: Any) -> str:
     """``value`` as HTML text or a quoted attribute value."""
-    return _html.escape(str(value), quote=True)
+    return _html.escape(_bidi(str(value)), quote=True)
 
 
 #: LaTeX's special characters and their text-mode escapes (``\\`` first handled by one pass over the text).

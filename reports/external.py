@@ -177,6 +177,12 @@ def _one(results: dict[str, Any], block: dict[str, Any]) -> list[str]:
     if chance:
         out += [f"> **No better than chance here:** the external ROC-AUC interval of {', '.join(map(E, chance))} "
                 "contains 0.5.", ""]
+    for kind, note in (block.get("problems") or {}).items():  # e.g. files skipped under --allow-missing
+        note = note if isinstance(note, dict) else {"count": note}
+        files = [str(f) for f in note.get("files") or []]
+        more = " ..." if isinstance(note.get("count"), int) and len(files) < note["count"] else ""
+        out += [f"**Left out ({E(kind)})**: {E(note.get('count', len(files)))} file(s) of this set are not scored"
+                + (f": {', '.join(C(f) for f in files)}{more}" if files else "") + ".", ""]
     out += _prevalence_line(block)
     if block["undefined"]:
         shown = [label(m) for r in block["jobs"][:1] for m in r["metrics"]]

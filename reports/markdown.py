@@ -73,6 +73,13 @@ def summary(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
         return ["No pipeline finished; see *Not run* below."]
     best = groups[0]
     binary = len(view.class_names(results)) == 2
+    lacking = next((j["undefined"] for j in results["jobs"] if j.get("status") == "ok" and j.get("undefined")), None)
+    if lacking:  # a test split lacking a class ranks nothing: the floor is trivially perfect on it
+        why = next((v for v in lacking.values() if v.startswith("undefined: ")), "a class is missing")
+        why = why.removeprefix("undefined: ")
+        return [f"- **No best pipeline:** {E(why)}, so the metrics that need them are undefined (–) and accuracy "
+                f"is one class's recall: the majority floor is trivially perfect there and the test split ranks "
+                f"nothing. Score on a test split holding every class."]
     line = (f"- **Best pipeline: {E(best['name'])}** ({E(best['family'])}): ROC-AUC {_value(results, stats, best, 'roc_auc')}, "
             f"accuracy {_value(results, stats, best, 'accuracy')}{_seeds_note(best)}.")
 

@@ -37,8 +37,10 @@ def section(results: dict[str, Any], figure_lines: list[str]) -> list[str]:
     out = ["## Robustness to shift", "",
            "Every fitted pipeline, unchanged and at its validation threshold, scored on corrupted copies of the "
            f"test split: {len(names)} corruptions x 5 severities, deterministic per seed. Kept = "
-           f"{E(label(metric))} on the corrupted copy / {E(label(metric))} on the clean test split "
-           f"(mean over seeds); the summary is {E(block.get('summary', ''))}.", ""]
+           f"({E(label(metric))} on the corrupted copy - 0.5) / ({E(label(metric))} on the clean test split - 0.5), "
+           f"the share of the skill above chance that is left (mean over seeds); – where the clean "
+           f"{E(label(metric))} is at or below chance, which leaves nothing to keep; the summary is "
+           f"{E(block.get('summary', ''))}.", ""]
     out += [_table(["Corruption", "What", "Parameter", "Severity 1..5"],
                    [[E(c["name"]), E(c.get("summary", "")), E(c["parameter"]),
                      ", ".join(f"{v:g}" for v in c["levels"])] for c in block["corruptions"]]), ""]
@@ -53,7 +55,7 @@ def section(results: dict[str, Any], figure_lines: list[str]) -> list[str]:
     if fams:
         out += ["Mean kept per family (mean over its pipelines): " + "; ".join(
             f"{E(f)} {tables.fmt_num(v.get('mean_kept'))} ({v.get('pipelines')} pipeline(s))"
-            for f, v in fams.items()) + " (the majority floor is left out: it ranks nothing, so it keeps 1.0 trivially).", ""]
+            for f, v in fams.items()) + " (the majority floor is left out: it ranks nothing, so kept is undefined).", ""]
     out += figure_lines
     sev_rows = []
     for p in block["pipelines"]:

@@ -87,7 +87,7 @@ def _datasets(doc: dict[str, Any], ext: str) -> list[str]:
     for f in a["failed_datasets"]:
         out.append(f"- **{E(f['name'])}: no results.** {E(f['error'])}")
     for dup in a.get("duplicates") or []:
-        out.append(f"- **{E(dup['name'])}: left out.** The same data as {E(dup['same_as'])} (same fingerprint): "
+        out.append(f"- **{E(dup['name'])}: left out.** The same data as {E(dup['same_as'])} (same fingerprint or source): "
                    "not an independent sample, so not analysed.")
     failed_jobs = [(d["name"], j) for d in a["datasets"] for j in d["failed_jobs"]]
     for name, j in failed_jobs:

@@ -32,6 +32,7 @@ import numpy as np
 
 from medbench import metrics as mt
 from medbench import stats as st
+from medbench.evaluation import protocol
 
 SEPARATION = {2: 1.5, 3: 2.0}  # class-mean distance of the latent features (binary ROC-AUC ~0.86)
 TEMPERATURE = 1.4  # > 1: over-confident probabilities
@@ -103,7 +104,7 @@ def _covers(ci: tuple[float, float] | None, value: float) -> bool:
     return ci is not None and ci[0] <= value <= ci[1]
 
 
-def simulate(scenario: Scenario, sims: int, n_resamples: int = st.BOOTSTRAP_RESAMPLES, seed: int = 0
+def simulate(scenario: Scenario, sims: int, n_resamples: int = protocol.BOOTSTRAP_RESAMPLES, seed: int = 0
              ) -> dict[str, dict[str, dict[str, float]]]:
     """``{metric: {column: {"coverage", "width", "mc_error"}}}`` over ``sims`` simulated test sets."""
     truth = population(scenario)
@@ -116,7 +117,7 @@ def simulate(scenario: Scenario, sims: int, n_resamples: int = st.BOOTSTRAP_RESA
         y, pred, proba = draw(scenario, scenario.n, rng)
         ece = mt.calibration_metrics(y, proba)["ece"]
         for method in ("stratified", "ordinary"):
-            boot = st.bootstrap_metrics(y, pred, proba, scenario.k, pos, n_resamples, st.BOOTSTRAP_SEED, method)
+            boot = st.bootstrap_metrics(y, pred, proba, scenario.k, pos, n_resamples, protocol.BOOTSTRAP_SEED, method)
             for m in metrics:
                 ci = st.percentile_ci(boot[m], LEVEL)
                 hits[m][method] += _covers(ci, truth[m])
@@ -145,7 +146,7 @@ def simulate(scenario: Scenario, sims: int, n_resamples: int = st.BOOTSTRAP_RESA
 
 
 def study(scenarios: tuple[Scenario, ...] = SCENARIOS, sims: int = 1000,
-          n_resamples: int = st.BOOTSTRAP_RESAMPLES) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+          n_resamples: int = protocol.BOOTSTRAP_RESAMPLES) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
     """``{scenario name: simulate(...)}``."""
     return {s.name: simulate(s, sims, n_resamples, seed=i) for i, s in enumerate(scenarios)}
 
@@ -229,7 +230,7 @@ def markdown(table: dict, sims: int, n_resamples: int, seconds: float, command: 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sims", type=int, default=1000, help="simulated test sets per scenario")
-    ap.add_argument("--resamples", type=int, default=st.BOOTSTRAP_RESAMPLES, help="bootstrap resamples per interval")
+    ap.add_argument("--resamples", type=int, default=protocol.BOOTSTRAP_RESAMPLES, help="bootstrap resamples per interval")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "coverage.md")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()

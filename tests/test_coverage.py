@@ -15,7 +15,7 @@ import math
 import coverage_study as cs
 import pytest
 
-from medbench import stats as st
+from medbench.evaluation import protocol
 
 SIMS = 400
 SCENARIOS = (cs.Scenario((0.8, 0.2), 200), cs.Scenario((1 / 3, 1 / 3, 1 / 3), 150))
@@ -23,7 +23,7 @@ SCENARIOS = (cs.Scenario((0.8, 0.2), 200), cs.Scenario((1 / 3, 1 / 3, 1 / 3), 15
 
 @pytest.fixture(scope="module")
 def measured():
-    return {s: cs.simulate(s, SIMS, st.BOOTSTRAP_RESAMPLES, seed=100 + i) for i, s in enumerate(SCENARIOS)}
+    return {s: cs.simulate(s, SIMS, protocol.BOOTSTRAP_RESAMPLES, seed=100 + i) for i, s in enumerate(SCENARIOS)}
 
 
 @pytest.mark.slow

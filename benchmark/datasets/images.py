@@ -375,12 +375,12 @@ def _read_entry(key: str, inputs: dict[str, Any], n: int, image_size: int, chann
         with np.load(status, allow_pickle=False) as z:
             failed, why = z["failed"].astype(np.int64), z["reasons"].tolist()
             coloured = z["colour"].astype(np.int64)
-            stored = str(z["sha256"])
+            stored, sealed = str(z["sha256"]), str(z["entry_sha256"])
     except (OSError, KeyError, ValueError, EOFError, RecursionError, MedbenchError):  # absent, damaged, no digest
         return None
     if images.shape != _shape(n, image_size, channels) or images.dtype != np.uint8 or len(failed) != len(why):
         return None
-    if pixels_sha256(images) != stored:
+    if pixels_sha256(images) != stored or entry_sha256(stored, failed, why, coloured) != sealed:
         warn(f"image cache {npy} does not match its SHA-256 (edited, replaced or damaged); "
              f"decoding the images again")
         return None
@@ -395,6 +395,26 @@ def _read_entry(key: str, inputs: dict[str, Any], n: int, image_size: int, chann
     for i, r in zip(failed.tolist(), why, strict=True):
         reasons[i] = str(r)
     return images, ok, reasons, colour
+
+
+def entry_sha256(pixels: str, failed: Any, reasons: Any, colour: Any) -> str:
+    """SHA-256 over an image cache entry's status (which rows failed and why, which have colour) and its
+    pixels' digest: status.npz is covered too, not only the pixels."""
+    return cachekeys.digest({"pixels": str(pixels), "failed": [int(i) for i in failed],
+                             "reasons": [str(r) for r in reasons], "colour": [int(i) for i in colour]})
+
+
+def entry_intact(npy: Path) -> bool:
+    """Whether the image cache entry ``npy`` (and its status.npz) still match their stored digests: the
+    check a run makes before it reuses the entry (for ``medbench cache info``)."""
+    try:
+        images = np.load(npy, mmap_mode="r", allow_pickle=False)
+        with np.load(Path(str(npy)[:-len(".npy")] + ".status.npz"), allow_pickle=False) as z:
+            stored, sealed = str(z["sha256"]), str(z["entry_sha256"])
+            parts = (z["failed"].astype(np.int64), z["reasons"].tolist(), z["colour"].astype(np.int64))
+    except (OSError, KeyError, ValueError, EOFError):
+        return False
+    return pixels_sha256(images) == stored and entry_sha256(stored, *parts) == sealed
 
 
 def pixels_sha256(images: np.ndarray) -> str:
@@ -446,8 +466,10 @@ def _decode_to_entry(key: str, inputs: dict[str, Any], full: Sequence[str], imag
             os.fsync(fh.fileno())
         failed = np.flatnonzero(~ok)
         buf = io.BytesIO()
-        np.savez(buf, failed=failed, reasons=np.array([reasons[i] for i in failed], dtype=str),
-                 colour=np.flatnonzero(colour), sha256=np.array(digest))
+        why = [reasons[i] for i in failed]
+        np.savez(buf, failed=failed, reasons=np.array(why, dtype=str), colour=np.flatnonzero(colour),
+                 sha256=np.array(digest),
+                 entry_sha256=np.array(entry_sha256(digest, failed, why, np.flatnonzero(colour))))
         write_bytes(status, buf.getvalue())
         write_json(side, inputs)
         os.replace(tmp, npy)  # last: an entry whose .npy exists is complete
