@@ -9,10 +9,10 @@ The package's layers, bottom to top (``tox -e lint`` checks them with import-lin
 
 from medbench.api import Results, compare, load_results, report, run
 from medbench.api_suite import report_suite, run_suite
-from medbench.config import DatasetSpec, RunConfig
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
-from medbench.predict import load_model
+from medbench.running.config import DatasetSpec, RunConfig
+from medbench.running.predict import load_model
 
 __all__ = ["DatasetSpec", "MedbenchError", "Results", "RunConfig", "__version__", "compare", "load_model", "load_results", "report",
            "report_suite", "run", "run_suite"]

@@ -21,28 +21,25 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from medbench import baseline, cacheinfo, engine, history, profiles, regression, runner, view
-from medbench import predict as predict_mod
-from medbench import results as results_mod
-from medbench import shift as shift_mod
-from medbench import tolerances as tolerances_mod
-from medbench.audit import groups as audit_groups
 from medbench.audit import run as audit_run
-from medbench.config import DatasetSpec, RunConfig, parse_options
 from medbench.core import outdir, quiet
 from medbench.core.atomic import write_bytes, write_json, write_text
 from medbench.core.errors import Interrupted, MedbenchError
+from medbench.core.profiling import environment
 from medbench.core.version import __version__
 from medbench.core.warn import routed, warn
+from medbench.datasets import groups as audit_groups
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
+from medbench.datasets.splits import Split, load_manifest, make_split, save_manifest
+from medbench.evaluation import gate as regression
 from medbench.evaluation import protocol
 from medbench.evaluation import section as evaluation
+from medbench.evaluation import tolerances as tolerances_mod
 from medbench.metrics import HEADLINE
-from medbench.models import persist, registry
-from medbench.predict import load_model
-from medbench.profiling import environment
-from medbench.protocol import THRESHOLD_RULE
+from medbench.models import persist, profiles, registry
+from medbench.records import results as results_mod
+from medbench.records import view
 from medbench.reports import compare as compare_report
 from medbench.reports import export as export_report
 from medbench.reports import history as history_render
@@ -50,8 +47,14 @@ from medbench.reports import model_card
 from medbench.reports.build import write_report
 from medbench.reports.figures import SAMPLES, save_samples
 from medbench.reports.progress import JobProgress
-from medbench.runner import Job
-from medbench.splits import Split, load_manifest, make_split, save_manifest
+from medbench.running import engine, runner
+from medbench.running import predict as predict_mod
+from medbench.running.config import DatasetSpec, RunConfig, parse_options
+from medbench.running.predict import load_model
+from medbench.running.protocols import THRESHOLD_RULE
+from medbench.running.runner import Job
+from medbench.shift import plan as shift_mod
+from medbench.stores import baseline, cacheinfo, history
 
 __all__ = ["Results", "RunConfig", "DatasetSpec", "compare", "load_results", "report", "run", "run_config",
            "parse_options"]
@@ -175,18 +178,18 @@ def run(dataset: str | DatasetSpec | None = None, pipelines: Sequence[str] | Non
         log: Callable[[str], None] | None = _stderr, capture_native_logs: bool = True, **settings: Any) -> Results:
     """Run ``pipelines`` x ``seeds`` on one split of ``dataset``; write results, report and figures to ``out``.
 
-    What to run is a :class:`~medbench.config.RunConfig`: pass ``config=RunConfig(...)``, or its fields as
+    What to run is a :class:`~medbench.running.config.RunConfig`: pass ``config=RunConfig(...)``, or its fields as
     keyword arguments (``run("folder:data/x", pipelines=["hog-svm"], image_size=64)``; given with ``config``
     they replace its fields). ``options`` maps pipeline -> ``{param: value}`` (or is a list of
     ``"PIPELINE.KEY=VALUE"`` strings); every option must name a parameter of its pipeline (see ``medbench
     pipelines``). Finished jobs in ``out`` are reused when their key and body check (``fresh=True`` ignores
     them). ``scheduler`` is ``local``, ``processes:N`` or ``tcp://HOST:PORT`` (Dask; see
-    :mod:`medbench.engine`); ``gpu_resource`` (e.g. ``"GPU=1"``) is the Dask worker resource deep jobs ask
+    :mod:`medbench.running.engine`); ``gpu_resource`` (e.g. ``"GPU=1"``) is the Dask worker resource deep jobs ask
     for. ``save_models`` saves every fitted pipeline to ``out/models/<pipeline>__seed<N>/`` with a
     MODEL_CARD.md (no pickle; see :func:`medbench.load_model`). ``channels`` is ``auto`` (keep colour where
     the source has it), ``gray`` or ``rgb``. ``external`` (dataset specs), ``class_map`` (``"SRC=DST"`` strings)
     and ``robustness`` score every fitted pipeline on external sets and on corrupted copies of the test split
-    (results.json's ``external`` and ``robustness`` blocks; :mod:`medbench.shift`).
+    (results.json's ``external`` and ``robustness`` blocks; :mod:`medbench.shift.plan`).
 
     ``log`` receives one line per job (``None``: silent). Library noise (TensorFlow's C++ log lines) goes to
     ``out/medbench.log``. Returns the :class:`Results`; failed pipelines are in ``Results.failed``.

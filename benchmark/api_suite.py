@@ -4,7 +4,7 @@ and ``report_suite`` (rebuild the suite report from the datasets' results.json f
 A suite's output folder holds one ordinary results folder per dataset (``OUT/<dataset name>/``,
 written by :func:`medbench.api.run`, so each (dataset, pipeline, seed) job is keyed, atomic and
 resumed like any run), plus ``suite.json`` (the suite as run, each dataset's status, the analysis of
-:mod:`medbench.suite`), ``suite.md``, ``suite.html`` and ``figures/cd.png``::
+:mod:`medbench.running.suitefile`), ``suite.md``, ``suite.html`` and ``figures/cd.png``::
 
     import medbench.api_suite as suites
     doc = suites.run_suite("suites/smoke.toml", out="results/smoke")
@@ -20,16 +20,19 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from medbench import api, engine, schemas
-from medbench import results as results_mod
-from medbench import suite as suite_mod
-from medbench.config import RunConfig
+from medbench import api
 from medbench.core import outdir
 from medbench.core.atomic import read_json, write_json
 from medbench.core.errors import MedbenchError
 from medbench.core.warn import routed, warn
+from medbench.evaluation import across as suite_analysis
 from medbench.models import registry
+from medbench.records import results as results_mod
+from medbench.records import schemas
 from medbench.reports.suite import write_suite_report
+from medbench.running import engine
+from medbench.running import suitefile as suite_mod
+from medbench.running.config import RunConfig
 
 __all__ = ["SUITE_JSON", "dataset_config", "is_suite_dir", "report_suite", "run_suite"]
 
@@ -78,7 +81,7 @@ def run_suite(suite_file: str | Path, out: str | Path | None = None, *, log: Cal
     ``results/<suite name>``), then write ``suite.json`` and the suite report (suite.md, suite.html,
     figures/cd.png); returns the suite.json document.
 
-    ``overrides`` are :class:`~medbench.config.RunConfig` fields that replace the suite file's for every
+    ``overrides`` are :class:`~medbench.running.config.RunConfig` fields that replace the suite file's for every
     dataset (``pipelines``, ``seeds``, ``fresh``, ``n_jobs``, ``bootstrap_seed``, ``save_models``, ...).
     Finished jobs are reused (``fresh=True`` runs everything again). A dataset that cannot be run
     (e.g. its files are missing) is recorded as failed and the others go on; its error is in
@@ -131,11 +134,11 @@ def _run_suite(suite_file: str | Path, out: str | Path | None, log: Callable[[st
 
 def _write(suite: suite_mod.Suite, runs, failed, statuses, out_dir: Path,
            log: Callable[[str], None] | None = _stderr) -> dict[str, Any]:
-    analysis = suite_mod.analyse(runs, metric=suite.metric, alpha=suite.alpha, failed=failed)
+    analysis = suite_analysis.analyse(runs, metric=suite.metric, alpha=suite.alpha, failed=failed)
     with routed(log):
         for dup in analysis["duplicates"]:
-            warn(suite_mod.duplicate_note(dup))
-    doc = suite_mod.document(suite, analysis, statuses)
+            warn(suite_analysis.duplicate_note(dup))
+    doc = suite_analysis.document(suite, analysis, statuses)
     with outdir.guarded(out_dir):
         write_json(out_dir / SUITE_JSON, doc)
         write_suite_report(doc, out_dir)
@@ -152,9 +155,9 @@ def _read_suite_json(path: Path) -> dict[str, Any]:
         data = read_json(path, "suite results file", cap="results")
     except (OSError, ValueError, RecursionError) as exc:
         raise MedbenchError(f"{path} is not readable JSON ({exc}): run the suite again to rewrite it") from None
-    if not isinstance(data, dict) or data.get("schema") != suite_mod.SCHEMA:
-        raise MedbenchError(f"{path} is not a medbench suite file (no \"schema\": \"{suite_mod.SCHEMA}\")")
-    schemas.validate(data, suite_mod.SUITE_JSON_SCHEMA, str(path))
+    if not isinstance(data, dict) or data.get("schema") != suite_analysis.SCHEMA:
+        raise MedbenchError(f"{path} is not a medbench suite file (no \"schema\": \"{suite_analysis.SCHEMA}\")")
+    schemas.validate(data, suite_analysis.SUITE_JSON_SCHEMA, str(path))
     return data
 
 

@@ -20,7 +20,6 @@ from medbench.commands import history as history_cmd
 from medbench.commands import predict as predict_cmd
 from medbench.commands import profiles as profiles_cmd
 from medbench.commands import suite as suite_cmd
-from medbench.config import RunConfig
 from medbench.core import outputs, settings
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
@@ -28,6 +27,7 @@ from medbench.datasets import describe_datasets
 from medbench.models import registry
 from medbench.reports import terminal
 from medbench.reports.published import terminal_block
+from medbench.running.config import RunConfig
 
 EPILOG = """examples:
   medbench run                                   # every pipeline on PneumoniaMNIST -> results/pneumoniamnist
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "validation only, score the test split once, write results.json, "
                                      "metrics.csv and report.md. Re-running the same command resumes: finished "
                                      "jobs are read from OUT/jobs/.")
-    RunConfig.add_arguments(run)  # every option declared once, on RunConfig (medbench.options)
+    RunConfig.add_arguments(run)  # every option declared once, on RunConfig (medbench.running.options)
 
     sub.add_parser("datasets", help="list the datasets medbench knows")
     sub.add_parser("pipelines", help="list the registered pipelines")

@@ -171,7 +171,7 @@ class Metric:
     """A headline test metric: its key in ``job["metrics"]``, label, direction, whether it exists
     only for binary tasks (sensitivity, specificity, F1, PPV and NPV of the positive class) and the range
     its values lie in (``low``, ``high``). ``higher_is_better`` is honoured wherever metrics are judged or
-    ranked (:func:`gain`): compare, history, the suite's ranks, :func:`medbench.results.rank_key`."""
+    ranked (:func:`gain`): compare, history, the suite's ranks, :func:`medbench.records.results.rank_key`."""
 
     name: str
     label: str

@@ -213,7 +213,7 @@ def _manifest(files: dict[str, bytes | Path], medbench_version: str = __version_
 def save_pipeline(pipeline: Pipeline, folder: str | os.PathLike, meta: dict[str, Any]) -> Path:
     """Save the fitted ``pipeline`` and its ``meta`` (JSON-able) to ``folder``; return the folder.
 
-    ``meta`` says how to use the model; :func:`medbench.predict.model_meta` builds it for a runner job
+    ``meta`` says how to use the model; :func:`medbench.running.predict.model_meta` builds it for a runner job
     (``class_names``, ``positive_class``, ``threshold``, ``input``, ``dataset``, ``split``, ...). The
     medbench version, the source hash of :data:`PREDICT_CODE`, the library versions and the time are
     added here. An existing folder is replaced only once the new one is complete. A step medbench

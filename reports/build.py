@@ -25,7 +25,7 @@ def write_report(results: dict[str, Any], out_dir: Path, warn: Callable[[str], N
 
     ``figures/samples.png`` (drawn at run time from the images) is kept when present and not required.
     Each figure that fails is reported through ``warn`` (one line) and left out. ``stats``: the statistics
-    computed by the harness (:func:`medbench.results.statistics`); default: the results' stored section.
+    computed by the harness (:func:`medbench.records.results.statistics`); default: the results' stored section.
     """
     out_dir = Path(out_dir)
     stats = tables.stats_of(results, stats)

@@ -5,7 +5,7 @@ the expected calibration error (both lower is better), MCC, PPV and NPV at the o
 its 95% bootstrap CI, the best value of each column in bold (in the metric's own direction), and the
 paired-bootstrap difference of the Brier score to the reference pipeline. :func:`reliability_diagram`
 draws one panel per pipeline from the bins the harness computed (``statistics.jobs[<job id>].reliability``,
-:func:`medbench.stats.reliability`); it computes nothing.
+:func:`medbench.evaluation.stats.reliability`); it computes nothing.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
-from medbench import stats as st
-from medbench import view
+from medbench.evaluation import stats as st
 from medbench.metrics import CALIBRATION_BINS, METRICS, gain, metric_names
+from medbench.records import view
 from medbench.reports import tables
 from medbench.reports.escape import md as E
 

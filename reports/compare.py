@@ -1,7 +1,7 @@
-"""Render a comparison (the dict :func:`medbench.regression.compare` returns, stored as compare.json):
+"""Render a comparison (the dict :func:`medbench.evaluation.gate.compare` returns, stored as compare.json):
 the verdict line, the regressions / metrics / runtime tables, a text report for the terminal and a
 markdown report for a pull-request comment. Rendering only: the judgement is in
-:mod:`medbench.regression`. Every data string (pipeline names, paths, notes) is escaped
+:mod:`medbench.evaluation.gate`. Every data string (pipeline names, paths, notes) is escaped
 (:mod:`medbench.reports.escape`): plain text for the terminal, literal markdown for the PR comment.
 """
 
@@ -12,13 +12,13 @@ from typing import Any
 
 from tabulate import tabulate
 
+from medbench.evaluation.gate import short_fingerprint
+from medbench.evaluation.tolerances import RUNTIME
 from medbench.metrics import RUNTIME_KEYS, higher_is_better, label
-from medbench.regression import short_fingerprint
 from medbench.reports import escape, tables
-from medbench.tolerances import RUNTIME
 
 # ------------------------------------------------------------------------------------------ rendering
-# asv-style markers (medbench.regression.marker) as symbols; a judged regression is marked apart from a
+# asv-style markers (medbench.evaluation.gate.marker) as symbols; a judged regression is marked apart from a
 # drop on a row that is not judged (one seed when the mean is judged).
 MARKS = {
     "text": {"regression": " X", "worse": " -", "better": " +", "not significant": " ~", "newly failed": " !",
@@ -34,7 +34,7 @@ LEGEND = {
 DIFF_SHOWN = 12  # environment differences listed in full; the rest are counted
 #: Environment differences that are causes (the code that ran), listed first with the option differences.
 CODE_KEYS = ("medbench_version", "git_commit", "git_dirty", "source_hash", "lock_digest")
-#: Notes of medbench.regression that say the pipelines themselves differ (options, variant): causes too.
+#: Notes of medbench.evaluation.gate that say the pipelines themselves differ (options, variant): causes too.
 CAUSE_NOTES = (": options differ", ": ran as ")
 
 

@@ -7,7 +7,7 @@ balanced accuracy, sensitivity, specificity), then PPV / NPV at the external pre
 internal operating point would give there, then the rest, each with its 95% CIs and its change written
 "worse by" / "better by" in the metric's own direction; the internal threshold next to the external set's
 own Youden threshold (information only); the ranking on the dataset and on the external set, and the paired tests between pipelines on the
-external set (computed by the harness, :mod:`medbench.external`; rendered here). Every data string is escaped.
+external set (computed by the harness, :mod:`medbench.shift.external`; rendered here). Every data string is escaped.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ PREDICTIVE = ("ppv", "npv")
 
 def _change(drop: float | None) -> str:
     """``worse by 0.187`` / ``better by 0.012`` / ``no change``: ``drop`` is positive when worse, in the
-    metric's own direction (:func:`medbench.external.summarize`)."""
+    metric's own direction (:func:`medbench.shift.external.summarize`)."""
     if drop is None:
         return "–"
     if abs(drop) < 0.0005:

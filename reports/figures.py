@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_curve
 
-from medbench import view
 from medbench.core.atomic import write_bytes
+from medbench.records import view
 from medbench.reports import calibration, tables
 from medbench.reports import robustness as robustness_report
 from medbench.reports.calibration import reliability_diagram  # noqa: F401 - drawn through FIGURES
@@ -173,7 +173,7 @@ def tradeoff(results: dict[str, Any], stats: dict[str, Any]):
     from medbench.reports.ticks import plain_log_ticks
 
     groups = [g for g in stats["pipelines"] if g["runtime"]["latency_ms_per_image"]["mean"]]
-    trade = stats.get("tradeoff") or {"metric": "roc_auc", "pareto_front": []}  # medbench.results.summaries
+    trade = stats.get("tradeoff") or {"metric": "roc_auc", "pareto_front": []}  # medbench.records.results.summaries
     metric = trade["metric"]
     fig = _figure(7.5, 4.6)
     ax = fig.subplots()

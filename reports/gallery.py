@@ -1,6 +1,6 @@
 """The report's error gallery (rendering only): per pipeline, its most confident mistakes on the test split.
 
-The pictures were made at run time (:mod:`medbench.gallery`: they need the images and the fitted model)
+The pictures were made at run time (:mod:`medbench.running.gallery`: they need the images and the fitted model)
 and sit in ``OUT/gallery/``; results.json lists them with their captions. :func:`section` renders a table
 per pipeline (lowest seed), one column per mistake: thumbnail, true class, predicted class, the probability of
 the predicted class, the occlusion-sensitivity map (every pipeline: where its decision rests) and the Grad-CAM
@@ -15,7 +15,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from medbench import view
+from medbench.records import view
 from medbench.reports import tables
 from medbench.reports.escape import md as E
 

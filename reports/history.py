@@ -1,4 +1,4 @@
-"""Render a history analysis (:func:`medbench.history.analyse`) as history.md, history.html and one figure
+"""Render a history analysis (:func:`medbench.stores.history.analyse`) as history.md, history.html and one figure
 per series (PNG, matplotlib's Agg canvas; a grid of small panels, one per metric, versions labelled
 ``#1 abc1234``, the legend outside): per pipeline the value of each version with its confidence band, the versions where the metric changed, and the regressions table naming the first
 version showing each regression with the paired-test p-value across that step. Rendering only; every

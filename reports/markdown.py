@@ -18,8 +18,9 @@ from typing import Any
 
 from tabulate import tabulate
 
-from medbench import view
 from medbench.evaluation import protocol
+from medbench.evaluation.verdict import facts as verdict_facts
+from medbench.records import view
 from medbench.reports import audit as audit_report
 from medbench.reports import calibration as calibration_report
 from medbench.reports import external as external_report
@@ -31,7 +32,6 @@ from medbench.reports.escape import md as E
 from medbench.reports.escape import md_code as C
 from medbench.reports.escape import md_fence
 from medbench.reports.figures import SAMPLES, planned
-from medbench.verdict import facts as verdict_facts
 
 ALPHA = protocol.ALPHA  # the protocol's, for the verdict's words
 
@@ -131,7 +131,7 @@ def _classical_vs_deep(results: dict[str, Any], stats: dict[str, Any], facts: di
                    f"{test} {tables.fmt_p_eq(auc.get('p'))}; accuracy {tables.fmt_diff(acc['diff'], acc['ci'])}, "
                    f"McNemar {tables.fmt_p_eq(x['mcnemar']['p'])}.")
     elif comps:
-        ms = head.get("roc_auc_diff") or {"mean": None, "sd": None}  # computed by medbench.results.summaries
+        ms = head.get("roc_auc_diff") or {"mean": None, "sd": None}  # computed by medbench.records.results.summaries
         mean = "–" if ms["mean"] is None else tables.signed(ms["mean"])
         out.append(f"  Difference (classical − deep) in ROC-AUC over {len(comps)} seeds: "
                    f"{mean} ± {ms['sd'] or 0:.3f} (mean ± sd); per seed:")

@@ -13,11 +13,11 @@ from typing import Any
 
 from tabulate import tabulate
 
-from medbench import protocol as protocol_mod
 from medbench.datasets.published import PROTOCOLS as PUBLISHED_PROTOCOLS
 from medbench.datasets.published import published_for
 from medbench.reports.escape import md as E
 from medbench.reports.escape import plain
+from medbench.running import protocols as protocol_mod
 
 __all__ = ["comparison_rows", "section", "terminal_block", "HEADERS", "ASPECTS"]
 

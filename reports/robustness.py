@@ -4,7 +4,7 @@ The section: the corruption table (what each severity means), the summary table 
 ROC-AUC, the share of it kept under each corruption - mean over its 5 severities - and the mean over all 30
 corrupted copies), the mean per family, and per pipeline and corruption the ROC-AUC at each severity. The
 figure (:func:`figure`): one panel per corruption, ROC-AUC against severity, a line per pipeline. Every number
-comes from the block (computed by :mod:`medbench.robustness`); every data string is escaped.
+comes from the block (computed by :mod:`medbench.shift.robustness`); every data string is escaped.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The suite report (rendering only): ``suite.md``, ``suite.html`` and ``figures/cd.png`` drawn from
-a suite.json document (:func:`medbench.suite.document`: the suite, its datasets and the analysis).
+a suite.json document (:func:`medbench.running.suitefile.document`: the suite, its datasets and the analysis).
 
 The markdown is a pure function of the document; every data string (dataset, pipeline and family
 names, paths, errors) is escaped (:mod:`medbench.reports.escape`), and the HTML is converted by
@@ -21,12 +21,12 @@ from tabulate import tabulate
 
 from medbench.core.atomic import write_bytes, write_text
 from medbench.core.warn import warn
+from medbench.evaluation.across import count
 from medbench.reports import html, tables
 from medbench.reports.escape import md as E
 from medbench.reports.escape import md_code as C
 from medbench.reports.escape import plain
 from medbench.reports.figures import FAMILY_COLORS, new_figure, plain_text
-from medbench.suite import count
 
 CD_FIGURE = "cd.png"
 DPI = 110

@@ -1,6 +1,6 @@
 """Tables of a results dict (rows of plain strings), shared by the markdown report and the CLI.
 
-Every table takes the results and their statistics section (:func:`medbench.results.statistics`;
+Every table takes the results and their statistics section (:func:`medbench.records.results.statistics`;
 computed when not passed). Single-seed cells read ``0.862 [0.835, 0.889]`` (estimate and 95%
 bootstrap CI); with several seeds the leaderboard reads ``mean ± sd`` over the seeds and the
 per-seed table carries the per-seed estimates with their CIs.
@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from medbench import stats as st
-from medbench import view
 from medbench.evaluation import section as evaluation
+from medbench.evaluation import stats as st
 from medbench.metrics import METRICS, RUNTIME_KEYS, metric_names
+from medbench.records import view
 from medbench.reports.escape import plain
 
 # Leaderboard order: the ranking metric, the operating point, then the rest.
@@ -36,11 +36,11 @@ def ok_jobs(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _stats(results: dict[str, Any], stats: dict[str, Any] | None) -> dict[str, Any]:
     """The statistics to render: ``stats`` as given, else the results' stored section. Renderers never
-    compute: the harness does (:func:`medbench.results.statistics`) and hands them over."""
+    compute: the harness does (:func:`medbench.records.results.statistics`) and hands them over."""
     if stats is not None:
         return stats
     if not results.get("statistics"):
-        raise ValueError("these results have no statistics section: compute it with medbench.results.statistics() "
+        raise ValueError("these results have no statistics section: compute it with medbench.records.results.statistics() "
                          "and pass it to the renderer")
     return results["statistics"]
 
@@ -49,7 +49,7 @@ stats_of = _stats
 
 
 def ranked(results: dict[str, Any], stats: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Successful jobs, best pipeline first (:func:`medbench.results.rank_key`: mean test ROC-AUC over seeds, then balanced accuracy, then name), then by seed."""
+    """Successful jobs, best pipeline first (:func:`medbench.records.results.rank_key`: mean test ROC-AUC over seeds, then balanced accuracy, then name), then by seed."""
     order = {g["pipeline"]: i for i, g in enumerate(_stats(results, stats)["pipelines"])}
     return sorted(ok_jobs(results), key=lambda j: (order.get(j["pipeline"], len(order)), j["seed"]))
 

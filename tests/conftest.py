@@ -24,7 +24,7 @@ Fixtures (names are stable: other test modules rely on them):
     A real, small PneumoniaMNIST Dataset: the first 300 train / 100 val / 150 test images of the official
     split (ids, labels and ``official_split`` kept), for fast pipeline tests. Do not mutate it.
 ``pneumonia_small_split`` (session)
-    Its :class:`~medbench.splits.Split` (``make_split``: the official one, 300 / 100 / 150).
+    Its :class:`~medbench.datasets.splits.Split` (``make_split``: the official one, 300 / 100 / 150).
 ``make_image_folder`` (function)
     Factory ``make_image_folder(n_per_class, *, layout="flat" | "split", name="xray", splits=...)``
     that copies real chest_xray JPEGs into ``tmp_path/name`` and returns the folder: ``flat`` gives
@@ -115,7 +115,7 @@ def pneumonia_small(pneumonia_full: Dataset) -> Dataset:
 
 @pytest.fixture(scope="session")
 def pneumonia_small_split(pneumonia_small: Dataset):
-    from medbench.splits import make_split
+    from medbench.datasets.splits import make_split
 
     split = make_split(pneumonia_small, seed=0)
     assert split.method == "official", split.method

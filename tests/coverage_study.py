@@ -10,9 +10,9 @@ an independent code path from the bootstrap's vectorised metrics); its Monte-Car
 
 Each simulation draws a test set of ``n`` images (i.i.d. from the population: the class counts vary as
 they do between real test sets) and computes the 95% percentile intervals of medbench's bootstrap
-(:func:`medbench.stats.bootstrap_metrics`, :data:`medbench.stats.BOOTSTRAP_RESAMPLES` resamples, seed
-:data:`medbench.stats.BOOTSTRAP_SEED`) with each resampling method, and for a binary ROC-AUC the DeLong
-normal interval ``AUC +- 1.96 SE`` (:func:`medbench.stats.delong_covariance`). An interval that is
+(:func:`medbench.evaluation.stats.bootstrap_metrics`, :data:`medbench.evaluation.stats.BOOTSTRAP_RESAMPLES` resamples, seed
+:data:`medbench.evaluation.stats.BOOTSTRAP_SEED`) with each resampling method, and for a binary ROC-AUC the DeLong
+normal interval ``AUC +- 1.96 SE`` (:func:`medbench.evaluation.stats.delong_covariance`). An interval that is
 undefined (None) counts as a miss.
 
 Run ``python tests/coverage_study.py [--sims N] [--out docs/coverage.md]`` to produce the full table
@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from medbench import metrics as mt
-from medbench import stats as st
 from medbench.evaluation import protocol
+from medbench.evaluation import stats as st
 
 SEPARATION = {2: 1.5, 3: 2.0}  # class-mean distance of the latent features (binary ROC-AUC ~0.86)
 TEMPERATURE = 1.4  # > 1: over-confident probabilities

@@ -10,10 +10,10 @@ import time
 
 import numpy as np
 
-from medbench import occlusion
 from medbench.datasets import load_dataset
 from medbench.features.resize import to_size
 from medbench.models import registry
+from medbench.running import occlusion
 
 PIPELINES = ("hog-svm", "sift-svm")
 SIZES = (28, 64)

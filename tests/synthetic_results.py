@@ -1,4 +1,4 @@
-"""Small synthetic results.json documents, built in the shape benchmark/results.py documents, for tests
+"""Small synthetic results.json documents, built in the shape benchmark/records/results.py documents, for tests
 of reading, validating, comparing and rendering results without running a benchmark.
 
 Scores are drawn per (pipeline, seed) from their own random stream, so changing one pipeline's
@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from medbench import results as results_mod
-from medbench import view
 from medbench.evaluation import section as evaluation
 from medbench.metrics import classification_metrics, predict_with_threshold
+from medbench.records import results as results_mod
+from medbench.records import view
 
 PIPELINES = (("hog-svm", "classical", 2.0), ("cnn", "deep", 1.2), ("majority", "baseline", 0.0))
 BINARY = ("normal", "pneumonia")

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from medbench import baseline, profiles, tolerances
-from medbench import results as results_mod
 from medbench.cli import main
 from medbench.core.errors import MedbenchError
 from medbench.core.paths import data_dir
-from medbench.regression import compare
+from medbench.evaluation import tolerances
+from medbench.evaluation.gate import compare
+from medbench.models import profiles
+from medbench.records import results as results_mod
+from medbench.stores import baseline
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "baselines" / "pneumoniamnist-fast"
@@ -118,7 +120,7 @@ def test_profiles_apply():
 def test_committed_baseline_matches_the_fast_profile():
     """The regression baseline (tox -e regress) is complete, current and on today's data and split."""
     from medbench.datasets import load_dataset
-    from medbench.splits import make_split
+    from medbench.datasets.splits import make_split
 
     _npz()
     pneumonia_full = load_dataset("pneumoniamnist")

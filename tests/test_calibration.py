@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medbench import regression, tolerances, view
-from medbench import results as results_mod
-from medbench import stats as st
-from medbench import suite as suite_mod
+from medbench.evaluation import across as suite_analysis
+from medbench.evaluation import gate as regression
 from medbench.evaluation import section as evaluation
+from medbench.evaluation import stats as st
+from medbench.evaluation import tolerances
 from medbench.metrics import (
     METRICS,
     brier_score,
@@ -28,6 +28,8 @@ from medbench.metrics import (
     gain,
     mcc_from_confusion,
 )
+from medbench.records import results as results_mod
+from medbench.records import view
 from medbench.reports import calibration as cal_report
 from medbench.reports import compare as render
 
@@ -213,10 +215,10 @@ def test_rank_key_and_suite_ranks_follow_the_direction():
     assert evaluation.rank_key({"roc_auc": 0.95}, "a") < evaluation.rank_key({"roc_auc": 0.90}, "b")
     cells = {d: {"p": {"brier": {"value": 0.1}}, "q": {"brier": {"value": 0.3}}, "r": {"brier": {"value": 0.2}}}
              for d in ("d1", "d2")}
-    rk = suite_mod._ranks(["d1", "d2"], cells, ["p", "q", "r"], "brier")
+    rk = suite_analysis._ranks(["d1", "d2"], cells, ["p", "q", "r"], "brier")
     assert rk["pipelines"] == ["p", "r", "q"] and rk["mean"] == {"p": 1.0, "q": 3.0, "r": 2.0}
     cells_auc = {d: {"p": {"roc_auc": {"value": 0.1}}, "q": {"roc_auc": {"value": 0.3}}} for d in ("d1", "d2")}
-    assert suite_mod._ranks(["d1", "d2"], cells_auc, ["p", "q"], "roc_auc")["pipelines"] == ["q", "p"]
+    assert suite_analysis._ranks(["d1", "d2"], cells_auc, ["p", "q"], "roc_auc")["pipelines"] == ["q", "p"]
 
 
 def test_report_marks_the_lowest_brier_as_best():

@@ -21,13 +21,14 @@ import numpy as np
 import pytest
 import synthetic_results as synth
 
-from medbench import regression, tolerances
-from medbench import results as results_mod
-from medbench import stats as st
 from medbench.cli import main
 from medbench.core.errors import MedbenchError
+from medbench.evaluation import gate as regression
 from medbench.evaluation import paired as evaluation_paired
+from medbench.evaluation import stats as st
+from medbench.evaluation import tolerances
 from medbench.metrics import gain
+from medbench.records import results as results_mod
 from medbench.reports import compare as render
 
 WEAK = (("hog-svm", "classical", 0.6), ("cnn", "deep", 1.2), ("majority", "baseline", 0.0))

@@ -9,8 +9,8 @@ import json
 import browser
 import synthetic_results as synth
 
-from medbench import results as results_mod
 from medbench.cli import main
+from medbench.records import results as results_mod
 from medbench.reports import compare_page
 
 WEAK = (("hog-svm", "classical", 0.6), ("cnn", "deep", 1.2), ("majority", "baseline", 0.0))
@@ -37,7 +37,8 @@ def test_compare_writes_an_html_page_with_the_history_figure(tmp_path, capsys):
 
 
 def test_the_figure_marks_the_regression(tmp_path):
-    from medbench import regression, tolerances
+    from medbench.evaluation import gate as regression
+    from medbench.evaluation import tolerances
 
     report = regression.compare(synth.make(), results_mod.load(synth.write(synth.make(WEAK), tmp_path / "n")),
                                 tolerances.defaults(), runtime=False)

@@ -7,13 +7,14 @@ import argparse
 import pytest
 
 import medbench
-from medbench import api_suite, engine
-from medbench import suite as suite_mod
+from medbench import api_suite
 from medbench.cli import build_parser
-from medbench.config import DatasetSpec, RunConfig, Scheduler
 from medbench.core.errors import MedbenchError
 from medbench.core.workers import check_n_jobs, resolve_n_jobs
 from medbench.features.parallel import n_workers
+from medbench.running import engine
+from medbench.running import suitefile as suite_mod
+from medbench.running.config import DatasetSpec, RunConfig, Scheduler
 
 
 @pytest.mark.parametrize("text, kind, path", [("pneumoniamnist", "pneumoniamnist", None),
@@ -79,8 +80,8 @@ def test_a_run_option_is_declared_once():
     """One field on a RunConfig subclass is a `run` flag with its help, a suite-file key and a recorded value."""
     import dataclasses
 
-    from medbench import suite as suite_mod
-    from medbench.options import opt
+    from medbench.running import suitefile as suite_mod
+    from medbench.running.options import opt
 
     @dataclasses.dataclass(frozen=True)
     class MyConfig(RunConfig):

@@ -34,7 +34,7 @@ from medbench.datasets.images import (
     stretch_to_uint8,
     to_gray8,
 )
-from medbench.splits import make_split
+from medbench.datasets.splits import make_split
 
 
 @pytest.fixture(autouse=True)

@@ -18,8 +18,7 @@ import pytest
 from data_paths import pneumonia_arrays
 
 import medbench
-from medbench import profiles
-from medbench.models import augment, keras_base, registry
+from medbench.models import augment, keras_base, profiles, registry
 from medbench.models.cnn import AUGMENTATION
 
 pytestmark = [pytest.mark.deep, pytest.mark.filterwarnings(

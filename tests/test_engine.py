@@ -1,4 +1,4 @@
-"""Jobs on Dask workers (medbench.engine): the same numbers as a local run, a dead worker's job retried,
+"""Jobs on Dask workers (medbench.running.engine): the same numbers as a local run, a dead worker's job retried,
 and one-line errors for bad --scheduler values. The clusters are bound to 127.0.0.1."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import time
 import pytest
 
 import medbench
-from medbench import engine
 from medbench.core.errors import MedbenchError
+from medbench.running import engine
 
 distributed = pytest.importorskip("dask.distributed", reason="install medbench[dask] (tox does)")
 

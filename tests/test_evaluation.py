@@ -8,11 +8,11 @@ import copy
 import pytest
 import synthetic_results as synth
 
-from medbench import history
-from medbench import suite as suite_mod
+from medbench.evaluation import across as suite_analysis
 from medbench.evaluation import paired, protocol
 from medbench.evaluation import section as evaluation
-from medbench.view import RunView
+from medbench.records.view import RunView
+from medbench.stores import history
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +26,8 @@ def test_run_suite_and_gate_agree_on_one_pair_of_jobs(run):
     head = stats["headline"]["comparisons"][0]  # hog-svm (a) against cnn (b), seed 0
     assert (head["a_pipeline"], head["b_pipeline"]) == ("hog-svm", "cnn") and head["paired"]
     # the suite's pairwise test of the same two pipelines on this dataset
-    acc = suite_mod.paired(run, stats, "hog-svm", "cnn", "accuracy")["per_seed"][0]
-    auc = suite_mod.paired(run, stats, "hog-svm", "cnn", "roc_auc")["per_seed"][0]
+    acc = suite_analysis.paired(run, stats, "hog-svm", "cnn", "accuracy")["per_seed"][0]
+    auc = suite_analysis.paired(run, stats, "hog-svm", "cnn", "roc_auc")["per_seed"][0]
     assert acc["diff"] == head["accuracy"]["diff"] and acc["ci"] == head["accuracy"]["ci"]
     assert acc["p"] == head["mcnemar"]["p"] and acc["test"] == "McNemar"
     assert (auc["diff"], auc["ci"], auc["p"], auc["test"]) == (
@@ -54,7 +54,7 @@ def test_one_reason_when_jobs_cannot_be_paired(run):
     assert paired.pairing_problem(jobs[0], moved) == paired.DIFFERENT_IMAGES
     assert paired.paired_tests([jobs[0].record], [moved.record], ["accuracy"], 2, 1) == {
         "paired": False, "reason": paired.DIFFERENT_IMAGES}
-    assert suite_mod.paired(other, other["statistics"], "hog-svm", "cnn", "accuracy")["per_seed"][0]["test"] == \
+    assert suite_analysis.paired(other, other["statistics"], "hog-svm", "cnn", "accuracy")["per_seed"][0]["test"] == \
         f"none ({paired.DIFFERENT_IMAGES})"
     mixed = copy.deepcopy(other)
     mixed.pop("statistics")

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medbench import regression
 from medbench.cli import main
+from medbench.evaluation import gate as regression
 from medbench.metrics import higher_is_better
 
 ARGS = ("--pipelines", "majority", "hog-svm", "--image-size", "32", "--n-jobs", "1", "--no-gallery",

@@ -18,15 +18,15 @@ from PIL import Image
 from skimage.feature import hog
 from test_hostile_names import CLASSES, Page, assert_tables_intact
 
-from medbench import gallery
-from medbench import results as results_mod
 from medbench.cli import main
 from medbench.evaluation import section as evaluation
 from medbench.features.colour import luminance_of
 from medbench.features.resize import to_size
+from medbench.records import results as results_mod
 from medbench.reports import html as html_mod
 from medbench.reports.gallery import section
-from medbench.runner import Job, job_path, run_job
+from medbench.running import gallery
+from medbench.running.runner import Job, job_path, run_job
 
 
 def test_confident_mistakes_hand_case():

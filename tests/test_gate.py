@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from medbench import cli, regression, tolerances
-from medbench import results as results_mod
+from medbench import cli
 from medbench.core.errors import MedbenchError
+from medbench.evaluation import gate as regression
+from medbench.evaluation import tolerances
+from medbench.records import results as results_mod
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "baselines" / "pneumoniamnist-fast"

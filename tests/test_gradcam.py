@@ -14,7 +14,7 @@ from medbench.models import gradcam
 from medbench.models import keras_base as kb
 from medbench.models.cnn import KerasCNNClassifier
 from medbench.models.transfer import KerasTransferClassifier
-from medbench.runner import Job, run_job
+from medbench.running.runner import Job, run_job
 
 pytestmark = [pytest.mark.deep, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 

@@ -16,13 +16,13 @@ import browser
 import pytest
 import synthetic_results as synth
 
-from medbench import history
-from medbench import stats as st
 from medbench.cli import main
 from medbench.commands import history as history_cmd
 from medbench.core.errors import MedbenchError
+from medbench.evaluation import stats as st
 from medbench.metrics import gain
 from medbench.reports import history as render
+from medbench.stores import history
 
 STEP_AT = 3  # versions #1-#3 at one level, #4-#6 at another
 STRENGTHS = {  # hog-svm drops at version 4; cnn jitters slightly from version to version; majority is constant

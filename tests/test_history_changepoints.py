@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from medbench import stats as st
+from medbench.evaluation import stats as st
 
 
 def _optimal(values: list[float], pen: float) -> list[int]:

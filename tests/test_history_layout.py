@@ -11,9 +11,9 @@ from pathlib import Path
 import browser
 import synthetic_results as synth
 
-from medbench import history
 from medbench.commands import history as history_cmd
 from medbench.reports import history as render
+from medbench.stores import history
 
 
 def _history(*argv) -> int:

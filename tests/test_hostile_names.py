@@ -16,9 +16,10 @@ import browser
 import pytest
 import synthetic_results as synth
 
-from medbench import regression, tolerances
-from medbench import results as results_mod
 from medbench.cli import main
+from medbench.evaluation import gate as regression
+from medbench.evaluation import tolerances
+from medbench.records import results as results_mod
 from medbench.reports import compare as compare_render
 from medbench.reports import escape, figures, html
 

@@ -7,9 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from medbench import results as results_mod
-from medbench import tolerances
 from medbench.evaluation import section as evaluation
+from medbench.evaluation import tolerances
 from medbench.metrics import (
     HEADLINE,
     METRICS,
@@ -21,6 +20,7 @@ from medbench.metrics import (
     predict_with_threshold,
     roc_auc,
 )
+from medbench.records import results as results_mod
 
 # ---------------------------------------------------------------- confusion-based metrics
 
@@ -405,8 +405,8 @@ def test_the_catalogue_is_frozen_and_its_ranges_are_what_results_files_may_hold(
     range ([0, 1]; MCC [-1, 1]), checked against the schema built from the catalogue."""
     import dataclasses
 
-    from medbench import schemas
     from medbench.core.errors import MedbenchError
+    from medbench.records import schemas
 
     with pytest.raises(dataclasses.FrozenInstanceError):
         METRICS["accuracy"].higher_is_better = False  # type: ignore[misc]

@@ -10,9 +10,9 @@ from threadpoolctl import threadpool_limits
 
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import SPLITS, Dataset
+from medbench.datasets.splits import make_split
 from medbench.models import registry
-from medbench.runner import Job, fit_and_evaluate
-from medbench.splits import make_split
+from medbench.running.runner import Job, fit_and_evaluate
 
 pytestmark = pytest.mark.slow  # seven real 3-class fits (about a minute); CI runs them in tox -e slow
 

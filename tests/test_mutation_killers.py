@@ -23,11 +23,11 @@ import pytest
 import synthetic_results as synth
 from scipy import stats as sps
 
-from medbench import stats
 from medbench.cli import main
 from medbench.core import cachekeys
 from medbench.datasets import load_dataset
-from medbench.splits import make_split, save_manifest
+from medbench.datasets.splits import make_split, save_manifest
+from medbench.evaluation import stats
 
 # --- the source hash follows file contents -------------------------------------------------------
 

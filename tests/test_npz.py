@@ -12,7 +12,7 @@ from medbench import api
 from medbench.core.errors import MedbenchError
 from medbench.datasets import dataset_kinds, describe_datasets, info, load_dataset
 from medbench.datasets.images import stretch_to_uint8
-from medbench.splits import make_split
+from medbench.datasets.splits import make_split
 
 
 def _gray(rng, n, size=16):

@@ -1,4 +1,4 @@
-"""Occlusion sensitivity (medbench.occlusion) on real PneumoniaMNIST images with real fitted pipelines: the map
+"""Occlusion sensitivity (medbench.running.occlusion) on real PneumoniaMNIST images with real fitted pipelines: the map
 has the image's shape, is deterministic, and hiding a region it marks important lowers the predicted class's
 probability more than hiding one it marks unimportant; every pipeline's gallery carries the maps and the
 report shows them."""
@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from medbench import gallery, occlusion, view
 from medbench.models import registry
+from medbench.records import view
 from medbench.reports.gallery import section
-from medbench.runner import Job, run_job
+from medbench.running import gallery, occlusion
+from medbench.running.runner import Job, run_job
 
 
 @pytest.fixture(scope="module")

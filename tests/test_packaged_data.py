@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from medbench import api
-from medbench import suite as suite_mod
 from medbench.cli import main
 from medbench.core import packaged
 from medbench.core.errors import MedbenchError
+from medbench.running import suitefile as suite_mod
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "baselines" / "pneumoniamnist-fast"

@@ -20,10 +20,10 @@ from test_persist import FAST_OPTIONS, fit_like_runner
 
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
+from medbench.datasets.splits import Split
 from medbench.features import cache
-from medbench.predict import load_model, save_job_model
-from medbench.runner import Job
-from medbench.splits import Split
+from medbench.running.predict import load_model, save_job_model
+from medbench.running.runner import Job
 
 PIPELINES = ["majority", "hog-svm", "hog-tree", "hog-xgboost",
              pytest.param("sift-svm", marks=pytest.mark.slow), pytest.param("sift-xgboost", marks=pytest.mark.slow)]

@@ -1,4 +1,4 @@
-"""Saving and loading fitted pipelines (medbench.models.persist, medbench.predict.load_model), on real
+"""Saving and loading fitted pipelines (medbench.models.persist, medbench.running.predict.load_model), on real
 PneumoniaMNIST: every classical pipeline and the CNN reload to the same probabilities; every saved file
 is checked (one flipped byte, a truncation, a missing file, a newer format: refused in one line); a
 re-hashed file holding a foreign type or pointing outside the folder is refused too; loading never
@@ -31,15 +31,15 @@ from medbench.core import cachekeys, storage
 from medbench.core.errors import MedbenchError
 from medbench.core.storage import stored_as
 from medbench.datasets.dataset import SPLITS, Dataset
+from medbench.datasets.splits import Split
 from medbench.features.hog import HOG
 from medbench.features.pixels import Pixels
 from medbench.metrics import choose_threshold, predict_with_threshold
 from medbench.models import keras_base as kb
 from medbench.models import persist
-from medbench.predict import load_model, save_job_model
 from medbench.reports import model_card
-from medbench.runner import Job, build
-from medbench.splits import Split
+from medbench.running.predict import load_model, save_job_model
+from medbench.running.runner import Job, build
 
 CLASSICAL = ["majority", "hog-svm", "hog-tree", "hog-xgboost", "sift-svm", "sift-tree", "sift-xgboost"]
 #: Smaller settings that keep every code path (and every stored type) but fit faster on a busy machine.

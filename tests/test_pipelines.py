@@ -10,10 +10,10 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from medbench.datasets.dataset import Dataset
+from medbench.datasets.splits import Split
 from medbench.metrics import HEADLINE, choose_threshold
 from medbench.models import registry
-from medbench.runner import Job, fit_and_evaluate
-from medbench.splits import Split
+from medbench.running.runner import Job, fit_and_evaluate
 
 PIPELINES = [p.name for p in registry.resolve(["classical", "baseline"])]
 # SIFT (codebook learning) and XGBoost fits take 5-12 s each: they run in the slow suite (tox -e slow, CI).

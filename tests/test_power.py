@@ -1,9 +1,9 @@
-"""The minimum detectable differences of :mod:`medbench.power`, checked against independent computations.
+"""The minimum detectable differences of :mod:`medbench.evaluation.power`, checked against independent computations.
 
 McNemar: the exact power sum against a Monte Carlo simulation of medbench's own test
-(:func:`medbench.stats.mcnemar`) on simulated paired answers, and against Connor's normal approximation for
+(:func:`medbench.evaluation.stats.mcnemar`) on simulated paired answers, and against Connor's normal approximation for
 a large set. DeLong: the normal MDD against simulated binormal scorers (two correlated classifiers whose true
-ROC-AUCs differ by exactly the MDD) tested with :func:`medbench.stats.delong`: the rejection rate is the power.
+ROC-AUCs differ by exactly the MDD) tested with :func:`medbench.evaluation.stats.delong`: the rejection rate is the power.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from medbench import power
-from medbench import stats as st
+from medbench.evaluation import power
+from medbench.evaluation import stats as st
 
 
 def _simulated_mcnemar_power(n: int, psi: float, delta: float, sims: int, seed: int) -> float:

@@ -1,4 +1,4 @@
-"""Predicting with a saved model (medbench.predict, ``medbench predict``) on real images: real chest X-ray
+"""Predicting with a saved model (medbench.running.predict, ``medbench predict``) on real images: real chest X-ray
 JPEGs and real PneumoniaMNIST, models fitted for real as the runner fits them. Files are decoded exactly
 as in training (a folder-trained model reproduces its in-memory probabilities from the files); bad files
 are named in the status column and on stderr while the rest are predicted (exit 1); a missing or damaged
@@ -22,10 +22,10 @@ from medbench.core.errors import MedbenchError
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import SPLITS, Dataset
 from medbench.datasets.images import decode_image
+from medbench.datasets.splits import Split, make_split
 from medbench.metrics import choose_threshold, predict_with_threshold
-from medbench.predict import load_model, predict_files, save_job_model
-from medbench.runner import Job, build
-from medbench.splits import Split, make_split
+from medbench.running.predict import load_model, predict_files, save_job_model
+from medbench.running.runner import Job, build
 
 
 def fit_like_runner(ds: Dataset, split: Split, job: Job):

@@ -1,4 +1,4 @@
-"""Tests for the provenance every results.json records (:func:`medbench.profiling.environment`): the git
+"""Tests for the provenance every results.json records (:func:`medbench.core.profiling.environment`): the git
 commit and dirty state of the medbench source folder (on throw-away git repositories, and on this
 checkout), the source hash, GPUs from ``nvidia-smi -L`` (a stand-in script on PATH prints what the real
 tool prints; a hanging one times out), the deep models' device from their job records, machine ids, and
@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 import synthetic_results as synth
 
-from medbench import profiling, regression
-from medbench import results as results_mod
 from medbench.cli import main
-from medbench.core import cachekeys
+from medbench.core import cachekeys, profiling
 from medbench.core.errors import MedbenchError
+from medbench.evaluation import gate as regression
+from medbench.records import results as results_mod
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -103,7 +103,7 @@ def test_gpus_from_nvidia_smi(tmp_path, monkeypatch):
 
 
 def test_environment_does_not_import_keras():
-    code = ("import sys; from medbench.profiling import environment; environment(); "
+    code = ("import sys; from medbench.core.profiling import environment; environment(); "
             "print(sorted(m for m in ('keras', 'tensorflow', 'torch', 'jax') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr[-2000:]

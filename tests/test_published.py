@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from medbench.cli import main
-from medbench.config import RunConfig
 from medbench.datasets import load_dataset
 from medbench.datasets.padding import zero_pad
 from medbench.datasets.published import KERMANY_TEST_COUNTS, published_for
 from medbench.reports import published as published_report
-from medbench.runner import Job
+from medbench.running.config import RunConfig
+from medbench.running.runner import Job
 from tests.data_paths import pneumonia_arrays
 
 

@@ -18,10 +18,10 @@ import browser
 import numpy as np
 import pytest
 
-from medbench import results as results_mod
 from medbench.cli import main
 from medbench.evaluation import section as evaluation
 from medbench.metrics import classification_metrics
+from medbench.records import results as results_mod
 from medbench.reports import figures
 from medbench.reports.build import write_report
 

@@ -1,6 +1,6 @@
 """Renderers only render: the numbers the report shows that derive from the statistics (the ROC-AUC
 difference between the best classical and best deep pipeline over seeds, the latency / ROC-AUC Pareto
-front) are computed by the harness (:func:`medbench.results.summaries`) and handed over; no module of
+front) are computed by the harness (:func:`medbench.records.results.summaries`) and handed over; no module of
 ``medbench.reports`` calls a statistics function. References are worked by hand or with scikit-learn.
 """
 
@@ -77,12 +77,12 @@ def test_no_renderer_calls_a_statistics_function():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         aliases = set()
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "medbench.stats":
+            if isinstance(node, ast.ImportFrom) and node.module == "medbench.evaluation.stats":
                 assert [a.name for a in node.names] == ["finite"], path.name
-            if isinstance(node, ast.ImportFrom) and node.module == "medbench":
+            if isinstance(node, ast.ImportFrom) and node.module in ("medbench", "medbench.evaluation"):
                 aliases |= {a.asname or a.name for a in node.names if a.name == "stats"}
             if isinstance(node, ast.Import):
-                assert not any(a.name == "medbench.stats" for a in node.names), path.name
+                assert not any(a.name == "medbench.evaluation.stats" for a in node.names), path.name
         used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
                 and isinstance(n.value, ast.Name) and n.value.id in aliases}
-        assert used <= {"finite"}, f"{path.name} calls medbench.stats.{sorted(used - {'finite'})}"
+        assert used <= {"finite"}, f"{path.name} calls medbench.evaluation.stats.{sorted(used - {'finite'})}"

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from medbench import results as results_mod
 from medbench.core import atomic
 from medbench.core.errors import MedbenchError
+from medbench.core.profiling import environment
 from medbench.datasets.dataset import Dataset
+from medbench.datasets.splits import Split, save_manifest
 from medbench.metrics import HEADLINE
-from medbench.profiling import environment
-from medbench.runner import Job, job_path, run_job
-from medbench.splits import Split, save_manifest
+from medbench.records import results as results_mod
+from medbench.running.runner import Job, job_path, run_job
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -1,4 +1,4 @@
-"""results.json and tolerance files are validated against declared schemas (medbench.schemas): a bad file
+"""results.json and tolerance files are validated against declared schemas (medbench.records.schemas): a bad file
 is one line, ``medbench: error: <file>: <field>: <problem>`` (exit 2), never a traceback - for hand-made
 bad files and for files that hypothesis generates by mutating a valid one.
 """
@@ -16,11 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from medbench import regression, tolerances
-from medbench import results as results_mod
 from medbench.cli import main
 from medbench.core.errors import MedbenchError
+from medbench.evaluation import gate as regression
 from medbench.evaluation import section as evaluation
+from medbench.evaluation import tolerances
+from medbench.records import results as results_mod
 from medbench.reports import compare as compare_render
 from medbench.reports import html, markdown
 

@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 
 import medbench
-from medbench import corruptions, external
-from medbench.config import RunConfig
 from medbench.core.errors import MedbenchError
 from medbench.reports.escape import md as E
+from medbench.running.config import RunConfig
+from medbench.shift import corruptions, external
 
 # --- corruptions ------------------------------------------------------------------------------------
 
@@ -153,7 +153,8 @@ def test_config_checks_the_options():
 
 
 def test_a_suite_declares_external_sets(tmp_path):
-    from medbench import api_suite, suite
+    from medbench import api_suite
+    from medbench.running import suitefile as suite
 
     f = tmp_path / "s.toml"
     f.write_text('[suite]\nrobustness = true\n[[datasets]]\ndataset = "folder:data/K"\n'
@@ -245,10 +246,10 @@ def test_records_are_not_reused_when_external_changes(kermany, tmp_path, chest_x
 
 
 def test_cache_reason_names_the_changed_external(kermany, tmp_path):
-    from medbench import runner
     from medbench.datasets import load_dataset
-    from medbench.shift import Shift
-    from medbench.splits import make_split
+    from medbench.datasets.splits import make_split
+    from medbench.running import runner
+    from medbench.shift.plan import Shift
 
     out = tmp_path / "out"
     _run(kermany, out, external=[f"folder:{kermany / 'test'}"])

@@ -13,10 +13,10 @@ from threadpoolctl import threadpool_limits
 
 from medbench.core.errors import MedbenchError
 from medbench.datasets import load_dataset
+from medbench.datasets.splits import make_split
 from medbench.models import registry
 from medbench.models.classifiers import CalibratedSVC
-from medbench.runner import Job, fit_and_evaluate
-from medbench.splits import make_split
+from medbench.running.runner import Job, fit_and_evaluate
 
 PIPELINES = [p.name for p in registry.resolve(["classical", "baseline"])]
 

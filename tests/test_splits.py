@@ -1,4 +1,4 @@
-"""medbench.splits on real data: official, carved-validation and seeded group-aware splits, fingerprints
+"""medbench.datasets.splits on real data: official, carved-validation and seeded group-aware splits, fingerprints
 and manifests."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 from medbench.core.errors import MedbenchError
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import SPLITS, Dataset
-from medbench.splits import MANIFEST_SCHEMA, Split, load_manifest, make_split, save_manifest
-from medbench.splits import fingerprint as splits_fingerprint
+from medbench.datasets.splits import MANIFEST_SCHEMA, Split, load_manifest, make_split, save_manifest
+from medbench.datasets.splits import fingerprint as splits_fingerprint
 
 # Regression guard, computed once from the real pneumoniamnist.npz (MD5 28209eda62fecd6e6a2d98b1501bb15f)
 # with make_split(ds) and pinned here: the official split's fingerprint must never change silently
@@ -381,7 +381,7 @@ def test_random_split_sizes_by_hand(pneumonia_full: Dataset):
 
 
 def test_a_hold_out_needs_as_many_images_of_each_present_class_as_folds(pneumonia_full: Dataset):
-    from medbench.splits import _carve
+    from medbench.datasets.splits import _carve
 
     ds = _subset(pneumonia_full, 5, n_classes=3)  # 5 per class; a third class with no image at all
     rest, held = _carve(ds, np.arange(len(ds)), 0.2, 0)  # 5 folds, 5 per class: exactly enough
@@ -452,7 +452,7 @@ def test_split_seeds_that_are_whole_numbers_in_range_are_taken(pneumonia_small: 
 
 
 def test_split_fractions_in_range_are_taken_and_others_named(pneumonia_full: Dataset):
-    from medbench.splits import check_fractions
+    from medbench.datasets.splits import check_fractions
 
     assert check_fractions(np.float64(0.25), 0.4999) == (0.25, 0.4999)
     for val, test, flag, value in [(0.5, 0.2, "--val-fraction", "0.5"), (0.1, 0, "--test-fraction", "0"),
@@ -495,7 +495,7 @@ def test_manifest_schema_messages_exactly(pneumonia_small: Dataset, small_manife
 def test_other_schema_problems_are_cut_to_one_short_line():
     import jsonschema
 
-    from medbench.splits import _schema_problem
+    from medbench.datasets.splits import _schema_problem
 
     long = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(
         {"properties": {"a": {"enum": [f"choice-{i}" for i in range(60)]}}}).iter_errors({"a": "other"}))
@@ -619,7 +619,7 @@ def test_manifest_with_more_labels_than_ids_is_refused(pneumonia_small: Dataset,
 
 
 def test_a_class_with_one_image_is_too_few_for_a_hold_out(pneumonia_full: Dataset):
-    from medbench.splits import _carve
+    from medbench.datasets.splits import _carve
 
     ds = _subset(pneumonia_full, 5)
     pool = np.concatenate([np.flatnonzero(ds.labels == 0)[:1], np.flatnonzero(ds.labels == 1)])

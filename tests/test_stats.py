@@ -1,4 +1,4 @@
-"""medbench.stats against hand-worked and textbook cases, and the statistics section of results.
+"""medbench.evaluation.stats against hand-worked and textbook cases, and the statistics section of results.
 
 Expected values are literals derived by hand in the comments (cross-checked once with scipy:
 ``scipy.stats.binomtest``, ``scipy.stats.chi2.sf``, ``scipy.stats.norm.sf``).
@@ -16,9 +16,9 @@ import scipy.stats as sps
 from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score, roc_auc_score
 
 from medbench import metrics as mt
-from medbench import stats as st
 from medbench.evaluation import paired as evaluation_paired
 from medbench.evaluation import section as evaluation
+from medbench.evaluation import stats as st
 from medbench.metrics import classification_metrics
 
 # --- bootstrap -------------------------------------------------------------------------------

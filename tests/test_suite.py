@@ -15,15 +15,17 @@ import pytest
 import synthetic_results as synth
 from scipy import stats as sps
 
-from medbench import api_suite, cli, schemas
-from medbench import results as results_mod
-from medbench import stats as st
-from medbench import suite as suite_mod
+from medbench import api_suite, cli
 from medbench.commands import suite as suite_cmd
 from medbench.core.errors import MedbenchError
+from medbench.evaluation import across as suite_analysis
 from medbench.evaluation import section as evaluation
+from medbench.evaluation import stats as st
 from medbench.models import registry
+from medbench.records import results as results_mod
+from medbench.records import schemas
 from medbench.reports import suite as suite_report
+from medbench.running import suitefile as suite_mod
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITES = ROOT / "suites"
@@ -187,7 +189,7 @@ def _runs(n_datasets: int, pipelines=DOMINANT, **kw) -> list[tuple[str, dict]]:
 
 
 def test_a_pipeline_best_on_every_dataset_ranks_first_and_friedman_rejects():
-    a = suite_mod.analyse(_runs(5))
+    a = suite_analysis.analyse(_runs(5))
     auc = {p: [a["cells"][p][f"set{i}"]["roc_auc"]["value"] for i in range(5)] for p, _, _ in DOMINANT}
     assert all(s > c > 0.5 for s, c in zip(auc["hog-svm"], auc["cnn"])), auc  # the premise
     assert a["ranks"]["pipelines"] == ["hog-svm", "cnn", "majority"]
@@ -209,7 +211,7 @@ def test_a_pipeline_best_on_every_dataset_ranks_first_and_friedman_rejects():
 def test_ranks_follow_the_scores_per_dataset():
     pipes = (("hog-svm", "classical", 1.0), ("hog-tree", "classical", 1.1), ("cnn", "deep", 0.9),
              ("majority", "baseline", 0.0))
-    a = suite_mod.analyse(_runs(6, pipes), metric="balanced_accuracy")
+    a = suite_analysis.analyse(_runs(6, pipes), metric="balanced_accuracy")
     names = [p for p, _, _ in pipes]
     for i in range(6):
         vals = [a["cells"][p][f"set{i}"]["balanced_accuracy"]["value"] for p in names]
@@ -222,11 +224,11 @@ def test_ranks_follow_the_scores_per_dataset():
 
 @pytest.mark.parametrize("n", [1, 3, 4])
 def test_too_few_datasets_gives_no_p_value(n):
-    a = suite_mod.analyse(_runs(n))
+    a = suite_analysis.analyse(_runs(n))
     om = a["omnibus"]
     assert om["status"] == "too_few_datasets" and not om["significant"] and "p" not in om
     assert a["posthoc"] is None
-    assert f"only {n} dataset" in om["reason"] and f"from {suite_mod.MIN_DATASETS} on" in om["reason"]
+    assert f"only {n} dataset" in om["reason"] and f"from {suite_analysis.MIN_DATASETS} on" in om["reason"]
     across = a["classical_vs_deep"]["across"]
     assert across["status"] == "too_few_datasets" and across["p"] is None
     assert a["ranks"]["mean"]["hog-svm"] == 1.0  # ranks are still given
@@ -235,7 +237,7 @@ def test_too_few_datasets_gives_no_p_value(n):
 
 
 def test_two_pipelines_use_wilcoxon():
-    a = suite_mod.analyse(_runs(6, DOMINANT[:2]))
+    a = suite_analysis.analyse(_runs(6, DOMINANT[:2]))
     om = a["omnibus"]
     assert om["test"] == "Wilcoxon signed-rank" and a["posthoc"] is None
     assert om["p"] == pytest.approx(2 / 2 ** 6)  # exact: all six differences the same way
@@ -243,8 +245,8 @@ def test_two_pipelines_use_wilcoxon():
 
 def test_classical_vs_deep_win_needs_a_significant_paired_test():
     close = (("hog-svm", "classical", 1.0), ("cnn", "deep", 0.98), ("majority", "baseline", 0.0))
-    clear = suite_mod.analyse(_runs(5))
-    tight = suite_mod.analyse(_runs(5, close))
+    clear = suite_analysis.analyse(_runs(5))
+    tight = suite_analysis.analyse(_runs(5, close))
     for a in (clear, tight):
         for row in a["classical_vs_deep"]["rows"]:
             assert row["test"] == "DeLong"
@@ -260,17 +262,17 @@ def test_classical_vs_deep_win_needs_a_significant_paired_test():
 def test_paired_test_read_from_statistics_matches_a_recomputed_delong():
     name, res = _runs(1)[0]
     stats = evaluation.statistics(res)
-    stored = suite_mod.paired(res, stats, "cnn", "hog-svm", "roc_auc")  # stored: hog-svm is the reference
+    stored = suite_analysis.paired(res, stats, "cnn", "hog-svm", "roc_auc")  # stored: hog-svm is the reference
     assert any(c["a_pipeline"] == "cnn" and c["b_pipeline"] == "hog-svm" for c in stats["comparisons"])
     job = {j["pipeline"]: j for j in res["jobs"]}
     y = np.asarray(job["cnn"]["predictions"]["y_true"])
     d = st.delong(y == 1, np.asarray(job["cnn"]["predictions"]["proba"])[:, 1],
                   np.asarray(job["hog-svm"]["predictions"]["proba"])[:, 1])
     assert stored["p"] == pytest.approx(d["p"]) and stored["diff"] == pytest.approx(d["diff"])
-    turned = suite_mod.paired(res, stats, "hog-svm", "cnn", "roc_auc")
+    turned = suite_analysis.paired(res, stats, "hog-svm", "cnn", "roc_auc")
     assert turned["diff"] == pytest.approx(-stored["diff"]) and turned["p"] == stored["p"]
     # a pair the statistics do not hold (neither is the reference): DeLong from the predictions
-    fresh = suite_mod.paired(res, stats, "cnn", "majority", "roc_auc")
+    fresh = suite_analysis.paired(res, stats, "cnn", "majority", "roc_auc")
     assert not any({c["a_pipeline"], c["b_pipeline"]} == {"cnn", "majority"} for c in stats["comparisons"])
     d2 = st.delong(y == 1, np.asarray(job["cnn"]["predictions"]["proba"])[:, 1],
                    np.asarray(job["majority"]["predictions"]["proba"])[:, 1])
@@ -279,9 +281,9 @@ def test_paired_test_read_from_statistics_matches_a_recomputed_delong():
 
 def test_several_seeds_need_every_seed_significant():
     runs = _runs(2, seeds=(0, 1))
-    a = suite_mod.analyse(runs)
+    a = suite_analysis.analyse(runs)
     for (_name, res), row in zip(runs, a["classical_vs_deep"]["rows"]):
-        t = suite_mod.paired(res, evaluation.statistics(res), row["classical"], row["deep"], "roc_auc")
+        t = suite_analysis.paired(res, evaluation.statistics(res), row["classical"], row["deep"], "roc_auc")
         assert [s["seed"] for s in t["per_seed"]] == [0, 1]
         assert row["p"] == max(s["p"] for s in t["per_seed"])
         assert row["diff"] == pytest.approx(np.mean([s["diff"] for s in t["per_seed"]]))
@@ -290,7 +292,7 @@ def test_several_seeds_need_every_seed_significant():
 
 
 def test_multiclass_datasets_use_the_paired_bootstrap():
-    a = suite_mod.analyse(_runs(2, class_names=("normal", "bacteria", "virus")))
+    a = suite_analysis.analyse(_runs(2, class_names=("normal", "bacteria", "virus")))
     assert {r["test"] for r in a["classical_vs_deep"]["rows"]} == {"paired bootstrap"}
 
 
@@ -302,7 +304,7 @@ def test_a_pipeline_missing_on_one_dataset_is_not_ranked():
                           {"pipeline": "majority", "seed": 0, "family": "baseline", "status": "error", "error": "boom"}
                           for j in runs[3][1]["jobs"]]
     runs[3][1].pop("statistics")
-    a = suite_mod.analyse(runs)
+    a = suite_analysis.analyse(runs)
     assert a["ranks"]["pipelines"] == ["hog-svm"]
     excluded = {x["pipeline"]: x["reason"] for x in a["ranks"]["excluded"]}
     assert "set2 (not run)" in excluded["cnn"] and "set3 (failed)" in excluded["majority"]
@@ -313,7 +315,7 @@ def test_a_pipeline_missing_on_one_dataset_is_not_ranked():
 def test_same_data_twice_is_flagged():
     runs = _runs(2)
     runs[1][1]["dataset"]["fingerprint"] = runs[0][1]["dataset"]["fingerprint"]
-    a = suite_mod.analyse(runs)
+    a = suite_analysis.analyse(runs)
     assert a["shared_data"] == [["set0", "set1"]]
     assert any("not independent" in line for line in a["verdict"])
 
@@ -322,10 +324,10 @@ def test_same_data_twice_is_flagged():
 
 def test_report_escapes_names_and_draws_the_cd_diagram(tmp_path):
     pipes = (("hog-svm", "classical", 3.0), ("cnn<img src=x>|", "deep", 0.8), ("majority", "baseline", 0.0))
-    a = suite_mod.analyse(_runs(5, pipes))
+    a = suite_analysis.analyse(_runs(5, pipes))
     s = suite_mod.Suite(name="esc", title="Title <script>alert(1)</script>", file="s.toml", datasets=[],
                         note="a | b <b>bold</b>")
-    doc = json.loads(json.dumps(suite_mod.document(s, a, [])))
+    doc = json.loads(json.dumps(suite_analysis.document(s, a, [])))
     suite_report.write_suite_report(doc, tmp_path)
     page = (tmp_path / "suite.html").read_text(encoding="utf-8")
     assert "<script>alert" not in page and "<img src=x" not in page and "<b>bold" not in page
@@ -395,7 +397,7 @@ def test_smoke_suite_end_to_end(tmp_path, make_image_folder):
     doc = api_suite.run_suite(suite_file, out, log=lines.append)
     assert [d["status"] for d in doc["datasets"]] == ["ok"] * 3
     stored = json.loads((out / "suite.json").read_text(encoding="utf-8"))
-    schemas.validate(stored, suite_mod.SUITE_JSON_SCHEMA, "suite.json")
+    schemas.validate(stored, suite_analysis.SUITE_JSON_SCHEMA, "suite.json")
     assert stored["analysis"] == json.loads(json.dumps(doc["analysis"]))
     a = doc["analysis"]
     assert [d["name"] for d in a["datasets"]] == ["a", "b", "c"]
@@ -453,7 +455,7 @@ dataset = "folder:tiny/b"
     err = capsys.readouterr().err
     assert "error" not in err.lower(), err
     doc = json.loads((out / "suite.json").read_text(encoding="utf-8"))
-    schemas.validate(doc, suite_mod.SUITE_JSON_SCHEMA, "suite.json")
+    schemas.validate(doc, suite_analysis.SUITE_JSON_SCHEMA, "suite.json")
     assert [(d["name"], d["status"]) for d in doc["datasets"]] == [("a", "ok"), ("b", "ok")]
     for name in "ab":
         res = results_mod.load(out / name)

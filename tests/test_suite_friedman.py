@@ -1,4 +1,4 @@
-"""The suite's Friedman test (medbench.suite.friedman) against the textbook formula written here:
+"""The suite's Friedman test (medbench.running.suitefile.friedman) against the textbook formula written here:
 within-dataset mid-ranks, chi2_F = [12 / (N k (k+1)) * sum_j R_j^2 - 3 N (k+1)] / C with the tie
 correction C = 1 - sum(t^3 - t) / (N k (k^2 - 1)), and Iman-Davenport's F = (N-1) chi2 / (N (k-1) - chi2)
 on (k-1, (k-1)(N-1)) degrees of freedom (Demšar 2006, section 3.2.2)."""
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from medbench import stats as st
+from medbench.evaluation import stats as st
 
 
 def _midranks(row: list[float]) -> list[float]:

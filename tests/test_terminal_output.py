@@ -20,8 +20,8 @@ import pytest
 import synthetic_results as synth
 from tabulate import tabulate
 
-from medbench import results as results_mod
 from medbench.cli import main
+from medbench.records import results as results_mod
 from medbench.reports import tables, terminal
 
 COUNTER = re.compile(r"^\[(\d+)/(\d+)\] (\S+) seed (\d+): accuracy ")

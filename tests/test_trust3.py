@@ -21,19 +21,20 @@ import pytest
 import synthetic_results as synth
 from test_predict import fit_like_runner
 
-from medbench import cli, history
-from medbench import results as results_mod
-from medbench import splits as splits_mod
-from medbench import suite as suite_mod
+from medbench import cli
 from medbench.core.errors import MedbenchError
 from medbench.datasets import load_dataset
+from medbench.datasets import splits as splits_mod
 from medbench.datasets.dataset import Dataset
 from medbench.datasets.images import load_images
+from medbench.datasets.splits import Split, make_split
 from medbench.features.hog import HOG
 from medbench.models import persist
-from medbench.predict import load_model, save_job_model
-from medbench.runner import Job, body_digest, job_path, run_job
-from medbench.splits import Split, make_split
+from medbench.records import results as results_mod
+from medbench.running import suitefile as suite_mod
+from medbench.running.predict import load_model, save_job_model
+from medbench.running.runner import Job, body_digest, job_path, run_job
+from medbench.stores import history
 
 # --- 1. records and results that cannot be right ------------------------------------------------
 

@@ -29,18 +29,20 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import MinMaxScaler
 from test_predict import fit_like_runner
 
-from medbench import api_suite, cli, runner
-from medbench import suite as suite_mod
+from medbench import api_suite, cli
 from medbench.core.errors import MedbenchError
 from medbench.datasets import images as images_mod
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
+from medbench.datasets.splits import Split
+from medbench.evaluation import across as suite_analysis
 from medbench.evaluation import protocol
 from medbench.models import persist
-from medbench.predict import load_model, save_job_model
 from medbench.reports import figures, markdown
 from medbench.reports import suite as suite_report
-from medbench.splits import Split
+from medbench.running import runner
+from medbench.running import suitefile as suite_mod
+from medbench.running.predict import load_model, save_job_model
 
 # --- 1. a bootstrap interval that excludes its own estimate --------------------------------------
 
@@ -87,7 +89,7 @@ def test_a_suite_of_one_dataset_under_six_names_finds_no_difference(tmp_path: Pa
     """Six copies of one dataset gave 'Wilcoxon ... p = 0.031 (a difference)': the copies are left out
     before any test across datasets, with a warning."""
     runs = _copies(6)
-    a = suite_mod.analyse(runs)
+    a = suite_analysis.analyse(runs)
     assert [d["name"] for d in a["datasets"]] == ["copy0"]
     assert [d["name"] for d in a["duplicates"]] == [f"copy{i}" for i in range(1, 6)]
     assert a["omnibus"]["n_datasets"] == 1 and a["omnibus"]["status"] == "too_few_datasets"

@@ -15,11 +15,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medbench import api, api_suite, cli, corruptions, history, robustness, runner, view
-from medbench import suite as suite_mod
+from medbench import api, api_suite, cli
 from medbench.core.errors import MedbenchError
+from medbench.evaluation import across as suite_analysis
 from medbench.evaluation import section as evaluation
+from medbench.records import view
 from medbench.reports import robustness as report_robustness
+from medbench.running import runner
+from medbench.running import suitefile as suite_mod
+from medbench.shift import corruptions, robustness
+from medbench.stores import history
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITES = ROOT / "suites"
@@ -210,11 +215,11 @@ def test_the_same_folder_at_two_image_sizes_is_one_dataset_in_a_suite(tmp_path: 
         res["dataset"]["fingerprint"] = f"{i:064d}"
         runs.append((f"set{i}", res))
     runs[4][1]["dataset"]["spec"] = f"folder:{tmp_path}/other/../set0"  # set0 again, read at another size
-    analysis = suite_mod.analyse(runs)
+    analysis = suite_analysis.analyse(runs)
     assert analysis["duplicates"] == [{"name": "set4", "same_as": "set0"}]
     assert analysis["shared_data"] == [["set0", "set4"]]
     assert len(analysis["datasets"]) == 4  # four independent datasets, not five
-    assert "same fingerprint or source" in suite_mod.duplicate_note(analysis["duplicates"][0])
+    assert "same fingerprint or source" in suite_analysis.duplicate_note(analysis["duplicates"][0])
 
 
 # --- 3. range and consistency of the external and robustness blocks ------------------------------------
@@ -328,7 +333,7 @@ def test_classes_differing_only_in_case_stay_apart(tmp_path: Path, chest_xray_di
 
 
 def test_case_insensitive_class_matching_still_works_where_unambiguous():
-    from medbench import external
+    from medbench.shift import external
 
     assert external.match_classes(["normal", "Pneumonia"], ["NORMAL", "PNEUMONIA"],
                                   external.parse_class_map(["pneumonia=PNEUMONIA"]), "x") == {
@@ -366,7 +371,7 @@ def _noisy_worker_preload(path: Path) -> Path:
     descriptor 2 from outside Python's streams, as TensorFlow's C++ runtime does in a worker process."""
     path.write_text(textwrap.dedent(f"""
         import os
-        from medbench import runner
+        from medbench.running import runner
         if not getattr(runner.execute, "noisy", False):  # preloaded once per worker
             real = runner.execute
             def noisy(*a, **k):
@@ -405,7 +410,7 @@ def test_run_killed_in_its_final_phase_is_rebuilt_by_report_and_refused_by_histo
     # what a kill -9 after the last job leaves: every job written, no statistics and no external / robustness block
     out = _tamper(shifted, tmp_path / "killed", lambda d: [d.pop(k) for k in ("statistics", "external", "robustness")])
     (out / "report.md").unlink()
-    from medbench import results as results_mod
+    from medbench.records import results as results_mod
 
     data = results_mod.load(out)
     assert evaluation.statistics(data)["settings"]["n_resamples"] == 200  # the run's own, not the default 1,000

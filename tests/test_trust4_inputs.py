@@ -162,7 +162,7 @@ def test_run_numbers_and_addresses_are_checked_before_any_work(tmp_path: Path, m
 
 
 def test_good_scheduler_addresses_still_parse():
-    from medbench.config import Scheduler
+    from medbench.running.config import Scheduler
     for text in ("tcp://127.0.0.1:8786", "tcp://[::1]:8786", "tls://scheduler.example-1.org:1", "processes:2"):
         assert Scheduler.parse(text).text == text
 
@@ -324,7 +324,7 @@ def test_any_deletion_in_the_blocks_is_refused_or_rendered(shifted_run: dict):
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from medbench import results as results_mod
+    from medbench.records import results as results_mod
     from medbench.reports import external as external_report
     from medbench.reports import robustness as robustness_report
 
@@ -408,7 +408,7 @@ def test_staleness_of_any_key_inputs_is_a_sentence():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from medbench import cacheinfo
+    from medbench.stores import cacheinfo
 
     json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
                                lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner,

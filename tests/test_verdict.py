@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medbench import power, verdict
-from medbench import stats as st
 from medbench.cli import main
+from medbench.evaluation import power, verdict
+from medbench.evaluation import stats as st
 from medbench.reports import markdown
 from medbench.reports.escape import md as E
 

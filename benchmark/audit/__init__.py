@@ -1,6 +1,6 @@
 """The dataset audit: what in the data can make a score wrong before any model is fitted.
 
-* :mod:`medbench.audit.groups` - patient groups from naming schemes (a table), ``--groups CSV`` and
+* :mod:`medbench.datasets.groups` - patient groups from naming schemes (a table), ``--groups CSV`` and
   ``--group-pattern REGEX``, and how many groups cross the splits;
 * :mod:`medbench.audit.phash` and :mod:`medbench.audit.duplicates` - near-duplicate images by a DCT
   perceptual hash, within and across splits and between datasets;
@@ -9,5 +9,5 @@
   the classes;
 * :mod:`medbench.audit.run` - the whole audit as the ``audit`` block of results.json.
 
-This ``__init__`` imports nothing, so the dataset loaders can use :mod:`medbench.audit.groups`.
+This ``__init__`` imports nothing, so the dataset loaders can use :mod:`medbench.datasets.groups`.
 """

@@ -18,19 +18,19 @@ from typing import Any
 
 import numpy as np
 
-from medbench import schemas
 from medbench.audit import duplicates as dup
-from medbench.audit import groups as grp
 from medbench.audit import phash as ph
 from medbench.audit import shortcuts as sc
 from medbench.audit import thumbnails
 from medbench.core.atomic import json_roundtrip
 from medbench.core.errors import MedbenchError
+from medbench.datasets import groups as grp
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import SPLITS, Dataset
 from medbench.datasets.folder import load_folder
 from medbench.datasets.spec import DatasetSpec
-from medbench.splits import make_split
+from medbench.datasets.splits import make_split
+from medbench.records import schemas
 
 N_LISTED = 20  # removed ids listed in results.json (the count is always complete)
 

@@ -3,7 +3,7 @@
 Per class, the distribution of each property of :mod:`medbench.audit.metadata` (counts of each value for
 format and colour mode; median, min and max for the numbers). Then a metadata-only classifier - a shallow
 decision tree (depth :data:`TREE_DEPTH`) on those properties alone, fitted on the train split and scored on
-the test split - with its ROC-AUC and a stratified-bootstrap 95% CI (:mod:`medbench.stats`). When the CI's
+the test split - with its ROC-AUC and a stratified-bootstrap 95% CI (:mod:`medbench.evaluation.stats`). When the CI's
 lower bound is above :data:`AUC_WARN` (binary), or the accuracy CI's lower bound is above the majority floor
 (more than two classes), the audit warns and names the property the tree relies on most.
 """
@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 from sklearn.tree import DecisionTreeClassifier
 
-from medbench import stats as st
 from medbench.audit import metadata as md
+from medbench.evaluation import stats as st
 from medbench.metrics import roc_auc
 
 TREE_DEPTH = 3

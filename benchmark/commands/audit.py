@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from medbench.audit import run as audit_run
-from medbench.config import RunConfig
 from medbench.core.atomic import write_json
+from medbench.running.config import RunConfig
 
 DESCRIPTION = """Audit a dataset the way `medbench run` does before fitting anything: which images share a
 patient (naming schemes, --groups, --group-pattern) and whether patients cross the splits; near-duplicate

@@ -1,4 +1,4 @@
-"""``medbench baseline update|list|show``: the store of committed reference results (medbench.baseline)."""
+"""``medbench baseline update|list|show``: the store of committed reference results (medbench.stores.baseline)."""
 
 from __future__ import annotations
 

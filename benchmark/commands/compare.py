@@ -29,7 +29,7 @@ examples:
   medbench compare a/results.json b/results.json --tolerances my-tolerances.toml
   medbench compare results/v1 results/v2 --html compare.html
 tolerances: --tolerances FILE, else tolerances.toml beside BASE's results.json, else built-in defaults
-(see the module medbench.tolerances and the README section "Regression testing across versions").
+(see the module medbench.evaluation.tolerances and the README section "Regression testing across versions").
 """
 
 

@@ -13,10 +13,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from medbench import api, predict
+from medbench import api
 from medbench.core import outputs, quiet
 from medbench.core.atomic import write_text
 from medbench.core.errors import MedbenchError
+from medbench.running import predict
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -6,7 +6,7 @@ import argparse
 
 from tabulate import tabulate
 
-from medbench import profiles
+from medbench.models import profiles
 
 
 def register(sub: argparse._SubParsersAction) -> None:

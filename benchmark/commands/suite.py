@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from medbench import api_suite
-from medbench.config import RunConfig
 from medbench.reports.escape import plain
+from medbench.running.config import RunConfig
 
 DESCRIPTION = """Run the pipelines of a suite file on each of its datasets (one ordinary results folder
 per dataset under OUT, resumed like `medbench run`), then compare the pipelines across datasets:

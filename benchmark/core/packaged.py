@@ -3,7 +3,7 @@
 An installed wheel holds them as ``medbench/_baselines/<name>/`` and ``medbench/_suites/<name>.toml``
 (pyproject.toml maps the repository's ``baselines/`` and ``suites/`` folders there); a source checkout
 (an editable install, tox) reads the same folders beside ``benchmark/``. The user's own baseline store
-(``$MEDBENCH_BASELINES`` or ``./baselines``) and explicit paths come first: see medbench.baseline.
+(``$MEDBENCH_BASELINES`` or ``./baselines``) and explicit paths come first: see medbench.stores.baseline.
 """
 
 from __future__ import annotations

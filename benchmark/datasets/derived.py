@@ -1,6 +1,6 @@
 """Dataset fields a loader derives from what it read, the same way in every loader.
 
-* patient groups from file names by the naming schemes of :mod:`medbench.audit.groups` (:func:`patient_id`, :func:`groups_for`: ``Dataset.groups``
+* patient groups from file names by the naming schemes of :mod:`medbench.datasets.groups` (:func:`patient_id`, :func:`groups_for`: ``Dataset.groups``
   and ``group_source``), and the split wording of kinds that split by those groups (:data:`GROUP_SPLIT`);
 * the positive class of a normal-vs-disease pair (:func:`positive_class_index`);
 * the colour count of an RGB load, with its warning when ``--channels auto`` chose RGB for mostly gray
@@ -15,15 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from medbench.audit.groups import groups_from_schemes, match_scheme
 from medbench.core.warn import warn
+from medbench.datasets.groups import groups_from_schemes, match_scheme
 from medbench.features.colour import colour_image_count
 
 GROUP_SOURCE_NONE = "none (no patient ids in file names: each image is its own group)"
 
 
 def patient_id(filename: str) -> str | None:
-    """Patient id by the naming schemes of :data:`medbench.audit.groups.PATIENT_SCHEMES` (Kermany's
+    """Patient id by the naming schemes of :data:`medbench.datasets.groups.PATIENT_SCHEMES` (Kermany's
     ``person1000_bacteria_2931.jpeg`` -> ``person1000``, NIH ChestX-ray14, CheXpert, MIMIC-CXR), else None."""
     hit = match_scheme(filename)
     return None if hit is None else hit[0]

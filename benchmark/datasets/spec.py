@@ -3,7 +3,7 @@
 A spec's text is a MedMNIST name (``pneumoniamnist``) or ``KIND:PATH`` (``folder:data/xrays``,
 ``npz:arrays.npz``, ``coronahack:data/ch``, a plugin's kind). Beside the text it carries the load
 options (task, image size, missing files allowed, pixel limit, channels), so a Dask worker can load
-the very same dataset from it (:class:`medbench.engine.DatasetRef`).
+the very same dataset from it (:class:`medbench.running.engine.DatasetRef`).
 """
 
 from __future__ import annotations

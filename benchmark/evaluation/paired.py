@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from medbench import stats as st
+from medbench.evaluation import stats as st
 from medbench.evaluation.protocol import BOOTSTRAP_SEED, CI_LEVEL, MCNEMAR_SUBSET, PAIRED_RESAMPLES
-from medbench.view import JobView, Predictions
+from medbench.records.view import JobView, Predictions
 
 #: The reasons two jobs cannot be compared image by image.
 NO_PREDICTIONS = "no stored test predictions"
@@ -53,7 +53,7 @@ class Bootstraps:
     def __init__(self, n_classes: int, positive: int | None, n_resamples: int = PAIRED_RESAMPLES,
                  seed: int = BOOTSTRAP_SEED, method: str = st.CI_METHOD) -> None:
         self.n_classes, self.positive, self.n_resamples, self.seed = n_classes, positive, n_resamples, seed
-        self.method = method  # how the images are resampled (medbench.stats.CI_METHODS)
+        self.method = method  # how the images are resampled (medbench.evaluation.stats.CI_METHODS)
         self._done: dict[int, tuple[Predictions, dict[str, np.ndarray]]] = {}
 
     def of(self, predictions: Predictions) -> dict[str, np.ndarray]:

@@ -1,10 +1,10 @@
 """A run's ``statistics`` section of results.json, computed from the jobs' test predictions alone.
 
 * ``settings``: ``n_resamples``, ``seed``, ``level`` of the bootstrap and the tests used;
-* ``settings`` also names the resampling, ``ci_method`` (:data:`medbench.stats.CI_METHODS`; absent in older
+* ``settings`` also names the resampling, ``ci_method`` (:data:`medbench.evaluation.stats.CI_METHODS`; absent in older
   results: ``stratified``);
 * ``jobs``: ``{job_id: {"n": test images, "metrics_ci": {metric: [low, high] or null}}}`` - bootstrap
-  intervals over the test images (:func:`medbench.stats.metric_ci`; coverage in docs/coverage.md), and ``reliability``:
+  intervals over the test images (:func:`medbench.evaluation.stats.metric_ci`; coverage in docs/coverage.md), and ``reliability``:
   the reliability-diagram bins of the job's test predictions (top-label confidence, 15 equal-width bins);
 * ``pipelines``: one entry per pipeline, best first (:func:`rank_key`, the one ranking rule: mean test
   ROC-AUC, then balanced accuracy, then name): ``pipeline``, ``name``, ``family``, ``seeds``, ``job_ids``,
@@ -31,8 +31,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from medbench import stats as st
 from medbench.evaluation import paired
+from medbench.evaluation import stats as st
 from medbench.evaluation.protocol import (
     BOOTSTRAP_RESAMPLES,
     BOOTSTRAP_SEED,
@@ -41,7 +41,7 @@ from medbench.evaluation.protocol import (
     RANK_METRICS,
 )
 from medbench.metrics import HEADLINE, RUNTIME_KEYS, gain
-from medbench.view import JobView, RunView
+from medbench.records.view import JobView, RunView
 
 SUMMARY_RUNTIME = tuple(k for k, v in RUNTIME_KEYS.items() if v.summary)
 

@@ -2,7 +2,7 @@
 
 Per pipeline: fitted as the runner fits it on the real PneumoniaMNIST subset of tests/conftest.py
 (``pneumonia_small``: 300 train / 100 val / 150 test images, official split), saved with
-:func:`medbench.predict.save_job_model` and loaded with :func:`medbench.predict.load_model` (load time
+:func:`medbench.running.predict.save_job_model` and loaded with :func:`medbench.running.predict.load_model` (load time
 reported separately, in ``extra_info``). The benchmark times ``SavedModel.predict_proba`` on 256 real
 images (the 150 test, 100 validation and 6 training images). For the ratio, the loaded model and the
 in-memory ``Pipeline.predict_proba`` are timed in alternation on the same images (best of at least 3
@@ -23,11 +23,11 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from medbench.datasets.dataset import Dataset
+from medbench.datasets.splits import Split
 from medbench.features import cache
 from medbench.metrics import choose_threshold
-from medbench.predict import load_model, save_job_model
-from medbench.runner import Job, build
-from medbench.splits import Split
+from medbench.running.predict import load_model, save_job_model
+from medbench.running.runner import Job, build
 
 pytestmark = pytest.mark.perf
 BATCH = 256

@@ -62,23 +62,23 @@ class Target:
 TARGETS = [
     Target("escape", "reports/escape.py", ("tests/test_escape.py", "tests/test_mutation_killers.py::"
                                            "test_multiclass_confusion_tables_show_hostile_class_names_literally")),
-    Target("changepoints", "benchmark/stats.py", ("tests/test_history.py::test_penalty_is_the_ci_width",
+    Target("changepoints", "benchmark/evaluation/stats.py", ("tests/test_history.py::test_penalty_is_the_ci_width",
                                                     "tests/test_history_changepoints.py"),
            functions=("penalty", "change_points")),
-    Target("friedman", "benchmark/stats.py", ("tests/test_suite.py::test_nemenyi_critical_values_match_demsar_table",
+    Target("friedman", "benchmark/evaluation/stats.py", ("tests/test_suite.py::test_nemenyi_critical_values_match_demsar_table",
                                               "tests/test_suite.py::test_friedman_statistic_by_hand",
                                               "tests/test_suite_friedman.py"),
            functions=("nemenyi_q", "critical_difference", "friedman")),
     Target("cachekeys", "benchmark/core/cachekeys.py", ("tests/test_mutation_killers.py", "tests/test_cachekeys.py")),
     Target("metrics", "benchmark/metrics.py", ("tests/test_metrics.py", "tests/test_calibration.py")),
-    Target("stats", "benchmark/stats.py", ("tests/test_stats.py", "tests/test_mutation_killers.py",
+    Target("stats", "benchmark/evaluation/stats.py", ("tests/test_stats.py", "tests/test_mutation_killers.py",
                                            "tests/test_calibration.py", "tests/test_compare.py"),
            skip_functions=("penalty", "change_points", "nemenyi_q", "critical_difference", "friedman")),
-    Target("splits", "benchmark/splits.py", ("tests/test_splits.py",)),
+    Target("splits", "benchmark/datasets/splits.py", ("tests/test_splits.py",)),
     # the CNN's save/load test is slow-marked but is the one that saves and loads a real Keras model
     Target("persist", "models/persist.py", ("tests/test_persist.py",), timeout=300.0, markers="not perf",
            keyword="not sift and not transfer"),
-    Target("regression", "benchmark/regression.py", ("tests/test_compare.py", "tests/test_calibration.py",
+    Target("regression", "benchmark/evaluation/gate.py", ("tests/test_compare.py", "tests/test_calibration.py",
                                                      "tests/test_gate.py", "tests/test_baseline.py"),
            timeout=300.0),
 ]

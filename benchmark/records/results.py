@@ -1,21 +1,21 @@
 """results.json (versioned schema) and metrics.csv: assembling a run's job records into files.
 
-Top-level keys of results.json (schema ``medbench.results``, version 1): ``schema``,
+Top-level keys of results.json (schema ``medbench.records.results``, version 1): ``schema``,
 ``schema_version``, ``medbench_version``, ``created``, ``command``, ``config``, ``dataset`` (the
 dataset card), ``split`` (fingerprint, method, seed, notes, counts, manifest; with
 ``--resplit-per-seed`` also ``per_seed``: ``{seed: {fingerprint, method, seed, notes, counts,
 manifest}}``), ``environment`` (machine, libraries and code provenance - git commit, dirty tree,
-source hash, GPUs, the deep models' device - see :func:`medbench.profiling.environment`), ``jobs`` (one record per pipeline and seed, see
-:mod:`medbench.runner`; a job's ``gallery`` lists its error-gallery pictures, :mod:`medbench.gallery`) and,
+source hash, GPUs, the deep models' device - see :func:`medbench.core.profiling.environment`), ``jobs`` (one record per pipeline and seed, see
+:mod:`medbench.running.runner`; a job's ``gallery`` lists its error-gallery pictures, :mod:`medbench.running.gallery`) and,
 once a run has finished, ``statistics`` (:mod:`medbench.evaluation.section`).
 
 :func:`load` validates what it reads (:func:`validate`): the declared JSON schema
-(:data:`SCHEMA_JSON`, built in :mod:`medbench.schemas` from the metric catalogue) and the
+(:data:`SCHEMA_JSON`, built in :mod:`medbench.records.schemas` from the metric catalogue) and the
 cross-field rules no schema states (labels within ``class_names``, predictions of one length, one
 job per pipeline and seed, a statistics section naming real jobs). Every problem is one line:
 ``<file>: <field>: <problem>``. Metric values may be null (undefined) and, as Python's json reads
 them, NaN or infinite: those read as "no value" (``compare`` flags a value BASE had and NEW lost).
-Reading a document is :mod:`medbench.view`'s: :func:`medbench.view.job_id` is the one way to name a job.
+Reading a document is :mod:`medbench.records.view`'s: :func:`medbench.records.view.job_id` is the one way to name a job.
 """
 
 from __future__ import annotations
@@ -26,14 +26,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from medbench import consistency, profiling, recompute, schemas, view
-from medbench.core import readfile
+from medbench.core import profiling, readfile
 from medbench.core.atomic import write_json, write_text
 from medbench.core.csvcell import cell
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
 from medbench.metrics import HEADLINE, RUNTIME_KEYS
-from medbench.view import ok_jobs, record_id
+from medbench.records import consistency, schemas, view
+from medbench.records.view import ok_jobs, record_id
+from medbench.shift import recompute
 
 SCHEMA = "medbench.results"
 SCHEMA_VERSION = 1
@@ -98,7 +99,7 @@ def load(path: str | Path) -> dict[str, Any]:
 
 def validate(results: Any, source: str) -> None:
     """Check a results dict against the declared schema (:data:`SCHEMA_JSON`, see
-    :mod:`medbench.schemas`) and the cross-field rules no schema states (labels within
+    :mod:`medbench.records.schemas`) and the cross-field rules no schema states (labels within
     ``class_names``, predictions of one length, unique jobs, statistics naming real jobs).
     Raises ``MedbenchError("<source>: <field>: <problem>")``."""
     if not isinstance(results, dict) or results.get("schema") != SCHEMA:

@@ -23,7 +23,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.pipeline import Pipeline
 
-from medbench import schemas
 from medbench.core import cachekeys, names
 from medbench.core.csvcell import cell
 from medbench.core.errors import MedbenchError
@@ -31,6 +30,7 @@ from medbench.datasets import images, info
 from medbench.features import cache
 from medbench.metrics import predict_with_threshold
 from medbench.models import persist
+from medbench.records import schemas
 
 #: Files decoded and predicted per batch (bounds memory on large folders).
 PREDICT_BATCH = 512
@@ -63,7 +63,7 @@ def model_meta(ds: Any, split: Any, job: Any, threshold: dict[str, Any] | None, 
     """Everything :func:`load_model` and the model card need about a runner job (JSON-able).
 
     ``ds`` is the :class:`~medbench.datasets.dataset.Dataset`, ``split`` its
-    :class:`~medbench.splits.Split`, ``job`` the runner's ``Job``, ``threshold`` the runner's
+    :class:`~medbench.datasets.splits.Split`, ``job`` the runner's ``Job``, ``threshold`` the runner's
     ``choose_threshold`` dict (``None`` for multi-class tasks).
     """
     positive = ds.positive_class if ds.n_classes == 2 else None
@@ -170,7 +170,7 @@ class SavedModel(ClassifierMixin, BaseEstimator):
             if failures:
                 path, reason = failures[0]
                 more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-                raise MedbenchError(f"cannot read image {path}: {reason}{more}; medbench.predict.predict_files "
+                raise MedbenchError(f"cannot read image {path}: {reason}{more}; medbench.running.predict.predict_files "
                                     f"predicts the readable files and reports the others")
             return decoded
         x = np.asarray(X)

@@ -4,7 +4,7 @@
   :func:`medbench.core.cachekeys.key_inputs` writes them: in a job record's ``key_inputs`` and in every
   ``$MEDBENCH_CACHE_DIR`` sidecar ``.json``.
 * :data:`JOB_RECORD_SCHEMA` - a job record (``OUT/jobs/<job>.json``): a results.json job
-  (:data:`medbench.schemas.JOB`) plus its ``key``, ``key_inputs`` and ``body_sha256``.
+  (:data:`medbench.records.schemas.JOB`) plus its ``key``, ``key_inputs`` and ``body_sha256``.
 
 :func:`problem` returns the first violation as one line (or None); a record or sidecar with one is
 recomputed (a run) or reported as damaged (``medbench cache info``), never read further.
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from medbench import schemas
 from medbench.core.errors import MedbenchError
+from medbench.records import schemas
 
 _HEX = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 KEY_INPUTS_SCHEMA: dict[str, Any] = {
@@ -43,3 +43,6 @@ def problem(data: Any, schema: dict[str, Any], source: str) -> str | None:
     except RecursionError:
         return f"{source}: nested too deeply to check"
     return None
+
+#: How a job's own test split is named where its metrics are undefined (a split lacking a class).
+TEST_SPLIT = "the test split"

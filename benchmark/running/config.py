@@ -8,13 +8,13 @@ builds one from its keyword arguments (a field per keyword)::
     medbench.run(config=cfg)
 
 Each field is declared once, with its command-line flag, help, suite-file rule and whether results.json
-records it (:mod:`medbench.options`); ``medbench run``'s parser, the suite file's schema and the ``config``
+records it (:mod:`medbench.running.options`); ``medbench run``'s parser, the suite file's schema and the ``config``
 block are generated from those declarations. Adding a run option is adding one field.
 
 Every check is here and nowhere else: seeds, split seed, fractions (:func:`check_fractions`, also used by
-:func:`medbench.splits.make_split`), ``n_jobs`` (:func:`medbench.core.workers.check_n_jobs`), the dataset's
+:func:`medbench.datasets.splits.make_split`), ``n_jobs`` (:func:`medbench.core.workers.check_n_jobs`), the dataset's
 load options (:meth:`DatasetSpec.checked`), the scheduler (:class:`Scheduler`, parsed once and handed to
-:mod:`medbench.engine`) and the Dask resource deep jobs ask for.
+:mod:`medbench.running.engine`) and the Dask resource deep jobs ask for.
 """
 
 from __future__ import annotations
@@ -25,19 +25,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medbench.audit.groups import check_pattern
 from medbench.core.address import check_address, is_number
 from medbench.core.errors import MedbenchError
 from medbench.core.workers import check_n_jobs
+from medbench.datasets.groups import check_pattern
 from medbench.datasets.images import CHANNEL_CHOICES
 from medbench.datasets.spec import DatasetSpec
+from medbench.datasets.splits import MAX_SEED, check_fractions, check_seed
 from medbench.evaluation.protocol import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, MAX_BOOTSTRAP_RESAMPLES
-from medbench.external import class_maps, parse_class_map
-from medbench.options import add_arguments, declared, opt, suite_keys
-from medbench.options import record as record_options
-from medbench.profiles import PROFILES
-from medbench.protocol import MEDMNIST_SEEDS, PROTOCOLS, check_protocol
-from medbench.splits import MAX_SEED, check_fractions, check_seed
+from medbench.models.profiles import PROFILES
+from medbench.running.options import add_arguments, declared, opt, suite_keys
+from medbench.running.options import record as record_options
+from medbench.running.protocols import MEDMNIST_SEEDS, PROTOCOLS, check_protocol
+from medbench.shift.external import class_maps, parse_class_map
 
 __all__ = ["RunConfig", "Scheduler", "check_seeds", "parse_options", "parse_resource", "DEFAULT_DATASET"]
 
@@ -299,7 +299,7 @@ class RunConfig:
 
     def record(self, pipelines: list[str], options: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """The ``config`` block of results.json (``pipelines`` resolved, ``options`` with the profile's):
-        every option declared as recorded (:func:`medbench.options.record`)."""
+        every option declared as recorded (:func:`medbench.running.options.record`)."""
         return record_options(self, dataset=self.dataset_text, pipelines=pipelines, options=options)
 
     @classmethod

@@ -18,7 +18,7 @@ The facts (a plain dict):
 * ``floor_only``: only the floor (majority) finished while real pipelines failed - its "best" is no finding.
 * ``comparisons``: per seed of the headline (best classical vs best deep), the ROC-AUC and accuracy
   differences with their p-values and the **minimum detectable difference** (power 0.8, alpha 0.05) of the
-  test actually used (:mod:`medbench.power`): DeLong's from its standard error (the stored interval's
+  test actually used (:mod:`medbench.evaluation.power`): DeLong's from its standard error (the stored interval's
   half-width / z), McNemar's from the discordant pairs ``b + c`` of ``n``.
 * ``outcome``: ``better`` / ``worse`` (classical vs deep, significant in at least one seed), ``none`` (no
   significant difference) or None (no paired ROC-AUC comparison).
@@ -28,8 +28,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from medbench import power, profiles
-from medbench.models import registry
+from medbench.evaluation import power
+from medbench.models import profiles, registry
 
 ALPHA = power.ALPHA
 POWER = power.POWER

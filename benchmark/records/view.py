@@ -1,6 +1,6 @@
 """Typed, read-only records over a results.json document: the run, a job, its test predictions.
 
-results.json stays the contract on disk (:mod:`medbench.schemas`); these records are how code reads it.
+results.json stays the contract on disk (:mod:`medbench.records.schemas`); these records are how code reads it.
 The job id, the class names and the positive class are worked out here and nowhere else::
 
     run = RunView(results)

@@ -14,8 +14,8 @@ at the operating point chosen on A's validation split. The job record gets ``ext
 
 :func:`summarize` builds the top-level ``external`` block of results.json: per set, the CIs of every job's
 external metrics, the paired tests between pipelines on B (McNemar, DeLong, Holm; best classical vs best deep)
-- :func:`medbench.results.compute_statistics` run on B's predictions, so the tests are the ones in
-:mod:`medbench.stats` - and per job the internal and external value of each metric and the ``drop``.
+- :func:`medbench.records.results.compute_statistics` run on B's predictions, so the tests are the ones in
+:mod:`medbench.evaluation.stats` - and per job the internal and external value of each metric and the ``drop``.
 
 One convention for a drop, everywhere (issue 29): ``drop = gain(metric, internal - external)``
 (:func:`medbench.metrics.gain`), i.e. **positive = worse on the external set in the metric's own direction**
@@ -35,8 +35,6 @@ from typing import Any
 
 import numpy as np
 
-from medbench import stats as st
-from medbench import view
 from medbench.core.errors import MedbenchError
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
@@ -44,9 +42,11 @@ from medbench.datasets.folder import load_folder
 from medbench.datasets.spec import DatasetSpec
 from medbench.evaluation import protocol
 from medbench.evaluation import section as evaluation
+from medbench.evaluation import stats as st
+from medbench.evaluation.prevalence import operating_point, prevalence, worse_is_positive
 from medbench.features import cache
 from medbench.metrics import HEADLINE, classification_metrics, predict_with_threshold
-from medbench.prevalence import operating_point, prevalence, worse_is_positive
+from medbench.records import view
 
 #: Metrics that stay defined on a set holding a subset of the classes (the mean recall over the classes present).
 RECALL_ALIASES = ("accuracy", "balanced_accuracy")
@@ -82,7 +82,7 @@ def class_maps(items: Any, texts: list[str]) -> dict[str, dict[str, str]]:
     """``{external set text: its class map}``: ``SRC=DST`` items apply to every set, ``SET::SRC=DST`` items to
     the set ``SET`` only (its text as given to --external, or the same source spelled otherwise), so two
     external sets with different class names can share a run."""
-    from medbench.identity import source_identity
+    from medbench.datasets.identity import source_identity
 
     shared, own = [], {t: [] for t in texts}
     for item in items or ():
@@ -227,7 +227,7 @@ def entry_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, cla
                   positive: int | None, where: str = "the external set") -> tuple[dict[str, Any], dict[str, str]]:
     """``(metrics, undefined)`` of predictions on a set that may lack classes: the metrics it cannot define
     are None (and say why in ``undefined``). Used for external sets and the test split (``where``), when
-    scoring and when a stored record is recomputed (:mod:`medbench.recompute`)."""
+    scoring and when a stored record is recomputed (:mod:`medbench.shift.recompute`)."""
     with warnings.catch_warnings():  # a one-class set: scikit-learn warns about what defined_metrics drops
         warnings.simplefilter("ignore", UserWarning)
         metrics = classification_metrics(y_true, y_pred, proba, class_names, positive)

@@ -20,9 +20,9 @@
 * :func:`delong` - DeLong's test for two correlated ROC-AUCs (DeLong et al. 1988, with the
   mid-rank algorithm of Sun & Xu 2014), and the AUC covariance it rests on.
 * :func:`mean_sd` and :func:`t_interval` (repeated seeds), :func:`holm` (multiple comparisons), :func:`pareto_front`.
-* across datasets (a suite, :mod:`medbench.suite`): :func:`friedman` (chi-square and Iman-Davenport F),
+* across datasets (a suite, :mod:`medbench.running.suitefile`): :func:`friedman` (chi-square and Iman-Davenport F),
   :func:`nemenyi_q`, :func:`critical_difference`, :func:`nemenyi_p`, :func:`wilcoxon_p` (Demšar 2006).
-* over versions (:mod:`medbench.history`): :func:`penalty` and :func:`change_points` (PELT).
+* over versions (:mod:`medbench.stores.history`): :func:`penalty` and :func:`change_points` (PELT).
 Arrays in, numbers out: no job records here. Which test compares two jobs is the evaluation protocol's
 (:mod:`medbench.evaluation.paired`), and its constants (alpha, CI level, resamples) are defined once in
 :mod:`medbench.evaluation.protocol`; a new test goes here, beside its unit test in tests/test_stats.py.

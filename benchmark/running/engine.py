@@ -26,14 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from medbench import runner
-from medbench.config import Scheduler, parse_resource
 from medbench.core import quiet, settings
 from medbench.core.errors import MedbenchError
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
 from medbench.datasets.spec import DatasetSpec
-from medbench.splits import Split
+from medbench.datasets.splits import Split
+from medbench.running import runner
+from medbench.running.config import Scheduler, parse_resource
 
 __all__ = ["DatasetRef", "Scheduler", "client_for", "parse", "parse_resource", "run", "sigint_flag"]
 
@@ -88,7 +88,7 @@ def _forward_native(text: str) -> None:
 
 def parse(scheduler: str | Scheduler | None) -> tuple[str, str | int | None]:
     """``local`` -> ("local", None); ``processes:N`` -> ("processes", N); ``tcp://H:P`` -> ("address", ...)
-    (:meth:`medbench.config.Scheduler.parse`)."""
+    (:meth:`medbench.running.config.Scheduler.parse`)."""
     parsed = Scheduler.parse(scheduler)
     return parsed.kind, parsed.arg
 

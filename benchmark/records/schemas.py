@@ -141,7 +141,7 @@ JOB_METRICS = {
     },
 }
 
-# The error gallery of a job (medbench.gallery): captions and the PNG files' names (only medbench's own pattern,
+# The error gallery of a job (medbench.running.gallery): captions and the PNG files' names (only medbench's own pattern,
 # so a results.json can never make a report link elsewhere) with their SHA-256.
 GALLERY_FILE = {"type": "string", "pattern": r"^gallery/[0-9a-f]{16}/[0-9]{1,2}(-(gradcam|hog|occlusion))?\.png$"}
 GALLERY = {
@@ -153,7 +153,7 @@ GALLERY = {
                            "probability": PROBABILITY, "image": GALLERY_FILE,
                            "explanation_image": {"anyOf": [{"type": "null"}, GALLERY_FILE]},
                            "occlusion_image": GALLERY_FILE}}},
-        "occlusion": {"type": "object", "properties": {  # medbench.occlusion's maps (absent: an older medbench)
+        "occlusion": {"type": "object", "properties": {  # medbench.running.occlusion's maps (absent: an older medbench)
             "label": TEXT, "text": OPT_TEXT, "note": OPT_TEXT, "patch": COUNT, "stride": COUNT, "copies": COUNT}},
         "explanation": {"anyOf": [{"type": "null"}, {"type": "object", "properties": {
             "kind": {"enum": ["gradcam", "hog"]}, "label": TEXT, "text": TEXT}}]},
@@ -246,10 +246,10 @@ STATISTICS = {
     },
 }
 
-# --- --external and --robustness (medbench.external, medbench.robustness) -----------------------
+# --- --external and --robustness (medbench.shift.external, medbench.shift.robustness) -----------------------
 # each metric as the job's own metrics declare it (a rate in [0, 1], or whatever range the catalogue gives it)
 _HEADLINE_RATES = {"type": "object", "properties": {m: JOB_METRICS["properties"].get(m, METRIC_VALUE) for m in HEADLINE}}
-_KEPT = {"anyOf": [{"type": "null"}, FINITE]}  # chance-corrected: below 0 = worse than chance (medbench.robustness)
+_KEPT = {"anyOf": [{"type": "null"}, FINITE]}  # chance-corrected: below 0 = worse than chance (medbench.shift.robustness)
 JOB_EXTERNAL = {"type": "array", "items": {
     "type": "object", "required": ["dataset", "fingerprint", "n", "metrics", "undefined", "predictions"],
     "properties": {"dataset": NAME, "name": TEXT, "fingerprint": NAME, "n": COUNT, "counts": COUNTS_BY_CLASS,
@@ -265,7 +265,7 @@ JOB_ROBUSTNESS = {"type": "object", "required": ["seed", "clean", "corruptions"]
         "properties": {"severity": {"type": "integer", "minimum": 1, "maximum": 5}, "metrics": _HEADLINE_RATES}}}}}}
 JOB["properties"].update(external=JOB_EXTERNAL, robustness=JOB_ROBUSTNESS,
                          undefined={"type": "object", "additionalProperties": TEXT})  # a test split lacking a class
-# the verdict's facts (medbench.verdict): an option's pipeline default; a failed job's own remedy
+# the verdict's facts (medbench.evaluation.verdict): an option's pipeline default; a failed job's own remedy
 JOB["properties"].update(option_defaults={"type": "object"}, remedy={"type": "object", "properties": {
     "kind": TEXT, "file": TEXT, "folder": TEXT, "path": TEXT, "env": OPT_TEXT, "option": TEXT, "text": TEXT}})
 _EXTERNAL_VALUE = {"type": "object", "required": ["internal", "external", "drop"], "properties": {
@@ -399,7 +399,7 @@ def results_schema(schema_name: str) -> dict[str, Any]:
 
 def tolerances_schema(metric_keys: tuple[str, ...], runtime_keys: tuple[str, ...], modes: tuple[str, ...],
                       missing: tuple[str, ...], seeds: tuple[str, ...]) -> dict[str, Any]:
-    """The schema of a tolerances TOML file (after parsing; see :mod:`medbench.tolerances`)."""
+    """The schema of a tolerances TOML file (after parsing; see :mod:`medbench.evaluation.tolerances`)."""
     drop = {"type": "number", "minimum": 0, "notNaN": True,
             "description": ">= 0 (the largest allowed drop; inf: never fails)"}
     ratio = {"type": "number", "minimum": 1, "notNaN": True,

@@ -1,4 +1,4 @@
-"""Run options declared once: each :class:`~medbench.config.RunConfig` field carries an :class:`Option`
+"""Run options declared once: each :class:`~medbench.running.config.RunConfig` field carries an :class:`Option`
 (its command-line flag, help, argparse keywords, whether a suite file may set it and whether results.json
 records it), and everything else is generated from those declarations:
 

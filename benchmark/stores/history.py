@@ -6,7 +6,7 @@ Layout of a store (``--store DIR``, else ``$MEDBENCH_HISTORY``, else ``./history
     DIR/index.json                              one entry per stored run (rebuilt from the folders if lost)
     DIR/<machine-id>/<version>/results.json     the run, thinned as the baseline store thins it
 
-``<machine-id>`` is :func:`medbench.profiling.machine_id` of the run's environment (CPU model, cores,
+``<machine-id>`` is :func:`medbench.core.profiling.machine_id` of the run's environment (CPU model, cores,
 GPUs), so runtimes are only ever lined up on one machine. ``<version>`` is the git commit of the
 medbench source that ran (12 characters; ``<commit>-dirty-<created>`` when the tree had uncommitted
 changes), the ``--commit`` given to ``history add``, or the run's creation time when neither is known.
@@ -19,7 +19,7 @@ Every write is atomic.
 :func:`analyse` lines the stored runs up per machine, dataset and split, in the order they were run
 (``created``), and for every pipeline and headline metric finds the versions where the metric changed:
 PELT (:mod:`ruptures`, least-squares cost) on the per-version values with a penalty scaled to the
-confidence intervals (:func:`medbench.stats.penalty`). Each change is then checked image by image across the step
+confidence intervals (:func:`medbench.evaluation.stats.penalty`). Each change is then checked image by image across the step
 where it appeared (:func:`medbench.evaluation.paired.paired_tests` between the last version before and the
 first version after: McNemar, DeLong or a paired bootstrap on the same test images).
 """
@@ -39,16 +39,17 @@ from typing import Any
 import numpy as np
 from filelock import FileLock, Timeout
 
-from medbench import baseline, profiling, schemas, view
-from medbench import results as results_mod
-from medbench import stats as st
-from medbench.core import settings
+from medbench.core import profiling, settings
 from medbench.core.atomic import read_json, write_json, write_text
 from medbench.core.errors import MedbenchError
 from medbench.evaluation import paired as evaluation_paired
 from medbench.evaluation import protocol
+from medbench.evaluation import stats as st
+from medbench.evaluation.tolerances import Tolerances
 from medbench.metrics import gain, metric_names
-from medbench.tolerances import Tolerances
+from medbench.records import results as results_mod
+from medbench.records import schemas, view
+from medbench.stores import baseline
 
 STORE_ENV = settings.HISTORY_ENV
 INDEX = "index.json"
@@ -277,7 +278,7 @@ def analyse(store: str | Path | None = None, tolerances: Tolerances | None = Non
             continue
         groups.setdefault(_series_key(e), []).append(e)
     series = [_series(root, group, tol) for group in groups.values()]
-    return {"schema": "medbench.history-report", "store": str(root), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    return {"schema": "medbench.stores.history-report", "store": str(root), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "method": {"change_points": "PELT (ruptures), least-squares cost, min_size 1",
                        "penalty": "max(h, tolerance/sqrt 2)^2 * max(1, 2 ln(n) / 1.96^2), h = median 95% CI "
                                   "half-width of the per-version values",

@@ -1,7 +1,7 @@
 """What an external set's numbers mean beside the internal ones: prevalences, the drop convention, the
 predictive values the prevalence alone explains, thresholds and the "no better than chance" flag.
 
-Used by :func:`medbench.external.summarize` for each external set (pure functions of the job records):
+Used by :func:`medbench.shift.external.summarize` for each external set (pure functions of the job records):
 
 * :func:`worse_is_positive`: the one convention for a drop (issue 29), ``drop = gain(metric, internal -
   external)`` (:func:`medbench.metrics.gain`): **positive = worse** in the metric's own direction, as

@@ -13,12 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from medbench import records, view
 from medbench.core import cachekeys, tempfiles
 from medbench.core.atomic import read_json
 from medbench.core.errors import MedbenchError
 from medbench.core.paths import cache_dir
 from medbench.features import cache as feature_cache
+from medbench.records import jobs as records
+from medbench.records import view
 
 
 def staleness(inputs: dict[str, Any]) -> str:
@@ -72,7 +73,7 @@ def job_entries(out: str | Path) -> list[dict[str, Any]]:
 
 def _dataset_facts(out: Path) -> tuple[list[str], int | None] | None:
     """The class names and positive class index from ``out/results.json`` (None when there is none)."""
-    from medbench import results as results_mod
+    from medbench.records import results as results_mod
 
     try:
         res = results_mod.load(out)
@@ -83,7 +84,8 @@ def _dataset_facts(out: Path) -> tuple[list[str], int | None] | None:
 
 
 def _record_state(path: Path, rec: dict[str, Any], dataset: tuple[list[str], int | None] | None) -> str:
-    from medbench import recompute, runner
+    from medbench.running import runner
+    from medbench.shift import recompute
 
     if rec.get("status") == "ok" and rec.get("body_sha256") != runner.body_digest(rec):
         return "stale: edited or damaged (body digest mismatch): will be recomputed"

@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from medbench import results as results_mod
 from medbench.core import packaged, settings
 from medbench.core.atomic import write_text
 from medbench.core.errors import MedbenchError
+from medbench.records import results as results_mod
 
 STORE_ENV = settings.BASELINE_STORE_ENV
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

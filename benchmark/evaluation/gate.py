@@ -1,13 +1,13 @@
 """The regression judgement of ``medbench compare``: BASE vs NEW, metric by metric, against tolerances.
 
 :func:`compare` matches jobs by pipeline name and seed (several seeds: per seed and on the mean over
-the seeds both runs have), judges every metric against its tolerance (:mod:`medbench.tolerances`),
+the seeds both runs have), judges every metric against its tolerance (:mod:`medbench.evaluation.tolerances`),
 uses confidence intervals (CIs overlap = the change may be noise) and compares runtime as ratios
 NEW/BASE. It refuses runs on different datasets or splits unless forced. The result is a JSON-able
 dict (written as compare.json; rendered by :mod:`medbench.reports.compare`); its ``exit_status``
 is the verdict: 0 no regression, 1 regression.
 
-CIs come from the one shape results.json documents (:func:`medbench.results.compute_statistics`):
+CIs come from the one shape results.json documents (:func:`medbench.records.results.compute_statistics`):
 ``statistics.jobs[<job id>].metrics_ci[<metric>] = [low, high]`` for one seed; for the mean over
 seeds, a t-interval over the seeds' values. A metric with a finite value in BASE and none in NEW
 (missing, null, NaN or infinite) is a regression of that pipeline, seed and metric.
@@ -29,7 +29,7 @@ NEW lost), ``fixed`` (failed in BASE, fine in NEW), or ``""`` (no change beyond 
 
 Environments (:func:`environment_differences`) are compared first: code provenance (git commit,
 dirty tree, source hash), libraries, Python, machine. Runtime is judged only on the same machine
-(CPU model, core count, GPUs; :func:`medbench.profiling.same_machine`) unless ``force_runtime``.
+(CPU model, core count, GPUs; :func:`medbench.core.profiling.same_machine`) unless ``force_runtime``.
 """
 
 from __future__ import annotations
@@ -38,15 +38,16 @@ import math
 import time
 from typing import Any
 
-from medbench import profiling, view
-from medbench import stats as st
+from medbench.core import profiling
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
 from medbench.evaluation import paired as evaluation_paired
 from medbench.evaluation import protocol
 from medbench.evaluation import section as evaluation
+from medbench.evaluation import stats as st
+from medbench.evaluation.tolerances import RUNTIME, Tolerances, lower_is_better
 from medbench.metrics import gain, metric_names
-from medbench.tolerances import RUNTIME, Tolerances, lower_is_better
+from medbench.records import view
 
 SCHEMA = "medbench.compare"
 SCHEMA_VERSION = 2  # 2: environment differences, paired tests, markers
@@ -96,7 +97,7 @@ def _index(results: dict[str, Any]) -> dict[str, dict[int, dict[str, Any]]]:
 
 def with_statistics(results: dict[str, Any]) -> dict[str, Any]:
     """``results`` with its statistics section: the stored one when it covers the jobs, else computed
-    now from the test predictions (:func:`medbench.results.statistics`, deterministic)."""
+    now from the test predictions (:func:`medbench.records.results.statistics`, deterministic)."""
     return {**results, "statistics": evaluation.statistics(results)}
 
 
@@ -310,7 +311,7 @@ def runtime_decision(base: dict[str, Any], new: dict[str, Any], tol: Tolerances,
 def compare(base: dict[str, Any], new: dict[str, Any], tolerances: Tolerances, *, force: bool = False,
             runtime: bool = True, force_runtime: bool = False, base_label: str = "BASE",
             new_label: str = "NEW") -> dict[str, Any]:
-    """Compare two results dicts (validated, see :func:`medbench.results.load`); raise
+    """Compare two results dicts (validated, see :func:`medbench.records.results.load`); raise
     :class:`MedbenchError` when they are not comparable, unless forced. Runtime is judged only when
     both runs come from the same machine, unless ``force_runtime``."""
     problems = compatibility(base, new)

@@ -1,8 +1,8 @@
 """What a job scores beyond its own test split: external sets (``--external``) and corrupted copies of the
 test split (``--robustness``). One :class:`Shift` value travels with every planned job.
 
-:func:`prepare` loads the external sets once per run (:mod:`medbench.external`); :meth:`Shift.key` is what
-these extra results depend on and goes into every job key (:meth:`medbench.runner.Job.key_inputs`), so a
+:func:`prepare` loads the external sets once per run (:mod:`medbench.shift.external`); :meth:`Shift.key` is what
+these extra results depend on and goes into every job key (:meth:`medbench.running.runner.Job.key_inputs`), so a
 record made with other external sets, another class map or without ``--robustness`` is never reused;
 :meth:`Shift.score` runs in the job, right after the fit. :func:`add_blocks` adds the top-level ``external``
 and ``robustness`` blocks to results.json. With neither option, :attr:`Shift.active` is false and job keys
@@ -16,14 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from medbench import external, identity, robustness
 from medbench.core.errors import MedbenchError
+from medbench.datasets import identity
 from medbench.datasets.dataset import Dataset
+from medbench.shift import external, robustness
 
 __all__ = ["CODE", "Shift", "add_blocks", "prepare", "refuse_fitted_images"]
 
 #: The medbench code these results depend on (added to a job's code hash when a shift is active).
-CODE = ("medbench.shift", "medbench.external", "medbench.robustness", "medbench.corruptions")
+CODE = ("medbench.shift.plan", "medbench.shift.external", "medbench.shift.robustness", "medbench.shift.corruptions")
 
 
 @dataclass(eq=False)
@@ -54,7 +55,7 @@ class Shift:
 
 
 def prepare(config, ds: Dataset, n_jobs: int | None = None) -> Shift:
-    """The run's :class:`Shift` from its :class:`~medbench.config.RunConfig` (external sets loaded here)."""
+    """The run's :class:`Shift` from its :class:`~medbench.running.config.RunConfig` (external sets loaded here)."""
     _refuse_same_sources(list(config.external), ds)
     maps = external.class_maps(config.class_map, list(config.external))
     per_set = any(external.SET_SEPARATOR in str(item) for item in config.class_map or ())
@@ -72,7 +73,7 @@ def prepare(config, ds: Dataset, n_jobs: int | None = None) -> Shift:
 
 def _refuse_same_sources(texts: list[str], ds: Dataset) -> None:
     """One line for an external set that is the run's dataset, or another external set under another spelling
-    (``folder:x``, ``folder:./x``, ``folder:/abs/x``): :func:`medbench.identity.source_identity`."""
+    (``folder:x``, ``folder:./x``, ``folder:/abs/x``): :func:`medbench.datasets.identity.source_identity`."""
     seen = {identity.source_identity(ds.spec): f"the run's dataset {ds.spec}"}
     for text in texts:
         ident = identity.source_identity(text)
@@ -85,7 +86,7 @@ def _refuse_same_sources(texts: list[str], ds: Dataset) -> None:
 def refuse_fitted_images(shift: Shift, ds: Dataset, splits: list[Any]) -> None:
     """Refuse an external set holding images the pipelines are fitted or tuned on (the train and validation
     splits of any seed; same decoded pixels, whatever the file names): its "external" numbers would be
-    training numbers (:mod:`medbench.identity`)."""
+    training numbers (:mod:`medbench.datasets.identity`)."""
     if not shift.externals:
         return
     seen = np.unique(np.concatenate([np.concatenate([s.train, s.val]) for s in splits]))

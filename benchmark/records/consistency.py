@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from medbench import schemas
+from medbench.records import schemas
 
 
 def _dupe(items: list[Any]) -> Any:

@@ -4,7 +4,7 @@ A metric *fails* when it drops by more than its tolerance (absolute: ``0.01`` is
 point of accuracy). A runtime figure fails when it gets slower by more than its ratio (``1.5``: NEW
 takes more than 1.5x BASE's time; for throughput, BASE/NEW).
 
-A file is validated against :data:`SCHEMA_JSON` (:mod:`medbench.schemas`): an unknown key, a NaN,
+A file is validated against :data:`SCHEMA_JSON` (:mod:`medbench.records.schemas`): an unknown key, a NaN,
 a negative drop or a ratio below 1 is one line naming the file and the key. A limit of ``inf`` is
 accepted but never silent: ``compare``'s verdict line names every such limit (:meth:`Tolerances.unchecked`).
 Every key is optional::
@@ -48,10 +48,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medbench import schemas
 from medbench.core import readfile
 from medbench.core.errors import MedbenchError
 from medbench.metrics import HEADLINE, RUNTIME_KEYS
+from medbench.records import schemas
 
 FILENAME = "tolerances.toml"
 MODES = ("absolute", "significant")

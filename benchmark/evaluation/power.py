@@ -1,7 +1,7 @@
 """The smallest difference a test set could have detected: power of the paired tests medbench uses.
 
 "No significant difference" means little without the size of difference the test could have seen. For
-each paired test of :mod:`medbench.stats` this module gives the *minimum detectable difference* (MDD): the
+each paired test of :mod:`medbench.evaluation.stats` this module gives the *minimum detectable difference* (MDD): the
 smallest true difference that the same test, on a test set of the same size and make-up, rejects with
 probability ``power`` (default 0.8) at two-sided level ``alpha`` (default 0.05).
 
@@ -9,7 +9,7 @@ probability ``power`` (default 0.8) at two-sided level ``alpha`` (default 0.05).
 chances that only A / only B is right; the discordant-pair rate ``psi = p10 + p01`` is estimated by the
 observed ``(b + c) / n`` and the accuracy difference is ``delta = p10 - p01``. The number of discordant
 pairs is ``D ~ Bin(n, psi)`` and, given ``D``, ``b ~ Bin(D, (psi + delta) / (2 psi))``. medbench's test
-rejects on the rejection region of :func:`medbench.stats.mcnemar` for that ``D`` (exact binomial below
+rejects on the rejection region of :func:`medbench.evaluation.stats.mcnemar` for that ``D`` (exact binomial below
 ``EXACT_BELOW`` discordant pairs, else the continuity-corrected chi-square), so the power is computed
 *exactly* as ``sum_D P(D) P(b in region(D) | D)`` and the MDD is the smallest ``delta`` with power >=
 ``power``, found by bisection to ``psi / 2000`` (the power rises with ``|delta|``). Connor's (1987) normal approximation
@@ -25,8 +25,8 @@ solves it = ``power`` (about ``(z_(1-alpha/2) + z_power) se = 2.80 se``).
 **Paired bootstrap (multi-class ROC-AUC)** - the same normal formula with ``se`` = the width of the 95%
 percentile interval of the difference / (2 x 1.96) (:func:`se_from_interval`): an approximation.
 
-tests/test_power.py checks the McNemar MDD against a Monte Carlo simulation of :func:`medbench.stats.mcnemar`
-and the DeLong MDD against simulated binormal scorers tested with :func:`medbench.stats.delong`.
+tests/test_power.py checks the McNemar MDD against a Monte Carlo simulation of :func:`medbench.evaluation.stats.mcnemar`
+and the DeLong MDD against simulated binormal scorers tested with :func:`medbench.evaluation.stats.delong`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import numpy as np
 from scipy import optimize
 from scipy import stats as sps
 
-from medbench.stats import EXACT_BELOW
+from medbench.evaluation.stats import EXACT_BELOW
 
 ALPHA = 0.05
 POWER = 0.8
@@ -48,7 +48,7 @@ __all__ = ["ALPHA", "POWER", "connor_mdd", "mcnemar_mdd", "mcnemar_power", "norm
 
 def _region_edges(n_max: int, alpha: float) -> np.ndarray:
     """For each number of discordant pairs D = 0..n_max: the largest ``k`` such that ``min(b, c) <= k``
-    rejects in :func:`medbench.stats.mcnemar` (-1: nothing rejects)."""
+    rejects in :func:`medbench.evaluation.stats.mcnemar` (-1: nothing rejects)."""
     edges = np.full(n_max + 1, -1, dtype=np.int64)
     crit = float(sps.chi2.isf(alpha, 1))
     for d in range(1, n_max + 1):

@@ -1,7 +1,7 @@
 """``--robustness``: every fitted pipeline scored on corrupted copies of the test split, and the summary.
 
 :func:`score` runs inside a job, right after its pipeline is fitted: for each corruption of
-:data:`medbench.corruptions.CORRUPTIONS` and each severity 1..5 it corrupts the test images (one copy at a
+:data:`medbench.shift.corruptions.CORRUPTIONS` and each severity 1..5 it corrupts the test images (one copy at a
 time, in batches, so memory holds one corrupted copy of one batch, never all 30), predicts with the fitted
 pipeline and the operating point chosen on validation, and keeps every headline metric of the catalogue
 (:data:`medbench.metrics.HEADLINE`). The feature cache is off while it runs (corrupted copies are not worth
@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from medbench import corruptions
-from medbench import stats as st
+from medbench.evaluation import stats as st
 from medbench.features import cache
 from medbench.metrics import HEADLINE, classification_metrics, predict_with_threshold
+from medbench.shift import corruptions
 
 __all__ = ["BATCH", "SUMMARY_METRIC", "score", "summarize"]
 

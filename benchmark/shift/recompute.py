@@ -10,12 +10,12 @@ digest):
 * the stored test labels against the stored probabilities at the stored threshold (a forged threshold, or
   labels that the threshold does not give, is a disagreement);
 * every ``external[]`` entry: its metrics and ``undefined`` list from its own stored predictions (undefined
-  metrics left out as :func:`medbench.external.entry_metrics` leaves them out), its labels against its
+  metrics left out as :func:`medbench.shift.external.entry_metrics` leaves them out), its labels against its
   probabilities at the job's threshold.
 
 :func:`check_blocks` (results.json, every time it is read): the top-level ``external`` block must carry the
 jobs' own internal and external values (and their difference as the drop), and the ``robustness`` block must be
-what :func:`medbench.robustness.summarize` makes of the jobs' robustness entries.
+what :func:`medbench.shift.robustness.summarize` makes of the jobs' robustness entries.
 
 Not recomputable from what is stored, so taken on trust (range-checked by the schema only): the choice of the
 threshold on the validation split (validation scores are not stored), ``val_metrics``, the robustness metrics of
@@ -30,8 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from medbench import robustness, schemas
 from medbench.metrics import HEADLINE, RECOMPUTE_TOLERANCE, predict_with_threshold
+from medbench.records import schemas
+from medbench.records.jobs import TEST_SPLIT
+from medbench.shift import robustness
 
 __all__ = ["check_blocks", "record_disagreement"]
 
@@ -73,7 +75,7 @@ def _threshold(record: dict[str, Any]) -> tuple[float | None, str | None]:
 def _predictions_disagreement(metrics: Any, undefined: Any, predictions: Any, class_names: list[str],
                               positive: int | None, where: str) -> str | None:
     """Recompute ``metrics`` (and the ``undefined`` list) from ``predictions`` on a set that may lack classes."""
-    from medbench.external import entry_metrics  # a harness module; imported when a record is checked
+    from medbench.shift.external import entry_metrics  # a harness module; imported when a record is checked
 
     try:
         y_true = np.asarray(predictions["y_true"], dtype=np.int64)
@@ -100,7 +102,6 @@ def _predictions_disagreement(metrics: Any, undefined: Any, predictions: Any, cl
 
 def record_disagreement(record: dict[str, Any], class_names: list[str], positive: int | None) -> str | None:
     """The first number of ``record`` that its stored predictions do not give, in words; None when all agree."""
-    from medbench.runner import TEST_SPLIT
 
     wrong = _predictions_disagreement(record.get("metrics"), record.get("undefined"), record.get("predictions"),
                                       class_names, positive, TEST_SPLIT)

@@ -5,7 +5,7 @@ time): the :data:`SHOWN` test images the pipeline got wrong with the highest pro
 it predicted (ties: test order), as PNG thumbnails (:data:`THUMB` px, nearest-neighbour upscaling, so a
 28-px MedMNIST pixel stays a square), and for the first :data:`EXPLAINED` of them an explanation:
 
-* every pipeline, classical or deep: an occlusion-sensitivity map (:mod:`medbench.occlusion`: the drop in the
+* every pipeline, classical or deep: an occlusion-sensitivity map (:mod:`medbench.running.occlusion`: the drop in the
   predicted class's probability when a grey patch hides each region, all copies scored in one
   ``predict_proba`` call of the fitted pipeline), so the families can be compared on the same image;
 * deep pipelines (a medbench Keras model): also a Grad-CAM heat map of the *predicted* class
@@ -36,12 +36,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from medbench import occlusion
 from medbench.core import readfile
 from medbench.core.atomic import read_json, write_bytes
 from medbench.core.errors import MedbenchError
 from medbench.features import cache as feature_cache
 from medbench.models import gradcam
+from medbench.running import occlusion
 
 SHOWN = 6  # most confident mistakes shown per job
 EXPLAINED = 3  # of which get a Grad-CAM heat map / HOG glyph

@@ -12,7 +12,7 @@ recomputed, never reported. Each record stores its key inputs, so a re-run can s
 recomputed a job.
 
 Unless ``--no-gallery``, a job also makes the pictures of its most confident test mistakes
-(:mod:`medbench.gallery`) after every timing; :func:`finish` writes them under ``OUT/gallery/<key>/`` and a
+(:mod:`medbench.running.gallery`) after every timing; :func:`finish` writes them under ``OUT/gallery/<key>/`` and a
 record is reused only while its pictures are there, unchanged.
 """
 
@@ -32,14 +32,12 @@ from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 
-from medbench import gallery as gallery_mod
-from medbench import predict, recompute, records
-from medbench import shift as shift_mod
 from medbench.core import cachekeys, settings
 from medbench.core.atomic import json_roundtrip, read_json, write_json
 from medbench.core.errors import MedbenchError
+from medbench.core.profiling import PeakMemory, timer
 from medbench.datasets.dataset import Dataset
-from medbench.external import entry_metrics
+from medbench.datasets.splits import Split
 from medbench.features import cache
 from medbench.metrics import (
     PROBA_DECIMALS,
@@ -48,15 +46,20 @@ from medbench.metrics import (
     roc_auc,
 )
 from medbench.models import persist, registry
-from medbench.profiling import PeakMemory, timer
-from medbench.splits import Split
-from medbench.view import job_id as make_job_id
+from medbench.records import jobs as records
+from medbench.records.jobs import TEST_SPLIT
+from medbench.records.view import job_id as make_job_id
+from medbench.running import gallery as gallery_mod
+from medbench.running import predict
+from medbench.shift import plan as shift_mod
+from medbench.shift import recompute
+from medbench.shift.external import entry_metrics
 
 LATENCY_BATCH = 256
 LATENCY_SINGLE = 10
 #: The medbench code a job record depends on (its source hash is part of every job key).
-JOB_CODE = ("medbench.core", "medbench.features", "medbench.models", "medbench.runner", "medbench.metrics",
-            "medbench.profiling", "medbench.gallery")
+JOB_CODE = ("medbench.core", "medbench.features", "medbench.models", "medbench.running.runner", "medbench.metrics",
+            "medbench.core.profiling", "medbench.running.gallery")
 JOB_LIBS = tuple(dict.fromkeys(cachekeys.LIBS_CLASSICAL + cachekeys.LIBS_DEEP))
 _VOLATILE = ("cached", "cache_reason", "body_sha256")
 #: The binary threshold of ``--protocol medmnist``: ACC at 0.5 (= the arg-max of two probabilities).
@@ -91,7 +94,6 @@ class Job:
         return cachekeys.digest(self.key_inputs(ds, split_fingerprint, identity, shift))
 
 
-TEST_SPLIT = "the test split"
 
 
 def quiet_metrics(y_true, y_pred, proba, class_names, positive) -> dict[str, Any]:
@@ -240,7 +242,7 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
                      gallery: bool = True, shift: shift_mod.Shift | None = None) -> dict[str, Any]:
     """Run one job and return its record (no I/O, unless ``save_model_to`` asks to save the fitted pipeline
     under ``save_model_to/models/<job id>/``). With ``gallery``, the record also carries its most confident
-    test mistakes (:mod:`medbench.gallery`): captions under ``gallery``, PNG bytes under ``_gallery_png``
+    test mistakes (:mod:`medbench.running.gallery`): captions under ``gallery``, PNG bytes under ``_gallery_png``
     (written by :func:`finish`). ``shift``: external sets / corrupted test copies to score too."""
     spec, pipe, resolved = build(job, ds.n_classes, ds.image_shape, n_jobs)
     X = {s: take(ds.images, split.indices(s)) for s in ("train", "val", "test")}
