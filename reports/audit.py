@@ -14,8 +14,8 @@ from typing import Any
 from tabulate import tabulate
 
 from medbench.reports import tables
-from medbench.reports.escape import md as E
-from medbench.reports.escape import md_code as C
+from medbench.reports.escape import md as escape_md
+from medbench.reports.escape import md_code as escape_code
 
 __all__ = ["TITLE", "section", "summary_line"]
 
@@ -36,11 +36,11 @@ def summary_line(results: dict[str, Any]) -> list[str]:
     if not findings:
         return []
     return [f"- **{TITLE}: {len(findings)} finding{'s' if len(findings) != 1 else ''}** (the data, before any "
-            f"model): {E(findings[0])}{' ...' if len(findings) > 1 else ''} See [{TITLE}]({ANCHOR})."]
+            f"model): {escape_md(findings[0])}{' ...' if len(findings) > 1 else ''} See [{TITLE}]({ANCHOR})."]
 
 
 def _groups(g: dict[str, Any]) -> list[str]:
-    out = [f"- Patient groups: {E(g['source'])}; {g['n_groups']} groups, "
+    out = [f"- Patient groups: {escape_md(g['source'])}; {g['n_groups']} groups, "
            f"**{g['groups_in_several_splits']} in more than one split**"
            + (f" ({g.get('test_images_with_group_elsewhere', 0)} test images have an image of the same patient in "
               "train or validation)." if g["groups_in_several_splits"] else ".")]
@@ -55,16 +55,16 @@ def _dup_rows(d: dict[str, Any]) -> list[list[str]]:
     rows = []
     for kind, entries in (("within", d["within"]), ("across", d["across"])):
         for name, e in entries.items():
-            rows.append([E(f"{kind} {name}"), str(e["pairs"]), str(e["images"]), str(e["same_name"]), _ex(e)])
+            rows.append([escape_md(f"{kind} {name}"), str(e["pairs"]), str(e["images"]), str(e["same_name"]), _ex(e)])
     for ext in d["external"]:
         e = ext["all"]
-        rows.append([E(f"dataset vs {ext['dataset']}"), str(e["pairs"]), f"{e['images']} of {ext['n']}",
+        rows.append([escape_md(f"dataset vs {ext['dataset']}"), str(e["pairs"]), f"{e['images']} of {ext['n']}",
                      str(e["same_name"]), _ex(e)])
     return rows
 
 
 def _ex(e: dict[str, Any]) -> str:
-    return "; ".join(f"{C(x['a'])} ~ {C(x['b'])} ({x['distance']})" for x in e["examples"][:3]) or "–"
+    return "; ".join(f"{escape_code(x['a'])} ~ {escape_code(x['b'])} ({x['distance']})" for x in e["examples"][:3]) or "–"
 
 
 def _pictures(d: dict[str, Any]) -> list[str]:
@@ -76,7 +76,7 @@ def _pictures(d: dict[str, Any]) -> list[str]:
     for where, e in entries:
         for x in e["examples"]:
             if x.get("thumbnail"):
-                shown.append(f"![{E(where)}: {E(x['a'])} ~ {E(x['b'])}]({x['thumbnail']})")
+                shown.append(f"![{escape_md(where)}: {escape_md(x['a'])} ~ {escape_md(x['b'])}]({x['thumbnail']})")
     if not shown:
         return []
     return ["Example pairs (left: the first image, right: its near-duplicate):", "", *(f"{s}  " for s in shown), ""]
@@ -85,7 +85,7 @@ def _pictures(d: dict[str, Any]) -> list[str]:
 def _shortcuts(s: dict[str, Any]) -> list[str]:
     out = []
     if s.get("note"):
-        out += [f"Shortcuts: {E(s['note'])}.", ""]
+        out += [f"Shortcuts: {escape_md(s['note'])}.", ""]
     per = s.get("per_class") or {}
     rows = []
     for key, by_class in per.items():
@@ -95,21 +95,21 @@ def _shortcuts(s: dict[str, Any]) -> list[str]:
                     f"median {tables.fmt(summary['median'])} (min {tables.fmt(summary['min'])}, "
                     f"max {tables.fmt(summary['max'])})")
             else:
-                text = ", ".join(f"{E(k)}: {n}" for k, n in summary.items())
-            rows.append([E(_LABELS.get(key, key)), E(cls), text])
+                text = ", ".join(f"{escape_md(k)}: {n}" for k, n in summary.items())
+            rows.append([escape_md(_LABELS.get(key, key)), escape_md(cls), text])
     if rows:
         out += [_table(["Property", "Class", "Distribution"], rows), ""]
     c = s.get("classifier") or {}
     top = c.get("top_property")
     if c.get("roc_auc") is not None:
-        out.append(f"A metadata-only classifier ({E(c.get('model', ''))}) on these properties alone: ROC-AUC "
+        out.append(f"A metadata-only classifier ({escape_md(c.get('model', ''))}) on these properties alone: ROC-AUC "
                    f"{tables.fmt_ci(c['roc_auc'], c.get('roc_auc_ci'))}, accuracy "
                    f"{tables.fmt_ci(c.get('accuracy'), c.get('accuracy_ci'))} (majority floor "
-                   f"{tables.fmt(c.get('majority_floor'))}); it relies most on {E(_LABELS.get(top, top or '–'))}.")
+                   f"{tables.fmt(c.get('majority_floor'))}); it relies most on {escape_md(_LABELS.get(top, top or '–'))}.")
     elif c.get("skipped"):
-        out.append(f"The metadata-only classifier was not scored: {E(c['skipped'])}.")
+        out.append(f"The metadata-only classifier was not scored: {escape_md(c['skipped'])}.")
     if c.get("warning"):
-        out += ["", f"**Shortcut:** {E(c['warning'])}."]
+        out += ["", f"**Shortcut:** {escape_md(c['warning'])}."]
     return out + [""]
 
 
@@ -122,17 +122,17 @@ def section(results: dict[str, Any]) -> list[str]:
     out = [f"## {TITLE}", "",
            "Checked before any model was fitted (`medbench audit` prints the same); see docs/audit.md.", ""]
     if a.get("findings"):
-        out += [*(f"- **{E(f)}**" for f in a["findings"]), ""]
+        out += [*(f"- **{escape_md(f)}**" for f in a["findings"]), ""]
     else:
         out += ["Nothing found.", ""]
     out += [*_groups(a["groups"]), ""]
-    out += [f"Near-duplicates: {E(d['method'])} at most {d['threshold']} of 64 bits apart. \"Images\" counts the "
+    out += [f"Near-duplicates: {escape_md(d['method'])} at most {d['threshold']} of 64 bits apart. \"Images\" counts the "
             "images of the later split (or the other set) that have one.", "",
             _table(["Where", "Pairs", "Images", "Same file name", "Examples (distance)"], _dup_rows(d)), "",
             *_pictures(d)]
     dd = a.get("dedupe")
     if dd:
-        parts = [f"test: {dd['test']['removed']}"] + [f"{E(e['dataset'])}: {e['removed']}" for e in dd["external"]]
+        parts = [f"test: {dd['test']['removed']}"] + [f"{escape_md(e['dataset'])}: {e['removed']}" for e in dd["external"]]
         out += ["`--dedupe` removed these near-duplicates from the evaluated side before scoring "
                 f"({', '.join(parts)}).", ""]
     out += _shortcuts(a["shortcuts"])

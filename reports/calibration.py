@@ -20,7 +20,7 @@ from medbench.evaluation import stats as st
 from medbench.metrics import CALIBRATION_BINS, METRICS, gain, metric_names
 from medbench.records import view
 from medbench.reports import tables
-from medbench.reports.escape import md as E
+from medbench.reports.escape import md as escape_md
 
 FIGURE_KEY = "reliability"
 FIGURE_FILE = "reliability.png"
@@ -70,10 +70,10 @@ def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
     cols = [c for c in COLUMNS if c in metric_names(n)]
     ref = next((g["name"] for g in stats["pipelines"] if g["pipeline"] == stats.get("reference")), None)
     headers = ["Pipeline", "Seed", *[METRICS[c].label + (" ↓" if not METRICS[c].higher_is_better else "")
-                                     for c in cols], f"Brier − {E(ref)} [95% CI], p (Holm)" if ref else "Brier diff"]
+                                     for c in cols], f"Brier − {escape_md(ref)} [95% CI], p (Holm)" if ref else "Brier diff"]
     rows = []
     for job in jobs:
-        rows.append([E(tables.name(job)), str(job["seed"]),
+        rows.append([escape_md(tables.name(job)), str(job["seed"]),
                      *[tables.fmt_ci(job["metrics"].get(c), tables.job_ci(stats, job, c)) for c in cols],
                      _vs_reference(stats, job)])
     for k, c in enumerate(cols):

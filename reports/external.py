@@ -18,8 +18,8 @@ from tabulate import tabulate
 
 from medbench.metrics import higher_is_better, label
 from medbench.reports import tables
-from medbench.reports.escape import md as E
-from medbench.reports.escape import md_code as C
+from medbench.reports.escape import md as escape_md
+from medbench.reports.escape import md_code as escape_code
 
 __all__ = ["section"]
 
@@ -61,7 +61,7 @@ def _values_table(block: dict[str, Any]) -> list[str]:
     rows = []
     for r, m, v in _rows(block, PREVALENCE_FREE):
         chance = " **no better than chance here**" if m == "roc_auc" and r.get("chance") else ""
-        rows.append([E(r.get("name") or r["pipeline"]), str(r["seed"]), E(label(m)),
+        rows.append([escape_md(r.get("name") or r["pipeline"]), str(r["seed"]), escape_md(label(m)),
                      tables.fmt_ci(v["internal"], v.get("internal_ci")),
                      tables.fmt_ci(v["external"], v.get("external_ci")) + chance, _change(v["drop"])])
     if not rows:
@@ -75,7 +75,7 @@ def _prevalence_line(block: dict[str, Any]) -> list[str]:
     if not prev:
         return []
     pct = lambda v: "–" if v is None else f"{v:.1%}"  # noqa: E731
-    return [f"Prevalence of {E(prev['class'])}: {pct(prev.get('internal'))} in the dataset's test split, "
+    return [f"Prevalence of {escape_md(prev['class'])}: {pct(prev.get('internal'))} in the dataset's test split, "
             f"{pct(prev.get('external'))} in this external set.", ""]
 
 
@@ -86,7 +86,7 @@ def _predictive_table(block: dict[str, Any]) -> list[str]:
     rows = []
     for r, m, v in _rows(block, PREDICTIVE):
         expected = (r.get("expected_at_external") or {}).get(m)
-        rows.append([E(r.get("name") or r["pipeline"]), str(r["seed"]), E(label(m)),
+        rows.append([escape_md(r.get("name") or r["pipeline"]), str(r["seed"]), escape_md(label(m)),
                      tables.fmt_ci(v["internal"], v.get("internal_ci")), tables.fmt(expected),
                      tables.fmt_ci(v["external"], v.get("external_ci")), _change(v["drop"])])
     if not rows:
@@ -100,7 +100,7 @@ def _predictive_table(block: dict[str, Any]) -> list[str]:
 
 def _other_table(block: dict[str, Any]) -> list[str]:
     headers = ["Pipeline", "Seed", "Metric", "Internal (test split) [95% CI]", "External [95% CI]", "Change"]
-    rows = [[E(r.get("name") or r["pipeline"]), str(r["seed"]), E(label(m)) + ("" if higher_is_better(m) else
+    rows = [[escape_md(r.get("name") or r["pipeline"]), str(r["seed"]), escape_md(label(m)) + ("" if higher_is_better(m) else
                                                                               " (lower is better)"),
              tables.fmt_ci(v["internal"], v.get("internal_ci")), tables.fmt_ci(v["external"], v.get("external_ci")),
              _change(v["drop"])] for r, m, v in _rows(block, None, PREVALENCE_FREE + PREDICTIVE)]
@@ -111,7 +111,7 @@ def _other_table(block: dict[str, Any]) -> list[str]:
 
 
 def _threshold_table(block: dict[str, Any]) -> list[str]:
-    rows = [[E(r.get("name") or r["pipeline"]), str(r["seed"]), tables.fmt(r["threshold"].get("internal")),
+    rows = [[escape_md(r.get("name") or r["pipeline"]), str(r["seed"]), tables.fmt(r["threshold"].get("internal")),
              tables.fmt(r["threshold"].get("external_youden"))]
             for r in block["jobs"] if r.get("threshold")]
     if not rows:
@@ -128,8 +128,8 @@ def _ranking(block: dict[str, Any]) -> list[str]:
     external = block.get("external_order", [])
     internal = [p for p in block.get("internal_order", []) if p in external]
     same = internal == external
-    return [f"- Ranking on the dataset's test split: {' > '.join(E(names[p]) for p in internal) or '–'}",
-            f"- Ranking on this external set: {' > '.join(E(names[p]) for p in external) or '–'}"
+    return [f"- Ranking on the dataset's test split: {' > '.join(escape_md(names[p]) for p in internal) or '–'}",
+            f"- Ranking on this external set: {' > '.join(escape_md(names[p]) for p in external) or '–'}"
             + (" (**the same order**)" if same else " (**the order changed**)"), ""]
 
 
@@ -151,38 +151,38 @@ def _headline(block: dict[str, Any]) -> list[str]:
     out = []
     for x in head["comparisons"]:
         if not x["paired"]:
-            out.append(f"- Best classical {E(names.get(head['classical'], head['classical']))} vs best deep "
-                       f"{E(names.get(head['deep'], head['deep']))}, seed {x['seed']}: {E(x['reason'])}")
+            out.append(f"- Best classical {escape_md(names.get(head['classical'], head['classical']))} vs best deep "
+                       f"{escape_md(names.get(head['deep'], head['deep']))}, seed {x['seed']}: {escape_md(x['reason'])}")
             continue
         auc, acc = x["roc_auc"] or {}, x["accuracy"]
         auc_text = ("ROC-AUC undefined on this set" if not auc else
-                    f"ROC-AUC {tables.fmt_diff(auc.get('diff'), auc.get('ci'))}, {E(auc.get('test') or 'test')} "
+                    f"ROC-AUC {tables.fmt_diff(auc.get('diff'), auc.get('ci'))}, {escape_md(auc.get('test') or 'test')} "
                     f"{tables.fmt_p_eq(auc.get('p'))}")
-        out.append(f"- **Classical vs deep on this set** (best classical {E(names.get(head['classical'], ''))} − "
-                   f"best deep {E(names.get(head['deep'], ''))}, seed {x['seed']}): {auc_text}; {_accuracy_word(block)} "
+        out.append(f"- **Classical vs deep on this set** (best classical {escape_md(names.get(head['classical'], ''))} − "
+                   f"best deep {escape_md(names.get(head['deep'], ''))}, seed {x['seed']}): {auc_text}; {_accuracy_word(block)} "
                    f"{tables.fmt_diff(acc['diff'], acc['ci'])}, McNemar {tables.fmt_p_eq(x['mcnemar']['p'])}.")
     return [*out, ""]
 
 
 def _one(results: dict[str, Any], block: dict[str, Any]) -> list[str]:
-    counts = ", ".join(f"{E(c)} {n}" for c, n in block["counts"].items())
-    mapping = ", ".join(f"{E(b)} → {E(a)}" for b, a in (block.get("mapping") or {}).items())
-    left_out = "; ".join(f"{E(c)} ({n} images)" for c, n in (block.get("excluded") or {}).items())
-    out = [f"### {E(block['dataset'])}", "",
-           f"{block['n']} images ({counts}); classes matched {mapping}; fingerprint {C(block['fingerprint'][:12])}. "
+    counts = ", ".join(f"{escape_md(c)} {n}" for c, n in block["counts"].items())
+    mapping = ", ".join(f"{escape_md(b)} → {escape_md(a)}" for b, a in (block.get("mapping") or {}).items())
+    left_out = "; ".join(f"{escape_md(c)} ({n} images)" for c, n in (block.get("excluded") or {}).items())
+    out = [f"### {escape_md(block['dataset'])}", "",
+           f"{block['n']} images ({counts}); classes matched {mapping}; fingerprint {escape_code(block['fingerprint'][:12])}. "
            + (f"Left out (`--class-map SRC=-`): {left_out}. " if left_out else "")
            + "Decoded at the dataset's image size and channels; every pipeline as fitted, at the operating point "
            "chosen on the dataset's validation split.", ""]
     chance = sorted({r.get("name") or r["pipeline"] for r in block["jobs"] if r.get("chance")})
     if chance:
-        out += [f"> **No better than chance here:** the external ROC-AUC interval of {', '.join(map(E, chance))} "
+        out += [f"> **No better than chance here:** the external ROC-AUC interval of {', '.join(map(escape_md, chance))} "
                 "contains 0.5.", ""]
     for kind, note in (block.get("problems") or {}).items():  # e.g. files skipped under --allow-missing
         note = note if isinstance(note, dict) else {"count": note}
         files = [str(f) for f in note.get("files") or []]
         more = " ..." if isinstance(note.get("count"), int) and len(files) < note["count"] else ""
-        out += [f"**Left out ({E(kind)})**: {E(note.get('count', len(files)))} file(s) of this set are not scored"
-                + (f": {', '.join(C(f) for f in files)}{more}" if files else "") + ".", ""]
+        out += [f"**Left out ({escape_md(kind)})**: {escape_md(note.get('count', len(files)))} file(s) of this set are not scored"
+                + (f": {', '.join(escape_code(f) for f in files)}{more}" if files else "") + ".", ""]
     out += _prevalence_line(block)
     if block["undefined"]:
         shown = [label(m) for r in block["jobs"][:1] for m in r["metrics"]]
@@ -190,8 +190,8 @@ def _one(results: dict[str, Any], block: dict[str, Any]) -> list[str]:
         for m, why in block["undefined"].items():
             reasons.setdefault(why, []).append(label(m))
         out += [f"**Not every metric is defined here**: this set lacks some of the dataset's classes. Reported: "
-                f"{', '.join(E(s) for s in shown) or 'none'}. Not reported: "
-                + "; ".join(f"{', '.join(map(E, ms))} ({E(why)})" for why, ms in reasons.items())
+                f"{', '.join(escape_md(s) for s in shown) or 'none'}. Not reported: "
+                + "; ".join(f"{', '.join(map(escape_md, ms))} ({escape_md(why)})" for why, ms in reasons.items())
                 + ". The majority floor is shown but left out of the ranking and the paired tests (on a set of one "
                   "class it can be trivially perfect).", ""]
     out += _values_table(block) + _predictive_table(block) + _other_table(block) + _threshold_table(block)
@@ -200,10 +200,10 @@ def _one(results: dict[str, Any], block: dict[str, Any]) -> list[str]:
     stats = block["statistics"]
     if stats["comparisons"]:
         ref = _names(block).get(stats["reference"], stats["reference"])
-        out += [f"Paired tests on this external set: every pipeline against the best one here, **{E(ref)}** "
-                f"(Δ = pipeline − {E(ref)}; McNemar on {_accuracy_word(block)}, DeLong on ROC-AUC when both classes are present; "
+        out += [f"Paired tests on this external set: every pipeline against the best one here, **{escape_md(ref)}** "
+                f"(Δ = pipeline − {escape_md(ref)}; McNemar on {_accuracy_word(block)}, DeLong on ROC-AUC when both classes are present; "
                 f"Holm-adjusted p in brackets).", "",
-                _table(*tables.significance_table({"jobs": block["jobs"]}, stats, E)), ""]
+                _table(*tables.significance_table({"jobs": block["jobs"]}, stats, escape_md)), ""]
     return out
 
 

@@ -17,7 +17,7 @@ from tabulate import tabulate
 
 from medbench.records import view
 from medbench.reports import tables
-from medbench.reports.escape import md as E
+from medbench.reports.escape import md as escape_md
 
 #: report.html shows the gallery folded: ``{section anchor: the summary line that opens it}``.
 FOLDED = {"most-confident-mistakes-test-split": "Show the pictures of the mistakes"}
@@ -37,7 +37,7 @@ def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
     if (results.get("config") or {}).get("gallery") is False:
         return ["Turned off for this run (`--no-gallery`).", ""]
     if not jobs and left_out:
-        return [f"Not shown for {', '.join(E(n) for n in left_out)}: a constant predictor gets the same class "
+        return [f"Not shown for {', '.join(escape_md(n) for n in left_out)}: a constant predictor gets the same class "
                 "wrong every time.", ""]
     if not any(j.get("gallery") for j in jobs):
         return ["This results.json lists no pictures of the errors (written by an earlier medbench, or every job "
@@ -49,30 +49,30 @@ def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
            "the decision rests, comparable across families); deep pipelines also a Grad-CAM heat map of the "
            "predicted class, HOG pipelines the HOG glyph image (what the features see, whatever the classifier "
            "learnt: not an explanation)."
-           + (f" Not shown: {', '.join(E(n) for n in left_out)} (a constant predictor: every mistake is the same "
+           + (f" Not shown: {', '.join(escape_md(n) for n in left_out)} (a constant predictor: every mistake is the same "
               "class)." if left_out else ""), ""]
     for job in jobs:
         g = job.get("gallery")
-        out += [f"### {E(tables.name(job))} (seed {job['seed']})", ""]
+        out += [f"### {escape_md(tables.name(job))} (seed {job['seed']})", ""]
         if not g:
             out += ["No pictures for this job.", ""]
             continue
         expl = g.get("explanation") or {}
         if expl.get("text"):
-            out += [f"*{E(expl['text'])}*", ""]
+            out += [f"*{escape_md(expl['text'])}*", ""]
         occ = g.get("occlusion") or {}
         if occ.get("text") or occ.get("note"):
-            out += [f"*{E(occ.get('text') or occ['note'])}*", ""]
+            out += [f"*{escape_md(occ.get('text') or occ['note'])}*", ""]
         if g.get("note"):
-            out += [f"Note: {E(g['note'])}", ""]
+            out += [f"Note: {escape_md(g['note'])}", ""]
         items = g.get("items") or []
         if not items:
             continue
-        label = E(expl.get("label") or "Explanation")
+        label = escape_md(expl.get("label") or "Explanation")
         ranks = range(1, len(items) + 1)
         rows = [["Image", *[f"![mistake {r}]({it['image']})" for r, it in zip(ranks, items)]],
-                ["True", *[E(names[it["true"]]) for it in items]],
-                ["Predicted", *[E(names[it["predicted"]]) for it in items]],
+                ["True", *[escape_md(names[it["true"]]) for it in items]],
+                ["Predicted", *[escape_md(names[it["predicted"]]) for it in items]],
                 ["P(predicted)", *[f"{it['probability']:.3f}" for it in items]]]
         if any(it.get("occlusion_image") for it in items):
             rows.append(["Occlusion", *[f"![occlusion {r}]({it['occlusion_image']})" if it.get("occlusion_image")

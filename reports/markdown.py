@@ -6,7 +6,7 @@ goes in beyond what results.json holds, and the statistics come from its ``stati
 (or are recomputed deterministically).
 
 Every data string from results.json (names, paths, error messages, dataset notes) is escaped with
-:mod:`medbench.reports.escape` (``E``: text, ``C``: code span), so it shows literally in report.md
+:mod:`medbench.reports.escape` (``escape_md``: text, ``escape_code``: code span), so it shows literally in report.md
 and can never become markup or HTML in report.html. Failed jobs carry their ``family`` (results
 written before they did show "unknown").
 """
@@ -28,8 +28,8 @@ from medbench.reports import gallery as gallery_report
 from medbench.reports import published as published_report
 from medbench.reports import robustness as robustness_report
 from medbench.reports import tables
-from medbench.reports.escape import md as E
-from medbench.reports.escape import md_code as C
+from medbench.reports.escape import md as escape_md
+from medbench.reports.escape import md_code as escape_code
 from medbench.reports.escape import md_fence
 from medbench.reports.figures import SAMPLES, planned
 
@@ -77,10 +77,10 @@ def summary(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
     if lacking:  # a test split lacking a class ranks nothing: the floor is trivially perfect on it
         why = next((v for v in lacking.values() if v.startswith("undefined: ")), "a class is missing")
         why = why.removeprefix("undefined: ")
-        return [f"- **No best pipeline:** {E(why)}, so the metrics that need them are undefined (–) and accuracy "
+        return [f"- **No best pipeline:** {escape_md(why)}, so the metrics that need them are undefined (–) and accuracy "
                 f"is one class's recall: the majority floor is trivially perfect there and the test split ranks "
                 f"nothing. Score on a test split holding every class."]
-    line = (f"- **Best pipeline: {E(best['name'])}** ({E(best['family'])}): ROC-AUC {_value(results, stats, best, 'roc_auc')}, "
+    line = (f"- **Best pipeline: {escape_md(best['name'])}** ({escape_md(best['family'])}): ROC-AUC {_value(results, stats, best, 'roc_auc')}, "
             f"accuracy {_value(results, stats, best, 'accuracy')}{_seeds_note(best)}.")
 
     facts = verdict_facts(results, stats)
@@ -90,11 +90,11 @@ def summary(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
                 *_failures(facts), *_deep_lines(facts)]
     failed_real = sorted({f["pipeline"] for f in facts["failed"] if f["family"] != "baseline"})
     if failed_real:
-        line = line.replace(f"({E(best['family'])}):", f"({E(best['family'])}) (among the pipelines that finished; "
-                            f"{', '.join(map(E, failed_real))} failed: see below):", 1)
+        line = line.replace(f"({escape_md(best['family'])}):", f"({escape_md(best['family'])}) (among the pipelines that finished; "
+                            f"{', '.join(map(escape_md, failed_real))} failed: see below):", 1)
     if binary and "sensitivity" in best["metrics"]:
         thr = _job(results, best["job_ids"][0]).get("threshold") or {}
-        where = (f"at the threshold {tables.fmt(thr.get('threshold'))} ({E(thr.get('method', 'arg-max'))})"
+        where = (f"at the threshold {tables.fmt(thr.get('threshold'))} ({escape_md(thr.get('method', 'arg-max'))})"
                  if len(best["seeds"]) == 1 else "at each seed's threshold chosen on validation")
         line += (f" Sensitivity {_value(results, stats, best, 'sensitivity')} and specificity "
                  f"{_value(results, stats, best, 'specificity')} {where}.")
@@ -104,7 +104,7 @@ def summary(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
     floor = next((g for g in groups if g["family"] == "baseline"), None)
     if floor:
         acc, auc = (tables.fmt((floor["metrics"].get(m) or {}).get("mean")) for m in ("accuracy", "roc_auc"))
-        lines.append(f"- Floor ({E(floor['name'])}): accuracy {acc}, ROC-AUC {auc}: what knowing only the class "
+        lines.append(f"- Floor ({escape_md(floor['name'])}): accuracy {acc}, ROC-AUC {auc}: what knowing only the class "
                      "balance achieves.")
     return lines
 
@@ -122,7 +122,7 @@ def _classical_vs_deep(results: dict[str, Any], stats: dict[str, Any], facts: di
     c, d = _group(stats, head["classical"]), _group(stats, head["deep"])
     comps = [x for x in head["comparisons"] if x["paired"]]
     test = "DeLong" if stats["settings"]["roc_auc_test"].startswith("DeLong") else "paired-bootstrap"
-    out = [f"- **Classical vs deep:** best classical **{E(c['name'])}** vs best deep **{E(d['name'])}**: ROC-AUC "
+    out = [f"- **Classical vs deep:** best classical **{escape_md(c['name'])}** vs best deep **{escape_md(d['name'])}**: ROC-AUC "
            f"{_value(results, stats, c, 'roc_auc')} vs {_value(results, stats, d, 'roc_auc')}."]
     if len(comps) == 1:
         x = comps[0]
@@ -145,7 +145,7 @@ def _classical_vs_deep(results: dict[str, Any], stats: dict[str, Any], facts: di
         ratio = lat_d / lat_c
         speed = f"{ratio:.1f}x faster" if ratio >= 1 else f"{1 / ratio:.1f}x slower"
         fit_c, fit_d = c["runtime"]["fit_time_s"]["mean"], d["runtime"]["fit_time_s"]["mean"]
-        out.append(f"- **Cost:** per image, {E(c['name'])} takes {lat_c:.2f} ms and {E(d['name'])} {lat_d:.2f} ms: "
+        out.append(f"- **Cost:** per image, {escape_md(c['name'])} takes {lat_c:.2f} ms and {escape_md(d['name'])} {lat_d:.2f} ms: "
                    f"the classical pipeline is **{speed}** (training: {tables.fmt(fit_c, 1)} s vs "
                    f"{tables.fmt(fit_d, 1)} s).")
     else:
@@ -153,7 +153,7 @@ def _classical_vs_deep(results: dict[str, Any], stats: dict[str, Any], facts: di
     out.append("- **Verdict:** " + _verdict(comps, speed, facts))
     out += _deep_lines(facts) + _failures(facts)
     if facts["lower_bound"]:
-        out.append(f"  - **A lower bound for deep:** {'; '.join(map(E, facts['lower_bound']))}. A fully trained "
+        out.append(f"  - **A lower bound for deep:** {'; '.join(map(escape_md, facts['lower_bound']))}. A fully trained "
                    "deep model may do better than this comparison shows.")
     return out
 
@@ -176,21 +176,21 @@ def _deep_lines(facts: dict[str, Any]) -> list[str]:
     out = []
     for d in facts["deep"]:
         if d["status"] == "ok":
-            parts = [_epochs(d), f"weights {E(d['weights'])}", f"strategy {E(d.get('strategy') or '–')}",
-                     f"input {E(d.get('input_size') or '–')}",
-                     f"profile {C(facts['profile']) if facts['profile'] else 'none (defaults and --option)'}"]
+            parts = [_epochs(d), f"weights {escape_md(d['weights'])}", f"strategy {escape_md(d.get('strategy') or '–')}",
+                     f"input {escape_md(d.get('input_size') or '–')}",
+                     f"profile {escape_code(facts['profile']) if facts['profile'] else 'none (defaults and --option)'}"]
             if d["below_defaults"]:
-                parts.append(f"below the pipeline's defaults: {', '.join(map(E, d['below_defaults']))}")
-            out.append(f"  - Deep here was **{E(d['name'])}**: {'; '.join(parts)}.")
+                parts.append(f"below the pipeline's defaults: {', '.join(map(escape_md, d['below_defaults']))}")
+            out.append(f"  - Deep here was **{escape_md(d['name'])}**: {'; '.join(parts)}.")
         elif d["status"] == "not run":
-            out.append(f"  - Did not run: **{E(d['name'])}** ({E(d['reason'])}); to include it: {E(d['remedy'])}.")
+            out.append(f"  - Did not run: **{escape_md(d['name'])}** ({escape_md(d['reason'])}); to include it: {escape_md(d['remedy'])}.")
     return out
 
 
 def _failures(facts: dict[str, Any]) -> list[str]:
     """Every failed job with its own remedy."""
-    return [f"  - Failed: **{E(f['pipeline'])}** ({E(f['family'])}, seed {f['seed']}): {E(_short_error(f['error']).rstrip('.'))}. "
-            f"**Fix:** {E(f['remedy'])}." for f in facts["failed"]]
+    return [f"  - Failed: **{escape_md(f['pipeline'])}** ({escape_md(f['family'])}, seed {f['seed']}): {escape_md(_short_error(f['error']).rstrip('.'))}. "
+            f"**Fix:** {escape_md(f['remedy'])}." for f in facts["failed"]]
 
 
 def _short_error(text: str) -> str:
@@ -212,7 +212,7 @@ def _mdd_words(facts: dict[str, Any] | None) -> str:
     test = comps[0]["roc_auc"]["test"] or "DeLong"
     bits = []
     if auc:
-        bits.append(f"a ROC-AUC difference of {span(auc)} ({E(test)})")
+        bits.append(f"a ROC-AUC difference of {span(auc)} ({escape_md(test)})")
     if acc:
         disc = sorted({c['accuracy']['discordant'] for c in comps})
         bits.append(f"an accuracy difference of {span(acc)} (McNemar, {', '.join(map(str, disc))} discordant pairs)")
@@ -248,31 +248,31 @@ def dataset_card(results: dict[str, Any], samples: bool) -> list[str]:
     ds, split = results["dataset"], results["split"]
     src = ds.get("source", {})
     lines = [
-        f"- **{E(ds['title'])}** ({C(ds['spec'])}), task: {E(ds.get('task') or '–')}; classes: "
-        + ", ".join(f"{E(c)} ({n})" for c, n in ds["class_counts"].items())
-        + (f"; positive class: {E(ds['positive_class'])}" if ds.get("positive_class") else ""),
+        f"- **{escape_md(ds['title'])}** ({escape_code(ds['spec'])}), task: {escape_md(ds.get('task') or '–')}; classes: "
+        + ", ".join(f"{escape_md(c)} ({n})" for c, n in ds["class_counts"].items())
+        + (f"; positive class: {escape_md(ds['positive_class'])}" if ds.get("positive_class") else ""),
         f"- {ds['n_images']} images, stored as {ds['image_shape'][0]}x{ds['image_shape'][1]} 8-bit {'RGB' if ds.get('channels') == 'rgb' else 'grayscale'}; "
-        f"dataset fingerprint {C(ds['fingerprint'][:16])}",
+        f"dataset fingerprint {escape_code(ds['fingerprint'][:16])}",
     ]
     if src:
-        lines.append("- Source: " + "; ".join(f"{E(k)}: {E(v)}" for k, v in src.items()
+        lines.append("- Source: " + "; ".join(f"{escape_md(k)}: {escape_md(v)}" for k, v in src.items()
                                               if not isinstance(v, dict | list)))
-    lines.append(f"- Patient/group ids: {E(ds['group_source'])} ({ds['n_groups']} groups)")
+    lines.append(f"- Patient/group ids: {escape_md(ds['group_source'])} ({ds['n_groups']} groups)")
     for key, value in (ds.get("problems") or {}).items():
-        lines.append(f"- Note ({E(key)}): {E(_short(value))}")
-    lines.append(f"- Split: {E(split['method'])} (split seed {split.get('seed')}); "
-                 f"fingerprint {C(split['fingerprint'])}; manifest {C(split.get('manifest', 'split.json'))}")
+        lines.append(f"- Note ({escape_md(key)}): {escape_md(_short(value))}")
+    lines.append(f"- Split: {escape_md(split['method'])} (split seed {split.get('seed')}); "
+                 f"fingerprint {escape_code(split['fingerprint'])}; manifest {escape_code(split.get('manifest', 'split.json'))}")
     for note in split.get("notes", []):
-        lines.append(f"- Split note: {E(note)}")
+        lines.append(f"- Split note: {escape_md(note)}")
     per_seed = split.get("per_seed") or {}
     if per_seed:
         lines.append("- One split per seed (`--resplit-per-seed`): "
-                     + "; ".join(f"seed {E(s)}: {C(p['fingerprint'][:12])} ({E(p.get('manifest', ''))})"
+                     + "; ".join(f"seed {escape_md(s)}: {escape_code(p['fingerprint'][:12])} ({escape_md(p.get('manifest', ''))})"
                                  for s, p in per_seed.items())
                      + ". The counts below are the first seed's.")
     counts = split["counts"]
-    headers = ["Split", *map(E, ds["class_names"]), "Total"]
-    rows = [[E(s), *[str(counts[s].get(c, 0)) for c in ds["class_names"]], str(sum(counts[s].values()))]
+    headers = ["Split", *map(escape_md, ds["class_names"]), "Total"]
+    rows = [[escape_md(s), *[str(counts[s].get(c, 0)) for c in ds["class_names"]], str(sum(counts[s].values()))]
             for s in counts]
     out = lines + ["", _table(headers, rows), ""] + _figure(results, "class_distribution")
     if samples:
@@ -315,16 +315,16 @@ def leaderboard_section(results: dict[str, Any], stats: dict[str, Any]) -> list[
                  f"estimates follow with their CIs. {_bootstrap_words(stats)}.")
     else:
         intro = f"Ranked by test ROC-AUC. Cells: estimate [95% CI]. {_bootstrap_words(stats)}."
-    out = [intro, "", _table(*tables.leaderboard(results, stats, E)), ""]
+    out = [intro, "", _table(*tables.leaderboard(results, stats, escape_md)), ""]
     out += _excluded_estimates(results, stats)
     if n > 1:
-        out += ["### Per seed", "", _table(*tables.per_seed_table(results, stats, E)), ""]
+        out += ["### Per seed", "", _table(*tables.per_seed_table(results, stats, escape_md)), ""]
     out += _figure(results, "leaderboard")
     out += ["### Operating point", ""]
     if len(view.class_names(results)) == 2:
         out += ["Each pipeline's decision threshold on P(positive) was chosen on the validation split (how: *Chosen "
                 "by*); sensitivity and specificity are measured on the test split at that threshold, beside the "
-                "threshold-free ROC-AUC.", "", _table(*tables.operating_point_table(results, stats, E)), ""]
+                "threshold-free ROC-AUC.", "", _table(*tables.operating_point_table(results, stats, escape_md)), ""]
     else:
         out += ["Multi-class task: the predicted class is the arg-max of the class probabilities (no threshold).", ""]
     return out
@@ -342,7 +342,7 @@ def _excluded_estimates(results: dict[str, Any], stats: dict[str, Any]) -> list[
             ci = tables.job_ci(stats, job, metric)
             if (isinstance(value, (int, float)) and not isinstance(value, bool) and ci and None not in ci
                     and math.isfinite(value) and not ci[0] - 1e-9 <= value <= ci[1] + 1e-9):
-                hits.append(f"{E(tables.name(job))} (seed {job['seed']}) {E(metric)} {value:.3f} outside "
+                hits.append(f"{escape_md(tables.name(job))} (seed {job['seed']}) {escape_md(metric)} {value:.3f} outside "
                             f"[{ci[0]:.3f}, {ci[1]:.3f}]")
     if not hits:
         return []
@@ -358,26 +358,26 @@ def significance_section(results: dict[str, Any], stats: dict[str, Any]) -> list
     s = stats["settings"]
     auc = ("DeLong's test, with its normal-approximation CI" if s["roc_auc_test"].startswith("DeLong")
            else "a paired stratified bootstrap (CI and two-sided p)")
-    return [f"Every pipeline against the best one, **{E(ref['name'])}**, on the same test images and seed "
-            f"(Δ = pipeline − {E(ref['name'])}). Accuracy: paired bootstrap CI (the same resamples for both) and "
-            f"McNemar's test ({E(s['mcnemar'])}) on the images exactly one of the two gets right. ROC-AUC: {auc}. "
+    return [f"Every pipeline against the best one, **{escape_md(ref['name'])}**, on the same test images and seed "
+            f"(Δ = pipeline − {escape_md(ref['name'])}). Accuracy: paired bootstrap CI (the same resamples for both) and "
+            f"McNemar's test ({escape_md(s['mcnemar'])}) on the images exactly one of the two gets right. ROC-AUC: {auc}. "
             f"In brackets: Holm-adjusted p over the table's comparisons. A CI excluding 0 says the gap is unlikely "
             f"to be test-set noise; variation between training runs shows in the seeds.", "",
-            _table(*tables.significance_table(results, stats, E)), ""]
+            _table(*tables.significance_table(results, stats, escape_md)), ""]
 
 
 def per_class_section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
-    out = [_table(*tables.per_class_table(results, stats, E)), ""]
+    out = [_table(*tables.per_class_table(results, stats, escape_md)), ""]
     names = view.class_names(results)
     if len(names) == 2:
         pos = names[view.positive_index(results)]
-        out += [f"Confusion counts (positive class: {E(pos)}):", "",
-                _table(*tables.confusion_table(results, stats, E)), ""]
+        out += [f"Confusion counts (positive class: {escape_md(pos)}):", "",
+                _table(*tables.confusion_table(results, stats, escape_md)), ""]
     else:
         for job in tables.ranked(results, stats):
             cm = job["metrics"]["confusion_matrix"]
-            out += [f"**{E(tables.name(job))}** (seed {job['seed']}; rows: true, columns: predicted)", "",
-                    _table(["", *map(E, names)], [[E(names[i]), *map(str, row)] for i, row in enumerate(cm)]), ""]
+            out += [f"**{escape_md(tables.name(job))}** (seed {job['seed']}; rows: true, columns: predicted)", "",
+                    _table(["", *map(escape_md, names)], [[escape_md(names[i]), *map(str, row)] for i, row in enumerate(cm)]), ""]
     return out
 
 
@@ -395,7 +395,7 @@ def _incomplete(results: dict[str, Any]) -> list[str]:
     note = view.incomplete_note(results)
     if note is None:
         return []
-    return [f"> **Warning: {E(note[0].upper() + note[1:])}.** Every figure below covers the finished jobs only; "
+    return [f"> **Warning: {escape_md(note[0].upper() + note[1:])}.** Every figure below covers the finished jobs only; "
             "run the same command again to finish it.", ""]
 
 
@@ -407,9 +407,9 @@ def parameters_section(results: dict[str, Any]) -> list[str]:
         params, fixed = job.get("params") or {}, job.get("fixed_by_option") or {}
         if not params and not fixed:
             continue
-        cells = [f"{C(k)} = {C(_short(v))}" + (" *(fixed by --option)*" if k in fixed else "")
+        cells = [f"{escape_code(k)} = {escape_code(_short(v))}" + (" *(fixed by --option)*" if k in fixed else "")
                  for k, v in sorted({**params, **fixed}.items())]
-        out.append(f"- **{E(job.get('name') or job['pipeline'])}**, seed {job['seed']}: {', '.join(cells)}")
+        out.append(f"- **{escape_md(job.get('name') or job['pipeline'])}**, seed {job['seed']}: {', '.join(cells)}")
     if not out:
         return []
     return ["## Parameters", "", "Chosen on the validation split by each pipeline's tuning grid, unless marked "
@@ -417,24 +417,24 @@ def parameters_section(results: dict[str, Any]) -> list[str]:
 
 
 def not_run(results: dict[str, Any]) -> list[str]:
-    return [f"- **{E(j['pipeline'])}** ({E(j.get('family') or 'unknown')}, seed {j['seed']}): {E(j['error'])}"
+    return [f"- **{escape_md(j['pipeline'])}** ({escape_md(j.get('family') or 'unknown')}, seed {j['seed']}): {escape_md(j['error'])}"
             for j in results["jobs"] if j["status"] != "ok"]
 
 
 def environment(results: dict[str, Any]) -> list[str]:
     env = results.get("environment") or {}
-    libs = ", ".join(f"{E(k)} {E(v)}" for k, v in (env.get("libraries") or {}).items())
-    lines = [f"- CPU: {E(env.get('cpu'))} ({env.get('cpu_count')} logical CPUs, {env.get('memory_gb')} GB RAM), "
-             f"{E(env.get('platform'))}, Python {E(env.get('python'))}"]
+    libs = ", ".join(f"{escape_md(k)} {escape_md(v)}" for k, v in (env.get("libraries") or {}).items())
+    lines = [f"- CPU: {escape_md(env.get('cpu'))} ({env.get('cpu_count')} logical CPUs, {env.get('memory_gb')} GB RAM), "
+             f"{escape_md(env.get('platform'))}, Python {escape_md(env.get('python'))}"]
     gpus = sorted({(j.get("model_info") or {}).get("device_name") or "GPU" for j in tables.ok_jobs(results)
                    if (j.get("model_info") or {}).get("device") == "gpu"})
-    lines.append(f"- GPU: {', '.join(map(E, gpus))}" if gpus else "- GPU: none used (every pipeline ran on the CPU)")
-    lines += [f"- Keras backend: {E(env.get('keras_backend'))}", f"- Libraries: {libs}"]
+    lines.append(f"- GPU: {', '.join(map(escape_md, gpus))}" if gpus else "- GPU: none used (every pipeline ran on the CPU)")
+    lines += [f"- Keras backend: {escape_md(env.get('keras_backend'))}", f"- Libraries: {libs}"]
     for job in tables.ok_jobs(results):
         info = job.get("model_info") or {}
         if info.get("device"):
-            lines.append(f"- {E(tables.name(job))} (seed {job['seed']}): device {E(info.get('device'))}, backend "
-                         f"{E(info.get('backend'))}, precision {E(info.get('precision'))}, "
+            lines.append(f"- {escape_md(tables.name(job))} (seed {job['seed']}): device {escape_md(info.get('device'))}, backend "
+                         f"{escape_md(info.get('backend'))}, precision {escape_md(info.get('precision'))}, "
                          f"batch size {info.get('batch_size')}")
     return lines
 
@@ -453,10 +453,10 @@ def render(results: dict[str, Any], stats: dict[str, Any] | None = None, samples
     stats = tables.stats_of(results, stats)
     ds, split = results["dataset"], results["split"]
     seeds = sorted({j["seed"] for j in tables.ok_jobs(results)})
-    parts = [f"# medbench report: {E(ds['title'])}", "",
-             f"medbench {E(results.get('medbench_version'))} · schema {results['schema_version']} · "
-             f"{E(results.get('created'))} · {_pipeline_count(results, stats)} · "
-             f"seeds {', '.join(map(str, seeds)) or '–'} · split {C(split['fingerprint'][:12])}", "",
+    parts = [f"# medbench report: {escape_md(ds['title'])}", "",
+             f"medbench {escape_md(results.get('medbench_version'))} · schema {results['schema_version']} · "
+             f"{escape_md(results.get('created'))} · {_pipeline_count(results, stats)} · "
+             f"seeds {', '.join(map(str, seeds)) or '–'} · split {escape_code(split['fingerprint'][:12])}", "",
              *_incomplete(results),
              "## Summary", "", *summary(results, stats), "",
              *_figure(results, "tradeoff", "Each point is a pipeline; the dashed line joins the Pareto front (no "
@@ -469,7 +469,7 @@ def render(results: dict[str, Any], stats: dict[str, Any] | None = None, samples
              "## Runtime and memory", "",
              "Latency is end to end (features recomputed, caches off) on a batch of test images; single image is "
              "the median over single-image calls. Means over seeds.", "",
-             _table(*tables.runtime_table(results, stats, E)), "",
+             _table(*tables.runtime_table(results, stats, escape_md)), "",
              "## Calibration and operating point (test split)", "", *calibration_report.section(results, stats),
              *_figure(results, calibration_report.FIGURE_KEY, calibration_report.FIGURE_CAPTION),
              "## Significance", "", *significance_section(results, stats),

@@ -23,8 +23,8 @@ from tabulate import tabulate
 
 from medbench.metrics import HEADLINE, RUNTIME_KEYS, label
 from medbench.reports import tables
-from medbench.reports.escape import md as E
-from medbench.reports.escape import md_code as C
+from medbench.reports.escape import md as escape_md
+from medbench.reports.escape import md_code as escape_code
 
 #: Dataset names whose images come from Kermany et al. 2018 (one Guangzhou paediatric centre).
 KERMANY_DERIVED = ("pneumoniamnist", "chest_xray", "chest-xray", "chest_xray_pneumonia", "coronahack")
@@ -121,9 +121,9 @@ def _operating_point(f: dict[str, Any]) -> str:
     names, pos, thr = f["class_names"], f["positive_class"], f["threshold"]
     if thr is None or pos is None or len(names) != 2:
         return "the most probable class (no threshold: more than two classes)"
-    method = f" ({E(thr['method'])}" + (f", J = {_num(thr.get('youden_j'))})" if "youden_j" in thr else ")")
-    return (f"{E(names[pos])} when P({E(names[pos])}) ≥ {_num(thr['threshold'], 4)}, otherwise "
-            f"{E(names[1 - pos])}{method}")
+    method = f" ({escape_md(thr['method'])}" + (f", J = {_num(thr.get('youden_j'))})" if "youden_j" in thr else ")")
+    return (f"{escape_md(names[pos])} when P({escape_md(names[pos])}) ≥ {_num(thr['threshold'], 4)}, otherwise "
+            f"{escape_md(names[1 - pos])}{method}")
 
 
 def _what(f: dict[str, Any]) -> list[str]:
@@ -131,22 +131,22 @@ def _what(f: dict[str, Any]) -> list[str]:
     rep = f["input"]
     lines = [
         "## What it is", "",
-        f"- Pipeline: {C(f['pipeline'])}" + (f" – {E(f['summary'])}" if f.get("summary") else "")
-        + (f" (family {E(f['family'])})" if f.get("family") else ""),
-        "- Steps: " + " → ".join(C(s) for s in f["steps"]),
+        f"- Pipeline: {escape_code(f['pipeline'])}" + (f" – {escape_md(f['summary'])}" if f.get("summary") else "")
+        + (f" (family {escape_md(f['family'])})" if f.get("family") else ""),
+        "- Steps: " + " → ".join(escape_code(s) for s in f["steps"]),
         "- Chosen on validation / set by option: "
-        + (", ".join(f"{C(k)} = {C(v)}" for k, v in sorted(f["params"].items())) or "nothing (no tuning grid)"),
+        + (", ".join(f"{escape_code(k)} = {escape_code(v)}" for k, v in sorted(f["params"].items())) or "nothing (no tuning grid)"),
     ]
     if f["options"]:
-        lines.append("- Options: " + ", ".join(f"{C(k)}={C(v)}" for k, v in sorted(f["options"].items())))
+        lines.append("- Options: " + ", ".join(f"{escape_code(k)}={escape_code(v)}" for k, v in sorted(f["options"].items())))
     lines += [
-        "- Task: " + (E(ds.get("task")) if ds.get("task") else f"{len(f['class_names'])} classes") + "; classes: "
-        + ", ".join(E(c) for c in f["class_names"])
-        + (f"; positive class: {E(f['class_names'][f['positive_class']])}" if f["positive_class"] is not None else ""),
+        "- Task: " + (escape_md(ds.get("task")) if ds.get("task") else f"{len(f['class_names'])} classes") + "; classes: "
+        + ", ".join(escape_md(c) for c in f["class_names"])
+        + (f"; positive class: {escape_md(f['class_names'][f['positive_class']])}" if f["positive_class"] is not None else ""),
         f"- Operating point: predicts {_operating_point(f)}",
-        f"- Input: {rep.get('height')}x{rep.get('width')} grayscale {E(rep.get('dtype', 'uint8'))} images; image "
-        f"files are decoded by {E(rep.get('decode', ''))} (image representation version "
-        f"{E(rep.get('representation_version'))})",
+        f"- Input: {rep.get('height')}x{rep.get('width')} grayscale {escape_md(rep.get('dtype', 'uint8'))} images; image "
+        f"files are decoded by {escape_md(rep.get('decode', ''))} (image representation version "
+        f"{escape_md(rep.get('representation_version'))})",
         "",
     ]
     return lines
@@ -155,19 +155,19 @@ def _what(f: dict[str, Any]) -> list[str]:
 def _training(f: dict[str, Any]) -> list[str]:
     ds, split = f["dataset"], f["split"]
     lines = ["## Training data", "",
-             f"- Dataset: {E(ds.get('title') or ds.get('name'))} ({C(ds.get('spec') or ds.get('name'))}), "
-             f"{ds.get('n_images', '–')} images, fingerprint {C(ds.get('fingerprint', '–'))}"]
+             f"- Dataset: {escape_md(ds.get('title') or ds.get('name'))} ({escape_code(ds.get('spec') or ds.get('name'))}), "
+             f"{ds.get('n_images', '–')} images, fingerprint {escape_code(ds.get('fingerprint', '–'))}"]
     src = ds.get("source") or {}
     if src.get("citation") or src.get("licence"):
-        lines.append("- Source: " + "; ".join(E(src[k]) for k in ("citation", "licence", "url") if src.get(k)))
-    lines += [f"- Split: {E(split.get('method', '–'))} (seed {E(split.get('seed'))}), fingerprint "
-              f"{C(split.get('fingerprint', '–'))}", ""]
+        lines.append("- Source: " + "; ".join(escape_md(src[k]) for k in ("citation", "licence", "url") if src.get(k)))
+    lines += [f"- Split: {escape_md(split.get('method', '–'))} (seed {escape_md(split.get('seed'))}), fingerprint "
+              f"{escape_code(split.get('fingerprint', '–'))}", ""]
     counts = split.get("counts") or {}
     if counts:
         names = f["class_names"]
         rows = [[s, *(str(counts[s].get(n, 0)) for n in names), str(sum(counts[s].values()))]
                 for s in ("train", "val", "test") if s in counts]
-        lines += _table(["split", *(E(n) for n in names), "total"], rows)
+        lines += _table(["split", *(escape_md(n) for n in names), "total"], rows)
     return lines
 
 
@@ -192,7 +192,7 @@ def _metrics(f: dict[str, Any]) -> list[str]:
     if cm:
         names = f["class_names"]
         lines += ["Confusion matrix (rows: true class, columns: predicted):", ""]
-        lines += _table(["", *(E(n) for n in names)], [[E(n), *(str(v) for v in row)] for n, row in zip(names, cm)])
+        lines += _table(["", *(escape_md(n) for n in names)], [[escape_md(n), *(str(v) for v in row)] for n, row in zip(names, cm)])
     return lines
 
 
@@ -215,15 +215,15 @@ def _use(f: dict[str, Any]) -> list[str]:
         "```", "",
         "or in Python `medbench.load_model(MODEL_DIR).predict_proba(paths_or_uint8_images)`.", "",
         "## Caveats", "",
-        *(f"- {E(c)}" for c in f["caveats"]), "",
+        *(f"- {escape_md(c)}" for c in f["caveats"]), "",
     ]
 
 
 def _provenance(f: dict[str, Any]) -> list[str]:
-    libs = ", ".join(f"{E(k)} {E(v)}" for k, v in sorted(f["libraries"].items())) or "–"
+    libs = ", ".join(f"{escape_md(k)} {escape_md(v)}" for k, v in sorted(f["libraries"].items())) or "–"
     return ["## Provenance", "",
-            f"- Saved {E(f.get('saved') or '–')} by medbench {E(f.get('medbench_version') or '–')}, source hash "
-            f"{C(f.get('source_hash') or '–')}",
+            f"- Saved {escape_md(f.get('saved') or '–')} by medbench {escape_md(f.get('medbench_version') or '–')}, source hash "
+            f"{escape_code(f.get('source_hash') or '–')}",
             f"- Libraries: {libs}",
             "- Files: listed with their SHA-256 in `manifest.json`; loading refuses any file that does not match",
             ""]
@@ -231,7 +231,7 @@ def _provenance(f: dict[str, Any]) -> list[str]:
 
 def render(card: dict[str, Any]) -> str:
     """MODEL_CARD.md text from :func:`facts` (pure: the same facts give the same bytes)."""
-    title = f"# Model card: {E(card['name'])} (seed {E(card['seed'])})"
+    title = f"# Model card: {escape_md(card['name'])} (seed {escape_md(card['seed'])})"
     lines = [title, ""]
     for part in (_what, _training, _metrics, _runtime, _use, _provenance):
         lines += part(card)

@@ -15,7 +15,7 @@ from tabulate import tabulate
 
 from medbench.datasets.published import PROTOCOLS as PUBLISHED_PROTOCOLS
 from medbench.datasets.published import published_for
-from medbench.reports.escape import md as E
+from medbench.reports.escape import md as escape_md
 from medbench.reports.escape import plain
 from medbench.running import protocols as protocol_mod
 
@@ -89,18 +89,18 @@ def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
     if not rows:
         return []
     proto = protocol_mod.of(results.get("config"))
-    table = tabulate([[E(c) for c in _cells(r)] for r in rows], headers=HEADERS, tablefmt="github",
+    table = tabulate([[escape_md(c) for c in _cells(r)] for r in rows], headers=HEADERS, tablefmt="github",
                      disable_numparse=True)
     used = [p for p in dict.fromkeys(r["protocol"] for r in rows) if p in PUBLISHED_PROTOCOLS]
-    diff_rows = [[E(name), E(protocol_mod.PROTOCOLS[proto][key]), *(E(PUBLISHED_PROTOCOLS[p][key]) for p in used)]
+    diff_rows = [[escape_md(name), escape_md(protocol_mod.PROTOCOLS[proto][key]), *(escape_md(PUBLISHED_PROTOCOLS[p][key]) for p in used)]
                  for key, name in ASPECTS]
     diff = tabulate(diff_rows, headers=["", f"this run (--protocol {proto})", *used], tablefmt="github",
                     disable_numparse=True)
-    notes = [f"- {E(r['model'])} ({E(r['scheme'])}, {r['input_size'] or '–'} px): {E(r['checked_note'])}"
+    notes = [f"- {escape_md(r['model'])} ({escape_md(r['scheme'])}, {r['input_size'] or '–'} px): {escape_md(r['checked_note'])}"
              for r in rows if not r.get("checked", True)]
-    cites = [f"- {E(p)}: {E(PUBLISHED_PROTOCOLS[p]['citation'])}" for p in used]
+    cites = [f"- {escape_md(p)}: {escape_md(PUBLISHED_PROTOCOLS[p]['citation'])}" for p in used]
     return ["## Published results on this test set", "",
-            f"Test set: {E(title)}. Protocol of this run: **{E(proto)}**. Published figures as their sources "
+            f"Test set: {escape_md(title)}. Protocol of this run: **{escape_md(proto)}**. Published figures as their sources "
             "report them (percent; mean ± sd where seeds > 1); MedMNIST+ rows: the best ACC per training scheme "
             "and input size.", "",
             table, "", _verdict(results, rows), "", "Protocol differences:", "", diff, "",

@@ -15,7 +15,7 @@ from tabulate import tabulate
 
 from medbench.metrics import label
 from medbench.reports import tables
-from medbench.reports.escape import md as E
+from medbench.reports.escape import md as escape_md
 
 __all__ = ["FILE", "figure", "section"]
 
@@ -37,32 +37,32 @@ def section(results: dict[str, Any], figure_lines: list[str]) -> list[str]:
     out = ["## Robustness to shift", "",
            "Every fitted pipeline, unchanged and at its validation threshold, scored on corrupted copies of the "
            f"test split: {len(names)} corruptions x 5 severities, deterministic per seed. Kept = "
-           f"({E(label(metric))} on the corrupted copy - 0.5) / ({E(label(metric))} on the clean test split - 0.5), "
+           f"({escape_md(label(metric))} on the corrupted copy - 0.5) / ({escape_md(label(metric))} on the clean test split - 0.5), "
            f"the share of the skill above chance that is left (mean over seeds); – where the clean "
-           f"{E(label(metric))} is at or below chance, which leaves nothing to keep; the summary is "
-           f"{E(block.get('summary', ''))}.", ""]
+           f"{escape_md(label(metric))} is at or below chance, which leaves nothing to keep; the summary is "
+           f"{escape_md(block.get('summary', ''))}.", ""]
     out += [_table(["Corruption", "What", "Parameter", "Severity 1..5"],
-                   [[E(c["name"]), E(c.get("summary", "")), E(c["parameter"]),
+                   [[escape_md(c["name"]), escape_md(c.get("summary", "")), escape_md(c["parameter"]),
                      ", ".join(f"{v:g}" for v in c["levels"])] for c in block["corruptions"]]), ""]
     rows = []
     for p in block["pipelines"]:
-        rows.append([E(p.get("name") or p["pipeline"]), E(p["family"]), tables.fmt_num(p["clean"].get(metric)),
+        rows.append([escape_md(p.get("name") or p["pipeline"]), escape_md(p["family"]), tables.fmt_num(p["clean"].get(metric)),
                      *[tables.fmt_num(p["kept_by_corruption"].get(n)) for n in names], tables.fmt_num(p["mean_kept"])])
-    out += [f"**{E(label(metric))} kept** (mean over the 5 severities per corruption; last column: over all "
+    out += [f"**{escape_md(label(metric))} kept** (mean over the 5 severities per corruption; last column: over all "
             f"{5 * len(names)}):", "",
-            _table(["Pipeline", "Family", f"Clean {label(metric)}", *map(E, names), "Mean kept"], rows), ""]
+            _table(["Pipeline", "Family", f"Clean {label(metric)}", *map(escape_md, names), "Mean kept"], rows), ""]
     fams = block.get("families") or {}
     if fams:
         out += ["Mean kept per family (mean over its pipelines): " + "; ".join(
-            f"{E(f)} {tables.fmt_num(v.get('mean_kept'))} ({v.get('pipelines')} pipeline(s))"
+            f"{escape_md(f)} {tables.fmt_num(v.get('mean_kept'))} ({v.get('pipelines')} pipeline(s))"
             for f, v in fams.items()) + " (the majority floor is left out: it ranks nothing, so kept is undefined).", ""]
     out += figure_lines
     sev_rows = []
     for p in block["pipelines"]:
         for n in names:
-            sev_rows.append([E(p.get("name") or p["pipeline"]), E(n),
+            sev_rows.append([escape_md(p.get("name") or p["pipeline"]), escape_md(n),
                              *[tables.fmt_num(v) for v in p["curves"][n].get(metric, [])]])
-    out += [f"{E(label(metric))} at each severity (0 = clean):", "",
+    out += [f"{escape_md(label(metric))} at each severity (0 = clean):", "",
             _table(["Pipeline", "Corruption", *map(str, block["severities"])], sev_rows), ""]
     return out
 

@@ -23,8 +23,8 @@ from medbench.core.atomic import write_bytes, write_text
 from medbench.core.warn import warn
 from medbench.evaluation.across import count
 from medbench.reports import html, tables
-from medbench.reports.escape import md as E
-from medbench.reports.escape import md_code as C
+from medbench.reports.escape import md as escape_md
+from medbench.reports.escape import md_code as escape_code
 from medbench.reports.escape import plain
 from medbench.reports.figures import FAMILY_COLORS, new_figure, plain_text
 
@@ -67,31 +67,31 @@ def _rank(v: float | None) -> str:
 
 def _head(doc: dict[str, Any]) -> list[str]:
     s, a = doc["suite"], doc["analysis"]
-    lines = [f"# {E(s['title'])}", "",
-             f"*Suite {C(s['name'])} from {C(s['file'])}, medbench {E(doc.get('medbench_version', '?'))}: "
+    lines = [f"# {escape_md(s['title'])}", "",
+             f"*Suite {escape_code(s['name'])} from {escape_code(s['file'])}, medbench {escape_md(doc.get('medbench_version', '?'))}: "
              f"{count(len(a['datasets']), 'dataset')}, {count(len(a['pipelines']), 'pipeline')}, ranked by "
              f"{METRIC_LABELS[a['metric']]} (alpha {a['alpha']}).*", ""]
     if s.get("note"):
-        lines += ["> " + E(" ".join(s["note"].split())), ""]
-    return lines + ["## Verdict", ""] + [f"- {E(line)}" for line in a["verdict"]] + [""]
+        lines += ["> " + escape_md(" ".join(s["note"].split())), ""]
+    return lines + ["## Verdict", ""] + [f"- {escape_md(line)}" for line in a["verdict"]] + [""]
 
 
 def _datasets(doc: dict[str, Any], ext: str) -> list[str]:
     a = doc["analysis"]
-    rows = [[E(d["name"]), E(d["title"]), C(d["spec"]), E(d["task"] or "–"), E(", ".join(d["class_names"])),
+    rows = [[escape_md(d["name"]), escape_md(d["title"]), escape_code(d["spec"]), escape_md(d["task"] or "–"), escape_md(", ".join(d["class_names"])),
              str(d["n_test"]), ", ".join(map(str, d["seeds"])), f"[report]({d['name']}/report.{ext})"]
             for d in a["datasets"]]
     out = ["## Datasets", ""]
     if rows:
         out += [_table(["Dataset", "Title", "Spec", "Task", "Classes", "Test images", "Seeds", "Report"], rows), ""]
     for f in a["failed_datasets"]:
-        out.append(f"- **{E(f['name'])}: no results.** {E(f['error'])}")
+        out.append(f"- **{escape_md(f['name'])}: no results.** {escape_md(f['error'])}")
     for dup in a.get("duplicates") or []:
-        out.append(f"- **{E(dup['name'])}: left out.** The same data as {E(dup['same_as'])} (same fingerprint or source): "
+        out.append(f"- **{escape_md(dup['name'])}: left out.** The same data as {escape_md(dup['same_as'])} (same fingerprint or source): "
                    "not an independent sample, so not analysed.")
     failed_jobs = [(d["name"], j) for d in a["datasets"] for j in d["failed_jobs"]]
     for name, j in failed_jobs:
-        out.append(f"- {E(name)}: {E(j['pipeline'])} (seed {j['seed']}) failed: {E(j['error'])}")
+        out.append(f"- {escape_md(name)}: {escape_md(j['pipeline'])} (seed {j['seed']}) failed: {escape_md(j['error'])}")
     if a["failed_datasets"] or failed_jobs or a.get("duplicates"):
         out.append("")
     return out
@@ -100,14 +100,14 @@ def _datasets(doc: dict[str, Any], ext: str) -> list[str]:
 def _scores(a: dict[str, Any], metric: str) -> list[str]:
     names, ds = _names(a), [d["name"] for d in a["datasets"]]
     multi = any(len(c["seeds"]) > 1 for p in a["cells"].values() for c in p.values())
-    rows = [[E(names[p["pipeline"]]), E(p["family"]),
+    rows = [[escape_md(names[p["pipeline"]]), escape_md(p["family"]),
              *[_cell(a["cells"][p["pipeline"]].get(d), metric) for d in ds], _rank(p["mean_rank"])]
             for p in a["pipelines"]]
     what = "mean ± sd over seeds" if multi else "estimate [95% stratified bootstrap CI]"
     return [f"## {METRIC_LABELS[metric]} per pipeline and dataset", "",
             f"{METRIC_LABELS[metric]} on each test split, {what}; the mean rank is by "
             f"{METRIC_LABELS[a['metric']]}.", "",
-            _table(["Pipeline", "Family", *map(E, ds), "Mean rank"], rows), ""]
+            _table(["Pipeline", "Family", *map(escape_md, ds), "Mean rank"], rows), ""]
 
 
 def _ranks(a: dict[str, Any]) -> list[str]:
@@ -117,10 +117,10 @@ def _ranks(a: dict[str, Any]) -> list[str]:
            "1 = best on that dataset; tied pipelines share the average rank. Only pipelines with a value on "
            "every dataset are ranked.", ""]
     if rk["pipelines"]:
-        rows = [[E(names[p]), *[_rank(rk["per_dataset"][d][p]) for d in ds], _rank(rk["mean"][p])]
+        rows = [[escape_md(names[p]), *[_rank(rk["per_dataset"][d][p]) for d in ds], _rank(rk["mean"][p])]
                 for p in rk["pipelines"]]
-        out += [_table(["Pipeline", *map(E, ds), "Mean rank"], rows), ""]
-    out += [f"- not ranked: {E(names.get(x['pipeline'], x['pipeline']))}: {E(x['reason'])}" for x in rk["excluded"]]
+        out += [_table(["Pipeline", *map(escape_md, ds), "Mean rank"], rows), ""]
+    out += [f"- not ranked: {escape_md(names.get(x['pipeline'], x['pipeline']))}: {escape_md(x['reason'])}" for x in rk["excluded"]]
     return out + ([""] if rk["excluded"] else [])
 
 
@@ -128,7 +128,7 @@ def _omnibus(a: dict[str, Any]) -> list[str]:
     o, post, names = a["omnibus"], a["posthoc"], _names(a)
     out = ["## Test across datasets", ""]
     if o["status"] != "ok":
-        out += [f"No test: {E(o['reason'])}.", ""]
+        out += [f"No test: {escape_md(o['reason'])}.", ""]
     elif o["test"] == "Friedman":
         f_text = "infinite (the rankings agree on every dataset)" if o["F"] is None else f"{o['F']:.3f}"
         out += [f"Friedman test over N = {o['n_datasets']} datasets and k = {o['k']} pipelines: "
@@ -139,13 +139,13 @@ def _omnibus(a: dict[str, Any]) -> list[str]:
             out += [f"Nemenyi post-hoc test: q_alpha = {post['q_alpha']:.3f}, critical difference "
                     f"CD = {post['cd']:.3f} ranks"
                     + ("." if post["applies"] else " (not applied: the Friedman test found no difference)."), ""]
-            rows = [[E(names[p["better"]]), E(names[p["worse"]]), f"{p['rank_diff']:.2f}", tables.fmt_p(p["p"]),
+            rows = [[escape_md(names[p["better"]]), escape_md(names[p["worse"]]), f"{p['rank_diff']:.2f}", tables.fmt_p(p["p"]),
                      "yes" if p["significant"] else "no"] for p in post["pairs"]]
             out += [_table(["Better mean rank", "Worse mean rank", "Rank difference", "p (Nemenyi)",
                             "Significant"], rows), ""]
     else:
         x, y = o["pair"]
-        out += [f"Wilcoxon signed-rank test of {E(names[x])} vs {E(names[y])} over N = {o['n_datasets']} datasets: "
+        out += [f"Wilcoxon signed-rank test of {escape_md(names[x])} vs {escape_md(names[y])} over N = {o['n_datasets']} datasets: "
                 f"**{tables.fmt_p_eq(o['p'])}**.", ""]
     if a["ranks"]["pipelines"]:
         out += [f"![Critical-difference diagram](figures/{CD_FIGURE})", "", f"*Mean ranks (1 = best). {_cd_note(a)}*",
@@ -174,9 +174,9 @@ def _families(a: dict[str, Any]) -> list[str]:
            f"seed, the same way round; p is the largest over seeds).", ""]
     rows = []
     for r in fam["rows"]:
-        rows.append([E(r["dataset"]), E(names.get(r["classical"], r["classical"] or "–")),
-                     E(names.get(r["deep"], r["deep"] or "–")), tables.fmt_diff(r["diff"], r["ci"]),
-                     tables.fmt_p(r["p"]), E(r.get("reason") or r["test"]), OUTCOME[r["outcome"]]])
+        rows.append([escape_md(r["dataset"]), escape_md(names.get(r["classical"], r["classical"] or "–")),
+                     escape_md(names.get(r["deep"], r["deep"] or "–")), tables.fmt_diff(r["diff"], r["ci"]),
+                     tables.fmt_p(r["p"]), escape_md(r.get("reason") or r["test"]), OUTCOME[r["outcome"]]])
     out += [_table(["Dataset", "Best classical", "Best deep", f"Δ {label} (classical − deep) [95% CI]", "p", "Test",
                     "Outcome"], rows), ""]
     c = fam["counts"]
@@ -185,13 +185,13 @@ def _families(a: dict[str, Any]) -> list[str]:
     ac = fam["across"]
     if ac["status"] == "ok":
         h = ac["higher"]
-        out += [f"Across datasets, {E(ac['test'])}: classical higher on {h['classical']}, deep higher on "
+        out += [f"Across datasets, {escape_md(ac['test'])}: classical higher on {h['classical']}, deep higher on "
                 f"{h['deep']}, equal on {h['equal']}; median difference {tables.signed(ac['median_diff'])}, "
                 f"**{tables.fmt_p_eq(ac['p'])}**.", ""]
     elif ac["status"] != "no_pairs":
-        out += [f"No test across datasets: {E(ac['reason'])}.", ""]
+        out += [f"No test across datasets: {escape_md(ac['reason'])}.", ""]
     if fam["pairs"]:
-        rows = [[E(names[p["classical"]]), E(names[p["deep"]]), str(p["win"]), str(p["tie"]), str(p["loss"]),
+        rows = [[escape_md(names[p["classical"]]), escape_md(names[p["deep"]]), str(p["win"]), str(p["tie"]), str(p["loss"]),
                  str(p["untested"])] for p in fam["pairs"]]
         out += ["Every ranked classical x deep pair (wins of the classical pipeline; paired test per dataset, "
                 "Holm-adjusted over the pairs within a dataset):", "",
