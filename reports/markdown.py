@@ -20,6 +20,7 @@ from tabulate import tabulate
 
 from medbench.evaluation import protocol
 from medbench.evaluation.verdict import facts as verdict_facts
+from medbench.evaluation.verdict import roc_auc_difference
 from medbench.records import view
 from medbench.reports import audit as audit_report
 from medbench.reports import calibration as calibration_report
@@ -223,25 +224,22 @@ def _mdd_words(facts: dict[str, Any] | None) -> str:
 
 
 def _verdict(comps: list[dict[str, Any]], speed: str | None, facts: dict[str, Any] | None = None) -> str:
-    aucs = [x["roc_auc"] for x in comps
-            if x["roc_auc"] and x["roc_auc"].get("p") is not None and x["roc_auc"].get("diff") is not None]
     cost = f"the classical pipeline is {speed} per image." if speed else "no latency to compare."
-    if not aucs:
+    d = roc_auc_difference(comps)  # the verdict's numbers come from the evaluation, not from here
+    if d is None:
         return f"no paired ROC-AUC comparison was possible; {cost}"
-    mean = sum(a["diff"] for a in aucs) / len(aucs)
-    sig = sum(a["p"] < ALPHA for a in aucs)
-    direction = "better" if mean > 0 else "worse"
-    if len(aucs) == 1:
+    n, mean, sig, direction = d["n"], d["mean"], d["significant"], d["direction"]
+    if n == 1:
         if sig:
             return (f"classical is **{direction}** by {abs(mean):.3f} ROC-AUC (significant at the {ALPHA:.0%} level, "
-                    f"{tables.fmt_p_eq(aucs[0]['p'])}); {cost}")
+                    f"{tables.fmt_p_eq(d['p'][0])}); {cost}")
         return (f"**no significant ROC-AUC difference** between classical and deep ({tables.signed(mean)}, "
-                f"{tables.fmt_p_eq(aucs[0]['p'])}){_mdd_words(facts)}; {cost}")
+                f"{tables.fmt_p_eq(d['p'][0])}){_mdd_words(facts)}; {cost}")
     if sig == 0:
-        return (f"**no significant ROC-AUC difference** between classical and deep in any of {len(aucs)} seeds "
+        return (f"**no significant ROC-AUC difference** between classical and deep in any of {n} seeds "
                 f"(mean {tables.signed(mean)}){_mdd_words(facts)}; {cost}")
     return (f"classical is **{direction}** by {abs(mean):.3f} ROC-AUC on average (significant at the {ALPHA:.0%} "
-            f"level in {sig} of {len(aucs)} seeds); {cost}")
+            f"level in {sig} of {n} seeds); {cost}")
 
 
 def dataset_card(results: dict[str, Any], samples: bool) -> list[str]:

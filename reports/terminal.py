@@ -18,10 +18,10 @@ from typing import Any
 
 from tabulate import tabulate
 
+from medbench.evaluation.verdict import roc_auc_difference
 from medbench.reports import tables
 from medbench.reports.escape import plain
 
-ALPHA = 0.05
 _INTERVAL = re.compile(r"\s*(\[[^\]]*\]|± \S+)$")
 #: The columns before the metrics in :func:`medbench.reports.tables.leaderboard`: #, Pipeline, Family, Seed(s).
 _FIXED = 4
@@ -128,23 +128,20 @@ def verdict(results: dict[str, Any], stats: dict[str, Any]) -> str:
         ratio = lat_d / lat_c
         cost = (f"; the classical pipeline is {ratio:.1f}x faster per image" if ratio >= 1
                 else f"; the classical pipeline is {1 / ratio:.1f}x slower per image")
-    aucs = [x["roc_auc"] for x in head["comparisons"] if x["paired"] and x["roc_auc"]
-            and x["roc_auc"].get("p") is not None and x["roc_auc"].get("diff") is not None]
-    if not aucs:
+    d = roc_auc_difference(head["comparisons"])  # the verdict's numbers come from the evaluation
+    if d is None:
         return f"{names}: no paired ROC-AUC comparison was possible{cost}."
-    mean = sum(a["diff"] for a in aucs) / len(aucs)
-    sig = sum(a["p"] < ALPHA for a in aucs)
-    direction = "better" if mean > 0 else "worse"
-    if len(aucs) == 1:
-        p = tables.fmt_p_eq(aucs[0]["p"])
+    n, mean, sig, direction = d["n"], d["mean"], d["significant"], d["direction"]
+    if n == 1:
+        p = tables.fmt_p_eq(d["p"][0])
         if sig:
             return f"{names}: classical is {direction} by {abs(mean):.3f} ROC-AUC ({p}, significant){cost}."
         return f"{names}: no significant ROC-AUC difference ({tables.signed(mean)}, {p}){cost}."
     if sig == 0:
-        return (f"{names}: no significant ROC-AUC difference in any of {len(aucs)} seeds "
+        return (f"{names}: no significant ROC-AUC difference in any of {n} seeds "
                 f"(mean {tables.signed(mean)}){cost}.")
     return (f"{names}: classical is {direction} by {abs(mean):.3f} ROC-AUC on average (significant in {sig} "
-            f"of {len(aucs)} seeds){cost}.")
+            f"of {n} seeds){cost}.")
 
 
 def _failed(results: dict[str, Any]) -> list[dict[str, Any]]:

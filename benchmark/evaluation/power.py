@@ -37,9 +37,10 @@ import numpy as np
 from scipy import optimize
 from scipy import stats as sps
 
+from medbench.evaluation import protocol
 from medbench.evaluation.stats import EXACT_BELOW
 
-ALPHA = 0.05
+ALPHA = protocol.ALPHA
 POWER = 0.8
 GRID = 2000  # McNemar: the MDD is found to psi / GRID
 

@@ -37,7 +37,7 @@ POWER = power.POWER
 #: the pipeline is meant to have (option name -> words).
 BUDGET_OPTIONS = {"epochs": "epochs", "finetune_epochs": "fine-tuning epochs", "patience": "early-stopping patience"}
 
-__all__ = ["ALPHA", "BUDGET_OPTIONS", "POWER", "facts"]
+__all__ = ["ALPHA", "BUDGET_OPTIONS", "POWER", "facts", "roc_auc_difference"]
 
 
 def _default_deep() -> list[str]:
@@ -145,6 +145,20 @@ def _comparisons(stats: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def roc_auc_difference(comparisons: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """What a verdict states about classical minus deep ROC-AUC, from the headline's paired comparisons (one per
+    seed): ``n`` comparisons with a test, ``mean`` difference, ``significant`` (how many at :data:`ALPHA`),
+    ``direction`` (``better`` / ``worse``), ``p`` (each comparison's) - or None when no comparison has a test.
+    The one place the verdict's words come from (the report and the terminal render it)."""
+    aucs = [c["roc_auc"] for c in comparisons if c.get("paired", True) and c.get("roc_auc")
+            and c["roc_auc"].get("p") is not None and c["roc_auc"].get("diff") is not None]
+    if not aucs:
+        return None
+    mean = sum(a["diff"] for a in aucs) / len(aucs)
+    return {"n": len(aucs), "mean": mean, "significant": sum(a["p"] < ALPHA for a in aucs),
+            "direction": "better" if mean > 0 else "worse", "p": [a["p"] for a in aucs]}
+
+
 def facts(results: dict[str, Any], stats: dict[str, Any] | None = None) -> dict[str, Any]:
     """The verdict's facts (see the module docstring) for one run; ``stats``: its statistics section (default:
     the stored one)."""
@@ -156,12 +170,8 @@ def facts(results: dict[str, Any], stats: dict[str, Any] | None = None) -> dict[
               for j in results["jobs"] if j["status"] != "ok"]
     groups = stats.get("pipelines") or []
     comps = _comparisons(stats)
-    aucs = [c["roc_auc"] for c in comps if c["roc_auc"]["p"] is not None and c["roc_auc"]["diff"] is not None]
-    outcome = None
-    if aucs:
-        mean = sum(a["diff"] for a in aucs) / len(aucs)
-        sig = sum(a["p"] < ALPHA for a in aucs)
-        outcome = "none" if not sig else ("better" if mean > 0 else "worse")
+    diff = roc_auc_difference(comps)
+    outcome = None if diff is None else ("none" if not diff["significant"] else diff["direction"])
     real_failed = [f for f in failed if f["family"] != "baseline"]
     return {
         "profile": profile, "alpha": ALPHA, "power": POWER, "deep": deep, "failed": failed,
