@@ -33,6 +33,7 @@ from medbench.reports import calibration, tables
 from medbench.reports import robustness as robustness_report
 from medbench.reports.calibration import reliability_diagram  # noqa: F401 - drawn through FIGURES
 from medbench.reports.escape import plain
+from medbench.reports.ticks import plain_log_ticks
 
 FAMILY_COLORS = {"baseline": "#8c8c8c", "classical": "#1f77b4", "deep": "#e6550d"}
 SAMPLES = "samples.png"
@@ -125,7 +126,6 @@ def _figure(width: float, height: float):
 
 
 def _save(fig, path: Path) -> Path:
-    from medbench.reports.ticks import plain_log_ticks
 
     plain_log_ticks(fig)  # log-axis tick labels are maths, which plain_text() would show raw
     buf = io.BytesIO()
@@ -170,7 +170,6 @@ def tradeoff(results: dict[str, Any], stats: dict[str, Any]):
     latency on a log axis; the Pareto front (no other pipeline is both faster and better) marked."""
     from matplotlib.lines import Line2D
 
-    from medbench.reports.ticks import plain_log_ticks
 
     groups = [g for g in stats["pipelines"] if g["runtime"]["latency_ms_per_image"]["mean"]]
     trade = stats.get("tradeoff") or {"metric": "roc_auc", "pareto_front": []}  # medbench.records.results.summaries

@@ -33,7 +33,7 @@ def _first_jobs(results: dict[str, Any], stats: dict[str, Any]) -> list[dict[str
 
 def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
     jobs = [j for j in _first_jobs(results, stats) if j.get("family") not in NOT_SHOWN]
-    left_out = [g["name"] for g in stats["pipelines"] if g["family"] in NOT_SHOWN]
+    left_out = [g["name"] for g in stats["pipelines"] if g.get("family") in NOT_SHOWN]
     if (results.get("config") or {}).get("gallery") is False:
         return ["Turned off for this run (`--no-gallery`).", ""]
     if not jobs and left_out:

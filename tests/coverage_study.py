@@ -37,7 +37,7 @@ from medbench.evaluation import stats as st
 SEPARATION = {2: 1.5, 3: 2.0}  # class-mean distance of the latent features (binary ROC-AUC ~0.86)
 TEMPERATURE = 1.4  # > 1: over-confident probabilities
 POPULATION = 2_000_000  # draws behind each population value
-LEVEL = st.CI_LEVEL
+LEVEL = protocol.CI_LEVEL
 TARGET = (0.93, 0.97)
 KNOWN_GAPS = ("What is still short: the ECE (its plug-in estimate, a sum of absolute gaps, is biased upwards; the "
               "basic interval corrects most of it, from 0.08-0.81 coverage with the percentile interval to about "

@@ -73,7 +73,9 @@ def test_latex_export_is_a_valid_tabular(run_dir: Path, capsys):
     text = (run_dir / "export.tex").read_text()
     n = check_tabular(text)
     assert n == 1 + 1 + 5 + 12  # header, majority, MedMNIST v2 (5), MedMNIST+ (12)
-    assert "91.56 $\\pm$ 0.27" in text and "62.50 [62.5, 62.5]" in text
+    stats = json.loads((run_dir / "results.json").read_text())["statistics"]
+    lo, hi = stats["jobs"]["majority__seed0"]["metrics_ci"]["accuracy"]  # the interval results.json states
+    assert "91.56 $\\pm$ 0.27" in text and f"62.50 [{100 * lo:.1f}, {100 * hi:.1f}]" in text
 
 
 def test_latex_escapes_hostile_data_strings(run_dir: Path):

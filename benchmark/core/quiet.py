@@ -22,6 +22,8 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from medbench.core.paths import cache_dir
+
 #: Loggers of the libraries whose Python-level lines belong in the log file, not on the terminal.
 LIBRARY_LOGGERS = ("tensorflow", "absl", "keras", "jax", "h5py")
 #: Python warnings raised from these packages' files go to the log file too.
@@ -36,7 +38,6 @@ def _from_library(filename: str) -> bool:
 def command_log(command: str) -> Path:
     """The log file of a command that has no output folder: ``<cache dir>/logs/<command>.log``
     (``os.devnull`` when that folder cannot be made: the noise is dropped rather than shown)."""
-    from medbench.core.paths import cache_dir
 
     folder = cache_dir() / "logs"
     try:

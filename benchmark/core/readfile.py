@@ -78,7 +78,10 @@ def read_bytes(path: str | Path, kind: str, *, cap: str, missing_hint: str = "",
         os.set_blocking(fd, True)
         chunks, total = [], 0
         while True:  # a file that grows while read (or reports size 0, as /proc files do) is still capped
-            chunk = os.read(fd, min(MiB * 4, limit + 1 - total))
+            # os.read allocates what it is asked for: ask for what the file holds (plus one byte to see its
+            # end), not 4 MiB for a 200-byte sidecar; /proc-like files that say 0 bytes are read 64 KiB at a time
+            want = max(st.st_size - total + 1, 64 * 1024)
+            chunk = os.read(fd, min(MiB * 4, limit + 1 - total, want))
             if not chunk:
                 break
             chunks.append(chunk)

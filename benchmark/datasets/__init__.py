@@ -24,6 +24,8 @@ from medbench.core.registry import Registry
 from medbench.core.warn import warn
 from medbench.datasets.dataset import SPLITS, Dataset
 from medbench.datasets.images import check_max_pixels
+from medbench.datasets.padding import pad_dataset
+from medbench.datasets.sizes import size_facts, split_name
 from medbench.datasets.spec import DatasetKind, DatasetSpec
 
 __all__ = ["Dataset", "DatasetKind", "DatasetSpec", "SPLITS", "dataset_kinds", "PLUGIN_GROUP", "load_dataset", "describe_datasets", "dataset_plugins"]
@@ -114,7 +116,6 @@ def load_dataset(spec: str | DatasetSpec, *, n_jobs: int | None = None, **load: 
                                     f"{type(ds).__name__}, not a medbench Dataset")
             return _padded(ds, ds_spec)
     if "@" in kind and kind.partition("@")[0] in dataset_kinds():  # a MedMNIST size with no recorded MD5
-        from medbench.datasets.sizes import size_facts, split_name
         size_facts(*split_name(kind))
     known = ", ".join([k.usage for k in dataset_kinds().values() if k.listed] + [f"{k}:PATH" for k in plugins])
     raise MedbenchError(f"unknown dataset {spec!r}; known datasets: {known}")
@@ -124,7 +125,6 @@ def _padded(ds: Dataset, spec: DatasetSpec) -> Dataset:
     """``spec.pad``: the images zero-padded to ``spec.image_size`` when it is above theirs (MedMNIST+)."""
     if not spec.pad or spec.image_size is None:
         return ds
-    from medbench.datasets.padding import pad_dataset
     return pad_dataset(ds, spec.image_size)
 
 

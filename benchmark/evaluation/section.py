@@ -203,7 +203,9 @@ def statistics(results: Mapping[str, Any]) -> dict[str, Any]:
     ids = sorted(j.id for j in RunView(results).ok_jobs)
     if stored and sorted(stored.get("jobs", {})) == ids:
         return summaries(stored)
-    cfg = (stored or {}).get("settings", {})
+    cfg = (stored or {}).get("settings") or {  # none stored (a run killed in its final phase): the run's own
+        "n_resamples": (results.get("config") or {}).get("bootstrap_resamples", BOOTSTRAP_RESAMPLES),
+        "seed": (results.get("config") or {}).get("bootstrap_seed", BOOTSTRAP_SEED)}
     return compute_statistics(results, cfg.get("n_resamples", BOOTSTRAP_RESAMPLES),
                               cfg.get("seed", BOOTSTRAP_SEED), cfg.get("level", CI_LEVEL))
 

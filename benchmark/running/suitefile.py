@@ -110,6 +110,14 @@ class SuiteDataset:
             return list(value) if isinstance(value, tuple) else value
         raise AttributeError(key)
 
+    def __setattr__(self, key: str, value: Any) -> None:
+        if key in ("name", "dataset", "written", "settings"):
+            object.__setattr__(self, key, value)
+        elif key in {f.name for f in dataclasses.fields(RunConfig)}:  # a run option: it lives in settings
+            self.settings[key] = value
+        else:
+            raise AttributeError(f"{key!r} is neither a suite dataset's own field nor a RunConfig option")
+
     def to_dict(self) -> dict[str, Any]:
         """suite.json's entry: the name, the dataset, and each suite-settable option (flat)."""
         return {"name": self.name, "dataset": self.dataset, "written": self.written,

@@ -39,6 +39,7 @@ from medbench.core.errors import MedbenchError
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
 from medbench.datasets.folder import load_folder
+from medbench.datasets.identity import source_identity
 from medbench.datasets.spec import DatasetSpec
 from medbench.evaluation import protocol
 from medbench.evaluation import section as evaluation
@@ -82,7 +83,6 @@ def class_maps(items: Any, texts: list[str]) -> dict[str, dict[str, str]]:
     """``{external set text: its class map}``: ``SRC=DST`` items apply to every set, ``SET::SRC=DST`` items to
     the set ``SET`` only (its text as given to --external, or the same source spelled otherwise), so two
     external sets with different class names can share a run."""
-    from medbench.datasets.identity import source_identity
 
     shared, own = [], {t: [] for t in texts}
     for item in items or ():

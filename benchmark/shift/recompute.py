@@ -14,7 +14,7 @@ digest):
   probabilities at the job's threshold.
 
 :func:`check_blocks` (results.json, every time it is read): the top-level ``external`` block must carry the
-jobs' own internal and external values (and their difference as the drop), and the ``robustness`` block must be
+jobs' own internal and external values (and their difference as the drop, positive when worse), and the ``robustness`` block must be
 what :func:`medbench.shift.robustness.summarize` makes of the jobs' robustness entries.
 
 Not recomputable from what is stored, so taken on trust (range-checked by the schema only): the choice of the
@@ -30,10 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from medbench.metrics import HEADLINE, RECOMPUTE_TOLERANCE, predict_with_threshold
+from medbench.metrics import HEADLINE, RECOMPUTE_TOLERANCE, gain, predict_with_threshold
 from medbench.records import schemas
 from medbench.records.jobs import TEST_SPLIT
 from medbench.shift import robustness
+from medbench.shift.external import entry_metrics
 
 __all__ = ["check_blocks", "record_disagreement"]
 
@@ -75,7 +76,6 @@ def _threshold(record: dict[str, Any]) -> tuple[float | None, str | None]:
 def _predictions_disagreement(metrics: Any, undefined: Any, predictions: Any, class_names: list[str],
                               positive: int | None, where: str) -> str | None:
     """Recompute ``metrics`` (and the ``undefined`` list) from ``predictions`` on a set that may lack classes."""
-    from medbench.shift.external import entry_metrics  # a harness module; imported when a record is checked
 
     try:
         y_true = np.asarray(predictions["y_true"], dtype=np.int64)
@@ -146,10 +146,10 @@ def check_blocks(source: str, results: dict[str, Any]) -> None:
                     if not _same(value, v.get(key), m):
                         raise schemas.fail(source, [*where, "metrics", m, key], f"{v.get(key)!r} does not add up: "
                                            f"the job record gives {value!r}")
-                if None not in (v["internal"], v["external"]) and not _same(v["internal"] - v["external"],
-                                                                            v["drop"], m):
-                    raise schemas.fail(source, [*where, "metrics", m, "drop"], f"{v['drop']!r} is not internal - "
-                                       f"external ({v['internal'] - v['external']!r})")
+                want_drop = None if None in (v["internal"], v["external"]) else gain(m, v["internal"] - v["external"])
+                if want_drop is not None and not _same(want_drop, v["drop"], m):  # positive = worse, each metric's way
+                    raise schemas.fail(source, [*where, "metrics", m, "drop"], f"{v['drop']!r} is not the change for "
+                                       f"the worse, internal - external in the metric's direction ({want_drop!r})")
     block = results.get("robustness")
     if block:
         fresh = robustness.summarize(results) or {"pipelines": []}

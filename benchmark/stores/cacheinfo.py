@@ -17,9 +17,13 @@ from medbench.core import cachekeys, tempfiles
 from medbench.core.atomic import read_json
 from medbench.core.errors import MedbenchError
 from medbench.core.paths import cache_dir
+from medbench.datasets import images
 from medbench.features import cache as feature_cache
 from medbench.records import jobs as records
+from medbench.records import results as results_mod
 from medbench.records import view
+from medbench.running import runner
+from medbench.shift import recompute
 
 
 def staleness(inputs: dict[str, Any]) -> str:
@@ -73,7 +77,6 @@ def job_entries(out: str | Path) -> list[dict[str, Any]]:
 
 def _dataset_facts(out: Path) -> tuple[list[str], int | None] | None:
     """The class names and positive class index from ``out/results.json`` (None when there is none)."""
-    from medbench.records import results as results_mod
 
     try:
         res = results_mod.load(out)
@@ -84,8 +87,6 @@ def _dataset_facts(out: Path) -> tuple[list[str], int | None] | None:
 
 
 def _record_state(path: Path, rec: dict[str, Any], dataset: tuple[list[str], int | None] | None) -> str:
-    from medbench.running import runner
-    from medbench.shift import recompute
 
     if rec.get("status") == "ok" and rec.get("body_sha256") != runner.body_digest(rec):
         return "stale: edited or damaged (body digest mismatch): will be recomputed"
@@ -97,7 +98,6 @@ def _record_state(path: Path, rec: dict[str, Any], dataset: tuple[list[str], int
 
 
 def _entry_intact(entry: str) -> bool:
-    from medbench.datasets import images
 
     path = Path(cache_dir()) / entry
     if entry.split("/", 1)[0] == images.CACHE_NAMESPACE:
