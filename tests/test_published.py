@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from data_paths import pneumonia_arrays
 
 from medbench.cli import main
 from medbench.datasets import load_dataset
@@ -16,7 +17,6 @@ from medbench.datasets.published import KERMANY_TEST_COUNTS, published_for
 from medbench.reports import published as published_report
 from medbench.running.config import RunConfig
 from medbench.running.runner import Job
-from tests.data_paths import pneumonia_arrays
 
 
 @pytest.fixture(scope="module")

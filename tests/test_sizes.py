@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from data_paths import pneumonia_arrays
 
 from medbench.cli import main
 from medbench.core.errors import MedbenchError
 from medbench.datasets import describe_datasets, info, load_dataset
 from medbench.datasets.sizes import MEDMNIST_PLUS_MD5, SIZES, size_facts
-from tests.data_paths import pneumonia_arrays
 
 TAKE = {"train": 200, "val": 100, "test": 100}
 
