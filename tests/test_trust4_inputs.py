@@ -5,19 +5,20 @@ non-UTF-8 path names, one output-path helper, consistent results.json blocks, sc
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import psutil
 import pytest
 from data_paths import pneumonia_arrays
-from test_trust3 import majority_model  # noqa: F401, F811 - a fixture: a saved majority model
+from test_trust3 import (
+    _bomb,
+    majority_model,  # noqa: F401, F811 - a fixture: a saved majority model
+)
 
 from medbench import cli
 from medbench.core import readfile
@@ -113,15 +114,8 @@ def test_reader_caps_each_kind_of_file(tmp_path: Path):
 # --- 16. the npz memory guard counts every copy -------------------------------------------------
 
 def _declaring(path: Path, shape: tuple[int, ...]) -> Path:
-    """An npz whose x.npy declares ``shape`` (uint8) but holds a few bytes: only its header is large."""
-    header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": shape})
-    labels = io.BytesIO()
-    np.save(labels, np.arange(shape[0]) % 2)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("x.npy", b"\x93NUMPY" + header.getvalue()[6:] + bytes(64))
-        zf.writestr("y.npy", labels.getvalue())
-    return path
+    """An npz whose x.npy declares ``shape`` (uint8) but holds a few bytes (test_trust3's bomb, as a path)."""
+    return Path(_bomb(path, shape).removeprefix("npz:"))
 
 
 def test_npz_guard_counts_the_copies_loading_makes(tmp_path: Path, capsys):
