@@ -48,6 +48,7 @@ from medbench.reports.build import write_report
 from medbench.reports.figures import SAMPLES, save_samples
 from medbench.reports.progress import JobProgress
 from medbench.running import engine, runner
+from medbench.running import gallery as gallery_mod
 from medbench.running import predict as predict_mod
 from medbench.running.config import DatasetSpec, RunConfig, parse_options
 from medbench.running.predict import load_model
@@ -391,7 +392,24 @@ def report(results: Results | str | Path, out: str | Path | None = None) -> Path
             data = shift_mod.add_blocks(data, config.get("bootstrap_resamples", protocol.BOOTSTRAP_RESAMPLES),
                                         config.get("bootstrap_seed", protocol.BOOTSTRAP_SEED))
         stats = evaluation.statistics(data)  # computed here (harness), never by the renderer
+        if res.path is not None:
+            data = _checked_galleries(data, res.path)
         return write_report(data, target, stats=stats)
+
+
+def _checked_galleries(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """``data`` with each job's gallery marked ``unavailable`` (and why) where its pictures are missing from
+    ``folder`` or differ from the SHA-256 the record lists: a rebuilt report never links a missing or swapped
+    picture. The stored results.json is not changed."""
+    jobs, changed = [], False
+    for job in data["jobs"]:
+        g = job.get("gallery")
+        problem = gallery_mod.intact(folder, g) if isinstance(g, dict) and g.get("sha256") else None
+        if problem:
+            job = {**job, "gallery": {**g, "unavailable": problem.removeprefix("its ")}}
+            changed = True
+        jobs.append(job)
+    return {**data, "jobs": jobs} if changed else data
 
 
 def export(results: Results | str | Path, fmt: str, out: str | Path | None = None) -> Path:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import shutil
 from pathlib import Path
 
@@ -201,3 +202,28 @@ def test_gallery_pictures_load_in_chromium(tmp_path):
     grey_none, colour_none = counts(shot("without.png"))
     assert grey > grey_none + 6 * 96 * 96 // 3 and colour > colour_none + 96 * 96 // 4, (grey, grey_none, colour,
                                                                                          colour_none)
+
+
+def test_a_rebuilt_report_never_links_a_missing_or_swapped_picture(make_image_folder, tmp_path):
+    """Issue 29 (minor): `medbench report` checks each job's pictures against the SHA-256 its record lists."""
+    from medbench.cli import main
+
+    out = tmp_path / "out"
+    spec = f"folder:{make_image_folder(12, name='gal')}"
+    assert main(["run", "--dataset", spec, "--pipelines", "majority", "hog-tree", "--image-size", "32",
+                 "--n-jobs", "1", "--bootstrap-resamples", "20", "--out", str(out)]) == 0
+    before = (out / "report.md").read_text()
+    rec = json.loads((out / "jobs" / "hog-tree__seed0.json").read_text())
+    pictures = sorted(rec["gallery"]["sha256"])
+    assert all(f"({p})" in before for p in pictures[:2])
+    assert main(["report", str(out)]) == 0
+    assert (out / "report.md").read_text() == before  # intact pictures: the same report, byte for byte
+    (out / pictures[0]).unlink()
+    assert main(["report", str(out)]) == 0
+    text = (out / "report.md").read_text()
+    assert f"Pictures not shown: gallery picture {pictures[0]} is missing" in text
+    assert not any(f"({p})" in text for p in pictures)
+    # a swapped picture (another job's PNG under this name) is refused the same way
+    (out / pictures[0]).write_bytes((out / pictures[1]).read_bytes())
+    assert main(["report", str(out)]) == 0
+    assert f"Pictures not shown: gallery picture {pictures[0]} was changed" in (out / "report.md").read_text()

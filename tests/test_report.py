@@ -49,11 +49,14 @@ def run_results(run_dir) -> dict:
     return results_mod.load(run_dir)
 
 
-def _copy_results(run_dir: Path, dest: Path, samples: bool = True) -> Path:
+def _copy_results(run_dir: Path, dest: Path, samples: bool = True, gallery: bool = True) -> Path:
+    """results.json and the pictures drawn at run time (samples.png, the error gallery) in a new folder."""
     (dest / "figures").mkdir(parents=True)
     shutil.copy2(run_dir / "results.json", dest / "results.json")
     if samples:
         shutil.copy2(run_dir / "figures" / figures.SAMPLES, dest / "figures" / figures.SAMPLES)
+    if gallery and (run_dir / "gallery").is_dir():
+        shutil.copytree(run_dir / "gallery", dest / "gallery")
     return dest
 
 
@@ -122,10 +125,11 @@ def test_report_rebuilds_byte_for_byte(run_dir, tmp_path):
 
 
 def test_report_without_samples_says_so(run_dir, tmp_path):
-    copy_dir = _copy_results(run_dir, tmp_path / "bare", samples=False)
+    copy_dir = _copy_results(run_dir, tmp_path / "bare", samples=False, gallery=False)
     assert _cli(["report", str(copy_dir)]) == 0
     md = (copy_dir / "report.md").read_text()
     assert "figures/samples.png` is not in this folder" in md and "](figures/samples.png)" not in md
+    assert "Pictures not shown: gallery picture" in md and "](gallery/" not in md  # nor missing gallery pictures
     assert not (copy_dir / "figures" / figures.SAMPLES).exists()
 
 
