@@ -289,7 +289,8 @@ EXTERNAL = {"type": "array", "items": {
     "properties": {
         "dataset": NAME, "name": TEXT, "fingerprint": NAME, "n": COUNT, "counts": COUNTS_BY_CLASS,
         "mapping": {"type": "object", "additionalProperties": NAME}, "excluded": COUNTS_BY_CLASS,
-        "prevalence": {"type": "object", "properties": {"class": NAME, "internal": RATE_VALUE, "external": RATE_VALUE}},
+        "prevalence": {"type": "object", "required": ["class"],
+                       "properties": {"class": NAME, "internal": RATE_VALUE, "external": RATE_VALUE}},
         "undefined": {"type": "object", "additionalProperties": TEXT}, "problems": {"type": "object"},
         "jobs": {"type": "array", "items": {
             "type": "object", "required": ["job_id", "pipeline", "seed", "metrics"],
