@@ -196,9 +196,16 @@ def _diff_line(d: dict[str, Any], md: bool) -> str:
     return f"{t(d['label'])}: {val(d['base'], d['key'])}{arrow}{val(d['new'], d['key'])}"
 
 
+def _recorded_by_both(d: dict[str, Any]) -> bool:
+    """A difference both runs recorded: an entry only one run recorded (a run outside tox has no lock
+    digest, one outside a git clone no dirty flag) is not a difference, it is unknown
+    (:func:`unrecorded_lines`)."""
+    return d["base"] is not None and d["new"] is not None
+
+
 def cause_lines(report: dict[str, Any], md: bool) -> list[str]:
     """What changed in what ran, first: option differences of the pipelines and code differences."""
-    diffs = (report.get("environment") or {}).get("differences") or []
+    diffs = [d for d in (report.get("environment") or {}).get("differences") or [] if _recorded_by_both(d)]
     causes = [f"options: {_text(md)(n)}" for n in _cause_notes(report)]
     causes += [f"code: {_diff_line(d, md)}" for d in diffs if d["key"] in CODE_KEYS]
     if not causes:
@@ -207,21 +214,34 @@ def cause_lines(report: dict[str, Any], md: bool) -> list[str]:
             f"{' → ' if md else ' -> '}NEW)", *[f"  {c}" for c in causes]]
 
 
+def unrecorded_lines(report: dict[str, Any], md: bool) -> list[str]:
+    """One line naming what only one of the two runs recorded (cannot be compared), after the differences."""
+    diffs = [d for d in (report.get("environment") or {}).get("differences") or [] if not _recorded_by_both(d)]
+    t = _text(md)
+    out = []
+    for side, label in (("new", "NEW"), ("base", "BASE")):
+        names = [t(d["label"]) for d in diffs if d[side] is None]
+        if names:
+            out.append(f"not recorded by {label} (cannot be compared): {', '.join(names)}")
+    return out
+
+
 def environment_lines(report: dict[str, Any], md: bool) -> list[str]:
     """What else differs between BASE's and NEW's environments (libraries, machine), one line each; the
     code differences are causes (:func:`cause_lines`)."""
     diffs = (report.get("environment") or {}).get("differences")
     if diffs is None:
         return []
-    diffs = [d for d in diffs if d["key"] not in CODE_KEYS]
+    unrecorded = unrecorded_lines(report, md)
+    diffs = [d for d in diffs if d["key"] not in CODE_KEYS and _recorded_by_both(d)]
     if not diffs:
-        return ["environment: otherwise identical (libraries, machine)"]
+        return ["environment: otherwise identical (libraries, machine)", *unrecorded]
     arrow = " → " if md else " -> "
     out = [f"environment: {len(diffs)} other difference{'s' if len(diffs) != 1 else ''} (BASE{arrow}NEW)"]
     out += [f"  {_diff_line(d, md)}" for d in diffs[:DIFF_SHOWN]]
     if len(diffs) > DIFF_SHOWN:
         out.append(f"  … and {len(diffs) - DIFF_SHOWN} more (compare.json: environment.differences)")
-    return out
+    return out + unrecorded
 
 
 def _issue_lines(report: dict[str, Any], md: bool) -> list[str]:

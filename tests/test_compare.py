@@ -548,6 +548,24 @@ def test_causes_are_printed_first_then_the_environment(runs, tmp_path, capsys):
     assert "environment: otherwise identical (libraries, machine)" in out.splitlines()
 
 
+def test_what_only_one_run_recorded_is_named_once_not_listed_as_differences(runs, tmp_path, capsys):
+    """A run made outside tox and outside a git clone (a pip-installed medbench) records no lock digest and
+    no dirty flag: compare names them once as not recorded, and lists neither as a cause or a difference."""
+    base = _with_env(runs["a"], tmp_path / "base", git_commit="a" * 40, git_dirty=False, lock_digest="c" * 64)
+    new = _with_env(runs["a"], tmp_path / "new", git_commit="b" * 40, git_dirty=None, lock_digest=None)
+    status, out, _ = _compare(capsys, base, new, "--markdown", tmp_path / "c.md", "--json", tmp_path / "c.json")
+    lines = out.splitlines()
+    assert status == 0
+    assert lines[1:3] == ["causes: 1 difference in what ran (BASE -> NEW)",
+                          "  code: git commit: aaaaaaaaaaaa -> bbbbbbbbbbbb"]
+    assert "not recorded by NEW (cannot be compared): dirty tree, lock file pins" in lines
+    assert not any("-> not recorded" in line for line in lines)
+    assert "not recorded by NEW (cannot be compared): dirty tree, lock file pins" in (tmp_path / "c.md").read_text()
+    # compare.json keeps every entry, recorded or not
+    keys = {d["key"] for d in json.loads((tmp_path / "c.json").read_text())["environment"]["differences"]}
+    assert {"git_dirty", "lock_digest"} <= keys
+
+
 def test_option_differences_lead_and_a_missing_deep_job_is_no_difference(runs, tmp_path, capsys):
     """The cause of a regression (other options) is the first thing said; NEW without a deep job records no
     deep-model device, which is not an environment difference."""
