@@ -219,10 +219,10 @@ def unrecorded_lines(report: dict[str, Any], md: bool) -> list[str]:
     diffs = [d for d in (report.get("environment") or {}).get("differences") or [] if not _recorded_by_both(d)]
     t = _text(md)
     out = []
-    for side, label in (("new", "NEW"), ("base", "BASE")):
+    for side, run in (("new", "NEW"), ("base", "BASE")):
         names = [t(d["label"]) for d in diffs if d[side] is None]
         if names:
-            out.append(f"not recorded by {label} (cannot be compared): {', '.join(names)}")
+            out.append(f"not recorded by {run} (cannot be compared): {', '.join(names)}")
     return out
 
 
