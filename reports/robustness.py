@@ -72,6 +72,12 @@ def section(results: dict[str, Any], figure_lines: list[str]) -> list[str]:
     return out
 
 
+def _num(v: Any) -> str:
+    """``tables.fmt_num``, with a rounding-level negative shown as 0.000 (not -0.000)."""
+    text = tables.fmt_num(v)
+    return "0.000" if text == "-0.000" else text
+
+
 def balanced_error_lines(block: dict[str, Any]) -> list[str]:
     """MedMNIST-C's BE and rBE per pipeline beside the reference (AlexNet) row; empty without a reference."""
     ref = block.get("reference")
@@ -81,7 +87,7 @@ def balanced_error_lines(block: dict[str, Any]) -> list[str]:
     errors = ref["errors"]
     alex_mean = sum(errors[n] for n in names if n in errors) / max(1, sum(n in errors for n in names))
     model = escape_md(ref.get("model", "reference"))
-    rows = [[f"{model} (MedMNIST-C, 224 px)", "reference", tables.fmt_num(ref["clean_error"]), tables.fmt_num(alex_mean),
+    rows = [[f"{model} (MedMNIST-C, 224 px)", "reference", _num(ref["clean_error"]), _num(alex_mean),
              "1.000", "1.000"]]
     per = []
     for p in block["pipelines"]:
@@ -89,9 +95,9 @@ def balanced_error_lines(block: dict[str, Any]) -> list[str]:
         if not be:
             continue
         errs = [v for v in be["mean_error"].values() if v is not None]
-        rows.append([escape_md(p.get("name") or p["pipeline"]), escape_md(p["family"]), tables.fmt_num(be["clean_error"]),
-                     tables.fmt_num(sum(errs) / len(errs) if errs and len(errs) == len(be["mean_error"]) else None),
-                     tables.fmt_num(be["mean_be"]), tables.fmt_num(be["mean_rbe"])])
+        rows.append([escape_md(p.get("name") or p["pipeline"]), escape_md(p["family"]), _num(be["clean_error"]),
+                     _num(sum(errs) / len(errs) if errs and len(errs) == len(be["mean_error"]) else None),
+                     _num(be["mean_be"]), _num(be["mean_rbe"])])
         per.append((p, be))
     out = [f"**Balanced error against MedMNIST-C's {model}** (MedMNIST-C's measures, on this run's images). "
            "Error = 1 - balanced accuracy at the pipeline's operating point; per corruption, E = the mean error over "
@@ -105,8 +111,8 @@ def balanced_error_lines(block: dict[str, Any]) -> list[str]:
     if per:
         heads = ["Corruption", f"{model} error"] + [f"{escape_md(p.get('name') or p['pipeline'])} error / BE / rBE"
                                                     for p, _ in per]
-        body = [[escape_md(n), tables.fmt_num(errors.get(n)),
-                 *[" / ".join(tables.fmt_num(be[k].get(n)) for k in ("mean_error", "be", "rbe")) for _, be in per]]
+        body = [[escape_md(n), _num(errors.get(n)),
+                 *[" / ".join(_num(be[k].get(n)) for k in ("mean_error", "be", "rbe")) for _, be in per]]
                 for n in names]
         out += ["Per corruption (error = mean over the 5 severities):", "", _table(heads, body), ""]
     return out
