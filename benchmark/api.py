@@ -189,8 +189,9 @@ def run(dataset: str | DatasetSpec | None = None, pipelines: Sequence[str] | Non
     for. ``save_models`` saves every fitted pipeline to ``out/models/<pipeline>__seed<N>/`` with a
     MODEL_CARD.md (no pickle; see :func:`medbench.load_model`). ``channels`` is ``auto`` (keep colour where
     the source has it), ``gray`` or ``rgb``. ``external`` (dataset specs), ``class_map`` (``"SRC=DST"`` strings)
-    and ``robustness`` score every fitted pipeline on external sets and on corrupted copies of the test split
-    (results.json's ``external`` and ``robustness`` blocks; :mod:`medbench.shift.plan`).
+    and ``robustness`` (``True`` / ``"medbench"`` or ``"medmnist-c"``, :mod:`medbench.shift.presets`) score every
+    fitted pipeline on external sets and on corrupted copies of the test split (results.json's ``external`` and
+    ``robustness`` blocks; :mod:`medbench.shift.plan`).
 
     ``log`` receives one line per job (``None``: silent). Library noise (TensorFlow's C++ log lines) goes to
     ``out/medbench.log``. Returns the :class:`Results`; failed pipelines are in ``Results.failed``.

@@ -250,6 +250,19 @@ STATISTICS = {
 # each metric as the job's own metrics declare it (a rate in [0, 1], or whatever range the catalogue gives it)
 _HEADLINE_RATES = {"type": "object", "properties": {m: JOB_METRICS["properties"].get(m, METRIC_VALUE) for m in HEADLINE}}
 _KEPT = {"anyOf": [{"type": "null"}, FINITE]}  # chance-corrected: below 0 = worse than chance (medbench.shift.robustness)
+# --robustness medmnist-c (medbench.shift.balanced_error): errors are 1 - balanced accuracy; BE / rBE are ratios
+_PRESET = {"enum": ["medbench", "medmnist-c"]}  # medbench.shift.presets.NAMES
+_OPT_FINITE = {"anyOf": [{"type": "null"}, FINITE]}
+_OPT_ERROR = {"anyOf": [{"type": "null"}, PROBABILITY]}
+_REFERENCE = {"type": "object", "required": ["model", "clean_error", "errors", "source"], "properties": {
+    "model": TEXT, "dataset": NAME, "metric": NAME, "clean_error": PROBABILITY,
+    "errors": {"type": "object", "additionalProperties": PROBABILITY}, "source": TEXT, "citation": TEXT}}
+_BALANCED_ERROR = {"type": "object", "required": ["clean_error", "mean_error", "be", "rbe", "mean_be", "mean_rbe"],
+                   "properties": {"clean_error": _OPT_ERROR,
+                                  "mean_error": {"type": "object", "additionalProperties": _OPT_ERROR},
+                                  "be": {"type": "object", "additionalProperties": _OPT_FINITE},
+                                  "rbe": {"type": "object", "additionalProperties": _OPT_FINITE},
+                                  "mean_be": _OPT_FINITE, "mean_rbe": _OPT_FINITE}}
 JOB_EXTERNAL = {"type": "array", "items": {
     "type": "object", "required": ["dataset", "fingerprint", "n", "metrics", "undefined", "predictions"],
     "properties": {"dataset": NAME, "name": TEXT, "fingerprint": NAME, "n": COUNT, "counts": COUNTS_BY_CLASS,
@@ -259,7 +272,7 @@ JOB_EXTERNAL = {"type": "array", "items": {
                    "problems": {"type": "object"},  # files left out (--allow-missing): count, per class, names
                    "predictions": JOB["properties"]["predictions"]}}}
 JOB_ROBUSTNESS = {"type": "object", "required": ["seed", "clean", "corruptions"], "properties": {
-    "seed": {"type": "integer"}, "clean": _HEADLINE_RATES,
+    "seed": {"type": "integer"}, "preset": _PRESET, "clean": _HEADLINE_RATES,
     "corruptions": {"type": "object", "additionalProperties": {"type": "array", "items": {
         "type": "object", "required": ["severity", "metrics"],
         "properties": {"severity": {"type": "integer", "minimum": 1, "maximum": 5}, "metrics": _HEADLINE_RATES}}}}}}
@@ -306,9 +319,11 @@ EXTERNAL = {"type": "array", "items": {
         "internal_order": {"type": "array", "items": NAME}, "external_order": {"type": "array", "items": NAME}}}}
 ROBUSTNESS = {"type": "object", "required": ["metric", "severities", "corruptions", "pipelines"], "properties": {
     "metric": NAME, "summary": TEXT, "severities": {"type": "array", "items": COUNT},
+    "preset": _PRESET,  # absent in runs that predate presets (= medbench)
+    "reference": _REFERENCE,
     "corruptions": {"type": "array", "items": {
         "type": "object", "required": ["name", "parameter", "levels"],
-        "properties": {"name": NAME, "summary": TEXT, "parameter": TEXT,
+        "properties": {"name": NAME, "kind": NAME, "summary": TEXT, "parameter": TEXT,
                        "levels": {"type": "array", "items": FINITE, "minItems": 5, "maxItems": 5}}}},
     "pipelines": {"type": "array", "items": {
         "type": "object", "required": ["pipeline", "family", "clean", "curves", "kept", "mean_kept"],
@@ -317,7 +332,8 @@ ROBUSTNESS = {"type": "object", "required": ["metric", "severities", "corruption
             "clean": {**_HEADLINE_RATES, "additionalProperties": METRIC_VALUE},
             "curves": {"type": "object", "additionalProperties": _HEADLINE_CURVES},
             "kept": {"type": "object", "additionalProperties": {"type": "array", "items": _KEPT}},
-            "kept_by_corruption": {"type": "object", "additionalProperties": _KEPT}, "mean_kept": _KEPT}}},
+            "kept_by_corruption": {"type": "object", "additionalProperties": _KEPT}, "mean_kept": _KEPT,
+            "balanced_error": _BALANCED_ERROR}}},
     "families": {"type": "object", "additionalProperties": {
         "type": "object", "properties": {"mean_kept": _KEPT, "pipelines": COUNT}}}}}
 

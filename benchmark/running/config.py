@@ -38,6 +38,8 @@ from medbench.running.options import add_arguments, declared, opt, suite_keys
 from medbench.running.options import record as record_options
 from medbench.running.protocols import MEDMNIST_SEEDS, PROTOCOLS, check_protocol
 from medbench.shift.external import class_maps, parse_class_map
+from medbench.shift.presets import NAMES as ROBUSTNESS_PRESETS
+from medbench.shift.presets import check as check_robustness
 
 __all__ = ["RunConfig", "Scheduler", "check_seeds", "parse_options", "parse_resource", "DEFAULT_DATASET"]
 
@@ -215,10 +217,13 @@ class RunConfig:
                                    help="an external set's class SRC is the dataset's class DST, repeatable (names "
                                         "are otherwise matched case-insensitively where unambiguous); SRC=- leaves "
                                         "the class out; SET::SRC=DST maps one external set only")
-    robustness: bool = opt(False, flag="--robustness", cli={"action": "store_true"}, suite="both",
-                           suite_schema={"type": "boolean"}, record=lambda c: bool(c.robustness),
-                           help="also score every pipeline on corrupted copies of the test split (6 corruptions "
-                                "x 5 severities: noise, blur, contrast, brightness, JPEG, pixelation)")
+    robustness: str | bool | None = opt(
+        None, flag="--robustness", cli={"nargs": "?", "const": "medbench", "metavar": "PRESET"}, suite="both",
+        suite_schema={"anyOf": [{"type": "boolean"}, {"enum": list(ROBUSTNESS_PRESETS)}]},
+        record=lambda c: bool(c.robustness), record_value=str,
+        help="also score every pipeline on corrupted copies of the test split, 5 severities each: medbench (the "
+             "default when PRESET is left out: noise, blur, contrast, brightness, JPEG, pixelation) or medmnist-c "
+             "(the dataset's MedMNIST-C corruptions, with BE and rBE against MedMNIST-C's AlexNet)")
     protocol: str = opt("medbench", flag="--protocol", cli={"choices": list(PROTOCOLS)},
                         help="medmnist: the published MedMNIST protocol (official split, ACC at the arg-max / 0.5 "
                              "threshold, seeds 0 1 2 when --seeds is left at 0, zero-padding to --image-size when it "
@@ -336,7 +341,9 @@ def _check_shift(cfg: RunConfig, set_) -> None:
         raise MedbenchError(f"--class-map {cmap[0]} maps an external set's classes; add --external DATASET")
     parse_class_map(cmap)  # a bad SRC=DST is one line now
     class_maps(cmap, list(ext))  # and a SET::SRC=DST naming no external set of the run
-    if not isinstance(cfg.robustness, bool):
-        raise MedbenchError(f"robustness={cfg.robustness!r} must be True or False")
+    if cfg.robustness is False or cfg.robustness is None:
+        set_(cfg, "robustness", None)
+    else:
+        set_(cfg, "robustness", check_robustness(cfg.robustness, cfg.dataset))
     set_(cfg, "external", ext)
     set_(cfg, "class_map", cmap)

@@ -2,18 +2,22 @@
 table (name, summary, parameter, levels at severities 1..5: data, like MedMNIST's ``info.py``) by
 ``@corruption(...)``; :func:`corrupt` applies one. An unknown name is an error, never a fallback.
 
-:data:`CORRUPTIONS` names six corruptions, each with its parameter at severities 1..5 (severity 0 is the
-image unchanged). Parameters are relative to the image where that makes sense (blur sigma and pixel block as
-a fraction of the image side, noise and brightness as a fraction of the 0..255 range), so the same severity
-means a comparable change at 28 px and at 224 px. :func:`corrupt` works on ``uint8`` ``(N, H, W)`` or
-``(N, H, W, 3)`` arrays, returns a new ``uint8`` array of the same shape, and is deterministic: the noise is
-drawn from a generator seeded by ``(seed, corruption, severity)``. Implemented with numpy, OpenCV and Pillow.
+The rows with levels are medbench's own preset (``--robustness`` / ``--robustness medbench``): six
+corruptions, each with its parameter at severities 1..5 (severity 0 is the image unchanged; no severity is the
+identity, even at 28 px). Parameters are relative to the image where that makes sense (blur sigma and pixel
+block as a fraction of the image side, noise and brightness as a fraction of the 0..255 range), so the same
+severity means a comparable change at 28 px and at 224 px. The ``mmc_*`` rows
+(:mod:`medbench.shift.medmnistc_kinds`) have no levels of their own: MedMNIST-C's presets give them
+(:mod:`medbench.shift.presets`). :func:`corrupt` works on ``uint8`` ``(N, H, W)`` or ``(N, H, W, 3)`` arrays,
+returns a new ``uint8`` array of the same shape, and is deterministic: the noise is drawn from a generator
+seeded by ``(seed, corruption, severity)``. Implemented with numpy, OpenCV and Pillow.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -40,8 +44,8 @@ class Corruption:
     apply: Callable[..., np.ndarray] = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
 
 
-#: The registry: the parameter of each corruption at severities 1..5 (severity 0 is the identity), in
-#: registration order (a noise seed derives from the position).
+#: The registry: the parameter of each corruption at severities 1..5 (severity 0 is the identity; empty for a
+#: kind whose levels a preset gives), in registration order.
 CORRUPTIONS: Registry[Corruption] = Registry("corruption")
 
 
@@ -51,13 +55,13 @@ def corruption(name: str, summary: str, parameter: str, levels: tuple[float, ...
 
 
 def table() -> list[dict[str, object]]:
-    """The table as plain data (for results.json and the report)."""
+    """medbench's own preset as plain data (the rows with their own levels; for results.json and the report)."""
     return [{"name": c.name, "summary": c.summary, "parameter": c.parameter, "levels": list(c.levels)}
-            for c in CORRUPTIONS.values()]
+            for c in CORRUPTIONS.values() if c.levels]
 
 
-def _rng(seed: int, name: str, severity: int) -> np.random.Generator:
-    return np.random.default_rng([int(seed), CORRUPTIONS.index(name), int(severity)])
+def _rng(seed: int, key: str, severity: int) -> np.random.Generator:
+    return np.random.default_rng([int(seed), zlib.crc32(key.encode()), int(severity)])
 
 
 def _each(images: np.ndarray, fn) -> np.ndarray:
@@ -78,7 +82,7 @@ def _gaussian_noise(images: np.ndarray, level: float, side: int, rng: np.random.
     return np.clip(np.rint(images.astype(np.float64) + noise), 0, 255).astype(np.uint8)
 
 
-@corruption("blur", "Gaussian blur (OpenCV)", "sigma (fraction of the image side)", (0.01, 0.02, 0.03, 0.045, 0.06))
+@corruption("blur", "Gaussian blur (OpenCV)", "sigma (fraction of the image side)", (0.02, 0.03, 0.04, 0.05, 0.06))
 def _blur(images: np.ndarray, level: float, side: int, rng: np.random.Generator) -> np.ndarray:
     sigma = level * side
     return _each(images, lambda im: cv2.GaussianBlur(im, (0, 0), sigmaX=sigma, sigmaY=sigma,
@@ -123,9 +127,12 @@ def _pixelate(images: np.ndarray, level: float, side: int, rng: np.random.Genera
     return _each(images, lambda im: _pixelate_one(im, level))
 
 
-def corrupt(images: np.ndarray, name: str, severity: int, seed: int = 0) -> np.ndarray:
+def corrupt(images: np.ndarray, name: str, severity: int, seed: int = 0,
+            levels: Sequence[float] | None = None, key: str | None = None) -> np.ndarray:
     """``images`` (uint8, ``(N, H, W)`` or ``(N, H, W, 3)``) with corruption ``name`` at ``severity`` (0..5);
-    severity 0 returns an unchanged copy. Deterministic for a given ``seed``. An unknown name is an error."""
+    severity 0 returns an unchanged copy. ``levels`` (a preset's, :mod:`medbench.shift.presets`) replace the
+    row's own; ``key`` (default ``name``) names the noise stream. Deterministic for a given ``seed``. An
+    unknown name is an error."""
     row = CORRUPTIONS.get(name)
     if isinstance(severity, bool) or not isinstance(severity, int | np.integer) or not 0 <= severity <= 5:
         raise MedbenchError(f"corruption severity {severity!r} must be a whole number from 0 to 5")
@@ -134,4 +141,11 @@ def corrupt(images: np.ndarray, name: str, severity: int, seed: int = 0) -> np.n
         raise MedbenchError(f"corrupt() takes uint8 (N, H, W) or (N, H, W, 3) images, got {images.shape} {images.dtype}")
     if severity == 0:
         return images.copy()
-    return row.apply(images, row.levels[severity - 1], min(images.shape[1:3]), _rng(seed, name, severity))
+    levels = tuple(row.levels if levels is None else levels)
+    if len(levels) != len(SEVERITIES):
+        raise MedbenchError(f"corruption {name!r} needs its {len(SEVERITIES)} levels (severities 1..5), got "
+                            f"{list(levels)}: its levels come from a --robustness preset")
+    return row.apply(images, levels[severity - 1], min(images.shape[1:3]), _rng(seed, key or name, severity))
+
+
+from medbench.shift import medmnistc_kinds  # noqa: E402,F401  registers MedMNIST-C's kinds (mmc_*)

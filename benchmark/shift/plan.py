@@ -3,7 +3,7 @@ test split (``--robustness``). One :class:`Shift` value travels with every plann
 
 :func:`prepare` loads the external sets once per run (:mod:`medbench.shift.external`); :meth:`Shift.key` is what
 these extra results depend on and goes into every job key (:meth:`medbench.running.runner.Job.key_inputs`), so a
-record made with other external sets, another class map or without ``--robustness`` is never reused;
+record made with other external sets, another class map or another ``--robustness`` preset is never reused;
 :meth:`Shift.score` runs in the job, right after the fit. :func:`add_blocks` adds the top-level ``external``
 and ``robustness`` blocks to results.json. With neither option, :attr:`Shift.active` is false and job keys
 and records are exactly what they were without this module.
@@ -19,27 +19,28 @@ import numpy as np
 from medbench.core.errors import MedbenchError
 from medbench.datasets import identity
 from medbench.datasets.dataset import Dataset
-from medbench.shift import external, robustness
+from medbench.shift import external, presets, robustness
 
 __all__ = ["CODE", "Shift", "add_blocks", "prepare", "refuse_fitted_images"]
 
 #: The medbench code these results depend on (added to a job's code hash when a shift is active).
-CODE = ("medbench.shift.plan", "medbench.shift.external", "medbench.shift.robustness", "medbench.shift.corruptions")
+CODE = ("medbench.shift.plan", "medbench.shift.external", "medbench.shift.robustness", "medbench.shift.corruptions",
+        "medbench.shift.medmnistc_kinds", "medbench.shift.presets", "medbench.shift.medmnistc")
 
 
 @dataclass(eq=False)
 class Shift:
     externals: tuple[external.ExternalSet, ...] = ()
-    robustness: bool = False
+    robustness: presets.Preset | None = None  # --robustness PRESET, resolved for the dataset
     class_map: dict[str, Any] = field(default_factory=dict)  # one map, or {set: map} (SET::SRC=DST)
 
     @property
     def active(self) -> bool:
-        return bool(self.externals) or self.robustness
+        return bool(self.externals) or self.robustness is not None
 
     def key(self) -> dict[str, Any]:
         return {"external": [e.key() for e in self.externals], "class_map": dict(sorted(self.class_map.items())),
-                "robustness": self.robustness}
+                "robustness": False if self.robustness is None else self.robustness.key()}
 
     def score(self, fitted, X_test: np.ndarray, y_test: np.ndarray, class_names: list[str],
               threshold: float | None, positive: int | None, seed: int,
@@ -48,9 +49,9 @@ class Shift:
         out: dict[str, Any] = {}
         if self.externals:
             out["external"] = [external.score(fitted, e, class_names, threshold, positive) for e in self.externals]
-        if self.robustness:
+        if self.robustness is not None:
             out["robustness"] = robustness.score(fitted, X_test, y_test, class_names, threshold, positive, seed,
-                                                 metrics)
+                                                 metrics, self.robustness)
         return out
 
 
@@ -68,7 +69,8 @@ def prepare(config, ds: Dataset, n_jobs: int | None = None) -> Shift:
         if ext.fingerprint == ds.fingerprint:
             raise MedbenchError(f"--external {ext.text}: it is the run's dataset {ds.spec} (same fingerprint): "
                                 f"external validation needs images from outside the dataset")
-    return Shift(sets, bool(config.robustness), class_map)
+    preset = presets.resolve(config.robustness, ds.spec) if config.robustness else None
+    return Shift(sets, preset, class_map)
 
 
 def _refuse_same_sources(texts: list[str], ds: Dataset) -> None:

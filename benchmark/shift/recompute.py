@@ -159,7 +159,7 @@ def check_blocks(source: str, results: dict[str, Any]) -> None:
             if want is None:
                 raise schemas.fail(source, ["robustness", "pipelines", i], f"no job of {p['pipeline']!r} has "
                                    f"robustness entries")
-            for key in ("mean_kept", "kept_by_corruption", "kept", "clean", "curves"):
+            for key in ("mean_kept", "kept_by_corruption", "kept", "clean", "curves", "balanced_error"):
                 bad = _first_difference(want.get(key), p.get(key))
                 if bad is not None:
                     path, got, value = bad
