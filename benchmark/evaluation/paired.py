@@ -62,7 +62,7 @@ class Bootstraps:
         if key not in self._done:
             self._done[key] = (predictions, st.bootstrap_metrics(
                 predictions.y_true, predictions.y_pred, predictions.proba, self.n_classes, self.positive,
-                self.n_resamples, self.seed, self.method))
+                self.n_resamples, self.seed, self.method, predictions.at_specificity))
         return self._done[key][1]
 
 
@@ -110,7 +110,8 @@ def paired_seeds(a_jobs: Sequence[JobView], b_jobs: Sequence[JobView], metric: s
     """``metric`` of one pipeline's jobs ``a_jobs`` against ``b_jobs`` over several seeds (same order, same
     test images per seed): a paired bootstrap of the mean over the seeds of a - b (each seed's images
     resampled, the same resamples for both). ``{"test", "p"}``; ``p`` None when the metric is undefined."""
-    if any(st.number(j.metrics.get(metric)) is None for j in (*a_jobs, *b_jobs)):
+    if any(st.number(j.metrics.get(metric)) is None or metric not in boot.of(j.predictions)  # type: ignore[arg-type]
+           for j in (*a_jobs, *b_jobs)):
         return {"test": None, "p": None}
     diffs = np.mean([boot.of(a.predictions)[metric] - boot.of(b.predictions)[metric]  # type: ignore[arg-type]
                      for a, b in zip(a_jobs, b_jobs)], axis=0)

@@ -64,6 +64,11 @@ DEFAULT_METRICS: dict[str, float] = {
     "sensitivity": 0.02, "specificity": 0.02,
     # lower is better: a "drop" of the Brier score or ECE is a rise by more than this
     "brier": 0.01, "ece": 0.02, "mcc": 0.02, "ppv": 0.02, "npv": 0.02,
+    # Metrics Reloaded (medbench.metrics_reloaded): the sensitivity at a fixed specificity moves with a threshold
+    # chosen on validation (0.03); the likelihood ratios are unbounded (LR+ in units of the ratio itself);
+    # log loss is in nats (lower is better)
+    "average_precision": 0.01, "sens_at_spec90": 0.03, "sens_at_spec95": 0.03,
+    "lr_positive": 0.5, "lr_negative": 0.05, "log_loss": 0.02, "classwise_ece": 0.02,
 }
 # Runtime figures medbench compares (their direction is in the catalogue, medbench.metrics.RUNTIME_KEYS):
 # (default slowdown ratio, default noise floor). For times the floor is a floor: not judged when both
