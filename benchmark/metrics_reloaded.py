@@ -156,7 +156,8 @@ def sensitivity_at(y_true: np.ndarray, proba: np.ndarray, threshold: float, posi
 def reloaded_metrics(y_true: np.ndarray, proba: np.ndarray, n_classes: int, positive: int | None,
                      base: Mapping[str, Any], at_specificity: Any = None) -> dict[str, Any]:
     """The new metrics of one set of predictions: ``base`` holds the operating point's sensitivity and specificity
-    (binary); ``at_specificity``: the job's validation thresholds (absent: no sensitivity at fixed specificity)."""
+    (binary); ``at_specificity``: the job's validation thresholds (absent: the sensitivity at fixed specificity is
+    null, not measured - e.g. on an external set)."""
     out: dict[str, Any] = {
         "average_precision": average_precision(y_true, proba, n_classes, positive),
         "log_loss": mean_log_loss(y_true, proba, n_classes),
@@ -165,8 +166,9 @@ def reloaded_metrics(y_true: np.ndarray, proba: np.ndarray, n_classes: int, posi
     if n_classes == 2:
         pos = 1 if positive is None else positive
         out.update(likelihood_ratios(base.get("sensitivity"), base.get("specificity")))
-        for m, t in threshold_values(at_specificity).items():
-            out[m] = sensitivity_at(y_true, proba, t, pos)
+        chosen = threshold_values(at_specificity)  # none given (an external set): not measured, null
+        out.update({m: sensitivity_at(y_true, proba, chosen[m], pos) if m in chosen else None
+                    for m in SPECIFICITY_TARGETS})
     return out
 
 
@@ -228,9 +230,10 @@ def resampled(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, n_class
             spec = np.where(n0 > 0, (~is_pos & ~said_pos).sum(axis=1) / np.maximum(n0, 1), np.nan)
             out["lr_positive"] = np.where(spec < 1, sens / (1 - spec), np.nan)
             out["lr_negative"] = np.where(spec > 0, (1 - sens) / spec, np.nan)
-            for m, t in threshold_values(at_specificity).items():
-                hit = (p[:, pos] >= t)[cond_idx]
-                out[m] = np.where(n1 > 0, (is_pos & hit).sum(axis=1) / np.maximum(n1, 1), np.nan)
+            chosen = threshold_values(at_specificity)
+            for m in SPECIFICITY_TARGETS:
+                hit = (p[:, pos] >= chosen.get(m, np.inf))[cond_idx]
+                out[m] = np.where((n1 > 0) & (m in chosen), (is_pos & hit).sum(axis=1) / np.maximum(n1, 1), np.nan)
     else:
         present = np.unique(y)
         out["average_precision"] = np.mean([_resampled_ap(p[:, c], y == c, rest_idx) for c in present], axis=0)
