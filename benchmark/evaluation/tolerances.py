@@ -18,7 +18,8 @@ Every key is optional::
     missing = "fail"       # BASE pipeline absent or failed in NEW: "fail" or "warn"
     seeds = "mean"         # several seeds: judge the mean over seeds ("mean") or every seed ("each")
 
-    [metrics]              # largest allowed drop; "*" sets every metric; inf never fails
+    [metrics]              # largest allowed drop; "*" sets every metric on a [0, 1] scale (not LR+, LR-,
+                           # log loss: name them); inf never fails
     accuracy = 0.01
     sensitivity = 0.02
 
@@ -50,7 +51,7 @@ from typing import Any
 
 from medbench.core import readfile
 from medbench.core.errors import MedbenchError
-from medbench.metrics import HEADLINE, RUNTIME_KEYS
+from medbench.metrics import HEADLINE, METRICS, RUNTIME_KEYS
 from medbench.records import schemas
 
 FILENAME = "tolerances.toml"
@@ -83,10 +84,16 @@ assert set(RUNTIME) <= set(RUNTIME_KEYS)
 SCHEMA_JSON = schemas.tolerances_schema(HEADLINE, tuple(RUNTIME), MODES, MISSING, SEEDS)
 
 
+#: Metrics on an unbounded scale (likelihood ratios, log loss): ``"*"`` (a drop of a rate, e.g. 0.10 = ten
+#: percentage points) does not reach them; they keep their own default unless a file names them.
+UNBOUNDED = frozenset(m for m, v in METRICS.items() if math.isinf(v.high))
+
+
 def _lookup(tables: tuple[dict[str, float], ...], metric: str) -> float | None:
-    """The first of ``metric`` or ``"*"`` found in the tables, most specific table first."""
+    """The first of ``metric`` or ``"*"`` found in the tables, most specific table first (only ``metric``
+    for the :data:`UNBOUNDED` ones)."""
     for table in tables:
-        for key in (metric, "*"):
+        for key in (metric,) if metric in UNBOUNDED else (metric, "*"):
             if key in table:
                 return table[key]
     return None
@@ -123,7 +130,8 @@ class Tolerances:
 
     def metric_tolerance(self, pipeline: str, metric: str) -> float:
         found = _lookup((self.pipelines.get(pipeline, Rules()).metrics, self.metrics), metric)
-        return DEFAULT_METRICS["*"] if found is None else found
+        return DEFAULT_METRICS.get(metric if metric in UNBOUNDED else "*", DEFAULT_METRICS["*"]) if found is None \
+            else found
 
     def hard_limit(self, pipeline: str, metric: str) -> float:
         """The drop beyond which ``metric`` fails whatever its p-value (inf: no hard limit)."""
