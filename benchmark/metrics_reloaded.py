@@ -206,11 +206,18 @@ def _resampled_ap(score: np.ndarray, is_pos: np.ndarray, idx: np.ndarray) -> np.
     return np.where(n_pos[:, 0] > 0, ap, np.nan)
 
 
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den``; +inf where only ``den`` is 0, NaN where both are (or either is NaN)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.where(num > 0, np.inf, np.nan))
+
+
 def resampled(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, n_classes: int, positive: int | None,
               cond_idx: np.ndarray, rest_idx: np.ndarray, at_specificity: Any = None,
               bins: int = BINS) -> dict[str, np.ndarray]:
     """The new metrics of each bootstrap resample: the class-conditional ones (:data:`CLASS_CONDITIONAL`) on
-    ``cond_idx``, the rest on ``rest_idx`` ((B, n) index arrays). NaN where a resample leaves one undefined."""
+    ``cond_idx``, the rest on ``rest_idx`` ((B, n) index arrays). NaN where a resample leaves one undefined
+    (+inf for a likelihood ratio that divides a positive number by zero)."""
     y, p = np.asarray(y_true), _stored(proba)
     rest_idx, cond_idx = np.atleast_2d(rest_idx), np.atleast_2d(cond_idx)
     out: dict[str, np.ndarray] = {"log_loss": log_loss_per_image(y, p)[rest_idx].mean(axis=1)}
@@ -228,8 +235,10 @@ def resampled(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, n_class
         with np.errstate(invalid="ignore", divide="ignore"):
             sens = np.where(n1 > 0, (is_pos & said_pos).sum(axis=1) / np.maximum(n1, 1), np.nan)
             spec = np.where(n0 > 0, (~is_pos & ~said_pos).sum(axis=1) / np.maximum(n0, 1), np.nan)
-            out["lr_positive"] = np.where(spec < 1, sens / (1 - spec), np.nan)
-            out["lr_negative"] = np.where(spec > 0, (1 - sens) / spec, np.nan)
+            # a resample whose ratio divides by zero: +inf (ordered above every value, so a percentile bound is
+            # finite while few resamples are), NaN for 0 / 0
+            out["lr_positive"] = _ratio(sens, 1 - spec)
+            out["lr_negative"] = _ratio(1 - sens, spec)
             chosen = threshold_values(at_specificity)
             for m in SPECIFICITY_TARGETS:
                 hit = (p[:, pos] >= chosen.get(m, np.inf))[cond_idx]

@@ -215,13 +215,15 @@ def bootstrap_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray,
 
 
 def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, float] | None:
-    """Percentile interval of bootstrap ``samples``; None when they are undefined (NaN)."""
+    """Percentile interval of bootstrap ``samples``; None when they are undefined (NaN) or a bound falls among
+    infinite ones (a likelihood ratio dividing by zero)."""
     samples = np.asarray(samples, dtype=np.float64)
     if samples.size == 0 or np.isnan(samples).any():
         return None
     alpha = (1 - level) / 2
-    lo, hi = np.quantile(samples, [alpha, 1 - alpha])
-    return float(lo), float(hi)
+    with np.errstate(invalid="ignore"):
+        lo, hi = np.quantile(samples, [alpha, 1 - alpha])
+    return (float(lo), float(hi)) if np.isfinite(lo) and np.isfinite(hi) else None
 
 
 def basic_ci(samples: np.ndarray, estimate: float, level: float = 0.95,

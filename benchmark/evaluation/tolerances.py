@@ -18,8 +18,8 @@ Every key is optional::
     missing = "fail"       # BASE pipeline absent or failed in NEW: "fail" or "warn"
     seeds = "mean"         # several seeds: judge the mean over seeds ("mean") or every seed ("each")
 
-    [metrics]              # largest allowed drop; "*" sets every metric on a [0, 1] scale (not LR+, LR-,
-                           # log loss: name them); inf never fails
+    [metrics]              # largest allowed drop; "*" sets every metric on a [0, 1] scale (LR+, LR- and
+                           # log loss only when inf: name them); inf never fails
     accuracy = 0.01
     sensitivity = 0.02
 
@@ -84,17 +84,18 @@ assert set(RUNTIME) <= set(RUNTIME_KEYS)
 SCHEMA_JSON = schemas.tolerances_schema(HEADLINE, tuple(RUNTIME), MODES, MISSING, SEEDS)
 
 
-#: Metrics on an unbounded scale (likelihood ratios, log loss): ``"*"`` (a drop of a rate, e.g. 0.10 = ten
-#: percentage points) does not reach them; they keep their own default unless a file names them.
+#: Metrics on an unbounded scale (likelihood ratios, log loss): a finite ``"*"`` (a drop of a rate, e.g. 0.10 =
+#: ten percentage points) does not reach them - they keep their own default unless a file names them; ``"*" =
+#: inf`` (never fail) does.
 UNBOUNDED = frozenset(m for m, v in METRICS.items() if math.isinf(v.high))
 
 
 def _lookup(tables: tuple[dict[str, float], ...], metric: str) -> float | None:
-    """The first of ``metric`` or ``"*"`` found in the tables, most specific table first (only ``metric``
-    for the :data:`UNBOUNDED` ones)."""
+    """The first of ``metric`` or ``"*"`` found in the tables, most specific table first (a finite ``"*"``
+    skipped for the :data:`UNBOUNDED` metrics)."""
     for table in tables:
-        for key in (metric,) if metric in UNBOUNDED else (metric, "*"):
-            if key in table:
+        for key in (metric, "*"):
+            if key in table and (key == metric or metric not in UNBOUNDED or math.isinf(table[key])):
                 return table[key]
     return None
 
