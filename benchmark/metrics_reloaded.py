@@ -9,7 +9,7 @@ The catalogue (:data:`medbench.metrics.METRICS`) names them, with their directio
   (:func:`thresholds_at_specificity`, recorded in the job's ``threshold.at_specificity``); higher is better;
 * ``lr_positive`` = sensitivity / (1 - specificity) and ``lr_negative`` = (1 - sensitivity) / specificity at the
   operating point (binary); LR+ higher, LR- lower is better; a division by zero leaves it null with a reason
-  (:func:`undefined_reasons`);
+  (:func:`undefined_reasons`, the job record's ``metric_notes``);
 * ``log_loss``: scikit-learn's ``log_loss`` (probabilities clipped to [eps, 1 - eps] as it does, rows renormalised
   first); lower is better;
 * ``classwise_ece``: the mean over the classes of the one-vs-rest ECE of P(class) (Kull et al. 2019), with the

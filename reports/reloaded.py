@@ -78,7 +78,7 @@ def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
     if n == 2:
         out += _thresholds(jobs)
     why = [f"{escape_md(tables.name(j))} (seed {j['seed']}) {escape_md(METRICS[m].label)}: {escape_md(r)}"
-           for j in jobs for m, r in (j.get("undefined") or {}).items() if m in cols]
+           for j in jobs for m, r in (j.get("metric_notes") or {}).items() if m in cols]
     if why:
         out += ["Undefined here: " + "; ".join(why) + ".", ""]
     return out

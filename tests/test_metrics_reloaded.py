@@ -120,12 +120,15 @@ def test_likelihood_ratios_by_hand_and_division_by_zero():
     # no false positive: specificity 1, LR+ divides by zero -> null, with the reason; JSON without Infinity
     clean = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
     m, undefined = entry_metrics(y, clean, np.eye(2)[clean], ["n", "p"], 1, "the test split")
-    assert m["lr_positive"] is None and "specificity is 1" in undefined["lr_positive"]
+    assert undefined == {}  # the set holds every class: nothing is undefined for want of one
+    assert m["lr_positive"] is None and "specificity is 1" in mr.undefined_reasons(m, 2)["lr_positive"]
     assert m["lr_negative"] == pytest.approx((2 / 6) / 1)
     json.dumps(m, allow_nan=False)
     # every image called positive: specificity 0, LR- divides by zero
-    m, undefined = entry_metrics(y, np.ones(10, int), np.eye(2)[np.ones(10, int)], ["n", "p"], 1, "the test split")
-    assert m["lr_negative"] is None and "specificity is 0" in undefined["lr_negative"] and m["lr_positive"] == 1.0
+    m = classification_metrics(y, np.ones(10, int), np.eye(2)[np.ones(10, int)], ["n", "p"], 1)
+    assert m["lr_negative"] is None and m["lr_positive"] == 1.0
+    assert list(mr.undefined_reasons(m, 2)) == ["lr_negative"] and "specificity is 0" in mr.undefined_reasons(m, 2)[
+        "lr_negative"]
     json.dumps(m, allow_nan=False)
 
 
@@ -252,8 +255,9 @@ def test_a_likelihood_ratio_that_divides_by_zero_is_not_a_lost_value():
     p = job["predictions"]
     y, proba = np.asarray(p["y_true"]), np.asarray(p["proba"])
     p["y_pred"] = np.where(y == pos, p["y_pred"], 1 - pos).tolist()  # every negative called negative: spec 1
-    job["metrics"], job["undefined"] = entry_metrics(y, np.asarray(p["y_pred"]), proba, names, pos, "the test split")
-    assert job["metrics"]["lr_positive"] is None and "divides by zero" in job["undefined"]["lr_positive"]
+    job["metrics"], _ = entry_metrics(y, np.asarray(p["y_pred"]), proba, names, pos, "the test split")
+    job["metric_notes"] = mr.undefined_reasons(job["metrics"], 2)  # as the runner records it
+    assert job["metrics"]["lr_positive"] is None and "divides by zero" in job["metric_notes"]["lr_positive"]
     report = regression.compare(base, new, tolerances.defaults(), runtime=False)
     row = next(r for r in report["metrics"] if (r["pipeline"], r["metric"]) == ("hog-svm", "lr_positive"))
     assert row["status"] == "n/a" and row["marker"] == "" and "specificity is 1" in row["undefined"]
@@ -289,7 +293,8 @@ def test_real_runs_carry_the_new_metrics_into_results_report_and_compare(small_n
         for m in NEW:
             assert m in job["metrics"], (job["pipeline"], m)
             if job["metrics"][m] is None:  # only a ratio dividing by zero, and it says why
-                assert m in mr.LIKELIHOOD_RATIOS and "divides by zero" in job["undefined"][m]
+                assert m in mr.LIKELIHOOD_RATIOS and "divides by zero" in job["metric_notes"][m]
+                assert "undefined" not in job  # the test split holds every class
             else:
                 assert ci[m] is not None and ci[m][0] <= ci[m][1], (job["pipeline"], m)
     svm = next(j for j in view.ok_jobs(res) if j["pipeline"] == "hog-svm")

@@ -449,7 +449,7 @@ class _ComparisonRows:
                              paired=tests.get(m), alpha=tol.alpha, hard=tol.hard_limit(pipe, m))
             if not paired["paired"]:
                 row["test"] = f"none ({paired['reason']})"
-            why = (n_jobs[0].get("undefined") or {}).get(m) if row["vanished"] and seed != "mean" else None
+            why = (n_jobs[0].get("metric_notes") or {}).get(m) if row["vanished"] and seed != "mean" else None
             if why and m in reloaded.LIKELIHOOD_RATIOS:  # a likelihood ratio dividing by zero (LR+ with no
                 row.update(vanished=False, status="n/a", marker="", undefined=why)  # false positive): not lost
             self.metric_rows.append(row)

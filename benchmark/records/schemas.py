@@ -179,6 +179,7 @@ JOB = {
                                "properties": {"target": PROBABILITY, "threshold": PROBABILITY,
                                               "val_specificity": PROBABILITY, "val_sensitivity": PROBABILITY}}}}}]},
         "metrics": JOB_METRICS,
+        "metric_notes": {"type": "object", "additionalProperties": TEXT},  # why a likelihood ratio is null
         "gallery": GALLERY,
         "runtime": {"type": "object", "properties": {k: {**RUNTIME_VALUE, "minimum": 0} for k in RUNTIME_KEYS}},
         "model_info": MODEL_INFO,

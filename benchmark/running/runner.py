@@ -329,6 +329,8 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
         "threshold": threshold,
         "metrics": test_metrics,
         **({"undefined": undefined} if undefined else {}),
+        # a likelihood ratio dividing by zero at the operating point: null, and why (medbench.metrics_reloaded)
+        **({"metric_notes": notes} if (notes := reloaded.undefined_reasons(test_metrics, ds.n_classes)) else {}),
         "val_metrics": quiet_metrics(
             y["val"], predict_with_threshold(best_p_val, threshold and threshold["threshold"], positive),
             best_p_val, ds.class_names, positive),

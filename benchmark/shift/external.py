@@ -35,7 +35,6 @@ from typing import Any
 
 import numpy as np
 
-from medbench import metrics_reloaded as reloaded
 from medbench.core.errors import MedbenchError
 from medbench.datasets import load_dataset
 from medbench.datasets.dataset import Dataset
@@ -228,14 +227,13 @@ def entry_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, cla
                   positive: int | None, where: str = "the external set",
                   at_specificity: Any = None) -> tuple[dict[str, Any], dict[str, str]]:
     """``(metrics, undefined)`` of predictions on a set that may lack classes: the metrics it cannot define
-    are None (and say why in ``undefined``; so is a likelihood ratio that divides by zero). Used for external sets
-    and the test split (``where``), when scoring and when a stored record is recomputed
-    (:mod:`medbench.shift.recompute`); ``at_specificity``: the job's validation thresholds (the test split's)."""
+    are None (and say why in ``undefined``). Used for external sets and the test split (``where``), when
+    scoring and when a stored record is recomputed (:mod:`medbench.shift.recompute`); ``at_specificity``: the
+    job's validation thresholds (the test split's)."""
     with warnings.catch_warnings():  # a one-class set: scikit-learn warns about what defined_metrics drops
         warnings.simplefilter("ignore", UserWarning)
         metrics = classification_metrics(y_true, y_pred, proba, class_names, positive, at_specificity)
-    undefined = {**reloaded.undefined_reasons(metrics, len(class_names)),
-                 **defined_metrics(class_names, set(np.unique(y_true).tolist()), positive, where)}
+    undefined = defined_metrics(class_names, set(np.unique(y_true).tolist()), positive, where)
     for m in undefined:
         if m in metrics and m not in RECALL_ALIASES:
             metrics[m] = None

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from medbench import metrics_reloaded as reloaded
 from medbench.metrics import HEADLINE, RECOMPUTE_TOLERANCE, gain, predict_with_threshold
 from medbench.records import schemas
 from medbench.records.jobs import TEST_SPLIT
@@ -109,6 +110,9 @@ def record_disagreement(record: dict[str, Any], class_names: list[str], positive
                                       thr.get("at_specificity") if isinstance(thr, dict) else None)
     if wrong is not None:
         return wrong
+    n_classes = len(class_names)
+    if (record.get("metric_notes") or {}) != reloaded.undefined_reasons(record.get("metrics") or {}, n_classes):
+        return "its metric notes are not those its metrics give"
     threshold, bad = _threshold(record)
     if bad:
         return bad
