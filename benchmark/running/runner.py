@@ -311,7 +311,7 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
                                             threshold and threshold.get("at_specificity"))
     shifted = {} if shift is None or not shift.active else shift.score(
         fitted, X["test"], y["test"], ds.class_names, threshold and threshold["threshold"], positive, job.seed,
-        test_metrics)
+        test_metrics, threshold and threshold.get("at_specificity"))
     return {
         "pipeline": job.pipeline,
         "name": f"{job.pipeline} ({variant})" if variant else job.pipeline,

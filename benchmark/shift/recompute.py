@@ -121,7 +121,8 @@ def record_disagreement(record: dict[str, Any], class_names: list[str], positive
             return f"its test labels are not its probabilities at its threshold {threshold}"
         for i, entry in enumerate(record.get("external") or []):
             wrong = _predictions_disagreement(entry["metrics"], entry.get("undefined"), entry["predictions"],
-                                              class_names, positive, "the external set")
+                                              class_names, positive, "the external set",
+                                              thr.get("at_specificity") if isinstance(thr, dict) else None)
             if wrong is not None:
                 return f"external[{i}] ({entry.get('dataset')}): {wrong}"
             if _labels_disagree(entry["predictions"], threshold, positive):
