@@ -11,6 +11,7 @@ and the reports.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,8 @@ from sklearn.metrics import (
     roc_auc_score,
     roc_curve,
 )
+
+from medbench import metrics_reloaded as reloaded
 
 
 def choose_threshold(y_val: np.ndarray, p_val: np.ndarray, positive: int = 1) -> dict[str, Any]:
@@ -72,6 +75,7 @@ CALIBRATION_BINS = 15
 #: Decimals the stored test probabilities keep (results.json): calibration is measured at that precision,
 #: so that recomputing it from the stored predictions gives the same numbers.
 PROBA_DECIMALS = 6
+assert (reloaded.PROBA_DECIMALS, reloaded.BINS) == (PROBA_DECIMALS, CALIBRATION_BINS)
 
 
 def brier_score(y_true: np.ndarray, proba: np.ndarray) -> float:
@@ -132,7 +136,10 @@ def calibration_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, floa
 
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray,
-                           class_names: list[str], positive: int | None = None) -> dict[str, Any]:
+                           class_names: list[str], positive: int | None = None,
+                           at_specificity: Any = None) -> dict[str, Any]:
+    """The headline metrics, per-class figures and confusion matrix; ``at_specificity``: the job's validation
+    thresholds (``threshold.at_specificity``) for the sensitivity at fixed specificity (absent: not measured)."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     n = len(class_names)
     labels = np.arange(n)
@@ -155,6 +162,7 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.nda
         out["f1"] = float(f1[pos])
         out["ppv"] = float(prec[pos])  # at the operating point; 0 when nothing is predicted positive
         out["npv"] = float(prec[neg])
+    out.update(reloaded.reloaded_metrics(y_true, proba, n, positive, out, at_specificity))  # Metrics Reloaded
     out["per_class"] = {
         name: {"precision": float(prec[i]), "recall": float(rec[i]), "f1": float(f1[i]), "support": int(support[i])}
         for i, name in enumerate(class_names)
@@ -208,6 +216,14 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("mcc", "MCC", low=-1.0),
     Metric("ppv", "PPV", binary_only=True),
     Metric("npv", "NPV", binary_only=True),
+    # Metrics Reloaded (Maier-Hein et al., Nature Methods 2024; medbench.metrics_reloaded, docs/metrics.md)
+    Metric("average_precision", "AP"),
+    Metric("sens_at_spec90", "Sens@Spec90", binary_only=True),
+    Metric("sens_at_spec95", "Sens@Spec95", binary_only=True),
+    Metric("lr_positive", "LR+", binary_only=True, high=math.inf),
+    Metric("lr_negative", "LR−", higher_is_better=False, binary_only=True, high=math.inf),
+    Metric("log_loss", "Log loss", higher_is_better=False, high=math.inf),
+    Metric("classwise_ece", "Class-wise ECE", higher_is_better=False),
 )}
 # Headline metrics, in results order (the per-class entries and confusion matrix are kept separately).
 HEADLINE: tuple[str, ...] = tuple(METRICS)
@@ -251,10 +267,12 @@ def label(key: str) -> str:
 #: label-based metrics are exact; ROC-AUC is recomputed from probabilities stored to 6 decimals; Brier and
 #: ECE are measured on the probabilities rounded to those 6 decimals, so they agree up to float error (the
 #: tolerance leaves room for records written by another numpy).
-RECOMPUTE_TOLERANCE = {"roc_auc": 1e-3, "brier": 1e-6, "ece": 1e-6}
+RECOMPUTE_TOLERANCE = {"roc_auc": 1e-3, "brier": 1e-6, "ece": 1e-6, "average_precision": 1e-6, "log_loss": 1e-6,
+                       "classwise_ece": 1e-6, "lr_positive": 1e-6, "lr_negative": 1e-6}
 
 
-def disagreement(metrics: Any, predictions: Any, class_names: list[str], positive: int | None = None) -> str | None:
+def disagreement(metrics: Any, predictions: Any, class_names: list[str], positive: int | None = None,
+                 at_specificity: Any = None) -> str | None:
     """Recompute the headline metrics and confusion matrix from a record's stored test predictions
     (``y_true``, ``y_pred``, ``proba``); return the first stored number that disagrees, in words, or
     None when all agree. Unreadable predictions are a disagreement too."""
@@ -267,7 +285,7 @@ def disagreement(metrics: Any, predictions: Any, class_names: list[str], positiv
                 or len(y_true) == 0 or y_true.min() < 0 or y_pred.min() < 0
                 or max(y_true.max(), y_pred.max()) >= n):
             return "its stored predictions do not fit its class names"
-        fresh = classification_metrics(y_true, y_pred, proba, class_names, positive)
+        fresh = classification_metrics(y_true, y_pred, proba, class_names, positive, at_specificity)
     except (KeyError, TypeError, ValueError, IndexError):
         return "its stored predictions are unreadable"
     if not isinstance(metrics, dict):

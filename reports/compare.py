@@ -107,9 +107,12 @@ def regression_table(report: dict[str, Any], md: bool = False) -> tuple[list[str
     return headers, rows
 
 
-def metrics_table(report: dict[str, Any], md: bool = False) -> tuple[list[str], list[list[str]]]:
-    """One row per pipeline and seed (and mean): NEW value (change vs BASE) per metric."""
-    cols = list(dict.fromkeys(r["metric"] for r in report["metrics"]))
+def metrics_table(report: dict[str, Any], md: bool = False, reloaded: bool | None = None
+                  ) -> tuple[list[str], list[list[str]]]:
+    """One row per pipeline and seed (and mean): NEW value (change vs BASE) per metric. ``reloaded``: only the
+    Metrics Reloaded metrics (True), only the others (False) or all (None)."""
+    cols = [m for m in dict.fromkeys(r["metric"] for r in report["metrics"])
+            if reloaded is None or (m in tables.RELOADED_ORDER) == reloaded]
     cells: dict[tuple[str, str], dict[str, str]] = {}
     for r in report["metrics"]:
         if r["vanished"]:
@@ -262,9 +265,12 @@ def text_report(report: dict[str, Any]) -> str:
     issues = _issue_lines(report, md=False)
     if issues:
         out += ["Pipelines", *issues, ""]
-    h, rows = metrics_table(report)
-    if rows:
+    h, rows = metrics_table(report, reloaded=False)
+    if rows:  # the Metrics Reloaded columns in a table of their own: each stays within a terminal's width
         out += ["Metrics: NEW (change vs BASE)", table(h, rows), ""]
+        h, more = metrics_table(report, reloaded=True)
+        if len(h) > 2:
+            out += ["Metrics Reloaded: NEW (change vs BASE)", table(h, more), ""]
         out += ["Runtime: ratio NEW/BASE (throughput: higher is faster)", table(*runtime_table(report)), ""]
         out.append("marks: " + LEGEND["text"])
     out += [f"note: {escape.plain(n)}" for n in report["notes"] if n not in _cause_notes(report)]

@@ -30,6 +30,7 @@ from sklearn.metrics import roc_curve
 from medbench.core.atomic import write_bytes
 from medbench.records import view
 from medbench.reports import calibration, tables
+from medbench.reports import reloaded as reloaded_report
 from medbench.reports import robustness as robustness_report
 from medbench.reports.calibration import reliability_diagram  # noqa: F401 - drawn through FIGURES
 from medbench.reports.escape import plain
@@ -72,6 +73,8 @@ FIGURES = {spec.key: spec for spec in (
     FigureSpec("confusion", "confusion.png", "Confusion matrices on the test split", "confusion_grid"),
     FigureSpec(calibration.FIGURE_KEY, calibration.FIGURE_FILE, "Reliability diagrams on the test split",
                "reliability_diagram", calibration.has_calibration),
+    FigureSpec(reloaded_report.FIGURE_KEY, reloaded_report.FIGURE_FILE, "Decision curves (net benefit) on the test "
+               "split", "decision_curve", reloaded_report.has_decision_curve),
     FigureSpec("training_curves", "training_curves.png", "Training curves of the deep models", "training_curves",
                lambda jobs: any(_history(j) for j in jobs if j.get("family") == "deep")),
     FigureSpec("robustness", robustness_report.FILE, "Robustness to corruptions of the test split", "robustness",
@@ -342,6 +345,11 @@ def roc_curves(results: dict[str, Any], stats: dict[str, Any]):
 def robustness(results: dict[str, Any], stats: dict[str, Any]):
     """ROC-AUC against corruption severity (drawn by :mod:`medbench.reports.robustness`)."""
     return robustness_report.figure(results, new_figure)
+
+
+def decision_curve(results: dict[str, Any], stats: dict[str, Any]):
+    """Net benefit against the threshold probability, binary tasks (drawn by :mod:`medbench.reports.reloaded`)."""
+    return reloaded_report.decision_curve(results, stats, _figure, _palette)
 
 
 def _palette(n: int) -> list:

@@ -27,6 +27,7 @@ from medbench.reports import calibration as calibration_report
 from medbench.reports import external as external_report
 from medbench.reports import gallery as gallery_report
 from medbench.reports import published as published_report
+from medbench.reports import reloaded as reloaded_report
 from medbench.reports import robustness as robustness_report
 from medbench.reports import tables
 from medbench.reports.escape import md as escape_md
@@ -332,7 +333,7 @@ def _excluded_estimates(results: dict[str, Any], stats: dict[str, Any]) -> list[
     """A warning naming every job metric whose bootstrap interval does not contain its own estimate (the
     interval is then no guide: usually too few test images, or a class with almost no test images)."""
     hits = []
-    basic = {"ece"} if stats["settings"].get("ci_method") == "by-metric" else set()  # bias-corrected: may exclude it
+    basic = {"ece", "classwise_ece"} if stats["settings"].get("ci_method") == "by-metric" else set()  # bias-corrected
     for job in tables.ranked(results, stats):
         for metric, value in job["metrics"].items():
             if metric in basic:
@@ -470,6 +471,8 @@ def render(results: dict[str, Any], stats: dict[str, Any] | None = None, samples
              _table(*tables.runtime_table(results, stats, escape_md)), "",
              "## Calibration and operating point (test split)", "", *calibration_report.section(results, stats),
              *_figure(results, calibration_report.FIGURE_KEY, calibration_report.FIGURE_CAPTION),
+             "## Metrics Reloaded (test split)", "", *reloaded_report.section(results, stats),
+             *_figure(results, reloaded_report.FIGURE_KEY, reloaded_report.FIGURE_CAPTION),
              "## Significance", "", *significance_section(results, stats),
              "## Per-class metrics (test split)", "", *per_class_section(results, stats),
              "## Figures", "", *figures_section(results),

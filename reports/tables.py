@@ -25,7 +25,10 @@ from medbench.reports.escape import plain
 TABLE_ORDER = ("roc_auc", "sensitivity", "specificity", "accuracy", "balanced_accuracy", "f1", "macro_f1")
 # The calibration section's columns (reports/calibration.py): the rest of the catalogue.
 CALIBRATION_ORDER = ("brier", "ece", "mcc", "ppv", "npv")
-assert sorted(TABLE_ORDER + CALIBRATION_ORDER) == sorted(METRICS)
+# The Metrics Reloaded section's columns (reports/reloaded.py).
+RELOADED_ORDER = ("average_precision", "sens_at_spec90", "sens_at_spec95", "lr_positive", "lr_negative", "log_loss",
+                  "classwise_ece")
+assert sorted(TABLE_ORDER + CALIBRATION_ORDER + RELOADED_ORDER) == sorted(METRICS)
 Table = tuple[list[str], list[list[str]]]
 Escape = Callable[[Any], str]
 

@@ -39,12 +39,16 @@ def job(pipeline: str, seed: int, family: str, strength: float, class_names: tup
     if strength == 0:  # a constant predictor (the majority floor)
         proba = np.tile(np.eye(k)[0] * 0.6 + 0.4 / k, (n, 1))
     proba = np.round(proba, 6)
-    threshold = {"threshold": 0.5, "method": "max Youden's J on validation", "youden_j": 0.4} if k == 2 else None
+    # binary: the operating point and the thresholds of the sensitivity at fixed specificity, as if chosen on validation
+    threshold = {"threshold": 0.5, "method": "max Youden's J on validation", "youden_j": 0.4,
+                 "at_specificity": {"sens_at_spec90": {"target": 0.9, "threshold": 0.7},
+                                    "sens_at_spec95": {"target": 0.95, "threshold": 0.8}}} if k == 2 else None
     pred = predict_with_threshold(proba, 0.5 if k == 2 else None, positive)
     return {
         "job_id": view.job_id(pipeline, seed), "pipeline": pipeline, "name": pipeline, "family": family,
         "seed": seed, "status": "ok", "options": {}, "split_fingerprint": "s" * 64, "threshold": threshold,
-        "metrics": classification_metrics(y, pred, proba, list(class_names), positive),
+        "metrics": classification_metrics(y, pred, proba, list(class_names), positive,
+                                          threshold and threshold["at_specificity"]),
         "runtime": {"feature_time_s": 1.5, "fit_time_s": 2.0 + strength, "predict_time_s": 0.1,
                     "latency_ms_per_image": 0.5 + strength, "throughput_img_per_s": 2000.0 / (1 + strength),
                     "single_image_latency_ms": 3.0, "peak_rss_mb": 300.0, "model_size_bytes": 10_000},

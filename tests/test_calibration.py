@@ -177,7 +177,8 @@ def test_compare_with_an_older_run_names_new_metrics_and_still_judges_the_rest()
         job.update(_with_probabilities(job, 1.0))
     report = regression.compare(base, new, tolerances.defaults(), runtime=False)
     line = [n for n in report["notes"] if n.startswith("new metrics, not judged")]
-    assert len(line) == 1 and line[0].endswith(": brier, ece, mcc, ppv, npv"), report["notes"]
+    assert len(line) == 1 and line[0].endswith(": brier, ece, mcc, ppv, npv, average_precision, lr_positive, "
+                                               "lr_negative, log_loss, classwise_ece"), report["notes"]
     assert report["verdict"] == "pass" and report["summary"]["checks"] > 0
     rows = [r for r in report["metrics"] if r["metric"] == "brier"]
     assert rows and all(r["status"] == "n/a" and r["base"] is None for r in rows)

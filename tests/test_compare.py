@@ -65,8 +65,9 @@ def test_same_results_compare_clean(runs, tmp_path, capsys):
     assert report["verdict"] == "pass" and report["regressions"] == []
     assert {r["pipeline"] for r in report["metrics"]} == {"hog-svm", "cnn", "majority"}
     assert all(r["delta"] == 0 for r in report["metrics"] if r["delta"] is not None)
-    assert report["summary"]["checks"] == 3 * 12  # 3 pipelines x 12 binary metrics, one seed
-    assert out.startswith("medbench compare: PASS: no regression (36 checks on 3 pipelines)")
+    # 3 pipelines x 19 binary metrics, one seed, less the majority floor's LR+ (specificity 1: undefined)
+    assert report["summary"]["checks"] == 3 * 19 - 1
+    assert out.startswith("medbench compare: PASS: no regression (56 checks on 3 pipelines)")
 
 
 def test_weakened_pipeline_is_flagged(runs, tmp_path, capsys):
@@ -78,7 +79,8 @@ def test_weakened_pipeline_is_flagged(runs, tmp_path, capsys):
     for r in report["regressions"]:
         assert gain(r["check"], r["change"]) < -r["allowed"]  # a drop in the metric's direction
     untouched = [r for r in report["metrics"] if r["pipeline"] != "hog-svm"]
-    assert untouched and all(r["status"] == "ok" and r["delta"] == 0 for r in untouched)
+    assert untouched and all(r["status"] == "ok" and r["delta"] == 0 for r in untouched
+                             if (r["pipeline"], r["metric"]) != ("majority", "lr_positive"))  # undefined in both
     assert out.startswith("medbench compare: REGRESSION")
     regression_block = out.split("Regressions", 1)[1].split("\n\n", 1)[0]
     assert "hog-svm" in regression_block and "cnn" not in regression_block
@@ -121,7 +123,7 @@ def test_a_metric_that_vanishes_in_new_is_a_regression(runs, tmp_path, capsys, h
     report = json.loads((tmp_path / "c.json").read_text())
     assert status == 1, out
     assert [(r["pipeline"], r["seed"], r["check"]) for r in report["regressions"]] == [("cnn", 0, "accuracy")]
-    assert out.splitlines()[0] == ("medbench compare: REGRESSION: 1 of 36 checks failed "
+    assert out.splitlines()[0] == ("medbench compare: REGRESSION: 1 of 56 checks failed "
                                    "(cnn seed 0 Accuracy has no value in NEW)")
 
 
@@ -150,7 +152,7 @@ def test_inf_tolerance_is_announced_not_silently_applied(runs, tmp_path, capsys)
     shutil.copytree(runs["weak"], new)
     status, out, err = _compare(capsys, base, new, "--no-runtime")  # tolerances.toml beside BASE is used
     assert status == 0, out
-    assert out.splitlines()[0] == ("medbench compare: PASS: no regression (24 checks on 3 pipelines) "
+    assert out.splitlines()[0] == ("medbench compare: PASS: no regression (37 checks on 3 pipelines) "
                                    "(tolerance for hog-svm every metric is inf: not checked)")
     assert (new / "compare.json").is_file() and f"wrote {new / 'compare.json'}" in err
     assert str(base / "tolerances.toml") in out
@@ -266,7 +268,7 @@ def test_confidence_intervals_and_significant_mode(runs, tmp_path, capsys):
     rows = [r for r in report["metrics"] if r["pipeline"] == "hog-svm"]
     for r in rows:  # the CIs are the stored ones, statistics.jobs[<id>].metrics_ci
         assert r["base_ci"] == base["statistics"]["jobs"]["hog-svm__seed0"]["metrics_ci"][r["metric"]]
-        assert r["p"] is not None and r["test"]  # same test images: every metric has a paired test
+        assert r["p"] is not None and r["test"], r  # same test images: every metric has a paired test
     sig = tolerances.defaults()
     sig.mode = "significant"
     report_sig = regression.compare(base, new, sig, runtime=False)
@@ -802,7 +804,8 @@ def test_real_runs_end_to_end(shared_datasets, tmp_path):
     assert same.stdout.startswith("medbench compare: PASS")
     report = json.loads((tmp_path / "c.json").read_text())
     assert {r["pipeline"] for r in report["regressions"]} == {"hog-xgboost"}
-    assert all(r["delta"] == 0 for r in report["metrics"] if r["pipeline"] == "majority")
+    assert all(r["delta"] == 0 or r["base"] is r["new"] is None  # (a likelihood ratio undefined in both)
+               for r in report["metrics"] if r["pipeline"] == "majority")
     assert any("options differ" in n and "xgboost__n_estimators=2" in n for n in report["notes"])
 
 
@@ -881,7 +884,7 @@ def test_compatibility_messages_and_seeds_in_one_run_only():
         assert regression.compatibility(base, new) == [f"class names differ (['a', 'b'] vs {names})"]
 
 
-@pytest.mark.parametrize("runtime_dropped, other_checks", [(False, 24 + 8), (True, 24 + 7)])
+@pytest.mark.parametrize("runtime_dropped, other_checks", [(False, 37 + 8), (True, 37 + 7)])
 def test_checks_count_judged_metrics_runtimes_and_failed_pipelines(runs, tmp_path, runtime_dropped, other_checks):
     def fail(res):
         job = synth.find(res, "cnn")
@@ -893,8 +896,9 @@ def test_checks_count_judged_metrics_runtimes_and_failed_pipelines(runs, tmp_pat
     report = regression.compare(results_mod.load(runs["a"]), broken, tolerances.defaults())
     metrics = sum(r["judged"] and r["status"] != "n/a" and r["tolerance"] is not None for r in report["metrics"])
     runtime = sum(r["judged"] for r in report["runtime"])
-    # 2 surviving pipelines x 12 binary metrics; 4 judged runtime figures each (fewer when one is missing)
-    assert (metrics, runtime) == (24, other_checks - 24)
+    # 2 surviving pipelines x 19 binary metrics less the majority floor's undefined LR+; 4 judged runtime figures
+    # each (fewer when one is missing)
+    assert (metrics, runtime) == (37, other_checks - 37)
     assert report["summary"]["checks"] == metrics + runtime + 1  # + the failed cnn
     failed = [r for r in report["regressions"] if r["kind"] == "pipeline"]
     assert [(r["pipeline"], r["check"], r["vanished"]) for r in failed] == [("cnn", "failed", False)]

@@ -229,8 +229,11 @@ def test_catalogue_matches_what_classification_metrics_returns():
     multi = classification_metrics(np.array([0, 1, 2]), np.array([0, 1, 1]), np.eye(3)[[0, 1, 1]], ["a", "b", "c"])
     assert [m for m in HEADLINE if m in binary] == metric_names(2) == list(HEADLINE)
     assert [m for m in HEADLINE if m in multi] == metric_names(3) == ["accuracy", "balanced_accuracy", "macro_f1",
-                                                                      "roc_auc", "brier", "ece", "mcc"]
-    assert {m.name for m in METRICS.values() if m.binary_only} == {"sensitivity", "specificity", "f1", "ppv", "npv"}
+                                                                      "roc_auc", "brier", "ece", "mcc",
+                                                                      "average_precision", "log_loss", "classwise_ece"]
+    assert {m.name for m in METRICS.values() if m.binary_only} == {"sensitivity", "specificity", "f1", "ppv", "npv",
+                                                                   "sens_at_spec90", "sens_at_spec95", "lr_positive",
+                                                                   "lr_negative"}
     assert label("roc_auc") == "ROC-AUC" and label("throughput_img_per_s") == "Throughput" and label("x") == "x"
 
 

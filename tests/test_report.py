@@ -74,7 +74,7 @@ def test_run_writes_reports_figures_and_statistics(run_dir, run_results):
         assert (run_dir / name).stat().st_size > 0, name
     planned = figures.planned(run_results)
     assert set(planned) == {"class_distribution", "tradeoff", "leaderboard", "roc", "confusion",
-                            "reliability"}  # no deep model
+                            "reliability", "decision_curve"}  # no deep model; binary: a decision curve
     _assert_pngs(run_dir / "figures", [f.file for f in planned.values()] + [figures.SAMPLES])
     stats = run_results["statistics"]
     assert stats["settings"]["n_resamples"] == 200 and stats["settings"]["seed"] == 0  # --bootstrap-resamples 200

@@ -135,8 +135,12 @@ def test_percentile_ci_and_degenerate_cases():
     # resample: 20 images, where a one-class resample has probability 2 / 2^20 per resample)
     for y, method in ((np.array([0, 0, 1, 1, 1]), "stratified"), (np.repeat([0, 1], 10), st.CI_METHOD)):
         boot = st.bootstrap_metrics(y, y, np.eye(2)[y], 2, 1, n_resamples=100, seed=0, method=method)
-        assert all(st.percentile_ci(v) == ((0.0, 0.0) if k in ("brier", "ece") else (1.0, 1.0))  # lower is better
-                   for k, v in boot.items())
+        # lower is better: 0; LR+ divides by zero (specificity 1) and the sensitivity at fixed specificity has no
+        # validation threshold here: no interval; log loss is -ln(1 - eps) per image (clipped as scikit-learn)
+        want = {"brier": (0.0, 0.0), "ece": (0.0, 0.0), "classwise_ece": (0.0, 0.0), "lr_negative": (0.0, 0.0),
+                "lr_positive": None, "sens_at_spec90": None, "sens_at_spec95": None}
+        assert all(st.percentile_ci(v) == want.get(k, (1.0, 1.0)) for k, v in boot.items() if k != "log_loss")
+        assert st.percentile_ci(boot["log_loss"]) == pytest.approx((0.0, 0.0), abs=1e-15)
     # one class only: AUC undefined
     assert np.isnan(st.bootstrap_metrics(np.zeros(4, int), np.zeros(4, int), np.eye(2)[[0] * 4], 2, 1, 5, 0)[
         "roc_auc"]).all()

@@ -38,6 +38,7 @@ import math
 import time
 from typing import Any
 
+from medbench import metrics_reloaded as reloaded
 from medbench.core import profiling
 from medbench.core.errors import MedbenchError
 from medbench.core.version import __version__
@@ -448,6 +449,9 @@ class _ComparisonRows:
                              paired=tests.get(m), alpha=tol.alpha, hard=tol.hard_limit(pipe, m))
             if not paired["paired"]:
                 row["test"] = f"none ({paired['reason']})"
+            why = (n_jobs[0].get("metric_notes") or {}).get(m) if row["vanished"] and seed != "mean" else None
+            if why and m in reloaded.LIKELIHOOD_RATIOS:  # a likelihood ratio dividing by zero (LR+ with no
+                row.update(vanished=False, status="n/a", marker="", undefined=why)  # false positive): not lost
             self.metric_rows.append(row)
         off = "runtime not judged" if not self.check_runtime else (
             "judged on the mean over seeds" if seed != "mean" else "seeds judged one by one")

@@ -62,7 +62,7 @@ class Bootstraps:
         if key not in self._done:
             self._done[key] = (predictions, st.bootstrap_metrics(
                 predictions.y_true, predictions.y_pred, predictions.proba, self.n_classes, self.positive,
-                self.n_resamples, self.seed, self.method))
+                self.n_resamples, self.seed, self.method, predictions.at_specificity))
         return self._done[key][1]
 
 
@@ -89,7 +89,8 @@ def paired_metric(a: JobView, b: JobView, metric: str, boot: Bootstraps, level: 
             return {"diff": diff, "ci": None, "p": None, "test": "DeLong (too few images)"}
         half = (d["ci"][1] - d["ci"][0]) / 2  # centred on the reported difference, DeLong's standard error
         return {"diff": diff, "ci": [diff - half, diff + half], "p": d["p"], "test": "DeLong"}
-    samples = boot.of(pa)[metric] - boot.of(pb)[metric] if metric in boot.of(pa) else None
+    with np.errstate(invalid="ignore"):  # inf - inf (a likelihood ratio dividing by zero in both): NaN, no test
+        samples = boot.of(pa)[metric] - boot.of(pb)[metric] if metric in boot.of(pa) else None
     ci = None if samples is None else _ci(st.percentile_ci(samples, level))
     if metric in MCNEMAR_SUBSET and (metric == "accuracy" or k == 2):
         subset = MCNEMAR_SUBSET[metric]
@@ -110,10 +111,12 @@ def paired_seeds(a_jobs: Sequence[JobView], b_jobs: Sequence[JobView], metric: s
     """``metric`` of one pipeline's jobs ``a_jobs`` against ``b_jobs`` over several seeds (same order, same
     test images per seed): a paired bootstrap of the mean over the seeds of a - b (each seed's images
     resampled, the same resamples for both). ``{"test", "p"}``; ``p`` None when the metric is undefined."""
-    if any(st.number(j.metrics.get(metric)) is None for j in (*a_jobs, *b_jobs)):
+    if any(st.number(j.metrics.get(metric)) is None or metric not in boot.of(j.predictions)  # type: ignore[arg-type]
+           for j in (*a_jobs, *b_jobs)):
         return {"test": None, "p": None}
-    diffs = np.mean([boot.of(a.predictions)[metric] - boot.of(b.predictions)[metric]  # type: ignore[arg-type]
-                     for a, b in zip(a_jobs, b_jobs)], axis=0)
+    with np.errstate(invalid="ignore"):  # inf - inf: NaN (no test), as in paired_metric
+        diffs = np.mean([boot.of(a.predictions)[metric] - boot.of(b.predictions)[metric]  # type: ignore[arg-type]
+                         for a, b in zip(a_jobs, b_jobs)], axis=0)
     return {"test": "paired bootstrap" + (" of the mean over seeds" if len(a_jobs) > 1 else ""),
             "p": st.bootstrap_p(diffs)}
 

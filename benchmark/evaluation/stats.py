@@ -38,6 +38,7 @@ import ruptures
 from scipy import stats as sps
 
 from medbench import metrics as mt
+from medbench import metrics_reloaded as reloaded
 from medbench.evaluation.protocol import ALPHA, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 
 EXACT_BELOW = 25  # McNemar: exact binomial test when b + c is below this
@@ -55,7 +56,7 @@ CI_METHODS = {
 CI_METHOD = "by-metric"  # the default: the one whose coverage docs/coverage.md measured within [0.93, 0.97]
 #: Metrics that condition on the true class (their value does not depend on the class counts): resampled
 #: stratified by ``by-metric``; every other headline metric depends on the prevalence and is resampled ordinarily.
-CLASS_CONDITIONAL = frozenset({"sensitivity", "specificity", "balanced_accuracy", "roc_auc"})
+CLASS_CONDITIONAL = frozenset({"sensitivity", "specificity", "balanced_accuracy", "roc_auc"}) | reloaded.CLASS_CONDITIONAL
 
 
 # --- bootstrap -------------------------------------------------------------------------------
@@ -192,9 +193,11 @@ def auc_scores(y_true: np.ndarray, proba: np.ndarray, idx: np.ndarray, n_classes
 
 def bootstrap_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, n_classes: int,
                       positive: int | None = None, n_resamples: int = BOOTSTRAP_RESAMPLES,
-                      seed: int = BOOTSTRAP_SEED, method: str = CI_METHOD) -> dict[str, np.ndarray]:
+                      seed: int = BOOTSTRAP_SEED, method: str = CI_METHOD,
+                      at_specificity: Any = None) -> dict[str, np.ndarray]:
     """Every headline metric on ``n_resamples`` bootstrap resamples: ``{metric: (B,)}``, resampled as
-    ``method`` (:data:`CI_METHODS`) says."""
+    ``method`` (:data:`CI_METHODS`) says; ``at_specificity``: the job's validation thresholds of the
+    sensitivity at fixed specificity (:mod:`medbench.metrics_reloaded`)."""
     if method not in CI_METHODS:
         raise ValueError(f"unknown bootstrap method {method!r} (known: {', '.join(CI_METHODS)})")
     strat = stratified_indices(y_true, n_resamples, seed) if method != "ordinary" else None
@@ -207,17 +210,20 @@ def bootstrap_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray,
         out.update({m: v for m, v in cond.items() if m in CLASS_CONDITIONAL})
     out["roc_auc"] = auc_scores(y_true, proba, cond_idx, n_classes, positive)
     out.update(calibration_scores(y_true, proba, rest_idx))
+    out.update(reloaded.resampled(y_true, y_pred, proba, n_classes, positive, cond_idx, rest_idx, at_specificity))
     return out
 
 
 def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, float] | None:
-    """Percentile interval of bootstrap ``samples``; None when they are undefined (NaN)."""
+    """Percentile interval of bootstrap ``samples``; None when they are undefined (NaN) or a bound falls among
+    infinite ones (a likelihood ratio dividing by zero)."""
     samples = np.asarray(samples, dtype=np.float64)
     if samples.size == 0 or np.isnan(samples).any():
         return None
     alpha = (1 - level) / 2
-    lo, hi = np.quantile(samples, [alpha, 1 - alpha])
-    return float(lo), float(hi)
+    with np.errstate(invalid="ignore"):
+        lo, hi = np.quantile(samples, [alpha, 1 - alpha])
+    return (float(lo), float(hi)) if np.isfinite(lo) and np.isfinite(hi) else None
 
 
 def basic_ci(samples: np.ndarray, estimate: float, level: float = 0.95,
@@ -236,7 +242,7 @@ def metric_ci(metric: str, samples: np.ndarray, estimate: Any, level: float = 0.
               method: str = CI_METHOD) -> tuple[float, float] | None:
     """A headline metric's interval from its bootstrap ``samples`` (of :func:`bootstrap_metrics` with
     ``method``): percentile, except the ECE's under ``by-metric``: basic (:func:`basic_ci`)."""
-    if metric == "ece" and method == "by-metric":
+    if metric in ("ece", "classwise_ece") and method == "by-metric":
         return basic_ci(samples, estimate, level)
     return percentile_ci(samples, level)
 

@@ -18,7 +18,8 @@ Every key is optional::
     missing = "fail"       # BASE pipeline absent or failed in NEW: "fail" or "warn"
     seeds = "mean"         # several seeds: judge the mean over seeds ("mean") or every seed ("each")
 
-    [metrics]              # largest allowed drop; "*" sets every metric; inf never fails
+    [metrics]              # largest allowed drop; "*" sets every metric on a [0, 1] scale (LR+, LR- and
+                           # log loss only when inf: name them); inf never fails
     accuracy = 0.01
     sensitivity = 0.02
 
@@ -50,7 +51,7 @@ from typing import Any
 
 from medbench.core import readfile
 from medbench.core.errors import MedbenchError
-from medbench.metrics import HEADLINE, RUNTIME_KEYS
+from medbench.metrics import HEADLINE, METRICS, RUNTIME_KEYS
 from medbench.records import schemas
 
 FILENAME = "tolerances.toml"
@@ -64,6 +65,11 @@ DEFAULT_METRICS: dict[str, float] = {
     "sensitivity": 0.02, "specificity": 0.02,
     # lower is better: a "drop" of the Brier score or ECE is a rise by more than this
     "brier": 0.01, "ece": 0.02, "mcc": 0.02, "ppv": 0.02, "npv": 0.02,
+    # Metrics Reloaded (medbench.metrics_reloaded): the sensitivity at a fixed specificity moves with a threshold
+    # chosen on validation (0.03); the likelihood ratios are unbounded (LR+ in units of the ratio itself);
+    # log loss is in nats (lower is better)
+    "average_precision": 0.01, "sens_at_spec90": 0.03, "sens_at_spec95": 0.03,
+    "lr_positive": 0.5, "lr_negative": 0.05, "log_loss": 0.02, "classwise_ece": 0.02,
 }
 # Runtime figures medbench compares (their direction is in the catalogue, medbench.metrics.RUNTIME_KEYS):
 # (default slowdown ratio, default noise floor). For times the floor is a floor: not judged when both
@@ -78,11 +84,18 @@ assert set(RUNTIME) <= set(RUNTIME_KEYS)
 SCHEMA_JSON = schemas.tolerances_schema(HEADLINE, tuple(RUNTIME), MODES, MISSING, SEEDS)
 
 
+#: Metrics on an unbounded scale (likelihood ratios, log loss): a finite ``"*"`` (a drop of a rate, e.g. 0.10 =
+#: ten percentage points) does not reach them - they keep their own default unless a file names them; ``"*" =
+#: inf`` (never fail) does.
+UNBOUNDED = frozenset(m for m, v in METRICS.items() if math.isinf(v.high))
+
+
 def _lookup(tables: tuple[dict[str, float], ...], metric: str) -> float | None:
-    """The first of ``metric`` or ``"*"`` found in the tables, most specific table first."""
+    """The first of ``metric`` or ``"*"`` found in the tables, most specific table first (a finite ``"*"``
+    skipped for the :data:`UNBOUNDED` metrics)."""
     for table in tables:
         for key in (metric, "*"):
-            if key in table:
+            if key in table and (key == metric or metric not in UNBOUNDED or math.isinf(table[key])):
                 return table[key]
     return None
 
@@ -118,7 +131,8 @@ class Tolerances:
 
     def metric_tolerance(self, pipeline: str, metric: str) -> float:
         found = _lookup((self.pipelines.get(pipeline, Rules()).metrics, self.metrics), metric)
-        return DEFAULT_METRICS["*"] if found is None else found
+        return DEFAULT_METRICS.get(metric if metric in UNBOUNDED else "*", DEFAULT_METRICS["*"]) if found is None \
+            else found
 
     def hard_limit(self, pipeline: str, metric: str) -> float:
         """The drop beyond which ``metric`` fails whatever its p-value (inf: no hard limit)."""

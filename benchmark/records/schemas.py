@@ -172,8 +172,14 @@ JOB = {
         "split_fingerprint": TEXT,
         "threshold": {"anyOf": [{"type": "null"}, {
             "type": "object", "required": ["threshold"],
-            "properties": {"threshold": FINITE, "method": TEXT, "youden_j": OPT_FINITE}}]},
+            "properties": {"threshold": FINITE, "method": TEXT, "youden_j": OPT_FINITE,
+                           # Metrics Reloaded's sensitivity at fixed specificity: thresholds chosen on validation
+                           "at_specificity": {"type": "object", "additionalProperties": {
+                               "type": "object", "required": ["target", "threshold"],
+                               "properties": {"target": PROBABILITY, "threshold": PROBABILITY,
+                                              "val_specificity": PROBABILITY, "val_sensitivity": PROBABILITY}}}}}]},
         "metrics": JOB_METRICS,
+        "metric_notes": {"type": "object", "additionalProperties": TEXT},  # why a likelihood ratio is null
         "gallery": GALLERY,
         "runtime": {"type": "object", "properties": {k: {**RUNTIME_VALUE, "minimum": 0} for k in RUNTIME_KEYS}},
         "model_info": MODEL_INFO,

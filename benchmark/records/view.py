@@ -41,6 +41,8 @@ class Predictions:
     y_true: np.ndarray
     y_pred: np.ndarray
     proba: np.ndarray
+    #: the job's validation thresholds of the sensitivity at fixed specificity (``threshold.at_specificity``)
+    at_specificity: Mapping[str, Any] | None = None
 
     @classmethod
     def of(cls, record: Mapping[str, Any] | None) -> Predictions | None:
@@ -50,8 +52,10 @@ class Predictions:
         y = p.get("y_true")
         if not y or len(p.get("proba") or []) != len(y):
             return None
+        thr = (record or {}).get("threshold")
         return cls(tuple(p.get("ids") or ()), np.asarray(y), np.asarray(p["y_pred"]),
-                   np.asarray(p["proba"], dtype=np.float64))
+                   np.asarray(p["proba"], dtype=np.float64),
+                   thr.get("at_specificity") if isinstance(thr, Mapping) else None)
 
     def __len__(self) -> int:
         return len(self.y_true)

@@ -32,6 +32,7 @@ from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 
+from medbench import metrics_reloaded as reloaded
 from medbench.core import cachekeys, settings
 from medbench.core.atomic import json_roundtrip, read_json, write_json
 from medbench.core.errors import MedbenchError
@@ -59,6 +60,7 @@ LATENCY_BATCH = 256
 LATENCY_SINGLE = 10
 #: The medbench code a job record depends on (its source hash is part of every job key).
 JOB_CODE = ("medbench.core", "medbench.features", "medbench.models", "medbench.running.runner", "medbench.metrics",
+            "medbench.metrics_reloaded",
             "medbench.core.profiling", "medbench.running.gallery")
 JOB_LIBS = tuple(dict.fromkeys(cachekeys.LIBS_CLASSICAL + cachekeys.LIBS_DEEP))
 _VOLATILE = ("cached", "cache_reason", "body_sha256")
@@ -283,6 +285,8 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
         positive = 1 if ds.positive_class is None else ds.positive_class
         threshold = (dict(FIXED_THRESHOLD) if job.threshold_rule == "fixed-0.5"
                      else choose_threshold(y["val"], best_p_val, positive))
+        # Metrics Reloaded's sensitivity at fixed specificity: its thresholds are chosen on validation too
+        threshold["at_specificity"] = reloaded.thresholds_at_specificity(y["val"], best_p_val, positive)
         y_pred = predict_with_threshold(proba, threshold["threshold"], positive)
     else:
         positive = None
@@ -303,10 +307,11 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
                                      y_pred, proba, job_key or "0" * 64)
         pictures = {"gallery": made, "_gallery_png": png}
     # a test split lacking a class: the metrics it cannot define are None and say why (as on an external set)
-    test_metrics, undefined = entry_metrics(y["test"], y_pred, proba, ds.class_names, positive, TEST_SPLIT)
+    test_metrics, undefined = entry_metrics(y["test"], y_pred, proba, ds.class_names, positive, TEST_SPLIT,
+                                            threshold and threshold.get("at_specificity"))
     shifted = {} if shift is None or not shift.active else shift.score(
         fitted, X["test"], y["test"], ds.class_names, threshold and threshold["threshold"], positive, job.seed,
-        test_metrics)
+        test_metrics, threshold and threshold.get("at_specificity"))
     return {
         "pipeline": job.pipeline,
         "name": f"{job.pipeline} ({variant})" if variant else job.pipeline,
@@ -324,6 +329,8 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
         "threshold": threshold,
         "metrics": test_metrics,
         **({"undefined": undefined} if undefined else {}),
+        # a likelihood ratio dividing by zero at the operating point: null, and why (medbench.metrics_reloaded)
+        **({"metric_notes": notes} if (notes := reloaded.undefined_reasons(test_metrics, ds.n_classes)) else {}),
         "val_metrics": quiet_metrics(
             y["val"], predict_with_threshold(best_p_val, threshold and threshold["threshold"], positive),
             best_p_val, ds.class_names, positive),

@@ -224,13 +224,15 @@ def defined_metrics(class_names: list[str], present: set[int], positive: int | N
 
 
 def entry_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, class_names: list[str],
-                  positive: int | None, where: str = "the external set") -> tuple[dict[str, Any], dict[str, str]]:
+                  positive: int | None, where: str = "the external set",
+                  at_specificity: Any = None) -> tuple[dict[str, Any], dict[str, str]]:
     """``(metrics, undefined)`` of predictions on a set that may lack classes: the metrics it cannot define
     are None (and say why in ``undefined``). Used for external sets and the test split (``where``), when
-    scoring and when a stored record is recomputed (:mod:`medbench.shift.recompute`)."""
+    scoring and when a stored record is recomputed (:mod:`medbench.shift.recompute`); ``at_specificity``: the
+    job's validation thresholds (the test split's)."""
     with warnings.catch_warnings():  # a one-class set: scikit-learn warns about what defined_metrics drops
         warnings.simplefilter("ignore", UserWarning)
-        metrics = classification_metrics(y_true, y_pred, proba, class_names, positive)
+        metrics = classification_metrics(y_true, y_pred, proba, class_names, positive, at_specificity)
     undefined = defined_metrics(class_names, set(np.unique(y_true).tolist()), positive, where)
     for m in undefined:
         if m in metrics and m not in RECALL_ALIASES:
@@ -239,12 +241,13 @@ def entry_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, cla
 
 
 def score(fitted, ext: ExternalSet, class_names: list[str], threshold: float | None,
-          positive: int | None) -> dict[str, Any]:
-    """One entry of a job's ``external`` list: B's metrics and predictions at the validation threshold."""
+          positive: int | None, at_specificity: Any = None) -> dict[str, Any]:
+    """One entry of a job's ``external`` list: B's metrics and predictions at the validation threshold (and the
+    sensitivity at fixed specificity at the job's validation thresholds, ``at_specificity``)."""
     with cache.disabled():
         proba = np.asarray(fitted.predict_proba(ext.images))
     pred = predict_with_threshold(proba, threshold, positive)
-    metrics, undefined = entry_metrics(ext.labels, pred, proba, class_names, positive)
+    metrics, undefined = entry_metrics(ext.labels, pred, proba, class_names, positive, at_specificity=at_specificity)
     return {"dataset": ext.text, "name": ext.name, "fingerprint": ext.fingerprint, "n": int(len(ext.labels)),
             "counts": ext.counts, "mapping": ext.mapping, **({"excluded": ext.excluded} if ext.excluded else {}),
             "metrics": metrics, "undefined": undefined,
@@ -275,7 +278,8 @@ def summarize(results: dict[str, Any], n_resamples: int = protocol.BOOTSTRAP_RES
             if entry is not None:
                 ext_jobs.append({**{k: job[k] for k in ("job_id", "pipeline", "seed", "status", "family")
                                     if k in job}, "name": job.get("name", job["pipeline"]),
-                                 "metrics": entry["metrics"], "predictions": entry["predictions"]})
+                                 "metrics": entry["metrics"], "predictions": entry["predictions"],
+                                 "threshold": job.get("threshold")})  # its validation thresholds
         first = next(e for j in jobs for e in j.get("external") or [] if e["dataset"] == text)
         # On a set lacking a class the floor (always the majority class) can be trivially perfect: it is shown
         # but left out of the ranking and the paired tests there.

@@ -44,11 +44,13 @@ class Shift:
 
     def score(self, fitted, X_test: np.ndarray, y_test: np.ndarray, class_names: list[str],
               threshold: float | None, positive: int | None, seed: int,
-              metrics: dict[str, Any]) -> dict[str, Any]:
-        """The job record's extra entries: ``external`` (list) and ``robustness`` (dict), as asked."""
+              metrics: dict[str, Any], at_specificity: Any = None) -> dict[str, Any]:
+        """The job record's extra entries: ``external`` (list) and ``robustness`` (dict), as asked;
+        ``at_specificity``: the job's validation thresholds of the sensitivity at fixed specificity."""
         out: dict[str, Any] = {}
         if self.externals:
-            out["external"] = [external.score(fitted, e, class_names, threshold, positive) for e in self.externals]
+            out["external"] = [external.score(fitted, e, class_names, threshold, positive, at_specificity)
+                               for e in self.externals]
         if self.robustness is not None:
             out["robustness"] = robustness.score(fitted, X_test, y_test, class_names, threshold, positive, seed,
                                                  metrics, self.robustness)

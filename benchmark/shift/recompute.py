@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from medbench import metrics_reloaded as reloaded
 from medbench.metrics import HEADLINE, RECOMPUTE_TOLERANCE, gain, predict_with_threshold
 from medbench.records import schemas
 from medbench.records.jobs import TEST_SPLIT
@@ -74,7 +75,7 @@ def _threshold(record: dict[str, Any]) -> tuple[float | None, str | None]:
 
 
 def _predictions_disagreement(metrics: Any, undefined: Any, predictions: Any, class_names: list[str],
-                              positive: int | None, where: str) -> str | None:
+                              positive: int | None, where: str, at_specificity: Any = None) -> str | None:
     """Recompute ``metrics`` (and the ``undefined`` list) from ``predictions`` on a set that may lack classes."""
 
     try:
@@ -85,7 +86,7 @@ def _predictions_disagreement(metrics: Any, undefined: Any, predictions: Any, cl
         if (y_true.ndim != 1 or y_true.shape != y_pred.shape or proba.shape != (len(y_true), n) or not len(y_true)
                 or min(y_true.min(), y_pred.min()) < 0 or max(y_true.max(), y_pred.max()) >= n):
             return "its stored predictions do not fit its class names"
-        fresh, fresh_undefined = entry_metrics(y_true, y_pred, proba, class_names, positive, where)
+        fresh, fresh_undefined = entry_metrics(y_true, y_pred, proba, class_names, positive, where, at_specificity)
     except (KeyError, TypeError, ValueError, IndexError):
         return "its stored predictions are unreadable"
     if not isinstance(metrics, dict):
@@ -103,10 +104,15 @@ def _predictions_disagreement(metrics: Any, undefined: Any, predictions: Any, cl
 def record_disagreement(record: dict[str, Any], class_names: list[str], positive: int | None) -> str | None:
     """The first number of ``record`` that its stored predictions do not give, in words; None when all agree."""
 
+    thr = record.get("threshold")
     wrong = _predictions_disagreement(record.get("metrics"), record.get("undefined"), record.get("predictions"),
-                                      class_names, positive, TEST_SPLIT)
+                                      class_names, positive, TEST_SPLIT,
+                                      thr.get("at_specificity") if isinstance(thr, dict) else None)
     if wrong is not None:
         return wrong
+    n_classes = len(class_names)
+    if (record.get("metric_notes") or {}) != reloaded.undefined_reasons(record.get("metrics") or {}, n_classes):
+        return "its metric notes are not those its metrics give"
     threshold, bad = _threshold(record)
     if bad:
         return bad
@@ -115,7 +121,8 @@ def record_disagreement(record: dict[str, Any], class_names: list[str], positive
             return f"its test labels are not its probabilities at its threshold {threshold}"
         for i, entry in enumerate(record.get("external") or []):
             wrong = _predictions_disagreement(entry["metrics"], entry.get("undefined"), entry["predictions"],
-                                              class_names, positive, "the external set")
+                                              class_names, positive, "the external set",
+                                              thr.get("at_specificity") if isinstance(thr, dict) else None)
             if wrong is not None:
                 return f"external[{i}] ({entry.get('dataset')}): {wrong}"
             if _labels_disagree(entry["predictions"], threshold, positive):
