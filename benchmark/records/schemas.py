@@ -177,6 +177,7 @@ JOB = {
         "gallery": GALLERY,
         "runtime": {"type": "object", "properties": {k: {**RUNTIME_VALUE, "minimum": 0} for k in RUNTIME_KEYS}},
         "model_info": MODEL_INFO,
+        "model_origin": {"enum": ["fitted", "reused"]},  # reused: scored with the kept model (absent: older)
         "predictions": {
             "type": "object", "required": ["ids", "y_true", "y_pred", "proba"],
             "properties": {
