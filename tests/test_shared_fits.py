@@ -43,8 +43,12 @@ def tiny(pneumonia_full: Dataset) -> Dataset:
                    task=full.task, source=dict(full.source), group_source=full.group_source)
 
 
+SMALL_SIFT = {"n_words": "16", "step": "12", "max_descriptors": "4000"}  # a small codebook: the sharing, not the features, is tested
+
+
 def _job(ds, split, pipeline, out, **kw):
-    return runner.run_job(ds, split, runner.Job(pipeline, 0), out, n_jobs=1, gallery=False, **kw)
+    options = SMALL_SIFT if pipeline.startswith("sift") else {}
+    return runner.run_job(ds, split, runner.Job(pipeline, 0, options), out, n_jobs=1, gallery=False, **kw)
 
 
 def test_the_sift_pipelines_share_one_fitted_codebook(tiny, tmp_path, fresh_cache, capsys):
