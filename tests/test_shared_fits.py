@@ -189,3 +189,28 @@ def test_a_score_with_no_kept_model_refits(kermany_sets, tmp_path, monkeypatch):
     step.write_bytes(bytes(raw))
     res = _jobs(_run(out, f"folder:{data}", "--robustness"))
     assert sorted(j["model_origin"] for j in res.values()) == ["fitted", "reused"]
+
+
+def test_corrupted_copies_are_featurised_once_per_featuriser(tiny, tmp_path, fresh_cache, monkeypatch):
+    from medbench.shift import scores_cache
+    from medbench.shift.plan import Shift
+
+    split = make_split(tiny, seed=0)
+
+    def robustness(pipeline: str, out: Path) -> dict:
+        planned = runner.plan_job(tiny, split, runner.Job(pipeline, 0), out, 1, gallery=False,
+                                  shift=Shift(robustness=True))
+        record = runner.execute(tiny, split, planned, 1)
+        assert record["status"] == "ok", record.get("error")
+        return record["robustness"]
+
+    scores_cache._shared.clear()
+    robustness("hog-svm", tmp_path / "a")
+    featurised = list(scores_cache._shared)
+    assert featurised  # one entry per corrupted batch, under the fitted HOG + scaler's digest
+    shared = robustness("hog-tree", tmp_path / "a")  # the same fitted prefix (models.prefix_cache)
+    assert list(scores_cache._shared) == featurised  # nothing featurised again
+    # the same numbers as without any cache or sharing
+    monkeypatch.setenv("MEDBENCH_NO_CACHE", "1")
+    scores_cache._shared.clear()
+    assert robustness("hog-tree", tmp_path / "b") == shared and not scores_cache._shared
