@@ -37,29 +37,34 @@ def _paths(job_key: str) -> tuple[Path, Path]:
     return root / f"{job_key[:32]}.json", root / job_key[:32]
 
 
-def save(job_key: str, inputs: dict[str, Any], fitted: Pipeline) -> bool:
-    """Keep ``fitted`` under ``job_key`` (``inputs``: the job's key inputs); False when it is not kept."""
+def save(job_key: str, inputs: dict[str, Any], fitted: Pipeline) -> str | None:
+    """Keep ``fitted`` under ``job_key`` (``inputs``: the job's key inputs); return the kept folder's manifest
+    digest (the job record stores it as its ``fit_id``: this fit, not another fit of the same key), or None
+    when it is not kept."""
     if not cache.enabled():
-        return False
+        return None
     side, folder = _paths(job_key)
     try:
         persist.save_pipeline(fitted, folder, {"job_key": job_key})
         write_json(side, inputs)
-    except (OSError, MedbenchError):
-        return False  # a step that cannot be stored safely, or a read-only / full cache: nothing kept
-    return True
+        return str(persist.read_model(folder)[0]["manifest_sha256"])
+    except (OSError, MedbenchError, KeyError):
+        return None  # a step that cannot be stored safely, or a read-only / full cache: nothing kept
 
 
-def load(job_key: str) -> Pipeline | None:
-    """The fitted pipeline kept under ``job_key``, verified (None when absent, damaged or another key's). Asked
-    for while a set is scored, i.e. inside :func:`medbench.features.cache.disabled`: only ``MEDBENCH_NO_CACHE=1``
-    turns it off."""
+def load(job_key: str, fit_id: str) -> Pipeline | None:
+    """The fitted pipeline kept under ``job_key`` by the fit ``fit_id`` (its manifest digest), verified; None
+    when absent, damaged, another key's or another fit's (a later fit of the same key, e.g. ``--fresh`` into
+    another folder, replaces it). Asked for while a set is scored, i.e. inside
+    :func:`medbench.features.cache.disabled`: only ``MEDBENCH_NO_CACHE=1`` turns it off."""
     if settings.flag(settings.NO_CACHE_ENV):
         return None
     side, folder = _paths(job_key)
     if not side.exists() or not folder.is_dir():
         return None
     try:
+        if persist.read_model(folder)[0].get("manifest_sha256") != fit_id:
+            return None
         fitted, meta = persist.load_pipeline(folder)
     except MedbenchError:
         return None

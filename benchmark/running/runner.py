@@ -23,6 +23,7 @@ import pickle
 import statistics
 import time
 import traceback
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -323,11 +324,13 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
         pictures = {"gallery": made, "_gallery_png": png}
     # a test split lacking a class: the metrics it cannot define are None and say why (as on an external set)
     test_metrics, undefined = entry_metrics(y["test"], y_pred, proba, ds.class_names, positive, TEST_SPLIT)
-    if job_key is not None and key_inputs is not None:
-        model_cache.save(job_key, key_inputs, fitted)
+    # this fit's identity: the kept model's manifest digest (or a fresh random id when it is not kept); scores
+    # are cached under it, and a later run scores new sets only with this very model (see :func:`rescore`)
+    fit_id = (model_cache.save(job_key, key_inputs, fitted) if job_key and key_inputs else None) or uuid.uuid4().hex
+    scorer = scores_cache.Scorer(f"{job_key}:{fit_id}", lambda: fitted) if job_key else fitted
     shifted = {} if shift is None or not shift.active else shift.score(
-        scores_cache.Scorer(job_key or "0" * 64, lambda: fitted) if job_key else fitted, X["test"], y["test"],
-        ds.class_names, threshold and threshold["threshold"], positive, job.seed, test_metrics)
+        scorer, X["test"], y["test"], ds.class_names, threshold and threshold["threshold"], positive, job.seed,
+        test_metrics)
     if shifted:
         shifted["shift_key"] = shift_key(shift)
     return {
@@ -353,6 +356,7 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
         "runtime": runtime,
         "model_info": getattr(best, "report_info_", {}) or {},
         "model_origin": "fitted",
+        "fit_id": fit_id,
         **({"saved_model": saved} if saved is not None else {}),
         **shifted,
         "predictions": {
@@ -403,7 +407,8 @@ def plan_job(ds: Dataset, split: Split, job: Job, out_dir: Path, n_jobs: int = -
     if cached is not None and gallery and (why := gallery_mod.intact(out_dir, cached.get("gallery"))):
         cached, reason = None, f"{job.job_id}.json: {why} (the pictures are remade with the job)"
     if cached is not None and cached.get("shift_key") != shift_key(shift):  # same model, other sets to score
-        what = "scored on this run's --external / --robustness sets with its fitted model"
+        what = ("scored on this run's --external / --robustness sets with its fitted model" if shift_key(shift)
+                else "its --external / --robustness results left out")
         return Planned(job, inputs, f"same model; {what}", spec.family, fp, None, save_to, gallery, shift,
                        rescore=cached)
     return Planned(job, inputs, reason, spec.family, fp, cached, save_to, gallery, shift)
@@ -449,12 +454,12 @@ def rescore(ds: Dataset, split: Split, planned: Planned) -> dict[str, Any] | Non
     shift = planned.shift
     if shift is None or not shift.active:
         return record
-    key = cachekeys.digest(planned.inputs)
-    if old.get("key") != key:
-        return None
+    key, fit_id = cachekeys.digest(planned.inputs), old.get("fit_id")
+    if old.get("key") != key or not isinstance(fit_id, str):
+        return None  # a record made before fits had an id: fitted again
 
     def kept() -> Pipeline:
-        fitted = model_cache.load(key)
+        fitted = model_cache.load(key, fit_id)
         if fitted is None:
             raise _NoModel
         return fitted
@@ -463,9 +468,9 @@ def rescore(ds: Dataset, split: Split, planned: Planned) -> dict[str, Any] | Non
     threshold = old.get("threshold")
     positive = (1 if ds.positive_class is None else ds.positive_class) if ds.n_classes == 2 else None
     try:
-        shifted = shift.score(scores_cache.Scorer(key, kept), take(ds.images, test), ds.labels[test],
-                              ds.class_names, threshold and threshold["threshold"], positive, planned.job.seed,
-                              old["metrics"])
+        shifted = shift.score(scores_cache.Scorer(f"{key}:{fit_id}", kept), take(ds.images, test),
+                              ds.labels[test], ds.class_names, threshold and threshold["threshold"], positive,
+                              planned.job.seed, old["metrics"])
     except _NoModel:
         return None
     return {**record, **shifted, "shift_key": shift_key(shift)}

@@ -2,8 +2,9 @@
 
 ``--external`` and ``--robustness`` only *score* a fitted pipeline: the job key (the model's) does not hold
 them. :class:`Scorer` stands in for the fitted pipeline where :func:`medbench.shift.external.score` and
-:func:`medbench.shift.robustness.score` call ``predict_proba``: each call is keyed on the job key and the
-digest of the very images it is given (an external set's decoded images after ``--class-map``; a corrupted
+:func:`medbench.shift.robustness.score` call ``predict_proba``: each call is keyed on the job key, the fit's id
+(the record's ``fit_id``: the kept model's manifest digest, so another fit of the same key never shares a score)
+and the digest of the very images it is given (an external set's decoded images after ``--class-map``; a corrupted
 batch of the test split, which depends on the corruption, its severity, the seed and the corruption code),
 and its result is kept as ``$MEDBENCH_CACHE_DIR/scores/<key>.npy`` (``allow_pickle=False``) with its SHA-256
 and key inputs beside it (:func:`medbench.features.cache.write_checked`; a changed entry is recomputed with a
@@ -96,8 +97,8 @@ def _shared_transform(features: Any, digest: str | None, X: np.ndarray, x_digest
 
 
 class Scorer:
-    """``predict_proba`` of the job keyed ``job_key``, cached per input; ``model()`` gives the fitted pipeline
-    (called at most once, on the first miss). ``hits`` / ``misses`` count the calls."""
+    """``predict_proba`` of one fit (``job_key``: the job key and the fit's id), cached per input; ``model()``
+    gives the fitted pipeline (called at most once, on the first miss). ``hits`` / ``misses`` count the calls."""
 
     def __init__(self, job_key: str, model: Callable[[], Any]):
         self.job_key = job_key
