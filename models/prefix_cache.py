@@ -5,8 +5,8 @@ scaler of ``sift-svm``, ``sift-tree`` and ``sift-xgboost``) on the training spli
 splits. Pipelines whose leading steps are equal share that work through this cache: an entry is keyed
 (:mod:`medbench.core.cachekeys`) on the steps (name, class, every parameter but ``n_jobs``, which changes no
 value), the job's seed, the training images and labels, the validation and test images (their array digests),
-the medbench source that computes it (``medbench.core``, ``medbench.features``, ``medbench.models``) and the
-library versions. An entry ``$MEDBENCH_CACHE_DIR/prefix/<key>`` holds:
+the medbench source that computes it (``medbench.core``, ``medbench.features``, ``medbench.models``, and the
+module of any step from another package) and the library versions. An entry ``$MEDBENCH_CACHE_DIR/prefix/<key>`` holds:
 
 * ``<key>/``: the fitted steps, saved by :mod:`medbench.models.persist` (skops with medbench's explicit trust
   list, every file's size and SHA-256 in its manifest; the key is recorded in its ``model.json`` and checked);
@@ -115,8 +115,11 @@ def fit_transform(features: Pipeline, X: dict[str, np.ndarray], y_train: np.ndar
         fitted, Xt = fit()
         why = "off" if steps is not None else "a step declares no skops storage"
         return fitted, Xt, {"reused": False, "cached": why}
+    # a step from another package (a plugin): its own module's source joins the key
+    modules = {type(step).__module__ for _, step in features.steps}
+    own = tuple(sorted(m for m in modules if not m.startswith(("medbench.", "sklearn."))))
     inputs = cachekeys.key_inputs(
-        NAMESPACE, code=CODE, libs=LIBS, steps=steps, seed=int(seed), labels=cachekeys.array_digest(np.asarray(y_train)),
+        NAMESPACE, code=CODE + own, libs=LIBS, steps=steps, seed=int(seed), labels=cachekeys.array_digest(np.asarray(y_train)),
         **{split: cachekeys.array_digest(np.asarray(X[split])) for split in SPLITS})
     key = cachekeys.digest(inputs)
     hit = _load(key, inputs)
