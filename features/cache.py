@@ -33,8 +33,8 @@ from medbench.core.errors import MedbenchError
 from medbench.core.paths import cache_dir
 from medbench.core.warn import warn
 
-__all__ = ["array_digest", "cached_array", "describe", "disabled", "enabled", "entry_intact", "reset_stats",
-           "stats"]
+__all__ = ["array_digest", "cached_array", "describe", "disabled", "enabled", "entry_intact", "read_checked",
+           "reset_stats", "stats", "write_checked"]
 
 FEATURE_CODE = ("medbench.features", "medbench.core")
 DIGEST_SUFFIX = ".sha256"
@@ -90,16 +90,29 @@ def cached_array(namespace: str, x: np.ndarray, params: dict[str, Any], compute:
             return result, True
     result = compute()
     _stats["misses"] += 1
+    write_checked(path, result, inputs)
+    return result, False
+
+
+def write_checked(path: Path, result: np.ndarray, inputs: dict[str, Any] | None = None) -> bool:
+    """Write array ``result`` as entry ``path`` (``.npy``, no pickle) with its SHA-256 beside it (and its key
+    ``inputs`` as the ``.json`` sidecar, when given), atomically; False when the cache cannot be written."""
     buf = io.BytesIO()
     np.save(buf, result, allow_pickle=False)
     data = buf.getvalue()
     try:
-        write_json(path.with_suffix(".json"), inputs)
+        if inputs is not None:
+            write_json(path.with_suffix(".json"), inputs)
         write_text(path.with_suffix(DIGEST_SUFFIX), hashlib.sha256(data).hexdigest() + "\n")
         write_bytes(path, data)  # last: an entry whose .npy exists has its digest beside it
     except OSError:
-        pass  # a read-only or full cache never fails a run
-    return result, False
+        return False  # a read-only or full cache never fails a run
+    return True
+
+
+def read_checked(path: Path) -> np.ndarray | None:
+    """The array of entry ``path`` when it is there and its bytes match their SHA-256; else None."""
+    return _read_checked(path) if path.exists() else None
 
 
 def _read_checked(path: Path) -> np.ndarray | None:

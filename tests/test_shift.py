@@ -242,10 +242,12 @@ def test_records_are_not_reused_when_external_changes(kermany, tmp_path, chest_x
         for f in sorted((chest_xray_dir / "test" / cls).glob("*.jpeg"))[-30:]:
             shutil.copy2(f, x2 / cls / f.name)
     other = _run(kermany, out, external=[f"folder:{x2}"])
-    assert other.jobs[0]["key"] != key and other["external"][0]["n"] == 60
+    # the same model (its key), scored on the other set without a refit (issue 30)
+    assert other.jobs[0]["key"] == key and other["external"][0]["n"] == 60
+    assert other.jobs[0]["model_origin"] == "reused" and other.jobs[0]["finished"] != first.jobs[0]["finished"]
     plain = _run(kermany, out)
     assert "external" not in plain.data and "external" not in plain.jobs[0]
-    assert plain.jobs[0]["key"] not in {key, other.jobs[0]["key"]}
+    assert plain.jobs[0]["key"] == key and plain.jobs[0]["model_origin"] == "reused"
 
 
 def test_cache_reason_names_the_changed_external(kermany, tmp_path):
@@ -260,7 +262,7 @@ def test_cache_reason_names_the_changed_external(kermany, tmp_path):
     split = make_split(ds, seed=0)
     ext = external.load(f"folder:{kermany / 'train'}", ds, {})
     planned = runner.plan_job(ds, split, runner.Job("hog-svm"), out, 1, shift=Shift((ext,)))
-    assert planned.cached is None and "shift" in planned.reason
+    assert planned.cached is None and planned.rescore is not None and "--external" in planned.reason
     same = external.load(f"folder:{kermany / 'test'}", ds, {})
     assert runner.plan_job(ds, split, runner.Job("hog-svm"), out, 1, shift=Shift((same,))).cached is not None
 

@@ -451,7 +451,7 @@ def test_cache_info_runs_the_checks_a_run_makes(tmp_path: Path, chest_xray_dir: 
     record["body_sha256"] = runner.body_digest(record)
     path.write_text(json.dumps(record))
     # a zeroed feature entry (not re-sealed)
-    feature = next(p for p in (tmp_path / "cache").glob("*/*.npy") if p.parent.name != "images")
+    feature = next(p for p in (tmp_path / "cache").glob("*/*.npy") if p.parent.name not in ("images", "prefix"))
     arr = np.load(feature)
     np.save(feature, np.zeros_like(arr))
     # status.npz rewritten: readable images marked failed with attacker-written text, the pixel digest kept
@@ -464,6 +464,7 @@ def test_cache_info_runs_the_checks_a_run_makes(tmp_path: Path, chest_xray_dir: 
     assert "stale: does not add up (accuracy is 0.99" in row(text, "hog-svm__seed0.json")
     assert "do not match their SHA-256" in row(text, f"{feature.parent.name} ")
     assert "do not match their SHA-256" in row(text, "images ")
+    shutil.rmtree(tmp_path / "cache" / "prefix")  # else the fitted HOG prefix is reused: the features go unread
     code, err = _cli(*argv)  # the run agrees: it recomputes all three
     assert code == 0 and "<script>" not in err, err
     data = json.loads((out / "results.json").read_text())

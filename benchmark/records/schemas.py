@@ -183,6 +183,8 @@ JOB = {
         "gallery": GALLERY,
         "runtime": {"type": "object", "properties": {k: {**RUNTIME_VALUE, "minimum": 0} for k in RUNTIME_KEYS}},
         "model_info": MODEL_INFO,
+        "model_origin": {"enum": ["fitted", "reused"]},  # reused: scored with the kept model (absent: older)
+        "fit_id": {"type": "string", "pattern": "^[0-9a-f]{32,64}$"},  # the kept model's digest (absent: older)
         "predictions": {
             "type": "object", "required": ["ids", "y_true", "y_pred", "proba"],
             "properties": {

@@ -23,6 +23,7 @@ import pickle
 import statistics
 import time
 import traceback
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,14 +47,14 @@ from medbench.metrics import (
     predict_with_threshold,
     roc_auc,
 )
-from medbench.models import persist, registry
+from medbench.models import model_cache, persist, prefix_cache, registry
 from medbench.records import jobs as records
 from medbench.records.jobs import TEST_SPLIT
 from medbench.records.view import job_id as make_job_id
 from medbench.running import gallery as gallery_mod
 from medbench.running import predict
 from medbench.shift import plan as shift_mod
-from medbench.shift import recompute
+from medbench.shift import recompute, scores_cache
 from medbench.shift.external import entry_metrics
 
 LATENCY_BATCH = 256
@@ -82,12 +83,13 @@ class Job:
     def key_inputs(self, ds: Dataset, split_fingerprint: str, identity: dict[str, Any] | None = None,
                    shift: shift_mod.Shift | None = None) -> dict[str, Any]:
         plugin = registry.plugin_of(self.pipeline)
-        # --external / --class-map / --robustness: their inputs and code join the key (absent: keys unchanged)
-        extra = {"shift": shift.key()} if shift is not None and shift.active else {}
+        # the model's key: --external / --robustness only score the fitted model (the record's ``shift_key``
+        # says what its external / robustness entries answer; see :func:`plan_job`), so ``shift`` is not in it
+        extra: dict[str, Any] = {}
         if self.threshold_rule != "youden":  # --protocol medmnist (absent: keys unchanged)
             extra["threshold_rule"] = self.threshold_rule
         return cachekeys.key_inputs(
-            "job", code=JOB_CODE + ((plugin,) if plugin else ()) + (shift_mod.CODE if extra else ()), libs=JOB_LIBS,
+            "job", code=JOB_CODE + ((plugin,) if plugin else ()), libs=JOB_LIBS,
             keras_backend=settings.keras_backend(), dataset=ds.fingerprint, split=split_fingerprint,
             pipeline=self.pipeline, seed=self.seed, options=self.options, identity=identity or {}, **extra)
 
@@ -96,6 +98,14 @@ class Job:
         return cachekeys.digest(self.key_inputs(ds, split_fingerprint, identity, shift))
 
 
+
+
+def shift_key(shift: shift_mod.Shift | None) -> dict[str, Any] | None:
+    """What a record's ``external`` / ``robustness`` entries answer: the shift settings and the code that scores
+    them (None without --external / --robustness)."""
+    if shift is None or not shift.active:
+        return None
+    return {"shift": json_roundtrip(shift.key()), "code": cachekeys.source_hash(*shift_mod.CODE)}
 
 
 def quiet_metrics(y_true, y_pred, proba, class_names, positive) -> dict[str, Any]:
@@ -152,6 +162,13 @@ def _fit_final(est, Xt, y, val) -> Any:
     if _accepts(est.fit, "validation_data"):
         return est.fit(Xt, y, validation_data=val)
     return est.fit(Xt, y)
+
+
+def _fit_features(features: Pipeline, X: dict[str, np.ndarray], y_train: np.ndarray
+                  ) -> tuple[Pipeline, dict[str, np.ndarray]]:
+    Xt = {"train": features.fit_transform(X["train"], y_train)}
+    Xt.update({s: features.transform(X[s]) for s in ("val", "test")})
+    return features, Xt
 
 
 def _val_score(y_val, proba, n_classes, positive) -> tuple[float, float]:
@@ -241,11 +258,14 @@ def identity(pipe: Pipeline) -> dict[str, Any]:
 
 def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, save_model_to: Path | None = None,
                      job_key: str | None = None, split_fingerprint: str | None = None,
-                     gallery: bool = True, shift: shift_mod.Shift | None = None) -> dict[str, Any]:
+                     gallery: bool = True, shift: shift_mod.Shift | None = None,
+                     key_inputs: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run one job and return its record (no I/O, unless ``save_model_to`` asks to save the fitted pipeline
     under ``save_model_to/models/<job id>/``). With ``gallery``, the record also carries its most confident
     test mistakes (:mod:`medbench.running.gallery`): captions under ``gallery``, PNG bytes under ``_gallery_png``
-    (written by :func:`finish`). ``shift``: external sets / corrupted test copies to score too."""
+    (written by :func:`finish`). ``shift``: external sets / corrupted test copies to score too. With ``job_key``
+    and ``key_inputs``, the fitted pipeline is kept in the cache (:mod:`medbench.models.model_cache`) so that a
+    later run can score new sets with it, and the scores are cached (:mod:`medbench.shift.scores_cache`)."""
     spec, pipe, resolved = build(job, ds.n_classes, ds.image_shape, n_jobs)
     X = {s: take(ds.images, split.indices(s)) for s in ("train", "val", "test")}
     y = {s: ds.labels[split.indices(s)] for s in ("train", "val", "test")}
@@ -256,9 +276,9 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
         features = Pipeline(pipe.steps[:-1]) if len(pipe.steps) > 1 else None
         final_name, final = pipe.steps[-1]
         with timer(runtime, "feature_time_s"):
-            if features is not None:
-                Xt = {"train": features.fit_transform(X["train"], y["train"])}
-                Xt.update({s: features.transform(X[s]) for s in ("val", "test")})
+            if features is not None:  # an equal prefix fitted on the same data is shared (models.prefix_cache)
+                features, Xt, runtime["prefix_cache"] = prefix_cache.fit_transform(
+                    features, X, y["train"], job.seed, lambda: _fit_features(features, X, y["train"]))
             else:
                 Xt = dict(X)
         runtime["feature_cache"] = cache.stats()
@@ -309,9 +329,15 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
     # a test split lacking a class: the metrics it cannot define are None and say why (as on an external set)
     test_metrics, undefined = entry_metrics(y["test"], y_pred, proba, ds.class_names, positive, TEST_SPLIT,
                                             threshold and threshold.get("at_specificity"))
+    # this fit's identity: the kept model's manifest digest (or a fresh random id when it is not kept); scores
+    # are cached under it, and a later run scores new sets only with this very model (see :func:`rescore`)
+    fit_id = (model_cache.save(job_key, key_inputs, fitted) if job_key and key_inputs else None) or uuid.uuid4().hex
+    scorer = scores_cache.Scorer(f"{job_key}:{fit_id}", lambda: fitted) if job_key else fitted
     shifted = {} if shift is None or not shift.active else shift.score(
-        fitted, X["test"], y["test"], ds.class_names, threshold and threshold["threshold"], positive, job.seed,
+        scorer, X["test"], y["test"], ds.class_names, threshold and threshold["threshold"], positive, job.seed,
         test_metrics, threshold and threshold.get("at_specificity"))
+    if shifted:
+        shifted["shift_key"] = shift_key(shift)
     return {
         "pipeline": job.pipeline,
         "name": f"{job.pipeline} ({variant})" if variant else job.pipeline,
@@ -336,6 +362,8 @@ def fit_and_evaluate(ds: Dataset, split: Split, job: Job, n_jobs: int = -1, *, s
             best_p_val, ds.class_names, positive),
         "runtime": runtime,
         "model_info": getattr(best, "report_info_", {}) or {},
+        "model_origin": "fitted",
+        "fit_id": fit_id,
         **({"saved_model": saved} if saved is not None else {}),
         **shifted,
         "predictions": {
@@ -361,6 +389,7 @@ class Planned:
     save_model_to: Path | None = None  # the run's OUT when --save-models
     gallery: bool = True  # make the error gallery (--no-gallery: off)
     shift: shift_mod.Shift | None = None  # --external / --robustness
+    rescore: dict[str, Any] | None = None  # a finished record of this key whose shift entries must be redone
 
 
 def plan_job(ds: Dataset, split: Split, job: Job, out_dir: Path, n_jobs: int = -1,
@@ -384,6 +413,11 @@ def plan_job(ds: Dataset, split: Split, job: Job, out_dir: Path, n_jobs: int = -
         cached, reason = None, "no saved model for this job (--save-models)"
     if cached is not None and gallery and (why := gallery_mod.intact(out_dir, cached.get("gallery"))):
         cached, reason = None, f"{job.job_id}.json: {why} (the pictures are remade with the job)"
+    if cached is not None and cached.get("shift_key") != shift_key(shift):  # same model, other sets to score
+        what = ("scored on this run's --external / --robustness sets with its fitted model" if shift_key(shift)
+                else "its --external / --robustness results left out")
+        return Planned(job, inputs, f"same model; {what}", spec.family, fp, None, save_to, gallery, shift,
+                       rescore=cached)
     return Planned(job, inputs, reason, spec.family, fp, cached, save_to, gallery, shift)
 
 
@@ -399,9 +433,11 @@ def execute(ds: Dataset, split: Split, planned: Planned, n_jobs: int = -1) -> di
             "pipeline": job.pipeline, "family": planned.family, "seed": job.seed, "options": dict(job.options),
             "split_fingerprint": planned.split_fingerprint, "dataset_fingerprint": ds.fingerprint}
     try:
-        record = {**base, "status": "ok", **fit_and_evaluate(
+        rescored = rescore(ds, split, planned) if planned.rescore is not None else None
+        record = rescored if rescored is not None else {**base, "status": "ok", **fit_and_evaluate(
             ds, split, job, n_jobs, save_model_to=planned.save_model_to, job_key=base["key"],
-            split_fingerprint=planned.split_fingerprint, gallery=planned.gallery, shift=planned.shift)}
+            split_fingerprint=planned.split_fingerprint, gallery=planned.gallery, shift=planned.shift,
+            key_inputs=planned.inputs)}
     except MedbenchError as exc:
         record = {**base, "status": "error", "error": str(exc),
                   **({"remedy": exc.remedy} if isinstance(getattr(exc, "remedy", None), dict) else {})}
@@ -411,6 +447,44 @@ def execute(ds: Dataset, split: Split, planned: Planned, n_jobs: int = -1) -> di
     record["wall_time_s"] = time.perf_counter() - t0
     record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     return record
+
+
+def rescore(ds: Dataset, split: Split, planned: Planned) -> dict[str, Any] | None:
+    """The finished record ``planned.rescore`` (same job key) with its ``external`` / ``robustness`` entries made
+    for this run's shift settings, without fitting: scores come from :mod:`medbench.shift.scores_cache`, or from
+    the fitted model kept by :mod:`medbench.models.model_cache`. None when a score is missing and no kept model
+    verifies (the job is then fitted again)."""
+    old = planned.rescore or {}
+    record = {k: v for k, v in old.items() if k not in (*_VOLATILE, "external", "robustness", "shift_key",
+                                                        "wall_time_s", "finished")}
+    record["model_origin"] = "reused"
+    shift = planned.shift
+    if shift is None or not shift.active:
+        return record
+    key, fit_id = cachekeys.digest(planned.inputs), old.get("fit_id")
+    if old.get("key") != key or not isinstance(fit_id, str):
+        return None  # a record made before fits had an id: fitted again
+
+    def kept() -> Pipeline:
+        fitted = model_cache.load(key, fit_id)
+        if fitted is None:
+            raise _NoModel
+        return fitted
+
+    test = split.indices("test")
+    threshold = old.get("threshold")
+    positive = (1 if ds.positive_class is None else ds.positive_class) if ds.n_classes == 2 else None
+    try:
+        shifted = shift.score(scores_cache.Scorer(f"{key}:{fit_id}", kept), take(ds.images, test),
+                              ds.labels[test], ds.class_names, threshold and threshold["threshold"], positive,
+                              planned.job.seed, old["metrics"], threshold and threshold.get("at_specificity"))
+    except _NoModel:
+        return None
+    return {**record, **shifted, "shift_key": shift_key(shift)}
+
+
+class _NoModel(Exception):
+    """No kept fitted model for a score the cache does not hold (the job is fitted again)."""
 
 
 def error_record(ds: Dataset, planned: Planned, message: str) -> dict[str, Any]:

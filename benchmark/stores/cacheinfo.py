@@ -19,6 +19,7 @@ from medbench.core.errors import MedbenchError
 from medbench.core.paths import cache_dir
 from medbench.datasets import images
 from medbench.features import cache as feature_cache
+from medbench.models import model_cache, prefix_cache
 from medbench.records import jobs as records
 from medbench.records import results as results_mod
 from medbench.records import view
@@ -97,11 +98,17 @@ def _record_state(path: Path, rec: dict[str, Any], dataset: tuple[list[str], int
     return "current"
 
 
+#: Namespaces whose entries are checked by their own module (the check a run makes before reusing one).
+ENTRY_CHECKS = {prefix_cache.NAMESPACE: prefix_cache.entry_intact, model_cache.NAMESPACE: model_cache.entry_intact}
+
+
 def _entry_intact(entry: str) -> bool:
 
     path = Path(cache_dir()) / entry
     if entry.split("/", 1)[0] == images.CACHE_NAMESPACE:
         return images.entry_intact(path)
+    if entry.split("/", 1)[0] in ENTRY_CHECKS:  # entries of several files (fitted prefixes, fitted models)
+        return ENTRY_CHECKS[entry.split("/", 1)[0]](entry)
     return feature_cache.entry_intact(path)
 
 
