@@ -192,14 +192,14 @@ def test_a_score_with_no_kept_model_refits(kermany_sets, tmp_path, monkeypatch):
 
 
 def test_corrupted_copies_are_featurised_once_per_featuriser(tiny, tmp_path, fresh_cache, monkeypatch):
-    from medbench.shift import scores_cache
+    from medbench.shift import presets, scores_cache
     from medbench.shift.plan import Shift
 
     split = make_split(tiny, seed=0)
 
     def robustness(pipeline: str, out: Path) -> dict:
         planned = runner.plan_job(tiny, split, runner.Job(pipeline, 0), out, 1, gallery=False,
-                                  shift=Shift(robustness=True))
+                                  shift=Shift(robustness=presets.resolve(presets.DEFAULT)))
         record = runner.execute(tiny, split, planned, 1)
         assert record["status"] == "ok", record.get("error")
         return record["robustness"]
