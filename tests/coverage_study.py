@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from medbench import metrics as mt
-from medbench.evaluation import protocol
+from medbench.evaluation import intervals, protocol
 from medbench.evaluation import stats as st
 
 SEPARATION = {2: 1.5, 3: 2.0}  # class-mean distance of the latent features (binary ROC-AUC ~0.86)
@@ -73,9 +73,11 @@ SCENARIOS = (
     Scenario((1 / 3, 1 / 3, 1 / 3), 150),
     Scenario((0.6, 0.3, 0.1), 1000),
 )
-#: Interval methods measured: medbench's (``ci_method`` by-metric), its bootstrap with every metric resampled one
-#: way (percentile intervals), and DeLong for a binary ROC-AUC.
-COLUMNS = ("medbench", "stratified", "ordinary", "delong")
+#: Interval methods measured: medbench's (``ci_method`` :data:`medbench.evaluation.stats.CI_METHOD`), the previous
+#: default ``by-metric``, the bootstrap with every metric resampled one way (percentile intervals), and for a
+#: binary ROC-AUC DeLong's normal interval, on the AUC scale and on the logit scale.
+COLUMNS = ("medbench", "by-metric", "stratified", "ordinary", "delong", "delong-logit")
+DELONG = ("delong", "delong-logit")
 
 
 def draw(scenario: Scenario, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -113,31 +115,42 @@ def simulate(scenario: Scenario, sims: int, n_resamples: int = protocol.BOOTSTRA
     hits = {m: {c: 0 for c in COLUMNS} for m in metrics}
     widths = {m: {c: 0.0 for c in COLUMNS} for m in metrics}
     rng = np.random.default_rng(seed)
+    names = [str(i) for i in range(scenario.k)]
+
+    def record(m: str, column: str, ci: tuple[float, float] | None) -> None:
+        hits[m][column] += _covers(ci, truth[m])
+        widths[m][column] += (ci[1] - ci[0]) if ci else 0.0
+
     for _ in range(sims):
         y, pred, proba = draw(scenario, scenario.n, rng)
-        ece = mt.calibration_metrics(y, proba)["ece"]
-        for method in ("stratified", "ordinary"):
-            boot = st.bootstrap_metrics(y, pred, proba, scenario.k, pos, n_resamples, protocol.BOOTSTRAP_SEED, method)
+        estimates = mt.classification_metrics(y, pred, proba, names, pos)
+        boots = {method: st.bootstrap_metrics(y, pred, proba, scenario.k, pos, n_resamples, protocol.BOOTSTRAP_SEED,
+                                              method) for method in ("stratified", "ordinary")}
+        for method, boot in boots.items():
             for m in metrics:
-                ci = st.percentile_ci(boot[m], LEVEL)
-                hits[m][method] += _covers(ci, truth[m])
-                widths[m][method] += (ci[1] - ci[0]) if ci else 0.0
-                if m in st.CLASS_CONDITIONAL and method == "stratified" or \
-                        m not in st.CLASS_CONDITIONAL and method == "ordinary":  # what ci_method by-metric does
-                    ci = st.metric_ci(m, boot[m], ece if m == "ece" else None, LEVEL, "by-metric")
-                    hits[m]["medbench"] += _covers(ci, truth[m])
-                    widths[m]["medbench"] += (ci[1] - ci[0]) if ci else 0.0
+                record(m, method, st.percentile_ci(boot[m], LEVEL))
+        # by-metric's resamples (and by-metric-v2's): the class-conditional metrics' stratified, the rest ordinary
+        by_metric = {m: boots["stratified" if m in st.CLASS_CONDITIONAL else "ordinary"][m] for m in metrics}
+        for m in metrics:
+            record(m, "by-metric", st.metric_ci(m, by_metric[m], estimates[m], LEVEL, "by-metric"))
+        cis = intervals.metric_cis(y, pred, proba, by_metric, {m: estimates[m] for m in metrics}, scenario.k, pos,
+                                   LEVEL, st.CI_METHOD, n_resamples, protocol.BOOTSTRAP_SEED)
+        for m in metrics:
+            record(m, "medbench", cis.get(m))
         if scenario.k == 2:
             auc, cov = st.delong_covariance(y == 1, proba[:, 1])
-            half = st.Z95 * math.sqrt(max(float(cov[0, 0]), 0.0))
-            ci = (float(auc[0]) - half, float(auc[0]) + half)
-            hits["roc_auc"]["delong"] += _covers(ci, truth["roc_auc"])
-            widths["roc_auc"]["delong"] += 2 * half
+            a, se = float(auc[0]), math.sqrt(max(float(cov[0, 0]), 0.0))
+            record("roc_auc", "delong", (a - st.Z95 * se, a + st.Z95 * se))
+            if 0 < a < 1:  # the logit of the AUC +- z SE / (AUC (1 - AUC)) (delta method), back-transformed
+                mid, half = math.log(a / (1 - a)), st.Z95 * se / (a * (1 - a))
+                record("roc_auc", "delong-logit", (1 / (1 + math.exp(half - mid)), 1 / (1 + math.exp(-mid - half))))
+            else:
+                record("roc_auc", "delong-logit", None)
     out: dict[str, dict[str, dict[str, float]]] = {}
     for m in metrics:
         out[m] = {}
         for c in COLUMNS:
-            if c == "delong" and (m != "roc_auc" or scenario.k != 2):
+            if c in DELONG and (m != "roc_auc" or scenario.k != 2):
                 continue
             cov = hits[m][c] / sims
             out[m][c] = {"coverage": cov, "width": widths[m][c] / sims,

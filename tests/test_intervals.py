@@ -1,0 +1,141 @@
+"""ci_method by-metric-v2 (medbench.evaluation.intervals, medbench.evaluation.stats.bca_ci / recentred_ci): the BCa
+interval, its jackknife acceleration, the debiased ECE, and results written with the method (or with the previous
+by-metric) validating and rendering. Coverage itself is measured by tests/coverage_study.py (docs/coverage.md)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import synthetic_results as synth
+from scipy import stats as sps
+
+from medbench import metrics as mt
+from medbench.evaluation import intervals as iv
+from medbench.evaluation import stats as st
+from medbench.records import results as results_mod
+from medbench.reports import markdown
+
+GRID = np.arange(1001) / 1000  # quantiles q: exactly q (linear interpolation)
+
+
+def test_bca_without_bias_or_acceleration_is_the_percentile_interval():
+    assert st.bca_ci(GRID, 0.5) == pytest.approx(st.percentile_ci(GRID))
+
+
+def test_bca_moves_the_percentile_levels_by_z0_and_the_acceleration():
+    # 600 samples below 0.6 and one tie (counted a half): z0 = Phi^-1(600.5 / 1001)
+    z0 = sps.norm.ppf(600.5 / 1001)
+    for a in (0.0, 0.05, -0.05):
+        z = np.array([-st.Z95, st.Z95])
+        expected = sps.norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
+        assert st.bca_ci(GRID, 0.6, a) == pytest.approx(tuple(expected), abs=1e-9)
+    lo0, hi0 = st.bca_ci(GRID, 0.6, 0.0)
+    assert lo0 > 0.025 and hi0 > 0.975 - 1e-9  # an estimate above the samples' median moves the interval up
+    assert st.bca_ci(GRID, 0.6, 0.1)[1] > hi0  # positive acceleration stretches the upper end
+    assert st.bca_ci(np.array([0.5, np.nan]), 0.5) is None and st.bca_ci(GRID, None) is None
+    assert st.bca_ci(GRID, 2.0) == pytest.approx((GRID[-1], GRID[-1]), abs=2e-3)  # every sample below: the top
+
+
+def test_the_jackknife_acceleration_of_a_mean_is_its_skewness_over_six_root_n():
+    """For the mean, d_i = (x_i - mean) / (n - 1), so a = skewness (biased, scipy's default) / (6 sqrt(n))."""
+    x = np.random.default_rng(0).exponential(size=150)
+    loo = (x.sum() - x) / (len(x) - 1)
+    assert iv.acceleration(loo) == pytest.approx(sps.skew(x) / (6 * math.sqrt(len(x))), rel=1e-9)
+    assert iv.acceleration(np.full(10, 0.3)) == 0.0 and iv.acceleration(np.array([0.1, np.nan, 0.2])) == 0.0
+
+
+def test_jackknife_rows_leave_out_one_image_up_to_the_group_limit_then_groups():
+    rows = iv.jackknife_indices(7)
+    assert rows.shape == (7, 6)
+    assert all(i not in row and len(set(row)) == 6 for i, row in enumerate(rows))
+    big = iv.jackknife_indices(1003)  # groups of ceil(1003 / 200) = 6: 167 rows, one image never left out
+    assert big.shape == (167, 1003 - 6)
+    left_out = np.concatenate([np.setdiff1d(np.arange(1003), row) for row in big])
+    assert len(left_out) == len(set(left_out.tolist())) == 167 * 6
+    assert np.array_equal(big, iv.jackknife_indices(1003))  # seeded: the same rows every time
+
+
+def test_accelerations_are_those_of_the_leave_one_out_metrics():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 60)
+    proba = np.clip(rng.normal(0.35 + 0.3 * y, 0.2), 0.01, 0.99)
+    proba = np.column_stack([1 - proba, proba])
+    pred = (proba[:, 1] >= 0.5).astype(int)
+    acc = iv.accelerations(y, pred, proba, 2, 1)
+    keep = [np.delete(np.arange(60), i) for i in range(60)]
+    loo_acc = np.array([np.mean(y[k] == pred[k]) for k in keep])
+    loo_auc = np.array([mt.roc_auc(y[k], proba[k], 2, 1) for k in keep])
+    assert acc["accuracy"] == pytest.approx(iv.acceleration(loo_acc), abs=1e-12)
+    assert acc["roc_auc"] == pytest.approx(iv.acceleration(loo_auc), abs=1e-12)
+
+
+def test_debiased_ece_removes_part_of_the_plug_in_bias_of_a_calibrated_scorer():
+    """A calibrated scorer (y drawn with P(y = 1) = its score) has population ECE 0; the plug-in ECE of 200
+    images is well above it, the debiased one closer (averaged over 100 test sets). At a population gap of 0
+    the normal correction, evaluated at the noisy gap, removes only part of the bias (about 40% here):
+    docs/coverage.md says so."""
+    rng = np.random.default_rng(11)
+    plug, debiased = [], []
+    for _ in range(100):
+        p1 = rng.uniform(0.05, 0.95, 200)
+        y = (rng.uniform(size=200) < p1).astype(int)
+        proba = np.column_stack([1 - p1, p1])
+        plug.append(mt.expected_calibration_error(y, proba))
+        debiased.append(iv.debiased_ece(y, proba, np.arange(200)[None])[0])
+    assert np.mean(plug) > 0.04
+    assert 0 < np.mean(debiased) < 0.7 * np.mean(plug)
+
+
+def test_debiased_ece_of_one_bin_by_hand():
+    # four images, all in the 0.8-0.867 bin (confidence 0.85), three right: gap g = 0.85 - 0.75 = 0.1,
+    # s^2 = max(0.75 * 0.25 / 3, 0.85 * 0.15 / 4) = 0.0625; debiased = 2 |g| - E|N(g, s^2)|
+    y = np.array([1, 1, 1, 0])
+    proba = np.tile([0.15, 0.85], (4, 1))
+    g, s = 0.1, math.sqrt(0.0625)
+    e_abs = s * math.sqrt(2 / math.pi) * math.exp(-g * g / (2 * s * s)) + g * (1 - 2 * sps.norm.cdf(-g / s))
+    assert iv.debiased_ece(y, proba, np.arange(4)[None])[0] == pytest.approx(2 * g - e_abs, abs=1e-12)
+    assert mt.expected_calibration_error(y, proba) == pytest.approx(g)
+
+
+def test_metric_cis_by_method():
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 3, 120)
+    proba = rng.dirichlet(np.ones(3), 120) + np.eye(3)[y] * 0.8
+    proba /= proba.sum(axis=1, keepdims=True)
+    pred = proba.argmax(1)
+    est = mt.classification_metrics(y, pred, proba, ["a", "b", "c"], None)
+    estimates = {m: est[m] for m in mt.metric_names(3)}
+    boot = st.bootstrap_metrics(y, pred, proba, 3, None, 300, 4)
+    v2 = iv.metric_cis(y, pred, proba, boot, estimates, 3, None, 0.95, "by-metric-v2", 300, 4)
+    accel = iv.accelerations(y, pred, proba, 3, None)
+    assert v2["mcc"] == pytest.approx(st.bca_ci(boot["mcc"], estimates["mcc"], accel["mcc"]))
+    ece_est, ece_samples = iv.ece_samples(y, proba, 300, 4)
+    assert v2["ece"] == pytest.approx(st.recentred_ci(ece_samples, ece_est))
+    assert ece_est < estimates["ece"]  # the debiased ECE is below the plug-in one
+    old = iv.metric_cis(y, pred, proba, boot, estimates, 3, None, 0.95, "by-metric", 300, 4)
+    assert old["ece"] == pytest.approx(st.basic_ci(boot["ece"], estimates["ece"]))
+    assert old["mcc"] == pytest.approx(st.percentile_ci(boot["mcc"]))
+    assert iv.metric_cis(y, pred, proba, boot, {"mcc": None}, 3, None) == {}
+
+
+@pytest.mark.parametrize("method", ["by-metric-v2", "by-metric", None])
+def test_results_of_every_ci_method_validate_and_render(tmp_path, method):
+    """Results written by medbench now record by-metric-v2; those of the first study (by-metric) and older ones
+    (no ci_method: stratified) still validate and render, each with its own words."""
+    res = synth.make()
+    settings = res["statistics"]["settings"]
+    assert settings["ci_method"] == "by-metric-v2"
+    if method is None:
+        settings.pop("ci_method")
+    else:
+        settings["ci_method"] = method
+    results_mod.validate(res, "results.json")
+    text = markdown.render(res)
+    if method is None:
+        assert "stratified bootstrap over the test images" in text
+    else:
+        assert f"method `{method}`" in text
+    if method == "by-metric-v2":
+        assert "bias-corrected and accelerated (BCa)" in text
