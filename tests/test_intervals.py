@@ -139,3 +139,24 @@ def test_results_of_every_ci_method_validate_and_render(tmp_path, method):
         assert f"method `{method}`" in text
     if method == "by-metric-v2":
         assert "bias-corrected and accelerated (BCa)" in text
+
+
+def test_binary_auc_interval_is_delong_on_the_logit_scale():
+    """logit(AUC) +- 1.96 SE / (AUC (1 - AUC)) with DeLong's SE (the paired DeLong test's variance), back-transformed;
+    by-metric-v2 reports it for a binary ROC-AUC; it stays inside [0, 1] and is wider below the AUC near 1."""
+    rng = np.random.default_rng(2)
+    y = np.repeat([0, 1], [80, 20])
+    score = rng.normal(1.2 * y, 1.0)
+    auc, cov = st.delong_covariance(y == 1, score)
+    a, se = auc[0], math.sqrt(cov[0, 0])
+    logit = math.log(a / (1 - a))
+    expected = [1 / (1 + math.exp(-(logit + s * st.Z95 * se / (a * (1 - a))))) for s in (-1, 1)]
+    assert iv.delong_logit_ci(y == 1, score) == pytest.approx(expected, abs=1e-12)
+    assert a - expected[0] > expected[1] - a > 0  # AUC above 0.5: the longer side is below
+    proba = np.column_stack([1 - 1 / (1 + np.exp(-score)), 1 / (1 + np.exp(-score))])
+    pred = (proba[:, 1] >= 0.5).astype(int)
+    boot = st.bootstrap_metrics(y, pred, proba, 2, 1, 200, 0)
+    cis = iv.metric_cis(y, pred, proba, boot, {"roc_auc": mt.roc_auc(y, proba, 2, 1)}, 2, 1, 0.95, "by-metric-v2", 200, 0)
+    assert cis["roc_auc"] == pytest.approx(iv.delong_logit_ci(y == 1, proba[:, 1]), abs=1e-9)
+    assert iv.delong_logit_ci(y == 1, y.astype(float)) == (1.0, 1.0)  # perfect separation: no spread
+    assert iv.delong_logit_ci(np.array([1, 0, 0]), np.array([0.9, 0.1, 0.2])) is None  # one positive

@@ -5,6 +5,8 @@
   leave-out rows), so every metric of the catalogue gets one without a formula of its own;
 * :func:`debiased_ece`: the ECE with the bias of its absolute bin gaps removed (Kumar, Liang & Ma, "Verified
   uncertainty calibration", NeurIPS 2019, the Gaussian debiasing of an l_p calibration error), on each resample;
+* :func:`delong_logit_ci`: a binary ROC-AUC's interval, DeLong's standard error on the logit scale (the
+  variance of the paired DeLong test, so the reported AUC intervals and that test rest on one estimate);
 * :func:`metric_cis`: a job's interval for every metric, by the method its results record (older methods
   through :func:`medbench.evaluation.stats.metric_ci` alone).
 """
@@ -93,6 +95,36 @@ def debiased_ece(y_true: np.ndarray, proba: np.ndarray, idx: np.ndarray, bins: i
     return ((2 * np.abs(g) - expected_abs) * count).sum(axis=1) / max(idx.shape[1], 1)
 
 
+def calibration_p(y_true: np.ndarray, proba: np.ndarray, n_resamples: int = BOOTSTRAP_RESAMPLES,
+                  seed: int = BOOTSTRAP_SEED, bins: int = mt.CALIBRATION_BINS) -> float:
+    """p-value of "perfectly calibrated" (each image right with probability its top-label confidence) by
+    consistency resampling (Bröcker & Smith 2007, "Increasing the reliability of reliability diagrams",
+    *Weather and Forecasting* 22:651-661): ``n_resamples`` sets of outcomes drawn under that hypothesis for the
+    same confidences; the share (with the +1 correction) whose plug-in ECE is at least the observed one."""
+    p = np.round(np.asarray(proba, dtype=np.float64), mt.PROBA_DECIMALS)
+    conf, correct, b = mt.top_label(np.asarray(y_true), p, bins)
+    observed = np.abs(np.bincount(b, weights=conf - correct, minlength=bins)).sum()
+    drawn = np.random.default_rng(seed).random((n_resamples, len(conf))) < conf
+    offset = (np.arange(n_resamples) * bins)[:, None]
+    gaps = np.bincount((b[None, :] + offset).ravel(), weights=(conf[None, :] - drawn).ravel(),
+                       minlength=n_resamples * bins).reshape(n_resamples, bins)
+    at_least = int(np.sum(np.abs(gaps).sum(axis=1) >= observed - 1e-12))
+    return (at_least + 1) / (n_resamples + 1)
+
+
+def ece_interval(y_true: np.ndarray, proba: np.ndarray, level: float = CI_LEVEL,
+                 n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> tuple[float, float] | None:
+    """The ECE's interval under by-metric-v2: :func:`medbench.evaluation.stats.recentred_ci` of the debiased
+    ECE's resamples, reaching down to 0 when the test of perfect calibration (:func:`calibration_p`) does
+    not reject it at ``1 - level``: the population ECE 0 is then a value the data do not rule out (the
+    interval inverts that test at the boundary, where the debiasing cannot remove all of the bias)."""
+    est, samples = ece_samples(y_true, proba, n_resamples, seed)
+    ci = st.metric_ci("ece", samples, est, level, "by-metric-v2")
+    if ci is not None and calibration_p(y_true, proba, n_resamples, seed) >= 1 - level:
+        return 0.0, ci[1]
+    return ci
+
+
 def ece_samples(y_true: np.ndarray, proba: np.ndarray, n_resamples: int = BOOTSTRAP_RESAMPLES,
                 seed: int = BOOTSTRAP_SEED) -> tuple[float, np.ndarray]:
     """The debiased ECE of the test images and of its ordinary bootstrap resamples (the ECE's resampling under
@@ -102,20 +134,40 @@ def ece_samples(y_true: np.ndarray, proba: np.ndarray, n_resamples: int = BOOTST
     return estimate, debiased_ece(y_true, proba, st.ordinary_indices(n, n_resamples, seed))
 
 
+def delong_logit_ci(is_pos: np.ndarray, score: np.ndarray, level: float = CI_LEVEL) -> tuple[float, float] | None:
+    """A binary ROC-AUC's interval from DeLong's standard error on the logit scale: ``logit(AUC) +- z SE /
+    (AUC (1 - AUC))`` (delta method), back-transformed, so it stays inside [0, 1] and is asymmetric near its
+    ends (Pepe 2003, section 5.2.3; Qin & Hotilovac 2008). The variance is the one the paired DeLong test of
+    :mod:`medbench.evaluation.paired` uses. None with fewer than two images of either class."""
+    try:
+        auc, cov = st.delong_covariance(is_pos, score)
+    except ValueError:
+        return None
+    a, var = float(auc[0]), max(float(cov[0, 0]), 0.0)
+    if not 0 < a < 1 or var == 0:
+        return a, a
+    mid, half = np.log(a / (1 - a)), float(sps.norm.ppf(0.5 + level / 2)) * np.sqrt(var) / (a * (1 - a))
+    return float(1 / (1 + np.exp(half - mid))), float(1 / (1 + np.exp(-mid - half)))
+
+
 def metric_cis(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, samples: Mapping[str, np.ndarray],
                estimates: Mapping[str, Any], n_classes: int, positive: int | None, level: float = CI_LEVEL,
                method: str = st.CI_METHOD, n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
                ) -> dict[str, tuple[float, float] | None]:
     """The interval of every metric in ``estimates`` that has bootstrap ``samples`` (of
     :func:`medbench.evaluation.stats.bootstrap_metrics` with ``method``, ``n_resamples``, ``seed``) and a
-    finite estimate, by ``method``: by-metric-v2 adds the jackknife acceleration and the debiased ECE."""
+    finite estimate, by ``method``: by-metric-v2 adds the jackknife acceleration, the debiased ECE and, for a
+    binary ROC-AUC, DeLong's interval on the logit scale (:func:`delong_logit_ci`)."""
     wanted = [m for m in estimates if m in samples and st.number(estimates[m]) is not None]
     out: dict[str, tuple[float, float] | None] = {}
     accel = accelerations(y_true, y_pred, proba, n_classes, positive) if method in NEEDS_DATA else {}
+    pos = 1 if positive is None else positive
     for m in wanted:
         if m == "ece" and method in NEEDS_DATA:
-            est, ece = ece_samples(y_true, proba, n_resamples, seed)
-            out[m] = st.metric_ci(m, ece, est, level, method)
+            out[m] = ece_interval(y_true, proba, level, n_resamples, seed)
+        elif m == "roc_auc" and n_classes == 2 and method in NEEDS_DATA and \
+                (ci := delong_logit_ci(np.asarray(y_true) == pos, np.asarray(proba)[:, pos], level)):
+            out[m] = ci
         else:
             out[m] = st.metric_ci(m, samples[m], st.number(estimates[m]), level, method, accel.get(m, 0.0))
     return out
