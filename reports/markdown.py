@@ -299,8 +299,10 @@ def _bootstrap_words(stats: dict[str, Any]) -> str:
            "by-metric": "sensitivity, specificity, balanced accuracy and ROC-AUC resampled within each class, the "
                         "prevalence-dependent metrics over all images, the ECE's interval bias-corrected (basic: it can lie below "
                         "the estimate, which is biased upwards)",
-           "by-metric-v2": "resampled as by-metric; bias-corrected and accelerated (BCa) intervals, the ECE's that of "
-                           "the debiased ECE (it can lie below the estimate, which is biased upwards)"}
+           "by-metric-v2": "resampled as by-metric; bias-corrected and accelerated (BCa) intervals, a binary "
+                           "ROC-AUC's DeLong's on the logit scale, the ECE's that of the debiased ECE, down to 0 "
+                           "when perfect calibration is not rejected (it can lie below the estimate, which is "
+                           "biased upwards)"}
     return (f"{s['level']:.0%} CIs are bootstrap intervals over the test images ({s['n_resamples']} resamples, seed "
             f"{s['seed']}; method `{s['ci_method']}`: {how.get(s['ci_method'], '')}; measured coverage: "
             "docs/coverage.md)")

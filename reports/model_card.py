@@ -185,7 +185,8 @@ def _metrics(f: dict[str, Any]) -> list[str]:
     lines = ["## Test metrics", "", f"On the {m.get('n', '–')} test images of the split above, scored once, at "
              "the operating point above. 95% CI: bootstrap interval over the test images (method by-metric-v2: "
              "sensitivity, specificity, balanced accuracy and ROC-AUC resampled within each class, the other metrics "
-             "over all images, BCa intervals, the ECE's that of the debiased ECE; measured coverage: docs/coverage.md)"
+             "over all images, BCa intervals, a binary ROC-AUC's DeLong's on the logit scale, the ECE's that of the "
+             "debiased ECE; measured coverage: docs/coverage.md)"
              + ("" if ci else " (not computed for this card)") + ".", ""]
     lines += _table(["metric", "value", "95% CI"], rows)
     cm = m.get("confusion_matrix")

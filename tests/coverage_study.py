@@ -154,10 +154,11 @@ def _covers(ci: tuple[float, float] | None, value: float) -> bool:
     return ci is not None and ci[0] <= value <= ci[1]
 
 
-def simulate(scenario: Scenario, sims: int, n_resamples: int = protocol.BOOTSTRAP_RESAMPLES, seed: int = 0
-             ) -> dict[str, dict[str, dict[str, float]]]:
-    """``{metric: {column: {"coverage", "width", "mc_error"}}}`` over ``sims`` simulated test sets."""
-    truth = population(scenario)
+def simulate(scenario: Scenario, sims: int, n_resamples: int = protocol.BOOTSTRAP_RESAMPLES, seed: int = 0,
+             draws: int = POPULATION) -> dict[str, dict[str, dict[str, float]]]:
+    """``{metric: {column: {"coverage", "width", "mc_error"}}}`` over ``sims`` simulated test sets (population
+    values from ``draws`` draws)."""
+    truth = population(scenario, draws=draws)
     metrics = list(truth)
     pos = 1 if scenario.k == 2 else None
     hits = {m: {c: 0 for c in COLUMNS} for m in metrics}

@@ -160,3 +160,22 @@ def test_binary_auc_interval_is_delong_on_the_logit_scale():
     assert cis["roc_auc"] == pytest.approx(iv.delong_logit_ci(y == 1, proba[:, 1]), abs=1e-9)
     assert iv.delong_logit_ci(y == 1, y.astype(float)) == (1.0, 1.0)  # perfect separation: no spread
     assert iv.delong_logit_ci(np.array([1, 0, 0]), np.array([0.9, 0.1, 0.2])) is None  # one positive
+
+
+def test_ece_interval_reaches_zero_exactly_when_perfect_calibration_is_not_rejected():
+    """Consistency resampling (outcomes drawn as Bernoulli(confidence)): a calibrated scorer's ECE is not
+    rejected and its interval starts at 0; an over-confident one is rejected and its interval is the
+    re-centred one of the debiased ECE. (A 5%-level test rejects 5% of calibrated test sets: this seed's is not.)"""
+    rng = np.random.default_rng(1)
+    p1 = rng.uniform(0.05, 0.95, 400)
+    calibrated = (rng.uniform(size=400) < p1).astype(int)
+    over = (rng.uniform(size=400) < 0.5 + (p1 - 0.5) * 0.4).astype(int)  # probabilities far more extreme than the truth
+    proba = np.column_stack([1 - p1, p1])
+    assert iv.calibration_p(calibrated, proba) >= 0.05
+    assert iv.calibration_p(over, proba) < 0.01
+    assert iv.ece_interval(calibrated, proba)[0] == 0.0
+    est, samples = iv.ece_samples(over, proba)
+    assert iv.ece_interval(over, proba) == pytest.approx(st.recentred_ci(samples, est))
+    assert iv.ece_interval(over, proba)[0] > 0.05
+    # the p-value is the share of calibrated outcome sets whose ECE reaches the observed one, +1 corrected
+    assert 1 / 1001 <= iv.calibration_p(over, proba) and iv.calibration_p(calibrated, proba, n_resamples=99) * 100 % 1 == 0

@@ -5,6 +5,8 @@
   leave-out rows), so every metric of the catalogue gets one without a formula of its own;
 * :func:`debiased_ece`: the ECE with the bias of its absolute bin gaps removed (Kumar, Liang & Ma, "Verified
   uncertainty calibration", NeurIPS 2019, the Gaussian debiasing of an l_p calibration error), on each resample;
+  :func:`calibration_p`: the consistency-resampling test of perfect calibration (Bröcker & Smith 2007);
+  :func:`ece_interval`: the ECE's interval from both;
 * :func:`delong_logit_ci`: a binary ROC-AUC's interval, DeLong's standard error on the logit scale (the
   variance of the paired DeLong test, so the reported AUC intervals and that test rest on one estimate);
 * :func:`metric_cis`: a job's interval for every metric, by the method its results record (older methods

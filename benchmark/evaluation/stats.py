@@ -56,7 +56,8 @@ CI_METHODS = {
                  "upward bias",
     "by-metric-v2": "resampled as by-metric; every interval bias-corrected and accelerated (BCa, jackknife "
                     "acceleration), except the ECE's: the percentile interval of the debiased ECE (Kumar et al. "
-                    "2019) re-centred on its estimate, and a binary ROC-AUC's: DeLong's on the logit scale",
+                    "2019) re-centred on its estimate, reaching 0 when consistency resampling does not reject "
+                    "perfect calibration, and a binary ROC-AUC's: DeLong's on the logit scale",
 }
 CI_METHOD = "by-metric-v2"  # the default: the one whose coverage docs/coverage.md measured within [0.93, 0.97]
 #: Metrics that condition on the true class (their value does not depend on the class counts): resampled
