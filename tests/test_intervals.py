@@ -179,3 +179,10 @@ def test_ece_interval_reaches_zero_exactly_when_perfect_calibration_is_not_rejec
     assert iv.ece_interval(over, proba)[0] > 0.05
     # the p-value is the share of calibrated outcome sets whose ECE reaches the observed one, +1 corrected
     assert 1 / 1001 <= iv.calibration_p(over, proba) and iv.calibration_p(calibrated, proba, n_resamples=99) * 100 % 1 == 0
+
+
+def test_bca_of_samples_with_infinite_values_at_a_bound_is_undefined():
+    """An unbounded metric (a likelihood ratio dividing by zero in some resamples) has no finite bound there."""
+    samples = np.concatenate([np.linspace(1.0, 3.0, 900), np.full(100, np.inf)])
+    assert st.bca_ci(samples, 2.0) is None
+    assert st.bca_ci(np.concatenate([np.linspace(1.0, 3.0, 990), np.full(10, np.inf)]), 2.0) is not None

@@ -254,8 +254,9 @@ def bca_ci(samples: np.ndarray, estimate: Any, accel: float = 0.0, level: float 
     z0 = float(sps.norm.ppf(min(max(below, 0.5 / s.size), 1 - 0.5 / s.size)))
     z = sps.norm.ppf([(1 - level) / 2, (1 + level) / 2])
     shares = sps.norm.cdf(z0 + (z0 + z) / np.maximum(1 - accel * (z0 + z), 1e-12))
-    lo, hi = np.quantile(s, np.clip(shares, 0.0, 1.0))
-    return float(lo), float(hi)
+    with np.errstate(invalid="ignore"):
+        lo, hi = np.quantile(s, np.clip(shares, 0.0, 1.0))
+    return (float(lo), float(hi)) if np.isfinite(lo) and np.isfinite(hi) else None
 
 
 def recentred_ci(samples: np.ndarray, estimate: Any, level: float = 0.95,
@@ -276,7 +277,8 @@ def metric_ci(metric: str, samples: np.ndarray, estimate: Any, level: float = 0.
     ``method``): percentile, except the ECE's under ``by-metric``: basic (:func:`basic_ci`); under
     ``by-metric-v2`` BCa (:func:`bca_ci`, acceleration ``accel``), except the ECE's: ``samples`` and
     ``estimate`` are then the *debiased* ECE's (:func:`medbench.evaluation.intervals.debiased_ece`) and the
-    interval is :func:`recentred_ci` (:func:`medbench.evaluation.intervals.metric_cis` assembles it all)."""
+    interval is :func:`recentred_ci` (:func:`medbench.evaluation.intervals.metric_cis` assembles it all). A
+    non-finite bound (an unbounded metric dividing by zero) gives None."""
     if metric == "ece" and method == "by-metric":
         return basic_ci(samples, estimate, level)
     if method == "by-metric-v2":
