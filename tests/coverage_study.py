@@ -160,7 +160,8 @@ def population(scenario: Scenario, seed: int = 12345, draws: int = POPULATION) -
     y, pred, proba = draw(scenario, draws, np.random.default_rng(seed))
     names = [str(i) for i in range(scenario.k)]
     m = mt.classification_metrics(y, pred, proba, names, 1 if scenario.k == 2 else None)
-    return {name: float(m[name]) for name in mt.metric_names(scenario.k)}
+    # a metric the catalogue leaves undefined without a job's own inputs (e.g. a validation threshold) is not measured
+    return {name: float(m[name]) for name in mt.metric_names(scenario.k) if m.get(name) is not None}
 
 
 def _covers(ci: tuple[float, float] | None, value: float) -> bool:

@@ -6,7 +6,8 @@
 * :func:`debiased_ece`: the ECE with the bias of its absolute bin gaps removed (Kumar, Liang & Ma, "Verified
   uncertainty calibration", NeurIPS 2019, the Gaussian debiasing of an l_p calibration error), on each resample;
   :func:`calibration_p`: the consistency-resampling test of perfect calibration (Bröcker & Smith 2007);
-  :func:`ece_interval`: the ECE's interval from both;
+  :func:`ece_interval`: the ECE's interval from both (and the class-wise ECE's, :func:`debiased_classwise_ece`,
+  :func:`classwise_calibration_p`);
 * :func:`delong_logit_ci`: a binary ROC-AUC's interval, DeLong's standard error on the logit scale (the
   variance of the paired DeLong test, so the reported AUC intervals and that test rest on one estimate);
 * :func:`metric_cis`: a job's interval for every metric, by the method its results record (older methods
@@ -66,6 +67,31 @@ def accelerations(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, n_c
     return {m: acceleration(v) for m, v in values.items()}
 
 
+def _debiased_gaps(score: np.ndarray, event: np.ndarray, b: np.ndarray, idx: np.ndarray, bins: int) -> np.ndarray:
+    """Per resample ``idx`` (B, n'): ``sum_b (2 |g| - E|N(g, s^2)|) n_b / n'`` for the scores ``score`` of events
+    ``event`` (0/1) in bins ``b`` (the debiasing of :func:`debiased_ece`)."""
+    rows = idx.shape[0]
+    key = (b[idx] + (np.arange(rows) * bins)[:, None]).ravel()
+
+    def per_bin(weights: np.ndarray | None) -> np.ndarray:
+        w = None if weights is None else weights[idx].ravel()
+        return np.bincount(key, weights=w, minlength=rows * bins).reshape(rows, bins).astype(np.float64)
+
+    count, gap, acc, confs = per_bin(None), per_bin(score - event), per_bin(event), per_bin(score)
+    n_b = np.maximum(count, 1)
+    g, a, c = gap / n_b, acc / n_b, confs / n_b
+    var = np.maximum(np.where(count > 1, a * (1 - a) / np.maximum(count - 1, 1), 0.0), c * (1 - c) / n_b) * (count > 0)
+    sd = np.sqrt(np.clip(var, 0.0, None))
+    safe = np.where(sd > 0, sd, 1.0)
+    expected_abs = np.where(sd > 0, sd * np.sqrt(2 / np.pi) * np.exp(-g ** 2 / (2 * safe ** 2))
+                            + g * (1 - 2 * sps.norm.cdf(-g / safe)), np.abs(g))
+    return ((2 * np.abs(g) - expected_abs) * count).sum(axis=1) / max(idx.shape[1], 1)
+
+
+def _bins(score: np.ndarray, bins: int) -> np.ndarray:
+    return np.minimum(np.floor(score * bins).astype(np.int64), bins - 1)
+
+
 def debiased_ece(y_true: np.ndarray, proba: np.ndarray, idx: np.ndarray, bins: int = mt.CALIBRATION_BINS
                  ) -> np.ndarray:
     """The debiased ECE of each resample ``idx`` (B, n'): per bin of the top-label confidence (as the ECE's),
@@ -75,26 +101,20 @@ def debiased_ece(y_true: np.ndarray, proba: np.ndarray, idx: np.ndarray, bins: i
     it keeps a bin of one image, or of images all right, from counting as noise-free). The plug-in ECE sums
     ``|g|``, whose expectation exceeds the population gap (most in sparse bins); this subtracts that excess,
     estimated under a normal ``g``."""
+    p = np.round(np.asarray(proba, dtype=np.float64), mt.PROBA_DECIMALS)
+    conf, correct, b = mt.top_label(np.asarray(y_true), p, bins)
+    return _debiased_gaps(conf, correct, b, np.atleast_2d(idx), bins)
+
+
+def debiased_classwise_ece(y_true: np.ndarray, proba: np.ndarray, idx: np.ndarray,
+                           bins: int = mt.CALIBRATION_BINS) -> np.ndarray:
+    """The class-wise ECE (the mean over the classes of the one-vs-rest ECE of P(class), Kull et al. 2019, in
+    the same equal-width bins) debiased as :func:`debiased_ece`, per class, on each resample ``idx``."""
     y = np.asarray(y_true)
     p = np.round(np.asarray(proba, dtype=np.float64), mt.PROBA_DECIMALS)
     idx = np.atleast_2d(idx)
-    conf, correct, b = mt.top_label(y, p, bins)
-    rows = idx.shape[0]
-    key = (b[idx] + (np.arange(rows) * bins)[:, None]).ravel()
-
-    def per_bin(weights: np.ndarray | None) -> np.ndarray:
-        w = None if weights is None else weights[idx].ravel()
-        return np.bincount(key, weights=w, minlength=rows * bins).reshape(rows, bins).astype(np.float64)
-
-    count, gap, acc, confs = per_bin(None), per_bin(conf - correct), per_bin(correct), per_bin(conf)
-    n_b = np.maximum(count, 1)
-    g, a, c = gap / n_b, acc / n_b, confs / n_b
-    var = np.maximum(np.where(count > 1, a * (1 - a) / np.maximum(count - 1, 1), 0.0), c * (1 - c) / n_b) * (count > 0)
-    sd = np.sqrt(np.clip(var, 0.0, None))
-    safe = np.where(sd > 0, sd, 1.0)
-    expected_abs = np.where(sd > 0, sd * np.sqrt(2 / np.pi) * np.exp(-g ** 2 / (2 * safe ** 2))
-                            + g * (1 - 2 * sps.norm.cdf(-g / safe)), np.abs(g))
-    return ((2 * np.abs(g) - expected_abs) * count).sum(axis=1) / max(idx.shape[1], 1)
+    return np.mean([_debiased_gaps(p[:, k], (y == k).astype(np.float64), _bins(p[:, k], bins), idx, bins)
+                    for k in range(p.shape[1])], axis=0)
 
 
 def calibration_p(y_true: np.ndarray, proba: np.ndarray, n_resamples: int = BOOTSTRAP_RESAMPLES,
@@ -114,15 +134,50 @@ def calibration_p(y_true: np.ndarray, proba: np.ndarray, n_resamples: int = BOOT
     return (at_least + 1) / (n_resamples + 1)
 
 
+def classwise_calibration_p(y_true: np.ndarray, proba: np.ndarray, n_resamples: int = BOOTSTRAP_RESAMPLES,
+                            seed: int = BOOTSTRAP_SEED, bins: int = mt.CALIBRATION_BINS) -> float:
+    """p-value of "calibrated in every class" (each image's class drawn from its probabilities) by consistency
+    resampling, as :func:`calibration_p`, with the class-wise ECE as the statistic."""
+    y = np.asarray(y_true)
+    p = np.round(np.asarray(proba, dtype=np.float64), mt.PROBA_DECIMALS)
+    k = p.shape[1]
+    b = [_bins(p[:, c], bins) for c in range(k)]
+
+    def stat(labels: np.ndarray) -> np.ndarray:  # (B, n) labels -> (B,) class-wise ECE
+        rows = labels.shape[0]
+        offset = (np.arange(rows) * bins)[:, None]
+        per = [np.abs(np.bincount((b[c][None, :] + offset).ravel(), weights=(p[None, :, c] - (labels == c)).ravel(),
+                                  minlength=rows * bins).reshape(rows, bins)).sum(axis=1) for c in range(k)]
+        return np.mean(per, axis=0) / labels.shape[1]
+
+    observed = float(stat(y[None, :])[0])
+    rng = np.random.default_rng(seed)
+    cum = np.cumsum(p, axis=1)
+    cum[:, -1] = np.inf  # rounding: the last class takes whatever is left
+    at_least = 0
+    for start in range(0, n_resamples, 100):  # chunks of 100 outcome sets: (100, n, K) comparisons at most
+        u = rng.random((min(100, n_resamples - start), len(y)))
+        drawn = (u[:, :, None] >= cum[None, :, :]).sum(axis=2)
+        at_least += int(np.sum(stat(drawn) >= observed - 1e-12))
+    return (at_least + 1) / (n_resamples + 1)
+
+
 def ece_interval(y_true: np.ndarray, proba: np.ndarray, level: float = CI_LEVEL,
-                 n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> tuple[float, float] | None:
+                 n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                 classwise: bool = False) -> tuple[float, float] | None:
     """The ECE's interval under by-metric-v2: :func:`medbench.evaluation.stats.recentred_ci` of the debiased
     ECE's resamples, reaching down to 0 when the test of perfect calibration (:func:`calibration_p`) does
     not reject it at ``1 - level``: the population ECE 0 is then a value the data do not rule out (the
-    interval inverts that test at the boundary, where the debiasing cannot remove all of the bias)."""
-    est, samples = ece_samples(y_true, proba, n_resamples, seed)
+    interval inverts that test at the boundary, where the debiasing cannot remove all of the bias).
+    ``classwise``: the same for the class-wise ECE (:func:`debiased_classwise_ece`,
+    :func:`classwise_calibration_p`)."""
+    n = len(y_true)
+    debias = debiased_classwise_ece if classwise else debiased_ece
+    est = float(debias(y_true, proba, np.arange(n)[None])[0])
+    samples = debias(y_true, proba, st.ordinary_indices(n, n_resamples, seed))
     ci = st.metric_ci("ece", samples, est, level, "by-metric-v2")
-    if ci is not None and calibration_p(y_true, proba, n_resamples, seed) >= 1 - level:
+    test = classwise_calibration_p if classwise else calibration_p
+    if ci is not None and test(y_true, proba, n_resamples, seed) >= 1 - level:
         return 0.0, ci[1]
     return ci
 
@@ -167,6 +222,8 @@ def metric_cis(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, sample
     for m in wanted:
         if m == "ece" and method in NEEDS_DATA:
             out[m] = ece_interval(y_true, proba, level, n_resamples, seed)
+        elif m == "classwise_ece" and method in NEEDS_DATA:  # a metric of the catalogue's Metrics Reloaded set
+            out[m] = ece_interval(y_true, proba, level, n_resamples, seed, classwise=True)
         elif m == "roc_auc" and n_classes == 2 and method in NEEDS_DATA and \
                 (ci := delong_logit_ci(np.asarray(y_true) == pos, np.asarray(proba)[:, pos], level)):
             out[m] = ci
