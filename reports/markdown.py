@@ -299,7 +299,11 @@ def _bootstrap_words(stats: dict[str, Any]) -> str:
     how = {"ordinary": "every metric resampled over all images",
            "by-metric": "sensitivity, specificity, balanced accuracy and ROC-AUC resampled within each class, the "
                         "prevalence-dependent metrics over all images, the ECE's interval bias-corrected (basic: it can lie below "
-                        "the estimate, which is biased upwards)"}
+                        "the estimate, which is biased upwards)",
+           "by-metric-v2": "resampled as by-metric; bias-corrected and accelerated (BCa) intervals, a binary "
+                           "ROC-AUC's DeLong's on the logit scale, the ECE's that of the debiased ECE, down to 0 "
+                           "when perfect calibration is not rejected (it can lie below the estimate, which is "
+                           "biased upwards)"}
     return (f"{s['level']:.0%} CIs are bootstrap intervals over the test images ({s['n_resamples']} resamples, seed "
             f"{s['seed']}; method `{s['ci_method']}`: {how.get(s['ci_method'], '')}; measured coverage: "
             "docs/coverage.md)")
@@ -333,7 +337,8 @@ def _excluded_estimates(results: dict[str, Any], stats: dict[str, Any]) -> list[
     """A warning naming every job metric whose bootstrap interval does not contain its own estimate (the
     interval is then no guide: usually too few test images, or a class with almost no test images)."""
     hits = []
-    basic = {"ece", "classwise_ece"} if stats["settings"].get("ci_method") == "by-metric" else set()  # bias-corrected
+    basic = {"ece", "classwise_ece"} if stats["settings"].get("ci_method") in ("by-metric", "by-metric-v2") \
+        else set()  # bias-corrected: may exclude the plug-in estimate
     for job in tables.ranked(results, stats):
         for metric, value in job["metrics"].items():
             if metric in basic:

@@ -183,9 +183,10 @@ def _metrics(f: dict[str, Any]) -> list[str]:
             rows.append([label(key), _num(m[key]),
                          f"[{_num(lo_hi[0])}, {_num(lo_hi[1])}]" if lo_hi else "–"])
     lines = ["## Test metrics", "", f"On the {m.get('n', '–')} test images of the split above, scored once, at "
-             "the operating point above. 95% CI: bootstrap interval over the test images (method by-metric: "
+             "the operating point above. 95% CI: bootstrap interval over the test images (method by-metric-v2: "
              "sensitivity, specificity, balanced accuracy and ROC-AUC resampled within each class, the other metrics "
-             "over all images, the ECE's interval bias-corrected; measured coverage: docs/coverage.md)"
+             "over all images, BCa intervals, a binary ROC-AUC's DeLong's on the logit scale, the ECE's that of the "
+             "debiased ECE; measured coverage: docs/coverage.md)"
              + ("" if ci else " (not computed for this card)") + ".", ""]
     lines += _table(["metric", "value", "95% CI"], rows)
     cm = m.get("confusion_matrix")

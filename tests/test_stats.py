@@ -16,6 +16,7 @@ import scipy.stats as sps
 from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score, roc_auc_score
 
 from medbench import metrics as mt
+from medbench.evaluation import intervals
 from medbench.evaluation import paired as evaluation_paired
 from medbench.evaluation import section as evaluation
 from medbench.evaluation import stats as st
@@ -54,7 +55,7 @@ def test_bootstrap_metrics_match_sklearn_on_every_resample():
 
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_by_metric_bootstrap_resamples_class_conditional_metrics_stratified_and_the_rest_ordinarily(n_classes):
-    """ci_method by-metric (the default): sensitivity, specificity, balanced accuracy and ROC-AUC on the
+    """ci_method by-metric-v2 (the default; its resampling is by-metric's): sensitivity, specificity, balanced accuracy and ROC-AUC on the
     stratified resamples, every other headline metric on the ordinary ones (n draws from all n images, seeded),
     each matching scikit-learn / medbench.metrics on its resample."""
     from sklearn.metrics import matthews_corrcoef, precision_score
@@ -66,7 +67,7 @@ def test_by_metric_bootstrap_resamples_class_conditional_metrics_stratified_and_
     pred = proba.argmax(1)
     pos = 1 if n_classes == 2 else None
     boot = st.bootstrap_metrics(y, pred, proba, n_classes, pos, n_resamples=12, seed=3)
-    assert st.CI_METHOD == "by-metric"
+    assert st.CI_METHOD == "by-metric-v2"
     plain, strat = st.ordinary_indices(90, 12, 3), st.stratified_indices(y, 12, 3)
     assert not np.array_equal(np.bincount(y[plain[0]], minlength=n_classes), np.bincount(y, minlength=n_classes)) \
         or not np.array_equal(np.bincount(y[plain[1]], minlength=n_classes), np.bincount(y, minlength=n_classes))
@@ -94,11 +95,12 @@ def test_ece_interval_under_by_metric_is_the_basic_one():
     """The ECE's by-metric interval reflects the percentile interval about the estimate (2 t - q_hi, 2 t - q_lo),
     clipped to [0, 1]; every other metric (and every metric under stratified) keeps the percentile interval."""
     samples = np.arange(1001) / 10000  # quantiles 0.0025 and 0.0975
-    assert st.metric_ci("ece", samples, 0.06) == pytest.approx((0.12 - 0.0975, 0.12 - 0.0025))
-    assert st.metric_ci("ece", samples, 0.03) == pytest.approx((0.0, 0.06 - 0.0025))  # clipped at 0
+    assert st.metric_ci("ece", samples, 0.06, method="by-metric") == pytest.approx((0.12 - 0.0975, 0.12 - 0.0025))
+    assert st.metric_ci("ece", samples, 0.03, method="by-metric") == pytest.approx((0.0, 0.06 - 0.0025))  # clipped
     assert st.metric_ci("ece", samples, 0.06, method="stratified") == pytest.approx((0.0025, 0.0975))
-    assert st.metric_ci("brier", samples, 0.06) == pytest.approx((0.0025, 0.0975))
-    assert st.metric_ci("ece", samples, None) is None and st.metric_ci("ece", np.array([np.nan]), 0.1) is None
+    assert st.metric_ci("brier", samples, 0.06, method="by-metric") == pytest.approx((0.0025, 0.0975))
+    assert st.metric_ci("ece", samples, None, method="by-metric") is None
+    assert st.metric_ci("ece", np.array([np.nan]), 0.1, method="by-metric") is None
 
 
 def test_bootstrap_auc_multiclass_matches_sklearn_ovr_macro():
@@ -455,7 +457,8 @@ def test_nemenyi_p_is_alpha_at_demsars_critical_difference(k, n, q):
 
 
 def test_default_bootstrap_is_1000_resamples_as_documented():
-    """README and ``--help``: every CI is a percentile interval of 1000 stratified resamples (seed 0)."""
+    """README and ``--help``: every CI is a bootstrap interval of 1000 resamples (seed 0): under by-metric-v2 the
+    BCa interval, with the jackknife acceleration."""
     res = _synthetic(seeds=(0,))
     out = evaluation.compute_statistics(res)
     assert out["settings"]["n_resamples"] == 1000
@@ -464,7 +467,9 @@ def test_default_bootstrap_is_1000_resamples_as_documented():
     proba = np.asarray(job["predictions"]["proba"])
     assert len(st.bootstrap_metrics(y, pred, proba, 2, 1)["accuracy"]) == 1000
     boot = st.bootstrap_metrics(y, pred, proba, 2, 1, n_resamples=1000, seed=0)
-    assert out["jobs"][job["job_id"]]["metrics_ci"]["accuracy"] == pytest.approx(list(st.percentile_ci(boot["accuracy"])))
+    accel = intervals.accelerations(y, pred, proba, 2, 1)["accuracy"]
+    assert out["jobs"][job["job_id"]]["metrics_ci"]["accuracy"] == pytest.approx(
+        list(st.bca_ci(boot["accuracy"], job["metrics"]["accuracy"], accel)))
 
 
 def test_paired_tests_name_the_mean_over_seeds_and_honour_positive_zero():

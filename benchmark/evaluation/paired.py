@@ -5,7 +5,8 @@ classical-vs-deep headline, a suite's pairwise table, ``medbench compare`` and h
 and external validation - calls :func:`paired_metric`. The rule, per metric (differences are a - b):
 
 * ROC-AUC of a binary task: DeLong's test; the interval is centred on the reported difference with
-  DeLong's standard error;
+  DeLong's standard error (the same covariance gives each job's own AUC interval under ci_method
+  by-metric-v2, on the logit scale: :func:`medbench.evaluation.intervals.delong_logit_ci`);
 * accuracy (any task), sensitivity / specificity (binary): McNemar's test on all images / the positive /
   the negative images (exact binomial for few discordant pairs); the interval is the paired bootstrap's;
 * everything else: the paired bootstrap (the same resamples of the test images for both jobs): a

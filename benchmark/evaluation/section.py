@@ -4,7 +4,7 @@
 * ``settings`` also names the resampling, ``ci_method`` (:data:`medbench.evaluation.stats.CI_METHODS`; absent in older
   results: ``stratified``);
 * ``jobs``: ``{job_id: {"n": test images, "metrics_ci": {metric: [low, high] or null}}}`` - bootstrap
-  intervals over the test images (:func:`medbench.evaluation.stats.metric_ci`; coverage in docs/coverage.md), and ``reliability``:
+  intervals over the test images (:func:`medbench.evaluation.intervals.metric_cis`; coverage in docs/coverage.md), and ``reliability``:
   the reliability-diagram bins of the job's test predictions (top-label confidence, 15 equal-width bins);
 * ``pipelines``: one entry per pipeline, best first (:func:`rank_key`, the one ranking rule: mean test
   ROC-AUC, then balanced accuracy, then name): ``pipeline``, ``name``, ``family``, ``seeds``, ``job_ids``,
@@ -31,7 +31,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from medbench.evaluation import paired
+from medbench.evaluation import intervals, paired
 from medbench.evaluation import stats as st
 from medbench.evaluation.protocol import (
     BOOTSTRAP_RESAMPLES,
@@ -114,11 +114,11 @@ def job_statistics(jobs: Sequence[JobView], boot: paired.Bootstraps, level: floa
         if pred is None:  # e.g. a trimmed results file: no intervals, no paired tests
             per_job[job.id] = {"n": None, "metrics_ci": dict.fromkeys((m for m in HEADLINE if m in job.metrics), None)}
             continue
-        samples = boot.of(pred)
-        per_job[job.id] = {"n": len(pred), "metrics_ci": {
-            m: paired._ci(st.metric_ci(m, samples[m], st.number(job.metrics.get(m)), level, boot.method))
-            if st.number(job.metrics.get(m)) is not None else None
-            for m in HEADLINE if m in job.metrics}, "reliability": st.reliability(pred.y_true, pred.proba)}
+        estimates = {m: job.metrics.get(m) for m in HEADLINE if m in job.metrics}
+        cis = intervals.metric_cis(pred.y_true, pred.y_pred, pred.proba, boot.of(pred), estimates, boot.n_classes,
+                                   boot.positive, level, boot.method, boot.n_resamples, boot.seed, pred.at_specificity)
+        per_job[job.id] = {"n": len(pred), "metrics_ci": {m: paired._ci(cis.get(m)) for m in estimates},
+                           "reliability": st.reliability(pred.y_true, pred.proba)}
     return per_job
 
 
@@ -146,7 +146,7 @@ def compute(jobs: Sequence[JobView], n_classes: int, positive: int | None, n_res
     return summaries({
         "settings": {
             "n_resamples": n_resamples, "seed": seed, "level": level,
-            "ci": "percentile interval of a bootstrap over the test images (the same resamples for every pipeline "
+            "ci": "bootstrap interval over the test images (the same resamples for every pipeline "
                   "on the same test images): " + st.CI_METHODS[st.CI_METHOD],
             "ci_method": st.CI_METHOD,  # absent in results written before it: "stratified" for every metric
             "mcnemar": f"exact binomial when b + c < {st.EXACT_BELOW}, else chi-square with continuity correction",

@@ -5,12 +5,15 @@
 * :func:`bootstrap_metrics` - the headline metrics of ``n_resamples`` bootstrap resamples of the test
   images, vectorised; :func:`percentile_ci` turns them into a percentile confidence interval. How the
   images are resampled is a named method (:data:`CI_METHODS`, recorded in results.json's statistics):
-  ``by-metric`` (the default since the coverage study, docs/coverage.md) resamples the test images
+  ``by-metric`` (the default after the first coverage study, docs/coverage.md) resamples the test images
   *stratified* (each class with replacement within itself, so every resample has the test split's
   class counts) for the class-conditional metrics (:data:`CLASS_CONDITIONAL`: sensitivity,
   specificity, balanced accuracy, ROC-AUC) and *ordinarily* (n images drawn with replacement from
   all n) for the prevalence-dependent rest, whose sampling variation includes that of the class
-  counts; ``stratified`` (every metric stratified) is the method of earlier results. The resample
+  counts; ``stratified`` (every metric stratified) is the method of earlier results. ``by-metric-v2``
+  (the default since the second coverage study) resamples as ``by-metric`` and turns the samples into
+  BCa intervals (:func:`bca_ci`), the ECE's into the re-centred interval of the debiased ECE
+  (:func:`recentred_ci`; both assembled by :func:`medbench.evaluation.intervals.metric_cis`). The resample
   indices depend only on the labels, the number of resamples and the seed, so two pipelines scored
   on the same test images get the *same* resamples: the difference of their bootstrap samples is a
   paired bootstrap of the difference.
@@ -52,8 +55,12 @@ CI_METHODS = {
                  "resamples, prevalence-dependent ones (accuracy, F1, macro F1, MCC, PPV, NPV, Brier, ECE) on "
                  "ordinary resamples; the ECE's interval is the basic (reverse-percentile) one, which corrects its "
                  "upward bias",
+    "by-metric-v2": "resampled as by-metric; every interval bias-corrected and accelerated (BCa, jackknife "
+                    "acceleration), except the ECE's: the percentile interval of the debiased ECE (Kumar et al. "
+                    "2019) re-centred on its estimate, reaching 0 when consistency resampling does not reject "
+                    "perfect calibration, and a binary ROC-AUC's: DeLong's on the logit scale",
 }
-CI_METHOD = "by-metric"  # the default: the one whose coverage docs/coverage.md measured within [0.93, 0.97]
+CI_METHOD = "by-metric-v2"  # the default: the one whose coverage docs/coverage.md measured within [0.93, 0.97]
 #: Metrics that condition on the true class (their value does not depend on the class counts): resampled
 #: stratified by ``by-metric``; every other headline metric depends on the prevalence and is resampled ordinarily.
 CLASS_CONDITIONAL = frozenset({"sensitivity", "specificity", "balanced_accuracy", "roc_auc"}) | reloaded.CLASS_CONDITIONAL
@@ -194,14 +201,16 @@ def auc_scores(y_true: np.ndarray, proba: np.ndarray, idx: np.ndarray, n_classes
 def bootstrap_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, n_classes: int,
                       positive: int | None = None, n_resamples: int = BOOTSTRAP_RESAMPLES,
                       seed: int = BOOTSTRAP_SEED, method: str = CI_METHOD,
-                      at_specificity: Any = None) -> dict[str, np.ndarray]:
+                      at_specificity: Any = None, indices: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Every headline metric on ``n_resamples`` bootstrap resamples: ``{metric: (B,)}``, resampled as
-    ``method`` (:data:`CI_METHODS`) says; ``at_specificity``: the job's validation thresholds of the
-    sensitivity at fixed specificity (:mod:`medbench.metrics_reloaded`)."""
+    ``method`` (:data:`CI_METHODS`) says; or, given ``indices`` (B, n'), on those rows for every metric
+    (e.g. the jackknife's leave-out rows, :func:`medbench.evaluation.intervals.jackknife_indices`);
+    ``at_specificity``: the job's validation thresholds of the sensitivity at fixed specificity
+    (:mod:`medbench.metrics_reloaded`)."""
     if method not in CI_METHODS:
         raise ValueError(f"unknown bootstrap method {method!r} (known: {', '.join(CI_METHODS)})")
-    strat = stratified_indices(y_true, n_resamples, seed) if method != "ordinary" else None
-    plain = ordinary_indices(len(y_true), n_resamples, seed) if method != "stratified" else None
+    strat = stratified_indices(y_true, n_resamples, seed) if method != "ordinary" and indices is None else indices
+    plain = ordinary_indices(len(y_true), n_resamples, seed) if method != "stratified" and indices is None else None
     cond_idx = plain if strat is None else strat  # class-conditional metrics
     rest_idx = strat if plain is None else plain  # prevalence-dependent metrics
     out = metrics_from_confusion(confusion_counts(y_true, y_pred, rest_idx, n_classes), positive)
@@ -238,12 +247,48 @@ def basic_ci(samples: np.ndarray, estimate: float, level: float = 0.95,
     return float(min(max(lo, low), high)), float(min(max(hi, low), high))
 
 
+def bca_ci(samples: np.ndarray, estimate: Any, accel: float = 0.0, level: float = 0.95
+           ) -> tuple[float, float] | None:
+    """Bias-corrected and accelerated (BCa) bootstrap interval (Efron 1987; Efron & Tibshirani 1993, ch. 14):
+    the percentile interval at the levels ``Phi(z0 + (z0 + z) / (1 - a (z0 + z)))`` for ``z = +-z_(alpha/2)``,
+    with ``z0 = Phi^-1(share of samples below the estimate, ties counted one half)`` and the acceleration
+    ``accel`` (from the jackknife, :func:`medbench.evaluation.intervals.acceleration`; 0: the BC interval)."""
+    s = np.asarray(samples, dtype=np.float64)
+    if s.size == 0 or np.isnan(s).any() or not finite(estimate) or not math.isfinite(accel):
+        return None
+    below = (np.sum(s < estimate) + 0.5 * np.sum(s == estimate)) / s.size
+    z0 = float(sps.norm.ppf(min(max(below, 0.5 / s.size), 1 - 0.5 / s.size)))
+    z = sps.norm.ppf([(1 - level) / 2, (1 + level) / 2])
+    shares = sps.norm.cdf(z0 + (z0 + z) / np.maximum(1 - accel * (z0 + z), 1e-12))
+    with np.errstate(invalid="ignore"):
+        lo, hi = np.quantile(s, np.clip(shares, 0.0, 1.0))
+    return (float(lo), float(hi)) if np.isfinite(lo) and np.isfinite(hi) else None
+
+
+def recentred_ci(samples: np.ndarray, estimate: Any, level: float = 0.95,
+                 low: float = 0.0, high: float = 1.0) -> tuple[float, float] | None:
+    """The percentile interval of ``samples`` moved so that their median falls on ``estimate`` (it corrects the
+    bootstrap's own median bias, keeping the distribution's shape), clipped to the metric's range: the ECE's
+    interval under ``by-metric-v2``, of the debiased ECE (docs/coverage.md)."""
+    ci = percentile_ci(samples, level)
+    if ci is None or not finite(estimate):
+        return None
+    shift = float(estimate) - float(np.median(samples))
+    return float(min(max(ci[0] + shift, low), high)), float(min(max(ci[1] + shift, low), high))
+
+
 def metric_ci(metric: str, samples: np.ndarray, estimate: Any, level: float = 0.95,
-              method: str = CI_METHOD) -> tuple[float, float] | None:
+              method: str = CI_METHOD, accel: float = 0.0) -> tuple[float, float] | None:
     """A headline metric's interval from its bootstrap ``samples`` (of :func:`bootstrap_metrics` with
-    ``method``): percentile, except the ECE's under ``by-metric``: basic (:func:`basic_ci`)."""
-    if metric in ("ece", "classwise_ece") and method == "by-metric":
+    ``method``): percentile, except the ECE's under ``by-metric``: basic (:func:`basic_ci`); under
+    ``by-metric-v2`` BCa (:func:`bca_ci`, acceleration ``accel``), except the ECE's: ``samples`` and
+    ``estimate`` are then the *debiased* ECE's (:func:`medbench.evaluation.intervals.debiased_ece`) and the
+    interval is :func:`recentred_ci` (:func:`medbench.evaluation.intervals.metric_cis` assembles it all); the
+    class-wise ECE's is basic under both. A non-finite bound (an unbounded metric dividing by zero) gives None."""
+    if metric == "classwise_ece" and method in ("by-metric", "by-metric-v2") or metric == "ece" and method == "by-metric":
         return basic_ci(samples, estimate, level)
+    if method == "by-metric-v2":
+        return recentred_ci(samples, estimate, level) if metric == "ece" else bca_ci(samples, estimate, accel, level)
     return percentile_ci(samples, level)
 
 

@@ -225,7 +225,7 @@ STATISTICS = {
                      "properties": {"n_resamples": {"type": "integer", "minimum": 1}, "seed": {"type": "integer"},
                                     "level": {**FINITE, "exclusiveMinimum": 0, "exclusiveMaximum": 1},
                                     "mcnemar": TEXT, "roc_auc_test": TEXT,
-                                    "ci_method": {"enum": ["stratified", "ordinary", "by-metric"]}}},
+                                    "ci_method": {"enum": ["stratified", "ordinary", "by-metric", "by-metric-v2"]}}},
         "jobs": {"type": "object", "additionalProperties": {
             "type": "object", "required": ["metrics_ci"],
             "properties": {"n": {"type": ["integer", "null"], "minimum": 0},

@@ -42,8 +42,8 @@ from filelock import FileLock, Timeout
 from medbench.core import profiling, settings
 from medbench.core.atomic import read_json, write_json, write_text
 from medbench.core.errors import MedbenchError
+from medbench.evaluation import intervals, protocol
 from medbench.evaluation import paired as evaluation_paired
-from medbench.evaluation import protocol
 from medbench.evaluation import stats as st
 from medbench.evaluation.tolerances import Tolerances
 from medbench.metrics import gain, metric_names
@@ -249,13 +249,11 @@ def _job_cis(res: dict[str, Any], job: dict[str, Any], metrics: list[str]) -> di
     pred = view.Predictions.of(job)
     if pred is None:
         return dict.fromkeys(metrics)
-    boot = evaluation_paired.Bootstraps(len(view.class_names(res)), view.positive_index(res),
-                                        protocol.BOOTSTRAP_RESAMPLES, protocol.BOOTSTRAP_SEED).of(pred)
-    out = {}
-    for m in metrics:
-        ci = st.metric_ci(m, boot[m], job["metrics"].get(m)) if m in boot and st.number(job["metrics"].get(m)) is not None else None
-        out[m] = None if ci is None else [ci[0], ci[1]]
-    return out
+    k, pos = len(view.class_names(res)), view.positive_index(res)
+    boot = evaluation_paired.Bootstraps(k, pos, protocol.BOOTSTRAP_RESAMPLES, protocol.BOOTSTRAP_SEED).of(pred)
+    cis = intervals.metric_cis(pred.y_true, pred.y_pred, pred.proba, boot, {m: job["metrics"].get(m) for m in metrics},
+                               k, pos, at_specificity=pred.at_specificity)
+    return {m: None if cis.get(m) is None else [cis[m][0], cis[m][1]] for m in metrics}
 
 
 def _series_key(entry: dict[str, Any]) -> tuple[str, str, str]:
