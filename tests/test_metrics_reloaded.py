@@ -178,10 +178,13 @@ def test_stratified_resamples_keep_the_class_counts_for_the_ratios():
     np.testing.assert_allclose(samples["lr_positive"], want)
     assert np.isinf(samples["lr_positive"]).any()  # 3 false positives of 30: some resamples draw none
     np.testing.assert_allclose(samples["lr_negative"], (1 - sens) / spec)
-    # the interval: a finite percentile bound, or none when the upper one falls among the infinite resamples
-    ci = st.metric_ci("lr_positive", samples["lr_positive"], 5.0)
+    # the percentile interval: a finite bound, or none when the upper one falls among the infinite resamples
+    ci = st.metric_ci("lr_positive", samples["lr_positive"], 5.0, method="by-metric")
     share = np.isinf(samples["lr_positive"]).mean()
     assert (ci is None) == (share > 0.025) and (ci is None or all(map(math.isfinite, ci)))
+    # the default (BCa) interval: finite bounds or none, never an infinite bound
+    ci = st.metric_ci("lr_positive", samples["lr_positive"], 5.0)
+    assert ci is None or all(map(math.isfinite, ci))
     assert mr._ratio(np.array([0.0, 1.0, 1.0]), np.array([0.0, 0.0, 0.5])).tolist()[1:] == [math.inf, 2.0]
     assert np.isnan(mr._ratio(np.array([0.0]), np.array([0.0])))[0]
 
@@ -225,24 +228,66 @@ def _rescored_baseline() -> tuple[dict, dict]:
     for job in view.ok_jobs(new):
         p = job["predictions"]
         job["metrics"], _ = entry_metrics(np.asarray(p["y_true"]), np.asarray(p["y_pred"]), np.asarray(p["proba"]),
-                                          names, pos, "the test split")
+                                          names, pos, "the test split", (job.get("threshold") or {}).get("at_specificity"))
     return base, new
 
 
-def test_the_committed_baseline_compares_cleanly_against_the_new_metrics(tmp_path, capsys):
-    """`medbench compare baselines/pneumoniamnist-fast NEW` (the `tox -e regress` gate, with the baseline's own
-    tolerances) where NEW is the baseline's own real predictions scored with today's metrics: PASS, the new
-    metrics "not in baseline" (n/a, named in a note), never a failure."""
-    _, new = _rescored_baseline()
-    (tmp_path / "new").mkdir()
-    (tmp_path / "new" / "results.json").write_text(json.dumps(new))
-    status = main(["compare", str(BASELINE), str(tmp_path / "new"), "--no-runtime", "--json", str(tmp_path / "c.json")])
-    assert status == 0, capsys.readouterr()
-    report = json.loads((tmp_path / "c.json").read_text())
+def _without_new_metrics(res: dict, pipelines: tuple[str, ...] | None = None) -> dict:
+    """``res`` as a medbench before Metrics Reloaded's set wrote it (the keys absent, not null), for every job
+    or only ``pipelines``'."""
+    res = copy.deepcopy(res)
+    res.pop("statistics", None)
+    for job in view.ok_jobs(res):
+        if pipelines is None or job["pipeline"] in pipelines:
+            job["metrics"] = {m: v for m, v in job["metrics"].items() if m not in NEW}
+    return res
+
+
+def _gate(tmp_path: Path, base: dict | Path, new: dict, capsys) -> tuple[int, dict, str]:
+    paths = []
+    for name, res in (("base", base), ("new", new)):
+        if isinstance(res, Path):
+            paths.append(res)
+            continue
+        (tmp_path / name).mkdir(parents=True, exist_ok=True)
+        (tmp_path / name / "results.json").write_text(json.dumps(res))
+        paths.append(tmp_path / name)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    status = main(["compare", str(paths[0]), str(paths[1]), "--no-runtime", "--json", str(tmp_path / "c.json")])
+    return status, json.loads((tmp_path / "c.json").read_text()), capsys.readouterr().out
+
+
+def test_a_baseline_written_before_the_new_metrics_compares_cleanly(tmp_path, capsys):
+    """A baseline made before Metrics Reloaded's set, against NEW, the same real predictions scored with today's
+    metrics (with the baseline's own tolerances): PASS, the new metrics "not in baseline" (n/a, named in a
+    note), never a failure."""
+    base, new = _rescored_baseline()
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "tolerances.toml").write_text((BASELINE / "tolerances.toml").read_text())
+    status, report, out = _gate(tmp_path, _without_new_metrics(base), new, capsys)
+    assert status == 0, out
     note = next(n for n in report["notes"] if n.startswith("new metrics, not judged"))
     assert all(m in note for m in ("average_precision", "lr_positive", "log_loss", "classwise_ece"))
     rows = [r for r in report["metrics"] if r["metric"] in NEW]
     assert rows and all(r["status"] == "n/a" and r["base"] is None for r in rows)
+
+
+def test_a_run_of_a_medbench_without_the_new_metrics_is_not_a_regression_of_them(tmp_path, capsys):
+    """The mirror: the committed baseline (it has the new metrics) against a run whose medbench did not compute
+    them (no job records the keys): PASS, those metrics named as not computed and never judged; the committed
+    baseline against its own rescored predictions: PASS with every new metric judged. A job that lost one of them
+    while the others kept it is still a regression ("no value in NEW")."""
+    _, new = _rescored_baseline()
+    status, report, out = _gate(tmp_path / "a", BASELINE, _without_new_metrics(new), capsys)
+    assert status == 0, out
+    assert any("does not compute, not judged" in n and "average_precision" in n for n in report["notes"])
+    assert all(r["status"] == "n/a" for r in report["metrics"] if r["metric"] in NEW)
+    status, report, out = _gate(tmp_path / "b", BASELINE, new, capsys)
+    assert status == 0, out
+    judged = {r["metric"] for r in report["metrics"] if r["metric"] in NEW and r["status"] != "n/a"}
+    assert judged == set(NEW)
+    status, report, out = _gate(tmp_path / "c", BASELINE, _without_new_metrics(new, ("hog-svm",)), capsys)
+    assert status == 1 and "hog-svm seed 0 AP has no value in NEW" in out
 
 
 def test_a_likelihood_ratio_that_divides_by_zero_is_not_a_lost_value():
@@ -255,13 +300,14 @@ def test_a_likelihood_ratio_that_divides_by_zero_is_not_a_lost_value():
     p = job["predictions"]
     y, proba = np.asarray(p["y_true"]), np.asarray(p["proba"])
     p["y_pred"] = np.where(y == pos, p["y_pred"], 1 - pos).tolist()  # every negative called negative: spec 1
-    job["metrics"], _ = entry_metrics(y, np.asarray(p["y_pred"]), proba, names, pos, "the test split")
+    job["metrics"], _ = entry_metrics(y, np.asarray(p["y_pred"]), proba, names, pos, "the test split",
+                                      (job.get("threshold") or {}).get("at_specificity"))
     job["metric_notes"] = mr.undefined_reasons(job["metrics"], 2)  # as the runner records it
     assert job["metrics"]["lr_positive"] is None and "divides by zero" in job["metric_notes"]["lr_positive"]
     report = regression.compare(base, new, tolerances.defaults(), runtime=False)
     row = next(r for r in report["metrics"] if (r["pipeline"], r["metric"]) == ("hog-svm", "lr_positive"))
     assert row["status"] == "n/a" and row["marker"] == "" and "specificity is 1" in row["undefined"]
-    assert not any(r["metric"] == "lr_positive" for r in report["regressions"])
+    assert not any(r.get("metric") == "lr_positive" for r in report["regressions"])
 
 
 @pytest.fixture(scope="module")

@@ -333,6 +333,11 @@ def compare(base: dict[str, Any], new: dict[str, Any], tolerances: Tolerances, *
     bi, ni = _index(base), _index(new)
     for pipe in [*bi, *(p for p in ni if p not in bi)]:
         ctx.pipeline(pipe, bi.get(pipe, {}), ni.get(pipe, {}))
+    unmeasured = not_computed(new, ctx.metric_rows)
+    if unmeasured:
+        ctx.notes.append(f"metrics {new_label} does not compute, not judged (no job of {new_label} records them: "
+                         f"made by a medbench before them; the other metrics are judged as usual): "
+                         f"{', '.join(unmeasured)}")
     holm_over_pipelines(ctx.metric_rows, lambda r: tolerances.metric_tolerance(r["pipeline"], r["metric"]),
                         tolerances.alpha)
     ctx.notes.extend(_run_notes(tolerances, ctx.metric_rows, runtime_reason))
@@ -365,6 +370,22 @@ def compare(base: dict[str, Any], new: dict[str, Any], tolerances: Tolerances, *
         "regressions": regressions, "pipelines": ctx.issues, "metrics": ctx.metric_rows,
         "runtime": ctx.runtime_rows, "notes": ctx.notes,
     }
+
+
+def not_computed(new: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """Metrics BASE has and no finished job of NEW records at all (not even as null: NEW was made by a medbench
+    that did not compute them, e.g. an older release against a baseline with Metrics Reloaded's set). Their rows
+    become ``n/a``, never judged: the mirror of :func:`new_metrics`. A metric NEW records as null for some job
+    stays a loss ("no value in NEW")."""
+    jobs = [j for j in new.get("jobs") or [] if j.get("status") == "ok"]
+    if not jobs:
+        return []
+    absent = {r["metric"] for r in rows if r["base"] is not None
+              and all(r["metric"] not in (j.get("metrics") or {}) for j in jobs)}
+    for r in rows:
+        if r["metric"] in absent:
+            r.update(vanished=False, judged=False, status="n/a", marker="")
+    return [m for m in dict.fromkeys(r["metric"] for r in rows) if m in absent]
 
 
 def new_metrics(rows: list[dict[str, Any]]) -> list[str]:
