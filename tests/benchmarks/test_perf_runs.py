@@ -27,7 +27,8 @@ import pytest
 
 from medbench.core.paths import data_dir
 
-pytestmark = pytest.mark.perf
+# whole runs: minutes each, beyond the suite-wide 900 s per-test timeout on a loaded machine
+pytestmark = [pytest.mark.perf, pytest.mark.timeout(7200)]
 FAST = ("--dataset", "pneumoniamnist", "--profile", "fast")
 
 
