@@ -6,7 +6,9 @@ the same with a calibrated scorer (the ECE at its boundary, population value abo
 images; :data:`SIMS` simulated test sets each, medbench's 1000 bootstrap resamples, population values from
 :data:`DRAWS` draws. The band is [0.93, 0.97] widened by two Monte-Carlo standard errors of a coverage of 0.95
 with :data:`SIMS` sets (the seeds are fixed, so the test is deterministic; the figures of the full study,
-with 1000 sets per scenario, are docs/coverage.md's).
+with 500-1000 sets per scenario, are docs/coverage.md's). The Metrics Reloaded metrics are held to it too
+(average precision, log loss, class-wise ECE, LR+ / LR- and, binary, the sensitivity at fixed specificity at
+each simulated set's validation thresholds, against the population sensitivity at that threshold).
 It also checks the study can see a failure: the old all-stratified NPV interval, too narrow at prevalence
 0.2, and the percentile interval of the plug-in ECE fall below the band.
 """

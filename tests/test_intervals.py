@@ -207,3 +207,44 @@ def test_classwise_ece_interval_debiases_each_class_and_tests_calibration_by_dra
     assert iv.ece_interval(calibrated, proba, classwise=True)[0] == 0.0
     lo, hi = iv.ece_interval(calibrated, sharp, classwise=True)
     assert 0 < lo < debiased < hi
+
+
+def test_likelihood_ratio_interval_is_the_log_scale_delta_method_and_by_metric_v2_reports_it():
+    """LR+ and LR- (Metrics Reloaded): ``ln LR +- 1.96 SE`` back-transformed, SE^2 = 1/TP - 1/P + 1/FP - 1/N
+    (LR-: 1/FN - 1/P + 1/TN - 1/N), Simel et al. 1991; 0.5 added to every count when one is 0."""
+    y = np.array([1] * 40 + [0] * 60)
+    pred = np.array([1] * 30 + [0] * 10 + [1] * 12 + [0] * 48)  # TP 30, FN 10, FP 12, TN 48
+    lrp, se = (30 / 40) / (12 / 60), math.sqrt(1 / 30 - 1 / 40 + 1 / 12 - 1 / 60)
+    assert iv.likelihood_ratio_ci(y, pred, 1, "lr_positive") == pytest.approx(
+        (lrp * math.exp(-st.Z95 * se), lrp * math.exp(st.Z95 * se)))
+    lrn, se = (10 / 40) / (48 / 60), math.sqrt(1 / 10 - 1 / 40 + 1 / 48 - 1 / 60)
+    assert iv.likelihood_ratio_ci(y, pred, 1, "lr_negative") == pytest.approx(
+        (lrn * math.exp(-st.Z95 * se), lrn * math.exp(st.Z95 * se)))
+    no_fn = np.array([1] * 40 + [1] * 12 + [0] * 48)  # LR- = 0: the corrected counts give an interval above 0
+    lo, hi = iv.likelihood_ratio_ci(y, no_fn, 1, "lr_negative")
+    assert 0 < lo < hi
+    assert iv.likelihood_ratio_ci(np.ones(10, int), np.ones(10, int), 1, "lr_positive") is None
+    proba = np.column_stack([1 - 0.6 * pred - 0.2, 0.6 * pred + 0.2])
+    est = mt.classification_metrics(y, pred, proba, ["n", "p"], 1)
+    boot = st.bootstrap_metrics(y, pred, proba, 2, 1, 200, 4)
+    cis = iv.metric_cis(y, pred, proba, boot, {m: est[m] for m in ("lr_positive", "lr_negative")}, 2, 1,
+                        0.95, "by-metric-v2", 200, 4)
+    assert cis["lr_positive"] == pytest.approx(iv.likelihood_ratio_ci(y, pred, 1, "lr_positive"))
+    assert cis["lr_negative"] == pytest.approx(iv.likelihood_ratio_ci(y, pred, 1, "lr_negative"))
+    old = iv.metric_cis(y, pred, proba, boot, {"lr_positive": est["lr_positive"]}, 2, 1, 0.95, "by-metric", 200, 4)
+    assert old["lr_positive"] == pytest.approx(st.percentile_ci(boot["lr_positive"]))
+
+
+def test_classwise_debiasing_of_one_bin_by_hand_is_the_mean_of_two_corrections():
+    # binary, four images all at P(1) = 0.85 (bin 12 of 15), three positive: class 1's gap g = 0.1,
+    # s^2 = max(0.75 * 0.25 / 3, 0.85 * 0.15 / 4) = 0.0625; class 0 mirrors it (P(0) = 0.15, gap -0.1, same s^2)
+    y = np.array([1, 1, 1, 0])
+    proba = np.tile([0.15, 0.85], (4, 1))
+    g, s = 0.1, 0.25
+    e_abs = s * math.sqrt(2 / math.pi) * math.exp(-g * g / (2 * s * s)) + g * (1 - 2 * sps.norm.cdf(-g / s))
+    expected = ((2 * g - e_abs) + math.sqrt(max(g * g - s * s, 0.0))) / 2
+    assert iv.debiased_classwise_ece(y, proba, np.arange(4)[None])[0] == pytest.approx(expected, abs=1e-12)
+    # metric_ci's class-wise ECE under by-metric-v2 is the ECE's (re-centred debiased samples), basic under by-metric
+    samples = np.linspace(0.01, 0.09, 101)
+    assert st.metric_ci("classwise_ece", samples, 0.04, 0.95, "by-metric-v2") == st.recentred_ci(samples, 0.04)
+    assert st.metric_ci("classwise_ece", samples, 0.04, 0.95, "by-metric") == st.basic_ci(samples, 0.04)

@@ -58,7 +58,9 @@ CI_METHODS = {
     "by-metric-v2": "resampled as by-metric; every interval bias-corrected and accelerated (BCa, jackknife "
                     "acceleration), except the ECE's: the percentile interval of the debiased ECE (Kumar et al. "
                     "2019) re-centred on its estimate, reaching 0 when consistency resampling does not reject "
-                    "perfect calibration, and a binary ROC-AUC's: DeLong's on the logit scale",
+                    "perfect calibration (the class-wise ECE's the same, per class, its debiasing the mean of "
+                    "Kumar's and sqrt(max(g^2 - s^2, 0)) per bin), a binary ROC-AUC's: DeLong's on the logit scale, "
+                    "and the likelihood ratios': on the log scale with the delta-method variance (Simel et al. 1991)",
 }
 CI_METHOD = "by-metric-v2"  # the default: the one whose coverage docs/coverage.md measured within [0.93, 0.97]
 #: Metrics that condition on the true class (their value does not depend on the class counts): resampled
@@ -283,12 +285,15 @@ def metric_ci(metric: str, samples: np.ndarray, estimate: Any, level: float = 0.
     ``method``): percentile, except the ECE's under ``by-metric``: basic (:func:`basic_ci`); under
     ``by-metric-v2`` BCa (:func:`bca_ci`, acceleration ``accel``), except the ECE's: ``samples`` and
     ``estimate`` are then the *debiased* ECE's (:func:`medbench.evaluation.intervals.debiased_ece`) and the
-    interval is :func:`recentred_ci` (:func:`medbench.evaluation.intervals.metric_cis` assembles it all); the
-    class-wise ECE's is basic under both. A non-finite bound (an unbounded metric dividing by zero) gives None."""
-    if metric == "classwise_ece" and method in ("by-metric", "by-metric-v2") or metric == "ece" and method == "by-metric":
+    interval is :func:`recentred_ci` (:func:`medbench.evaluation.intervals.metric_cis` assembles it all), and
+    the same for the class-wise ECE (its debiased samples,
+    :func:`medbench.evaluation.intervals.debiased_classwise_ece`); under ``by-metric`` both ECEs' are basic.
+    A non-finite bound (an unbounded metric dividing by zero) gives None."""
+    if metric in ("ece", "classwise_ece") and method == "by-metric":
         return basic_ci(samples, estimate, level)
     if method == "by-metric-v2":
-        return recentred_ci(samples, estimate, level) if metric == "ece" else bca_ci(samples, estimate, accel, level)
+        return recentred_ci(samples, estimate, level) if metric in ("ece", "classwise_ece") \
+            else bca_ci(samples, estimate, accel, level)
     return percentile_ci(samples, level)
 
 
