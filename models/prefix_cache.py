@@ -73,7 +73,7 @@ def _paths(key: str) -> tuple[Path, Path, dict[str, Path]]:
     return root / f"{stem}.json", root / stem, {s: root / f"{stem}-{s}.npy" for s in SPLITS}
 
 
-def _load(key: str, inputs: dict[str, Any]) -> tuple[Pipeline, dict[str, np.ndarray]] | None:
+def _load(key: str) -> tuple[Pipeline, dict[str, np.ndarray]] | None:
     side, folder, arrays = _paths(key)
     if not side.exists() or not folder.is_dir():
         return None
@@ -122,7 +122,7 @@ def fit_transform(features: Pipeline, X: dict[str, np.ndarray], y_train: np.ndar
         NAMESPACE, code=CODE + own, libs=LIBS, steps=steps, seed=int(seed), labels=cachekeys.array_digest(np.asarray(y_train)),
         **{split: cachekeys.array_digest(np.asarray(X[split])) for split in SPLITS})
     key = cachekeys.digest(inputs)
-    hit = _load(key, inputs)
+    hit = _load(key)
     if hit is not None:
         return hit[0], hit[1], {"reused": True, "key": key[:16]}
     fitted, Xt = fit()

@@ -44,9 +44,26 @@ def best_rows(values: list[float | None], metric: str) -> set[int]:
     return {i for s, i in scored if s == top}
 
 
-def _first_jobs(results: dict[str, Any], stats: dict[str, Any]) -> list[dict[str, Any]]:
+def first_jobs(results: dict[str, Any], stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each pipeline's lowest-seed finished job, in the statistics' pipeline order."""
     by_id = {view.record_id(j): j for j in view.ok_jobs(results)}
     return [by_id[g["job_ids"][0]] for g in stats["pipelines"] if g["job_ids"][0] in by_id]
+
+
+def metric_header(metric: str) -> str:
+    """A metric's column header: its label, with ↓ when lower is better."""
+    return METRICS[metric].label + (" ↓" if not METRICS[metric].higher_is_better else "")
+
+
+def metric_rows(jobs: list[dict[str, Any]], stats: dict[str, Any], cols: list[str]) -> list[list[str]]:
+    """One row per job: name, seed, then each metric of ``cols`` with its 95% CI, the best of each column in bold
+    (in the metric's own direction)."""
+    rows = [[escape_md(tables.name(job)), str(job["seed"]),
+             *[tables.fmt_ci(job["metrics"].get(c), tables.job_ci(stats, job, c)) for c in cols]] for job in jobs]
+    for k, c in enumerate(cols):
+        for i in best_rows([v if st.finite(v := j["metrics"].get(c)) else None for j in jobs], c):
+            rows[i][2 + k] = f"**{rows[i][2 + k]}**"
+    return rows
 
 
 def _vs_reference(stats: dict[str, Any], job: dict[str, Any]) -> str:
@@ -62,23 +79,16 @@ def _vs_reference(stats: dict[str, Any], job: dict[str, Any]) -> str:
 
 
 def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
-    jobs = _first_jobs(results, stats)
+    jobs = first_jobs(results, stats)
     if not has_calibration(jobs):
         return ["This results.json has no calibration metrics (it was written by an earlier medbench); run the "
                 "benchmark again to measure them.", ""]
     n = len(view.class_names(results))
     cols = [c for c in COLUMNS if c in metric_names(n)]
     ref = next((g["name"] for g in stats["pipelines"] if g["pipeline"] == stats.get("reference")), None)
-    headers = ["Pipeline", "Seed", *[METRICS[c].label + (" ↓" if not METRICS[c].higher_is_better else "")
-                                     for c in cols], f"Brier − {escape_md(ref)} [95% CI], p (Holm)" if ref else "Brier diff"]
-    rows = []
-    for job in jobs:
-        rows.append([escape_md(tables.name(job)), str(job["seed"]),
-                     *[tables.fmt_ci(job["metrics"].get(c), tables.job_ci(stats, job, c)) for c in cols],
-                     _vs_reference(stats, job)])
-    for k, c in enumerate(cols):
-        for i in best_rows([v if st.finite(v := j["metrics"].get(c)) else None for j in jobs], c):
-            rows[i][2 + k] = f"**{rows[i][2 + k]}**"
+    headers = ["Pipeline", "Seed", *[metric_header(c) for c in cols],
+               f"Brier − {escape_md(ref)} [95% CI], p (Holm)" if ref else "Brier diff"]
+    rows = [[*row, _vs_reference(stats, job)] for row, job in zip(metric_rows(jobs, stats, cols), jobs)]
     out = [
         "How far the predicted probabilities can be taken at face value. **Brier score**: the mean squared "
         "difference between the predicted probabilities and the true class (one-hot), summed over the classes "
@@ -105,7 +115,7 @@ def _new_figure(width: float, height: float):
 
 def reliability_diagram(results: dict[str, Any], stats: dict[str, Any]):
     """One reliability panel per pipeline (lowest seed), best pipeline first, from the stored bins."""
-    jobs = [j for j in _first_jobs(results, stats)
+    jobs = [j for j in first_jobs(results, stats)
             if ((stats["jobs"].get(view.record_id(j)) or {}).get("reliability"))]
     if not jobs:
         raise ValueError("the statistics hold no reliability bins (results written by an earlier medbench)")

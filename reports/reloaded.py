@@ -15,12 +15,11 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
-from medbench.evaluation import stats as st
 from medbench.metrics import METRICS, metric_names
 from medbench.metrics_reloaded import SPECIFICITY_TARGETS, net_benefit
 from medbench.records import view
 from medbench.reports import tables
-from medbench.reports.calibration import _first_jobs, best_rows
+from medbench.reports.calibration import first_jobs, metric_header, metric_rows
 from medbench.reports.escape import md as escape_md
 
 COLUMNS = tables.RELOADED_ORDER
@@ -44,22 +43,14 @@ def has_decision_curve(jobs: list[dict[str, Any]]) -> bool:
                for j in jobs)
 
 
-def _header(metric: str) -> str:
-    return METRICS[metric].label + (" ↓" if not METRICS[metric].higher_is_better else "")
-
-
 def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
-    jobs = _first_jobs(results, stats)
+    jobs = first_jobs(results, stats)
     if not has_reloaded(jobs):
         return ["This results.json has no Metrics Reloaded metrics (it was written by an earlier medbench); run "
                 "the benchmark again to measure them.", ""]
     n = len(view.class_names(results))
     cols = [c for c in COLUMNS if c in metric_names(n)]
-    rows = [[escape_md(tables.name(job)), str(job["seed"]),
-             *[tables.fmt_ci(job["metrics"].get(c), tables.job_ci(stats, job, c)) for c in cols]] for job in jobs]
-    for k, c in enumerate(cols):
-        for i in best_rows([v if st.finite(v := j["metrics"].get(c)) else None for j in jobs], c):
-            rows[i][2 + k] = f"**{rows[i][2 + k]}**"
+    rows = metric_rows(jobs, stats, cols)
     out = [
         "Metrics Reloaded's image-classification metrics (Maier-Hein et al., Nature Methods 2024; definitions in "
         "docs/metrics.md). **AP**: average precision, the area under the precision-recall curve "
@@ -72,7 +63,7 @@ def section(results: dict[str, Any], stats: dict[str, Any]) -> list[str]:
           "scikit-learn). **Class-wise ECE**: the one-vs-rest ECE of each class's probability (15 equal-width "
           "bins), averaged over the classes. ↓: lower is better; the best of each column is in bold; intervals "
           "are 95% bootstrap intervals; pipelines are compared by a paired bootstrap (`medbench compare`).", "",
-        tabulate(rows, headers=["Pipeline", "Seed", *[_header(c) for c in cols]], tablefmt="github",
+        tabulate(rows, headers=["Pipeline", "Seed", *[metric_header(c) for c in cols]], tablefmt="github",
                  disable_numparse=True), "",
     ]
     if n == 2:
@@ -107,7 +98,7 @@ def decision_curve(results: dict[str, Any], stats: dict[str, Any], new_figure, p
     pos = view.positive_index(results)
     if pos is None:
         raise ValueError("a decision curve needs a binary task")
-    jobs = [j for j in _first_jobs(results, stats) if j.get("predictions")]
+    jobs = [j for j in first_jobs(results, stats) if j.get("predictions")]
     fig = new_figure(6.6, 4.8)
     ax = fig.subplots()
     prevalence = None
